@@ -1,0 +1,102 @@
+# mobilellm-wasm — `make` builds the wasm engine, `make demo` generates text with the bundled
+# model, `make test` runs every test, `make bench` writes BENCHMARKS.md. Each target first
+# installs what it needs (Debian packages, npm dev dependencies) when it is missing.
+
+SHELL := /bin/bash
+PY := /usr/bin/python3
+CC ?= cc
+EMCC ?= emcc
+export NODE_PATH := /usr/share/nodejs
+export NODE_LLAMA_CPP_SKIP_DOWNLOAD := true
+
+SRC := $(sort $(wildcard src/*.c))
+HDR := $(wildcard src/*.h)
+CTESTS := $(patsubst tests/c/%.c,%,$(sort $(wildcard tests/c/test_*.c)))
+
+CFLAGS_COMMON := -std=c99 -Wall -Wextra -Wno-unused-parameter -Isrc
+CFLAGS_NATIVE := $(CFLAGS_COMMON) -O2 -g
+CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+APT_PKGS := gcc make emscripten python3-torch python3-numpy python3-sentencepiece
+DEFAULT_MODEL := models/default.gguf
+
+.PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model
+
+all: wasm
+
+# ---------------------------------------------------------------- setup
+build/.apt-stamp:
+	@mkdir -p build
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  command -v node >/dev/null || echo nodejs; command -v npm >/dev/null || echo npm); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+	@touch $@
+
+node_modules/.npm-stamp: package.json package-lock.json
+	npm ci --omit=optional --no-audit --no-fund
+	@touch $@
+
+deps: build/.apt-stamp node_modules/.npm-stamp
+
+# ---------------------------------------------------------------- native (developer tool, sanitizers)
+build/native/%.o: src/%.c $(HDR) | build/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NATIVE) -c $< -o $@
+
+build/san/%.o: src/%.c $(HDR) | build/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -c $< -o $@
+
+NATIVE_OBJ := $(patsubst src/%.c,build/native/%.o,$(SRC))
+SAN_OBJ := $(patsubst src/%.c,build/san/%.o,$(SRC))
+
+build/native/libmllm.a: $(NATIVE_OBJ)
+	ar rcs $@ $^
+
+build/san/libmllm.a: $(SAN_OBJ)
+	ar rcs $@ $^
+
+build/native/test_%: tests/c/test_%.c tests/c/*.h build/native/libmllm.a
+	$(CC) $(CFLAGS_NATIVE) -Itests/c $< build/native/libmllm.a -lm -o $@
+
+build/san/test_%: tests/c/test_%.c tests/c/*.h build/san/libmllm.a
+	$(CC) $(CFLAGS_SAN) -Itests/c $< build/san/libmllm.a -lm -o $@
+
+build/native/mllm: tools/mllm_native.c build/native/libmllm.a
+	$(CC) $(CFLAGS_NATIVE) $< build/native/libmllm.a -lm -o $@
+
+native: build/native/libmllm.a build/native/mllm
+
+# ---------------------------------------------------------------- wasm
+include wasm_build/wasm.mk
+
+wasm: dist/mobilellm.js
+
+# ---------------------------------------------------------------- tests
+test-c: $(addprefix build/native/,$(CTESTS))
+	@set -e; for t in $(CTESTS); do build/native/$$t; done
+
+test-san: $(addprefix build/san/,$(CTESTS))
+	@set -e; for t in $(CTESTS); do ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/$$t; done
+
+test-node: deps wasm $(DEFAULT_MODEL)
+	node --test --test-concurrency=1 tests/node/
+
+test: deps test-c test-san test-node
+
+# ---------------------------------------------------------------- main job
+$(DEFAULT_MODEL): | deps
+	@test -f $@ || { echo "missing $@: run 'make model'"; exit 1; }
+
+demo: deps wasm $(DEFAULT_MODEL)
+	node bin/mobilellm.js generate -n 64 "In the beginning"
+
+bench: deps wasm native
+	node tools/bench.js
+
+clean:
+	rm -rf build dist

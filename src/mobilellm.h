@@ -1,0 +1,230 @@
+/* mobilellm.h — the public C API of the MobileLLM engine.
+ *
+ * This header is the ABI the WebAssembly module exports, so it is shaped for a JS caller:
+ * opaque handles, plain params structs whose fields are all 4-byte numbers (JS writes them
+ * through an Int32Array/Float32Array view), no FILE*, no required callbacks. Streaming is a
+ * loop of small calls (mllm_generator_step).
+ *
+ * Every fallible call returns an mllm_status and, when `err` is not NULL, fills it with the
+ * code and one clear sentence. Nothing here keeps global state; handles may be used from one
+ * thread at a time each.
+ *
+ * Ownership: the model keeps zero-copy views into the GGUF bytes it was loaded from. Those
+ * bytes must outlive the model, unless params.take_ownership is set, in which case the model
+ * frees them (with free()) in mllm_model_free.
+ */
+#ifndef MOBILELLM_H
+#define MOBILELLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLLM_ABI_VERSION 1
+
+typedef enum mllm_status {
+    MLLM_OK = 0,
+    MLLM_ERR_ARG = 1,          /* a caller mistake: NULL handle, bad size, out-of-range id */
+    MLLM_ERR_NOMEM = 2,        /* an allocation failed */
+    MLLM_ERR_FORMAT = 3,       /* the file is not valid GGUF or is damaged (truncated, out of bounds) */
+    MLLM_ERR_UNSUPPORTED = 4,  /* valid file, but something we do not run: version, tensor type, architecture */
+    MLLM_ERR_MISSING = 5,      /* a required tensor or metadata key is absent */
+    MLLM_ERR_CONTEXT_FULL = 6, /* evaluating would exceed the context length */
+    MLLM_ERR_STATE = 7         /* a call out of order, e.g. sampling before any evaluation */
+} mllm_status;
+
+/* Caller-owned error record. msg is always NUL-terminated. */
+typedef struct mllm_error {
+    int32_t code;
+    char msg[252];
+} mllm_error;
+
+typedef struct mllm_model mllm_model;
+typedef struct mllm_context mllm_context;
+typedef struct mllm_sampler mllm_sampler;
+typedef struct mllm_generator mllm_generator;
+typedef struct mllm_detok mllm_detok;
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct mllm_model_params {
+    int32_t take_ownership; /* 1: the model frees `data` with free() when it is freed */
+    int32_t reserved[3];
+} mllm_model_params;
+
+void mllm_model_params_init(mllm_model_params *p);
+
+mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_params *params,
+                            mllm_model **out, mllm_error *err);
+void mllm_model_free(mllm_model *m);
+
+/* Model facts, all 4-byte numbers, for the CLI `info` command and the JS API. */
+typedef struct mllm_model_info {
+    int32_t n_vocab;
+    int32_t n_embd;
+    int32_t n_ff;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t head_dim;
+    int32_t n_layer_stored;    /* blocks in the file */
+    int32_t n_layer_effective; /* stored x repeat */
+    int32_t share_repeat;
+    int32_t share_mode;        /* 0 immediate, 1 repeat_all, 2 reverse */
+    int32_t n_ctx_train;
+    int32_t weight_type;       /* dominant matrix type: an mllm_dtype value (0 F32, 1 F16, 8 Q8_0, 30 BF16) */
+    int32_t tied_embeddings;   /* 1 when output.weight is absent */
+    int32_t tokenizer_kind;    /* 0 SentencePiece BPE (llama), 1 GPT-2 byte-level BPE */
+    int32_t bos_id, eos_id;    /* -1 when absent */
+    int32_t add_bos;
+    float rope_theta;
+    float rms_eps;
+    int32_t reserved;
+    int64_t n_params;          /* parameters stored (shared blocks counted once) */
+    int64_t weight_bytes;      /* bytes of tensor data */
+} mllm_model_info;
+
+void mllm_model_get_info(const mllm_model *m, mllm_model_info *out);
+
+/* Metadata string (e.g. "general.name"); returns NULL when absent or not a string. The
+ * pointer stays valid while the model lives; *len receives the byte length. */
+const char *mllm_model_meta_str(const mllm_model *m, const char *key, int32_t *len);
+
+/* ------------------------------------------------------------ tokenizer */
+
+/* Tokenize `len` bytes of UTF-8 (invalid bytes go through byte fallback). Writes at most
+ * `cap` ids. Returns the number of tokens; if that exceeds cap, nothing useful is in `out`
+ * and the caller retries with a buffer of the returned size. Negative on error. */
+int32_t mllm_tokenize(const mllm_model *m, const char *text, int32_t len, int32_t add_bos,
+                      int32_t parse_special, int32_t *out, int32_t cap, mllm_error *err);
+
+/* Raw bytes of one token's piece (SentencePiece '▁' as space, <0xNN> as the byte, GPT-2
+ * byte-level mapping undone). Control tokens give 0 bytes. Returns the byte count, or the
+ * size needed if > cap, negative on error. */
+int32_t mllm_token_to_piece(const mllm_model *m, int32_t token, char *out, int32_t cap);
+
+/* Whole-sequence detokenization; strips the leading space a SentencePiece dummy prefix put
+ * there when `strip_leading_space` is set (as llama.cpp's detokenize does). Same return
+ * convention as mllm_token_to_piece. */
+int32_t mllm_detokenize(const mllm_model *m, const int32_t *tokens, int32_t n,
+                        int32_t strip_leading_space, char *out, int32_t cap);
+
+/* Streaming detokenizer: never emits half a UTF-8 character. */
+mllm_status mllm_detok_new(const mllm_model *m, int32_t strip_leading_space, mllm_detok **out,
+                           mllm_error *err);
+/* Feed one token; returns the number of complete-text bytes now available via
+ * mllm_detok_text (valid until the next call). */
+int32_t mllm_detok_push(mllm_detok *d, int32_t token);
+/* End of stream: pending incomplete bytes come out as U+FFFD. */
+int32_t mllm_detok_flush(mllm_detok *d);
+const char *mllm_detok_text(const mllm_detok *d);
+void mllm_detok_free(mllm_detok *d);
+
+int32_t mllm_token_bos(const mllm_model *m);
+int32_t mllm_token_eos(const mllm_model *m);
+int32_t mllm_token_is_eog(const mllm_model *m, int32_t token);
+
+/* -------------------------------------------------------------- context */
+
+typedef struct mllm_context_params {
+    int32_t n_ctx;    /* 0: the model's training context */
+    int32_t n_batch;  /* most tokens per forward chunk, and per all-logits eval; 0: 256 */
+    int32_t n_threads;/* reserved for the threaded build; 1 */
+    int32_t reserved;
+} mllm_context_params;
+
+void mllm_context_params_init(mllm_context_params *p);
+
+mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *params,
+                             mllm_context **out, mllm_error *err);
+void mllm_context_free(mllm_context *c);
+
+/* Evaluate `n` tokens at positions n_past .. n_past+n-1, appending them to the KV cache.
+ * all_logits = 0: logits of the last token only (any n; processed in chunks of n_batch).
+ * all_logits = 1: logits of every token (n <= n_batch). A batch that would pass n_ctx is
+ * refused with MLLM_ERR_CONTEXT_FULL and changes nothing. */
+mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t all_logits,
+                      mllm_error *err);
+
+/* Logits (n_vocab floats) of token i of the last eval (i = -1: its last token). NULL if
+ * that row was not computed. Valid until the next eval. */
+const float *mllm_logits(const mllm_context *c, int32_t i);
+
+int32_t mllm_n_past(const mllm_context *c);
+int32_t mllm_n_ctx(const mllm_context *c);
+/* Forget positions >= n_keep (0 clears). Logits become invalid. */
+mllm_status mllm_kv_rewind(mllm_context *c, int32_t n_keep, mllm_error *err);
+
+/* -------------------------------------------------------------- sampler */
+
+typedef struct mllm_sampler_params {
+    float temperature;     /* <= 0: greedy */
+    int32_t top_k;         /* <= 0: off */
+    float top_p;           /* >= 1: off */
+    float min_p;           /* <= 0: off */
+    float repeat_penalty;  /* 1: off */
+    int32_t repeat_last_n; /* window of recent tokens the penalty looks at */
+    uint32_t seed;
+    int32_t reserved;
+} mllm_sampler_params;
+
+void mllm_sampler_params_init(mllm_sampler_params *p);
+
+mllm_status mllm_sampler_new(int32_t n_vocab, const mllm_sampler_params *params,
+                             mllm_sampler **out, mllm_error *err);
+void mllm_sampler_free(mllm_sampler *s);
+/* Pick a token from logits (not modified). Deterministic for a given seed and history. */
+int32_t mllm_sampler_sample(mllm_sampler *s, const float *logits);
+/* Record a token in the repetition window (prompt tokens too). */
+void mllm_sampler_accept(mllm_sampler *s, int32_t token);
+void mllm_sampler_reset(mllm_sampler *s);
+
+/* ------------------------------------------------------------ generator */
+
+/* Streaming text generation over a context: sample, detokenize (UTF-8 safe), match stop
+ * strings (text that might begin a stop string is held back until it is decided), and feed
+ * the token back. The context must already hold the prompt's logits (mllm_eval). */
+
+typedef enum mllm_stop_reason {
+    MLLM_STOP_NONE = 0,   /* keep going */
+    MLLM_STOP_EOS = 1,    /* an end-of-generation token was sampled */
+    MLLM_STOP_STRING = 2, /* a stop string appeared; it is not part of the text */
+    MLLM_STOP_LENGTH = 3  /* max_tokens reached */
+} mllm_stop_reason;
+
+typedef struct mllm_generator_params {
+    int32_t max_tokens;   /* <= 0: until EOS or context end */
+    int32_t ignore_eos;
+    int32_t reserved[2];
+} mllm_generator_params;
+
+typedef struct mllm_step_result {
+    int32_t token;       /* the sampled token, -1 when none was sampled this step */
+    int32_t stop;        /* an mllm_stop_reason */
+    int32_t text_len;    /* bytes of newly final text, read with mllm_generator_text */
+    int32_t n_generated;
+} mllm_step_result;
+
+mllm_status mllm_generator_new(mllm_context *c, mllm_sampler *s, const mllm_generator_params *p,
+                               mllm_generator **out, mllm_error *err);
+/* Add a stop string (UTF-8 bytes; copied). */
+mllm_status mllm_generator_add_stop(mllm_generator *g, const char *text, int32_t len,
+                                    mllm_error *err);
+/* One token. On MLLM_ERR_CONTEXT_FULL the text produced so far stays valid. */
+mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_error *err);
+const char *mllm_generator_text(const mllm_generator *g);
+void mllm_generator_free(mllm_generator *g);
+
+/* ------------------------------------------------------------------ misc */
+
+const char *mllm_status_name(mllm_status s);
+/* sizeof of each params struct, so a JS binding can assert its layout. */
+int32_t mllm_abi_sizeof(int32_t which); /* 0 error, 1 model_params, 2 model_info, 3 context_params,
+                                            4 sampler_params, 5 generator_params, 6 step_result */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,405 @@
+// engine.js — the JS face of the wasm engine: loads dist/mobilellm.{js,wasm} and wraps the C
+// API of src/mobilellm.h in small classes. Works in Node and in a Web Worker; no dependencies.
+// Every C failure becomes a thrown MobileLLMError carrying the engine's code and sentence.
+
+const SIZEOF = { error: 256, modelParams: 16, modelInfo: 96, contextParams: 16, samplerParams: 32,
+  generatorParams: 16, stepResult: 16 };
+const STATUS = ['ok', 'argument', 'nomem', 'format', 'unsupported', 'missing', 'context_full', 'state'];
+const STOP = ['none', 'eos', 'stop', 'length'];
+const SHARE_MODES = ['immediate', 'repeat_all', 'reverse'];
+const DTYPES = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 30: 'BF16' };
+
+const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined'
+  && typeof importScripts === 'undefined';
+
+/** An engine failure: `code` is one of 'argument','nomem','format','unsupported','missing',
+ * 'context_full','state'; `message` is the engine's one-sentence explanation. */
+export class MobileLLMError extends Error {
+  /** @param {string} code @param {string} message */
+  constructor(code, message) {
+    super(message);
+    this.name = 'MobileLLMError';
+    this.code = code;
+  }
+}
+
+const enc = new TextEncoder();
+
+export class Engine {
+  /**
+   * Instantiate the wasm module.
+   * @param {{wasmBinary?: Uint8Array, moduleUrl?: string}} [opts]
+   * @returns {Promise<Engine>}
+   */
+  static async create(opts = {}) {
+    const moduleUrl = opts.moduleUrl ?? new URL('../dist/mobilellm.js', import.meta.url).href;
+    const { default: createMobileLLM } = await import(moduleUrl);
+    let wasmBinary = opts.wasmBinary;
+    if (!wasmBinary && isNode) {
+      // emcc 3.1.6 cannot fetch() a file path under Node: hand it the bytes.
+      const { readFile } = await import('node:fs/promises');
+      wasmBinary = await readFile(new URL('mobilellm.wasm', moduleUrl));
+    }
+    const mod = await createMobileLLM(wasmBinary ? { wasmBinary } : {});
+    return new Engine(mod);
+  }
+
+  /** @param {any} mod the instantiated Emscripten module */
+  constructor(mod) {
+    this.mod = mod;
+    this.errPtr = mod._malloc(SIZEOF.error);
+    this.scratch = mod._malloc(64); // out-pointers and small structs
+    const sizes = [SIZEOF.error, SIZEOF.modelParams, SIZEOF.modelInfo, SIZEOF.contextParams,
+      SIZEOF.samplerParams, SIZEOF.generatorParams, SIZEOF.stepResult];
+    sizes.forEach((want, i) => {
+      const got = mod._mllm_abi_sizeof(i);
+      if (got !== want) throw new Error(`wasm ABI mismatch: struct ${i} is ${got} bytes, binding expects ${want}`);
+    });
+  }
+
+  get heapBytes() { return this.mod.HEAPU8.length; }
+
+  // ---- heap helpers (views are re-read each time: memory growth replaces the buffers)
+  u8() { return this.mod.HEAPU8; }
+  i32() { return this.mod.HEAP32; }
+  f32() { return this.mod.HEAPF32; }
+
+  /** @param {number} bytes */
+  alloc(bytes) {
+    const p = this.mod._malloc(Math.max(1, bytes));
+    if (!p) throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes`);
+    return p;
+  }
+  free(p) { if (p) this.mod._free(p); }
+
+  /** Copy bytes into the heap; returns the pointer (caller frees). */
+  put(bytes) {
+    const p = this.alloc(bytes.length);
+    this.u8().set(bytes, p);
+    return p;
+  }
+
+  cstr(p, len) {
+    const u8 = this.u8();
+    if (len === undefined) { len = 0; while (u8[p + len]) len++; }
+    return new TextDecoder().decode(u8.subarray(p, p + len));
+  }
+
+  /** Throw the engine's error when status != 0. */
+  check(status) {
+    if (status === 0) return;
+    const code = STATUS[status] ?? `error${status}`;
+    throw new MobileLLMError(code, this.cstr(this.errPtr + 4) || `engine error ${code}`);
+  }
+
+  /**
+   * Load a GGUF model from bytes. The bytes are copied once into the wasm heap, which the
+   * model then owns (zero-copy views from there on).
+   * @param {Uint8Array} bytes
+   * @returns {Model}
+   */
+  loadModel(bytes) {
+    const m = this.mod;
+    const data = this.put(bytes);
+    const params = this.alloc(SIZEOF.modelParams);
+    m._mllm_model_params_init(params);
+    this.i32()[params >> 2] = 1; // take_ownership
+    let status;
+    try {
+      status = m._mllm_model_load(data, bytes.length, params, this.scratch, this.errPtr);
+    } finally {
+      this.free(params);
+    }
+    if (status !== 0) { this.free(data); this.check(status); }
+    return new Model(this, this.i32()[this.scratch >> 2]);
+  }
+}
+
+export class Model {
+  /** @param {Engine} eng @param {number} ptr */
+  constructor(eng, ptr) {
+    this.eng = eng;
+    this.ptr = ptr;
+    this.info = this.readInfo();
+  }
+
+  readInfo() {
+    const e = this.eng;
+    const p = e.alloc(SIZEOF.modelInfo);
+    e.mod._mllm_model_get_info(this.ptr, p);
+    const dv = new DataView(e.u8().buffer, p, SIZEOF.modelInfo);
+    const i = (k) => dv.getInt32(k * 4, true);
+    const info = {
+      nVocab: i(0), nEmbd: i(1), nFf: i(2), nHead: i(3), nHeadKv: i(4), headDim: i(5),
+      nLayerStored: i(6), nLayerEffective: i(7), shareRepeat: i(8), shareMode: SHARE_MODES[i(9)] ?? String(i(9)),
+      nCtxTrain: i(10), weightType: DTYPES[i(11)] ?? String(i(11)), tiedEmbeddings: i(12) === 1,
+      tokenizer: i(13) === 1 ? 'gpt2' : 'llama', bosId: i(14), eosId: i(15), addBos: i(16) === 1,
+      ropeTheta: dv.getFloat32(17 * 4, true), rmsEps: dv.getFloat32(18 * 4, true),
+      nParams: Number(dv.getBigInt64(80, true)), weightBytes: Number(dv.getBigInt64(88, true)),
+    };
+    e.free(p);
+    info.name = this.metaString('general.name');
+    info.architecture = this.metaString('general.architecture');
+    return info;
+  }
+
+  /** @param {string} key @returns {string|null} */
+  metaString(key) {
+    const e = this.eng;
+    const k = e.put(enc.encode(key + '\0'));
+    const s = e.mod._mllm_model_meta_str(this.ptr, k, e.scratch);
+    e.free(k);
+    return s ? e.cstr(s, e.i32()[e.scratch >> 2]) : null;
+  }
+
+  /**
+   * @param {string|Uint8Array} text UTF-8 text (a Uint8Array passes raw bytes, invalid UTF-8 included)
+   * @param {{addBos?: boolean, parseSpecial?: boolean}} [opts]
+   * @returns {Int32Array}
+   */
+  tokenize(text, opts = {}) {
+    const e = this.eng;
+    const bytes = typeof text === 'string' ? enc.encode(text) : text;
+    const addBos = opts.addBos ?? this.info.addBos;
+    const tp = e.put(bytes);
+    try {
+      let cap = bytes.length + 8;
+      for (;;) {
+        const out = e.alloc(cap * 4);
+        const n = e.mod._mllm_tokenize(this.ptr, tp, bytes.length, addBos ? 1 : 0, opts.parseSpecial ? 1 : 0,
+          out, cap, e.errPtr);
+        if (n < 0) { e.free(out); e.check(e.i32()[e.errPtr >> 2] || 1); }
+        if (n <= cap) {
+          const ids = e.i32().slice(out >> 2, (out >> 2) + n);
+          e.free(out);
+          return ids;
+        }
+        e.free(out);
+        cap = n;
+      }
+    } finally {
+      e.free(tp);
+    }
+  }
+
+  /** Raw bytes of one token's piece. @param {number} id @returns {Uint8Array} */
+  tokenToPiece(id) {
+    return this.#bytesCall((out, cap) => this.eng.mod._mllm_token_to_piece(this.ptr, id, out, cap));
+  }
+
+  /**
+   * @param {ArrayLike<number>} ids
+   * @param {{stripLeadingSpace?: boolean}} [opts]
+   * @returns {string}
+   */
+  detokenize(ids, opts = {}) {
+    const e = this.eng;
+    const tp = e.put(new Uint8Array(Int32Array.from(ids).buffer));
+    try {
+      const bytes = this.#bytesCall((out, cap) =>
+        e.mod._mllm_detokenize(this.ptr, tp, ids.length, opts.stripLeadingSpace ? 1 : 0, out, cap));
+      return new TextDecoder().decode(bytes);
+    } finally {
+      e.free(tp);
+    }
+  }
+
+  #bytesCall(fn) {
+    const e = this.eng;
+    let cap = 256;
+    for (;;) {
+      const out = e.alloc(cap);
+      const n = fn(out, cap);
+      if (n < 0) { e.free(out); throw new MobileLLMError('argument', `invalid token id`); }
+      if (n <= cap) {
+        const bytes = e.u8().slice(out, out + n);
+        e.free(out);
+        return bytes;
+      }
+      e.free(out);
+      cap = n;
+    }
+  }
+
+  /** @param {number} id */
+  isEog(id) { return this.eng.mod._mllm_token_is_eog(this.ptr, id) !== 0; }
+
+  /**
+   * @param {{nCtx?: number, nBatch?: number, threads?: number}} [opts]
+   * @returns {Context}
+   */
+  newContext(opts = {}) {
+    const e = this.eng;
+    const p = e.alloc(SIZEOF.contextParams);
+    e.mod._mllm_context_params_init(p);
+    const v = e.i32();
+    if (opts.nCtx) v[p >> 2] = opts.nCtx;
+    if (opts.nBatch) v[(p >> 2) + 1] = opts.nBatch;
+    if (opts.threads) v[(p >> 2) + 2] = opts.threads;
+    try {
+      e.check(e.mod._mllm_context_new(this.ptr, p, e.scratch, e.errPtr));
+    } finally {
+      e.free(p);
+    }
+    return new Context(this, e.i32()[e.scratch >> 2]);
+  }
+
+  /** @param {SamplerOptions} [opts] @returns {Sampler} */
+  newSampler(opts = {}) { return new Sampler(this, opts); }
+
+  free() {
+    if (this.ptr) { this.eng.mod._mllm_model_free(this.ptr); this.ptr = 0; }
+  }
+}
+
+export class Context {
+  /** @param {Model} model @param {number} ptr */
+  constructor(model, ptr) {
+    this.model = model;
+    this.eng = model.eng;
+    this.ptr = ptr;
+    this.idsPtr = 0;
+    this.idsCap = 0;
+  }
+
+  get nPast() { return this.eng.mod._mllm_n_past(this.ptr); }
+  get nCtx() { return this.eng.mod._mllm_n_ctx(this.ptr); }
+
+  /**
+   * Evaluate tokens after the current position.
+   * @param {ArrayLike<number>} ids
+   * @param {{allLogits?: boolean}} [opts]
+   */
+  eval(ids, opts = {}) {
+    const e = this.eng;
+    if (ids.length > this.idsCap) {
+      e.free(this.idsPtr);
+      this.idsCap = Math.max(ids.length, 64);
+      this.idsPtr = e.alloc(this.idsCap * 4);
+    }
+    e.i32().set(ids, this.idsPtr >> 2);
+    e.check(e.mod._mllm_eval(this.ptr, this.idsPtr, ids.length, opts.allLogits ? 1 : 0, e.errPtr));
+  }
+
+  /**
+   * A view of token i's logits from the last eval (i = -1: the last token). The view is only
+   * valid until the next engine call; use logits() for a copy.
+   * @returns {Float32Array}
+   */
+  logitsView(i = -1) {
+    const e = this.eng;
+    const p = e.mod._mllm_logits(this.ptr, i);
+    if (!p) throw new MobileLLMError('state', `no logits for row ${i} of the last evaluation`);
+    return e.f32().subarray(p >> 2, (p >> 2) + this.model.info.nVocab);
+  }
+
+  /** @returns {Float32Array} a copy of token i's logits */
+  logits(i = -1) { return this.logitsView(i).slice(); }
+
+  /** Forget positions >= n. @param {number} n */
+  rewind(n) { this.eng.check(this.eng.mod._mllm_kv_rewind(this.ptr, n, this.eng.errPtr)); }
+
+  free() {
+    if (this.ptr) {
+      this.eng.mod._mllm_context_free(this.ptr);
+      this.eng.free(this.idsPtr);
+      this.ptr = 0;
+    }
+  }
+}
+
+/**
+ * @typedef {{temperature?: number, topK?: number, topP?: number, minP?: number,
+ *   repeatPenalty?: number, repeatLastN?: number, seed?: number}} SamplerOptions
+ */
+
+export class Sampler {
+  /** @param {Model} model @param {SamplerOptions} opts */
+  constructor(model, opts) {
+    const e = (this.eng = model.eng);
+    const p = e.alloc(SIZEOF.samplerParams);
+    e.mod._mllm_sampler_params_init(p);
+    const f = e.f32(), v = e.i32(), b = p >> 2;
+    if (opts.temperature !== undefined) f[b] = opts.temperature;
+    if (opts.topK !== undefined) v[b + 1] = opts.topK;
+    if (opts.topP !== undefined) f[b + 2] = opts.topP;
+    if (opts.minP !== undefined) f[b + 3] = opts.minP;
+    if (opts.repeatPenalty !== undefined) f[b + 4] = opts.repeatPenalty;
+    if (opts.repeatLastN !== undefined) v[b + 5] = opts.repeatLastN;
+    if (opts.seed !== undefined) e.mod.HEAPU32[b + 6] = opts.seed >>> 0;
+    try {
+      e.check(e.mod._mllm_sampler_new(model.info.nVocab, p, e.scratch, e.errPtr));
+    } finally {
+      e.free(p);
+    }
+    this.ptr = e.i32()[e.scratch >> 2];
+  }
+
+  /** Sample from a context's last logits. @param {Context} ctx */
+  sample(ctx) {
+    const p = this.eng.mod._mllm_logits(ctx.ptr, -1);
+    if (!p) throw new MobileLLMError('state', 'nothing to sample from: evaluate the prompt first');
+    return this.eng.mod._mllm_sampler_sample(this.ptr, p);
+  }
+
+  /** @param {number} id */
+  accept(id) { this.eng.mod._mllm_sampler_accept(this.ptr, id); }
+  reset() { this.eng.mod._mllm_sampler_reset(this.ptr); }
+  free() { if (this.ptr) { this.eng.mod._mllm_sampler_free(this.ptr); this.ptr = 0; } }
+}
+
+/**
+ * Streaming generation: each step() samples one token, feeds it back, and returns the text
+ * that became final (UTF-8 complete, not possibly the start of a stop string).
+ */
+export class Generator {
+  /**
+   * @param {Context} ctx a context holding the prompt's logits
+   * @param {Sampler} sampler
+   * @param {{maxTokens?: number, ignoreEos?: boolean, stop?: string[]}} [opts]
+   */
+  constructor(ctx, sampler, opts = {}) {
+    const e = (this.eng = ctx.eng);
+    const p = e.alloc(SIZEOF.generatorParams);
+    e.u8().fill(0, p, p + SIZEOF.generatorParams);
+    e.i32()[p >> 2] = opts.maxTokens ?? 0;
+    e.i32()[(p >> 2) + 1] = opts.ignoreEos ? 1 : 0;
+    try {
+      e.check(e.mod._mllm_generator_new(ctx.ptr, sampler.ptr, p, e.scratch, e.errPtr));
+    } finally {
+      e.free(p);
+    }
+    this.ptr = e.i32()[e.scratch >> 2];
+    this.result = e.alloc(SIZEOF.stepResult);
+    this.decoder = new TextDecoder();
+    try {
+      for (const s of opts.stop ?? []) {
+        const b = enc.encode(s);
+        const sp = e.put(b);
+        try { e.check(e.mod._mllm_generator_add_stop(this.ptr, sp, b.length, e.errPtr)); } finally { e.free(sp); }
+      }
+    } catch (err) {
+      this.free();
+      throw err;
+    }
+  }
+
+  /** @returns {{token: number, text: string, stop: string|null, nGenerated: number}} */
+  step() {
+    const e = this.eng;
+    e.check(e.mod._mllm_generator_step(this.ptr, this.result, e.errPtr));
+    const b = this.result >> 2, v = e.i32();
+    const token = v[b], stop = v[b + 1], len = v[b + 2], nGenerated = v[b + 3];
+    const tp = e.mod._mllm_generator_text(this.ptr);
+    const text = len ? this.decoder.decode(e.u8().subarray(tp, tp + len)) : '';
+    return { token, text, stop: stop ? STOP[stop] : null, nGenerated };
+  }
+
+  free() {
+    if (this.ptr) {
+      this.eng.mod._mllm_generator_free(this.ptr);
+      this.eng.free(this.result);
+      this.ptr = 0;
+    }
+  }
+}
