@@ -1,0 +1,281 @@
+/* forward.c — the transformer forward pass over a chunk of tokens, and the context API.
+ *
+ * Readable top to bottom like llama2.c's forward(), but batched: every matrix is streamed
+ * once per chunk of up to n_batch tokens (decode is the same code with n = 1). Per effective
+ * layer: rmsnorm -> q, k, v -> RoPE -> K/V into the layer's cache slot -> causal GQA
+ * attention -> output projection + residual -> rmsnorm -> SwiGLU FFN + residual. Layer
+ * sharing is only an index: effective layer l runs stored block m->layer_block[l] and owns
+ * cache slot l. Nothing here allocates after mllm_context_new.
+ */
+#include "forward.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "kernels.h"
+
+const mllm_model *mllm_context_model(const mllm_context *c) { return c ? c->m : NULL; }
+
+/* ---------------------------------------------------------------- forward pass */
+
+/* Q8_0 weights multiply Q8_0-quantized activations: quantize n rows of `in` (n_in floats
+ * each) into c->xq when any of the weights needs them; returns xq (unused otherwise). */
+static const block_q8_0 *quantize_if(mllm_context *c, const float *in, int64_t n_in, int32_t n,
+                                     const gguf_tensor *w0, const gguf_tensor *w1, const gguf_tensor *w2) {
+    int32_t t;
+    int need = (w0 && w0->type == MLLM_DTYPE_Q8_0) || (w1 && w1->type == MLLM_DTYPE_Q8_0) ||
+               (w2 && w2->type == MLLM_DTYPE_Q8_0);
+    if (!need) return NULL;
+    for (t = 0; t < n; t++) kern_quantize_q8_0(in + t * n_in, c->xq + t * (n_in / MLLM_QK8_0), n_in);
+    return c->xq;
+}
+
+/* out[t][*] = W x[t]: W has ne = [n_in, n_out]. */
+static void matmul(float *out, int64_t ldo, const gguf_tensor *w, const float *x, const block_q8_0 *xq,
+                   int32_t n) {
+    kern_matmul(out, ldo, w->data, w->type, w->ne[0], w->ne[1], x, xq, n);
+}
+
+/* Causal grouped-query attention of the chunk's n tokens (positions pos0..pos0+n-1) over
+ * the layer's cache, which already holds their keys and values. */
+static void attention(mllm_context *c, const float *kc, const float *vc, int32_t pos0, int32_t n) {
+    const mllm_hparams *hp = &c->m->hp;
+    int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, t, h, j;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (t = 0; t < n; t++) {
+        int32_t pos = pos0 + t;
+        for (h = 0; h < hp->n_head; h++) {
+            const float *qh = c->q + (size_t)t * c->q_dim + (size_t)h * hd;
+            float *out = c->att + (size_t)t * c->q_dim + (size_t)h * hd;
+            size_t g_off = (size_t)(h / group) * hd;
+            for (j = 0; j <= pos; j++)
+                c->scores[j] = kern_dot_f32(qh, kc + (size_t)j * c->kv_dim + g_off, hd) * scale;
+            kern_softmax(c->scores, pos + 1);
+            memset(out, 0, sizeof(float) * (size_t)hd);
+            for (j = 0; j <= pos; j++) kern_axpy_f32(out, c->scores[j], vc + (size_t)j * c->kv_dim + g_off, hd);
+        }
+    }
+}
+
+/* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
+ * written to c->logits from row 0 (first_logit == n: no head at all). */
+static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t pos0, int32_t first_logit) {
+    const mllm_model *m = c->m;
+    const mllm_hparams *hp = &m->hp;
+    const int64_t d = hp->n_embd, ff = hp->n_ff;
+    const size_t slot = (size_t)c->n_ctx * c->kv_dim;
+    const block_q8_0 *xq;
+    int32_t t, l;
+
+    for (t = 0; t < n; t++) {
+        kern_embed(c->x + t * d, m->tok_embd->data, m->tok_embd->type, tokens[t], d);
+        kern_rope_table(c->rope + (size_t)t * hp->n_rot, pos0 + t, hp->n_rot, hp->rope_theta);
+    }
+
+    for (l = 0; l < hp->n_layer_eff; l++) {
+        const mllm_block *b = &m->blocks[m->layer_block[l]];
+        float *kc = c->k_cache + (size_t)l * slot, *vc = c->v_cache + (size_t)l * slot;
+        float *k_new = kc + (size_t)pos0 * c->kv_dim, *v_new = vc + (size_t)pos0 * c->kv_dim;
+
+        /* attention block */
+        for (t = 0; t < n; t++)
+            kern_rmsnorm(c->xn + t * d, c->x + t * d, b->attn_norm->data, b->attn_norm->type, d, hp->rms_eps);
+        xq = quantize_if(c, c->xn, d, n, b->wq, b->wk, b->wv);
+        matmul(c->q, c->q_dim, b->wq, c->xn, xq, n);
+        matmul(k_new, c->kv_dim, b->wk, c->xn, xq, n); /* straight into the cache slot */
+        matmul(v_new, c->kv_dim, b->wv, c->xn, xq, n);
+        for (t = 0; t < n; t++) {
+            const float *cs = c->rope + (size_t)t * hp->n_rot;
+            kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
+            kern_rope(k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
+        }
+        attention(c, kc, vc, pos0, n);
+        xq = quantize_if(c, c->att, c->q_dim, n, b->wo, NULL, NULL);
+        matmul(c->xn, d, b->wo, c->att, xq, n);
+        kern_axpy_f32(c->x, 1.0f, c->xn, n * d);
+
+        /* feed-forward block */
+        for (t = 0; t < n; t++)
+            kern_rmsnorm(c->xn + t * d, c->x + t * d, b->ffn_norm->data, b->ffn_norm->type, d, hp->rms_eps);
+        xq = quantize_if(c, c->xn, d, n, b->w_gate, b->w_up, NULL);
+        matmul(c->gate, ff, b->w_gate, c->xn, xq, n);
+        matmul(c->up, ff, b->w_up, c->xn, xq, n);
+        kern_swiglu(c->gate, c->gate, c->up, n * ff);
+        xq = quantize_if(c, c->gate, ff, n, b->w_down, NULL, NULL);
+        matmul(c->xn, d, b->w_down, c->gate, xq, n);
+        kern_axpy_f32(c->x, 1.0f, c->xn, n * d);
+    }
+
+    if (first_logit < n) {
+        int32_t rows = n - first_logit;
+        for (t = 0; t < rows; t++)
+            kern_rmsnorm(c->xn + t * d, c->x + (size_t)(first_logit + t) * d, m->output_norm->data,
+                         m->output_norm->type, d, hp->rms_eps);
+        xq = quantize_if(c, c->xn, d, rows, m->output, NULL, NULL);
+        matmul(c->logits, hp->n_vocab, m->output, c->xn, xq, rows);
+    }
+}
+
+/* ---------------------------------------------------------------- context API */
+
+/* count floats (or bytes when elem == 1), failing cleanly where size_t is 32 bits. */
+static void *alloc_array(uint64_t count, size_t elem, int *failed) {
+    void *p;
+    if (*failed) return NULL;
+    if (count == 0) count = 1;
+    if (count > (uint64_t)SIZE_MAX / elem) { *failed = 1; return NULL; }
+    p = malloc((size_t)count * elem);
+    if (!p) *failed = 1;
+    return p;
+}
+
+static int model_has_q8_0(const mllm_model *m) {
+    int32_t i;
+    if (m->output->type == MLLM_DTYPE_Q8_0) return 1;
+    for (i = 0; i < m->hp.n_layer_stored; i++) {
+        const mllm_block *b = &m->blocks[i];
+        const gguf_tensor *ws[7];
+        int k;
+        ws[0] = b->wq; ws[1] = b->wk; ws[2] = b->wv; ws[3] = b->wo;
+        ws[4] = b->w_gate; ws[5] = b->w_up; ws[6] = b->w_down;
+        for (k = 0; k < 7; k++)
+            if (ws[k]->type == MLLM_DTYPE_Q8_0) return 1;
+    }
+    return 0;
+}
+
+mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *params, mllm_context **out,
+                             mllm_error *err) {
+    const mllm_hparams *hp;
+    mllm_context *c;
+    int32_t n_ctx, n_batch;
+    uint64_t nb, widest;
+    int failed = 0;
+
+    mllm_error_clear(err);
+    if (!out) return mllm_fail(err, MLLM_ERR_ARG, "mllm_context_new needs a place to store the context (out is NULL)");
+    *out = NULL;
+    if (!m) return mllm_fail(err, MLLM_ERR_ARG, "mllm_context_new was given no model (model is NULL)");
+    hp = &m->hp;
+    n_ctx = params ? params->n_ctx : 0;
+    n_batch = params ? params->n_batch : 0;
+    if (n_ctx < 0) return mllm_fail(err, MLLM_ERR_ARG, "n_ctx %d is negative", (int)n_ctx);
+    if (n_batch < 0) return mllm_fail(err, MLLM_ERR_ARG, "n_batch %d is negative", (int)n_batch);
+    if (n_ctx == 0) n_ctx = hp->n_ctx_train;
+    if (n_batch == 0) n_batch = 256;
+    if (n_batch > n_ctx) n_batch = n_ctx;
+
+    c = (mllm_context *)calloc(1, sizeof *c);
+    if (!c) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the context");
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->n_batch = n_batch;
+    c->kv_dim = hp->n_head_kv * hp->head_dim;
+    c->q_dim = hp->n_head * hp->head_dim;
+    nb = (uint64_t)n_batch;
+    c->k_cache = (float *)alloc_array((uint64_t)hp->n_layer_eff * (uint64_t)n_ctx * (uint64_t)c->kv_dim,
+                                      sizeof(float), &failed);
+    c->v_cache = (float *)alloc_array((uint64_t)hp->n_layer_eff * (uint64_t)n_ctx * (uint64_t)c->kv_dim,
+                                      sizeof(float), &failed);
+    c->x = (float *)alloc_array(nb * (uint64_t)hp->n_embd, sizeof(float), &failed);
+    c->xn = (float *)alloc_array(nb * (uint64_t)hp->n_embd, sizeof(float), &failed);
+    c->q = (float *)alloc_array(nb * (uint64_t)c->q_dim, sizeof(float), &failed);
+    c->att = (float *)alloc_array(nb * (uint64_t)c->q_dim, sizeof(float), &failed);
+    c->gate = (float *)alloc_array(nb * (uint64_t)hp->n_ff, sizeof(float), &failed);
+    c->up = (float *)alloc_array(nb * (uint64_t)hp->n_ff, sizeof(float), &failed);
+    c->scores = (float *)alloc_array((uint64_t)n_ctx, sizeof(float), &failed);
+    c->rope = (float *)alloc_array(nb * (uint64_t)hp->n_rot, sizeof(float), &failed);
+    c->logits = (float *)alloc_array(nb * (uint64_t)hp->n_vocab, sizeof(float), &failed);
+    if (model_has_q8_0(m)) {
+        widest = (uint64_t)hp->n_embd;
+        if ((uint64_t)c->q_dim > widest) widest = (uint64_t)c->q_dim;
+        if ((uint64_t)hp->n_ff > widest) widest = (uint64_t)hp->n_ff;
+        c->xq = (block_q8_0 *)alloc_array(nb * (widest / MLLM_QK8_0), sizeof(block_q8_0), &failed);
+    }
+    if (failed) {
+        mllm_context_free(c);
+        return mllm_fail(err, MLLM_ERR_NOMEM,
+                         "out of memory for a context of %d positions and batch %d (KV cache of %d layers)",
+                         (int)n_ctx, (int)n_batch, (int)hp->n_layer_eff);
+    }
+    *out = c;
+    return MLLM_OK;
+}
+
+void mllm_context_free(mllm_context *c) {
+    if (!c) return;
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->x);
+    free(c->xn);
+    free(c->q);
+    free(c->att);
+    free(c->gate);
+    free(c->up);
+    free(c->scores);
+    free(c->rope);
+    free(c->xq);
+    free(c->logits);
+    free(c);
+}
+
+mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t all_logits, mllm_error *err) {
+    int32_t i, off;
+    mllm_error_clear(err);
+    if (!c) return mllm_fail(err, MLLM_ERR_ARG, "mllm_eval was given no context (context is NULL)");
+    if (!tokens || n <= 0) return mllm_fail(err, MLLM_ERR_ARG, "mllm_eval needs at least one token (got %d)", (int)n);
+    if (all_logits && n > c->n_batch)
+        return mllm_fail(err, MLLM_ERR_ARG, "an all-logits eval of %d tokens exceeds the batch size %d", (int)n,
+                         (int)c->n_batch);
+    if (n > c->n_ctx - c->n_past)
+        return mllm_fail(err, MLLM_ERR_CONTEXT_FULL,
+                         "evaluating %d tokens after %d would exceed the context length %d", (int)n,
+                         (int)c->n_past, (int)c->n_ctx);
+    for (i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->m->hp.n_vocab)
+            return mllm_fail(err, MLLM_ERR_ARG, "token %d at index %d is outside the vocabulary 0..%d",
+                             (int)tokens[i], (int)i, (int)c->m->hp.n_vocab - 1);
+
+    c->logits_valid = 0;
+    for (off = 0; off < n; off += c->n_batch) {
+        int32_t cn = n - off < c->n_batch ? n - off : c->n_batch;
+        int32_t first = cn; /* no logits for chunks before the last */
+        if (all_logits) first = 0;
+        else if (off + cn == n) first = cn - 1;
+        forward_chunk(c, tokens + off, cn, c->n_past, first);
+        c->n_past += cn;
+    }
+    c->logits_n = n;
+    c->logits_all = all_logits ? 1 : 0;
+    c->logits_valid = 1;
+    return MLLM_OK;
+}
+
+const float *mllm_logits(const mllm_context *c, int32_t i) {
+    if (!c || !c->logits_valid) return NULL;
+    if (i == -1) i = c->logits_n - 1;
+    if (i < 0 || i >= c->logits_n) return NULL;
+    if (c->logits_all) return c->logits + (size_t)i * c->m->hp.n_vocab;
+    return i == c->logits_n - 1 ? c->logits : NULL;
+}
+
+int32_t mllm_n_past(const mllm_context *c) { return c ? c->n_past : 0; }
+
+int32_t mllm_n_ctx(const mllm_context *c) { return c ? c->n_ctx : 0; }
+
+mllm_status mllm_kv_rewind(mllm_context *c, int32_t n_keep, mllm_error *err) {
+    mllm_error_clear(err);
+    if (!c) return mllm_fail(err, MLLM_ERR_ARG, "mllm_kv_rewind was given no context (context is NULL)");
+    if (n_keep < 0 || n_keep > c->n_past)
+        return mllm_fail(err, MLLM_ERR_ARG, "cannot keep %d positions: the cache holds %d", (int)n_keep,
+                         (int)c->n_past);
+    if (n_keep < c->n_past) {
+        /* Stale K/V rows past n_keep are simply overwritten by later evals. */
+        c->n_past = n_keep;
+        c->logits_valid = 0;
+    }
+    return MLLM_OK;
+}

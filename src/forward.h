@@ -1,0 +1,48 @@
+/* forward.h — an evaluation context: the KV cache (one slot per effective layer), every
+ * scratch buffer the forward pass needs (allocated once, sized for n_batch tokens), and the
+ * logits of the last evaluation. The public functions (mllm_context_new, mllm_eval, ...) are
+ * declared in mobilellm.h; this header shows the struct to the engine's other modules. */
+#ifndef MLLM_FORWARD_H
+#define MLLM_FORWARD_H
+
+#include <stdint.h>
+
+#include "dtype.h"
+#include "mobilellm.h"
+#include "model.h"
+
+struct mllm_context {
+    const mllm_model *m;
+    int32_t n_ctx;
+    int32_t n_batch;
+    int32_t n_past;
+    int32_t kv_dim;        /* n_head_kv * head_dim */
+    int32_t q_dim;         /* n_head * head_dim */
+
+    /* KV cache, F32: layer l's keys are k_cache[l*n_ctx*kv_dim ..], position-major
+     * ([n_ctx][n_head_kv][head_dim]); likewise v_cache. */
+    float *k_cache;
+    float *v_cache;
+
+    /* Scratch for one chunk of up to n_batch tokens, token-major rows. */
+    float *x;              /* [n_batch][n_embd] residual stream */
+    float *xn;             /* [n_batch][n_embd] normed input, projection output */
+    float *q;              /* [n_batch][q_dim] */
+    float *att;            /* [n_batch][q_dim] attention output */
+    float *gate;           /* [n_batch][n_ff] */
+    float *up;             /* [n_batch][n_ff] */
+    float *scores;         /* [n_ctx] attention weights of one head */
+    float *rope;           /* [n_batch][n_rot] cos/sin per position */
+    block_q8_0 *xq;        /* [n_batch][max(n_embd, q_dim, n_ff)/32]; NULL when no Q8_0 matrix */
+
+    float *logits;         /* [n_batch][n_vocab] */
+    int32_t logits_n;      /* tokens in the last eval */
+    int32_t logits_all;    /* 1: row i holds token i; 0: row 0 holds the last token */
+    int32_t logits_valid;
+};
+
+/* The model a context evaluates (the generator needs its tokenizer; also declared in
+ * sampler.h). */
+const mllm_model *mllm_context_model(const mllm_context *c);
+
+#endif

@@ -1,0 +1,89 @@
+/* kernels.h — the numeric kernels of the forward pass, as a contract.
+ *
+ * kernels_scalar.c is the portable reference: every kernel exists there as kern_X_scalar,
+ * always compiled, so a faster implementation can be tested against it. The entry points
+ * forward.c calls are the kern_X names below.
+ *
+ * Overridable kernels (the hot ones): kern_quantize_q8_0, kern_matmul, kern_dot_f32,
+ * kern_axpy_f32. When MLLM_KERNELS_SIMD128 is defined (automatically under
+ * __wasm_simd128__), kernels_scalar.c does NOT define those four entry points and
+ * kernels_simd128.c must, with exactly the contracts written here. All other kern_X entry
+ * points always come from kernels_scalar.c.
+ *
+ * No kernel allocates; buffers never alias unless a comment says so. Sizes are element
+ * counts. Q8_0 sizes (n_in of a Q8_0 matmul, quantized rows) are multiples of 32.
+ */
+#ifndef MLLM_KERNELS_H
+#define MLLM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtype.h"
+
+#if defined(__wasm_simd128__) && !defined(MLLM_KERNELS_SIMD128) && !defined(MLLM_KERNELS_SCALAR_ONLY)
+#define MLLM_KERNELS_SIMD128 1
+#endif
+
+/* ---------------------------------------------------------------- overridable */
+
+/* y = Q8_0 blocks of x (n % 32 == 0), bit-identical to ggml's quantize_row_q8_0_ref
+ * (dtype.c's quantize_row_q8_0): d = amax/127 stored as fp16, q = roundf(x * (1/d)). */
+void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
+
+/* Many-token matrix product, weights streamed once for all tokens:
+ *   out[t*ldo + r] = dot(row r of w, token t)   for r < n_rows, t < n_tok.
+ * w holds n_rows contiguous rows of n_in elements of type wtype (dtype_row_bytes each):
+ *   F32, F16, BF16: token t is x[t*n_in .. t*n_in + n_in-1] (f32); xq is not read.
+ *   Q8_0: token t is xq[t*(n_in/32) ..] (kern_quantize_q8_0 of that row); x is not read.
+ *     The value is ggml's vec_dot_q8_0_q8_0: sum over blocks b of
+ *     (float)isum_b * (fp16(w_b.d) * fp16(x_b.d)), isum_b the exact int32 dot of the qs.
+ * out may have a row stride ldo >= n_rows (e.g. writing straight into a KV-cache slot).
+ * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
+ * sequence in one batch or one token at a time gives bit-identical results. */
+void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
+                 int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);
+
+/* sum_i a[i]*b[i] in float. */
+float kern_dot_f32(const float *a, const float *b, int64_t n);
+
+/* y[i] += alpha * x[i]. */
+void kern_axpy_f32(float *y, float alpha, const float *x, int64_t n);
+
+/* ---------------------------------------------------------------- always scalar */
+
+/* out = x / sqrt(mean(x^2) + eps) * w; sum of squares in float; w of type wtype (F32, F16
+ * or BF16, n elements). out may equal x. */
+void kern_rmsnorm(float *out, const float *x, const void *w, uint32_t wtype, int64_t n, float eps);
+
+/* cs[2i] = cos(pos * base^(-2i/n_rot)), cs[2i+1] = sin(...), i < n_rot/2, computed in
+ * double: one table per token position, shared by every layer and head. */
+void kern_rope_table(float *cs, int32_t pos, int32_t n_rot, float base);
+
+/* Rotate adjacent pairs (2i, 2i+1), i < n_rot/2, of each of n_head vectors of head_dim
+ * floats (contiguous, head after head) by the angles of table cs:
+ *   x0' = x0*cos - x1*sin,  x1' = x0*sin + x1*cos.  Dims >= n_rot are left alone. */
+void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cs);
+
+/* In place: x = exp(x - max) / sum, sum in float. */
+void kern_softmax(float *x, int64_t n);
+
+/* out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may equal gate or up. */
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n);
+
+/* out = row `row` of a table with rows of n elements of type type (any supported type). */
+void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64_t n);
+
+/* ---------------------------------------------------------------- scalar references */
+
+void kern_quantize_q8_0_scalar(const float *x, block_q8_0 *y, int64_t n);
+void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
+                        int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);
+float kern_dot_f32_scalar(const float *a, const float *b, int64_t n);
+void kern_axpy_f32_scalar(float *y, float alpha, const float *x, int64_t n);
+/* n elements of an F32/F16/BF16 row to f32, exactly (F16 without a call per element). */
+void kern_widen_row(uint32_t type, const void *src, float *dst, int64_t n);
+/* One Q8_0 row dot (ggml_vec_dot_q8_0_q8_0), n % 32 == 0. */
+float kern_dot_q8_0_scalar(const block_q8_0 *a, const block_q8_0 *b, int64_t n);
+
+#endif

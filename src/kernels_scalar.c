@@ -1,0 +1,208 @@
+/* kernels_scalar.c — portable reference kernels (see kernels.h for the contracts). */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- quantization, dots */
+
+void kern_quantize_q8_0_scalar(const float *x, block_q8_0 *y, int64_t n) {
+    /* dtype.c holds the one definition of ggml's reference quantizer. */
+    quantize_row_q8_0(x, y, n);
+}
+
+float kern_dot_f32_scalar(const float *a, const float *b, int64_t n) {
+    /* Eight independent partial sums: shorter dependency chains, and the same grouping a
+     * 2x4-lane SIMD version uses, so the two stay numerically close. */
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    int j;
+    for (; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    for (; i < n; i++) acc[0] += a[i] * b[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+float kern_dot_q8_0_scalar(const block_q8_0 *a, const block_q8_0 *b, int64_t n) {
+    int64_t nb = n / MLLM_QK8_0, ib;
+    float sumf = 0.0f;
+    for (ib = 0; ib < nb; ib++) {
+        int32_t sumi = 0;
+        int j;
+        for (j = 0; j < MLLM_QK8_0; j++) sumi += (int32_t)a[ib].qs[j] * (int32_t)b[ib].qs[j];
+        /* ggml's order: the two scales multiply first, then the integer sum. */
+        sumf += (float)sumi * (fp16_to_f32(a[ib].d) * fp16_to_f32(b[ib].d));
+    }
+    return sumf;
+}
+
+void kern_axpy_f32_scalar(float *y, float alpha, const float *x, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+/* Half-precision rows are widened a tile at a time into a stack buffer, and each tile is
+ * reused for every token, so the conversion cost is paid once per row, not per token. */
+#define KERN_TILE 256
+
+static float bits_to_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* fp16 -> f32 without a call or a branch per element (decode streams every weight once
+ * per token): the half's exponent and mantissa, placed in f32 position, read as an f32
+ * that is 2^-112 times the value (subnormals included), so one exact multiply by 2^112
+ * fixes the exponent; inf/nan instead take the all-ones f32 exponent. Exact for all inputs
+ * (test_kernels checks every bit pattern against dtype.c's fp16_to_f32). */
+static float widen_f16_one(uint16_t h) {
+    uint32_t o = (uint32_t)(h & 0x7fffu) << 13, r;
+    float f = bits_to_f32(o) * 0x1p112f;
+    uint32_t naninf = 0u - (uint32_t)((h & 0x7c00u) == 0x7c00u); /* all ones for inf/nan: a mask, not a branch */
+    memcpy(&r, &f, 4);
+    r = (r & ~naninf) | ((o | 0x7f800000u) & naninf);
+    return bits_to_f32(r | (uint32_t)(h & 0x8000u) << 16);
+}
+
+static void widen_f16(const uint8_t *src, float *dst, int64_t n) {
+    const uint16_t *h = (const uint16_t *)(const void *)src; /* GGUF rows are 2-byte aligned */
+    int64_t i = 0;
+    int j;
+    /* fixed-size groups so compilers vectorize this at -O2 */
+    for (; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) dst[i + j] = widen_f16_one(h[i + j]);
+    for (; i < n; i++) dst[i] = widen_f16_one(h[i]);
+}
+
+static void widen_bf16(const uint8_t *src, float *dst, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, src + 2 * i, 2);
+        dst[i] = bits_to_f32((uint32_t)h << 16);
+    }
+}
+
+/* Widen n elements of a float-type row (F32 copied) — exposed for tests of the above. */
+void kern_widen_row(uint32_t type, const void *src, float *dst, int64_t n) {
+    if (type == MLLM_DTYPE_F16) widen_f16((const uint8_t *)src, dst, n);
+    else if (type == MLLM_DTYPE_BF16) widen_bf16((const uint8_t *)src, dst, n);
+    else memcpy(dst, src, sizeof(float) * (size_t)n);
+}
+
+void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
+                        int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok) {
+    size_t row_bytes = dtype_row_bytes(wtype, n_in);
+    int64_t r, t;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *wrow = (const uint8_t *)w + (size_t)r * row_bytes;
+        switch (wtype) {
+        case MLLM_DTYPE_F32:
+            for (t = 0; t < n_tok; t++)
+                out[t * ldo + r] = kern_dot_f32_scalar((const float *)wrow, x + t * n_in, n_in);
+            break;
+        case MLLM_DTYPE_Q8_0: {
+            int64_t nb = n_in / MLLM_QK8_0;
+            for (t = 0; t < n_tok; t++)
+                out[t * ldo + r] = kern_dot_q8_0_scalar((const block_q8_0 *)wrow, xq + t * nb, n_in);
+            break;
+        }
+        default: { /* F16, BF16 */
+            float tile[KERN_TILE];
+            int64_t k0;
+            for (t = 0; t < n_tok; t++) out[t * ldo + r] = 0.0f;
+            for (k0 = 0; k0 < n_in; k0 += KERN_TILE) {
+                int64_t len = n_in - k0 < KERN_TILE ? n_in - k0 : KERN_TILE;
+                kern_widen_row(wtype, wrow + (size_t)k0 * 2, tile, len);
+                for (t = 0; t < n_tok; t++)
+                    out[t * ldo + r] += kern_dot_f32_scalar(tile, x + t * n_in + k0, len);
+            }
+            break;
+        }
+        }
+    }
+}
+
+#ifndef MLLM_KERNELS_SIMD128
+void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+    kern_quantize_q8_0_scalar(x, y, n);
+}
+void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
+                 int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok) {
+    kern_matmul_scalar(out, ldo, w, wtype, n_in, n_rows, x, xq, n_tok);
+}
+float kern_dot_f32(const float *a, const float *b, int64_t n) { return kern_dot_f32_scalar(a, b, n); }
+void kern_axpy_f32(float *y, float alpha, const float *x, int64_t n) { kern_axpy_f32_scalar(y, alpha, x, n); }
+#endif
+
+/* ---------------------------------------------------------------- elementwise */
+
+static float weight_at(const void *w, uint32_t wtype, int64_t i) {
+    switch (wtype) {
+    case MLLM_DTYPE_F16: return fp16_to_f32(((const uint16_t *)w)[i]);
+    case MLLM_DTYPE_BF16: return bf16_to_f32(((const uint16_t *)w)[i]);
+    default: return ((const float *)w)[i];
+    }
+}
+
+void kern_rmsnorm(float *out, const float *x, const void *w, uint32_t wtype, int64_t n, float eps) {
+    float ss = 0.0f, scale;
+    int64_t i;
+    for (i = 0; i < n; i++) ss += x[i] * x[i];
+    scale = 1.0f / sqrtf(ss / (float)n + eps);
+    if (wtype == MLLM_DTYPE_F32) {
+        const float *wf = (const float *)w;
+        for (i = 0; i < n; i++) out[i] = x[i] * scale * wf[i];
+    } else {
+        for (i = 0; i < n; i++) out[i] = x[i] * scale * weight_at(w, wtype, i);
+    }
+}
+
+void kern_rope_table(float *cs, int32_t pos, int32_t n_rot, float base) {
+    int32_t i;
+    for (i = 0; i < n_rot / 2; i++) {
+        double theta = (double)pos * pow((double)base, -2.0 * (double)i / (double)n_rot);
+        cs[2 * i] = (float)cos(theta);
+        cs[2 * i + 1] = (float)sin(theta);
+    }
+}
+
+void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cs) {
+    int32_t h, i;
+    for (h = 0; h < n_head; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (i = 0; i < n_rot / 2; i++) {
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[2 * i], x1 = v[2 * i + 1];
+            v[2 * i] = x0 * c - x1 * s;
+            v[2 * i + 1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void kern_softmax(float *x, int64_t n) {
+    float max = -INFINITY, sum = 0.0f, inv;
+    int64_t i;
+    for (i = 0; i < n; i++)
+        if (x[i] > max) max = x[i];
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    inv = 1.0f / sum;
+    for (i = 0; i < n; i++) x[i] *= inv;
+}
+
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64_t n) {
+    size_t row_bytes = dtype_row_bytes(type, n);
+    dequantize_row(type, (const uint8_t *)table + (size_t)row * row_bytes, out, n);
+}

@@ -1,0 +1,298 @@
+/* model.c — loading a model: GGUF parse, hyperparameters, weight views checked against
+ * them, the layer-sharing schedule, and the tokenizer. Nothing is copied out of the GGUF
+ * bytes; a failed load releases everything it made (the bytes stay the caller's). */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "error.h"
+#include "tokenizer.h"
+
+int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t mode) {
+    switch (mode) {
+    case MLLM_SHARE_REPEAT_ALL: return l % n_stored;
+    case MLLM_SHARE_REVERSE: {
+        int32_t p = l / n_stored, j = l % n_stored;
+        return (p % 2 == 0) ? j : n_stored - 1 - j;
+    }
+    default: return l / repeat;
+    }
+}
+
+const struct mllm_tokenizer *model_tokenizer(const mllm_model *m) { return m ? m->tok : NULL; }
+
+/* ---------------------------------------------------------------- hyperparameters */
+
+/* "<arch>.<suffix>" into buf (arch names are short; checked by the caller). */
+static const char *arch_key(char *buf, size_t cap, const char *arch, const char *suffix) {
+    snprintf(buf, cap, "%s.%s", arch, suffix);
+    return buf;
+}
+
+/* A positive integer hyperparameter that fits comfortably in int32 arithmetic. */
+static mllm_status get_dim(const gguf_file *f, const char *key, int has_def, uint32_t def, int32_t *out,
+                           mllm_error *err) {
+    uint32_t v = 0;
+    mllm_status st = has_def ? gguf_get_u32_opt(f, key, def, &v, err) : gguf_get_u32(f, key, &v, err);
+    if (st != MLLM_OK) return st;
+    if (v == 0 || v > (1u << 24))
+        return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' is %u, outside 1..%u", key, v, 1u << 24);
+    *out = (int32_t)v;
+    return MLLM_OK;
+}
+
+static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
+    const gguf_file *f = &m->gguf;
+    mllm_hparams *hp = &m->hp;
+    gguf_str arch_s;
+    char arch[32], key[128];
+    uint32_t head_dim = 0, v_len = 0, repeat = 1;
+    mllm_status st;
+    const gguf_kv *mode_kv;
+
+    if ((st = gguf_get_str(f, "general.architecture", &arch_s, err)) != MLLM_OK) return st;
+    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm"))) {
+        int len = arch_s.len > 64 ? 64 : (int)arch_s.len;
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "architecture '%.*s' is not llama-compatible", len, arch_s.ptr);
+    }
+    memcpy(arch, arch_s.ptr, (size_t)arch_s.len);
+    arch[arch_s.len] = '\0';
+
+#define K(suffix) arch_key(key, sizeof key, arch, suffix)
+    if ((st = get_dim(f, K("block_count"), 0, 0, &hp->n_layer_stored, err))) return st;
+    if ((st = get_dim(f, K("context_length"), 0, 0, &hp->n_ctx_train, err))) return st;
+    if ((st = get_dim(f, K("embedding_length"), 0, 0, &hp->n_embd, err))) return st;
+    if ((st = get_dim(f, K("feed_forward_length"), 0, 0, &hp->n_ff, err))) return st;
+    if ((st = get_dim(f, K("attention.head_count"), 0, 0, &hp->n_head, err))) return st;
+    if ((st = get_dim(f, K("attention.head_count_kv"), 1, (uint32_t)hp->n_head, &hp->n_head_kv, err))) return st;
+    if ((st = gguf_get_f32(f, K("attention.layer_norm_rms_epsilon"), &hp->rms_eps, err))) return st;
+    if ((st = gguf_get_f32_opt(f, K("rope.freq_base"), 10000.0f, &hp->rope_theta, err))) return st;
+
+    if (hp->n_embd % hp->n_head != 0 && !gguf_find_kv(f, K("attention.key_length")))
+        return mllm_fail(err, MLLM_ERR_FORMAT, "embedding_length %d is not a multiple of head_count %d",
+                         hp->n_embd, hp->n_head);
+    if ((st = gguf_get_u32_opt(f, K("attention.key_length"), (uint32_t)(hp->n_embd / hp->n_head), &head_dim, err)))
+        return st;
+    if ((st = gguf_get_u32_opt(f, K("attention.value_length"), head_dim, &v_len, err))) return st;
+    if (head_dim == 0 || head_dim > 4096 || head_dim % 2 != 0)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "head dimension %u must be even and between 2 and 4096", head_dim);
+    if (v_len != head_dim)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "value head dimension %u differs from key head dimension %u",
+                         v_len, head_dim);
+    hp->head_dim = (int32_t)head_dim;
+    if (hp->n_head_kv > hp->n_head || hp->n_head % hp->n_head_kv != 0)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "head_count %d is not a multiple of head_count_kv %d",
+                         hp->n_head, hp->n_head_kv);
+    if ((st = get_dim(f, K("rope.dimension_count"), 1, head_dim, &hp->n_rot, err))) return st;
+    if (hp->n_rot % 2 != 0 || hp->n_rot > hp->head_dim)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "rope.dimension_count %d must be even and at most the head dimension %d",
+                         hp->n_rot, hp->head_dim);
+    if (!(hp->rms_eps >= 0.0f) || !isfinite(hp->rms_eps))
+        return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value >= 0",
+                         K("attention.layer_norm_rms_epsilon"), (double)hp->rms_eps);
+    if (!(hp->rope_theta > 0.0f) || !isfinite(hp->rope_theta))
+        return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value > 0",
+                         K("rope.freq_base"), (double)hp->rope_theta);
+#undef K
+
+    /* Layer sharing (this project's keys, the same prefix whatever the architecture). */
+    if ((st = gguf_get_u32_opt(f, "mobilellm.layer_share.repeat", 1, &repeat, err))) return st;
+    if (repeat < 1 || repeat > MLLM_MAX_SHARE_REPEAT)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "mobilellm.layer_share.repeat is %u; it must be between 1 and %d",
+                         repeat, MLLM_MAX_SHARE_REPEAT);
+    hp->share_repeat = (int32_t)repeat;
+    hp->share_mode = MLLM_SHARE_IMMEDIATE;
+    mode_kv = gguf_find_kv(f, "mobilellm.layer_share.mode");
+    if (mode_kv) {
+        gguf_str mode;
+        if ((st = gguf_get_str(f, "mobilellm.layer_share.mode", &mode, err))) return st;
+        if (gguf_str_eq(mode, "immediate")) hp->share_mode = MLLM_SHARE_IMMEDIATE;
+        else if (gguf_str_eq(mode, "repeat_all")) hp->share_mode = MLLM_SHARE_REPEAT_ALL;
+        else if (gguf_str_eq(mode, "reverse")) hp->share_mode = MLLM_SHARE_REVERSE;
+        else {
+            int len = mode.len > 64 ? 64 : (int)mode.len;
+            return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                             "layer-sharing mode '%.*s' is not supported (immediate, repeat_all or reverse)",
+                             len, mode.ptr);
+        }
+    }
+    if ((int64_t)hp->n_layer_stored * hp->share_repeat > 4096)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "%d blocks x %d repeats is more than 4096 layers",
+                         hp->n_layer_stored, hp->share_repeat);
+    hp->n_layer_eff = hp->n_layer_stored * hp->share_repeat;
+    return MLLM_OK;
+}
+
+/* ---------------------------------------------------------------- tensors */
+
+/* Find `name`, check its shape is [ne0] (ne1 == 0) or [ne0, ne1], and its type: norm = 1
+ * demands a float type (a norm weight is read element by element). */
+static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int64_t ne1, int norm,
+                              int required, const gguf_tensor **out, mllm_error *err) {
+    const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
+    int64_t want1 = ne1 ? ne1 : 1;
+    *out = NULL;
+    if (!t) return required ? mllm_fail(err, MLLM_ERR_MISSING, "missing tensor '%s'", name) : MLLM_OK;
+    if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1) {
+        if (ne1)
+            return mllm_fail(err, MLLM_ERR_FORMAT,
+                             "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", name,
+                             (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                             (long long)ne0, (long long)ne1);
+        return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld]",
+                         name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                         (long long)t->ne[3], (long long)ne0);
+    }
+    if (!dtype_supported(t->type))
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "tensor '%s' has type %s, which the engine cannot compute",
+                         name, dtype_name(t->type));
+    if (norm && t->type == MLLM_DTYPE_Q8_0)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "norm weight '%s' has type Q8_0; norms must be F32, F16 or BF16",
+                         name);
+    if (dtype_row_bytes(t->type, t->ne[0]) == 0)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' rows of %lld elements do not fill whole %s blocks",
+                         name, (long long)t->ne[0], dtype_name(t->type));
+    m->n_params += t->n_elems;
+    m->weight_bytes += (int64_t)t->nbytes;
+    *out = t;
+    return MLLM_OK;
+}
+
+static mllm_status load_weights(mllm_model *m, mllm_error *err) {
+    mllm_hparams *hp = &m->hp;
+    const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
+    int64_t d = hp->n_embd, q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    char key[96], name[96];
+    uint32_t vocab_kv = 0;
+    mllm_status st;
+    int32_t i;
+
+    if (!emb) return mllm_fail(err, MLLM_ERR_MISSING, "missing tensor 'token_embd.weight'");
+    if (emb->ne[1] < 1 || emb->ne[1] > INT32_MAX / 2)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "tensor 'token_embd.weight' has %lld rows, not a usable vocabulary size",
+                         (long long)emb->ne[1]);
+    hp->n_vocab = (int32_t)emb->ne[1];
+    if ((st = get_tensor(m, "token_embd.weight", d, hp->n_vocab, 0, 1, &m->tok_embd, err))) return st;
+    {
+        gguf_str arch;
+        if (gguf_get_str(&m->gguf, "general.architecture", &arch, NULL) == MLLM_OK) {
+            snprintf(key, sizeof key, "%.*s.vocab_size", (int)arch.len, arch.ptr);
+            if ((st = gguf_get_u32_opt(&m->gguf, key, (uint32_t)hp->n_vocab, &vocab_kv, err))) return st;
+            if (vocab_kv != (uint32_t)hp->n_vocab)
+                return mllm_fail(err, MLLM_ERR_FORMAT, "%s is %u but token_embd.weight has %d rows", key, vocab_kv,
+                                 hp->n_vocab);
+        }
+    }
+    if ((st = get_tensor(m, "output_norm.weight", d, 0, 1, 1, &m->output_norm, err))) return st;
+    if ((st = get_tensor(m, "output.weight", d, hp->n_vocab, 0, 0, &m->output, err))) return st;
+    m->tied = m->output == NULL;
+    if (m->tied) m->output = m->tok_embd;
+
+    m->blocks = (mllm_block *)calloc((size_t)hp->n_layer_stored, sizeof *m->blocks);
+    m->layer_block = (int32_t *)calloc((size_t)hp->n_layer_eff, sizeof *m->layer_block);
+    if (!m->blocks || !m->layer_block) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the layer tables");
+
+    for (i = 0; i < hp->n_layer_stored; i++) {
+        mllm_block *b = &m->blocks[i];
+#define T(field, suffix, ne0, ne1, norm)                                                     \
+        snprintf(name, sizeof name, "blk.%d.%s.weight", (int)i, suffix);                   \
+        if ((st = get_tensor(m, name, ne0, ne1, norm, 1, &b->field, err)) != MLLM_OK) return st;
+        T(attn_norm, "attn_norm", d, 0, 1)
+        T(wq, "attn_q", d, q_dim, 0)
+        T(wk, "attn_k", d, kv_dim, 0)
+        T(wv, "attn_v", d, kv_dim, 0)
+        T(wo, "attn_output", q_dim, d, 0)
+        T(ffn_norm, "ffn_norm", d, 0, 1)
+        T(w_gate, "ffn_gate", d, hp->n_ff, 0)
+        T(w_up, "ffn_up", d, hp->n_ff, 0)
+        T(w_down, "ffn_down", hp->n_ff, d, 0)
+#undef T
+    }
+    for (i = 0; i < hp->n_layer_eff; i++)
+        m->layer_block[i] = model_layer_block(i, hp->n_layer_stored, hp->share_repeat, hp->share_mode);
+    return MLLM_OK;
+}
+
+/* ---------------------------------------------------------------- public */
+
+mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_params *params,
+                            mllm_model **out, mllm_error *err) {
+    mllm_model *m;
+    mllm_status st;
+
+    mllm_error_clear(err);
+    if (!out) return mllm_fail(err, MLLM_ERR_ARG, "mllm_model_load needs a place to store the model (out is NULL)");
+    *out = NULL;
+    if (!data) return mllm_fail(err, MLLM_ERR_ARG, "mllm_model_load was given no data (data is NULL)");
+    m = (mllm_model *)calloc(1, sizeof *m);
+    if (!m) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the model");
+
+    st = gguf_parse(&m->gguf, data, size, err);
+    if (st == MLLM_OK) st = load_hparams(m, err);
+    if (st == MLLM_OK) st = load_weights(m, err);
+    if (st == MLLM_OK) st = tokenizer_new(&m->gguf, &m->tok, err);
+    if (st == MLLM_OK && tokenizer_n_vocab(m->tok) != m->hp.n_vocab)
+        st = mllm_fail(err, MLLM_ERR_FORMAT, "the tokenizer has %d tokens but token_embd.weight has %d rows",
+                       (int)tokenizer_n_vocab(m->tok), (int)m->hp.n_vocab);
+    if (st != MLLM_OK) {
+        /* The bytes stay the caller's on failure, even with take_ownership. */
+        mllm_model_free(m);
+        return st;
+    }
+    if (params && params->take_ownership) m->owned_data = (uint8_t *)data;
+    *out = m;
+    return MLLM_OK;
+}
+
+void mllm_model_free(mllm_model *m) {
+    if (!m) return;
+    if (m->tok) tokenizer_free(m->tok);
+    free(m->blocks);
+    free(m->layer_block);
+    gguf_free(&m->gguf);
+    free(m->owned_data);
+    free(m);
+}
+
+void mllm_model_get_info(const mllm_model *m, mllm_model_info *o) {
+    const mllm_hparams *hp;
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    if (!m) return;
+    hp = &m->hp;
+    o->n_vocab = hp->n_vocab;
+    o->n_embd = hp->n_embd;
+    o->n_ff = hp->n_ff;
+    o->n_head = hp->n_head;
+    o->n_head_kv = hp->n_head_kv;
+    o->head_dim = hp->head_dim;
+    o->n_layer_stored = hp->n_layer_stored;
+    o->n_layer_effective = hp->n_layer_eff;
+    o->share_repeat = hp->share_repeat;
+    o->share_mode = hp->share_mode;
+    o->n_ctx_train = hp->n_ctx_train;
+    o->weight_type = (int32_t)m->blocks[0].wq->type;
+    o->tied_embeddings = m->tied;
+    o->tokenizer_kind = tokenizer_kind(m->tok);
+    o->bos_id = mllm_token_bos(m);
+    o->eos_id = mllm_token_eos(m);
+    o->add_bos = tokenizer_add_bos(m->tok);
+    o->rope_theta = hp->rope_theta;
+    o->rms_eps = hp->rms_eps;
+    o->n_params = m->n_params;
+    o->weight_bytes = m->weight_bytes;
+}
+
+const char *mllm_model_meta_str(const mllm_model *m, const char *key, int32_t *len) {
+    const gguf_kv *kv;
+    if (len) *len = 0;
+    if (!m || !key) return NULL;
+    kv = gguf_find_kv(&m->gguf, key);
+    if (!kv || kv->type != GGUF_VT_STRING || kv->str.len > INT32_MAX) return NULL;
+    if (len) *len = (int32_t)kv->str.len;
+    return kv->str.ptr;
+}

@@ -1,0 +1,71 @@
+/* model.h — a loaded model: the parsed GGUF, hyperparameters, zero-copy weight views, the
+ * effective-layer schedule of layer sharing, and the tokenizer.
+ *
+ * The struct is visible to the engine's own modules (forward.c, the tokenizer API, tests);
+ * the public API sees only the opaque mllm_model handle. Weight views point into the GGUF
+ * buffer; a stored block used by several effective layers is one mllm_block, referenced by
+ * index from layer_block[], never copied.
+ */
+#ifndef MLLM_MODEL_H
+#define MLLM_MODEL_H
+
+#include <stdint.h>
+
+#include "gguf.h"
+#include "mobilellm.h"
+
+struct mllm_tokenizer;
+
+/* Layer-sharing schedules (values of mllm_model_info.share_mode). */
+enum { MLLM_SHARE_IMMEDIATE = 0, MLLM_SHARE_REPEAT_ALL = 1, MLLM_SHARE_REVERSE = 2 };
+
+#define MLLM_MAX_SHARE_REPEAT 16
+
+typedef struct mllm_hparams {
+    int32_t n_vocab;
+    int32_t n_embd;
+    int32_t n_ff;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t head_dim;
+    int32_t n_rot;          /* rotated dims per head (rope.dimension_count), even, <= head_dim */
+    int32_t n_layer_stored;
+    int32_t n_layer_eff;    /* n_layer_stored * share_repeat */
+    int32_t share_repeat;
+    int32_t share_mode;     /* MLLM_SHARE_* */
+    int32_t n_ctx_train;
+    float rope_theta;
+    float rms_eps;
+} mllm_hparams;
+
+/* One stored transformer block. Matrices have ne = [in, out]; norms ne = [n_embd]. */
+typedef struct mllm_block {
+    const gguf_tensor *attn_norm;
+    const gguf_tensor *wq, *wk, *wv, *wo;
+    const gguf_tensor *ffn_norm;
+    const gguf_tensor *w_gate, *w_up, *w_down;
+} mllm_block;
+
+struct mllm_model {
+    gguf_file gguf;               /* tensor views point into the loaded bytes */
+    uint8_t *owned_data;          /* the loaded bytes when take_ownership, else NULL */
+    mllm_hparams hp;
+    const gguf_tensor *tok_embd;  /* ne = [n_embd, n_vocab] */
+    const gguf_tensor *output_norm;
+    const gguf_tensor *output;    /* == tok_embd when tied */
+    int32_t tied;
+    mllm_block *blocks;           /* n_layer_stored */
+    int32_t *layer_block;         /* n_layer_eff: stored block run by each effective layer */
+    struct mllm_tokenizer *tok;
+    int64_t n_params;             /* elements of the tensors the model uses */
+    int64_t weight_bytes;         /* bytes of those tensors */
+};
+
+/* The stored block effective layer `l` runs, for n_stored blocks run `repeat` times each
+ * under `mode` (MLLM_SHARE_*): immediate l / repeat; repeat_all l % n_stored; reverse: pass
+ * p = l / n_stored, j = l % n_stored, p even ? j : n_stored-1-j. */
+int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t mode);
+
+const struct mllm_tokenizer *model_tokenizer(const mllm_model *m);
+
+#endif

@@ -1,0 +1,354 @@
+/* test_model.c — loading: hyperparameters and info, zero-copy weight views, the sharing
+ * schedule, and every loader error with its one-sentence message. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "tiny_model.h"
+#include "model.h"
+#include "mobilellm.h"
+
+/* Load the model `s` describes (weights from seed 1). Returns the status; the message in
+ * *err. On success the model is returned through *out (with its bytes, owned by it). */
+static mllm_status load_spec(const tm_spec *s, mllm_model **out, mllm_error *err) {
+    tm_weights *w = tm_weights_new(s, 1);
+    size_t size;
+    uint8_t *bytes = tm_build(s, w, &size);
+    mllm_model_params p;
+    mllm_model *m = NULL;
+    mllm_status st;
+    tm_weights_free(w);
+    mllm_model_params_init(&p);
+    p.take_ownership = 1;
+    st = mllm_model_load(bytes, size, &p, &m, err);
+    if (st != MLLM_OK) free(bytes); /* a failed load leaves the bytes with the caller */
+    if (out) *out = m;
+    else mllm_model_free(m);
+    return st;
+}
+
+/* Expect loading `s` to fail with `code` and a message containing `needle`. */
+static void expect_fail(const tm_spec *s, mllm_status code, const char *needle) {
+    mllm_error err;
+    mllm_model *m = (mllm_model *)(uintptr_t)1;
+    mllm_status st = load_spec(s, &m, &err);
+    CHECK_EQ_INT(st, code);
+    CHECK_EQ_INT(err.code, code);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(err.msg, needle);
+}
+
+static void test_default_model_loads_with_expected_info(void) {
+    tm_spec s = tm_default();
+    mllm_model *m = NULL;
+    mllm_error err;
+    mllm_model_info info;
+    int32_t len = -1;
+    const char *name;
+    int64_t per_block;
+    s.repeat = 2;
+    s.mode = "reverse";
+    s.tied = 0;
+    CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+    if (!m) return;
+    mllm_model_get_info(m, &info);
+    CHECK_EQ_INT(info.n_vocab, 64);
+    CHECK_EQ_INT(info.n_embd, 32);
+    CHECK_EQ_INT(info.n_ff, 48);
+    CHECK_EQ_INT(info.n_head, 4);
+    CHECK_EQ_INT(info.n_head_kv, 2);
+    CHECK_EQ_INT(info.head_dim, 8);
+    CHECK_EQ_INT(info.n_layer_stored, 3);
+    CHECK_EQ_INT(info.n_layer_effective, 6);
+    CHECK_EQ_INT(info.share_repeat, 2);
+    CHECK_EQ_INT(info.share_mode, 2);
+    CHECK_EQ_INT(info.n_ctx_train, 64);
+    CHECK_EQ_INT(info.weight_type, MLLM_DTYPE_F32);
+    CHECK_EQ_INT(info.tied_embeddings, 0);
+    CHECK_EQ_INT(info.bos_id, 1);
+    CHECK_EQ_INT(info.eos_id, 2);
+    CHECK_EQ_INT(info.tokenizer_kind, 0);
+    CHECK_NEAR(info.rope_theta, 10000.0, 0);
+    CHECK_NEAR(info.rms_eps, 1e-5, 1e-12);
+    /* stored parameters: shared blocks counted once */
+    per_block = 32 + 32 * 32 + 2 * 32 * 16 + 32 * 32 + 32 + 3 * 32 * 48;
+    CHECK_EQ_INT(info.n_params, 64 * 32 + 32 + 64 * 32 + 3 * per_block);
+    CHECK_EQ_INT(info.weight_bytes, 4 * info.n_params);
+    name = mllm_model_meta_str(m, "general.name", &len);
+    CHECK(name && len == 15 && !memcmp(name, "tiny test model", 15));
+    CHECK(mllm_model_meta_str(m, "llama.block_count", &len) == NULL); /* not a string */
+    CHECK(mllm_model_meta_str(m, "no.such.key", &len) == NULL);
+    mllm_model_free(m);
+}
+
+static void test_schedule_maps_effective_layers_to_stored_blocks(void) {
+    static const int32_t want_imm[6] = {0, 0, 1, 1, 2, 2}, want_all[6] = {0, 1, 2, 0, 1, 2},
+                         want_rev[6] = {0, 1, 2, 2, 1, 0}, want_rev3[9] = {0, 1, 2, 2, 1, 0, 0, 1, 2};
+    int l;
+    for (l = 0; l < 6; l++) {
+        CHECK_EQ_INT(model_layer_block(l, 3, 2, MLLM_SHARE_IMMEDIATE), want_imm[l]);
+        CHECK_EQ_INT(model_layer_block(l, 3, 2, MLLM_SHARE_REPEAT_ALL), want_all[l]);
+        CHECK_EQ_INT(model_layer_block(l, 3, 2, MLLM_SHARE_REVERSE), want_rev[l]);
+    }
+    for (l = 0; l < 9; l++) CHECK_EQ_INT(model_layer_block(l, 3, 3, MLLM_SHARE_REVERSE), want_rev3[l]);
+}
+
+/* Weight views point into the loaded bytes (zero copy); shared layers share one block. */
+static void test_weights_are_views_and_shared_blocks_are_not_copied(void) {
+    tm_spec s = tm_default();
+    tm_weights *w;
+    uint8_t *bytes;
+    size_t size;
+    mllm_model *m = NULL;
+    mllm_error err;
+    int l, i;
+    s.repeat = 2;
+    s.mode = "immediate";
+    w = tm_weights_new(&s, 3);
+    bytes = tm_build(&s, w, &size);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    if (m) {
+        const gguf_tensor *t = gguf_find_tensor(&m->gguf, "blk.1.attn_q.weight");
+        CHECK_EQ_INT(m->hp.n_layer_eff, 6);
+        for (l = 0; l < 6; l++) CHECK_EQ_INT(m->layer_block[l], l / 2);
+        CHECK(m->blocks[1].wq == t);
+        CHECK(t->data >= bytes && t->data + t->nbytes <= bytes + size);
+        CHECK(memcmp(t->data, w->blk[1].wq, t->nbytes) == 0);
+        CHECK(m->tied && m->output == m->tok_embd);
+        CHECK(m->tok_embd->data >= bytes && m->tok_embd->data < bytes + size);
+        for (i = 0; i < 3; i++) CHECK(m->blocks[i].w_down->data >= bytes && m->blocks[i].w_down->data < bytes + size);
+        mllm_model_free(m);
+    }
+    free(bytes); /* not take_ownership: still ours */
+    tm_weights_free(w);
+}
+
+static void test_mobilellm_architecture_and_f16_norms_are_accepted(void) {
+    tm_spec s = tm_default();
+    mllm_model *m = NULL;
+    mllm_error err;
+    s.arch = "mobilellm";
+    s.norm_type = MLLM_DTYPE_F16;
+    s.wtype = MLLM_DTYPE_Q8_0;
+    CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+    if (m) {
+        mllm_model_info info;
+        mllm_model_get_info(m, &info);
+        CHECK_EQ_INT(info.weight_type, MLLM_DTYPE_Q8_0);
+        CHECK_EQ_INT(info.n_layer_effective, 3);
+        CHECK_EQ_INT(info.share_mode, 0);
+        mllm_model_free(m);
+    }
+}
+
+static void test_architecture_errors(void) {
+    tm_spec s = tm_default();
+    s.arch = NULL;
+    expect_fail(&s, MLLM_ERR_MISSING, "missing metadata key 'general.architecture'");
+    s.arch = "gpt2";
+    expect_fail(&s, MLLM_ERR_UNSUPPORTED, "architecture 'gpt2' is not llama-compatible");
+    s.arch = "qwen2";
+    expect_fail(&s, MLLM_ERR_UNSUPPORTED, "architecture 'qwen2' is not llama-compatible");
+}
+
+static void test_each_required_key_missing_is_named(void) {
+    static const char *keys[] = {
+        "llama.block_count", "llama.context_length", "llama.embedding_length", "llama.feed_forward_length",
+        "llama.attention.head_count", "llama.attention.layer_norm_rms_epsilon",
+    };
+    size_t i;
+    char want[128];
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        tm_spec s = tm_default();
+        s.omit = keys[i];
+        snprintf(want, sizeof want, "missing metadata key '%s'", keys[i]);
+        expect_fail(&s, MLLM_ERR_MISSING, want);
+    }
+}
+
+static void test_optional_keys_take_llama_defaults(void) {
+    /* without head_count_kv (-> head_count, so the k/v shapes must then be [32, 32]) the
+     * file's [32, 16] tensors are reported; without freq_base/rope dims it loads. */
+    tm_spec s = tm_default();
+    mllm_model *m = NULL;
+    mllm_error err;
+    s.omit = "llama.attention.head_count_kv";
+    expect_fail(&s, MLLM_ERR_FORMAT, "tensor 'blk.0.attn_k.weight' has shape [32, 16, 1, 1], expected [32, 32]");
+    s.omit = "llama.rope.freq_base";
+    CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+    if (m) { CHECK_NEAR(m->hp.rope_theta, 10000.0, 0); mllm_model_free(m); }
+    s.omit = "llama.rope.dimension_count";
+    CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+    if (m) { CHECK_EQ_INT(m->hp.n_rot, 8); mllm_model_free(m); }
+}
+
+static void test_each_missing_tensor_is_named(void) {
+    static const char *names[] = {"token_embd.weight", "output_norm.weight", "blk.0.attn_norm.weight",
+                                  "blk.1.attn_q.weight", "blk.2.attn_k.weight", "blk.0.attn_v.weight",
+                                  "blk.1.attn_output.weight", "blk.2.ffn_norm.weight", "blk.0.ffn_gate.weight",
+                                  "blk.1.ffn_up.weight", "blk.2.ffn_down.weight"};
+    size_t i;
+    char want[128];
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        tm_spec s = tm_default();
+        s.omit = names[i];
+        snprintf(want, sizeof want, "missing tensor '%s'", names[i]);
+        expect_fail(&s, MLLM_ERR_MISSING, want);
+    }
+}
+
+/* Write the default model with one tensor replaced by a wrongly shaped one. */
+static void expect_shape_error(const char *name, int64_t ne0, int64_t ne1, int n_dims, uint32_t type,
+                               mllm_status code, const char *needle) {
+    tm_spec s = tm_default();
+    tm_weights *w = tm_weights_new(&s, 1);
+    gguf_builder *b = gb_new(32);
+    int64_t ne[2];
+    size_t size, nbytes = (size_t)(ne0 * ne1) * (type == MLLM_DTYPE_F32 ? 4 : type == MLLM_DTYPE_Q8_0 ? 1 : 2);
+    uint8_t *bytes;
+    mllm_model *m = NULL;
+    mllm_error err;
+    mllm_status st;
+    if (type == MLLM_DTYPE_Q8_0) nbytes = (size_t)(ne0 * ne1 / 32) * sizeof(block_q8_0);
+    s.omit = name;
+    tm_write(b, &s, w);
+    ne[0] = ne0;
+    ne[1] = ne1;
+    gb_tensor(b, name, type, (uint32_t)n_dims, ne, NULL, nbytes);
+    bytes = gb_finish(b, &size);
+    st = mllm_model_load(bytes, size, NULL, &m, &err);
+    CHECK_EQ_INT(st, code);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(err.msg, needle);
+    mllm_model_free(m);
+    free(bytes);
+    gb_free(b);
+    tm_weights_free(w);
+}
+
+static void test_tensor_shapes_are_checked_against_hparams(void) {
+    expect_shape_error("blk.1.attn_k.weight", 32, 32, 2, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "tensor 'blk.1.attn_k.weight' has shape [32, 32, 1, 1], expected [32, 16]");
+    expect_shape_error("blk.2.ffn_down.weight", 32, 48, 2, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "tensor 'blk.2.ffn_down.weight' has shape [32, 48, 1, 1], expected [48, 32]");
+    expect_shape_error("blk.0.attn_norm.weight", 16, 1, 1, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "tensor 'blk.0.attn_norm.weight' has shape [16, 1, 1, 1], expected [32]");
+    expect_shape_error("output_norm.weight", 32, 2, 2, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "tensor 'output_norm.weight' has shape [32, 2, 1, 1], expected [32]");
+    /* token_embd defines the vocabulary; the declared vocab_size (64) must agree with it */
+    expect_shape_error("token_embd.weight", 32, 60, 2, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "llama.vocab_size is 64 but token_embd.weight has 60 rows");
+    expect_shape_error("token_embd.weight", 16, 64, 2, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "tensor 'token_embd.weight' has shape [16, 64, 1, 1], expected [32, 64]");
+}
+
+static void test_norm_weights_must_be_float(void) {
+    expect_shape_error("blk.1.ffn_norm.weight", 32, 1, 1, MLLM_DTYPE_Q8_0, MLLM_ERR_UNSUPPORTED,
+                       "norm weight 'blk.1.ffn_norm.weight' has type Q8_0");
+}
+
+static void test_untied_output_shape_is_checked(void) {
+    tm_spec s = tm_default();
+    s.n_vocab = 64;
+    s.tied = 0;
+    s.omit = "output.weight"; /* omitting it just makes the model tied */
+    {
+        mllm_model *m = NULL;
+        mllm_error err;
+        CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+        if (m) { CHECK(m->tied); mllm_model_free(m); }
+    }
+    expect_shape_error("output.weight", 32, 63, 2, MLLM_DTYPE_F32, MLLM_ERR_FORMAT,
+                       "tensor 'output.weight' has shape [32, 63, 1, 1], expected [32, 64]");
+}
+
+static void test_head_layout_errors(void) {
+    tm_spec s = tm_default();
+    s.n_head_kv = 3; /* 4 % 3 != 0 */
+    expect_fail(&s, MLLM_ERR_FORMAT, "head_count 4 is not a multiple of head_count_kv 3");
+    s = tm_default();
+    s.n_embd = 40;
+    s.n_head = 8; /* head_dim 5 */
+    s.n_head_kv = 4;
+    expect_fail(&s, MLLM_ERR_FORMAT, "head dimension 5 must be even");
+}
+
+static void test_vocab_must_match_tokenizer(void) {
+    tm_spec s = tm_default();
+    s.tok_vocab = 60;
+    expect_fail(&s, MLLM_ERR_FORMAT, "the tokenizer has 60 tokens but token_embd.weight has 64 rows");
+}
+
+static void test_layer_share_keys_are_validated(void) {
+    tm_spec s = tm_default();
+    gguf_builder *b;
+    tm_weights *w;
+    uint8_t *bytes;
+    size_t size;
+    mllm_model *m = NULL;
+    mllm_error err;
+
+    s.repeat = 0; /* key omitted: default 1 */
+    CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+    if (m) { CHECK_EQ_INT(m->hp.share_repeat, 1); CHECK_EQ_INT(m->hp.n_layer_eff, 3); mllm_model_free(m); }
+    s.repeat = 17;
+    expect_fail(&s, MLLM_ERR_FORMAT, "mobilellm.layer_share.repeat is 17; it must be between 1 and 16");
+    s.repeat = 2;
+    s.mode = "zigzag";
+    expect_fail(&s, MLLM_ERR_UNSUPPORTED, "layer-sharing mode 'zigzag' is not supported");
+    s.mode = "repeat_all";
+    CHECK_EQ_INT(load_spec(&s, &m, &err), MLLM_OK);
+    if (m) { CHECK_EQ_INT(m->hp.share_mode, MLLM_SHARE_REPEAT_ALL); CHECK_EQ_INT(m->layer_block[4], 1); mllm_model_free(m); }
+
+    /* repeat = 0 written explicitly */
+    s = tm_default();
+    s.repeat = 0;
+    w = tm_weights_new(&s, 1);
+    b = gb_new(32);
+    tm_write(b, &s, w);
+    gb_kv_u32(b, "mobilellm.layer_share.repeat", 0);
+    bytes = gb_finish(b, &size);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "mobilellm.layer_share.repeat is 0; it must be between 1 and 16");
+    free(bytes);
+    gb_free(b);
+    tm_weights_free(w);
+}
+
+static void test_damaged_file_and_bad_arguments(void) {
+    tm_spec s = tm_default();
+    tm_weights *w = tm_weights_new(&s, 1);
+    size_t size;
+    uint8_t *bytes = tm_build(&s, w, &size);
+    mllm_model *m = NULL;
+    mllm_error err;
+    /* cut inside the tensor data: the GGUF reader reports it, the loader passes it on */
+    CHECK_EQ_INT(mllm_model_load(bytes, size - 100, NULL, &m, &err), MLLM_ERR_FORMAT);
+    CHECK(m == NULL);
+    CHECK(err.msg[0] != '\0');
+    CHECK_EQ_INT(mllm_model_load(NULL, size, NULL, &m, &err), MLLM_ERR_ARG);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, NULL, &err), MLLM_ERR_ARG);
+    mllm_model_free(NULL); /* harmless */
+    free(bytes);
+    tm_weights_free(w);
+}
+
+int main(void) {
+    RUN(test_default_model_loads_with_expected_info);
+    RUN(test_schedule_maps_effective_layers_to_stored_blocks);
+    RUN(test_weights_are_views_and_shared_blocks_are_not_copied);
+    RUN(test_mobilellm_architecture_and_f16_norms_are_accepted);
+    RUN(test_architecture_errors);
+    RUN(test_each_required_key_missing_is_named);
+    RUN(test_optional_keys_take_llama_defaults);
+    RUN(test_each_missing_tensor_is_named);
+    RUN(test_tensor_shapes_are_checked_against_hparams);
+    RUN(test_norm_weights_must_be_float);
+    RUN(test_untied_output_shape_is_checked);
+    RUN(test_head_layout_errors);
+    RUN(test_vocab_must_match_tokenizer);
+    RUN(test_layer_share_keys_are_validated);
+    RUN(test_damaged_file_and_bad_arguments);
+    return check_summary("model");
+}
