@@ -191,7 +191,8 @@ typedef enum mllm_stop_reason {
     MLLM_STOP_NONE = 0,   /* keep going */
     MLLM_STOP_EOS = 1,    /* an end-of-generation token was sampled */
     MLLM_STOP_STRING = 2, /* a stop string appeared; it is not part of the text */
-    MLLM_STOP_LENGTH = 3  /* max_tokens reached */
+    MLLM_STOP_LENGTH = 3, /* max_tokens reached */
+    MLLM_STOP_CONTEXT = 4 /* the context is full: the last token was emitted but not evaluated */
 } mllm_stop_reason;
 
 typedef struct mllm_generator_params {
@@ -212,7 +213,8 @@ mllm_status mllm_generator_new(mllm_context *c, mllm_sampler *s, const mllm_gene
 /* Add a stop string (UTF-8 bytes; copied). */
 mllm_status mllm_generator_add_stop(mllm_generator *g, const char *text, int32_t len,
                                     mllm_error *err);
-/* One token. On MLLM_ERR_CONTEXT_FULL the text produced so far stays valid. */
+/* One token. Running out of context is a normal end (stop = MLLM_STOP_CONTEXT, status OK);
+ * after any stop, further steps sample nothing and repeat the stop reason. */
 mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_error *err);
 const char *mllm_generator_text(const mllm_generator *g);
 void mllm_generator_free(mllm_generator *g);

@@ -5,7 +5,7 @@
 const SIZEOF = { error: 256, modelParams: 16, modelInfo: 96, contextParams: 16, samplerParams: 32,
   generatorParams: 16, stepResult: 16 };
 const STATUS = ['ok', 'argument', 'nomem', 'format', 'unsupported', 'missing', 'context_full', 'state'];
-const STOP = ['none', 'eos', 'stop', 'length'];
+const STOP = ['none', 'eos', 'stop', 'length', 'context_full'];
 const SHARE_MODES = ['immediate', 'repeat_all', 'reverse'];
 const DTYPES = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 30: 'BF16' };
 
@@ -134,7 +134,7 @@ export class Model {
       nLayerStored: i(6), nLayerEffective: i(7), shareRepeat: i(8), shareMode: SHARE_MODES[i(9)] ?? String(i(9)),
       nCtxTrain: i(10), weightType: DTYPES[i(11)] ?? String(i(11)), tiedEmbeddings: i(12) === 1,
       tokenizer: i(13) === 1 ? 'gpt2' : 'llama', bosId: i(14), eosId: i(15), addBos: i(16) === 1,
-      ropeTheta: dv.getFloat32(17 * 4, true), rmsEps: dv.getFloat32(18 * 4, true),
+      ropeTheta: +dv.getFloat32(17 * 4, true).toPrecision(7), rmsEps: +dv.getFloat32(18 * 4, true).toPrecision(7),
       nParams: Number(dv.getBigInt64(80, true)), weightBytes: Number(dv.getBigInt64(88, true)),
     };
     e.free(p);
