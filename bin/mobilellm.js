@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// mobilellm — command-line interface over the wasm engine (see README "CLI").
+// Errors print one sentence to stderr and exit non-zero.
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
+
+const USAGE = `usage:
+  mobilellm generate [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] PROMPT
+  mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
+  mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
+  mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T]
+  mobilellm convert  HF_DIR -o OUT.gguf [--type q8_0|f16|f32]
+  mobilellm info     [-m MODEL]
+MODEL is a GGUF file or a Hugging Face checkpoint directory; it defaults to the bundled model.`;
+
+class UsageError extends Error {}
+
+/** Parse argv against a table of options: name -> 'bool' | 'value' | 'list'. */
+function parseArgs(argv, spec) {
+  const opts = {}, rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { rest.push(...argv.slice(i + 1)); break; }
+    if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) {
+      const kind = spec[a];
+      if (!kind) throw new UsageError(`unknown option '${a}'`);
+      if (kind === 'bool') { opts[a] = true; continue; }
+      if (i + 1 >= argv.length) throw new UsageError(`option '${a}' needs a value`);
+      const v = argv[++i];
+      if (kind === 'list') (opts[a] ??= []).push(v); else opts[a] = v;
+    } else {
+      rest.push(a);
+    }
+  }
+  return { opts, rest };
+}
+
+function num(opts, name, def, { int = false, min = -Infinity } = {}) {
+  if (opts[name] === undefined) return def;
+  const v = Number(opts[name]);
+  if (!Number.isFinite(v) || (int && !Number.isInteger(v)) || v < min)
+    throw new UsageError(`option '${name}' expects ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got '${opts[name]}'`);
+  return v;
+}
+
+/** Read MODEL: a GGUF file, or an HF checkpoint directory converted on the fly (Q8_0). */
+async function readModel(path) {
+  path ??= DEFAULT_MODEL;
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new UsageError(path === DEFAULT_MODEL
+      ? `the bundled model ${path} is missing: run 'make model' or pass -m MODEL`
+      : `cannot read model '${path}': no such file or directory`);
+  }
+  if (st.isDirectory()) {
+    const { convertHF } = await import('../models/convert/convert.js');
+    return convertHF(path, { type: 'q8_0' });
+  }
+  return new Uint8Array(await readFile(path));
+}
+
+async function load(opts) {
+  const eng = await Engine.create();
+  const t0 = performance.now();
+  const model = eng.loadModel(await readModel(opts['-m']));
+  return { eng, model, loadMs: performance.now() - t0 };
+}
+
+async function cmdGenerate(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '-n': 'value', '--temp': 'value', '--top-k': 'value',
+    '--top-p': 'value', '--min-p': 'value', '--repeat-penalty': 'value', '--seed': 'value', '--stop': 'list',
+    '--ctx': 'value', '--ignore-eos': 'bool' });
+  if (rest.length !== 1) throw new UsageError('generate takes exactly one PROMPT argument (quote it)');
+  const n = num(opts, '-n', 128, { int: true, min: 1 });
+  const { model } = await load(opts);
+  const ctx = model.newContext({ nCtx: num(opts, '--ctx', 0, { int: true, min: 0 }) });
+  const prompt = model.tokenize(rest[0], { addBos: model.info.addBos });
+  if (prompt.length >= ctx.nCtx)
+    throw new MobileLLMError('context_full', `the prompt is ${prompt.length} tokens but the context holds ${ctx.nCtx}`);
+  const sampler = model.newSampler({
+    temperature: num(opts, '--temp', 0.8), topK: num(opts, '--top-k', 40, { int: true }),
+    topP: num(opts, '--top-p', 0.95), minP: num(opts, '--min-p', 0.05),
+    repeatPenalty: num(opts, '--repeat-penalty', 1.1),
+    seed: num(opts, '--seed', (Date.now() ^ (process.pid << 16)) >>> 0, { int: true, min: 0 }),
+  });
+  for (const id of prompt) sampler.accept(id);
+  ctx.eval(prompt);
+  process.stdout.write(rest[0]);
+  const gen = new Generator(ctx, sampler, { maxTokens: n, ignoreEos: !!opts['--ignore-eos'], stop: opts['--stop'] });
+  for (;;) {
+    const r = gen.step();
+    if (r.text) process.stdout.write(r.text);
+    if (r.stop === 'context_full') process.stderr.write(`\n(stopped: the context of ${ctx.nCtx} tokens is full)`);
+    if (r.stop) break;
+  }
+  process.stdout.write('\n');
+}
+
+async function cmdTokenize(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '--no-bos': 'bool', '--file': 'value' });
+  let text;
+  if (opts['--file'] !== undefined) {
+    if (rest.length) throw new UsageError('give either TEXT or --file, not both');
+    text = new Uint8Array(await readFile(opts['--file']).catch(() => { throw new UsageError(`cannot read '${opts['--file']}'`); }));
+  } else {
+    if (rest.length !== 1) throw new UsageError('tokenize takes exactly one TEXT argument (or --file F)');
+    text = rest[0];
+  }
+  const { model } = await load(opts);
+  const ids = model.tokenize(text, { addBos: opts['--no-bos'] ? false : model.info.addBos });
+  process.stdout.write(JSON.stringify(Array.from(ids)) + '\n');
+}
+
+async function cmdScore(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '--tokens': 'value' });
+  if (rest.length || opts['--tokens'] === undefined) throw new UsageError('score needs --tokens JSON_OR_FILE');
+  let src = opts['--tokens'];
+  if (!src.trim().startsWith('[')) src = await readFile(src, 'utf8').catch(() => { throw new UsageError(`cannot read '${opts['--tokens']}'`); });
+  let ids;
+  try { ids = JSON.parse(src); } catch { throw new UsageError('--tokens is not a JSON array of token ids'); }
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every(Number.isInteger))
+    throw new UsageError('--tokens must be a non-empty JSON array of integer token ids');
+  const { model } = await load(opts);
+  const bad = ids.find((t) => t < 0 || t >= model.info.nVocab);
+  if (bad !== undefined) throw new UsageError(`token id ${bad} is outside the vocabulary of ${model.info.nVocab}`);
+  const ctx = model.newContext({ nCtx: ids.length });
+  const out = [];
+  const batch = 256;
+  for (let s = 0; s < ids.length; s += batch) {
+    const chunk = ids.slice(s, s + batch);
+    ctx.eval(chunk, { allLogits: true });
+    for (let j = 0; j < chunk.length; j++) {
+      const l = ctx.logitsView(j);
+      let best = 0, max = -Infinity;
+      for (let k = 0; k < l.length; k++) if (l[k] > max) { max = l[k]; best = k; }
+      const next = ids[s + j + 1];
+      let logprob = null;
+      if (next !== undefined) {
+        let sum = 0;
+        for (let k = 0; k < l.length; k++) sum += Math.exp(l[k] - max);
+        logprob = l[next] - max - Math.log(sum);
+      }
+      out.push({ argmax: best, logprob_next: logprob });
+    }
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+async function cmdBench(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '-p': 'value', '-n': 'value', '--threads': 'value', '--reps': 'value' });
+  if (rest.length) throw new UsageError(`bench takes no positional arguments (got '${rest[0]}')`);
+  const P = num(opts, '-p', 128, { int: true, min: 1 }), N = num(opts, '-n', 64, { int: true, min: 1 });
+  const threads = num(opts, '--threads', 1, { int: true, min: 1 });
+  const { eng, model, loadMs } = await load(opts);
+  const ctx = model.newContext({ nCtx: Math.min(model.info.nCtxTrain || 2048, Math.max(P + N + 1, 256)), nBatch: P, threads });
+  // A deterministic prompt of ordinary tokens: the benchmark measures compute, not content.
+  const prompt = new Int32Array(P);
+  for (let i = 0; i < P; i++) prompt[i] = 100 + ((i * 7919) % Math.max(1, model.info.nVocab - 100));
+  ctx.eval(prompt.subarray(0, Math.min(8, P))); // warm-up: page in weights, JIT the glue
+  ctx.rewind(0);
+  let t = performance.now();
+  ctx.eval(prompt);
+  const prefillS = (performance.now() - t) / 1000;
+  const sampler = model.newSampler({ temperature: 0 });
+  t = performance.now();
+  for (let i = 0; i < N; i++) ctx.eval([sampler.sample(ctx)]);
+  const decodeS = (performance.now() - t) / 1000;
+  const res = {
+    prefill_tok_s: +(P / prefillS).toFixed(2), decode_tok_s: +(N / decodeS).toFixed(2),
+    load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
+    peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1), prompt_tokens: P, gen_tokens: N, threads,
+  };
+  process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+async function cmdConvert(argv) {
+  const { opts, rest } = parseArgs(argv, { '-o': 'value', '--type': 'value' });
+  if (rest.length !== 1 || !opts['-o']) throw new UsageError('convert needs HF_DIR and -o OUT.gguf');
+  const type = (opts['--type'] ?? 'q8_0').toLowerCase();
+  if (!['q8_0', 'f16', 'f32'].includes(type)) throw new UsageError(`--type must be q8_0, f16 or f32, not '${opts['--type']}'`);
+  const { convertToFile } = await import('../models/convert/convert.js');
+  await convertToFile(rest[0], opts['-o'], { type });
+  process.stderr.write(`wrote ${opts['-o']}\n`);
+}
+
+async function cmdInfo(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value' });
+  if (rest.length) throw new UsageError(`info takes no positional arguments (got '${rest[0]}')`);
+  const { model } = await load(opts);
+  process.stdout.write(JSON.stringify(model.info, null, 2) + '\n');
+}
+
+const COMMANDS = { generate: cmdGenerate, tokenize: cmdTokenize, score: cmdScore, bench: cmdBench,
+  convert: cmdConvert, info: cmdInfo };
+
+async function main(argv) {
+  const [cmd, ...args] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(USAGE + '\n'); return 0; }
+  const fn = COMMANDS[cmd];
+  if (!fn) throw new UsageError(`unknown command '${cmd}' (expected one of: ${Object.keys(COMMANDS).join(', ')})`);
+  await fn(args);
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+  const msg = e instanceof UsageError || e instanceof MobileLLMError || e?.code ? e.message : String(e?.stack ?? e);
+  process.stderr.write(`mobilellm: ${msg.replace(/\.?$/, '.')}\n`);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
+});

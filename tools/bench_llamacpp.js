@@ -1,0 +1,36 @@
+// bench_llamacpp.js — llama.cpp (node-llama-cpp's prebuilt CPU binary) on a GGUF: prefill and
+// decode tok/s with the same prompt construction and token counts as `mobilellm bench`.
+//   node tools/bench_llamacpp.js MODEL PROMPT_TOKENS GEN_TOKENS THREADS  -> JSON
+import { getLlama } from 'node-llama-cpp';
+
+const [path, P = '128', N = '64', T = '1'] = process.argv.slice(2);
+const nP = Number(P), nN = Number(N), threads = Number(T);
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+const t0 = performance.now();
+const model = await llama.loadModel({ modelPath: path, gpuLayers: 0, useMmap: true });
+const loadMs = performance.now() - t0;
+const ctx = await model.createContext({ contextSize: Math.max(256, nP + nN + 8), batchSize: nP, threads, sequences: 1 });
+const nVocab = model.fileInsights?.vocabularySize ?? model.tokens?.length ?? 32000;
+const prompt = Array.from({ length: nP }, (_, i) => 100 + ((i * 7919) % Math.max(1, nVocab - 100)));
+
+let seq = ctx.getSequence();
+await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, 8)); // warm-up
+await seq.clearHistory();
+let t = performance.now();
+await seq.evaluateWithoutGeneratingNewTokens(prompt);
+const prefillS = (performance.now() - t) / 1000;
+// Decode: greedy, one token per step, N steps.
+t = performance.now();
+let n = 0;
+const it = seq.evaluate([prompt[nP - 1]], { temperature: 0 })[Symbol.asyncIterator]();
+// The first yielded token needs one eval of the re-fed last prompt token; count N decode evals.
+while (n < nN) {
+  const r = await it.next();
+  if (r.done) break;
+  n++;
+}
+const decodeS = (performance.now() - t) / 1000;
+await it.return?.();
+console.log(JSON.stringify({ prefill_tok_s: +(nP / prefillS).toFixed(2), decode_tok_s: +(n / decodeS).toFixed(2), load_ms: +loadMs.toFixed(1), prompt_tokens: nP, gen_tokens: n, threads }));
+await ctx.dispose();
+await model.dispose();

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// make_random_model.js — writes a random-weight llama/MobileLLM GGUF of a given shape, for
+// benchmarks and tests that need a realistic size but no trained weights.
+//   node tools/make_random_model.js --shape 125m --type q8_0 [--share 2 --mode immediate]
+//        [--unroll] [--seed 1] -o build/fixtures/random-125m-q8_0.gguf
+// --unroll writes the layer-shared schedule as plain unshared blocks (same weights, copied),
+// the form llama.cpp can run and the baseline the shared model is compared with.
+import { GGUFWriter, GGUFValueType, GGMLType } from '../models/convert/gguf_writer.js';
+import { tensorBytes } from '../models/convert/quant.js';
+
+export const SHAPES = {
+  // layers, dim, ffn, heads, kv heads (DESIGN.md; vocab 32000, head_dim 64, ctx 2048)
+  '125m': { nLayer: 30, nEmbd: 576, nFf: 1536, nHead: 9, nHeadKv: 3 },
+  '350m': { nLayer: 32, nEmbd: 960, nFf: 2560, nHead: 15, nHeadKv: 5 },
+  tiny: { nLayer: 4, nEmbd: 128, nFf: 320, nHead: 4, nHeadKv: 2 },
+};
+
+/** Deterministic normal(0, std) generator (xorshift32 + Box-Muller). */
+function normals(seed) {
+  let s = seed >>> 0 || 1;
+  const u = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return (s + 0.5) / 4294967296; };
+  return (n, std) => {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(u())) * std, t = 2 * Math.PI * u();
+      out[i] = r * Math.cos(t);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(t);
+    }
+    return out;
+  };
+}
+
+/**
+ * Build the GGUF bytes.
+ * @param {{shape?: string, type?: string, share?: number, mode?: string, unroll?: boolean,
+ *   seed?: number, nVocab?: number, nCtx?: number}} o
+ * @returns {Uint8Array}
+ */
+export function makeRandomModel(o = {}) {
+  const sh = SHAPES[o.shape ?? 'tiny'];
+  if (!sh) throw new Error(`unknown shape '${o.shape}' (known: ${Object.keys(SHAPES).join(', ')})`);
+  const type = { f32: GGMLType.F32, f16: GGMLType.F16, q8_0: GGMLType.Q8_0 }[o.type ?? 'q8_0'];
+  const share = o.share ?? 1, mode = o.mode ?? 'immediate', nVocab = o.nVocab ?? 32000;
+  const { nLayer, nEmbd, nFf, nHead, nHeadKv } = sh;
+  const headDim = nEmbd / nHead, kvDim = headDim * nHeadKv;
+  const rand = normals(o.seed ?? 1);
+  const w = new GGUFWriter({ alignment: 32 });
+  const nOut = o.unroll ? nLayer * share : nLayer;
+  w.addString('general.architecture', 'llama');
+  w.addString('general.name', `random-${o.shape ?? 'tiny'}${share > 1 ? `-share${share}-${mode}` : ''}${o.unroll ? '-unrolled' : ''}`);
+  w.addU32('llama.block_count', nOut);
+  w.addU32('llama.context_length', o.nCtx ?? 2048);
+  w.addU32('llama.embedding_length', nEmbd);
+  w.addU32('llama.feed_forward_length', nFf);
+  w.addU32('llama.attention.head_count', nHead);
+  w.addU32('llama.attention.head_count_kv', nHeadKv);
+  w.addU32('llama.rope.dimension_count', headDim);
+  w.addF32('llama.rope.freq_base', 10000);
+  w.addF32('llama.attention.layer_norm_rms_epsilon', 1e-5);
+  w.addU32('llama.vocab_size', nVocab);
+  if (share > 1 && !o.unroll) {
+    w.addU32('mobilellm.layer_share.repeat', share);
+    w.addString('mobilellm.layer_share.mode', mode);
+  }
+  // A synthetic SentencePiece vocabulary: specials, the 256 byte tokens, then word pieces.
+  const tokens = ['<unk>', '<s>', '</s>'], types = [2, 3, 3];
+  for (let b = 0; b < 256; b++) { tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`); types.push(6); }
+  for (let i = tokens.length; i < nVocab; i++) { tokens.push(`\u2581w${i}`); types.push(1); }
+  w.addString('tokenizer.ggml.model', 'llama');
+  w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, tokens);
+  w.addArray('tokenizer.ggml.scores', GGUFValueType.FLOAT32, Float32Array.from(tokens, (_, i) => (types[i] === 1 ? -i : 0)));
+  w.addArray('tokenizer.ggml.token_type', GGUFValueType.INT32, Int32Array.from(types));
+  w.addU32('tokenizer.ggml.bos_token_id', 1);
+  w.addU32('tokenizer.ggml.eos_token_id', 2);
+  w.addU32('tokenizer.ggml.unknown_token_id', 0);
+  w.addU32('general.file_type', { [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q8_0]: 7 }[type]);
+
+  const mat = (name, nIn, nOutRows, std) => w.addTensor(name, type, [nIn, nOutRows], tensorBytes(type, rand(nIn * nOutRows, std)));
+  const norm = (name) => w.addTensor(name, GGMLType.F32, [nEmbd], tensorBytes(GGMLType.F32, new Float32Array(nEmbd).fill(1)));
+  mat('token_embd.weight', nEmbd, nVocab, 0.02);
+  norm('output_norm.weight');
+  const blocks = [];
+  for (let b = 0; b < nLayer; b++) {
+    const std = 0.02, outStd = 0.02 / Math.sqrt(2 * nLayer * share);
+    blocks.push({
+      attn_q: tensorBytes(type, rand(nEmbd * nEmbd, std)), attn_k: tensorBytes(type, rand(nEmbd * kvDim, std)),
+      attn_v: tensorBytes(type, rand(nEmbd * kvDim, std)), attn_output: tensorBytes(type, rand(nEmbd * nEmbd, outStd)),
+      ffn_gate: tensorBytes(type, rand(nEmbd * nFf, std)), ffn_up: tensorBytes(type, rand(nEmbd * nFf, std)),
+      ffn_down: tensorBytes(type, rand(nFf * nEmbd, outStd)),
+    });
+  }
+  const shapes = { attn_q: [nEmbd, nEmbd], attn_k: [nEmbd, kvDim], attn_v: [nEmbd, kvDim], attn_output: [nEmbd, nEmbd],
+    ffn_gate: [nEmbd, nFf], ffn_up: [nEmbd, nFf], ffn_down: [nFf, nEmbd] };
+  for (let l = 0; l < nOut; l++) {
+    const src = blocks[o.unroll ? blockFor(l, nLayer, share, mode) : l];
+    norm(`blk.${l}.attn_norm.weight`);
+    norm(`blk.${l}.ffn_norm.weight`);
+    for (const k of Object.keys(shapes)) w.addTensor(`blk.${l}.${k}.weight`, type, shapes[k], src[k]);
+  }
+  return w.toBuffer();
+}
+
+/** Stored block run at effective layer l. */
+export function blockFor(l, nStored, repeat, mode) {
+  if (mode === 'repeat_all') return l % nStored;
+  if (mode === 'reverse') {
+    const p = Math.floor(l / nStored), j = l % nStored;
+    return p % 2 === 0 ? j : nStored - 1 - j;
+  }
+  return Math.floor(l / repeat);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2), o = {};
+  let out;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-o') out = args[++i];
+    else if (a === '--unroll') o.unroll = true;
+    else if (a === '--shape') o.shape = args[++i];
+    else if (a === '--type') o.type = args[++i];
+    else if (a === '--share') o.share = Number(args[++i]);
+    else if (a === '--mode') o.mode = args[++i];
+    else if (a === '--seed') o.seed = Number(args[++i]);
+    else { console.error(`make_random_model: unknown option '${a}'`); process.exit(2); }
+  }
+  if (!out) { console.error('make_random_model: -o OUT.gguf is required'); process.exit(2); }
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, makeRandomModel(o));
+}
