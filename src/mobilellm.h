@@ -94,7 +94,9 @@ const char *mllm_model_meta_str(const mllm_model *m, const char *key, int32_t *l
 
 /* ------------------------------------------------------------ tokenizer */
 
-/* Tokenize `len` bytes of UTF-8 (invalid bytes go through byte fallback). Writes at most
+/* Tokenize `len` bytes of UTF-8 (invalid bytes go through byte fallback). add_bos works like
+ * llama.cpp's add_special: BOS (and EOS) only where the model's add_bos_token / add_eos_token
+ * allow it. Writes at most
  * `cap` ids. Returns the number of tokens; if that exceeds cap, nothing useful is in `out`
  * and the caller retries with a buffer of the returned size. Negative on error. */
 int32_t mllm_tokenize(const mllm_model *m, const char *text, int32_t len, int32_t add_bos,
@@ -105,8 +107,9 @@ int32_t mllm_tokenize(const mllm_model *m, const char *text, int32_t len, int32_
  * size needed if > cap, negative on error. */
 int32_t mllm_token_to_piece(const mllm_model *m, int32_t token, char *out, int32_t cap);
 
-/* Whole-sequence detokenization; strips the leading space a SentencePiece dummy prefix put
- * there when `strip_leading_space` is set (as llama.cpp's detokenize does). Same return
+/* Whole-sequence detokenization. With `strip_leading_space`, the space a SentencePiece dummy
+ * prefix put before the first text-producing token is removed (a leading BOS does not block
+ * it, as in SentencePiece and HF; llama.cpp only looks at the very first token). Same return
  * convention as mllm_token_to_piece. */
 int32_t mllm_detokenize(const mllm_model *m, const int32_t *tokens, int32_t n,
                         int32_t strip_leading_space, char *out, int32_t cap);

@@ -193,16 +193,28 @@ export class Model {
    * @returns {string}
    */
   detokenize(ids, opts = {}) {
+    return new TextDecoder().decode(this.detokenizeBytes(ids, opts));
+  }
+
+  /**
+   * The raw bytes of a whole-sequence detokenization (may hold invalid UTF-8 from byte tokens).
+   * @param {ArrayLike<number>} ids
+   * @param {{stripLeadingSpace?: boolean}} [opts]
+   * @returns {Uint8Array}
+   */
+  detokenizeBytes(ids, opts = {}) {
     const e = this.eng;
     const tp = e.put(new Uint8Array(Int32Array.from(ids).buffer));
     try {
-      const bytes = this.#bytesCall((out, cap) =>
+      return this.#bytesCall((out, cap) =>
         e.mod._mllm_detokenize(this.ptr, tp, ids.length, opts.stripLeadingSpace ? 1 : 0, out, cap));
-      return new TextDecoder().decode(bytes);
     } finally {
       e.free(tp);
     }
   }
+
+  /** @param {{stripLeadingSpace?: boolean}} [opts] @returns {Detokenizer} */
+  newDetokenizer(opts = {}) { return new Detokenizer(this, !!opts.stripLeadingSpace); }
 
   #bytesCall(fn) {
     const e = this.eng;
@@ -250,6 +262,27 @@ export class Model {
   free() {
     if (this.ptr) { this.eng.mod._mllm_model_free(this.ptr); this.ptr = 0; }
   }
+}
+
+/** Streaming detokenizer: push() returns only whole UTF-8 characters, as bytes. */
+export class Detokenizer {
+  /** @param {Model} model @param {boolean} strip */
+  constructor(model, strip) {
+    const e = (this.eng = model.eng);
+    e.check(e.mod._mllm_detok_new(model.ptr, strip ? 1 : 0, e.scratch, e.errPtr));
+    this.ptr = e.i32()[e.scratch >> 2];
+  }
+
+  #take(n) {
+    const p = this.eng.mod._mllm_detok_text(this.ptr);
+    return this.eng.u8().slice(p, p + n);
+  }
+
+  /** @param {number} id @returns {Uint8Array} the bytes that became complete */
+  push(id) { return this.#take(this.eng.mod._mllm_detok_push(this.ptr, id)); }
+  /** End of stream: an unfinished character comes out as U+FFFD. @returns {Uint8Array} */
+  flush() { return this.#take(this.eng.mod._mllm_detok_flush(this.ptr)); }
+  free() { if (this.ptr) { this.eng.mod._mllm_detok_free(this.ptr); this.ptr = 0; } }
 }
 
 export class Context {
