@@ -186,7 +186,8 @@ async function cmdConvert(argv) {
   const type = (opts['--type'] ?? 'q8_0').toLowerCase();
   if (!['q8_0', 'f16', 'f32'].includes(type)) throw new UsageError(`--type must be q8_0, f16 or f32, not '${opts['--type']}'`);
   const { convertToFile } = await import('../models/convert/convert.js');
-  await convertToFile(rest[0], opts['-o'], { type });
+  const { warnings } = await convertToFile(rest[0], opts['-o'], { type });
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   process.stderr.write(`wrote ${opts['-o']}\n`);
 }
 

@@ -1,0 +1,443 @@
+// convert.js — Hugging Face checkpoint (config.json, safetensors, tokenizer) → GGUF (llama
+// architecture plus this project's mobilellm.layer_share.* keys), in plain JS.
+//
+//   import { convertToFile } from 'mobilellm-wasm/convert';
+//   await convertToFile('MobileLLM-125M/', 'out.gguf', { type: 'q8_0' });
+//
+// Tensor data is produced lazily, one tensor at a time, while the file is written, so memory
+// stays near one tensor's size on top of the header.
+
+import { ConvertError } from './errors.js';
+import { GGUFWriter, GGUFValueType, GGMLType } from './gguf_writer.js';
+import { tensorBytes } from './quant.js';
+import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES } from './hf_config.js';
+import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
+import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
+
+/** Output types: ggml type of matrices/embeddings and llama.cpp's general.file_type (llama_ftype). */
+export const OUTPUT_TYPES = Object.freeze({
+  f32: { ggml: GGMLType.F32, ftype: 0 },
+  f16: { ggml: GGMLType.F16, ftype: 1 },
+  q8_0: { ggml: GGMLType.Q8_0, ftype: 7 },
+  bf16: { ggml: GGMLType.BF16, ftype: 32 },
+});
+
+/**
+ * @typedef {object} ConvertOptions
+ * @property {string} [type]        f32 | f16 | q8_0 | bf16 (default f16)
+ * @property {string} [name]        general.name (default: config _name_or_path or the directory name)
+ * @property {number} [shareRepeat] override mobilellm.layer_share.repeat from config.json
+ * @property {string} [shareMode]   override mobilellm.layer_share.mode (immediate | repeat_all | reverse)
+ * @property {boolean} [unroll]     write every effective layer as its own block (weights copied,
+ *                                  repeat 1): a file llama.cpp runs the same, since it ignores
+ *                                  the layer_share keys
+ * @property {(msg: string) => void} [onWarning] default console.warn
+ */
+
+/**
+ * The files of a checkpoint, however they were obtained.
+ * @typedef {object} CheckpointFiles
+ * @property {string} label                     directory name or path, for messages
+ * @property {(name: string) => boolean} has
+ * @property {(name: string) => Uint8Array} read whole small file
+ * @property {(name: string) => import('./safetensors.js').ByteSource} source  random access to a large file
+ * @property {() => void} [close]              release what source() opened
+ */
+
+const dec = new TextDecoder();
+
+/**
+ * HF [out, in] rows of q or k, half-split RoPE order → GGUF adjacent-pair order. Exactly
+ * llama.cpp's LlamaModel.permute: reshape(n_head, 2, head_dim/2, in).swapaxes(1, 2), i.e.
+ * GGUF row (h, 2j + t) is HF row (h, t * head_dim/2 + j).
+ * @param {Float32Array} w row-major [rows, cols]
+ * @param {number} rows
+ * @param {number} cols
+ * @param {number} nHead heads these rows are split into (n_head for q, n_head_kv for k)
+ * @returns {Float32Array}
+ */
+export function permuteQK(w, rows, cols, nHead) {
+  const headDim = rows / nHead;
+  const half = headDim / 2;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHead; h++) {
+    for (let j = 0; j < half; j++) {
+      for (let t = 0; t < 2; t++) {
+        const src = (h * headDim + t * half + j) * cols;
+        const dst = (h * headDim + 2 * j + t) * cols;
+        out.set(w.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Build the GGUF writer for a checkpoint (tensor data stays lazy until written).
+ * @param {CheckpointFiles} files
+ * @param {ConvertOptions} [opts]
+ * @returns {{writer: GGUFWriter, warnings: string[]}}
+ */
+export function buildGGUF(files, opts = {}) {
+  const typeName = String(opts.type ?? 'f16').toLowerCase();
+  const out = OUTPUT_TYPES[typeName];
+  if (!out) throw new ConvertError(`Output type '${opts.type}' is not one of ${Object.keys(OUTPUT_TYPES).join(', ')}.`, 'unsupported');
+  /** @type {string[]} */
+  const warnings = [];
+  const warn = (msg) => { warnings.push(msg); (opts.onWarning ?? console.warn)(msg); };
+
+  if (!files.has('config.json')) throw new ConvertError(`${files.label} has no config.json.`, 'missing');
+  let cfg;
+  try {
+    cfg = JSON.parse(dec.decode(files.read('config.json')));
+  } catch {
+    throw new ConvertError(`${files.label}/config.json is not valid JSON.`);
+  }
+  const hp = hparamsFromConfig(cfg);
+  if (opts.shareRepeat !== undefined) {
+    if (!Number.isInteger(opts.shareRepeat) || opts.shareRepeat < 1) throw new ConvertError(`shareRepeat must be a positive integer, not ${opts.shareRepeat}.`);
+    hp.shareRepeat = opts.shareRepeat;
+  }
+  if (opts.shareMode !== undefined) {
+    if (!SHARE_MODES.includes(/** @type {any} */ (opts.shareMode))) throw new ConvertError(`shareMode '${opts.shareMode}' is not one of ${SHARE_MODES.join(', ')}.`, 'unsupported');
+    hp.shareMode = /** @type {any} */ (opts.shareMode);
+  }
+
+  // Effective layer → stored block; unrolled files store that many blocks and repeat once.
+  const order = opts.unroll ? effectiveLayerOrder(hp.nLayer, hp.shareRepeat, hp.shareMode) : [...Array(hp.nLayer).keys()];
+  if (opts.unroll) {
+    hp.shareRepeat = 1;
+    hp.shareMode = 'immediate';
+  }
+
+  const tensors = openWeights(files);
+  const tied = hp.tied || !tensors.has('lm_head.weight');
+
+  const w = new GGUFWriter({ alignment: 32 });
+  const name = opts.name ?? (typeof cfg._name_or_path === 'string' && cfg._name_or_path ? cfg._name_or_path.split('/').pop() : files.label.split(/[\\/]/).filter(Boolean).pop());
+  w.addString('general.architecture', 'llama');
+  w.addString('general.name', name || 'model');
+  w.addU32('general.file_type', out.ftype);
+  w.addU32('llama.context_length', hp.nCtx);
+  w.addU32('llama.embedding_length', hp.nEmbd);
+  w.addU32('llama.block_count', order.length);
+  w.addU32('llama.feed_forward_length', hp.nFf);
+  w.addU32('llama.attention.head_count', hp.nHead);
+  w.addU32('llama.attention.head_count_kv', hp.nHeadKv);
+  w.addF32('llama.rope.freq_base', hp.ropeTheta);
+  w.addF32('llama.attention.layer_norm_rms_epsilon', hp.rmsEps);
+  w.addU32('llama.rope.dimension_count', hp.headDim);
+  w.addU32('llama.vocab_size', hp.nVocab);
+  if (hp.headDim * hp.nHead !== hp.nEmbd) {
+    w.addU32('llama.attention.key_length', hp.headDim);
+    w.addU32('llama.attention.value_length', hp.headDim);
+  }
+  w.addU32('mobilellm.layer_share.repeat', hp.shareRepeat);
+  w.addString('mobilellm.layer_share.mode', hp.shareMode);
+
+  addVocab(w, files, hp);
+
+  // ---- tensors: [HF name, GGUF name, expected HF shape, is a matrix/embedding, q/k head count]
+  const qRows = hp.nHead * hp.headDim;
+  const kvRows = hp.nHeadKv * hp.headDim;
+  /** @type {[string, string, number[], boolean, number][]} */
+  const plan = [
+    ['model.embed_tokens.weight', 'token_embd.weight', [hp.nVocab, hp.nEmbd], true, 0],
+    ['model.norm.weight', 'output_norm.weight', [hp.nEmbd], false, 0],
+  ];
+  if (!tied) plan.push(['lm_head.weight', 'output.weight', [hp.nVocab, hp.nEmbd], true, 0]);
+  order.forEach((src, i) => {
+    const p = `model.layers.${src}.`;
+    const b = `blk.${i}.`;
+    plan.push(
+      [p + 'input_layernorm.weight', b + 'attn_norm.weight', [hp.nEmbd], false, 0],
+      [p + 'self_attn.q_proj.weight', b + 'attn_q.weight', [qRows, hp.nEmbd], true, hp.nHead],
+      [p + 'self_attn.k_proj.weight', b + 'attn_k.weight', [kvRows, hp.nEmbd], true, hp.nHeadKv],
+      [p + 'self_attn.v_proj.weight', b + 'attn_v.weight', [kvRows, hp.nEmbd], true, 0],
+      [p + 'self_attn.o_proj.weight', b + 'attn_output.weight', [hp.nEmbd, qRows], true, 0],
+      [p + 'post_attention_layernorm.weight', b + 'ffn_norm.weight', [hp.nEmbd], false, 0],
+      [p + 'mlp.gate_proj.weight', b + 'ffn_gate.weight', [hp.nFf, hp.nEmbd], true, 0],
+      [p + 'mlp.up_proj.weight', b + 'ffn_up.weight', [hp.nFf, hp.nEmbd], true, 0],
+      [p + 'mlp.down_proj.weight', b + 'ffn_down.weight', [hp.nEmbd, hp.nFf], true, 0],
+    );
+  });
+
+  // Every checkpoint tensor must have a place: dropping one silently would change the model.
+  const planned = new Set(plan.map((p) => p[0]));
+  for (const n of tensors.names()) {
+    if (planned.has(n) || n.endsWith('.rotary_emb.inv_freq')) continue; // inv_freq is recomputed from rope_theta
+    if (n === 'lm_head.weight' && tied) continue; // with share_embedding the embedding is the head
+    throw new ConvertError(`The checkpoint tensor '${n}' has no place in a llama-architecture GGUF.`, 'missing');
+  }
+
+  for (const [hfName, ggufName, shape, isMatrix, permuteHeads] of plan) {
+    const e = tensors.entry(hfName);
+    if (!e) throw new ConvertError(`The checkpoint has no tensor '${hfName}'.`, 'missing');
+    if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
+      throw new ConvertError(`The checkpoint tensor '${hfName}' has shape [${e.shape}], but config.json implies [${shape}].`);
+    }
+    if (!['F32', 'F16', 'BF16'].includes(e.dtype)) {
+      throw new ConvertError(`The checkpoint tensor '${hfName}' has dtype ${e.dtype}, which the converter does not support (F32, F16, BF16).`, 'unsupported');
+    }
+    const ne = [...shape].reverse(); // HF [out, in] is ggml ne [in, out]
+    let type = isMatrix ? out.ggml : GGMLType.F32;
+    if (type === GGMLType.Q8_0 && ne[0] % 32 !== 0) {
+      type = GGMLType.F16;
+      warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of 32, so it is stored as F16 instead of Q8_0.`);
+    }
+    w.addTensor(ggufName, type, ne, () => {
+      let data = tensors.readF32(hfName).data;
+      if (permuteHeads) data = permuteQK(data, shape[0], shape[1], permuteHeads);
+      return tensorBytes(type, data);
+    });
+  }
+  return { writer: w, warnings };
+}
+
+/** @param {CheckpointFiles} files @returns {SafetensorsSet} */
+function openWeights(files) {
+  if (files.has('model.safetensors')) {
+    return new SafetensorsSet([new SafetensorsFile(files.source('model.safetensors'), 'model.safetensors')]);
+  }
+  if (files.has('model.safetensors.index.json')) {
+    let index;
+    try {
+      index = JSON.parse(dec.decode(files.read('model.safetensors.index.json')));
+    } catch {
+      throw new ConvertError(`${files.label}/model.safetensors.index.json is not valid JSON.`);
+    }
+    if (!index || typeof index.weight_map !== 'object') throw new ConvertError('model.safetensors.index.json has no weight_map.', 'missing');
+    const shards = [...new Set(Object.values(index.weight_map))].map(String);
+    for (const s of shards) if (!files.has(s)) throw new ConvertError(`${files.label} has no ${s}, a shard named in model.safetensors.index.json.`, 'missing');
+    return new SafetensorsSet(shards.map((s) => new SafetensorsFile(files.source(s), s)));
+  }
+  if (files.has('pytorch_model.bin')) {
+    throw new ConvertError(`${files.label} has only pytorch_model.bin; the converter reads model.safetensors, so save the checkpoint as safetensors first.`);
+  }
+  throw new ConvertError(`${files.label} has no model.safetensors.`, 'missing');
+}
+
+/**
+ * tokenizer.model (SentencePiece) → tokenizer.ggml.* "llama"; else tokenizer.json (GPT-2
+ * byte-level BPE, e.g. SmolLM) → "gpt2".
+ * @param {GGUFWriter} w
+ * @param {CheckpointFiles} files
+ * @param {import('./hf_config.js').HParams} hp
+ */
+function addVocab(w, files, hp) {
+  const tokCfg = files.has('tokenizer_config.json') ? safeJSON(files, 'tokenizer_config.json') : {};
+  if (files.has('tokenizer.model')) addSpmVocab(w, files, hp, tokCfg);
+  else if (files.has('tokenizer.json')) addGpt2Vocab(w, files, hp, tokCfg);
+  else throw new ConvertError(`${files.label} has no tokenizer.model.`, 'missing');
+}
+
+/** @param {CheckpointFiles} files @param {string} name */
+function safeJSON(files, name) {
+  try {
+    const v = JSON.parse(dec.decode(files.read(name)));
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    throw new ConvertError(`${files.label}/${name} is not valid JSON.`);
+  }
+}
+
+/** llama.cpp's does_token_look_special. @param {string} t */
+function looksSpecial(t) {
+  return ['<pad>', '<mask>', '<2mass>', '[@BOS@]'].includes(t)
+    || (t.startsWith('<|') && t.endsWith('|>'))
+    || (t.startsWith('<｜') && t.endsWith('｜>'))
+    || (t.startsWith('<unused') && t.endsWith('>'));
+}
+
+/**
+ * Mirrors llama.cpp's _create_vocab_sentencepiece: vocab_size slots, pieces from the model,
+ * added_tokens.json / added_tokens_decoder applied on top, the rest "[PAD{i}]" UNUSED.
+ */
+function addSpmVocab(w, files, hp, tokCfg) {
+  const spm = parseSpmModel(files.read('tokenizer.model'));
+  const n = hp.nVocab;
+  if (spm.pieces.length > n) {
+    throw new ConvertError(`tokenizer.model has ${spm.pieces.length} pieces but config.json vocab_size is ${n}.`);
+  }
+  const tokens = Array.from({ length: n }, (_, i) => `[PAD${i}]`);
+  const scores = new Float32Array(n).fill(-10000);
+  const types = new Int32Array(n).fill(GgufTokenType.UNUSED);
+  for (let i = 0; i < spm.pieces.length; i++) {
+    tokens[i] = spm.pieces[i];
+    scores[i] = spm.scores[i];
+    types[i] = ggufTokenType(spm.types[i]);
+  }
+  if (files.has('added_tokens.json')) {
+    for (const [text, id] of Object.entries(safeJSON(files, 'added_tokens.json'))) {
+      if (!Number.isInteger(id) || id < 0 || id >= n) continue; // llama.cpp ignores out-of-range ids
+      tokens[id] = text;
+      scores[id] = -1000;
+      types[id] = GgufTokenType.USER_DEFINED;
+    }
+  }
+  const decoder = tokCfg.added_tokens_decoder;
+  if (decoder && typeof decoder === 'object') {
+    for (const [idStr, t] of Object.entries(decoder)) {
+      const id = Number(idStr);
+      if (!Number.isInteger(id) || id < 0 || id >= n || typeof t?.content !== 'string') continue;
+      if (t.special || looksSpecial(t.content)) {
+        tokens[id] = t.content;
+        types[id] = GgufTokenType.CONTROL;
+      } else {
+        tokens[id] = t.content.replaceAll('\u2581', ' '); // llama.cpp pre-normalizes user-defined spaces
+        types[id] = GgufTokenType.USER_DEFINED;
+      }
+      scores[id] = -1000;
+    }
+  }
+  w.addString('tokenizer.ggml.model', 'llama');
+  w.addString('tokenizer.ggml.pre', 'default');
+  w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, tokens);
+  w.addArray('tokenizer.ggml.scores', GGUFValueType.FLOAT32, scores);
+  w.addArray('tokenizer.ggml.token_type', GGUFValueType.INT32, types);
+  // MobileLLM's tokenizer config leaves the special tokens blank: fall back to the ids the
+  // SentencePiece model was trained with, then to LLaMA's 1 / 2 / 0.
+  const id = (v, def) => (Number.isInteger(v) && v >= 0 && v < n ? v : def);
+  w.addU32('tokenizer.ggml.bos_token_id', id(hp.bosId, id(spm.trainer.bosId, 1)));
+  w.addU32('tokenizer.ggml.eos_token_id', id(hp.eosId, id(spm.trainer.eosId, 2)));
+  w.addU32('tokenizer.ggml.unknown_token_id', id(spm.trainer.unkId, 0));
+  const pad = id(hp.padId, id(spm.trainer.padId, -1));
+  if (pad >= 0) w.addU32('tokenizer.ggml.padding_token_id', pad);
+  w.addBool('tokenizer.ggml.add_bos_token', tokCfg.add_bos_token ?? true);
+  w.addBool('tokenizer.ggml.add_eos_token', tokCfg.add_eos_token ?? false);
+  w.addBool('tokenizer.ggml.add_space_prefix', spm.normalizer.addDummyPrefix);
+}
+
+/** GPT-2 style byte-level BPE from tokenizer.json (SmolLM and most small llama-arch models). */
+function addGpt2Vocab(w, files, hp, tokCfg) {
+  const tj = safeJSON(files, 'tokenizer.json');
+  const model = tj.model;
+  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object' || !Array.isArray(model.merges)) {
+    throw new ConvertError('tokenizer.json is not a BPE tokenizer with vocab and merges.');
+  }
+  const n = hp.nVocab;
+  const tokens = Array.from({ length: n }, (_, i) => `[PAD${i}]`);
+  const types = new Int32Array(n).fill(GgufTokenType.UNUSED);
+  for (const [text, id] of Object.entries(model.vocab)) {
+    if (!Number.isInteger(id) || id < 0 || id >= n) throw new ConvertError(`tokenizer.json token '${text}' has id ${id}, outside config.json vocab_size ${n}.`);
+    tokens[id] = text;
+    types[id] = GgufTokenType.NORMAL;
+  }
+  for (const t of tj.added_tokens ?? []) {
+    if (!Number.isInteger(t?.id) || t.id < 0 || t.id >= n) continue;
+    tokens[t.id] = t.content;
+    types[t.id] = t.special || looksSpecial(t.content) ? GgufTokenType.CONTROL : GgufTokenType.USER_DEFINED;
+  }
+  const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : String(m)));
+  // SmolLM splits digits one by one before the GPT-2 regex; llama.cpp calls that pre "smollm".
+  const preJson = JSON.stringify(tj.pre_tokenizer ?? {});
+  const pre = /"Digits"/.test(preJson) && /"individual_digits":true/.test(preJson) ? 'smollm' : 'gpt2';
+  w.addString('tokenizer.ggml.model', 'gpt2');
+  w.addString('tokenizer.ggml.pre', pre);
+  w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, tokens);
+  w.addArray('tokenizer.ggml.token_type', GGUFValueType.INT32, types);
+  w.addArray('tokenizer.ggml.merges', GGUFValueType.STRING, merges);
+  if (hp.bosId !== null && hp.bosId < n) w.addU32('tokenizer.ggml.bos_token_id', hp.bosId);
+  if (hp.eosId !== null && hp.eosId < n) w.addU32('tokenizer.ggml.eos_token_id', hp.eosId);
+  if (hp.padId !== null && hp.padId < n) w.addU32('tokenizer.ggml.padding_token_id', hp.padId);
+  w.addBool('tokenizer.ggml.add_bos_token', tokCfg.add_bos_token ?? false);
+  w.addBool('tokenizer.ggml.add_eos_token', tokCfg.add_eos_token ?? false);
+}
+
+/**
+ * A checkpoint held in memory: file name → bytes (e.g. from a browser file picker).
+ * @param {Record<string, Uint8Array>} map
+ * @param {string} [label]
+ * @returns {CheckpointFiles}
+ */
+export function memoryFiles(map, label = 'the checkpoint') {
+  return {
+    label,
+    has: (n) => Object.prototype.hasOwnProperty.call(map, n),
+    read: (n) => map[n],
+    source: (n) => memorySource(map[n]),
+  };
+}
+
+/**
+ * A checkpoint directory on disk (Node). Large files are read per tensor, never whole.
+ * @param {string} dir
+ * @returns {Promise<CheckpointFiles>}
+ */
+export async function dirFiles(dir) {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  let st;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new ConvertError(`The checkpoint directory ${dir} does not exist.`, 'missing');
+  }
+  if (!st.isDirectory()) throw new ConvertError(`${dir} is not a directory.`);
+  const p = (n) => path.join(dir, n);
+  /** @type {number[]} */
+  const fds = [];
+  return {
+    close: () => { for (const fd of fds.splice(0)) fs.closeSync(fd); },
+    label: dir,
+    has: (n) => fs.existsSync(p(n)) && fs.statSync(p(n)).isFile(),
+    read: (n) => new Uint8Array(fs.readFileSync(p(n))),
+    source: (n) => {
+      const fd = fs.openSync(p(n), 'r');
+      fds.push(fd);
+      const size = fs.fstatSync(fd).size;
+      return {
+        size,
+        read(offset, length) {
+          const buf = new Uint8Array(length);
+          for (let done = 0; done < length;) {
+            const got = fs.readSync(fd, buf, done, length - done, offset + done);
+            if (got === 0) throw new ConvertError(`${p(n)} ended early while reading at byte ${offset + done}.`);
+            done += got;
+          }
+          return buf;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Convert a checkpoint directory to GGUF bytes in memory.
+ * @param {string} dir
+ * @param {ConvertOptions} [opts]
+ * @returns {Promise<Uint8Array>}
+ */
+export async function convertHF(dir, opts = {}) {
+  const files = await dirFiles(dir);
+  try {
+    return buildGGUF(files, opts).writer.toBuffer();
+  } finally {
+    files.close?.();
+  }
+}
+
+/**
+ * Convert a checkpoint directory to a GGUF file, streaming tensor by tensor. The file appears
+ * under its name only when complete.
+ * @param {string} dir
+ * @param {string} outPath
+ * @param {ConvertOptions} [opts]
+ * @returns {Promise<{warnings: string[]}>}
+ */
+export async function convertToFile(dir, outPath, opts = {}) {
+  const fs = await import('node:fs/promises');
+  const files = await dirFiles(dir);
+  const tmp = `${outPath}.partial`;
+  try {
+    const { writer, warnings } = buildGGUF(files, opts);
+    await writer.writeFile(tmp);
+    await fs.rename(tmp, outPath);
+    return { warnings };
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  } finally {
+    files.close?.();
+  }
+}

@@ -1,0 +1,219 @@
+// unpickle.js — a restricted Python unpickler for the data.pkl of torch.save checkpoints.
+//
+// A pickle is a small stack program. Python's own unpickler can import and call anything it
+// names, which is why loading an untrusted pytorch_model.bin runs arbitrary code. This one
+// builds plain data only: it runs the opcodes of protocols 0-5 that data structures use and
+// resolves GLOBAL names through a caller-supplied whitelist of JS functions (for torch, the
+// tensor rebuild helpers and storage types); any other global, and the opcodes that exist
+// only to call arbitrary classes (INST, OBJ, EXT*), are refused. Python dicts become Map,
+// lists Array, tuples frozen Arrays, bytes Uint8Array, ints number (BigInt beyond 2^53).
+
+/**
+ * @typedef {object} UnpickleOptions
+ * @property {(module: string, name: string) => any} findClass  returns a whitelisted value or throws
+ * @property {(pid: any) => any} [persistentLoad]                 BINPERSID / PERSID
+ * @property {string} [label]                                     for messages
+ */
+
+/** A Python object built by REDUCE/NEWOBJ on a whitelisted class that we do not model. */
+export class PyObject {
+  /** @param {string} cls @param {any[]} args */
+  constructor(cls, args) {
+    this.cls = cls;
+    this.args = args;
+    this.state = undefined;
+  }
+}
+
+const MARK = Symbol('mark');
+const dec = new TextDecoder();
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * @param {Uint8Array} data
+ * @param {UnpickleOptions} opts
+ * @returns {any}
+ */
+export function unpickle(data, opts) {
+  const label = opts.label ?? 'the pickle';
+  const fail = (why, code = 'format') => Object.assign(new Error(`${label} ${why}.`), { code });
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let p = 0;
+  /** @type {any[]} */
+  let stack = [];
+  /** @type {any[][]} */
+  const marks = [];
+  /** @type {Map<number, any>} */
+  const memo = new Map();
+
+  const need = (n) => { if (p + n > data.length) throw fail('ends in the middle of an instruction (truncated?)'); };
+  const u8 = () => { need(1); return data[p++]; };
+  const u16 = () => { need(2); const v = dv.getUint16(p, true); p += 2; return v; };
+  const u32 = () => { need(4); const v = dv.getUint32(p, true); p += 4; return v; };
+  const i32 = () => { need(4); const v = dv.getInt32(p, true); p += 4; return v; };
+  const u64 = () => {
+    need(8);
+    const v = dv.getBigUint64(p, true);
+    p += 8;
+    if (v > BigInt(data.length)) throw fail('has a length field beyond its own size');
+    return Number(v);
+  };
+  const bytes = (n) => { need(n); const b = data.subarray(p, p + n); p += n; return b; };
+  const line = () => {
+    const end = data.indexOf(10, p);
+    if (end < 0) throw fail('has an unterminated text argument');
+    const s = latin1.decode(data.subarray(p, end));
+    p = end + 1;
+    return s;
+  };
+  const pop = () => { if (!stack.length) throw fail('pops an empty stack'); return stack.pop(); };
+  const top = () => { if (!stack.length) throw fail('reads an empty stack'); return stack[stack.length - 1]; };
+  const popMark = () => {
+    if (!marks.length) throw fail('closes a MARK that was never opened');
+    const items = stack;
+    stack = marks.pop();
+    return items;
+  };
+  const tuple = (items) => Object.freeze(items);
+  const intFromText = (s) => {
+    const t = s.replace(/L$/, '');
+    if (t === '00') return false; // protocol 0 spells False / True as I00 / I01
+    if (t === '01') return true;
+    if (!/^[-+]?\d+$/.test(t)) throw fail(`has a malformed integer '${s}'`);
+    const b = BigInt(t);
+    return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+  };
+  const longLE = (b) => {
+    if (b.length === 0) return 0;
+    let v = 0n;
+    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+  const setItems = (d, items) => {
+    if (items.length % 2) throw fail('sets dict items from an odd number of values');
+    for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
+  };
+  const setItem = (d, k, v) => {
+    if (d instanceof Map) d.set(k, v);
+    else if (d instanceof PyObject) (d.items ??= new Map()).set(k, v);
+    else throw fail('sets an item on something that is not a dict');
+  };
+  const append = (l, items) => {
+    if (Array.isArray(l) && !Object.isFrozen(l)) l.push(...items);
+    else if (l instanceof PyObject) (l.list ??= []).push(...items);
+    else throw fail('appends to something that is not a list');
+  };
+  const call = (fn, args) => {
+    if (typeof fn !== 'function') throw fail(`calls ${describe(fn)}, which is not callable`);
+    return fn(...args);
+  };
+  const persistent = (pid) => {
+    if (!opts.persistentLoad) throw fail('refers to external data, which this reader cannot resolve');
+    return opts.persistentLoad(pid);
+  };
+
+  for (;;) {
+    const op = u8();
+    switch (op) {
+      case 0x80: u8(); break; // PROTO
+      case 0x95: u64(); break; // FRAME: a framing hint only
+      case 0x2e: // STOP
+        if (stack.length !== 1) throw fail(`stops with ${stack.length} values on the stack instead of 1`);
+        return stack[0];
+      case 0x28: marks.push(stack); stack = []; break; // MARK
+      case 0x30: pop(); break; // POP
+      case 0x31: popMark(); break; // POP_MARK
+      case 0x32: stack.push(top()); break; // DUP
+      // ---- constants
+      case 0x4e: stack.push(null); break; // NONE
+      case 0x88: stack.push(true); break; // NEWTRUE
+      case 0x89: stack.push(false); break; // NEWFALSE
+      case 0x4b: stack.push(u8()); break; // BININT1
+      case 0x4d: stack.push(u16()); break; // BININT2
+      case 0x4a: stack.push(i32()); break; // BININT
+      case 0x49: stack.push(intFromText(line())); break; // INT
+      case 0x4c: stack.push(intFromText(line())); break; // LONG
+      case 0x8a: stack.push(longLE(bytes(u8()))); break; // LONG1
+      case 0x8b: { const n = i32(); if (n < 0) throw fail('has a negative LONG4 length'); stack.push(longLE(bytes(n))); break; }
+      case 0x47: { need(8); stack.push(dv.getFloat64(p, false)); p += 8; break; } // BINFLOAT (big-endian)
+      case 0x46: stack.push(Number(line())); break; // FLOAT
+      // ---- strings and bytes
+      case 0x58: stack.push(dec.decode(bytes(u32()))); break; // BINUNICODE
+      case 0x8c: stack.push(dec.decode(bytes(u8()))); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(dec.decode(bytes(u64()))); break; // BINUNICODE8
+      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(parseInt(h, 16)))); break; // UNICODE
+      case 0x54: { const n = i32(); if (n < 0) throw fail('has a negative string length'); stack.push(latin1.decode(bytes(n))); break; } // BINSTRING
+      case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
+      case 0x53: { const s = line(); stack.push(s.slice(1, -1)); break; } // STRING (quoted repr; no escapes in torch data)
+      case 0x42: stack.push(bytes(u32()).slice()); break; // BINBYTES
+      case 0x43: stack.push(bytes(u8()).slice()); break; // SHORT_BINBYTES
+      case 0x8e: stack.push(bytes(u64()).slice()); break; // BINBYTES8
+      case 0x96: stack.push(bytes(u64()).slice()); break; // BYTEARRAY8
+      // ---- containers
+      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
+      case 0x74: stack.push(tuple(popMark())); break; // TUPLE
+      case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
+      case 0x86: { const b = pop(); const a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
+      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
+      case 0x5d: stack.push([]); break; // EMPTY_LIST
+      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
+      case 0x65: { const items = popMark(); append(top(), items); break; } // APPENDS
+      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
+      case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT
+      case 0x73: { const v = pop(); const k = pop(); setItem(top(), k, v); break; } // SETITEM
+      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
+      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+      case 0x90: { const items = popMark(); const s = top(); if (!(s instanceof Set)) throw fail('adds items to something that is not a set'); for (const i of items) s.add(i); break; } // ADDITEMS
+      case 0x91: stack.push(Object.freeze(new Set(popMark()))); break; // FROZENSET
+      // ---- memo
+      case 0x70: memo.set(Number(line()), top()); break; // PUT
+      case 0x71: memo.set(u8(), top()); break; // BINPUT
+      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
+      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x67: case 0x68: case 0x6a: { // GET, BINGET, LONG_BINGET
+        const k = op === 0x67 ? Number(line()) : op === 0x68 ? u8() : u32();
+        if (!memo.has(k)) throw fail(`reads memo slot ${k}, which was never written`);
+        stack.push(memo.get(k));
+        break;
+      }
+      // ---- objects, through the whitelist only
+      case 0x63: { const module = line(); const name = line(); stack.push(opts.findClass(module, name)); break; } // GLOBAL
+      case 0x93: { const name = pop(); const module = pop(); stack.push(opts.findClass(String(module), String(name))); break; } // STACK_GLOBAL
+      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, asArgs(args, fail))); break; } // REDUCE
+      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, asArgs(args, fail))); break; } // NEWOBJ
+      case 0x92: { const kw = pop(); const args = pop(); const cls = pop(); void kw; stack.push(call(cls, asArgs(args, fail))); break; } // NEWOBJ_EX
+      case 0x62: { // BUILD: obj.__setstate__(state)
+        const state = pop();
+        const obj = top();
+        if (obj instanceof PyObject) obj.state = state;
+        else if (obj instanceof Map || (obj && typeof obj === 'object')) {
+          // e.g. OrderedDict state (the _metadata of a state_dict): kept aside, not mixed into the items.
+          Object.defineProperty(obj, 'pyState', { value: state, configurable: true });
+        } else throw fail('sets the state of a value that has none');
+        break;
+      }
+      case 0x51: stack.push(persistent(pop())); break; // BINPERSID
+      case 0x50: stack.push(persistent(line())); break; // PERSID
+      case 0x69: case 0x6f: case 0x82: case 0x83: case 0x84:
+        throw fail(`uses the opcode 0x${op.toString(16)} (INST/OBJ/EXT), which only arbitrary Python objects need; refusing it`, 'unsupported');
+      default:
+        throw fail(`has the unknown opcode 0x${op.toString(16)} at byte ${p - 1}`);
+    }
+  }
+}
+
+/** @param {any} v */
+function describe(v) {
+  if (v instanceof PyObject) return `an instance of ${v.cls}`;
+  if (v instanceof Map) return 'a dict';
+  if (Array.isArray(v)) return 'a tuple or list';
+  return typeof v;
+}
+
+/** @param {any} args @param {(why: string) => Error} fail */
+function asArgs(args, fail) {
+  if (!Array.isArray(args)) throw fail('passes call arguments that are not a tuple');
+  return args;
+}

@@ -1,0 +1,156 @@
+// fixtures.js — Node side of the Python references, shared by the converter and forward tests:
+// builds the random HF checkpoints once (tests/ref/make_checkpoint.py → build/fixtures/hf/) and
+// runs tests/ref/mobilellm_ref.py for logits. Always Debian's /usr/bin/python3 (it has torch).
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES = path.join(ROOT, 'build/fixtures');
+export const HF_DIR = path.join(FIXTURES, 'hf');
+const PY = '/usr/bin/python3';
+const MAKE = path.join(ROOT, 'tests/ref/make_checkpoint.py');
+const REF = path.join(ROOT, 'tests/ref/mobilellm_ref.py');
+
+/** @param {string[]} args */
+export function python(args) {
+  const r = spawnSync(PY, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${PY} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * The random checkpoints (rebuilt when make_checkpoint.py changes) and their token sequences.
+ * @returns {{dir: (name: string) => string, tokens: {n_pieces: number, seq40: number[], seq200: number[], seq300: number[]}}}
+ */
+export function checkpoints() {
+  const stampFile = path.join(HF_DIR, '.stamp');
+  const want = createHash('sha256').update(fs.readFileSync(MAKE)).digest('hex');
+  const have = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8') : '';
+  if (have !== want) {
+    // Build beside and swap in, so a half-written set is never used.
+    const tmp = `${HF_DIR}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    python([MAKE, tmp]);
+    fs.writeFileSync(path.join(tmp, '.stamp'), want);
+    fs.rmSync(HF_DIR, { recursive: true, force: true });
+    fs.renameSync(tmp, HF_DIR);
+  }
+  return {
+    dir: (name) => path.join(HF_DIR, name),
+    tokens: JSON.parse(fs.readFileSync(path.join(HF_DIR, 'tokens.json'), 'utf8')),
+  };
+}
+
+/**
+ * Reference logits from mobilellm_ref.py, one Python run for all jobs.
+ * @param {{dir: string, tokens: number[], mode?: string, repeat?: number, dtype?: string}[]} jobs
+ * @returns {Float32Array[]} row-major [n_tokens, n_vocab] per job
+ */
+export function referenceLogits(jobs) {
+  const work = fs.mkdtempSync(path.join(FIXTURES, 'ref-'));
+  try {
+    const withOut = jobs.map((j, i) => ({ dtype: 'float64', ...j, out: path.join(work, `${i}.f32`) }));
+    fs.writeFileSync(path.join(work, 'jobs.json'), JSON.stringify(withOut));
+    python([REF, '--jobs', path.join(work, 'jobs.json')]);
+    return withOut.map((j) => {
+      const b = fs.readFileSync(j.out);
+      return new Float32Array(b.buffer, b.byteOffset, b.length / 4).slice();
+    });
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** @param {string} name a scratch directory under build/fixtures, emptied */
+export function scratchDir(name) {
+  const d = path.join(FIXTURES, name);
+  fs.rmSync(d, { recursive: true, force: true });
+  fs.mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/**
+ * max_i |a_i - b_i| / (max b - min b) over one row of logits.
+ * @param {ArrayLike<number>} a
+ * @param {ArrayLike<number>} b reference
+ */
+export function relMaxDiff(a, b) {
+  let mx = -Infinity;
+  let mn = Infinity;
+  let d = 0;
+  for (let i = 0; i < b.length; i++) {
+    mx = Math.max(mx, b[i]);
+    mn = Math.min(mn, b[i]);
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+  }
+  return d / (mx - mn);
+}
+
+/** @param {ArrayLike<number>} row */
+export function argmax(row) {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+/**
+ * llama.cpp's teacher-forced logits at every position of `seq` (node-llama-cpp, one thread).
+ * @param {any} llama from node-llama-cpp's getLlama({gpu: false, build: 'never'})
+ * @param {string} modelPath a GGUF file
+ * @param {number[]} seq
+ * @param {{f32Kv?: boolean}} [opts] f32Kv: F32 KV cache instead of llama.cpp's default F16
+ * @returns {Promise<Float32Array[]>}
+ */
+export async function llamaCppLogits(llama, modelPath, seq, { f32Kv = false } = {}) {
+  const model = await llama.loadModel({ modelPath });
+  const size = 64 * Math.ceil(seq.length / 64);
+  const ctx = await model.createContext({
+    contextSize: size, batchSize: size, threads: 1,
+    ...(f32Kv ? { flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' } : {}),
+  });
+  try {
+    const res = await ctx.getSequence().controlledEvaluate(seq.map((t) => [t, { generateNext: { logits: true } }]));
+    return res.map((r) => {
+      const row = new Float32Array(r.next.logits.size);
+      for (const [tok, v] of r.next.logits) row[tok] = v;
+      return row;
+    });
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
+}
+
+/**
+ * The wasm engine's teacher-forced logits at every position of `seq`, evaluated in all-logits
+ * chunks of `chunk` tokens.
+ * @param {any} eng an Engine from wasm_build/engine.js
+ * @param {Uint8Array} gguf
+ * @param {number[]} seq
+ * @param {{chunk?: number, nCtx?: number}} [opts]
+ * @returns {Float32Array[]}
+ */
+export function engineLogits(eng, gguf, seq, { chunk = seq.length, nCtx = 512 } = {}) {
+  const model = eng.loadModel(gguf);
+  try {
+    const ctx = model.newContext({ nCtx, nBatch: chunk });
+    try {
+      const rows = [];
+      for (let s = 0; s < seq.length; s += chunk) {
+        const part = seq.slice(s, s + chunk);
+        ctx.eval(part, { allLogits: true });
+        for (let i = 0; i < part.length; i++) rows.push(ctx.logits(i));
+      }
+      return rows;
+    } finally {
+      ctx.free();
+    }
+  } finally {
+    model.free();
+  }
+}
