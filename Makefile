@@ -17,7 +17,7 @@ CFLAGS_COMMON := -std=c99 -Wall -Wextra -Wno-unused-parameter -Isrc
 CFLAGS_NATIVE := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-APT_PKGS := gcc make emscripten python3-torch python3-numpy python3-sentencepiece
+APT_PKGS := gcc make emscripten python3-torch python3-numpy python3-sentencepiece chromium
 DEFAULT_MODEL := models/default.gguf
 
 .PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model
@@ -73,6 +73,9 @@ native: build/native/libmllm.a build/native/mllm
 
 # ---------------------------------------------------------------- wasm
 include wasm_build/wasm.mk
+
+# ---------------------------------------------------------------- the bundled model (make model)
+include models/model.mk
 
 wasm: dist/mobilellm.js
 
