@@ -86,7 +86,7 @@ test-c: $(addprefix build/native/,$(CTESTS))
 test-san: $(addprefix build/san/,$(CTESTS))
 	@set -e; for t in $(CTESTS); do ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/$$t; done
 
-test-node: deps wasm $(DEFAULT_MODEL)
+test-node: deps wasm
 	node --test --test-concurrency=1 tests/node/
 
 test: deps test-c test-san test-node
