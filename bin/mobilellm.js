@@ -13,10 +13,11 @@ const USAGE = `usage:
                      [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] PROMPT
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
-  mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T]
-  mobilellm convert  HF_DIR -o OUT.gguf [--type q8_0|f16|f32]
+  mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd]
+  mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32]
   mobilellm info     [-m MODEL]
-MODEL is a GGUF file or a Hugging Face checkpoint directory; it defaults to the bundled model.`;
+MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
+bundled model.`;
 
 class UsageError extends Error {}
 
@@ -48,22 +49,23 @@ function num(opts, name, def, { int = false, min = -Infinity } = {}) {
   return v;
 }
 
-/** Read MODEL: a GGUF file, or an HF checkpoint directory converted on the fly (Q8_0). */
+const REPO_ID = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/;
+
+/**
+ * Read MODEL: a GGUF file as is; a Hugging Face checkpoint directory, a URL or a repo id
+ * through the package API's resolver (downloaded and converted to Q8_0 once, then cached).
+ */
 async function readModel(path) {
   path ??= DEFAULT_MODEL;
-  let st;
-  try {
-    st = await stat(path);
-  } catch {
-    throw new UsageError(path === DEFAULT_MODEL
-      ? `the bundled model ${path} is missing: run 'make model' or pass -m MODEL`
-      : `cannot read model '${path}': no such file or directory`);
+  const st = await stat(path).catch(() => null);
+  if (st?.isFile()) return new Uint8Array(await readFile(path));
+  if (st?.isDirectory() || /^https?:\/\//.test(path) || (!st && REPO_ID.test(path))) {
+    const { resolveModelFile } = await import('../worker/index.js');
+    return new Uint8Array(await readFile((await resolveModelFile(path)).path));
   }
-  if (st.isDirectory()) {
-    const { convertHF } = await import('../models/convert/convert.js');
-    return convertHF(path, { type: 'q8_0' });
-  }
-  return new Uint8Array(await readFile(path));
+  throw new UsageError(path === DEFAULT_MODEL
+    ? `the bundled model ${path} is missing: run 'make model' or pass -m MODEL`
+    : `cannot read model '${path}': no such file or directory`);
 }
 
 async function load(opts) {
@@ -154,17 +156,27 @@ async function cmdScore(argv) {
 }
 
 async function cmdBench(argv) {
-  const { opts, rest } = parseArgs(argv, { '-m': 'value', '-p': 'value', '-n': 'value', '--threads': 'value', '--reps': 'value' });
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '-p': 'value', '-n': 'value', '--threads': 'value',
+    '--reps': 'value', '--ctx-pos': 'value', '--no-simd': 'bool' });
   if (rest.length) throw new UsageError(`bench takes no positional arguments (got '${rest[0]}')`);
   const P = num(opts, '-p', 128, { int: true, min: 1 }), N = num(opts, '-n', 64, { int: true, min: 1 });
   const threads = num(opts, '--threads', 1, { int: true, min: 1 });
-  const { eng, model, loadMs } = await load(opts);
-  const ctx = model.newContext({ nCtx: Math.min(model.info.nCtxTrain || 2048, Math.max(P + N + 1, 256)), nBatch: P, threads });
+  // --ctx-pos K: K filler tokens go into the cache first (untimed), so the timed prefill and
+  // decode run at positions K.. (attention cost grows with the position).
+  const K = num(opts, '--ctx-pos', 0, { int: true, min: 0 });
+  const eng = await Engine.create({ threads, ...(opts['--no-simd'] ? { simd: false } : {}) });
+  const t0 = performance.now();
+  const model = eng.loadModel(await readModel(opts['-m']));
+  const loadMs = performance.now() - t0;
+  const nCtx = Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256));
+  if (K + P + N > nCtx) throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the context of ${nCtx}`);
+  const ctx = model.newContext({ nCtx, nBatch: Math.max(P, K ? 128 : 1), threads });
   // A deterministic prompt of ordinary tokens: the benchmark measures compute, not content.
-  const prompt = new Int32Array(P);
-  for (let i = 0; i < P; i++) prompt[i] = 100 + ((i * 7919) % Math.max(1, model.info.nVocab - 100));
+  const tok = (i) => 100 + ((i * 7919) % Math.max(1, model.info.nVocab - 100));
+  const prompt = Int32Array.from({ length: P }, (_, i) => tok(K + i));
   ctx.eval(prompt.subarray(0, Math.min(8, P))); // warm-up: page in weights, JIT the glue
   ctx.rewind(0);
+  for (let s = 0; s < K; s += 128) ctx.eval(Int32Array.from({ length: Math.min(128, K - s) }, (_, i) => tok(s + i)));
   let t = performance.now();
   ctx.eval(prompt);
   const prefillS = (performance.now() - t) / 1000;
@@ -176,18 +188,19 @@ async function cmdBench(argv) {
     prefill_tok_s: +(P / prefillS).toFixed(2), decode_tok_s: +(N / decodeS).toFixed(2),
     load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1), prompt_tokens: P, gen_tokens: N, threads,
+    ctx_pos: K, simd: eng.build.simd, build: eng.build.url.split('/').pop(),
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 
 async function cmdConvert(argv) {
   const { opts, rest } = parseArgs(argv, { '-o': 'value', '--type': 'value' });
-  if (rest.length !== 1 || !opts['-o']) throw new UsageError('convert needs HF_DIR and -o OUT.gguf');
+  if (rest.length !== 1 || !opts['-o']) throw new UsageError('convert needs HF_DIR (or a repo id or URL) and -o OUT.gguf');
   const type = (opts['--type'] ?? 'q8_0').toLowerCase();
   if (!['q8_0', 'f16', 'f32'].includes(type)) throw new UsageError(`--type must be q8_0, f16 or f32, not '${opts['--type']}'`);
-  const { convertToFile } = await import('../models/convert/convert.js');
-  const { warnings } = await convertToFile(rest[0], opts['-o'], { type });
-  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  const { convertSource } = await import('../worker/index.js');
+  const { warnings } = await convertSource(rest[0], opts['-o'], { dtype: type });
+  for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
   process.stderr.write(`wrote ${opts['-o']}\n`);
 }
 

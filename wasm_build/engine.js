@@ -25,23 +25,60 @@ export class MobileLLMError extends Error {
 
 const enc = new TextEncoder();
 
+/** The smallest module using a SIMD128 instruction (i32.const 0; i8x16.splat): engines
+ * without SIMD128 reject it, so it decides which build to load. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0,
+  65, 0, 253, 15, 11]);
+
+/** @returns {boolean} whether this JS engine runs WebAssembly SIMD128 */
+export function simdSupported() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
 export class Engine {
   /**
-   * Instantiate the wasm module.
-   * @param {{wasmBinary?: Uint8Array, moduleUrl?: string}} [opts]
+   * Instantiate the wasm module. Which build:
+   *  - threads > 1 and SharedArrayBuffer usable (Node; cross-origin-isolated pages) and SIMD:
+   *    dist/mobilellm-threads.js with a pool of threads - 1 workers;
+   *  - else dist/mobilellm.js (SIMD128) where the engine validates a SIMD module,
+   *    dist/mobilellm-nosimd.js otherwise.
+   * All builds compute bit-identical results. `engine.build` says which one loaded.
+   * @param {{wasmBinary?: Uint8Array, moduleUrl?: string, simd?: boolean, threads?: number}} [opts]
+   *   simd: force the SIMD (true) or scalar (false) build; threads: the most threads a context
+   *   may use (contexts ask with newContext({threads})); moduleUrl overrides the choice.
    * @returns {Promise<Engine>}
    */
   static async create(opts = {}) {
-    const moduleUrl = opts.moduleUrl ?? new URL('../dist/mobilellm.js', import.meta.url).href;
+    const simd = opts.simd ?? simdSupported();
+    const want = Math.max(1, Math.floor(opts.threads ?? 1));
+    const shared = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
+    const threads = want > 1 && simd && shared ? want : 1;
+    const file = threads > 1 ? 'mobilellm-threads.js' : simd ? 'mobilellm.js' : 'mobilellm-nosimd.js';
+    const moduleUrl = opts.moduleUrl ?? new URL(`../dist/${file}`, import.meta.url).href;
+    if (threads > 1 && isNode) {
+      // emcc 3.1.6's Node pthreads glue is CommonJS-flavoured: give the ES module the
+      // require and __dirname it expects (its worker script, *.worker.cjs, has its own).
+      const { createRequire } = await import('node:module');
+      const { fileURLToPath } = await import('node:url');
+      globalThis.require ??= createRequire(moduleUrl);
+      globalThis.__dirname ??= fileURLToPath(new URL('.', moduleUrl));
+      globalThis.__filename ??= fileURLToPath(moduleUrl);
+    }
     const { default: createMobileLLM } = await import(moduleUrl);
     let wasmBinary = opts.wasmBinary;
     if (!wasmBinary && isNode) {
       // emcc 3.1.6 cannot fetch() a file path under Node: hand it the bytes.
       const { readFile } = await import('node:fs/promises');
-      wasmBinary = await readFile(new URL('mobilellm.wasm', moduleUrl));
+      wasmBinary = await readFile(new URL(moduleUrl.replace(/\.js$/, '.wasm')));
     }
-    const mod = await createMobileLLM(wasmBinary ? { wasmBinary } : {});
-    return new Engine(mod);
+    const modOpts = wasmBinary ? { wasmBinary } : {};
+    if (threads > 1) modOpts.mllmPoolSize = threads - 1;
+    const mod = await createMobileLLM(modOpts);
+    // Node: the pool's worker threads must not keep the process alive.
+    if (isNode) for (const w of mod.PThread?.unusedWorkers ?? []) w.unref?.();
+    const eng = new Engine(mod);
+    eng.build = { simd: opts.moduleUrl ? null : simd, threads, url: moduleUrl };
+    return eng;
   }
 
   /** @param {any} mod the instantiated Emscripten module */
@@ -82,7 +119,7 @@ export class Engine {
   cstr(p, len) {
     const u8 = this.u8();
     if (len === undefined) { len = 0; while (u8[p + len]) len++; }
-    return new TextDecoder().decode(u8.subarray(p, p + len));
+    return new TextDecoder().decode(u8.slice(p, p + len)); // a copy: the threads build's memory is shared
   }
 
   /** Throw the engine's error when status != 0. */
@@ -99,14 +136,29 @@ export class Engine {
    * @returns {Model}
    */
   loadModel(bytes) {
+    return this.loadModelAt(this.put(bytes), bytes.length);
+  }
+
+  /**
+   * Load a GGUF model whose bytes the caller already wrote into the heap at `data` (an
+   * alloc() of `size` bytes), e.g. streamed there chunk by chunk so that no whole-file copy
+   * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
+   * @param {number} data
+   * @param {number} size
+   * @returns {Model}
+   */
+  loadModelAt(data, size) {
     const m = this.mod;
-    const data = this.put(bytes);
-    const params = this.alloc(SIZEOF.modelParams);
-    m._mllm_model_params_init(params);
-    this.i32()[params >> 2] = 1; // take_ownership
+    let params = 0;
     let status;
     try {
-      status = m._mllm_model_load(data, bytes.length, params, this.scratch, this.errPtr);
+      params = this.alloc(SIZEOF.modelParams);
+      m._mllm_model_params_init(params);
+      this.i32()[params >> 2] = 1; // take_ownership
+      status = m._mllm_model_load(data, size, params, this.scratch, this.errPtr);
+    } catch (e) {
+      this.free(data);
+      throw e;
     } finally {
       this.free(params);
     }
@@ -424,7 +476,7 @@ export class Generator {
     const b = this.result >> 2, v = e.i32();
     const token = v[b], stop = v[b + 1], len = v[b + 2], nGenerated = v[b + 3];
     const tp = e.mod._mllm_generator_text(this.ptr);
-    const text = len ? this.decoder.decode(e.u8().subarray(tp, tp + len)) : '';
+    const text = len ? this.decoder.decode(e.u8().slice(tp, tp + len)) : ''; // a copy (shared memory)
     return { token, text, stop: stop ? STOP[stop] : null, nGenerated };
   }
 

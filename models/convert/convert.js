@@ -13,6 +13,7 @@ import { tensorBytes } from './quant.js';
 import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES } from './hf_config.js';
 import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
+import { TorchBinFile } from './pytorch_bin.js';
 
 /** Output types: ggml type of matrices/embeddings and llama.cpp's general.file_type (llama_ftype). */
 export const OUTPUT_TYPES = Object.freeze({
@@ -194,7 +195,7 @@ export function buildGGUF(files, opts = {}) {
   return { writer: w, warnings };
 }
 
-/** @param {CheckpointFiles} files @returns {SafetensorsSet} */
+/** @param {CheckpointFiles} files @returns {SafetensorsSet | TorchBinFile} */
 function openWeights(files) {
   if (files.has('model.safetensors')) {
     return new SafetensorsSet([new SafetensorsFile(files.source('model.safetensors'), 'model.safetensors')]);
@@ -212,7 +213,8 @@ function openWeights(files) {
     return new SafetensorsSet(shards.map((s) => new SafetensorsFile(files.source(s), s)));
   }
   if (files.has('pytorch_model.bin')) {
-    throw new ConvertError(`${files.label} has only pytorch_model.bin; the converter reads model.safetensors, so save the checkpoint as safetensors first.`);
+    // torch.save zip; read through a restricted unpickler (pytorch_bin.js), tensors in place.
+    return new TorchBinFile(files.source('pytorch_model.bin'), 'pytorch_model.bin');
   }
   throw new ConvertError(`${files.label} has no model.safetensors.`, 'missing');
 }

@@ -8,6 +8,8 @@
 // only to call arbitrary classes (INST, OBJ, EXT*), are refused. Python dicts become Map,
 // lists Array, tuples frozen Arrays, bytes Uint8Array, ints number (BigInt beyond 2^53).
 
+import { ConvertError } from './errors.js';
+
 /**
  * @typedef {object} UnpickleOptions
  * @property {(module: string, name: string) => any} findClass  returns a whitelisted value or throws
@@ -36,7 +38,7 @@ const latin1 = new TextDecoder('latin1');
  */
 export function unpickle(data, opts) {
   const label = opts.label ?? 'the pickle';
-  const fail = (why, code = 'format') => Object.assign(new Error(`${label} ${why}.`), { code });
+  const fail = (why, code = 'format') => new ConvertError(`${label} ${why}.`, code);
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let p = 0;
   /** @type {any[]} */
@@ -66,6 +68,7 @@ export function unpickle(data, opts) {
     p = end + 1;
     return s;
   };
+  const push = (v) => { stack.push(v); }; // reads `stack` after the argument (which may pop a MARK) ran
   const pop = () => { if (!stack.length) throw fail('pops an empty stack'); return stack.pop(); };
   const top = () => { if (!stack.length) throw fail('reads an empty stack'); return stack[stack.length - 1]; };
   const popMark = () => {
@@ -124,49 +127,49 @@ export function unpickle(data, opts) {
       case 0x28: marks.push(stack); stack = []; break; // MARK
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
+      case 0x32: push(top()); break; // DUP
       // ---- constants
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x49: stack.push(intFromText(line())); break; // INT
-      case 0x4c: stack.push(intFromText(line())); break; // LONG
-      case 0x8a: stack.push(longLE(bytes(u8()))); break; // LONG1
-      case 0x8b: { const n = i32(); if (n < 0) throw fail('has a negative LONG4 length'); stack.push(longLE(bytes(n))); break; }
-      case 0x47: { need(8); stack.push(dv.getFloat64(p, false)); p += 8; break; } // BINFLOAT (big-endian)
-      case 0x46: stack.push(Number(line())); break; // FLOAT
+      case 0x4e: push(null); break; // NONE
+      case 0x88: push(true); break; // NEWTRUE
+      case 0x89: push(false); break; // NEWFALSE
+      case 0x4b: push(u8()); break; // BININT1
+      case 0x4d: push(u16()); break; // BININT2
+      case 0x4a: push(i32()); break; // BININT
+      case 0x49: push(intFromText(line())); break; // INT
+      case 0x4c: push(intFromText(line())); break; // LONG
+      case 0x8a: push(longLE(bytes(u8()))); break; // LONG1
+      case 0x8b: { const n = i32(); if (n < 0) throw fail('has a negative LONG4 length'); push(longLE(bytes(n))); break; }
+      case 0x47: { need(8); push(dv.getFloat64(p, false)); p += 8; break; } // BINFLOAT (big-endian)
+      case 0x46: push(Number(line())); break; // FLOAT
       // ---- strings and bytes
-      case 0x58: stack.push(dec.decode(bytes(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(dec.decode(bytes(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(dec.decode(bytes(u64()))); break; // BINUNICODE8
-      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(parseInt(h, 16)))); break; // UNICODE
-      case 0x54: { const n = i32(); if (n < 0) throw fail('has a negative string length'); stack.push(latin1.decode(bytes(n))); break; } // BINSTRING
-      case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
-      case 0x53: { const s = line(); stack.push(s.slice(1, -1)); break; } // STRING (quoted repr; no escapes in torch data)
-      case 0x42: stack.push(bytes(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(bytes(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(bytes(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(bytes(u64()).slice()); break; // BYTEARRAY8
+      case 0x58: push(dec.decode(bytes(u32()))); break; // BINUNICODE
+      case 0x8c: push(dec.decode(bytes(u8()))); break; // SHORT_BINUNICODE
+      case 0x8d: push(dec.decode(bytes(u64()))); break; // BINUNICODE8
+      case 0x56: push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(parseInt(h, 16)))); break; // UNICODE
+      case 0x54: { const n = i32(); if (n < 0) throw fail('has a negative string length'); push(latin1.decode(bytes(n))); break; } // BINSTRING
+      case 0x55: push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
+      case 0x53: { const s = line(); push(s.slice(1, -1)); break; } // STRING (quoted repr; no escapes in torch data)
+      case 0x42: push(bytes(u32()).slice()); break; // BINBYTES
+      case 0x43: push(bytes(u8()).slice()); break; // SHORT_BINBYTES
+      case 0x8e: push(bytes(u64()).slice()); break; // BINBYTES8
+      case 0x96: push(bytes(u64()).slice()); break; // BYTEARRAY8
       // ---- containers
-      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
-      case 0x74: stack.push(tuple(popMark())); break; // TUPLE
-      case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x29: push(tuple([])); break; // EMPTY_TUPLE
+      case 0x74: push(tuple(popMark())); break; // TUPLE
+      case 0x85: push(tuple([pop()])); break; // TUPLE1
+      case 0x86: { const b = pop(); const a = pop(); push(tuple([a, b])); break; } // TUPLE2
+      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(tuple([a, b, c])); break; } // TUPLE3
+      case 0x5d: push([]); break; // EMPTY_LIST
+      case 0x6c: push(popMark()); break; // LIST
       case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
       case 0x65: { const items = popMark(); append(top(), items); break; } // APPENDS
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT
+      case 0x7d: push(new Map()); break; // EMPTY_DICT
+      case 0x64: { const d = new Map(); setItems(d, popMark()); push(d); break; } // DICT
       case 0x73: { const v = pop(); const k = pop(); setItem(top(), k, v); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+      case 0x8f: push(new Set()); break; // EMPTY_SET
       case 0x90: { const items = popMark(); const s = top(); if (!(s instanceof Set)) throw fail('adds items to something that is not a set'); for (const i of items) s.add(i); break; } // ADDITEMS
-      case 0x91: stack.push(Object.freeze(new Set(popMark()))); break; // FROZENSET
+      case 0x91: push(Object.freeze(new Set(popMark()))); break; // FROZENSET
       // ---- memo
       case 0x70: memo.set(Number(line()), top()); break; // PUT
       case 0x71: memo.set(u8(), top()); break; // BINPUT
@@ -175,15 +178,15 @@ export function unpickle(data, opts) {
       case 0x67: case 0x68: case 0x6a: { // GET, BINGET, LONG_BINGET
         const k = op === 0x67 ? Number(line()) : op === 0x68 ? u8() : u32();
         if (!memo.has(k)) throw fail(`reads memo slot ${k}, which was never written`);
-        stack.push(memo.get(k));
+        push(memo.get(k));
         break;
       }
       // ---- objects, through the whitelist only
-      case 0x63: { const module = line(); const name = line(); stack.push(opts.findClass(module, name)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); stack.push(opts.findClass(String(module), String(name))); break; } // STACK_GLOBAL
-      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, asArgs(args, fail))); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, asArgs(args, fail))); break; } // NEWOBJ
-      case 0x92: { const kw = pop(); const args = pop(); const cls = pop(); void kw; stack.push(call(cls, asArgs(args, fail))); break; } // NEWOBJ_EX
+      case 0x63: { const module = line(); const name = line(); push(opts.findClass(module, name)); break; } // GLOBAL
+      case 0x93: { const name = pop(); const module = pop(); push(opts.findClass(String(module), String(name))); break; } // STACK_GLOBAL
+      case 0x52: { const args = pop(); const fn = pop(); push(call(fn, asArgs(args, fail))); break; } // REDUCE
+      case 0x81: { const args = pop(); const cls = pop(); push(call(cls, asArgs(args, fail))); break; } // NEWOBJ
+      case 0x92: { const kw = pop(); const args = pop(); const cls = pop(); void kw; push(call(cls, asArgs(args, fail))); break; } // NEWOBJ_EX
       case 0x62: { // BUILD: obj.__setstate__(state)
         const state = pop();
         const obj = top();
@@ -194,8 +197,8 @@ export function unpickle(data, opts) {
         } else throw fail('sets the state of a value that has none');
         break;
       }
-      case 0x51: stack.push(persistent(pop())); break; // BINPERSID
-      case 0x50: stack.push(persistent(line())); break; // PERSID
+      case 0x51: push(persistent(pop())); break; // BINPERSID
+      case 0x50: push(persistent(line())); break; // PERSID
       case 0x69: case 0x6f: case 0x82: case 0x83: case 0x84:
         throw fail(`uses the opcode 0x${op.toString(16)} (INST/OBJ/EXT), which only arbitrary Python objects need; refusing it`, 'unsupported');
       default:

@@ -5,6 +5,8 @@
 // > 65535 entries) are understood. Compressed entries are refused with a clear message rather
 // than inflated: doing so synchronously in a browser would need a bundled inflater.
 
+import { ConvertError } from './errors.js';
+
 /** @typedef {import('./safetensors.js').ByteSource} ByteSource */
 
 /**
@@ -43,7 +45,7 @@ export class ZipReader {
   constructor(src, fileName) {
     this.src = src;
     this.fileName = fileName;
-    const bad = (why) => new Error(`${fileName} is not a readable zip archive: ${why}.`);
+    const bad = (why) => new ConvertError(`${fileName} is not a readable zip archive: ${why}.`);
     if (src.size < 22) throw bad('it is too short');
 
     // The end-of-central-directory record sits in the last 22 + 65535 (comment) bytes.
@@ -125,16 +127,16 @@ export class ZipReader {
    */
   locate(name) {
     const e = this.entries.get(name);
-    if (!e) throw new Error(`${this.fileName} has no entry '${name}'.`);
+    if (!e) throw new ConvertError(`${this.fileName} has no entry '${name}'.`);
     if (e.method !== 0) {
-      throw new Error(`${this.fileName} entry '${name}' is compressed (zip method ${e.method}); only uncompressed archives, as torch.save writes them, can be read.`);
+      throw new ConvertError(`${this.fileName} entry '${name}' is compressed (zip method ${e.method}); only uncompressed archives, as torch.save writes them, can be read.`, 'unsupported');
     }
-    if (e.headerOffset + 30 > this.src.size) throw new Error(`${this.fileName} entry '${name}' lies outside the file (truncated?).`);
+    if (e.headerOffset + 30 > this.src.size) throw new ConvertError(`${this.fileName} entry '${name}' lies outside the file (truncated?).`);
     const h = view(this.src.read(e.headerOffset, 30));
-    if (h.getUint32(0, true) !== LOCAL_SIG) throw new Error(`${this.fileName} entry '${name}' has a damaged local header.`);
+    if (h.getUint32(0, true) !== LOCAL_SIG) throw new ConvertError(`${this.fileName} entry '${name}' has a damaged local header.`);
     // The local extra field may differ from the central one (PyTorch pads it for alignment).
     const offset = e.headerOffset + 30 + h.getUint16(26, true) + h.getUint16(28, true);
-    if (offset + e.size > this.src.size) throw new Error(`${this.fileName} entry '${name}' extends past the end of the file (truncated download?).`);
+    if (offset + e.size > this.src.size) throw new ConvertError(`${this.fileName} entry '${name}' extends past the end of the file (truncated download?).`);
     return { offset, size: e.size };
   }
 

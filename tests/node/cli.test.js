@@ -19,7 +19,8 @@ const tiny = path.join(work, 'tiny.gguf');
 fs.writeFileSync(tiny, makeRandomModel({ shape: 'tiny', type: 'q8_0', nCtx: 64, seed: 7 }));
 
 function run(args, opts = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', ...opts });
+  const env = { ...process.env, MOBILELLM_CACHE_DIR: path.join(work, 'cache') };
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env, ...opts });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

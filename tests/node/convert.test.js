@@ -309,7 +309,6 @@ test('errors are one sentence naming the missing file, key, tensor or unsupporte
     /config\.json is missing the key 'hidden_size'\./);
   await fails(variant('untied_gqa', 'no_tok', { remove: ['tokenizer.model'] }), /has no tokenizer\.model\.$/);
   await fails(variant('untied_gqa', 'no_weights', { remove: ['model.safetensors'] }), /has no model\.safetensors\.$/);
-  await fails(ck.dir('ls_tied_gqa_bin'), /has only pytorch_model\.bin/);
   const all = readSafetensors(path.join(ck.dir('untied_gqa'), 'model.safetensors'));
   const noUp = all.filter((e) => e[0] !== 'model.layers.2.mlp.up_proj.weight');
   await fails(variant('untied_gqa', 'no_tensor', { write: { 'model.safetensors': safetensorsBytes(noUp) } }),

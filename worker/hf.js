@@ -1,0 +1,107 @@
+// hf.js — Hugging Face Hub repositories as model sources: repo ids ('facebook/MobileLLM-125M',
+// optionally '@revision'), the file listing (GET /api/models/<repo>/revision/<rev>), and the
+// choice of what to load from a repo's files: a transformers checkpoint (config.json + weights
+// + tokenizer) to convert, or a ready GGUF file.
+
+import { DownloadError, UnsupportedError } from './errors.js';
+
+export const HF_ENDPOINT = 'https://huggingface.co';
+
+const REPO_RE = /^([A-Za-z0-9][\w.-]{0,95})\/([\w.-]{1,96})(?:@([\w./-]+))?$/;
+
+/**
+ * 'owner/name' or 'owner/name@revision' (also 'hf://owner/name', 'https://huggingface.co/owner/name').
+ * @param {string} s
+ * @returns {{repo: string, revision: string|null}|null}
+ */
+export function parseRepoId(s) {
+  let t = String(s).trim();
+  t = t.replace(/^hf:\/\//, '').replace(/^https:\/\/huggingface\.co\//, '').replace(/\/$/, '');
+  const m = REPO_RE.exec(t);
+  if (!m || m[1].includes('..') || m[2].includes('..')) return null;
+  return { repo: `${m[1]}/${m[2]}`, revision: m[3] ?? null };
+}
+
+/** @param {string} endpoint @param {string} repo @param {string} revision @param {string} file */
+export function resolveUrl(endpoint, repo, revision, file) {
+  return `${endpoint.replace(/\/$/, '')}/${repo}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * The repo's file names.
+ * @param {{endpoint: string, repo: string, revision: string, headers?: Record<string, string>,
+ *   signal?: AbortSignal, fetch?: typeof fetch}} o
+ * @returns {Promise<string[]>}
+ */
+export async function listRepo(o) {
+  const url = `${o.endpoint.replace(/\/$/, '')}/api/models/${o.repo}/revision/${encodeURIComponent(o.revision)}`;
+  let res;
+  try {
+    res = await (o.fetch ?? fetch)(url, { headers: o.headers, signal: o.signal });
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    throw new DownloadError(`Could not reach the Hugging Face Hub at ${o.endpoint} to list ${o.repo} (${e?.cause?.code ?? e?.message ?? e}).`, { url });
+  }
+  if (res.status === 401 || res.status === 403 || res.status === 404) {
+    throw new DownloadError(`The Hugging Face repo '${o.repo}' (revision ${o.revision}) was not found or needs a token (HTTP ${res.status}).`, { status: res.status, url });
+  }
+  if (!res.ok) throw new DownloadError(`The Hugging Face Hub answered ${res.status} when listing '${o.repo}'.`, { status: res.status, url });
+  let info;
+  try {
+    info = await res.json();
+  } catch {
+    throw new DownloadError(`The Hugging Face Hub sent a listing of '${o.repo}' that is not JSON.`, { url });
+  }
+  if (!Array.isArray(info?.siblings)) throw new DownloadError(`The Hugging Face Hub listing of '${o.repo}' has no file list.`, { url });
+  return info.siblings.map((s) => String(s.rfilename));
+}
+
+/**
+ * @typedef {{kind: 'checkpoint', weights: string[], small: string[]}
+ *   | {kind: 'gguf', file: string}} RepoPlan
+ */
+
+const SMALL_FILES = ['config.json', 'tokenizer.model', 'tokenizer.json', 'tokenizer_config.json', 'added_tokens.json',
+  'special_tokens_map.json', 'model.safetensors.index.json'];
+
+/** Preference among GGUF files when a repo has several (this engine runs F32, F16, BF16, Q8_0). */
+const GGUF_PREFERENCE = [/q8_0/i, /\bf16\b|fp16/i, /bf16/i, /f32|fp32/i];
+
+/**
+ * Decide what to load from a repo's files.
+ * @param {string} repo for messages
+ * @param {string[]} files
+ * @param {{file?: string}} [o] a GGUF file name to load instead of choosing
+ * @returns {RepoPlan}
+ */
+export function planRepo(repo, files, o = {}) {
+  const have = new Set(files);
+  if (o.file) {
+    if (!have.has(o.file)) throw new UnsupportedError(`The repo '${repo}' has no file '${o.file}'.`, { files });
+    if (!o.file.endsWith('.gguf')) throw new UnsupportedError(`'${o.file}' in '${repo}' is not a GGUF file; leave 'file' out to convert the checkpoint.`, { files });
+    return { kind: 'gguf', file: o.file };
+  }
+  if (have.has('config.json')) {
+    let weights = null;
+    if (have.has('model.safetensors')) weights = ['model.safetensors'];
+    else if (have.has('model.safetensors.index.json')) weights = files.filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f));
+    else if (have.has('pytorch_model.bin')) weights = ['pytorch_model.bin'];
+    const tokenizer = have.has('tokenizer.model') || have.has('tokenizer.json');
+    if (weights?.length && tokenizer) return { kind: 'checkpoint', weights, small: SMALL_FILES.filter((f) => have.has(f)) };
+    if (weights?.length && !tokenizer) throw new UnsupportedError(`The repo '${repo}' has weights but no tokenizer.model or tokenizer.json.`, { files });
+    if (files.some((f) => f === 'pytorch_model.bin.index.json')) {
+      throw new UnsupportedError(`The repo '${repo}' has sharded pytorch_model-*.bin weights, which are not supported; use a repo with model.safetensors or a single pytorch_model.bin.`, { files });
+    }
+  }
+  const ggufs = files.filter((f) => f.toLowerCase().endsWith('.gguf'));
+  if (ggufs.length === 1) return { kind: 'gguf', file: ggufs[0] };
+  if (ggufs.length > 1) {
+    for (const re of GGUF_PREFERENCE) {
+      const hit = ggufs.find((f) => re.test(f));
+      if (hit) return { kind: 'gguf', file: hit };
+    }
+    throw new UnsupportedError(`The repo '${repo}' has several GGUF files and none in a type this engine runs (Q8_0, F16, BF16, F32): ${ggufs.join(', ')}.`, { files });
+  }
+  const shown = files.slice(0, 12).join(', ') + (files.length > 12 ? `, … (${files.length} files)` : '');
+  throw new UnsupportedError(`The repo '${repo}' has no layout this loader reads (config.json with model.safetensors or pytorch_model.bin and a tokenizer, or a .gguf file); it has: ${shown || 'no files'}.`, { files });
+}

@@ -1,0 +1,302 @@
+// host.js — the worker side: owns one Engine and at most one model, and answers the requests of
+// protocol.js. Everything that computes (download, conversion, hashing, the forward pass) runs
+// here, so in a browser the page's main thread only posts messages. It has no side effects on
+// import: worker.js attaches it to the worker's port, index.js runs it in process on request.
+
+import { Engine, Generator } from '../wasm_build/engine.js';
+import { openStore } from './cache.js';
+import { loadSource } from './source.js';
+import { transferables, yieldToEventLoop } from './protocol.js';
+import {
+  AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
+} from './errors.js';
+
+const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
+
+export class Host {
+  /** @param {(msg: any, transfer?: ArrayBuffer[]) => void} post */
+  constructor(post) {
+    this.post = post;
+    /** @type {Promise<Engine>|null} */
+    this.enginePromise = null;
+    /** @type {import('../wasm_build/engine.js').Model|null} */
+    this.model = null;
+    /** @type {import('../wasm_build/engine.js').Context|null} */
+    this.ctx = null;
+    /** @type {Map<number, AbortController>} request id -> its abort switch */
+    this.controllers = new Map();
+    this.generating = 0;
+    /** @type {Map<number, {n: number, wake: (() => void)|null}>} tokens each generation may still send */
+    this.credits = new Map();
+  }
+
+  /** @param {{id: number, op: string, args: any}} msg */
+  async handle(msg) {
+    const { id, op, args } = msg ?? {};
+    if (op === 'abort') {
+      this.controllers.get(args?.target)?.abort();
+      return;
+    }
+    if (op === 'credit') {
+      const c = this.credits.get(args?.target);
+      if (c) { c.n += Number(args.n) || 0; c.wake?.(); }
+      return;
+    }
+    const ctl = new AbortController();
+    this.controllers.set(id, ctl);
+    try {
+      const fn = this.ops[op];
+      if (!fn) throw new ArgumentError(`Unknown request '${op}'.`);
+      const data = await fn.call(this, args ?? {}, ctl.signal, id);
+      this.post({ id, type: 'result', data }, transferables(data));
+    } catch (e) {
+      this.post({ id, type: 'error', error: serializeError(e) });
+    } finally {
+      this.controllers.delete(id);
+    }
+  }
+
+  engine() {
+    this.enginePromise ??= Engine.create();
+    return this.enginePromise;
+  }
+
+  requireModel() {
+    if (!this.model) throw new StateError('No model is loaded (it was unloaded or never loaded).');
+    return this.model;
+  }
+
+  get ops() {
+    return {
+      load: this.load,
+      generate: this.generate,
+      tokenize: this.tokenize,
+      detokenize: this.detokenize,
+      logits: this.logits,
+      unload: this.unload,
+    };
+  }
+
+  /**
+   * @param {{source: import('./source.js').SourceDesc, options: Record<string, any>}} a
+   * @param {AbortSignal} signal
+   * @param {number} id
+   */
+  async load(a, signal, id) {
+    if (this.model) throw new StateError('This worker already holds a model; unload it first.');
+    const o = a.options ?? {};
+    const dtype = String(o.dtype ?? 'q8_0').toLowerCase();
+    if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${o.dtype}'.`);
+    const t0 = performance.now();
+    const eng = await this.engine();
+    const store = await openStore({ cache: o.cache, cacheDir: o.cacheDir });
+    const origin = await loadSource(eng, a.source, {
+      store, cache: o.cache ?? true, dtype, hfEndpoint: o.hfEndpoint, hfToken: o.hfToken, revision: o.revision,
+      file: o.file, retries: o.retries, signal, warnings: [],
+      onProgress: (p) => this.post({ id, type: 'progress', data: p }),
+    });
+    const model = origin.value;
+    try {
+      this.ctx = model.newContext({ nCtx: o.nCtx || Math.min(model.info.nCtxTrain || 2048, 4096), threads: o.threads });
+    } catch (e) {
+      model.free();
+      throw e;
+    }
+    this.model = model;
+    return this.describe(origin, performance.now() - t0);
+  }
+
+  describe(origin, loadMs) {
+    const m = this.requireModel();
+    const eng = m.eng;
+    return {
+      ...m.info,
+      quant: m.info.weightType,
+      nCtx: this.ctx.nCtx,
+      source: origin.source,
+      cacheKey: origin.cacheKey,
+      fromCache: origin.fromCache,
+      fileBytes: origin.fileBytes,
+      warnings: origin.warnings,
+      loadMs: Math.round(loadMs),
+      heapBytes: eng.heapBytes,
+      simd: eng.build?.simd ?? null,
+    };
+  }
+
+  /** @param {{text: string, addBos?: boolean, parseSpecial?: boolean}} a */
+  async tokenize(a) {
+    const m = this.requireModel();
+    if (typeof a.text !== 'string') throw new ArgumentError('tokenize() takes a string.');
+    return m.tokenize(a.text, { addBos: a.addBos ?? m.info.addBos, parseSpecial: !!a.parseSpecial });
+  }
+
+  /** @param {{tokens: ArrayLike<number>, stripLeadingSpace?: boolean}} a */
+  async detokenize(a) {
+    const m = this.requireModel();
+    // Like SentencePiece's decode: the space the tokenizer's dummy prefix added is not text.
+    return m.detokenize(this.checkTokens(a.tokens, 'detokenize()'), { stripLeadingSpace: a.stripLeadingSpace ?? true });
+  }
+
+  checkTokens(tokens, what) {
+    const m = this.requireModel();
+    if (!tokens || typeof tokens.length !== 'number') throw new ArgumentError(`${what} takes an array of token ids.`);
+    const ids = Int32Array.from(tokens);
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] !== tokens[i] || ids[i] < 0 || ids[i] >= m.info.nVocab) {
+        throw new ArgumentError(`Token ${tokens[i]} at position ${i} is not an id in the vocabulary of ${m.info.nVocab}.`);
+      }
+    }
+    return ids;
+  }
+
+  /** @param {string|ArrayLike<number>} input @param {boolean|undefined} addBos */
+  promptIds(input, addBos, what) {
+    const m = this.requireModel();
+    const ids = typeof input === 'string' ? m.tokenize(input, { addBos: addBos ?? m.info.addBos }) : this.checkTokens(input, what);
+    if (ids.length === 0) throw new ArgumentError(`${what} got an empty prompt.`);
+    return ids;
+  }
+
+  /**
+   * Teacher-forced logits of every position, row-major [n, nVocab], in a context of its own
+   * (a running generation is not disturbed).
+   * @param {{input: string|ArrayLike<number>, addBos?: boolean}} a
+   */
+  async logits(a, signal) {
+    const m = this.requireModel();
+    const ids = this.promptIds(a.input, a.addBos, 'logits()');
+    const batch = Math.min(ids.length, 128);
+    const ctx = m.newContext({ nCtx: ids.length, nBatch: batch });
+    try {
+      const out = new Float32Array(ids.length * m.info.nVocab);
+      for (let s = 0; s < ids.length; s += batch) {
+        const part = ids.subarray(s, Math.min(ids.length, s + batch));
+        ctx.eval(part, { allLogits: true });
+        for (let j = 0; j < part.length; j++) out.set(ctx.logitsView(j), (s + j) * m.info.nVocab);
+        await yieldToEventLoop();
+        if (signal.aborted) throw new AbortError('Computing logits was aborted.');
+      }
+      return out;
+    } finally {
+      ctx.free();
+    }
+  }
+
+  /**
+   * @param {{prompt: string|ArrayLike<number>, options: Record<string, any>}} a
+   * @param {AbortSignal} signal
+   * @param {number} id
+   */
+  async generate(a, signal, id) {
+    const m = this.requireModel();
+    if (this.generating) throw new BusyError('A generation is already running on this model; wait for it to finish or abort it.');
+    this.generating = id;
+    let finished;
+    this.generationDone = new Promise((r) => { finished = r; });
+    const o = a.options ?? {};
+    let sampler = null;
+    let gen = null;
+    try {
+      const ctx = this.ctx;
+      const ids = this.promptIds(a.prompt, o.addBos, 'generate()');
+      if (ids.length >= ctx.nCtx) {
+        throw new ContextFullError(`The prompt is ${ids.length} tokens but the context holds ${ctx.nCtx}, which leaves no room to generate.`,
+          { promptTokens: ids.length, nCtx: ctx.nCtx });
+      }
+      checkOptions(o);
+      const seed = o.seed ?? ((Math.random() * 2 ** 32) >>> 0);
+      sampler = m.newSampler({
+        temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
+        repeatPenalty: o.repeatPenalty, repeatLastN: o.repeatLastN, seed,
+      });
+      for (const t of ids) sampler.accept(t);
+      ctx.rewind(0);
+
+      const t0 = performance.now();
+      for (let s = 0; s < ids.length; s += PREFILL_SLICE) {
+        ctx.eval(ids.subarray(s, Math.min(ids.length, s + PREFILL_SLICE)));
+        if (s + PREFILL_SLICE < ids.length) {
+          await yieldToEventLoop();
+          if (signal.aborted) throw new AbortError('The generation was aborted during the prompt.');
+        }
+      }
+      const t1 = performance.now();
+      gen = new Generator(ctx, sampler, { maxTokens: o.maxTokens ?? 256, ignoreEos: !!o.ignoreEos, stop: o.stop ?? [] });
+      // Flow control: the consumer grants a token per token it takes, so the worker runs at
+      // most `credit` tokens ahead — a slow or stopped consumer never leaves it racing on.
+      const credit = { n: a.credit > 0 ? a.credit : Infinity, wake: null };
+      this.credits.set(id, credit);
+      const wake = () => credit.wake?.();
+      signal.addEventListener('abort', wake, { once: true });
+      let n = 0;
+      let stop = null;
+      for (;;) {
+        const r = gen.step();
+        if (r.token >= 0) n++;
+        if (r.token >= 0 || r.text) {
+          this.post({ id, type: 'token', data: { text: r.text, token: r.token >= 0 ? r.token : null } });
+          credit.n--;
+        }
+        if (r.stop) { stop = r.stop; break; }
+        await yieldToEventLoop(); // an abort or another request gets its turn between tokens
+        while (credit.n <= 0 && !signal.aborted) await new Promise((res) => { credit.wake = res; });
+        credit.wake = null;
+        if (signal.aborted) { stop = 'aborted'; break; }
+      }
+      signal.removeEventListener('abort', wake);
+      const t2 = performance.now();
+      this.lastStats = {
+        promptTokens: ids.length, generatedTokens: n, stopReason: stop, seed,
+        prefillMs: +(t1 - t0).toFixed(2), decodeMs: +(t2 - t1).toFixed(2),
+        prefillTokPerS: +(ids.length / Math.max(1e-6, (t1 - t0) / 1000)).toFixed(2),
+        decodeTokPerS: +(n / Math.max(1e-6, (t2 - t1) / 1000)).toFixed(2),
+        heapBytes: m.eng.heapBytes,
+      };
+      this.post({ id, type: 'stats', data: this.lastStats });
+      if (stop === 'aborted') throw new AbortError(`The generation was aborted after ${n} tokens.`);
+      return this.lastStats;
+    } catch (e) {
+      throw toApiError(e);
+    } finally {
+      gen?.free();
+      sampler?.free();
+      this.generating = 0;
+      this.credits.delete(id);
+      finished();
+    }
+  }
+
+  async unload() {
+    for (const c of this.controllers.values()) c.abort();
+    if (this.generating) await this.generationDone; // never free what a running step uses
+    this.ctx?.free();
+    this.model?.free();
+    this.ctx = null;
+    this.model = null;
+    return true;
+  }
+}
+
+/** Numbers must be numbers: a NaN temperature would silently sample garbage. */
+function checkOptions(o) {
+  const num = (k, lo, int = false) => {
+    const v = o[k];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || (int && !Number.isInteger(v))) {
+      throw new ArgumentError(`The generation option ${k} must be ${int ? 'an integer' : 'a number'} >= ${lo}, not ${JSON.stringify(v)}.`);
+    }
+  };
+  num('maxTokens', 0, true);
+  num('temperature', 0);
+  num('topK', 0, true);
+  num('topP', 0);
+  num('minP', 0);
+  num('repeatPenalty', 0);
+  num('repeatLastN', 0, true);
+  num('seed', 0, true);
+  if (o.seed !== undefined && o.seed >= 2 ** 32) throw new ArgumentError(`The generation option seed must be below 2^32, not ${o.seed}.`);
+  if (o.stop !== undefined && (!Array.isArray(o.stop) || !o.stop.every((x) => typeof x === 'string' && x.length > 0))) {
+    throw new ArgumentError('The generation option stop must be a non-empty string or an array of them.');
+  }
+}

@@ -1,0 +1,191 @@
+// Types of the package entry (worker/index.js).
+
+export type ErrorCode = 'download' | 'format' | 'unsupported' | 'quota' | 'context_full' | 'aborted' | 'busy'
+  | 'state' | 'argument' | 'nomem' | 'cache' | 'internal';
+
+/** Every failure of the API: `code` is stable, `message` one sentence naming the cause. */
+export class MobileLLMError extends Error {
+  constructor(code: string, message: string);
+  code: ErrorCode | string;
+}
+export class DownloadError extends MobileLLMError { code: 'download'; status?: number; url?: string }
+export class FormatError extends MobileLLMError { code: 'format' }
+export class UnsupportedError extends MobileLLMError { code: 'unsupported'; files?: string[] }
+export class QuotaError extends MobileLLMError { code: 'quota'; needed?: number; free?: number }
+export class ContextFullError extends MobileLLMError { code: 'context_full'; promptTokens: number; nCtx: number }
+export class AbortError extends MobileLLMError { code: 'aborted' }
+export class BusyError extends MobileLLMError { code: 'busy' }
+export class StateError extends MobileLLMError { code: 'state' }
+export class ArgumentError extends MobileLLMError { code: 'argument' }
+export class NoMemoryError extends MobileLLMError { code: 'nomem' }
+export class CacheError extends MobileLLMError { code: 'cache' }
+export class InternalError extends MobileLLMError { code: 'internal' }
+
+export interface Progress {
+  /** download: bytes arriving; convert: a checkpoint becoming GGUF; load: bytes entering the wasm heap (checked); verify: a damaged cache entry was found */
+  phase: 'download' | 'convert' | 'load' | 'verify';
+  loaded: number;
+  total: number | null;
+  /** bytes per second (download) */
+  rate?: number;
+  /** the file being downloaded, for multi-file Hugging Face checkpoints */
+  file?: string;
+  corrupt?: boolean;
+  message?: string;
+}
+
+/** A Hugging Face checkpoint handed over as files (e.g. from a directory picker). */
+export interface CheckpointFileSet {
+  files: Record<string, Blob | Uint8Array>;
+  label?: string;
+}
+
+export type ModelSource =
+  | string // URL, 'owner/name[@revision]' (Hugging Face), 'hf://owner/name', or in Node a path (GGUF file or checkpoint directory)
+  | URL
+  | ArrayBuffer // transferred to the worker (detached here) unless transfer: false
+  | ArrayBufferView
+  | Blob // File included: a GGUF
+  | File[] | FileList // a checkpoint's files
+  | { repo: string; revision?: string }
+  | CheckpointFileSet;
+
+export interface LoadOptions {
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** true (default): use and fill the cache; false: keep nothing; 'reload': ignore and replace cached copies */
+  cache?: boolean | 'reload';
+  /** Node: cache directory (default $MOBILELLM_CACHE_DIR, $XDG_CACHE_HOME/mobilellm-wasm or ~/.cache/mobilellm-wasm) */
+  cacheDir?: string;
+  /** weight type for converted checkpoints (default 'q8_0') */
+  dtype?: 'q8_0' | 'f16' | 'f32';
+  /** context length (default: the model's, at most 4096) */
+  nCtx?: number;
+  threads?: number;
+  /** Hugging Face Hub endpoint (default https://huggingface.co) */
+  hfEndpoint?: string;
+  /** token for gated / private repos */
+  hfToken?: string;
+  revision?: string;
+  /** a GGUF file of the repo to load instead of choosing one / converting the checkpoint */
+  file?: string;
+  /** download retries after a dropped connection or a 5xx (default 4) */
+  retries?: number;
+  /** run the engine in a worker (default true); false runs it in this thread */
+  worker?: boolean;
+  /** transfer (detach) an ArrayBuffer source instead of copying it (default true) */
+  transfer?: boolean;
+}
+
+export interface GenerateOptions {
+  /** default 256; 0: until end of text or a full context */
+  maxTokens?: number;
+  /** default 0.8; <= 0 is greedy */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  /** default: random */
+  seed?: number;
+  stop?: string | string[];
+  ignoreEos?: boolean;
+  addBos?: boolean;
+  signal?: AbortSignal;
+  /** wait for a running generation to finish instead of failing with a 'busy' error */
+  wait?: boolean;
+}
+
+export interface GeneratedToken {
+  /** newly final text (may be '' while UTF-8 bytes or a possible stop string are held back) */
+  text: string;
+  /** the sampled token id, or null for a final flush of held-back text */
+  token: number | null;
+}
+
+export interface ModelInfo {
+  name: string | null;
+  architecture: string | null;
+  nVocab: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
+  /** blocks stored in the file */
+  nLayerStored: number;
+  /** blocks run per token (stored x shareRepeat) */
+  nLayerEffective: number;
+  shareRepeat: number;
+  shareMode: 'immediate' | 'repeat_all' | 'reverse';
+  nCtxTrain: number;
+  /** the context of this session */
+  nCtx: number;
+  weightType: string;
+  quant: string;
+  tiedEmbeddings: boolean;
+  tokenizer: 'llama' | 'gpt2';
+  bosId: number; eosId: number; addBos: boolean;
+  ropeTheta: number; rmsEps: number;
+  nParams: number; weightBytes: number;
+  source: string;
+  cacheKey: string | null;
+  fromCache: boolean;
+  fileBytes: number;
+  warnings: string[];
+  loadMs: number;
+  /** wasm heap size after loading (the engine's peak memory so far) */
+  heapBytes: number;
+  simd: boolean | null;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  stopReason: 'eos' | 'stop' | 'length' | 'context_full' | 'aborted';
+  seed: number;
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokPerS: number;
+  decodeTokPerS: number;
+  heapBytes: number;
+}
+
+export interface CacheEntry {
+  key: string;
+  kind: 'gguf' | 'raw';
+  source: string;
+  size: number | null;
+  storedBytes: number;
+  complete: boolean;
+  etag: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  dtype?: string;
+}
+
+export interface CacheOptions { cacheDir?: string }
+
+export class MobileLLM {
+  private constructor();
+  static load(source: ModelSource, options?: LoadOptions): Promise<MobileLLM>;
+  readonly info: Readonly<ModelInfo>;
+  readonly lastStats: GenerationStats | null;
+  tokenize(text: string, opts?: { addBos?: boolean; parseSpecial?: boolean }): Promise<Int32Array>;
+  detokenize(tokens: ArrayLike<number>, opts?: { stripLeadingSpace?: boolean }): Promise<string>;
+  /** teacher-forced logits, n x info.nVocab row-major */
+  logits(input: string | ArrayLike<number>, opts?: { addBos?: boolean; signal?: AbortSignal }): Promise<Float32Array>;
+  generate(prompt: string | ArrayLike<number>, opts?: GenerateOptions): AsyncGenerator<GeneratedToken, void, void>;
+  unload(): Promise<void>;
+  static cache: {
+    list(o?: CacheOptions): Promise<CacheEntry[]>;
+    delete(key: string, o?: CacheOptions): Promise<boolean>;
+    clear(o?: CacheOptions): Promise<number>;
+    usage(o?: CacheOptions): Promise<{ usage: number; entries: number; quota: number | null; free: number | null; store: string }>;
+    read(key: string, o?: CacheOptions): Promise<Uint8Array>;
+  };
+}
+
+/** Node: a GGUF file path for any source (downloaded / converted into the cache as needed). */
+export function resolveModelFile(source: string, options?: Omit<LoadOptions, 'worker' | 'transfer' | 'nCtx' | 'threads'>):
+  Promise<{ path: string; fromCache: boolean; cacheKey: string | null; warnings: string[] }>;
+
+/** Node: convert a checkpoint directory or repo to a GGUF file. */
+export function convertSource(source: string, outPath: string, options?: Omit<LoadOptions, 'worker' | 'transfer' | 'nCtx' | 'threads'>):
+  Promise<{ warnings: string[] }>;

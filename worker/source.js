@@ -1,0 +1,475 @@
+// source.js — from a model source to GGUF bytes in the wasm heap, through the cache.
+//
+//   url       cache entry 'url:<url>' (downloaded, resumable) -> heap
+//   hf repo   listing -> a GGUF file (as url), or a checkpoint: small files in memory, weights
+//             downloaded as 'raw' entries, converted into entry 'hf:<repo>@<rev>:<dtype>' -> heap
+//   path      Node: a GGUF file read straight into the heap; a checkpoint directory converted
+//             into entry 'dir:<abs path>:<dtype>' (reconverted when its files change)
+//   bytes     ArrayBuffer / typed array -> heap
+//   blob      File / Blob (a GGUF) read slice by slice -> heap
+//   files     {name: Blob | bytes} of a checkpoint (e.g. a directory picker) -> converted entry
+//
+// Weights reach the heap with at most one transient extra copy: entries and blobs stream in
+// chunks, Node files are read straight into the heap, bytes are copied once.
+
+import { buildGGUF, memoryFiles } from '../models/convert/convert.js';
+import { GGUFWriter } from '../models/convert/gguf_writer.js';
+import { memorySource } from '../models/convert/safetensors.js';
+import { EntryWriter, ensureSpace, readEntryInto, CorruptEntryError, sha256Hex, CHUNK_SIZE } from './cache.js';
+import { download } from './download.js';
+import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
+import { AbortError, ArgumentError, DownloadError, FormatError, toApiError } from './errors.js';
+import { yieldToEventLoop } from './protocol.js';
+
+/**
+ * @typedef {{type: 'url', url: string}
+ *   | {type: 'hf', repo: string, revision?: string|null}
+ *   | {type: 'path', path: string}
+ *   | {type: 'bytes', bytes: Uint8Array}
+ *   | {type: 'blob', blob: Blob, name?: string}
+ *   | {type: 'files', files: Record<string, Blob|Uint8Array>, label?: string}} SourceDesc
+ *
+ * @typedef {object} LoadContext
+ * @property {import('./cache.js').Store} store
+ * @property {boolean|'reload'} cache   'reload' ignores (and replaces) cached copies
+ * @property {string} dtype             q8_0 | f16 | f32, for checkpoints
+ * @property {string} [hfEndpoint]
+ * @property {string} [hfToken]
+ * @property {string} [revision]
+ * @property {string} [file]            a GGUF file of a Hugging Face repo
+ * @property {number} [retries]
+ * @property {AbortSignal} signal
+ * @property {(p: object) => void} onProgress
+ * @property {string[]} warnings
+ */
+
+/**
+ * What a source resolved to.
+ * @template T
+ * @typedef {object} Resolved
+ * @property {T} value          the loaded model, or (resolveModelFile) a file path
+ * @property {string} source
+ * @property {string|null} cacheKey
+ * @property {boolean} fromCache
+ * @property {number} fileBytes
+ * @property {string[]} warnings
+ */
+
+const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
+
+/**
+ * Load a source into the engine.
+ * @param {import('../wasm_build/engine.js').Engine} eng
+ * @param {SourceDesc} src
+ * @param {LoadContext} lc
+ * @returns {Promise<Resolved<import('../wasm_build/engine.js').Model>>}
+ */
+export async function loadSource(eng, src, lc) {
+  lc.consume = (meta) => loadEntry(eng, lc.store, meta, lc);
+  switch (src.type) {
+    case 'bytes': {
+      lc.onProgress({ phase: 'load', loaded: 0, total: src.bytes.length });
+      const model = eng.loadModel(src.bytes);
+      lc.onProgress({ phase: 'load', loaded: src.bytes.length, total: src.bytes.length });
+      return direct(model, 'bytes', src.bytes.length, lc);
+    }
+    case 'blob': return loadBlob(eng, src.blob, src.name ?? 'the file', lc);
+    case 'path': {
+      const abs = await nodeStat(src.path);
+      return abs.dir ? viaSource({ type: 'path', path: abs.path }, lc) : loadFile(eng, abs.path, abs.size, lc);
+    }
+    default: return viaSource(src, lc);
+  }
+}
+
+/**
+ * Node: a GGUF file on disk for any source — the file itself, or the verified cache entry a
+ * URL, repo or checkpoint directory resolves to (downloaded / converted as needed). This is
+ * what the CLI's `-m` and `convert` use.
+ * @param {SourceDesc} src
+ * @param {LoadContext} lc
+ * @returns {Promise<Resolved<string>>}
+ */
+export async function resolveModelFile(src, lc) {
+  if (!lc.store.dataPath) throw new ArgumentError('resolveModelFile needs the file-system cache (Node, cache not disabled).');
+  if (src.type === 'path') {
+    const abs = await nodeStat(src.path);
+    if (!abs.dir) return direct(abs.path, abs.path, abs.size, lc);
+    src = { type: 'path', path: abs.path };
+  }
+  lc.consume = async (meta) => {
+    const scratch = new Uint8Array(Math.min(meta.size, meta.chunkSize));
+    await readEntryInto(lc.store, meta, (off, len) => scratch.subarray(0, len));
+    return lc.store.dataPath(meta.id);
+  };
+  return viaSource(src, lc);
+}
+
+/** @template T @param {T} value @returns {Resolved<T>} */
+function direct(value, source, fileBytes, lc) {
+  return { value, source, cacheKey: null, fromCache: false, fileBytes, warnings: lc.warnings };
+}
+
+/** Sources that go through a cache entry. @param {SourceDesc} src @param {LoadContext} lc */
+async function viaSource(src, lc) {
+  switch (src.type) {
+    case 'url': {
+      const id = `url:${src.url}`;
+      return viaCache(id, src.url, lc, () => download(lc.store, src.url, dlOpts(lc, id, 'gguf', src.url)));
+    }
+    case 'hf': return viaHf(src, lc);
+    case 'path': return viaDir(src.path, lc);
+    case 'files': return viaFiles(src, lc);
+    default: throw new ArgumentError(`Unknown model source type '${/** @type {any} */ (src).type}'.`);
+  }
+}
+
+/**
+ * @param {LoadContext} lc
+ * @param {boolean} [hub] a Hugging Face download: only those carry the token, never a plain URL's host
+ */
+function dlOpts(lc, id, kind, source, file, hub = false) {
+  return {
+    id, kind, source, file, signal: lc.signal, retries: lc.retries,
+    headers: hub && lc.hfToken ? { Authorization: `Bearer ${lc.hfToken}` } : undefined,
+    onProgress: lc.onProgress,
+  };
+}
+
+/** @param {string} p @returns {Promise<{path: string, dir: boolean, size: number}>} */
+async function nodeStat(p) {
+  if (!isNode) throw new ArgumentError('File paths are model sources only in Node; in a browser pass a URL, a File or bytes.');
+  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  const abs = path.resolve(p);
+  try {
+    const st = fs.statSync(abs);
+    return { path: abs, dir: st.isDirectory(), size: st.size };
+  } catch {
+    throw new ArgumentError(`The model path ${abs} does not exist.`);
+  }
+}
+
+/**
+ * Use entry `id` (lc.consume: load it into the heap, or just verify it) if it is cached and
+ * intact; otherwise (or when it proves damaged) run `produce` to (re)create it, then use that.
+ * A cached entry makes no network request at all.
+ * @param {string} id
+ * @param {string} source
+ * @param {LoadContext} lc
+ * @param {() => Promise<import('./cache.js').EntryMeta>} produce
+ */
+async function viaCache(id, source, lc, produce) {
+  if (lc.cache !== 'reload') {
+    const meta = await lc.store.getMeta(id);
+    if (meta?.complete && meta.kind === 'gguf') {
+      try {
+        return { value: await lc.consume(meta), source, cacheKey: id, fromCache: true, fileBytes: meta.size, warnings: lc.warnings };
+      } catch (e) {
+        if (!(e instanceof CorruptEntryError)) throw e;
+        lc.warnings.push(`${e.message} It was fetched again.`);
+        lc.onProgress({ phase: 'verify', loaded: 0, total: meta.size, corrupt: true, message: e.message });
+        await lc.store.deleteEntry(id);
+      }
+    }
+  } else {
+    await lc.store.deleteEntry(id);
+  }
+  // One producer per entry across tabs (Web Locks): a second tab waits, then finds it cached.
+  const meta = await withLock(`mobilellm-cache:${id}`, async () => {
+    const ready = lc.cache !== 'reload' ? await lc.store.getMeta(id) : null;
+    return ready?.complete && ready.kind === 'gguf' ? ready : produce();
+  });
+  try {
+    return { value: await lc.consume(meta), source, cacheKey: id, fromCache: false, fileBytes: meta.size, warnings: lc.warnings };
+  } catch (e) {
+    if (!(e instanceof CorruptEntryError)) throw e;
+    await lc.store.deleteEntry(id); // damaged while we wrote it: never keep it
+    throw new FormatError(e.message);
+  }
+}
+
+/**
+ * Run fn holding a browser-wide lock where the Web Locks API exists (browsers); else just run it.
+ * @template T @param {string} name @param {() => Promise<T>} fn @returns {Promise<T>}
+ */
+function withLock(name, fn) {
+  const locks = globalThis.navigator?.locks;
+  return locks?.request ? locks.request(name, fn) : fn();
+}
+
+/** Stream a complete entry into the heap, then hand the engine the heap bytes. */
+async function loadEntry(eng, store, meta, lc) {
+  const ptr = eng.alloc(meta.size);
+  try {
+    lc.onProgress({ phase: 'load', loaded: 0, total: meta.size });
+    await readEntryInto(store, meta, (off, len) => eng.u8().subarray(ptr + off, ptr + off + len), (loaded) => {
+      lc.onProgress({ phase: 'load', loaded, total: meta.size });
+      if (lc.signal.aborted) throw new AbortError('Loading the model was aborted.');
+    });
+  } catch (e) {
+    eng.free(ptr);
+    throw e;
+  }
+  const model = eng.loadModelAt(ptr, meta.size); // owns ptr from here, freed on failure too
+  store.putMeta({ ...meta, lastUsed: Date.now() }).catch(() => {});
+  return model;
+}
+
+/** A File / Blob holding a GGUF: slices go straight into the heap. */
+async function loadBlob(eng, blob, name, lc) {
+  const size = blob.size;
+  const ptr = eng.alloc(size);
+  try {
+    for (let off = 0; off < size; off += CHUNK_SIZE) {
+      if (lc.signal.aborted) throw new AbortError(`Loading ${name} was aborted.`);
+      const part = new Uint8Array(await blob.slice(off, Math.min(size, off + CHUNK_SIZE)).arrayBuffer());
+      eng.u8().set(part, ptr + off);
+      lc.onProgress({ phase: 'load', loaded: off + part.length, total: size });
+    }
+  } catch (e) {
+    eng.free(ptr);
+    throw e;
+  }
+  return direct(eng.loadModelAt(ptr, size), name, size, lc);
+}
+
+// ------------------------------------------------------------------------------ Node paths
+
+/** A GGUF file on disk, read straight into the heap. */
+async function loadFile(eng, abs, size, lc) {
+  const fs = await import('node:fs');
+  const fd = fs.openSync(abs, 'r');
+  let ptr = 0;
+  try {
+    ptr = eng.alloc(size);
+    const step = 16 << 20;
+    for (let off = 0; off < size;) {
+      if (lc.signal.aborted) throw new AbortError(`Loading ${abs} was aborted.`);
+      const got = fs.readSync(fd, eng.u8(), ptr + off, Math.min(step, size - off), off); // straight into the heap
+      if (got === 0) throw new FormatError(`${abs} ended early while being read.`);
+      off += got;
+      lc.onProgress({ phase: 'load', loaded: off, total: size });
+      await yieldToEventLoop();
+    }
+  } catch (e) {
+    eng.free(ptr);
+    throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return direct(eng.loadModelAt(ptr, size), abs, size, lc);
+}
+
+/** A Hugging Face checkpoint directory on disk, converted once and cached. */
+async function viaDir(dir, lc) {
+  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  const { dirFiles } = await import('../models/convert/convert.js');
+  const fingerprint = fs.readdirSync(dir).sort().map((n) => {
+    const s = fs.statSync(path.join(dir, n));
+    return s.isFile() ? `${n}:${s.size}:${Math.round(s.mtimeMs)}` : '';
+  }).filter(Boolean).join('|');
+  const id = `dir:${dir}:${lc.dtype}`;
+  const cached = await lc.store.getMeta(id);
+  if (cached && cached.extra?.fingerprint !== fingerprint) await lc.store.deleteEntry(id); // the checkpoint changed
+  return viaCache(id, dir, lc, async () => {
+    const files = await dirFiles(dir);
+    try {
+      return await convertToEntry(files, { id, source: dir, extra: { dtype: lc.dtype, fingerprint } }, lc);
+    } finally {
+      files.close?.();
+    }
+  });
+}
+
+// ------------------------------------------------------------------------------ Hugging Face
+
+async function viaHf(src, lc) {
+  const endpoint = (lc.hfEndpoint ?? HF_ENDPOINT).replace(/\/$/, '');
+  const revision = src.revision ?? lc.revision ?? 'main';
+  const repoKey = `${endpoint}/${src.repo}@${revision}`;
+  const label = `${src.repo}${revision !== 'main' ? `@${revision}` : ''}`;
+  const convertedId = `hf:${repoKey}:${lc.dtype}`;
+
+  // Cached already (as a converted checkpoint or a downloaded GGUF)? Then no request at all.
+  if (lc.cache !== 'reload') {
+    const all = await lc.store.list();
+    const hit = all.find((m) => m.complete && m.kind === 'gguf' && m.extra?.hfRepo === repoKey
+      && (lc.file ? m.extra.hfFile === lc.file : m.id === convertedId || m.extra.hfKind === 'gguf'));
+    if (hit) return viaCache(hit.id, label, lc, () => produceHf(endpoint, src.repo, revision, repoKey, label, lc));
+  }
+  const plan = await planHf(endpoint, src.repo, revision, lc);
+  const id = plan.kind === 'gguf' ? `url:${resolveUrl(endpoint, src.repo, revision, plan.file)}` : convertedId;
+  return viaCache(id, label, lc, () => produceHf(endpoint, src.repo, revision, repoKey, label, lc, plan));
+}
+
+async function planHf(endpoint, repo, revision, lc) {
+  const files = await listRepo({
+    endpoint, repo, revision, signal: lc.signal,
+    headers: lc.hfToken ? { Authorization: `Bearer ${lc.hfToken}` } : undefined,
+  });
+  return planRepo(repo, files, { file: lc.file });
+}
+
+/** Download (and for checkpoints convert) a repo into its cache entry. */
+async function produceHf(endpoint, repo, revision, repoKey, label, lc, plan) {
+  plan ??= await planHf(endpoint, repo, revision, lc);
+  const headers = lc.hfToken ? { Authorization: `Bearer ${lc.hfToken}` } : undefined;
+  if (plan.kind === 'gguf') {
+    const url = resolveUrl(endpoint, repo, revision, plan.file);
+    const id = `url:${url}`;
+    const meta = await download(lc.store, url, dlOpts(lc, id, 'gguf', `${label}/${plan.file}`, plan.file, true));
+    meta.extra = { ...meta.extra, hfRepo: repoKey, hfKind: 'gguf', hfFile: plan.file };
+    await lc.store.putMeta(meta);
+    return meta;
+  }
+
+  // A checkpoint: small files into memory, weights into 'raw' entries (resumable), convert.
+  /** @type {Record<string, Uint8Array>} */
+  const small = {};
+  for (const f of plan.small) {
+    const url = resolveUrl(endpoint, repo, revision, f);
+    let res;
+    try {
+      res = await fetch(url, { headers, signal: lc.signal });
+    } catch (e) {
+      if (lc.signal.aborted) throw new AbortError(`Downloading ${label} was aborted.`);
+      throw new DownloadError(`Could not download ${f} of ${label} (${e?.cause?.code ?? e?.message ?? e}).`, { url });
+    }
+    if (!res.ok) throw new DownloadError(`The server answered ${res.status} for ${url}.`, { status: res.status, url });
+    small[f] = new Uint8Array(await res.arrayBuffer());
+  }
+  /** @type {Record<string, import('./cache.js').EntryMeta>} */
+  const raw = {};
+  for (const f of plan.weights) {
+    const url = resolveUrl(endpoint, repo, revision, f);
+    raw[f] = await download(lc.store, url, dlOpts(lc, `raw:${url}`, 'raw', `${label}/${f}`, f, true));
+  }
+  lc.onProgress({ phase: 'convert', loaded: 0, total: null });
+  const sources = await rawSources(lc.store, raw);
+  const files = {
+    label,
+    has: (n) => n in small || n in raw,
+    read: (n) => small[n],
+    source: (n) => sources[n],
+  };
+  const inputs = Object.fromEntries(Object.entries(raw).map(([f, m]) => [f, { size: m.size, etag: m.etag }]));
+  let meta;
+  try {
+    meta = await convertToEntry(files, {
+      id: `hf:${repoKey}:${lc.dtype}`, source: label, extra: { dtype: lc.dtype, hfRepo: repoKey, hfKind: 'checkpoint', inputs },
+    }, lc);
+  } finally {
+    for (const s of Object.values(sources)) s.close?.();
+  }
+  // The converted model is what gets loaded from now on; the raw weights only took space.
+  for (const m of Object.values(raw)) await lc.store.deleteEntry(m.id);
+  return meta;
+}
+
+/**
+ * Random access to raw entries for the converter: Node reads the entry's file on demand; a
+ * browser assembles each file in memory once (IndexedDB reads are asynchronous, the
+ * converter's are not).
+ * @returns {Promise<Record<string, import('../models/convert/safetensors.js').ByteSource>>}
+ */
+async function rawSources(store, raw) {
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [f, meta] of Object.entries(raw)) {
+    if (store.dataPath) {
+      const fs = await import('node:fs');
+      const fd = fs.openSync(store.dataPath(meta.id), 'r');
+      out[f] = {
+        size: meta.size,
+        read(offset, length) {
+          const buf = new Uint8Array(length);
+          for (let d = 0; d < length;) {
+            const got = fs.readSync(fd, buf, d, length - d, offset + d);
+            if (got === 0) throw new FormatError(`${f} of ${meta.source} ended early at byte ${offset + d}.`);
+            d += got;
+          }
+          return buf;
+        },
+        close: () => fs.closeSync(fd),
+      };
+    } else {
+      const bytes = new Uint8Array(meta.size);
+      await readEntryInto(store, meta, (off, len) => bytes.subarray(off, off + len)).catch(async (e) => {
+        if (e instanceof CorruptEntryError) await store.deleteEntry(meta.id);
+        throw e instanceof CorruptEntryError ? new FormatError(e.message + ' Load the model again to refetch it.') : e;
+      });
+      out[f] = memorySource(bytes);
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ file sets
+
+/** A checkpoint handed over as files (browser directory picker, or a map of bytes). */
+async function viaFiles(src, lc) {
+  const names = Object.keys(src.files).sort();
+  const parts = names.map((n) => {
+    const f = src.files[n];
+    const size = f instanceof Uint8Array ? f.length : f.size;
+    return `${n}:${size}:${/** @type {any} */ (f).lastModified ?? ''}`;
+  });
+  const fp = await sha256Hex(new TextEncoder().encode(parts.join('|')));
+  const id = `files:${fp.slice(0, 32)}:${lc.dtype}`;
+  const label = src.label ?? 'the checkpoint files';
+  return viaCache(id, label, lc, async () => {
+    /** @type {Record<string, Uint8Array>} */
+    const map = {};
+    for (const n of names) {
+      const f = src.files[n];
+      map[n] = f instanceof Uint8Array ? f : new Uint8Array(await f.arrayBuffer());
+    }
+    return convertToEntry(memoryFiles(map, label), { id, source: label, extra: { dtype: lc.dtype } }, lc);
+  });
+}
+
+// ------------------------------------------------------------------------------ conversion
+
+/**
+ * Convert a checkpoint to GGUF, streaming the file into a cache entry tensor by tensor (the
+ * whole GGUF is never held in memory).
+ * @param {import('../models/convert/convert.js').CheckpointFiles} files
+ * @param {{id: string, source: string, extra: Record<string, any>}} entry
+ * @param {LoadContext} lc
+ */
+export async function convertToEntry(files, entry, lc) {
+  let built;
+  try {
+    built = buildGGUF(files, { type: lc.dtype, onWarning: (w) => lc.warnings.push(w) });
+  } catch (e) {
+    throw toApiError(e);
+  }
+  const { writer } = built;
+  const { head, dataStart, dataSize } = writer.header();
+  const total = dataStart + dataSize;
+  await ensureSpace(lc.store, total, entry.source);
+  const w = await EntryWriter.create(lc.store, { id: entry.id, kind: 'gguf', source: entry.source, size: total, extra: entry.extra });
+  try {
+    lc.onProgress({ phase: 'convert', loaded: 0, total });
+    await w.append(head);
+    for (const t of writer.tensors) {
+      const start = dataStart + t.offset;
+      if (start > w.length) await w.append(new Uint8Array(start - w.length));
+      let bytes;
+      try {
+        bytes = GGUFWriter.checkData(t, typeof t.bytes === 'function' ? await t.bytes() : t.bytes);
+      } catch (e) {
+        throw toApiError(e);
+      }
+      await w.append(bytes);
+      lc.onProgress({ phase: 'convert', loaded: w.length, total });
+      await yieldToEventLoop(); // let an abort message in
+      if (lc.signal.aborted) throw new AbortError(`Converting ${entry.source} was aborted.`);
+    }
+    if (total > w.length) await w.append(new Uint8Array(total - w.length));
+    return await w.finish();
+  } catch (e) {
+    await lc.store.deleteEntry(entry.id).catch(() => {}); // a half-converted model is useless
+    throw e;
+  }
+}
