@@ -1,0 +1,12 @@
+# tests/web/web.mk — the demo page's browser tests (web/ in Debian's Chromium via playwright-core,
+# on the real API). Included by the Makefile; `make test-web` runs them. They need the wasm
+# build and the npm dev dependencies; they write fixtures to build/fixtures/web/ and
+# screenshots to test-output/web/.
+.PHONY: test-web serve
+
+test-web: deps wasm
+	node --test --test-concurrency=1 tests/web/
+
+# The demo page on http://127.0.0.1:8080/web/ (cross-origin isolated; `node tools/serve.js --plain` for plain).
+serve: deps wasm
+	node tools/serve.js
