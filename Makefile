@@ -73,6 +73,8 @@ native: build/native/libmllm.a build/native/mllm
 
 # ---------------------------------------------------------------- wasm
 include wasm_build/wasm.mk
+include tests/browser/browser.mk
+include tests/web/web.mk
 
 # ---------------------------------------------------------------- the bundled model (make model)
 include models/model.mk
@@ -89,7 +91,7 @@ test-san: $(addprefix build/san/,$(CTESTS))
 test-node: deps wasm
 	node --test --test-concurrency=1 tests/node/
 
-test: deps test-c test-san test-node
+test: deps test-c test-san test-node test-browser test-web
 
 # ---------------------------------------------------------------- main job
 $(DEFAULT_MODEL): | deps
