@@ -17,7 +17,10 @@ CFLAGS_COMMON := -std=c99 -Wall -Wextra -Wno-unused-parameter -Isrc
 CFLAGS_NATIVE := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-APT_PKGS := gcc make emscripten python3-torch python3-numpy python3-sentencepiece chromium
+# Debian packages: what building and `make demo` need, and what only the tests need (the
+# PyTorch reference, Chromium for the browser tests). node/npm come with them if absent.
+APT_BUILD := gcc make emscripten
+APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium
 DEFAULT_MODEL := models/default.gguf
 
 .PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model
@@ -25,9 +28,10 @@ DEFAULT_MODEL := models/default.gguf
 all: wasm
 
 # ---------------------------------------------------------------- setup
-build/.apt-stamp:
-	@mkdir -p build
-	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+# $(call apt_install,PACKAGES): install whichever of PACKAGES are missing, then touch the stamp.
+define apt_install
+	@mkdir -p $(dir $@)
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
 	  command -v node >/dev/null || echo nodejs; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -35,12 +39,19 @@ build/.apt-stamp:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
 	@touch $@
+endef
+
+build/.apt-stamp:
+	$(call apt_install,$(APT_BUILD))
+
+build/.apt-test-stamp:
+	$(call apt_install,$(APT_TEST))
 
 node_modules/.npm-stamp: package.json package-lock.json
 	npm ci --omit=optional --no-audit --no-fund
 	@touch $@
 
-deps: build/.apt-stamp node_modules/.npm-stamp
+deps: build/.apt-stamp build/.apt-test-stamp node_modules/.npm-stamp
 
 # ---------------------------------------------------------------- native (developer tool, sanitizers)
 build/native/%.o: src/%.c $(HDR) | build/.apt-stamp
@@ -94,10 +105,11 @@ test-node: deps wasm
 test: deps test-c test-san test-node test-browser test-web
 
 # ---------------------------------------------------------------- main job
-$(DEFAULT_MODEL): | deps
+$(DEFAULT_MODEL):
 	@test -f $@ || { echo "missing $@: run 'make model'"; exit 1; }
 
-demo: deps wasm $(DEFAULT_MODEL)
+# The main job needs only the compiler toolchain: the package has no runtime dependencies.
+demo: build/.apt-stamp wasm $(DEFAULT_MODEL)
 	node bin/mobilellm.js generate -n 64 "In the beginning"
 
 bench: deps wasm native
