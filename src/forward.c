@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "kernels.h"
+#include "threads.h"
 
 const mllm_model *mllm_context_model(const mllm_context *c) { return c ? c->m : NULL; }
 
@@ -33,31 +34,79 @@ static const block_q8_0 *quantize_if(mllm_context *c, const float *in, int64_t n
     return c->xq;
 }
 
-/* out[t][*] = W x[t]: W has ne = [n_in, n_out]. */
-static void matmul(float *out, int64_t ldo, const gguf_tensor *w, const float *x, const block_q8_0 *xq,
-                   int32_t n) {
-    kern_matmul(out, ldo, w->data, w->type, w->ne[0], w->ne[1], x, xq, n);
+/* One matmul, split by rows across the context's threads (each output row is computed by
+ * exactly one thread with the same kernel, so the thread count never changes a value). */
+typedef struct matmul_job {
+    float *out;
+    int64_t ldo;
+    const gguf_tensor *w;
+    const float *x;
+    const block_q8_0 *xq;
+    int32_t n;
+    int64_t rows_per_item;
+} matmul_job;
+
+static void matmul_item(void *arg, int item, int thread) {
+    const matmul_job *j = (const matmul_job *)arg;
+    int64_t rows = j->w->ne[1], r0 = j->rows_per_item * item, r1 = r0 + j->rows_per_item;
+    (void)thread;
+    if (r1 > rows) r1 = rows;
+    if (r0 >= r1) return;
+    kern_matmul(j->out + r0, j->ldo, (const uint8_t *)j->w->data + (size_t)r0 * dtype_row_bytes(j->w->type, j->w->ne[0]),
+                j->w->type, j->w->ne[0], r1 - r0, j->x, j->xq, j->n);
+}
+
+/* out[t][*] = W x[t]: W has ne = [n_in, n_out]. With threads, the rows go out in items of
+ * whole 8-row kernel tiles, about four items per thread. */
+static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *w, const float *x,
+                   const block_q8_0 *xq, int32_t n) {
+    int64_t rows = w->ne[1], per = rows;
+    matmul_job j;
+    j.out = out;
+    j.ldo = ldo;
+    j.w = w;
+    j.x = x;
+    j.xq = xq;
+    j.n = n;
+    if (c->pool) {
+        per = (rows + 4 * mllm_pool_size(c->pool) - 1) / (4 * mllm_pool_size(c->pool));
+        per = (per + 7) & ~(int64_t)7;
+        if (per < 32) per = 32;
+    }
+    j.rows_per_item = per;
+    mllm_pool_run(c->pool, matmul_item, &j, (int)((rows + per - 1) / per));
 }
 
 /* Causal grouped-query attention of the chunk's n tokens (positions pos0..pos0+n-1) over
- * the layer's cache, which already holds their keys and values. */
-static void attention(mllm_context *c, const float *kc, const float *vc, int32_t pos0, int32_t n) {
+ * the layer's cache, which already holds their keys and values. The query heads sharing a
+ * key/value head go to the kernel together, so each cached key row is read once for all
+ * of them; the (token, group) items are split across the context's threads, each with its
+ * own scores scratch. */
+typedef struct attn_job {
+    mllm_context *c;
+    const float *kc, *vc;
+    int32_t pos0, n;
+} attn_job;
+
+static void attention_item(void *arg, int item, int thread) {
+    const attn_job *j = (const attn_job *)arg;
+    mllm_context *c = j->c;
     const mllm_hparams *hp = &c->m->hp;
-    int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, t, h, j;
-    float scale = 1.0f / sqrtf((float)hd);
-    for (t = 0; t < n; t++) {
-        int32_t pos = pos0 + t;
-        for (h = 0; h < hp->n_head; h++) {
-            const float *qh = c->q + (size_t)t * c->q_dim + (size_t)h * hd;
-            float *out = c->att + (size_t)t * c->q_dim + (size_t)h * hd;
-            size_t g_off = (size_t)(h / group) * hd;
-            for (j = 0; j <= pos; j++)
-                c->scores[j] = kern_dot_f32(qh, kc + (size_t)j * c->kv_dim + g_off, hd) * scale;
-            kern_softmax(c->scores, pos + 1);
-            memset(out, 0, sizeof(float) * (size_t)hd);
-            for (j = 0; j <= pos; j++) kern_axpy_f32(out, c->scores[j], vc + (size_t)j * c->kv_dim + g_off, hd);
-        }
-    }
+    int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    int32_t t = item / hp->n_head_kv, g = item % hp->n_head_kv;
+    size_t q_off = (size_t)t * c->q_dim + (size_t)g * group * hd;
+    kern_attention(c->att + q_off, c->q + q_off, j->kc + (size_t)g * hd, j->vc + (size_t)g * hd, c->kv_dim, hd, group,
+                   j->pos0 + t + 1, 1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
+}
+
+static void attention(mllm_context *c, const float *kc, const float *vc, int32_t pos0, int32_t n) {
+    attn_job j;
+    j.c = c;
+    j.kc = kc;
+    j.vc = vc;
+    j.pos0 = pos0;
+    j.n = n;
+    mllm_pool_run(c->pool, attention_item, &j, n * c->m->hp.n_head_kv);
 }
 
 /* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
@@ -84,9 +133,9 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         for (t = 0; t < n; t++)
             kern_rmsnorm(c->xn + t * d, c->x + t * d, b->attn_norm->data, b->attn_norm->type, d, hp->rms_eps);
         xq = quantize_if(c, c->xn, d, n, b->wq, b->wk, b->wv);
-        matmul(c->q, c->q_dim, b->wq, c->xn, xq, n);
-        matmul(k_new, c->kv_dim, b->wk, c->xn, xq, n); /* straight into the cache slot */
-        matmul(v_new, c->kv_dim, b->wv, c->xn, xq, n);
+        matmul(c, c->q, c->q_dim, b->wq, c->xn, xq, n);
+        matmul(c, k_new, c->kv_dim, b->wk, c->xn, xq, n); /* straight into the cache slot */
+        matmul(c, v_new, c->kv_dim, b->wv, c->xn, xq, n);
         for (t = 0; t < n; t++) {
             const float *cs = c->rope + (size_t)t * hp->n_rot;
             kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
@@ -94,18 +143,18 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         }
         attention(c, kc, vc, pos0, n);
         xq = quantize_if(c, c->att, c->q_dim, n, b->wo, NULL, NULL);
-        matmul(c->xn, d, b->wo, c->att, xq, n);
+        matmul(c, c->xn, d, b->wo, c->att, xq, n);
         kern_axpy_f32(c->x, 1.0f, c->xn, n * d);
 
         /* feed-forward block */
         for (t = 0; t < n; t++)
             kern_rmsnorm(c->xn + t * d, c->x + t * d, b->ffn_norm->data, b->ffn_norm->type, d, hp->rms_eps);
         xq = quantize_if(c, c->xn, d, n, b->w_gate, b->w_up, NULL);
-        matmul(c->gate, ff, b->w_gate, c->xn, xq, n);
-        matmul(c->up, ff, b->w_up, c->xn, xq, n);
+        matmul(c, c->gate, ff, b->w_gate, c->xn, xq, n);
+        matmul(c, c->up, ff, b->w_up, c->xn, xq, n);
         kern_swiglu(c->gate, c->gate, c->up, n * ff);
         xq = quantize_if(c, c->gate, ff, n, b->w_down, NULL, NULL);
-        matmul(c->xn, d, b->w_down, c->gate, xq, n);
+        matmul(c, c->xn, d, b->w_down, c->gate, xq, n);
         kern_axpy_f32(c->x, 1.0f, c->xn, n * d);
     }
 
@@ -115,7 +164,7 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             kern_rmsnorm(c->xn + t * d, c->x + (size_t)(first_logit + t) * d, m->output_norm->data,
                          m->output_norm->type, d, hp->rms_eps);
         xq = quantize_if(c, c->xn, d, rows, m->output, NULL, NULL);
-        matmul(c->logits, hp->n_vocab, m->output, c->xn, xq, rows);
+        matmul(c, c->logits, hp->n_vocab, m->output, c->xn, xq, rows);
     }
 }
 
@@ -151,9 +200,10 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
                              mllm_error *err) {
     const mllm_hparams *hp;
     mllm_context *c;
-    int32_t n_ctx, n_batch;
+    int32_t n_ctx, n_batch, n_threads;
     uint64_t nb, widest;
     int failed = 0;
+    mllm_status st;
 
     mllm_error_clear(err);
     if (!out) return mllm_fail(err, MLLM_ERR_ARG, "mllm_context_new needs a place to store the context (out is NULL)");
@@ -162,8 +212,10 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     hp = &m->hp;
     n_ctx = params ? params->n_ctx : 0;
     n_batch = params ? params->n_batch : 0;
+    n_threads = params ? params->n_threads : 1;
     if (n_ctx < 0) return mllm_fail(err, MLLM_ERR_ARG, "n_ctx %d is negative", (int)n_ctx);
     if (n_batch < 0) return mllm_fail(err, MLLM_ERR_ARG, "n_batch %d is negative", (int)n_batch);
+    if (n_threads < 0) return mllm_fail(err, MLLM_ERR_ARG, "n_threads %d is negative", (int)n_threads);
     if (n_ctx == 0) n_ctx = hp->n_ctx_train;
     if (n_batch == 0) n_batch = 256;
     if (n_batch > n_ctx) n_batch = n_ctx;
@@ -186,9 +238,15 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->att = (float *)alloc_array(nb * (uint64_t)c->q_dim, sizeof(float), &failed);
     c->gate = (float *)alloc_array(nb * (uint64_t)hp->n_ff, sizeof(float), &failed);
     c->up = (float *)alloc_array(nb * (uint64_t)hp->n_ff, sizeof(float), &failed);
-    c->scores = (float *)alloc_array((uint64_t)n_ctx, sizeof(float), &failed);
+    if ((st = mllm_pool_new(n_threads, &c->pool, err)) != MLLM_OK) {
+        mllm_context_free(c);
+        return st;
+    }
+    c->scores = (float *)alloc_array((uint64_t)mllm_pool_size(c->pool) * (uint64_t)(hp->n_head / hp->n_head_kv) *
+                                         (uint64_t)n_ctx, sizeof(float), &failed);
     c->rope = (float *)alloc_array(nb * (uint64_t)hp->n_rot, sizeof(float), &failed);
-    c->logits = (float *)alloc_array(nb * (uint64_t)hp->n_vocab, sizeof(float), &failed);
+    c->logits = (float *)alloc_array((uint64_t)hp->n_vocab, sizeof(float), &failed);
+    c->logits_rows = 1;
     if (model_has_q8_0(m)) {
         widest = (uint64_t)hp->n_embd;
         if ((uint64_t)c->q_dim > widest) widest = (uint64_t)c->q_dim;
@@ -207,6 +265,7 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
 
 void mllm_context_free(mllm_context *c) {
     if (!c) return;
+    mllm_pool_free(c->pool);
     free(c->k_cache);
     free(c->v_cache);
     free(c->x);
@@ -239,6 +298,14 @@ mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t
             return mllm_fail(err, MLLM_ERR_ARG, "token %d at index %d is outside the vocabulary 0..%d",
                              (int)tokens[i], (int)i, (int)c->m->hp.n_vocab - 1);
 
+    if (all_logits && n > c->logits_rows) { /* once per context, before any state changes */
+        float *grown = (float *)realloc(c->logits, sizeof(float) * (size_t)c->n_batch * (size_t)c->m->hp.n_vocab);
+        if (!grown)
+            return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the logits of %d tokens (an all-logits eval)",
+                             (int)c->n_batch);
+        c->logits = grown;
+        c->logits_rows = c->n_batch;
+    }
     c->logits_valid = 0;
     for (off = 0; off < n; off += c->n_batch) {
         int32_t cn = n - off < c->n_batch ? n - off : c->n_batch;

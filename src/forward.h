@@ -10,6 +10,7 @@
 #include "dtype.h"
 #include "mobilellm.h"
 #include "model.h"
+#include "threads.h"
 
 struct mllm_context {
     const mllm_model *m;
@@ -31,11 +32,14 @@ struct mllm_context {
     float *att;            /* [n_batch][q_dim] attention output */
     float *gate;           /* [n_batch][n_ff] */
     float *up;             /* [n_batch][n_ff] */
-    float *scores;         /* [n_ctx] attention weights of one head */
+    float *scores;         /* [threads][n_head/n_head_kv][n_ctx] one GQA group's attention weights, per thread */
+    mllm_pool *pool;       /* the helper threads (n_threads - 1 of them); NULL: single-threaded */
     float *rope;           /* [n_batch][n_rot] cos/sin per position */
     block_q8_0 *xq;        /* [n_batch][max(n_embd, q_dim, n_ff)/32]; NULL when no Q8_0 matrix */
 
-    float *logits;         /* [n_batch][n_vocab] */
+    float *logits;         /* [logits_rows][n_vocab] */
+    int32_t logits_rows;   /* 1 until the first all-logits eval of several tokens grows it to
+                              n_batch: most contexts never need n_batch rows of n_vocab floats */
     int32_t logits_n;      /* tokens in the last eval */
     int32_t logits_all;    /* 1: row i holds token i; 0: row 0 holds the last token */
     int32_t logits_valid;

@@ -5,10 +5,14 @@
  * forward.c calls are the kern_X names below.
  *
  * Overridable kernels (the hot ones): kern_quantize_q8_0, kern_matmul, kern_dot_f32,
- * kern_axpy_f32. When MLLM_KERNELS_SIMD128 is defined (automatically under
- * __wasm_simd128__), kernels_scalar.c does NOT define those four entry points and
- * kernels_simd128.c must, with exactly the contracts written here. All other kern_X entry
- * points always come from kernels_scalar.c.
+ * kern_axpy_f32, kern_attention, kern_softmax, kern_swiglu. When MLLM_KERNELS_SIMD128 is
+ * defined (automatically under __wasm_simd128__), kernels_scalar.c does NOT define those
+ * entry points and kernels_simd128.c must, with exactly the contracts written here. All
+ * other kern_X entry points always come from kernels_scalar.c.
+ *
+ * The SIMD128 kernels perform the same float operations in the same order as the scalar
+ * references for every output (they gain speed by computing many outputs at once), so the
+ * two builds give bit-identical results; tests/c/test_kernels_simd.c checks that.
  *
  * No kernel allocates; buffers never alias unless a comment says so. Sizes are element
  * counts. Q8_0 sizes (n_in of a Q8_0 matmul, quantized rows) are multiples of 32.
@@ -50,6 +54,23 @@ float kern_dot_f32(const float *a, const float *b, int64_t n);
 /* y[i] += alpha * x[i]. */
 void kern_axpy_f32(float *y, float alpha, const float *x, int64_t n);
 
+/* Attention of n_q query heads sharing one key/value head (a GQA group) over cache
+ * positions 0..n_pos-1. k and v point at that head's first element in position 0; rows
+ * (positions) are ld floats apart. Query head h is q + h*head_dim, its output out +
+ * h*head_dim. For each head:
+ *   s[j] = kern_dot_f32(q_h, k_j, head_dim) * scale;  p = kern_softmax(s);
+ *   out_h = 0, then out_h += p[j] * v_j for j = 0, 1, ... (kern_axpy_f32 order).
+ * scores is scratch for n_q * n_pos floats. */
+void kern_attention(float *out, const float *q, const float *k, const float *v, int64_t ld, int32_t head_dim,
+                    int32_t n_q, int32_t n_pos, float scale, float *scores);
+
+/* In place: x = e / sum with e[i] = kern_exp(x[i] - max) (max ignores nans), the sum kept
+ * as 8 partial sums combined like kern_dot_f32's; x *= 1/sum. */
+void kern_softmax(float *x, int64_t n);
+
+/* out[i] = gate[i] / (1 + kern_exp(-gate[i])) * up[i]. out may equal gate or up. */
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n);
+
 /* ---------------------------------------------------------------- always scalar */
 
 /* out = x / sqrt(mean(x^2) + eps) * w; sum of squares in float; w of type wtype (F32, F16
@@ -65,12 +86,6 @@ void kern_rope_table(float *cs, int32_t pos, int32_t n_rot, float base);
  *   x0' = x0*cos - x1*sin,  x1' = x0*sin + x1*cos.  Dims >= n_rot are left alone. */
 void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cs);
 
-/* In place: x = exp(x - max) / sum, sum in float. */
-void kern_softmax(float *x, int64_t n);
-
-/* out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). out may equal gate or up. */
-void kern_swiglu(float *out, const float *gate, const float *up, int64_t n);
-
 /* out = row `row` of a table with rows of n elements of type type (any supported type). */
 void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64_t n);
 
@@ -85,5 +100,16 @@ void kern_axpy_f32_scalar(float *y, float alpha, const float *x, int64_t n);
 void kern_widen_row(uint32_t type, const void *src, float *dst, int64_t n);
 /* One Q8_0 row dot (ggml_vec_dot_q8_0_q8_0), n % 32 == 0. */
 float kern_dot_q8_0_scalar(const block_q8_0 *a, const block_q8_0 *b, int64_t n);
+void kern_attention_scalar(float *out, const float *q, const float *k, const float *v, int64_t ld,
+                           int32_t head_dim, int32_t n_q, int32_t n_pos, float scale, float *scores);
+void kern_softmax_scalar(float *x, int64_t n);
+void kern_swiglu_scalar(float *out, const float *gate, const float *up, int64_t n);
+
+/* e^x in float from basic IEEE operations only (no libm, whose last bit varies), so the
+ * scalar and SIMD kernels compute it identically: Cephes' expf (range reduction by
+ * n = rint(x log2 e), a degree-5 polynomial, 2^n added to the exponent bits); relative
+ * error < 2e-7. x < -86 gives 0 (no subnormal results), x > 88 is taken as 88, nan stays
+ * nan. */
+float kern_exp(float x);
 
 #endif

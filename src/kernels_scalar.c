@@ -52,16 +52,20 @@ static float bits_to_f32(uint32_t u) {
 }
 
 /* fp16 -> f32 without a call or a branch per element (decode streams every weight once
- * per token): the half's exponent and mantissa, placed in f32 position, read as an f32
- * that is 2^-112 times the value (subnormals included), so one exact multiply by 2^112
- * fixes the exponent; inf/nan instead take the all-ones f32 exponent. Exact for all inputs
- * (test_kernels checks every bit pattern against dtype.c's fp16_to_f32). */
+ * per token), and without feeding a subnormal float to arithmetic (x86 takes a slow assist
+ * for each, and small weights are often fp16 subnormals): a normal half only needs its
+ * exponent rebiased (+112) in integer arithmetic; a subnormal one is mantissa * 2^-24, an
+ * int conversion and an exact multiply; inf/nan take the all-ones f32 exponent. The three
+ * candidates are chosen with masks. Exact for all inputs (test_kernels checks every bit
+ * pattern against dtype.c's fp16_to_f32). */
 static float widen_f16_one(uint16_t h) {
-    uint32_t o = (uint32_t)(h & 0x7fffu) << 13, r;
-    float f = bits_to_f32(o) * 0x1p112f;
-    uint32_t naninf = 0u - (uint32_t)((h & 0x7c00u) == 0x7c00u); /* all ones for inf/nan: a mask, not a branch */
-    memcpy(&r, &f, 4);
-    r = (r & ~naninf) | ((o | 0x7f800000u) & naninf);
+    uint32_t em = (uint32_t)(h & 0x7fffu), o = em << 13, e = (uint32_t)(h & 0x7c00u), sub_bits;
+    float sub = (float)(int32_t)em * 0x1p-24f; /* the value when e == 0 (em < 1024 then) */
+    uint32_t is_sub = 0u - (uint32_t)(e == 0u), is_naninf = 0u - (uint32_t)(e == 0x7c00u); /* masks */
+    uint32_t r = o + 0x38000000u;
+    memcpy(&sub_bits, &sub, 4);
+    r = (r & ~is_sub) | (sub_bits & is_sub);
+    r = (r & ~is_naninf) | ((o | 0x7f800000u) & is_naninf);
     return bits_to_f32(r | (uint32_t)(h & 0x8000u) << 16);
 }
 
@@ -124,6 +128,69 @@ void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, 
     }
 }
 
+/* ---------------------------------------------------------------- exp, softmax, attention */
+
+float kern_exp(float x) {
+    float xc = x > 88.0f ? 88.0f : x, nf, r, z, p;
+    int32_t n;
+    uint32_t u;
+    xc = xc < -86.0f ? -86.0f : xc; /* (nan passes both) */
+    nf = rintf(xc * 1.44269504088896341f);
+    n = nf == nf ? (int32_t)nf : 0;
+    r = xc - nf * 0.693359375f;  /* ln 2 in two parts: the first exact times any n here */
+    r = r - nf * -2.12194440e-4f;
+    z = r * r;
+    p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * z + r;
+    p = p + 1.0f;
+    memcpy(&u, &p, 4);
+    u += (uint32_t)n << 23; /* p in [0.7, 1.5], n in [-124, 127]: stays normal */
+    memcpy(&p, &u, 4);
+    return x < -86.0f ? 0.0f : p;
+}
+
+void kern_softmax_scalar(float *x, int64_t n) {
+    float max = -INFINITY, acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum, inv;
+    int64_t i = 0;
+    int j;
+    for (i = 0; i < n; i++)
+        if (x[i] > max) max = x[i];
+    for (i = 0; i < n; i++) x[i] = kern_exp(x[i] - max);
+    /* the sum grouped like kern_dot_f32 (8 partial sums), so SIMD can keep it exactly */
+    for (i = 0; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++) acc[j] += x[i + j];
+    for (; i < n; i++) acc[0] += x[i];
+    sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    inv = 1.0f / sum;
+    for (i = 0; i < n; i++) x[i] *= inv;
+}
+
+void kern_swiglu_scalar(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + kern_exp(-g)) * up[i];
+    }
+}
+
+void kern_attention_scalar(float *out, const float *q, const float *k, const float *v, int64_t ld,
+                           int32_t head_dim, int32_t n_q, int32_t n_pos, float scale, float *scores) {
+    int32_t h, j;
+    for (h = 0; h < n_q; h++) {
+        const float *qh = q + (size_t)h * head_dim;
+        float *oh = out + (size_t)h * head_dim, *s = scores + (size_t)h * n_pos;
+        for (j = 0; j < n_pos; j++) s[j] = kern_dot_f32_scalar(qh, k + (size_t)j * ld, head_dim) * scale;
+        kern_softmax_scalar(s, n_pos);
+        memset(oh, 0, sizeof(float) * (size_t)head_dim);
+        for (j = 0; j < n_pos; j++) kern_axpy_f32_scalar(oh, s[j], v + (size_t)j * ld, head_dim);
+    }
+}
+
 #ifndef MLLM_KERNELS_SIMD128
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     kern_quantize_q8_0_scalar(x, y, n);
@@ -134,6 +201,12 @@ void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t
 }
 float kern_dot_f32(const float *a, const float *b, int64_t n) { return kern_dot_f32_scalar(a, b, n); }
 void kern_axpy_f32(float *y, float alpha, const float *x, int64_t n) { kern_axpy_f32_scalar(y, alpha, x, n); }
+void kern_attention(float *out, const float *q, const float *k, const float *v, int64_t ld, int32_t head_dim,
+                    int32_t n_q, int32_t n_pos, float scale, float *scores) {
+    kern_attention_scalar(out, q, k, v, ld, head_dim, n_q, n_pos, scale, scores);
+}
+void kern_softmax(float *x, int64_t n) { kern_softmax_scalar(x, n); }
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n) { kern_swiglu_scalar(out, gate, up, n); }
 #endif
 
 /* ---------------------------------------------------------------- elementwise */
@@ -178,27 +251,6 @@ void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const 
             v[2 * i] = x0 * c - x1 * s;
             v[2 * i + 1] = x0 * s + x1 * c;
         }
-    }
-}
-
-void kern_softmax(float *x, int64_t n) {
-    float max = -INFINITY, sum = 0.0f, inv;
-    int64_t i;
-    for (i = 0; i < n; i++)
-        if (x[i] > max) max = x[i];
-    for (i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    inv = 1.0f / sum;
-    for (i = 0; i < n; i++) x[i] *= inv;
-}
-
-void kern_swiglu(float *out, const float *gate, const float *up, int64_t n) {
-    int64_t i;
-    for (i = 0; i < n; i++) {
-        float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
     }
 }
 

@@ -134,7 +134,8 @@ int32_t mllm_token_is_eog(const mllm_model *m, int32_t token);
 typedef struct mllm_context_params {
     int32_t n_ctx;    /* 0: the model's training context */
     int32_t n_batch;  /* most tokens per forward chunk, and per all-logits eval; 0: 256 */
-    int32_t n_threads;/* reserved for the threaded build; 1 */
+    int32_t n_threads;/* threads for the forward pass (1 = none); only the threaded wasm build runs
+                         more, the other builds compute the same results with 1 */
     int32_t reserved;
 } mllm_context_params;
 

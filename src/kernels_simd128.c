@@ -1,0 +1,646 @@
+/* kernels_simd128.c — WebAssembly SIMD128 versions of the overridable kernels (contracts in
+ * kernels.h), compiled in only under -msimd128.
+ *
+ * Each kernel performs exactly the float operations of its scalar reference, in the same
+ * order for every output, so the SIMD build's results are bit-identical to the scalar
+ * build's (tests/c/test_kernels_simd.c, run by tests/node/simd.test.js, checks that). The
+ * speed comes from computing many outputs at once, not from reassociating sums:
+ *  - Q8_0 x Q8_0: int8 widened to int16, i32x4.dot_i16x8 (exact int32); four rows' (decode)
+ *    or four tokens' (prefill) block sums are reduced together by one transpose, then one
+ *    f32x4 multiply-add per block serves all four outputs.
+ *  - Decode (one token) runs 8 rows at a time and touches the cache lines two tiles ahead:
+ *    more weight streams in flight, which is what bounds a matrix-vector product here.
+ *  - Prefill is register-blocked: 4 rows x 4 tokens per inner loop; each weight block is
+ *    widened once for the four tokens, each activation block (widened once per call, on
+ *    the stack) serves the four rows.
+ *  - F32/F16/BF16 weights: the scalar 8-partial-sum dot is exactly two f32x4 accumulators.
+ *  - Attention: four cached keys per step, finished by one transpose; position blocks keep
+ *    the key/value rows in L1 for every query head of a GQA group. Softmax and SwiGLU use
+ *    kern_exp's operations on four lanes.
+ */
+#include "kernels.h"
+
+#ifdef MLLM_KERNELS_SIMD128
+
+#include <math.h>
+#include <string.h>
+#include <wasm_simd128.h>
+
+/* ---------------------------------------------------------------- small helpers */
+
+/* fp16 bits (low 16 bits of each u32 lane) -> f32, exactly, without ever feeding a
+ * subnormal float to an arithmetic instruction (x86 takes a ~100-cycle assist for each;
+ * small Q8_0 scales are often fp16 subnormals): normal halves only rebias the exponent in
+ * integer arithmetic, subnormal halves are mantissa * 2^-24 from an int conversion, inf/nan
+ * get the all-ones exponent. */
+static inline v128_t f16x4_to_f32x4(v128_t h) {
+    const v128_t em = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+    const v128_t e = wasm_v128_and(h, wasm_i32x4_splat(0x7c00));
+    const v128_t o = wasm_i32x4_shl(em, 13);
+    v128_t f = wasm_i32x4_add(o, wasm_i32x4_splat(0x38000000));
+    v128_t sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(em), wasm_f32x4_splat(0x1p-24f));
+    f = wasm_v128_bitselect(sub, f, wasm_i32x4_eq(e, wasm_i32x4_splat(0)));
+    f = wasm_v128_bitselect(wasm_v128_or(o, wasm_i32x4_splat(0x7f800000)), f,
+                            wasm_i32x4_eq(e, wasm_i32x4_splat(0x7c00)));
+    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+/* The fp16 scales of four blocks (d is the first field of a block_q8_0), as f32x4. */
+static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
+    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 0);
+    h = wasm_v128_load16_lane(&b->d, h, 2);
+    h = wasm_v128_load16_lane(&c->d, h, 4);
+    h = wasm_v128_load16_lane(&d->d, h, 6);
+    return f16x4_to_f32x4(h);
+}
+
+static inline float f16_to_f32_one(uint16_t h) {
+    return wasm_f32x4_extract_lane(f16x4_to_f32x4(wasm_i32x4_splat(h)), 0);
+}
+
+/* Lane i of the result = sum of the four lanes of the i-th argument (a transpose, then
+ * adds): one reduction serves four outputs. Integer, so exact in any order. */
+static inline v128_t hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
+    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* The scalar dot's final combination of its 8 partial sums (acc[0..3] = lo, acc[4..7] = hi):
+ * ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)). */
+static inline float combine8(v128_t lo, v128_t hi) {
+    float s0 = wasm_f32x4_extract_lane(lo, 0) + wasm_f32x4_extract_lane(hi, 0);
+    float s1 = wasm_f32x4_extract_lane(lo, 1) + wasm_f32x4_extract_lane(hi, 1);
+    float s2 = wasm_f32x4_extract_lane(lo, 2) + wasm_f32x4_extract_lane(hi, 2);
+    float s3 = wasm_f32x4_extract_lane(lo, 3) + wasm_f32x4_extract_lane(hi, 3);
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* ---------------------------------------------------------------- quantization */
+
+void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+    const int64_t nb = n / MLLM_QK8_0;
+    const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f);
+    const v128_t signbit = wasm_i32x4_splat((int32_t)0x80000000u);
+    const v128_t lo = wasm_f32x4_splat(-128.0f), hi = wasm_f32x4_splat(127.0f);
+    int64_t i;
+    for (i = 0; i < nb; i++) {
+        const float *xb = x + i * MLLM_QK8_0;
+        v128_t v[8], amax = wasm_f32x4_splat(0.0f), nan = wasm_i32x4_splat(0);
+        v128_t q32[8], q16[4];
+        float m, d, id;
+        int j;
+        for (j = 0; j < 8; j++) {
+            v[j] = wasm_v128_load(xb + 4 * j);
+            amax = wasm_f32x4_max(amax, wasm_f32x4_abs(v[j]));
+            nan = wasm_v128_or(nan, wasm_f32x4_ne(v[j], v[j]));
+        }
+        if (wasm_v128_any_true(nan)) { /* the reference's nan-order quirks: let it decide */
+            quantize_row_q8_0(xb, y + i, MLLM_QK8_0);
+            continue;
+        }
+        m = wasm_f32x4_extract_lane(amax, 0);
+        if (wasm_f32x4_extract_lane(amax, 1) > m) m = wasm_f32x4_extract_lane(amax, 1);
+        if (wasm_f32x4_extract_lane(amax, 2) > m) m = wasm_f32x4_extract_lane(amax, 2);
+        if (wasm_f32x4_extract_lane(amax, 3) > m) m = wasm_f32x4_extract_lane(amax, 3);
+        d = m / 127.0f;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        for (j = 0; j < 8; j++) {
+            /* roundf (half away from zero): t = trunc(p), p - t is exact, so |p - t| >= 0.5
+             * decides the step away from zero. */
+            v128_t p = wasm_f32x4_mul(v[j], wasm_f32x4_splat(id));
+            v128_t t = wasm_f32x4_trunc(p);
+            v128_t up = wasm_f32x4_ge(wasm_f32x4_abs(wasm_f32x4_sub(p, t)), half);
+            v128_t step = wasm_v128_and(up, wasm_v128_or(one, wasm_v128_and(p, signbit)));
+            v128_t q = wasm_f32x4_add(t, step);
+            /* out of int8 range (only reachable through inf/subnormal scales) or nan: 0 */
+            v128_t ok = wasm_v128_and(wasm_f32x4_ge(q, lo), wasm_f32x4_le(q, hi));
+            q32[j] = wasm_v128_and(wasm_i32x4_trunc_sat_f32x4(q), ok);
+        }
+        for (j = 0; j < 4; j++) q16[j] = wasm_i16x8_narrow_i32x4(q32[2 * j], q32[2 * j + 1]);
+        wasm_v128_store(y[i].qs, wasm_i8x16_narrow_i16x8(q16[0], q16[1]));
+        wasm_v128_store(y[i].qs + 16, wasm_i8x16_narrow_i16x8(q16[2], q16[3]));
+    }
+}
+
+/* ---------------------------------------------------------------- f32 dot, axpy */
+
+float kern_dot_f32(const float *a, const float *b, int64_t n) {
+    v128_t lo = wasm_f32x4_splat(0.0f), hi = lo;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+        hi = wasm_f32x4_add(hi, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+    }
+    if (i < n) { /* the reference adds the tail into acc[0] one element at a time */
+        float a0 = wasm_f32x4_extract_lane(lo, 0);
+        for (; i < n; i++) a0 += a[i] * b[i];
+        lo = wasm_f32x4_replace_lane(lo, 0, a0);
+    }
+    return combine8(lo, hi);
+}
+
+void kern_axpy_f32(float *y, float alpha, const float *x, int64_t n) {
+    const v128_t va = wasm_f32x4_splat(alpha);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+/* ---------------------------------------------------------------- exp, softmax, swiglu */
+
+/* kern_exp on four lanes: the same operations, in the same order (see kernels_scalar.c). */
+static inline v128_t exp4(v128_t x) {
+    v128_t xc = wasm_v128_bitselect(wasm_f32x4_splat(88.0f), x, wasm_f32x4_gt(x, wasm_f32x4_splat(88.0f)));
+    v128_t nf, r, z, p;
+    xc = wasm_v128_bitselect(wasm_f32x4_splat(-86.0f), xc, wasm_f32x4_lt(xc, wasm_f32x4_splat(-86.0f)));
+    nf = wasm_f32x4_nearest(wasm_f32x4_mul(xc, wasm_f32x4_splat(1.44269504088896341f)));
+    r = wasm_f32x4_sub(xc, wasm_f32x4_mul(nf, wasm_f32x4_splat(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(nf, wasm_f32x4_splat(-2.12194440e-4f)));
+    z = wasm_f32x4_mul(r, r);
+    p = wasm_f32x4_splat(1.9875691500e-4f);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, z), r);
+    p = wasm_f32x4_add(p, wasm_f32x4_splat(1.0f));
+    p = wasm_i32x4_add(p, wasm_i32x4_shl(wasm_i32x4_trunc_sat_f32x4(nf), 23)); /* nan: n = 0, as the scalar */
+    return wasm_v128_andnot(p, wasm_f32x4_lt(x, wasm_f32x4_splat(-86.0f)));
+}
+
+void kern_softmax(float *x, int64_t n) {
+    v128_t vmax = wasm_f32x4_splat(-INFINITY), lo = wasm_f32x4_splat(0.0f), hi = lo, vinv;
+    float max, inv;
+    int64_t i;
+    /* pmax(a, b) = a < b ? b : a keeps a nan out exactly like the scalar `if (x > max)` */
+    for (i = 0; i + 4 <= n; i += 4) vmax = wasm_f32x4_pmax(vmax, wasm_v128_load(x + i));
+    max = wasm_f32x4_extract_lane(vmax, 0);
+    if (wasm_f32x4_extract_lane(vmax, 1) > max) max = wasm_f32x4_extract_lane(vmax, 1);
+    if (wasm_f32x4_extract_lane(vmax, 2) > max) max = wasm_f32x4_extract_lane(vmax, 2);
+    if (wasm_f32x4_extract_lane(vmax, 3) > max) max = wasm_f32x4_extract_lane(vmax, 3);
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    vmax = wasm_f32x4_splat(max);
+    for (i = 0; i + 8 <= n; i += 8) {
+        v128_t e0 = exp4(wasm_f32x4_sub(wasm_v128_load(x + i), vmax));
+        v128_t e1 = exp4(wasm_f32x4_sub(wasm_v128_load(x + i + 4), vmax));
+        wasm_v128_store(x + i, e0);
+        wasm_v128_store(x + i + 4, e1);
+        lo = wasm_f32x4_add(lo, e0);
+        hi = wasm_f32x4_add(hi, e1);
+    }
+    {
+        float a0 = wasm_f32x4_extract_lane(lo, 0); /* the tail goes into acc[0], in order */
+        for (; i < n; i++) {
+            x[i] = kern_exp(x[i] - max);
+            a0 += x[i];
+        }
+        inv = 1.0f / combine8(wasm_f32x4_replace_lane(lo, 0, a0), hi);
+    }
+    vinv = wasm_f32x4_splat(inv);
+    for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+    const v128_t one = wasm_f32x4_splat(1.0f);
+    int64_t i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        v128_t g = wasm_v128_load(gate + i);
+        v128_t d = wasm_f32x4_add(one, exp4(wasm_f32x4_neg(g)));
+        wasm_v128_store(out + i, wasm_f32x4_mul(wasm_f32x4_div(g, d), wasm_v128_load(up + i)));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + kern_exp(-gate[i])) * up[i];
+}
+
+/* ---------------------------------------------------------------- attention */
+
+/* Scores of query qh against 4 cached keys (k0 + i*ld): each dot keeps the scalar dot's 8
+ * partial sums (lo, hi); one 4x4 transpose finishes the four dots in the scalar order. */
+static inline v128_t dot4_keys(const float *qh, const float *k0, int64_t ld, int32_t head_dim) {
+    const float *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+    v128_t lo0 = wasm_f32x4_splat(0.0f), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0, lo3 = lo0, hi3 = lo0;
+    v128_t s0, s1, s2, s3, t0, t1, t2, t3;
+    int32_t d;
+    for (d = 0; d < head_dim; d += 8) {
+        v128_t ql = wasm_v128_load(qh + d), qu = wasm_v128_load(qh + d + 4);
+        lo0 = wasm_f32x4_add(lo0, wasm_f32x4_mul(ql, wasm_v128_load(k0 + d)));
+        hi0 = wasm_f32x4_add(hi0, wasm_f32x4_mul(qu, wasm_v128_load(k0 + d + 4)));
+        lo1 = wasm_f32x4_add(lo1, wasm_f32x4_mul(ql, wasm_v128_load(k1 + d)));
+        hi1 = wasm_f32x4_add(hi1, wasm_f32x4_mul(qu, wasm_v128_load(k1 + d + 4)));
+        lo2 = wasm_f32x4_add(lo2, wasm_f32x4_mul(ql, wasm_v128_load(k2 + d)));
+        hi2 = wasm_f32x4_add(hi2, wasm_f32x4_mul(qu, wasm_v128_load(k2 + d + 4)));
+        lo3 = wasm_f32x4_add(lo3, wasm_f32x4_mul(ql, wasm_v128_load(k3 + d)));
+        hi3 = wasm_f32x4_add(hi3, wasm_f32x4_mul(qu, wasm_v128_load(k3 + d + 4)));
+    }
+    s0 = wasm_f32x4_add(lo0, hi0); /* lane i: acc[i] + acc[i+4] */
+    s1 = wasm_f32x4_add(lo1, hi1);
+    s2 = wasm_f32x4_add(lo2, hi2);
+    s3 = wasm_f32x4_add(lo3, hi3);
+    t0 = wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5);
+    t1 = wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7);
+    t2 = wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5);
+    t3 = wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7);
+    s0 = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5); /* lane p: key p's (acc[0] + acc[4]) */
+    s1 = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+    s2 = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+    s3 = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+    return wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
+}
+
+/* Positions are taken in blocks small enough that their key (then value) rows stay in L1
+ * while every query head of the group uses them: each cached row comes from memory once. */
+#define ATT_BLOCK 64
+
+void kern_attention(float *out, const float *q, const float *k, const float *v, int64_t ld, int32_t head_dim,
+                    int32_t n_q, int32_t n_pos, float scale, float *scores) {
+    const v128_t vscale = wasm_f32x4_splat(scale);
+    int32_t h, j, j0, d;
+    if (head_dim % 8 != 0) {
+        kern_attention_scalar(out, q, k, v, ld, head_dim, n_q, n_pos, scale, scores);
+        return;
+    }
+    for (j0 = 0; j0 < n_pos; j0 += ATT_BLOCK) {
+        int32_t j1 = n_pos - j0 < ATT_BLOCK ? n_pos : j0 + ATT_BLOCK;
+        for (h = 0; h < n_q; h++) {
+            const float *qh = q + (size_t)h * head_dim;
+            float *s = scores + (size_t)h * n_pos;
+            for (j = j0; j + 4 <= j1; j += 4)
+                wasm_v128_store(s + j, wasm_f32x4_mul(dot4_keys(qh, k + (size_t)j * ld, ld, head_dim), vscale));
+            for (; j < j1; j++) s[j] = kern_dot_f32(qh, k + (size_t)j * ld, head_dim) * scale;
+        }
+    }
+    for (h = 0; h < n_q; h++) kern_softmax(scores + (size_t)h * n_pos, n_pos);
+    /* out_h = sum_j p_j v_j in position order, 32 dims at a time held in registers */
+    for (j0 = 0; j0 < n_pos; j0 += ATT_BLOCK) {
+        int32_t j1 = n_pos - j0 < ATT_BLOCK ? n_pos : j0 + ATT_BLOCK;
+        for (h = 0; h < n_q; h++) {
+            const float *s = scores + (size_t)h * n_pos;
+            for (d = 0; d < head_dim; d += 32) {
+                int nv = head_dim - d >= 32 ? 8 : (head_dim - d) / 4, i;
+                float *o = out + (size_t)h * head_dim + d;
+                v128_t acc[8];
+                for (i = 0; i < 8; i++) acc[i] = j0 == 0 || i >= nv ? wasm_f32x4_splat(0.0f) : wasm_v128_load(o + 4 * i);
+                if (nv == 8) {
+                    for (j = j0; j < j1; j++) {
+                        const float *vj = v + (size_t)j * ld + d;
+                        v128_t p = wasm_f32x4_splat(s[j]);
+                        for (i = 0; i < 8; i++) acc[i] = wasm_f32x4_add(acc[i], wasm_f32x4_mul(p, wasm_v128_load(vj + 4 * i)));
+                    }
+                } else {
+                    for (j = j0; j < j1; j++) {
+                        const float *vj = v + (size_t)j * ld + d;
+                        v128_t p = wasm_f32x4_splat(s[j]);
+                        for (i = 0; i < nv; i++) acc[i] = wasm_f32x4_add(acc[i], wasm_f32x4_mul(p, wasm_v128_load(vj + 4 * i)));
+                    }
+                }
+                for (i = 0; i < nv; i++) wasm_v128_store(o + 4 * i, acc[i]);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- float-type matmul */
+
+/* Widen 8 elements of an F32/F16/BF16 row at element k into two f32x4. */
+static inline void load8(uint32_t wtype, const uint8_t *row, int64_t k, v128_t *lo, v128_t *hi) {
+    if (wtype == MLLM_DTYPE_F32) {
+        *lo = wasm_v128_load(row + 4 * k);
+        *hi = wasm_v128_load(row + 4 * k + 16);
+    } else {
+        v128_t h = wasm_v128_load(row + 2 * k);
+        v128_t l32 = wasm_u32x4_extend_low_u16x8(h), h32 = wasm_u32x4_extend_high_u16x8(h);
+        if (wtype == MLLM_DTYPE_F16) {
+            *lo = f16x4_to_f32x4(l32);
+            *hi = f16x4_to_f32x4(h32);
+        } else {
+            *lo = wasm_i32x4_shl(l32, 16);
+            *hi = wasm_i32x4_shl(h32, 16);
+        }
+    }
+}
+
+static inline float load1(uint32_t wtype, const uint8_t *row, int64_t k) {
+    uint16_t h;
+    float f;
+    if (wtype == MLLM_DTYPE_F32) {
+        memcpy(&f, row + 4 * k, 4);
+        return f;
+    }
+    memcpy(&h, row + 2 * k, 2);
+    if (wtype == MLLM_DTYPE_F16) return f16_to_f32_one(h);
+    return bf16_to_f32(h);
+}
+
+/* One row times up to 4 tokens over elements [k0, k0+len): the scalar reference's
+ * kern_dot_f32 of that span for each token (8 partial sums, tail into the first). */
+static void float_row_span(float *dots, uint32_t wtype, const uint8_t *row, const float *x, int64_t n_in,
+                           int nt, int64_t k0, int64_t len) {
+    v128_t lo[4], hi[4];
+    int64_t k = k0, end = k0 + len;
+    int t;
+    for (t = 0; t < 4; t++) lo[t] = hi[t] = wasm_f32x4_splat(0.0f);
+    if (nt == 4) {
+        for (; k + 8 <= end; k += 8) {
+            v128_t wl, wh;
+            load8(wtype, row, k, &wl, &wh);
+            for (t = 0; t < 4; t++) {
+                const float *xt = x + t * n_in + k;
+                lo[t] = wasm_f32x4_add(lo[t], wasm_f32x4_mul(wl, wasm_v128_load(xt)));
+                hi[t] = wasm_f32x4_add(hi[t], wasm_f32x4_mul(wh, wasm_v128_load(xt + 4)));
+            }
+        }
+    } else {
+        for (; k + 8 <= end; k += 8) {
+            v128_t wl, wh;
+            load8(wtype, row, k, &wl, &wh);
+            for (t = 0; t < nt; t++) {
+                const float *xt = x + t * n_in + k;
+                lo[t] = wasm_f32x4_add(lo[t], wasm_f32x4_mul(wl, wasm_v128_load(xt)));
+                hi[t] = wasm_f32x4_add(hi[t], wasm_f32x4_mul(wh, wasm_v128_load(xt + 4)));
+            }
+        }
+    }
+    for (t = 0; t < nt; t++) {
+        float a0 = wasm_f32x4_extract_lane(lo[t], 0);
+        int64_t kk;
+        for (kk = k; kk < end; kk++) a0 += load1(wtype, row, kk) * x[t * n_in + kk];
+        dots[t] = combine8(wasm_f32x4_replace_lane(lo[t], 0, a0), hi[t]);
+    }
+}
+
+/* The scalar reference's tile length for half-precision rows (kernels_scalar.c KERN_TILE):
+ * F16/BF16 dots are summed per 256-element tile, so this must match it. */
+#define KERN_TILE 256
+
+static void matmul_float(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
+                         const float *x, int64_t n_tok) {
+    size_t row_bytes = dtype_row_bytes(wtype, n_in);
+    int64_t r, t0;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+        for (t0 = 0; t0 < n_tok; t0 += 4) {
+            int nt = n_tok - t0 < 4 ? (int)(n_tok - t0) : 4, t;
+            const float *xt = x + t0 * n_in;
+            float dots[4];
+            if (wtype == MLLM_DTYPE_F32) {
+                float_row_span(dots, wtype, row, xt, n_in, nt, 0, n_in);
+                for (t = 0; t < nt; t++) out[(t0 + t) * ldo + r] = dots[t];
+            } else {
+                float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                int64_t k0;
+                for (k0 = 0; k0 < n_in; k0 += KERN_TILE) {
+                    int64_t len = n_in - k0 < KERN_TILE ? n_in - k0 : KERN_TILE;
+                    float_row_span(dots, wtype, row, xt, n_in, nt, k0, len);
+                    for (t = 0; t < nt; t++) acc[t] += dots[t];
+                }
+                for (t = 0; t < nt; t++) out[(t0 + t) * ldo + r] = acc[t];
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- Q8_0 matmul */
+
+/* Activations are widened to int16 once per group of tokens (into a stack buffer, so the
+ * kernel allocates nothing) and their block scales to f32, laid out [block][token] so four
+ * tokens' scales are one v128 load. */
+#define XW_CAP 32768 /* int16 elements of widened activations (64 KiB of stack) */
+#define TG_MAX 64    /* most tokens per group */
+
+static inline v128_t dot_block(const v128_t *w, const int16_t *xw) {
+    v128_t s = wasm_i32x4_dot_i16x8(w[0], wasm_v128_load(xw));
+    s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(w[1], wasm_v128_load(xw + 8)));
+    s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(w[2], wasm_v128_load(xw + 16)));
+    return wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(w[3], wasm_v128_load(xw + 24)));
+}
+
+static inline void widen_block(const block_q8_0 *b, v128_t *w) {
+    v128_t a = wasm_v128_load(b->qs), c = wasm_v128_load(b->qs + 16);
+    w[0] = wasm_i16x8_extend_low_i8x16(a);
+    w[1] = wasm_i16x8_extend_high_i8x16(a);
+    w[2] = wasm_i16x8_extend_low_i8x16(c);
+    w[3] = wasm_i16x8_extend_high_i8x16(c);
+}
+
+/* Eight rows x one token (decode): two accumulators whose lanes are rows. Eight rows in
+ * flight keep enough weight streams busy; the next tiles' cache lines are touched first
+ * (one load per 64 bytes): wasm has no prefetch, and from memory this streams ~15% faster. */
+#define MV_ROWS 8
+#ifndef MV_TOUCH
+#define MV_TOUCH 2 /* tiles ahead */
+#endif
+static void q8_rows8_tok1(float *out, const block_q8_0 *w0, int64_t nb, const int16_t *xw, const float *dx,
+                          int64_t dx_stride, const uint8_t *touch, int64_t touch_len, int32_t *sink) {
+    const block_q8_0 *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb, *w4 = w3 + nb, *w5 = w4 + nb, *w6 = w5 + nb,
+                     *w7 = w6 + nb;
+    v128_t acc0 = wasm_f32x4_splat(0.0f), acc1 = acc0;
+    int64_t b;
+    if (touch) {
+        v128_t t = wasm_i32x4_splat(0);
+        for (b = 0; b < touch_len; b += 64) t = wasm_v128_or(t, wasm_v128_load(touch + b));
+        *sink += wasm_i32x4_extract_lane(t, 0);
+    }
+    for (b = 0; b < nb; b++) {
+        v128_t wv[4], s0, s1, s2, s3, d, dxv = wasm_f32x4_splat(dx[b * dx_stride]);
+        const int16_t *xb = xw + b * MLLM_QK8_0;
+        widen_block(w0 + b, wv);
+        s0 = dot_block(wv, xb);
+        widen_block(w1 + b, wv);
+        s1 = dot_block(wv, xb);
+        widen_block(w2 + b, wv);
+        s2 = dot_block(wv, xb);
+        widen_block(w3 + b, wv);
+        s3 = dot_block(wv, xb);
+        d = wasm_f32x4_mul(scales4(w0 + b, w1 + b, w2 + b, w3 + b), dxv);
+        acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32(s0, s1, s2, s3)), d));
+        widen_block(w4 + b, wv);
+        s0 = dot_block(wv, xb);
+        widen_block(w5 + b, wv);
+        s1 = dot_block(wv, xb);
+        widen_block(w6 + b, wv);
+        s2 = dot_block(wv, xb);
+        widen_block(w7 + b, wv);
+        s3 = dot_block(wv, xb);
+        d = wasm_f32x4_mul(scales4(w4 + b, w5 + b, w6 + b, w7 + b), dxv);
+        acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32(s0, s1, s2, s3)), d));
+    }
+    wasm_v128_store(out, acc0);
+    wasm_v128_store(out + 4, acc1);
+}
+
+/* Four rows x one token: lanes of the accumulator are the rows. */
+static void q8_rows4_tok1(float *out, const block_q8_0 *w0, int64_t nb, const int16_t *xw, const float *dx,
+                          int64_t dx_stride) {
+    const block_q8_0 *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int64_t b;
+    for (b = 0; b < nb; b++) {
+        v128_t wv[4], s0, s1, s2, s3, d;
+        const int16_t *xb = xw + b * MLLM_QK8_0;
+        widen_block(w0 + b, wv);
+        s0 = dot_block(wv, xb);
+        widen_block(w1 + b, wv);
+        s1 = dot_block(wv, xb);
+        widen_block(w2 + b, wv);
+        s2 = dot_block(wv, xb);
+        widen_block(w3 + b, wv);
+        s3 = dot_block(wv, xb);
+        d = scales4(w0 + b, w1 + b, w2 + b, w3 + b);
+        d = wasm_f32x4_mul(d, wasm_f32x4_splat(dx[b * dx_stride]));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32(s0, s1, s2, s3)), d));
+    }
+    wasm_v128_store(out, acc);
+}
+
+/* One row x one token (leftover rows). */
+static float q8_row1_tok1(const block_q8_0 *w, int64_t nb, const int16_t *xw, const float *dx, int64_t dx_stride) {
+    float sumf = 0.0f;
+    int64_t b;
+    for (b = 0; b < nb; b++) {
+        v128_t wv[4], s;
+        int32_t isum;
+        widen_block(w + b, wv);
+        s = dot_block(wv, xw + b * MLLM_QK8_0);
+        isum = wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1) + wasm_i32x4_extract_lane(s, 2) +
+               wasm_i32x4_extract_lane(s, 3);
+        sumf += (float)isum * (f16_to_f32_one(w[b].d) * dx[b * dx_stride]);
+    }
+    return sumf;
+}
+
+/* Four rows x four tokens (prefill): per row, one accumulator whose lanes are the four
+ * tokens; each weight block is widened once for the four tokens, each activation block
+ * (already widened) serves four rows, the four rows' scales convert as one vector. */
+static void q8_rows4_tok4(float *out, int64_t ldo, const block_q8_0 *w, int64_t nb, const int16_t *xw,
+                          int64_t xw_stride, const float *dx4, int64_t dx_stride) {
+    v128_t acc[4];
+    int64_t b;
+    int r, t;
+    for (r = 0; r < 4; r++) acc[r] = wasm_f32x4_splat(0.0f);
+    for (b = 0; b < nb; b++) {
+        const int16_t *xb = xw + b * MLLM_QK8_0;
+        const block_q8_0 *wb = w + b;
+        v128_t dxv = wasm_v128_load(dx4 + b * dx_stride);
+        v128_t dw = scales4(wb, wb + nb, wb + 2 * nb, wb + 3 * nb);
+        /* lane r of dw splat by a constant shuffle, so the row loop is written out */
+#define Q8_ROW_TOK4(r)                                                                                  \
+        do {                                                                                            \
+            v128_t wv[4], s0, s1, s2, s3, d;                                                            \
+            widen_block(wb + (r) * nb, wv);                                                             \
+            s0 = dot_block(wv, xb);                                                                     \
+            s1 = dot_block(wv, xb + xw_stride);                                                         \
+            s2 = dot_block(wv, xb + 2 * xw_stride);                                                     \
+            s3 = dot_block(wv, xb + 3 * xw_stride);                                                     \
+            d = wasm_f32x4_mul(wasm_i32x4_shuffle(dw, dw, r, r, r, r), dxv);                            \
+            acc[r] = wasm_f32x4_add(acc[r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32(s0, s1, s2, s3)), d)); \
+        } while (0)
+        Q8_ROW_TOK4(0);
+        Q8_ROW_TOK4(1);
+        Q8_ROW_TOK4(2);
+        Q8_ROW_TOK4(3);
+#undef Q8_ROW_TOK4
+    }
+    for (r = 0; r < 4; r++) {
+        float v[4];
+        wasm_v128_store(v, acc[r]);
+        for (t = 0; t < 4; t++) out[t * ldo + r] = v[t];
+    }
+}
+
+/* One row x four tokens (leftover rows of prefill). */
+static void q8_row1_tok4(float *out, int64_t ldo, const block_q8_0 *w, int64_t nb, const int16_t *xw,
+                         int64_t xw_stride, const float *dx4, int64_t dx_stride) {
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    float v[4];
+    int64_t b;
+    int t;
+    for (b = 0; b < nb; b++) {
+        const int16_t *xb = xw + b * MLLM_QK8_0;
+        v128_t wv[4], s0, s1, s2, s3, d;
+        widen_block(w + b, wv);
+        s0 = dot_block(wv, xb);
+        s1 = dot_block(wv, xb + xw_stride);
+        s2 = dot_block(wv, xb + 2 * xw_stride);
+        s3 = dot_block(wv, xb + 3 * xw_stride);
+        d = wasm_f32x4_mul(wasm_f32x4_splat(f16_to_f32_one(w[b].d)), wasm_v128_load(dx4 + b * dx_stride));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4_i32(s0, s1, s2, s3)), d));
+    }
+    wasm_v128_store(v, acc);
+    for (t = 0; t < 4; t++) out[t * ldo] = v[t];
+}
+
+static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
+                        const block_q8_0 *xq, int64_t n_tok) {
+    const int64_t nb = n_in / MLLM_QK8_0;
+    int16_t xw[XW_CAP];
+    float dx[XW_CAP / MLLM_QK8_0];
+    const block_q8_0 *wq = (const block_q8_0 *)w;
+    int64_t tg = XW_CAP / n_in, g0;
+    if (tg > TG_MAX) tg = TG_MAX;
+    if (tg >= 4) tg &= ~(int64_t)3;
+    if (tg < 1) tg = 1; /* rows wider than the buffer: see below */
+
+    if (n_in > XW_CAP) { /* too wide to widen on the stack: one dot at a time (not a model shape) */
+        int64_t r, t;
+        for (t = 0; t < n_tok; t++)
+            for (r = 0; r < n_rows; r++) out[t * ldo + r] = kern_dot_q8_0_scalar(wq + r * nb, xq + t * nb, n_in);
+        return;
+    }
+
+    for (g0 = 0; g0 < n_tok; g0 += tg) {
+        int64_t ng = n_tok - g0 < tg ? n_tok - g0 : tg, t, b, r, nq;
+        /* widen the group: xw[t][k], dx[b][t] */
+        for (t = 0; t < ng; t++) {
+            const block_q8_0 *xb = xq + (g0 + t) * nb;
+            int16_t *dst = xw + t * n_in;
+            for (b = 0; b < nb; b++) {
+                v128_t a = wasm_v128_load(xb[b].qs), c = wasm_v128_load(xb[b].qs + 16);
+                wasm_v128_store(dst + b * 32, wasm_i16x8_extend_low_i8x16(a));
+                wasm_v128_store(dst + b * 32 + 8, wasm_i16x8_extend_high_i8x16(a));
+                wasm_v128_store(dst + b * 32 + 16, wasm_i16x8_extend_low_i8x16(c));
+                wasm_v128_store(dst + b * 32 + 24, wasm_i16x8_extend_high_i8x16(c));
+                dx[b * ng + t] = f16_to_f32_one(xb[b].d);
+            }
+        }
+        nq = ng & ~(int64_t)3; /* tokens handled four at a time */
+        for (r = 0; r + 4 <= n_rows; r += 4)
+            for (t = 0; t < nq; t += 4)
+                q8_rows4_tok4(out + (g0 + t) * ldo + r, ldo, wq + r * nb, nb, xw + t * n_in, n_in, dx + t, ng);
+        for (; r < n_rows; r++)
+            for (t = 0; t < nq; t += 4)
+                q8_row1_tok4(out + (g0 + t) * ldo + r, ldo, wq + r * nb, nb, xw + t * n_in, n_in, dx + t, ng);
+        for (t = nq; t < ng; t++) { /* leftover tokens (decode: the only one) */
+            float *o = out + (g0 + t) * ldo;
+            const int64_t tile_bytes = MV_ROWS * nb * (int64_t)sizeof(block_q8_0);
+            int32_t sink = 0;
+            for (r = 0; r + MV_ROWS <= n_rows; r += MV_ROWS) {
+                int ahead = r + (MV_TOUCH + 1) * MV_ROWS <= n_rows;
+                q8_rows8_tok1(o + r, wq + r * nb, nb, xw + t * n_in, dx + t, ng,
+                              ahead ? (const uint8_t *)(wq + (r + MV_TOUCH * MV_ROWS) * nb) : NULL, tile_bytes, &sink);
+            }
+            for (; r + 4 <= n_rows; r += 4) q8_rows4_tok1(o + r, wq + r * nb, nb, xw + t * n_in, dx + t, ng);
+            for (; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xw + t * n_in, dx + t, ng);
+            {
+                volatile int32_t keep = sink; /* keeps the touch loads from being optimized away */
+                (void)keep;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- entry point */
+
+void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
+                 const float *x, const block_q8_0 *xq, int64_t n_tok) {
+    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
+}
+
+#else
+typedef int kernels_simd128_unused; /* ISO C wants a declaration in every translation unit */
+#endif

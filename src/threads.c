@@ -1,0 +1,174 @@
+/* threads.c — the fork-join pool of threads.h (pthreads; compiled out without threads). */
+#include "threads.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#ifdef MLLM_THREADS
+#include <pthread.h>
+
+#define POOL_MAX 16
+/* Polls of the job counter before a helper sleeps: a forward pass posts a job every few
+ * tens of microseconds, and waking a sleeping thread costs about as much. */
+#define SPIN_POLLS 100000
+#define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~70 KiB */
+
+struct mllm_pool;
+typedef struct pool_helper {
+    struct mllm_pool *pool;
+    int part;
+} pool_helper;
+
+struct mllm_pool {
+    int n;              /* threads in all, the caller included */
+    int started;        /* helper threads running */
+    pthread_t tid[POOL_MAX];
+    pool_helper helper[POOL_MAX];
+    pthread_mutex_t mu; /* with cv: only for sleeping and waking */
+    pthread_cond_t cv;
+    mllm_pool_fn fn;    /* the current job: written before its ticket is published */
+    void *arg;
+    /* atomic: job generation << 32 | item count << 16 | next item. Taking an item is a
+     * compare-and-swap of the whole word, so a helper that wakes late can never take an item
+     * of another job, and the caller never waits for helpers that are not working on an item
+     * (on a busy machine a helper may be descheduled for milliseconds). */
+    uint64_t ticket;
+    int done;           /* atomic: items of the current job finished */
+    int sleepers;       /* atomic: helpers asleep on cv (or about to be) */
+    int stop;           /* atomic */
+};
+
+/* Take and run items of job generation gen until none are left; the number run. */
+static int run_items(struct mllm_pool *p, uint32_t gen, int thread) {
+    int ran = 0;
+    for (;;) {
+        uint64_t t = __atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE);
+        int item = (int)(t & 0xffffu), n_items = (int)((t >> 16) & 0xffffu);
+        if ((uint32_t)(t >> 32) != gen || item >= n_items) return ran;
+        if (!__atomic_compare_exchange_n(&p->ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+        p->fn(p->arg, item, thread);
+        __atomic_fetch_add(&p->done, 1, __ATOMIC_RELEASE);
+        ran++;
+    }
+}
+
+static void *helper_main(void *a) {
+    pool_helper *h = (pool_helper *)a;
+    struct mllm_pool *p = h->pool;
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t g;
+        int polls = 0;
+        while ((g = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE) >> 32)) == seen &&
+               !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+            if (++polls < SPIN_POLLS) continue;
+            pthread_mutex_lock(&p->mu);
+            __atomic_fetch_add(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+            while ((uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_SEQ_CST) >> 32) == seen &&
+                   !__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST))
+                pthread_cond_wait(&p->cv, &p->mu);
+            __atomic_fetch_sub(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&p->mu);
+            polls = 0;
+        }
+        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) break;
+        seen = g;
+        run_items(p, g, h->part);
+    }
+    return NULL;
+}
+
+mllm_status mllm_pool_new(int n_threads, mllm_pool **out, mllm_error *err) {
+    struct mllm_pool *p;
+    pthread_attr_t attr;
+    int i;
+    *out = NULL;
+    if (n_threads <= 1) return MLLM_OK;
+    if (n_threads > POOL_MAX)
+        return mllm_fail(err, MLLM_ERR_ARG, "n_threads %d is more than the %d threads a pool can have", n_threads,
+                         POOL_MAX);
+    p = (struct mllm_pool *)calloc(1, sizeof *p);
+    if (!p) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for a pool of %d threads", n_threads);
+    p->n = n_threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, HELPER_STACK);
+    for (i = 1; i < n_threads; i++) {
+        p->helper[i].pool = p;
+        p->helper[i].part = i;
+        if (pthread_create(&p->tid[i], &attr, helper_main, &p->helper[i]) != 0) {
+            pthread_attr_destroy(&attr);
+            mllm_pool_free(p);
+            return mllm_fail(err, MLLM_ERR_NOMEM, "could not start thread %d of %d (no worker available)", i + 1,
+                             n_threads);
+        }
+        p->started = i;
+    }
+    pthread_attr_destroy(&attr);
+    *out = p;
+    return MLLM_OK;
+}
+
+void mllm_pool_free(mllm_pool *p) {
+    int i;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (i = 1; i <= p->started; i++) pthread_join(p->tid[i], NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+int mllm_pool_size(const mllm_pool *p) { return p ? p->n : 1; }
+
+void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
+    uint32_t gen;
+    int i;
+    if (!p || n_items <= 1 || n_items > 0xffff) { /* (no job here has 65536 items) */
+        for (i = 0; i < n_items; i++) fn(arg, i, 0);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+    gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
+    /* publish; wake sleepers only if there are any (a helper about to sleep rechecks the
+     * ticket under the mutex after counting itself, so it cannot miss this job) */
+    __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)n_items << 16, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    run_items(p, gen, 0);
+    while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != n_items) {
+    }
+}
+
+#else /* no threads in this build */
+
+struct mllm_pool {
+    int unused;
+};
+
+mllm_status mllm_pool_new(int n_threads, mllm_pool **out, mllm_error *err) {
+    (void)n_threads;
+    (void)err;
+    *out = NULL;
+    return MLLM_OK;
+}
+void mllm_pool_free(mllm_pool *p) { (void)p; }
+int mllm_pool_size(const mllm_pool *p) {
+    (void)p;
+    return 1;
+}
+void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
+    int i;
+    (void)p;
+    for (i = 0; i < n_items; i++) fn(arg, i, 0);
+}
+#endif

@@ -1,0 +1,282 @@
+/* test_kernels_simd.c — the kernels the SIMD work added or reshaped (kern_exp, kern_softmax,
+ * kern_swiglu, kern_attention) against double-precision references, and — when built with
+ * -msimd128 — every SIMD128 kernel against its scalar reference on the same inputs.
+ *
+ * `make test-c` runs the first part natively (a native build has no SIMD kernels);
+ * tests/node/simd.test.js builds this file with emcc -msimd128 and runs all of it under
+ * Node. The SIMD kernels perform the scalar kernels' float operations in the same order, so
+ * those comparisons are bit for bit (stronger than the 1e-5 relative the issue asks); NaN
+ * equals NaN. Inputs reach every code path: ragged row and token counts around the register
+ * tiles, fp16 subnormal / inf / nan scales and weights, int8 -128, exact .5 rounding ties,
+ * all-zero and non-finite quantization blocks. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dtype.h"
+#include "kernels.h"
+
+
+static uint32_t rng = 2463534242u;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+static float frand(void) { return (float)((double)next_u32() / 4294967296.0 * 2.0 - 1.0); }
+
+
+/* ---------------------------------------------------------------- references (always) */
+
+static void test_exp_is_within_2e_7_of_double_and_clamps(void) {
+    double worst = 0;
+    int i;
+    for (i = 0; i <= 200000; i++) {
+        float x = -86.0f + 174.0f * (float)i / 200000.0f;
+        double e = exp((double)x), rel = fabs((double)kern_exp(x) - e) / e;
+        if (rel > worst) worst = rel;
+    }
+    CHECK(worst < 2e-7);
+    CHECK(kern_exp(0.0f) == 1.0f);
+    CHECK(kern_exp(-86.5f) == 0.0f && kern_exp(-INFINITY) == 0.0f);
+    CHECK(kern_exp(100.0f) == kern_exp(88.0f) && kern_exp(INFINITY) == kern_exp(88.0f));
+    CHECK(kern_exp(NAN) != kern_exp(NAN));
+}
+
+static void test_swiglu_is_silu_times_up(void) {
+    float g[7] = {-100.0f, -3.0f, -0.5f, 0.0f, 0.25f, 2.0f, 100.0f}, u[7] = {1, 2, 3, -1, 0.5f, -2, 1}, o[7];
+    int i;
+    kern_swiglu(o, g, u, 7);
+    for (i = 0; i < 7; i++) CHECK_NEAR(o[i], (double)g[i] / (1.0 + exp(-(double)g[i])) * u[i], 1e-6 * (1 + fabs(g[i])));
+}
+
+/* Grouped attention against a double-precision softmax(q k / sqrt(d)) v per head, for a
+ * head size that takes the SIMD path (64) and one that does not (12). */
+static void check_attention(int32_t head_dim) {
+    enum { NQ = 3, NPOS = 37, LD = 200 };
+    static float q[NQ * 64], k[NPOS * LD], v[NPOS * LD], out[NQ * 64], scores[NQ * NPOS];
+    float scale = 1.0f / sqrtf((float)head_dim);
+    int n_pos, h, j, d;
+    double worst = 0;
+    for (j = 0; j < NQ * 64; j++) q[j] = frand() * 2.0f;
+    for (j = 0; j < NPOS * LD; j++) { k[j] = frand(); v[j] = frand(); }
+    for (n_pos = 1; n_pos <= NPOS; n_pos += 3) {
+        kern_attention(out, q, k + 5, v + 7, LD, head_dim, NQ, n_pos, scale, scores);
+        for (h = 0; h < NQ; h++) {
+            double s[NPOS], max = -1e300, sum = 0;
+            for (j = 0; j < n_pos; j++) {
+                double dot = 0;
+                for (d = 0; d < head_dim; d++) dot += (double)q[h * head_dim + d] * k[5 + j * LD + d];
+                s[j] = dot * scale;
+                if (s[j] > max) max = s[j];
+            }
+            for (j = 0; j < n_pos; j++) sum += s[j] = exp(s[j] - max);
+            for (d = 0; d < head_dim; d++) {
+                double o = 0;
+                for (j = 0; j < n_pos; j++) o += s[j] / sum * v[7 + j * LD + d];
+                if (fabs(o - out[h * head_dim + d]) > worst) worst = fabs(o - out[h * head_dim + d]);
+            }
+        }
+    }
+    CHECK(worst < 2e-6);
+}
+static void test_attention_head_dim_64_matches_double(void) { check_attention(64); }
+static void test_attention_head_dim_12_matches_double(void) { check_attention(12); }
+
+#ifdef MLLM_KERNELS_SIMD128
+/* ---------------------------------------------------------------- SIMD == scalar */
+
+/* Bitwise float equality, any NaN equal to any NaN. */
+static int same_float(float a, float b) {
+    uint32_t ua, ub;
+    if (a != a && b != b) return 1;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub;
+}
+static int count_diff(const float *a, const float *b, int64_t n) {
+    int64_t i;
+    int bad = 0;
+    for (i = 0; i < n; i++) bad += !same_float(a[i], b[i]);
+    return bad;
+}
+
+/* Random Q8_0 rows: int8 in [-128, 127] (the file format allows -128), scales drawn from
+ * normal, small (fp16-subnormal) and a few zero values. */
+static void fill_q8(block_q8_0 *b, int64_t nblocks) {
+    int64_t i;
+    int j;
+    for (i = 0; i < nblocks; i++) {
+        uint32_t k = next_u32() % 16;
+        if (k == 0) b[i].d = 0;
+        else if (k < 5) b[i].d = (uint16_t)(next_u32() % 0x400 | (next_u32() & 0x8000)); /* subnormal */
+        else b[i].d = f32_to_fp16(frand() * 0.05f);
+        for (j = 0; j < 32; j++) b[i].qs[j] = (int8_t)(next_u32() & 0xff);
+    }
+}
+
+
+static void test_quantize_matches_scalar_bit_for_bit(void) {
+    enum { N = 32 * 64 };
+    static float x[N];
+    static block_q8_0 a[N / 32], b[N / 32];
+    int i, rep;
+    for (rep = 0; rep < 50; rep++) {
+        float scale = powf(10.0f, (float)(rep % 12) - 6.0f);
+        for (i = 0; i < N; i++) x[i] = frand() * scale;
+        /* block 1: exact ties. amax 127 gives d = 1, id = 1, so x*id = x: k + 0.5 exactly */
+        for (i = 32; i < 64; i++) x[i] = (float)((i % 20) - 10) + 0.5f;
+        x[32] = 127.0f;
+        for (i = 64; i < 96; i++) x[i] = 0.0f;                          /* block 2: all zero */
+        x[96] = INFINITY;                                              /* block 3: inf */
+        x[128 + 5] = NAN;                                              /* block 4: nan */
+        x[160] = -INFINITY;                                            /* block 5: -inf */
+        for (i = 192; i < 224; i++) x[i] = (float)(i - 200) * 1e-41f;  /* block 6: f32 subnormals */
+        kern_quantize_q8_0(x, a, N);
+        kern_quantize_q8_0_scalar(x, b, N);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
+}
+
+static void test_dot_and_axpy_match_scalar_bit_for_bit(void) {
+    float a[203], b[203], y1[203], y2[203];
+    int n, i, bad_dot = 0, bad_axpy = 0;
+    for (i = 0; i < 203; i++) { a[i] = frand(); b[i] = frand() * 3.0f; }
+    for (n = 0; n <= 203; n++) {
+        bad_dot += !same_float(kern_dot_f32(a, b, n), kern_dot_f32_scalar(a, b, n));
+        for (i = 0; i < 203; i++) y1[i] = y2[i] = frand();
+        kern_axpy_f32(y1, 0.37f, a, n);
+        kern_axpy_f32_scalar(y2, 0.37f, a, n);
+        bad_axpy += count_diff(y1, y2, 203);
+    }
+    CHECK_EQ_INT(bad_dot, 0);
+    CHECK_EQ_INT(bad_axpy, 0);
+}
+
+/* Q8_0 matmul over shapes around the tiles (8-row decode tiles, 4x4 prefill tiles). */
+static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
+    static const int n_ins[] = {32, 96, 576, 1536};
+    static const int rows_list[] = {1, 3, 4, 7, 8, 9, 17, 36, 64};
+    static const int toks[] = {1, 2, 3, 4, 5, 8, 13};
+    int a, r, t, bad = 0, bad_batch = 0, cases = 0;
+    for (a = 0; a < 4; a++)
+        for (r = 0; r < 9; r++)
+            for (t = 0; t < 7; t++) {
+                int n_in = n_ins[a], rows = rows_list[r], n_tok = toks[t], ldo = rows + 3, nb = n_in / 32, i;
+                block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
+                block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
+                float *x = (float *)malloc(sizeof(float) * (size_t)(n_in * n_tok));
+                float *o1 = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+                float *o2 = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+                float *one = (float *)malloc(sizeof(float) * (size_t)ldo);
+                fill_q8(w, nb * rows);
+                for (i = 0; i < n_in * n_tok; i++) x[i] = frand() * 4.0f;
+                kern_quantize_q8_0_scalar(x, xq, n_in * n_tok);
+                for (i = 0; i < ldo * n_tok; i++) o1[i] = o2[i] = -7.0f;
+                kern_matmul(o1, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                kern_matmul_scalar(o2, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                bad += count_diff(o1, o2, ldo * n_tok); /* includes the untouched gap past rows */
+                for (i = 0; i < n_tok; i++) { /* a token alone gives what it gave in the batch */
+                    kern_matmul(one, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq + i * nb, 1);
+                    bad_batch += count_diff(one, o1 + i * ldo, rows);
+                }
+                cases++;
+                free(w); free(xq); free(x); free(o1); free(o2); free(one);
+            }
+    CHECK_EQ_INT(cases, 4 * 9 * 7);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(bad_batch, 0);
+}
+
+/* Float-type weights. F16 rows hold every one of the 65536 half bit patterns (subnormals,
+ * infinities, nans included) once across the matrix, so any widening error shows. */
+static void check_float_type(uint32_t wtype) {
+    static const int n_ins[] = {8, 13, 64, 256, 300, 576};
+    static const int toks[] = {1, 3, 4, 5, 9};
+    int a, t, bad = 0, bad_batch = 0;
+    uint16_t pattern = 0;
+    for (a = 0; a < 6; a++)
+        for (t = 0; t < 5; t++) {
+            int n_in = n_ins[a], n_tok = toks[t], rows = 65536 / n_in + 1, ldo = rows + 1, i;
+            size_t esz = wtype == MLLM_DTYPE_F32 ? 4 : 2;
+            uint8_t *w = (uint8_t *)malloc(esz * (size_t)(n_in * rows));
+            float *x = (float *)malloc(sizeof(float) * (size_t)(n_in * n_tok));
+            float *o1 = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+            float *o2 = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+            float *one = (float *)malloc(sizeof(float) * (size_t)ldo);
+            for (i = 0; i < n_in * rows; i++) {
+                if (wtype == MLLM_DTYPE_F32) {
+                    float f = frand();
+                    memcpy(w + 4 * i, &f, 4);
+                } else {
+                    memcpy(w + 2 * i, &pattern, 2);
+                    pattern++;
+                }
+            }
+            for (i = 0; i < n_in * n_tok; i++) x[i] = frand();
+            for (i = 0; i < ldo * n_tok; i++) o1[i] = o2[i] = -7.0f;
+            kern_matmul(o1, ldo, w, wtype, n_in, rows, x, NULL, n_tok);
+            kern_matmul_scalar(o2, ldo, w, wtype, n_in, rows, x, NULL, n_tok);
+            bad += count_diff(o1, o2, ldo * n_tok);
+            for (i = 0; i < n_tok; i++) {
+                kern_matmul(one, ldo, w, wtype, n_in, rows, x + i * n_in, NULL, 1);
+                bad_batch += count_diff(one, o1 + i * ldo, rows);
+            }
+            free(w); free(x); free(o1); free(o2); free(one);
+        }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(bad_batch, 0);
+}
+static void test_matmul_f32_matches_scalar(void) { check_float_type(MLLM_DTYPE_F32); }
+static void test_matmul_f16_matches_scalar_for_every_half(void) { check_float_type(MLLM_DTYPE_F16); }
+static void test_matmul_bf16_matches_scalar_for_every_bfloat(void) { check_float_type(MLLM_DTYPE_BF16); }
+
+
+static void test_softmax_swiglu_attention_match_scalar_bit_for_bit(void) {
+    enum { N = 301, LD = 200, NPOS = 70 };
+    static float a[N], b[N], g[N], u[N], o1[N], o2[N];
+    static float q[4 * 64], k[NPOS * LD], v[NPOS * LD], s1[4 * NPOS], s2[4 * NPOS], att1[4 * 64], att2[4 * 64];
+    int n, i, bad_sm = 0, bad_sw = 0, bad_att = 0, hd;
+    for (n = 0; n <= N; n += (n < 40 ? 1 : 37)) {
+        for (i = 0; i < N; i++) { a[i] = b[i] = frand() * 30.0f; g[i] = frand() * 20.0f; u[i] = frand(); }
+        if (n > 3) { a[2] = b[2] = -INFINITY; a[1] = b[1] = 1e30f; }
+        kern_softmax(a, n);
+        kern_softmax_scalar(b, n);
+        bad_sm += count_diff(a, b, n);
+        kern_swiglu(o1, g, u, n);
+        kern_swiglu_scalar(o2, g, u, n);
+        bad_sw += count_diff(o1, o2, n);
+    }
+    for (i = 0; i < 4 * 64; i++) q[i] = frand() * 3.0f;
+    for (i = 0; i < NPOS * LD; i++) { k[i] = frand(); v[i] = frand(); }
+    for (hd = 8; hd <= 64; hd += 4)
+        for (n = 1; n <= NPOS; n += 7) {
+            kern_attention(att1, q, k + 3, v + 1, LD, hd, 3, n, 0.125f, s1);
+            kern_attention_scalar(att2, q, k + 3, v + 1, LD, hd, 3, n, 0.125f, s2);
+            bad_att += count_diff(att1, att2, 3 * hd);
+        }
+    CHECK_EQ_INT(bad_sm, 0);
+    CHECK_EQ_INT(bad_sw, 0);
+    CHECK_EQ_INT(bad_att, 0);
+}
+#endif
+
+int main(void) {
+    RUN(test_exp_is_within_2e_7_of_double_and_clamps);
+    RUN(test_swiglu_is_silu_times_up);
+    RUN(test_attention_head_dim_64_matches_double);
+    RUN(test_attention_head_dim_12_matches_double);
+#ifdef MLLM_KERNELS_SIMD128
+    RUN(test_quantize_matches_scalar_bit_for_bit);
+    RUN(test_dot_and_axpy_match_scalar_bit_for_bit);
+    RUN(test_matmul_q8_0_matches_scalar_and_batch_size);
+    RUN(test_matmul_f32_matches_scalar);
+    RUN(test_matmul_f16_matches_scalar_for_every_half);
+    RUN(test_matmul_bf16_matches_scalar_for_every_bfloat);
+    RUN(test_softmax_swiglu_attention_match_scalar_bit_for_bit);
+#endif
+    return check_summary("kernels_simd");
+}

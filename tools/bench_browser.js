@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// bench_browser.js — the browser half of `make bench`: serves the repository on 127.0.0.1
+// (a static, read-only server that also sends the cross-origin-isolation headers, so pages
+// may use SharedArrayBuffer), drives Debian's headless Chromium through playwright-core to
+// tools/bench_page/, and runs this project's engine and wllama (llama.cpp in wasm) on the
+// same GGUF in the same browser. Prints one JSON line per run.
+//   node tools/bench_browser.js MODEL [--runs mobilellm,wllama,mobilellm-nosimd] [-p 128] [-n 64]
+//        [--threads 1] [--reps 1]
+import { createServer } from 'node:http';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript',
+  '.cjs': 'text/javascript',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.gguf': 'application/octet-stream' };
+
+/** Serve ROOT read-only on 127.0.0.1 (an ephemeral port); resolves to {server, origin}. */
+export function serveRepo() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = join(ROOT, path);
+    let st;
+    if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405).end(); return; }
+    if (!(file === ROOT || file.startsWith(ROOT + sep))) { res.writeHead(403).end(); return; }
+    try { st = statSync(file); } catch { res.writeHead(404).end(); return; }
+    if (!st.isFile()) { res.writeHead(404).end(); return; }
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': st.size,
+      'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cross-Origin-Resource-Policy': 'same-origin', 'Cache-Control': 'no-store',
+    });
+    if (req.method === 'HEAD') res.end(); else createReadStream(file).pipe(res);
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, origin: `http://127.0.0.1:${server.address().port}` })));
+}
+
+/**
+ * Run the given benchmarks in one fresh headless Chromium.
+ * @param {{model: string, runs: string[], P?: number, N?: number, threads?: number, reps?: number}} o
+ * @returns {Promise<Array<{run: string, result: any}>>}
+ */
+export async function benchBrowser(o) {
+  const { server, origin } = await serveRepo();
+  const profile = mkdtempSync(join(tmpdir(), 'mllm-bench-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const out = [];
+  try {
+    const page = ctx.pages()[0] ?? await ctx.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`[page] ${m.text()}\n`); });
+    await page.goto(`${origin}/tools/bench_page/index.html`);
+    await page.waitForFunction(() => window.benchReady === true);
+    const isolated = await page.evaluate(() => window.crossOriginIsolatedNow());
+    const modelUrl = `/${normalize(o.model).split(sep).join('/')}`;
+    for (let rep = 0; rep < (o.reps ?? 1); rep++) {
+      for (const run of o.runs) {
+        const engine = run.startsWith('wllama') ? 'wllama' : 'mobilellm';
+        const opts = { modelUrl, P: o.P ?? 128, N: o.N ?? 64, threads: o.threads ?? 1 };
+        if (run === 'mobilellm-nosimd') opts.simd = false;
+        const result = await page.evaluate(([e, op]) => window.bench(e, op), [engine, opts]);
+        result.cross_origin_isolated = isolated;
+        result.browser = `Chromium ${ctx.browser()?.version() ?? ''}`.trim();
+        out.push({ run, result });
+      }
+    }
+  } finally {
+    await ctx.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const o = { runs: ['mobilellm', 'wllama'] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--runs') o.runs = args[++i].split(',');
+    else if (a === '-p') o.P = Number(args[++i]);
+    else if (a === '-n') o.N = Number(args[++i]);
+    else if (a === '--threads') o.threads = Number(args[++i]);
+    else if (a === '--reps') o.reps = Number(args[++i]);
+    else if (!o.model) o.model = a;
+    else { console.error(`bench_browser: unexpected argument '${a}'`); process.exit(2); }
+  }
+  if (!o.model) { console.error('usage: node tools/bench_browser.js MODEL [--runs mobilellm,wllama] [-p P] [-n N]'); process.exit(2); }
+  for (const r of await benchBrowser(o)) console.log(JSON.stringify({ run: r.run, ...r.result }));
+}
