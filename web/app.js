@@ -10,7 +10,7 @@ const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementB
 const params = new URLSearchParams(location.search);
 const BUNDLED_URL = new URL(params.get('model') || '../models/default.gguf', location.href).href;
 /** @type {string|undefined} */
-let hfEndpoint = params.get('hf') || undefined;
+const hfEndpoint = params.get('hf') || undefined;
 const ISOLATED = globalThis.crossOriginIsolated === true;
 // The engine may use worker threads only where SharedArrayBuffer exists (cross-origin isolated).
 const THREADS = ISOLATED ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8)) : 1;
@@ -330,12 +330,13 @@ function setLoading(on) {
   updateGenButtons();
 }
 
-async function loadModel() {
+/** @param {{source: any, label: string}} [pick] what to load (a cache entry); default: the form's choice */
+async function loadModel(pick) {
   if (loadCtl) return; // one load at a time
   const ctl = new AbortController();
   loadCtl = ctl;
   try {
-    await runLoad(ctl);
+    await runLoad(ctl, pick);
   } finally {
     loadCtl = null;
     setLoading(false);
@@ -343,10 +344,10 @@ async function loadModel() {
   }
 }
 
-/** @param {AbortController} ctl */
-async function runLoad(ctl) {
+/** @param {AbortController} ctl @param {{source: any, label: string}} [chosen] */
+async function runLoad(ctl, chosen) {
   clearMessage($('load-error'));
-  const pick = currentSource();
+  const pick = chosen ?? currentSource();
   if ('problem' in pick) {
     showMessage($('load-error'), 'Nothing to load.', pick.problem);
     return;
@@ -563,13 +564,9 @@ function finishStats(model, state) {
 
 // ------------------------------------------------------------------------------ cache panel
 
-/** How to load a cache entry again, from its key ('url:…' or 'hf:<endpoint>/<repo>@<rev>:<dtype>'). */
-function entrySource(entry) {
-  if (!entry.complete || entry.kind !== 'gguf') return null;
-  if (entry.key.startsWith('url:')) return { source: entry.key.slice(4), label: entry.source || entry.key.slice(4) };
-  const m = /^hf:(https?:\/\/.+?)\/([^/]+\/[^/@]+)@(.+):(q8_0|f16|f32)$/.exec(entry.key);
-  if (m) return { source: `${m[2]}${m[3] === 'main' ? '' : `@${m[3]}`}`, label: entry.source || m[2], hfEndpoint: m[1] };
-  return null;
+/** Whether an entry can be loaded as it is (MobileLLM.load({ cacheKey }) takes complete models only). */
+function entryLoadable(entry) {
+  return entry.complete && entry.kind === 'gguf';
 }
 
 /** A short, readable name for an entry. */
@@ -639,14 +636,13 @@ function cacheRow(entry) {
   if (!entry.complete) tdState.className = 'state-partial';
   const tdAct = document.createElement('td');
   tdAct.className = 'actions';
-  const how = entrySource(entry);
-  if (how) {
+  if (entryLoadable(entry)) {
     const load = document.createElement('button');
     load.type = 'button';
     load.className = 'small';
     load.textContent = 'Load';
     load.setAttribute('aria-label', `Load ${name.main}`);
-    load.addEventListener('click', () => loadCached(how));
+    load.addEventListener('click', () => loadModel({ source: { cacheKey: entry.key }, label: name.main }));
     tdAct.append(load);
   }
   const del = document.createElement('button');
@@ -667,16 +663,6 @@ function cacheRow(entry) {
   tdAct.append(del);
   tr.append(tdName, tdSize, tdState, tdAct);
   return tr;
-}
-
-/** Load a cached entry through the form, so the page shows it as any other load. */
-function loadCached(how) {
-  const kind = how.hfEndpoint ? 'hf' : how.source === BUNDLED_URL ? 'bundled' : 'url';
-  if (how.hfEndpoint) hfEndpoint = how.hfEndpoint; // a mirror's entry is found under its endpoint
-  form.elements.source.value = kind;
-  showPane();
-  if (kind !== 'bundled') $(kind === 'hf' ? 'hf-input' : 'url-input').value = how.source;
-  loadModel();
 }
 
 $('cache-h').tabIndex = -1;

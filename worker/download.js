@@ -16,7 +16,7 @@ import { AbortError, DownloadError } from './errors.js';
  * @property {'gguf'|'raw'} kind
  * @property {string} source            for messages and listings
  * @property {AbortSignal} [signal]
- * @property {(p: {phase: string, loaded: number, total: number|null, rate: number, file?: string}) => void} [onProgress]
+ * @property {(p: {phase: string, loaded: number, total: number|null, rate: number, resumedFrom?: number, file?: string}) => void} [onProgress]
  * @property {Record<string, string>} [headers]  e.g. Authorization for gated Hugging Face repos
  * @property {number} [retries]         attempts after a dropped connection or a 5xx (default 4)
  * @property {number} [retryDelayMs]    first back-off (default 250, doubling)
@@ -43,12 +43,15 @@ export async function download(store, url, o) {
   const t0 = Date.now();
   let sessionBytes = 0;
   let lastEmit = 0;
+  /** @type {number|null} where the current transfer resumed a stored partial copy (Range), else null */
+  let resumedFrom = null;
   const progress = (force) => {
     const now = Date.now();
     if (!o.onProgress || (!force && now - lastEmit < 100)) return;
     lastEmit = now;
     const secs = Math.max(1e-3, (now - t0) / 1000);
-    o.onProgress({ phase: 'download', loaded: writer?.length ?? 0, total: writer?.meta.size ?? null, rate: sessionBytes / secs, ...(o.file ? { file: o.file } : {}) });
+    o.onProgress({ phase: 'download', loaded: writer?.length ?? 0, total: writer?.meta.size ?? null, rate: sessionBytes / secs,
+      ...(resumedFrom !== null ? { resumedFrom } : {}), ...(o.file ? { file: o.file } : {}) });
   };
 
   for (;;) {
@@ -102,7 +105,9 @@ export async function download(store, url, o) {
         }
         writer.meta.size = cr.total;
       }
+      resumedFrom = start;
     } else if (res.status === 200) {
+      resumedFrom = null; // the whole file again
       const len = res.headers.get('content-encoding') ? null : numberOrNull(res.headers.get('content-length'));
       if (len !== null) await ensureSpace(store, len, o.source).catch(async (e) => { await res.body?.cancel().catch(() => {}); throw e; });
       writer = await EntryWriter.create(store, {

@@ -11,7 +11,8 @@ import {
   AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
 } from './errors.js';
 
-const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
+const PREFILL_SLICE = 64;
+const MAX_THREADS = 16; // the engine's pool limit (src/threads.c POOL_MAX) // prompt tokens per forward call, so an abort is seen within one slice
 
 export class Host {
   /** @param {(msg: any, transfer?: ArrayBuffer[]) => void} post */
@@ -28,6 +29,7 @@ export class Host {
     this.generating = 0;
     /** @type {Map<number, {n: number, wake: (() => void)|null}>} tokens each generation may still send */
     this.credits = new Map();
+    this.threads = 1; // threads the loaded model's contexts use
   }
 
   /** @param {{id: number, op: string, args: any}} msg */
@@ -56,8 +58,14 @@ export class Host {
     }
   }
 
-  engine() {
-    this.enginePromise ??= Engine.create();
+  /**
+   * The engine, created on first use: `threads` > 1 asks for the pthreads build, with workers
+   * for two contexts of `threads` each (the session's, and the one logits() makes beside it:
+   * each context's pool holds threads - 1 workers for its lifetime).
+   * @param {number} [threads]
+   */
+  engine(threads = 1) {
+    this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1 });
     return this.enginePromise;
   }
 
@@ -87,17 +95,28 @@ export class Host {
     const o = a.options ?? {};
     const dtype = String(o.dtype ?? 'q8_0').toLowerCase();
     if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${o.dtype}'.`);
+    const want = o.threads ?? 1;
+    if (!Number.isInteger(want) || want < 1 || want > MAX_THREADS) {
+      throw new ArgumentError(`threads must be an integer from 1 to ${MAX_THREADS}, not ${JSON.stringify(o.threads)}.`);
+    }
+    if (a.source?.type === 'cache' && o.cache === false) throw new ArgumentError('Loading a cache entry by key needs the cache; do not pass cache: false.');
     const t0 = performance.now();
-    const eng = await this.engine();
+    const eng = await this.engine(want);
+    /** @type {string[]} */
+    const warnings = [];
+    // The engine has a pool only in the pthreads build (it needs SharedArrayBuffer: Node, or a
+    // cross-origin-isolated page): elsewhere the same results come from one thread.
+    this.threads = (eng.build?.threads ?? 1) > 1 ? want : 1;
+    if (this.threads < want) warnings.push(threadsWarning(want, eng));
     const store = await openStore({ cache: o.cache, cacheDir: o.cacheDir });
     const origin = await loadSource(eng, a.source, {
       store, cache: o.cache ?? true, dtype, hfEndpoint: o.hfEndpoint, hfToken: o.hfToken, revision: o.revision,
-      file: o.file, retries: o.retries, signal, warnings: [],
+      file: o.file, retries: o.retries, signal, warnings,
       onProgress: (p) => this.post({ id, type: 'progress', data: p }),
     });
     const model = origin.value;
     try {
-      this.ctx = model.newContext({ nCtx: o.nCtx || Math.min(model.info.nCtxTrain || 2048, 4096), threads: o.threads });
+      this.ctx = model.newContext({ nCtx: o.nCtx || Math.min(model.info.nCtxTrain || 2048, 4096), threads: this.threads });
     } catch (e) {
       model.free();
       throw e;
@@ -121,6 +140,7 @@ export class Host {
       loadMs: Math.round(loadMs),
       heapBytes: eng.heapBytes,
       simd: eng.build?.simd ?? null,
+      threads: this.threads,
     };
   }
 
@@ -167,7 +187,7 @@ export class Host {
     const m = this.requireModel();
     const ids = this.promptIds(a.input, a.addBos, 'logits()');
     const batch = Math.min(ids.length, 128);
-    const ctx = m.newContext({ nCtx: ids.length, nBatch: batch });
+    const ctx = m.newContext({ nCtx: ids.length, nBatch: batch, threads: this.threads });
     try {
       const out = new Float32Array(ids.length * m.info.nVocab);
       for (let s = 0; s < ids.length; s += batch) {
@@ -276,6 +296,15 @@ export class Host {
     this.model = null;
     return true;
   }
+}
+
+/** Why a request for `want` threads runs on one. @param {number} want @param {Engine} eng */
+function threadsWarning(want, eng) {
+  const shared = typeof SharedArrayBuffer === 'function' && (globalThis.crossOriginIsolated !== false);
+  const why = eng.build?.simd === false ? 'the threaded build needs WebAssembly SIMD, which this browser lacks'
+    : !shared ? 'threads need SharedArrayBuffer, which only a cross-origin-isolated page has (serve it with COOP: same-origin and COEP: require-corp)'
+      : 'the engine was started without threads';
+  return `${want} threads were asked for but ${why}, so the model runs on one thread.`;
 }
 
 /** Numbers must be numbers: a NaN temperature would silently sample garbage. */

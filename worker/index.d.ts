@@ -28,6 +28,8 @@ export interface Progress {
   total: number | null;
   /** bytes per second (download) */
   rate?: number;
+  /** download: this transfer resumed a stored partial copy with a Range request from this byte */
+  resumedFrom?: number;
   /** the file being downloaded, for multi-file Hugging Face checkpoints */
   file?: string;
   corrupt?: boolean;
@@ -48,6 +50,7 @@ export type ModelSource =
   | Blob // File included: a GGUF
   | File[] | FileList // a checkpoint's files
   | { repo: string; revision?: string }
+  | { cacheKey: string } // a complete entry of MobileLLM.cache.list(), loaded with no request; unknown or partial: a 'cache' error
   | CheckpointFileSet;
 
 export interface LoadOptions {
@@ -61,6 +64,9 @@ export interface LoadOptions {
   dtype?: 'q8_0' | 'f16' | 'f32';
   /** context length (default: the model's, at most 4096) */
   nCtx?: number;
+  /** forward-pass threads (default 1, at most 16). More than 1 runs the pthreads build, which needs
+   * SharedArrayBuffer (Node, or a cross-origin-isolated page: COOP same-origin + COEP require-corp);
+   * elsewhere the model runs on one thread and info.warnings says why. Results are identical. */
   threads?: number;
   /** Hugging Face Hub endpoint (default https://huggingface.co) */
   hfEndpoint?: string;
@@ -132,7 +138,10 @@ export interface ModelInfo {
   loadMs: number;
   /** wasm heap size after loading (the engine's peak memory so far) */
   heapBytes: number;
+  /** whether the SIMD128 build runs (null: a custom module) */
   simd: boolean | null;
+  /** forward-pass threads actually used (1 where threads are unavailable) */
+  threads: number;
 }
 
 export interface GenerationStats {

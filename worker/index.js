@@ -80,7 +80,10 @@ export class MobileLLM {
   /**
    * Load a model: a URL, a Hugging Face repo id ('owner/name' or 'owner/name@revision'), a
    * File / Blob / ArrayBuffer / typed array (transferred to the worker), a set of checkpoint
-   * files, or in Node a file or checkpoint-directory path.
+   * files, `{ cacheKey }` (a complete entry of MobileLLM.cache.list(), loaded with no request), or
+   * in Node a file or checkpoint-directory path. `threads` > 1 runs the pthreads build where
+   * SharedArrayBuffer is usable (Node; cross-origin-isolated pages), else one thread with a
+   * warning; info.threads says how many are used.
    * @param {any} source
    * @param {Record<string, any>} [options]
    * @returns {Promise<MobileLLM>}
@@ -322,6 +325,10 @@ async function describeSource(source, o) {
     return { desc: { type: 'files', files: Object.fromEntries(list.map((f) => [f.name, f])), label: 'the selected files' }, transferList: none };
   }
   if (source && typeof source === 'object') {
+    if ('cacheKey' in source) {
+      if (typeof source.cacheKey !== 'string' || !source.cacheKey) throw new ArgumentError('cacheKey must be the key of a cache entry (MobileLLM.cache.list()), a non-empty string.');
+      return { desc: { type: 'cache', key: source.cacheKey }, transferList: none };
+    }
     if (typeof source.repo === 'string') {
       const r = parseRepoId(source.repo);
       if (!r) throw new ArgumentError(`'${source.repo}' is not a Hugging Face repo id of the form owner/name.`);
@@ -331,7 +338,7 @@ async function describeSource(source, o) {
       return { desc: { type: 'files', files: { ...source.files }, label: source.label ?? 'the checkpoint files' }, transferList: none };
     }
   }
-  throw new ArgumentError('The model source must be a URL, a Hugging Face repo id, a File, Blob, ArrayBuffer or typed array, or (in Node) a path.');
+  throw new ArgumentError('The model source must be a URL, a Hugging Face repo id, a File, Blob, ArrayBuffer or typed array, { cacheKey }, or (in Node) a path.');
 }
 
 /** @param {string} s @returns {Promise<import('./source.js').SourceDesc>} */

@@ -6,7 +6,7 @@
 //                                                       logits | unload
 //                   {id: 0, op: 'abort', args: {target}}       stop request `target`
 //                   {id: 0, op: 'credit', args: {target, n}}   let generation `target` send n more tokens
-//   worker -> page  {id, type: 'progress', data}    load progress {phase, loaded, total, rate}
+//   worker -> page  {id, type: 'progress', data}    load progress {phase, loaded, total, rate, resumedFrom?}
 //                   {id, type: 'token', data}       one generated token {text, token}
 //                   {id, type: 'result', data}
 //                   {id, type: 'error', error}      a serialized API error (errors.js)

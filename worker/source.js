@@ -8,6 +8,7 @@
 //   bytes     ArrayBuffer / typed array -> heap
 //   blob      File / Blob (a GGUF) read slice by slice -> heap
 //   files     {name: Blob | bytes} of a checkpoint (e.g. a directory picker) -> converted entry
+//   cache     a complete entry by its key (MobileLLM.cache.list()) -> heap, no request
 //
 // Weights reach the heap with at most one transient extra copy: entries and blobs stream in
 // chunks, Node files are read straight into the heap, bytes are copied once.
@@ -18,7 +19,7 @@ import { memorySource } from '../models/convert/safetensors.js';
 import { EntryWriter, ensureSpace, readEntryInto, CorruptEntryError, sha256Hex, CHUNK_SIZE } from './cache.js';
 import { download } from './download.js';
 import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
-import { AbortError, ArgumentError, DownloadError, FormatError, toApiError } from './errors.js';
+import { AbortError, ArgumentError, CacheError, DownloadError, FormatError, toApiError } from './errors.js';
 import { yieldToEventLoop } from './protocol.js';
 
 /**
@@ -27,7 +28,8 @@ import { yieldToEventLoop } from './protocol.js';
  *   | {type: 'path', path: string}
  *   | {type: 'bytes', bytes: Uint8Array}
  *   | {type: 'blob', blob: Blob, name?: string}
- *   | {type: 'files', files: Record<string, Blob|Uint8Array>, label?: string}} SourceDesc
+ *   | {type: 'files', files: Record<string, Blob|Uint8Array>, label?: string}
+ *   | {type: 'cache', key: string}} SourceDesc
  *
  * @typedef {object} LoadContext
  * @property {import('./cache.js').Store} store
@@ -74,6 +76,7 @@ export async function loadSource(eng, src, lc) {
       return direct(model, 'bytes', src.bytes.length, lc);
     }
     case 'blob': return loadBlob(eng, src.blob, src.name ?? 'the file', lc);
+    case 'cache': return loadCached(src.key, lc);
     case 'path': {
       const abs = await nodeStat(src.path);
       return abs.dir ? viaSource({ type: 'path', path: abs.path }, lc) : loadFile(eng, abs.path, abs.size, lc);
@@ -195,6 +198,26 @@ async function viaCache(id, source, lc, produce) {
 function withLock(name, fn) {
   const locks = globalThis.navigator?.locks;
   return locks?.request ? locks.request(name, fn) : fn();
+}
+
+/**
+ * A complete cache entry by key, with no request at all: an unknown, partial or raw entry is a
+ * 'cache' error; a damaged one is deleted (its source can be loaded again to refetch it).
+ * @param {string} key @param {LoadContext} lc
+ */
+async function loadCached(key, lc) {
+  const meta = await lc.store.getMeta(key);
+  if (!meta) throw new CacheError(`The cache has no entry '${key}'.`);
+  if (!meta.complete) throw new CacheError(`The cache entry '${key}' is incomplete (${meta.stored ?? 0} of ${meta.size ?? 'unknown'} bytes); load its source to finish it.`);
+  if (meta.kind !== 'gguf') throw new CacheError(`The cache entry '${key}' is a checkpoint download, not a model; load its source to convert it.`);
+  try {
+    return { value: await lc.consume(meta), source: meta.source || key, cacheKey: key, fromCache: true, fileBytes: meta.size, warnings: lc.warnings };
+  } catch (e) {
+    if (!(e instanceof CorruptEntryError)) throw e;
+    lc.onProgress({ phase: 'verify', loaded: 0, total: meta.size, corrupt: true, message: e.message });
+    await lc.store.deleteEntry(key);
+    throw new CacheError(`${e.message.replace(/\.$/, '')}, so it was deleted; load its source again to refetch it.`);
+  }
 }
 
 /** Stream a complete entry into the heap, then hand the engine the heap bytes. */

@@ -101,13 +101,70 @@ test('load -> generate -> reload the page -> generate again with zero weight req
   assert.deepEqual(second.tokens, first.tokens);
   // The engine's own files (wasm, glue) may be fetched again; the model never.
   assert.ok(srv.log.every((r) => !r.path.endsWith('.gguf')));
+  // By its cache key (as the demo's cache panel does): the same model, still no request.
+  const byKey = await inPage(loadAndGenerate, { url: { cacheKey: `url:${url}` }, gen: { ...GREEDY, maxTokens: 16 } });
+  assert.ok(!byKey.error, JSON.stringify(byKey.error));
+  assert.deepEqual([byKey.info.fromCache, byKey.info.cacheKey], [true, `url:${url}`]);
+  assert.deepEqual(byKey.tokens, first.tokens);
+  const unknown = await inPage((api) => api.MobileLLM.load({ cacheKey: 'url:https://example.invalid/none.gguf' }));
+  assert.deepEqual([unknown.error?.name, unknown.error?.code], ['CacheError', 'cache']);
+  assert.ok(srv.log.every((r) => !r.path.endsWith('.gguf')));
+});
+
+test('threads: a cross-origin-isolated page runs 2 threads with the same tokens and logits as 1; elsewhere 1 thread and a warning', async () => {
+  const iso = await startServer({ isolated: true });
+  try {
+    await page.goto(`${iso.url}/tests/browser/page.html`);
+    await page.waitForFunction(() => window.apiReady === true);
+    assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true);
+    iso.serveFile('/t/tiny.gguf', { data: tinyBytes });
+    const run = (api, { url, threads }) => (async () => {
+      const llm = await api.MobileLLM.load(url, { threads, cache: false });
+      const tokens = [];
+      for await (const e of llm.generate('w300 w301 w302 w303', { temperature: 0, repeatPenalty: 1, ignoreEos: true, maxTokens: 12 })) tokens.push(e.token);
+      const logits = await llm.logits([1, 700, 701, 702, 703, 704, 705, 706]);
+      const info = { threads: llm.info.threads, simd: llm.info.simd, warnings: llm.info.warnings };
+      await llm.unload();
+      return { tokens, info, logitsHash: [...new Uint8Array(await crypto.subtle.digest('SHA-256', logits))].map((x) => x.toString(16).padStart(2, '0')).join(''), n: logits.length };
+    })();
+    const one = await inPage(run, { url: `${iso.url}/t/tiny.gguf`, threads: 1 });
+    const two = await inPage(run, { url: `${iso.url}/t/tiny.gguf`, threads: 2 });
+    assert.ok(!one.error && !two.error, JSON.stringify([one.error, two.error]));
+    assert.deepEqual(two.info, { threads: 2, simd: true, warnings: [] });
+    assert.equal(one.info.threads, 1);
+    assert.equal(two.tokens.length, 12);
+    assert.deepEqual(two.tokens, one.tokens);
+    assert.equal(two.n, 8 * 32000);
+    assert.equal(two.logitsHash, one.logitsHash, 'bit-identical logits');
+  } finally {
+    await openPage();
+    await iso.close();
+  }
+  // The ordinary (not isolated) page has no SharedArrayBuffer: one thread, and info.warnings says why.
+  srv.serveFile('/t1/tiny.gguf', { data: tinyBytes });
+  const r = await inPage(async (api, url) => {
+    const llm = await api.MobileLLM.load(url, { threads: 2, cache: false });
+    const info = { threads: llm.info.threads, warnings: llm.info.warnings };
+    await llm.unload();
+    return info;
+  }, `${srv.url}/t1/tiny.gguf`);
+  assert.equal(r.threads, 1, JSON.stringify(r));
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0], /2 threads were asked for.*cross-origin-isolated.*one thread\.$/);
 });
 
 test('a download cut at ~50% resumes with a Range request, and the cached bytes are identical', async () => {
   srv.serveFile('/cut/tiny.gguf', { data: tinyBytes, cutAt: Math.floor(size / 2) });
   srv.clearLog();
   const url = `${srv.url}/cut/tiny.gguf`;
-  const r = await inPage(loadAndGenerate, { url, gen: { ...GREEDY, maxTokens: 4 } });
+  const r = await inPage(async (api, { url, gen }) => {
+    const dl = [];
+    const llm = await api.MobileLLM.load(url, { onProgress: (p) => { if (p.phase === 'download') dl.push(p); } });
+    const tokens = [];
+    for await (const e of llm.generate('w300 w301', gen)) if (e.token !== null) tokens.push(e.token);
+    await llm.unload();
+    return { tokens, dl };
+  }, { url, gen: { ...GREEDY, maxTokens: 4 } });
   assert.ok(!r.error, JSON.stringify(r.error));
   const reqs = srv.requests('/cut/');
   assert.equal(reqs.length, 2, JSON.stringify(reqs));
@@ -120,6 +177,11 @@ test('a download cut at ~50% resumes with a Range request, and the cached bytes 
   assert.match(reqs[1].ifRange ?? '', /^"/);
   assert.equal(reqs[1].bytes, size - start);
   assert.equal(await entrySha(`url:${url}`), sha(tinyBytes));
+  // Progress flags the resumed transfer with where it resumed, and only that one.
+  const resumed = r.dl.filter((p) => 'resumedFrom' in p);
+  assert.ok(resumed.length >= 1 && resumed.length < r.dl.length, JSON.stringify(r.dl));
+  assert.ok(resumed.every((p) => p.resumedFrom === start && p.loaded >= start), JSON.stringify(resumed));
+  assert.equal(r.dl.at(-1).resumedFrom, start);
 });
 
 test('a corrupted IndexedDB entry is detected and refetched, never loaded', async () => {

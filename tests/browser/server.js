@@ -23,7 +23,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 const MIME = {
   '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html; charset=utf-8',
-  '.json': 'application/json', '.css': 'text/css', '.txt': 'text/plain; charset=utf-8',
+  '.cjs': 'text/javascript', '.json': 'application/json', '.css': 'text/css', '.txt': 'text/plain; charset=utf-8',
 };
 
 /**
@@ -42,7 +42,9 @@ const MIME = {
  */
 
 /**
- * @param {{root?: string, port?: number}} [o]
+ * @param {{root?: string, port?: number, isolated?: boolean}} [o] isolated: send COOP same-origin +
+ *   COEP require-corp on every response, so pages are cross-origin isolated (SharedArrayBuffer,
+ *   hence the engine's pthreads build)
  */
 export async function startServer(o = {}) {
   const root = path.resolve(o.root ?? ROOT);
@@ -66,6 +68,11 @@ export async function startServer(o = {}) {
     log.push(entry);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Access-Control-Allow-Origin', '*');
+    if (o.isolated) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+      res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    }
 
     if (files.has(p)) return sendFile(req, res, files.get(p), entry);
 
@@ -204,6 +211,7 @@ export async function startServer(o = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const i = process.argv.indexOf('--port');
-  const srv = await startServer({ port: i > 0 ? Number(process.argv[i + 1]) : 8080 });
-  console.log(`serving ${ROOT} at ${srv.url}`);
+  const isolated = process.argv.includes('--isolated');
+  const srv = await startServer({ port: i > 0 ? Number(process.argv[i + 1]) : 8080, isolated });
+  console.log(`serving ${ROOT} at ${srv.url}${isolated ? ' (cross-origin isolated)' : ''}`);
 }

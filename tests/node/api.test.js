@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 
 import {
   MobileLLM, MobileLLMError, AbortError, BusyError, ContextFullError, DownloadError, FormatError, UnsupportedError,
-  QuotaError, StateError, ArgumentError, resolveModelFile, convertSource,
+  QuotaError, StateError, ArgumentError, CacheError, resolveModelFile, convertSource,
 } from '../../worker/index.js';
 import { ensureSpace, EntryWriter, FsStore, MemoryStore } from '../../worker/cache.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
@@ -152,6 +152,31 @@ test('every source form (path, ArrayBuffer, view, Blob, URL, in process) loads t
   }
   assert.equal(ab.byteLength, 0, 'an ArrayBuffer source is transferred to the worker, not cloned');
   assert.equal(big.byteLength, bytes.length + 16, 'a partial view is copied, leaving the caller its buffer');
+});
+
+test('threads: 2 runs the pthreads build (info.threads 2, SIMD) and generates the same greedy tokens and bit-identical logits as 1', async () => {
+  const runs = {};
+  for (const threads of [1, 2]) {
+    const llm = await MobileLLM.load(tiny, { cacheDir: freshCache(), threads });
+    try {
+      assert.equal(llm.info.threads, threads);
+      assert.equal(llm.info.simd, true, 'Node runs the SIMD128 build');
+      assert.deepEqual(llm.info.warnings, []);
+      const { tokens } = await collect(llm, 'w300 w301 w302 w303 w304 w305', { ...GREEDY, maxTokens: 16 });
+      const logits = await llm.logits([1, 700, 701, 702, 703, 704, 705, 706, 707]);
+      runs[threads] = { tokens, logits };
+    } finally {
+      await llm.unload();
+    }
+  }
+  assert.equal(runs[2].tokens.length, 16);
+  assert.deepEqual(runs[2].tokens, runs[1].tokens);
+  assert.equal(runs[2].logits.length, 9 * 32000);
+  assert.ok(runs[2].logits.every((x, i) => Object.is(x, runs[1].logits[i])), 'logits bit-identical across thread counts');
+  for (const bad of [0, 1.5, 17, '2']) {
+    await assert.rejects(MobileLLM.load(tiny, { cacheDir: freshCache(), threads: bad }),
+      (e) => e instanceof ArgumentError && /threads/.test(e.message) && (oneSentence(e), true), `threads ${bad}`);
+  }
 });
 
 test('generate streams { text, token }: texts concatenate to the detokenized tokens; lastStats counts them; a seed reproduces', async () => {
@@ -377,6 +402,54 @@ test('a cached URL loads with no request at all; the cache lists, measures and d
   assert.deepEqual(await MobileLLM.cache.list({ cacheDir: nc }), []);
 });
 
+test('load({ cacheKey }) loads a complete entry with no request; an unknown, partial or raw key is a cache error', async () => {
+  const cacheDir = freshCache();
+  srv.serveFile('/key/tiny.gguf', { path: tiny });
+  const url = `${srv.url}/key/tiny.gguf`;
+  const first = await MobileLLM.load(url, { cacheDir });
+  const fresh = (await collect(first, 'w9', { ...GREEDY, maxTokens: 8 })).tokens;
+  await first.unload();
+  const [entry] = await MobileLLM.cache.list({ cacheDir });
+  srv.clearLog();
+  const llm = await MobileLLM.load({ cacheKey: entry.key }, { cacheDir });
+  try {
+    assert.deepEqual(srv.log, [], 'no request for a load by cache key');
+    assert.deepEqual([llm.info.fromCache, llm.info.cacheKey, llm.info.source, llm.info.fileBytes], [true, `url:${url}`, url, fs.statSync(tiny).size]);
+    assert.deepEqual((await collect(llm, 'w9', { ...GREEDY, maxTokens: 8 })).tokens, fresh);
+  } finally {
+    await llm.unload();
+  }
+  // A partial entry (an interrupted download) and a raw checkpoint download are not models.
+  const store = new FsStore(cacheDir);
+  const part = await EntryWriter.create(store, { id: 'url:http://example.invalid/part.gguf', kind: 'gguf', source: 'part.gguf', size: 1000, etag: '"x"' });
+  await part.append(new Uint8Array(300));
+  await part.checkpoint();
+  const raw = await EntryWriter.create(store, { id: 'raw:http://example.invalid/model.safetensors', kind: 'raw', source: 'model.safetensors', size: 10 });
+  await raw.append(new Uint8Array(10));
+  await raw.finish();
+  const cases = [['unknown', 'url:http://example.invalid/none.gguf', /no entry 'url:http:\/\/example\.invalid\/none\.gguf'/],
+    ['partial', 'url:http://example.invalid/part.gguf', /incomplete \(300 of 1000 bytes\)/], ['raw', 'raw:http://example.invalid/model.safetensors', /not a model/]];
+  for (const [label, key, re] of cases) {
+    await assert.rejects(MobileLLM.load({ cacheKey: key }, { cacheDir }), (e) => {
+      assert.ok(e instanceof CacheError, `${label}: ${e?.name} ${e?.message}`);
+      assert.equal(e.code, 'cache');
+      assert.match(e.message, re, label);
+      oneSentence(e);
+      return true;
+    });
+  }
+  await assert.rejects(MobileLLM.load({ cacheKey: '' }, { cacheDir }), ArgumentError);
+  await assert.rejects(MobileLLM.load({ cacheKey: entry.key }, { cacheDir, cache: false }), ArgumentError);
+  // A damaged entry is never loaded: a cache error, and the entry is gone (its URL refetches it).
+  const data = store.dataPath(entry.key);
+  const b = fs.readFileSync(data);
+  b[Math.floor(b.length / 2)] ^= 1;
+  fs.writeFileSync(data, b);
+  await assert.rejects(MobileLLM.load({ cacheKey: entry.key }, { cacheDir }), (e) => e instanceof CacheError && /damaged.*deleted/.test(e.message) && (oneSentence(e), true));
+  assert.equal((await MobileLLM.cache.list({ cacheDir })).some((x) => x.key === entry.key), false);
+  assert.deepEqual(srv.requests('/key/'), [], 'no request in any of these cases');
+});
+
 test('a download cut at ~50% resumes with a Range request from the stored bytes and the result is byte-identical', async () => {
   const cacheDir = freshCache();
   const size = fs.statSync(tiny).size;
@@ -403,6 +476,11 @@ test('a download cut at ~50% resumes with a Range request from the stored bytes 
   assert.ok(progress.indexOf(dl.at(-1)) < progress.indexOf(ld[0]), 'download before load');
   for (const p of dl) assert.ok(p.loaded <= p.total && p.total === size && p.rate >= 0, JSON.stringify(p));
   assert.deepEqual([ld.at(-1).loaded, ld.at(-1).total], [size, size]);
+  // Events of the resumed transfer say where it resumed; those of the first transfer do not.
+  const resumed = dl.filter((p) => 'resumedFrom' in p);
+  assert.ok(resumed.length >= 1 && resumed.length < dl.length, JSON.stringify(dl));
+  for (const p of resumed) assert.ok(p.resumedFrom === start && p.loaded >= start, JSON.stringify(p));
+  assert.ok(dl.indexOf(resumed[0]) > 0 && dl.slice(dl.indexOf(resumed[0])).every((p) => p.resumedFrom === start), 'resumed events come last');
 });
 
 test('an aborted download keeps its bytes; the next load resumes with Range + If-Range; a changed file restarts instead', async () => {
@@ -424,8 +502,10 @@ test('an aborted download keeps its bytes; the next load resumes with Range + If
   const stored = await abortAt(0.3);
   srv.setFile('/slow/tiny.gguf', { throttle: undefined });
   srv.clearLog();
-  const llm = await MobileLLM.load(url, { cacheDir });
+  const seen = [];
+  const llm = await MobileLLM.load(url, { cacheDir, onProgress: (p) => { if (p.phase === 'download') seen.push(p); } });
   await llm.unload();
+  assert.ok(seen.length >= 1 && seen.every((p) => p.resumedFrom === stored), `resumedFrom ${stored} on every download event: ${JSON.stringify(seen)}`);
   const [r] = srv.requests('/slow/');
   assert.equal(srv.requests('/slow/').length, 1);
   assert.deepEqual([r.status, r.range, r.bytes], [206, `bytes=${stored}-`, size - stored]);
