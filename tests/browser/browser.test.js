@@ -252,7 +252,8 @@ test('the main thread stays responsive while the worker generates: no long task'
     await settle();
     const c0 = performance.now();
     while (performance.now() - c0 < 120) { /* busy */ }
-    await settle();
+    // On a loaded machine the entry can take a while to be delivered: wait for it (up to 5 s).
+    for (let i = 0; i < 50 && !window.longTasks.some((x) => x.start >= c0 - 1); i++) await settle();
     const control = window.longTasks.filter((x) => x.start >= c0 - 1).length;
 
     const llm = await api.MobileLLM.load(url);
