@@ -4,6 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
+import { runBench } from '../wasm_build/bench.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
@@ -168,25 +169,11 @@ async function cmdBench(argv) {
   const t0 = performance.now();
   const model = eng.loadModel(await readModel(opts['-m']));
   const loadMs = performance.now() - t0;
-  const nCtx = Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256));
-  if (K + P + N > nCtx) throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the context of ${nCtx}`);
-  const ctx = model.newContext({ nCtx, nBatch: Math.max(P, K ? 128 : 1), threads });
-  // A deterministic prompt of ordinary tokens: the benchmark measures compute, not content.
-  const tok = (i) => 100 + ((i * 7919) % Math.max(1, model.info.nVocab - 100));
-  const prompt = Int32Array.from({ length: P }, (_, i) => tok(K + i));
-  ctx.eval(prompt.subarray(0, Math.min(8, P))); // warm-up: page in weights, JIT the glue
-  ctx.rewind(0);
-  for (let s = 0; s < K; s += 128) ctx.eval(Int32Array.from({ length: Math.min(128, K - s) }, (_, i) => tok(s + i)));
-  let t = performance.now();
-  ctx.eval(prompt);
-  const prefillS = (performance.now() - t) / 1000;
-  const sampler = model.newSampler({ temperature: 0 });
-  t = performance.now();
-  for (let i = 0; i < N; i++) ctx.eval([sampler.sample(ctx)]);
-  const decodeS = (performance.now() - t) / 1000;
+  if (K + P + N > Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256)))
+    throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the model's context of ${model.info.nCtxTrain}`);
+  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads });
   const res = {
-    prefill_tok_s: +(P / prefillS).toFixed(2), decode_tok_s: +(N / decodeS).toFixed(2),
-    load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
+    ...speed, load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1), prompt_tokens: P, gen_tokens: N, threads,
     ctx_pos: K, simd: eng.build.simd, build: eng.build.url.split('/').pop(),
   };

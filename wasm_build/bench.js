@@ -1,0 +1,36 @@
+// bench.js — the timed procedure behind `mobilellm bench` and the browser benchmark page, so
+// Node and Chromium measure exactly the same thing: a warm-up, K untimed filler positions,
+// a P-token prefill in one eval, then N greedy one-token decode steps.
+
+/** The deterministic benchmark prompt: ordinary token ids, the same in every engine. */
+export function promptIds(P, nVocab = 32000, offset = 0) {
+  return Array.from({ length: P }, (_, i) => 100 + (((offset + i) * 7919) % Math.max(1, nVocab - 100)));
+}
+
+/**
+ * @param {import('./engine.js').Model} model
+ * @param {{promptTokens: number, genTokens: number, ctxPos?: number, threads?: number}} o
+ * @returns {{prefill_tok_s: number, decode_tok_s: number}}
+ */
+export function runBench(model, { promptTokens: P, genTokens: N, ctxPos: K = 0, threads = 1 }) {
+  const nCtx = Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256));
+  if (K + P + N > nCtx) throw new RangeError(`${K} cached + ${P} prompt + ${N} generated positions exceed the context of ${nCtx}`);
+  const ctx = model.newContext({ nCtx, nBatch: Math.max(P, K ? 128 : 1), threads });
+  const sampler = model.newSampler({ temperature: 0 });
+  try {
+    const prompt = Int32Array.from(promptIds(P, model.info.nVocab, K));
+    ctx.eval(prompt.subarray(0, Math.min(8, P))); // warm-up: page in weights, JIT the glue
+    ctx.rewind(0);
+    for (let s = 0; s < K; s += 128) ctx.eval(Int32Array.from(promptIds(Math.min(128, K - s), model.info.nVocab, s)));
+    let t = performance.now();
+    ctx.eval(prompt);
+    const prefillS = (performance.now() - t) / 1000;
+    t = performance.now();
+    for (let i = 0; i < N; i++) ctx.eval([sampler.sample(ctx)]);
+    const decodeS = (performance.now() - t) / 1000;
+    return { prefill_tok_s: +(P / prefillS).toFixed(2), decode_tok_s: +(N / decodeS).toFixed(2) };
+  } finally {
+    sampler.free();
+    ctx.free();
+  }
+}
