@@ -186,9 +186,24 @@ static mllm_status overflow(mllm_generator *g, mllm_error *err) {
                      (int)g->cap);
 }
 
+/* Ends the run in this step: releases the held-back text (unless a stop string was just
+ * found, which already did), records the stop and answers. Any stop is a normal end; only a
+ * failure with no stop (an eval error) keeps its status, and its message already in err. */
+static mllm_status stop_run(mllm_generator *g, mllm_step_result *r, int32_t reason, mllm_status st,
+                            mllm_error *err) {
+    int32_t stop = reason == MLLM_STOP_STRING ? reason : flush_all(g, reason);
+    if (stop < 0) return overflow(g, err);
+    if (stop != MLLM_STOP_NONE) st = MLLM_OK;
+    finish(g, stop, st);
+    r->stop = stop;
+    r->text_len = g->out_len;
+    if (st == MLLM_OK) mllm_error_clear(err);
+    return st;
+}
+
 mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_error *err) {
     const float *logits;
-    int32_t tok, n, stop;
+    int32_t tok, n;
     mllm_status st;
 
     if (!g || !r) return mllm_fail(err, MLLM_ERR_ARG, "mllm_generator_step got a NULL argument.");
@@ -217,51 +232,16 @@ mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_err
     r->token = tok;
     r->n_generated = g->n_generated;
 
-    if (!g->p.ignore_eos && mllm_token_is_eog(g->model, tok)) {
-        stop = flush_all(g, MLLM_STOP_EOS);
-        if (stop < 0) return overflow(g, err);
-        finish(g, stop, MLLM_OK);
-        r->stop = stop;
-        r->text_len = g->out_len;
-        mllm_error_clear(err);
-        return MLLM_OK;
-    }
+    if (!g->p.ignore_eos && mllm_token_is_eog(g->model, tok)) return stop_run(g, r, MLLM_STOP_EOS, MLLM_OK, err);
 
     n = mllm_detok_push(g->detok, tok);
     if (n > 0 && !append_pending(g, mllm_detok_text(g->detok), n)) return overflow(g, err);
-    if (scan_release(g)) {
-        finish(g, MLLM_STOP_STRING, MLLM_OK);
-        r->stop = MLLM_STOP_STRING;
-        r->text_len = g->out_len;
-        mllm_error_clear(err);
-        return MLLM_OK;
-    }
+    if (scan_release(g)) return stop_run(g, r, MLLM_STOP_STRING, MLLM_OK, err);
+    if (g->p.max_tokens > 0 && g->n_generated >= g->p.max_tokens) return stop_run(g, r, MLLM_STOP_LENGTH, MLLM_OK, err);
 
-    if (g->p.max_tokens > 0 && g->n_generated >= g->p.max_tokens) {
-        stop = flush_all(g, MLLM_STOP_LENGTH);
-        if (stop < 0) return overflow(g, err);
-        finish(g, stop, MLLM_OK);
-        r->stop = stop;
-        r->text_len = g->out_len;
-        mllm_error_clear(err);
-        return MLLM_OK;
-    }
-
+    /* a token the context cannot take ends the run normally; any other failure is an error */
     st = mllm_eval(g->ctx, &tok, 1, 0, err);
-    if (st != MLLM_OK) {
-        /* nothing more can be generated: whatever is held back is final now */
-        int full = st == MLLM_ERR_CONTEXT_FULL;
-        stop = flush_all(g, full ? MLLM_STOP_CONTEXT : MLLM_STOP_NONE);
-        if (stop < 0) return overflow(g, err);
-        finish(g, stop, stop == MLLM_STOP_STRING || full ? MLLM_OK : st);
-        r->stop = stop;
-        r->text_len = g->out_len;
-        if (stop == MLLM_STOP_STRING || full) {
-            mllm_error_clear(err);
-            return MLLM_OK;
-        }
-        return st;
-    }
+    if (st != MLLM_OK) return stop_run(g, r, st == MLLM_ERR_CONTEXT_FULL ? MLLM_STOP_CONTEXT : MLLM_STOP_NONE, st, err);
     r->text_len = g->out_len;
     mllm_error_clear(err);
     return MLLM_OK;
