@@ -5,7 +5,8 @@
 #   make model-ablation  the short architecture ablations (build/model/ablation/ablation.md)
 #
 # Everything intermediate lives in build/model/. Training runs niced on 2 threads; it takes about
-# 30-45 minutes on a 2-core CPU with native bf16 (AMX / AVX512-BF16), see models/README.md.
+# 30 minutes on an idle 2-core CPU with native bf16 (AMX / AVX512-BF16), longer on a busy one;
+# see models/README.md.
 
 PY ?= /usr/bin/python3
 DEFAULT_MODEL ?= models/default.gguf
@@ -21,14 +22,7 @@ MODEL_RUN := env LD_LIBRARY_PATH=$(abspath $(MODEL_OPENBLAS)) OPENBLAS_NUM_THREA
 .PHONY: model model-ablation
 
 $(MODEL_BUILD)/.apt-stamp:
-	@mkdir -p $(MODEL_BUILD)
-	@missing=$$(for p in $(MODEL_APT); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:" $$missing; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
-	fi
-	@touch $@
+	$(call apt_install,$(MODEL_APT))
 
 $(MODEL_BUILD)/openblas/.stamp: | $(MODEL_BUILD)/.apt-stamp
 	@mkdir -p $(MODEL_BUILD)/openblas
