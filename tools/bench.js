@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync, mkdirSync, statSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Engine } from '../wasm_build/engine.js';
+import { promptIds } from '../wasm_build/bench.js';
 import { benchBrowser } from './bench_browser.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -149,7 +150,7 @@ log('top-1 agreement');
 let agree = null;
 {
   const bytes = new Uint8Array(readFileSync(models.base));
-  const T = 256, ids = Array.from({ length: T }, (_, i) => 100 + ((i * 7919) % 31900));
+  const T = 256, ids = promptIds(T, 32000);
   const argmaxes = [];
   for (const simd of [true, false]) {
     const eng = await Engine.create({ simd });

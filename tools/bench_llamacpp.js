@@ -2,6 +2,7 @@
 // decode tok/s with the same prompt construction and token counts as `mobilellm bench`.
 //   node tools/bench_llamacpp.js MODEL PROMPT_TOKENS GEN_TOKENS THREADS  -> JSON
 import { getLlama } from 'node-llama-cpp';
+import { promptIds } from '../wasm_build/bench.js';
 
 const [path, P = '128', N = '64', T = '1'] = process.argv.slice(2);
 const nP = Number(P), nN = Number(N), threads = Number(T);
@@ -11,7 +12,7 @@ const model = await llama.loadModel({ modelPath: path, gpuLayers: 0, useMmap: tr
 const loadMs = performance.now() - t0;
 const ctx = await model.createContext({ contextSize: Math.max(256, nP + nN + 8), batchSize: nP, threads, sequences: 1 });
 const nVocab = model.fileInsights?.vocabularySize ?? model.tokens?.length ?? 32000;
-const prompt = Array.from({ length: nP }, (_, i) => 100 + ((i * 7919) % Math.max(1, nVocab - 100)));
+const prompt = promptIds(nP, nVocab);
 
 let seq = ctx.getSequence();
 await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, 8)); // warm-up
