@@ -156,6 +156,17 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     if (dtype_row_bytes(t->type, t->ne[0]) == 0)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' rows of %lld elements do not fill whole %s blocks",
                          name, (long long)t->ne[0], dtype_name(t->type));
+    if (t->type == MLLM_DTYPE_Q8_0) {
+        /* An inf or nan scale turns every output it touches into nan: a damaged file, said
+         * now rather than as nan logits later. */
+        const uint8_t *p = t->data;
+        int64_t b, nb = t->n_elems / MLLM_QK8_0;
+        for (b = 0; b < nb; b++, p += sizeof(block_q8_0))
+            if ((p[1] & 0x7c) == 0x7c)
+                return mllm_fail(err, MLLM_ERR_FORMAT,
+                                 "tensor '%s' block %lld has a Q8_0 scale that is inf or nan (a damaged file)", name,
+                                 (long long)b);
+    }
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
     *out = t;

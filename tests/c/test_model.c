@@ -334,6 +334,37 @@ static void test_damaged_file_and_bad_arguments(void) {
     tm_weights_free(w);
 }
 
+/* A Q8_0 scale of inf or nan (fp16 exponent all ones) would make every output nan: the
+ * loader names the tensor and block instead. */
+static void test_non_finite_q8_0_scale_is_a_damaged_file(void) {
+    static const uint16_t bad[3] = {0x7c00, 0xfc00, 0x7e01}; /* inf, -inf, nan */
+    int i;
+    for (i = 0; i < 3; i++) {
+        tm_spec s = tm_default();
+        tm_weights *w;
+        size_t size;
+        uint8_t *bytes;
+        gguf_file g;
+        mllm_error err;
+        mllm_model *m = NULL;
+        s.wtype = MLLM_DTYPE_Q8_0;
+        w = tm_weights_new(&s, 1);
+        bytes = tm_build(&s, w, &size);
+        CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
+        {
+            const gguf_tensor *t = gguf_find_tensor(&g, "blk.1.ffn_up.weight");
+            CHECK(t != NULL && t->type == MLLM_DTYPE_Q8_0);
+            if (t) memcpy((uint8_t *)(uintptr_t)t->data + 5 * sizeof(block_q8_0), &bad[i], 2);
+        }
+        gguf_free(&g);
+        CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
+        CHECK(m == NULL);
+        CHECK_CONTAINS(err.msg, "tensor 'blk.1.ffn_up.weight' block 5 has a Q8_0 scale that is inf or nan");
+        free(bytes);
+        tm_weights_free(w);
+    }
+}
+
 int main(void) {
     RUN(test_default_model_loads_with_expected_info);
     RUN(test_schedule_maps_effective_layers_to_stored_blocks);
@@ -350,5 +381,6 @@ int main(void) {
     RUN(test_vocab_must_match_tokenizer);
     RUN(test_layer_share_keys_are_validated);
     RUN(test_damaged_file_and_bad_arguments);
+    RUN(test_non_finite_q8_0_scale_is_a_damaged_file);
     return check_summary("model");
 }
