@@ -20,6 +20,13 @@
  *  - Attention: four cached keys per step, finished by one transpose; position blocks keep
  *    the key/value rows in L1 for every query head of a GQA group. Softmax and SwiGLU use
  *    kern_exp's operations on four lanes.
+ * Tried and dropped (measured, see the issue-3 notes): repacking Q8_0 in place at load into
+ * groups of four rows interleaved per 4 bytes (rows land in dot lanes, no horizontal sums,
+ * four scales per load) made the cached matvec 38% faster but end-to-end decode no faster
+ * and prefill 8% slower; relaxed SIMD's int8 dot lowers to three instructions on x86 without
+ * VNNI in Node 20's V8 and needs a sign fix-up per weight vector, and clang 14 cannot emit it.
+ * fp16 scales are often subnormal (small weights); any trick that turns them into subnormal
+ * floats costs an x86 assist per block (30% end to end).
  */
 #include "kernels.h"
 
