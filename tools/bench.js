@@ -192,8 +192,8 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 let md = `# Benchmarks
 
 Written by \`make bench\` (\`node tools/bench.js\`, BENCH_REPS=${REPS}) on ${date}: ${cpu}, ${os.cpus().length} vCPUs,
-Node ${process.version}${browser[0] ? `, ${browser[0][1].browser}` : ''}. The machine is shared (other jobs were running),
-so every figure is the best of ${REPS} interleaved runs in this one invocation and ratios are taken within it.
+Node ${process.version}${browser[0] ? `, ${browser[0][1].browser}` : ''}. The machine is shared with other tenants (their load
+varies from minute to minute), so every figure is the best of ${REPS} interleaved runs in this one invocation and ratios are taken within it.
 Model: \`${models.base}\` (${f1(mb(models.base))} MiB), a MobileLLM-125M-shaped random-weight Q8_0 GGUF (30 blocks,
 dim 576, ffn 1536, 9 heads / 3 KV heads, vocab 32000, tied embedding). Prompt ${P} tokens in one eval, then ${N}
 greedy decode steps (the same token ids for every engine; wllama gets a ${P}-token text prompt).
