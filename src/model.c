@@ -159,10 +159,10 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     if (t->type == MLLM_DTYPE_Q8_0) {
         /* An inf or nan scale turns every output it touches into nan: a damaged file, said
          * now rather than as nan logits later. */
-        const uint8_t *p = t->data;
+        const block_q8_0 *blk = (const block_q8_0 *)(const void *)t->data;
         int64_t b, nb = t->n_elems / MLLM_QK8_0;
-        for (b = 0; b < nb; b++, p += sizeof(block_q8_0))
-            if ((p[1] & 0x7c) == 0x7c)
+        for (b = 0; b < nb; b++)
+            if ((blk[b].d & 0x7c00) == 0x7c00) /* fp16 exponent all ones */
                 return mllm_fail(err, MLLM_ERR_FORMAT,
                                  "tensor '%s' block %lld has a Q8_0 scale that is inf or nan (a damaged file)", name,
                                  (long long)b);
