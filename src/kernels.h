@@ -42,6 +42,9 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
  *   Q8_0: token t is xq[t*(n_in/32) ..] (kern_quantize_q8_0 of that row); x is not read.
  *     The value is ggml's vec_dot_q8_0_q8_0: sum over blocks b of
  *     (float)isum_b * (fp16(w_b.d) * fp16(x_b.d)), isum_b the exact int32 dot of the qs.
+ *     The weights' block scales must be finite (model.c rejects a file with an inf or nan
+ *     scale): the SIMD kernels convert them with a shortcut that is exact only for finite
+ *     halves. Activation scales may be anything.
  * out may have a row stride ldo >= n_rows (e.g. writing straight into a KV-cache slot).
  * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
  * sequence in one batch or one token at a time gives bit-identical results. */

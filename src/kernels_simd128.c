@@ -11,8 +11,12 @@
  *  - Decode (one token) skips widening the weights: the token is laid out even/odd, and
  *    each 16 weight bytes, seen as int16 lanes, give even*256 and odd*256 by one shift and
  *    one and (dot_block_split); the exact sum is shifted back once per four rows.
- *  - Decode (one token) runs 8 rows at a time and touches the cache lines one tile ahead:
- *    more weight streams in flight, which is what bounds a matrix-vector product here.
+ *  - Decode (one token) is bound by how many weight cache lines are in flight. It reads the
+ *    matrix as 8 sequential streams (one row from each of 8 far-apart stretches, 4 rows a
+ *    step) that the hardware prefetchers follow: 10.3 GB/s against 7.2 for rows in order
+ *    with software touches one tile ahead (wasm has no prefetch). Four rows a step keep
+ *    the loop within V8's 16 xmm registers (V8 issues a loop's loads early, so 8 rows a
+ *    step spent a third of its instructions on spills).
  *  - Prefill is register-blocked: 4 rows x 4 tokens per inner loop; each weight block is
  *    widened once for the four tokens, each activation block (widened once per call, on
  *    the stack) serves the four rows.
@@ -25,6 +29,8 @@
  * four scales per load) made the cached matvec 38% faster but end-to-end decode no faster
  * and prefill 8% slower; relaxed SIMD's int8 dot lowers to three instructions on x86 without
  * VNNI in Node 20's V8 and needs a sign fix-up per weight vector, and clang 14 cannot emit it.
+ * Also measured without gain: a two-pass decode (integer block sums stored, then scales) and
+ * a prefill tile ordered by stores (fewer spills, but slower).
  * fp16 scales are often subnormal (small weights); any trick that turns them into subnormal
  * floats costs an x86 assist per block (30% end to end).
  */
@@ -55,13 +61,30 @@ static inline v128_t f16x4_to_f32x4(v128_t h) {
     return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
 }
 
-/* The fp16 scales of four blocks (d is the first field of a block_q8_0), as f32x4. */
+/* Finite fp16 bits in the HIGH 16 bits of each u32 lane -> f32, exactly, in integer ops
+ * and one float subtraction: an arithmetic shift by 3 moves the half's exponent and
+ * mantissa to their f32 places and smears the sign over bits 28..31, the mask keeps the
+ * sign in bit 31 only, and adding 112 << 23 rebiases the exponent: the value of every
+ * normal half. A subnormal half (exponent 0) is given exponent 1 instead, which reads as
+ * +-(2^-14 + m * 2^-24), and loses +-2^-14 in the subtraction: a normal float all the way,
+ * so no x86 assist. Inf/nan would come out finite: only Q8_0 weight scales go through
+ * here, and the loader rejects non-finite ones. */
+static inline v128_t f16hi_to_f32_finite(v128_t g) {
+    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, wasm_i32x4_splat(0x7c000000)), wasm_i32x4_splat(0));
+    v128_t f = wasm_v128_and(wasm_i32x4_shr(g, 3), wasm_i32x4_splat((int32_t)0x8fffe000));
+    f = wasm_i32x4_add(wasm_i32x4_add(f, wasm_i32x4_splat(0x38000000)), wasm_v128_and(sub, wasm_i32x4_splat(0x00800000)));
+    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, wasm_i32x4_splat((int32_t)0x80000000)),
+                                                             wasm_i32x4_splat(0x38800000)))); /* +-2^-14 */
+}
+
+/* The fp16 scales of four Q8_0 weight blocks (d is the first field of a block_q8_0), as
+ * f32x4; each lands in the high half of its lane. */
 static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
-    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 0);
-    h = wasm_v128_load16_lane(&b->d, h, 2);
-    h = wasm_v128_load16_lane(&c->d, h, 4);
-    h = wasm_v128_load16_lane(&d->d, h, 6);
-    return f16x4_to_f32x4(h);
+    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
+    h = wasm_v128_load16_lane(&b->d, h, 3);
+    h = wasm_v128_load16_lane(&c->d, h, 5);
+    h = wasm_v128_load16_lane(&d->d, h, 7);
+    return f16hi_to_f32_finite(h);
 }
 
 static inline float f16_to_f32_one(uint16_t h) {
@@ -422,6 +445,12 @@ static void matmul_float(float *out, int64_t ldo, const void *w, uint32_t wtype,
 #define XW_CAP 32768 /* int16 elements of widened activations (64 KiB of stack) */
 #define TG_MAX 64    /* most tokens per group */
 
+/* Sequential streams a decode matmul reads at once (a multiple of 4). The 30 layers' and
+ * the head's decode matmuls of a 125M model in Node: 1 stream 5.2 GB/s (7.2 with software
+ * touches one tile ahead), 4 streams 8.7, 8 streams 10.3 (9.4 with touches), 16 no faster,
+ * 24 slower. */
+#define MV_STREAMS 8
+
 static inline v128_t dot_block(const v128_t *w, const int16_t *xw) {
     v128_t s = wasm_i32x4_dot_i16x8(w[0], wasm_v128_load(xw));
     s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(w[1], wasm_v128_load(xw + 8)));
@@ -451,51 +480,11 @@ static inline v128_t dot_block_split(const block_q8_0 *w, const int16_t *xs) {
     return wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_v128_and(c, hi), wasm_v128_load(xs + 24)));
 }
 
-/* Eight rows x one token (decode): two accumulators whose lanes are rows. Eight rows in
- * flight keep enough weight streams busy. wasm has no prefetch, so the next tile's cache
- * lines are touched (one load per 64 bytes), a few per block step, spread over this tile's
- * compute: the misses then overlap the arithmetic instead of stalling it in one burst
- * (~10% faster from memory than touching a whole tile up front). */
-#define MV_ROWS 8
-#ifndef MV_TOUCH
-#define MV_TOUCH 1 /* tiles ahead */
-#endif
-#define MV_TOUCH_LINES 5 /* per block step: 5 x 64 >= the 8 x 34 bytes one step consumes */
-static void q8_rows8_tok1(float *out, const block_q8_0 *w0, int64_t nb, const int16_t *xw, const float *dx,
-                          int64_t dx_stride, const uint8_t *touch, int64_t touch_len, int32_t *sink) {
-    const block_q8_0 *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb, *w4 = w3 + nb, *w5 = w4 + nb, *w6 = w5 + nb,
-                     *w7 = w6 + nb;
-    v128_t acc0 = wasm_f32x4_splat(0.0f), acc1 = acc0, tv = wasm_i32x4_splat(0);
-    int64_t b, tp = 0;
-    if (!touch) touch_len = 0;
-    for (b = 0; b < nb; b++) {
-        int64_t te = tp + MV_TOUCH_LINES * 64 < touch_len ? tp + MV_TOUCH_LINES * 64 : touch_len;
-        v128_t s0, s1, s2, s3, d, dxv;
-        const int16_t *xb = xw + b * MLLM_QK8_0;
-        for (; tp < te; tp += 64) tv = wasm_v128_or(tv, wasm_v128_load(touch + tp));
-        dxv = wasm_f32x4_splat(dx[b * dx_stride]);
-        s0 = dot_block_split(w0 + b, xb);
-        s1 = dot_block_split(w1 + b, xb);
-        s2 = dot_block_split(w2 + b, xb);
-        s3 = dot_block_split(w3 + b, xb);
-        d = wasm_f32x4_mul(scales4(w0 + b, w1 + b, w2 + b, w3 + b), dxv);
-        acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_shr(hsum4_i32(s0, s1, s2, s3), 8)), d));
-        s0 = dot_block_split(w4 + b, xb);
-        s1 = dot_block_split(w5 + b, xb);
-        s2 = dot_block_split(w6 + b, xb);
-        s3 = dot_block_split(w7 + b, xb);
-        d = wasm_f32x4_mul(scales4(w4 + b, w5 + b, w6 + b, w7 + b), dxv);
-        acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_shr(hsum4_i32(s0, s1, s2, s3), 8)), d));
-    }
-    *sink += wasm_i32x4_extract_lane(tv, 0);
-    wasm_v128_store(out, acc0);
-    wasm_v128_store(out + 4, acc1);
-}
-
-/* Four rows x one token: lanes of the accumulator are the rows. */
-static void q8_rows4_tok1(float *out, const block_q8_0 *w0, int64_t nb, const int16_t *xw, const float *dx,
-                          int64_t dx_stride) {
-    const block_q8_0 *w1 = w0 + nb, *w2 = w1 + nb, *w3 = w2 + nb;
+/* Four rows x one token (decode), rows w, w + ws, w + 2 ws, w + 3 ws (ws in blocks) into
+ * out[0], out[os], out[2 os], out[3 os]: the accumulator's lanes are the rows. */
+static void q8_rows4_tok1(float *out, int64_t os, const block_q8_0 *w0, int64_t ws, int64_t nb, const int16_t *xw,
+                          const float *dx, int64_t dx_stride) {
+    const block_q8_0 *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     v128_t acc = wasm_f32x4_splat(0.0f);
     int64_t b;
     for (b = 0; b < nb; b++) {
@@ -505,11 +494,13 @@ static void q8_rows4_tok1(float *out, const block_q8_0 *w0, int64_t nb, const in
         s1 = dot_block_split(w1 + b, xb);
         s2 = dot_block_split(w2 + b, xb);
         s3 = dot_block_split(w3 + b, xb);
-        d = scales4(w0 + b, w1 + b, w2 + b, w3 + b);
-        d = wasm_f32x4_mul(d, wasm_f32x4_splat(dx[b * dx_stride]));
+        d = wasm_f32x4_mul(scales4(w0 + b, w1 + b, w2 + b, w3 + b), wasm_f32x4_splat(dx[b * dx_stride]));
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_shr(hsum4_i32(s0, s1, s2, s3), 8)), d));
     }
-    wasm_v128_store(out, acc);
+    out[0] = wasm_f32x4_extract_lane(acc, 0);
+    out[os] = wasm_f32x4_extract_lane(acc, 1);
+    out[2 * os] = wasm_f32x4_extract_lane(acc, 2);
+    out[3 * os] = wasm_f32x4_extract_lane(acc, 3);
 }
 
 /* One row x one token (leftover rows). */
@@ -638,19 +629,14 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
                 q8_row1_tok4(out + (g0 + t) * ldo + r, ldo, wq + r * nb, nb, xw + t * n_in, n_in, dx + t, ng);
         for (t = nq; t < ng; t++) { /* leftover tokens (decode: the only one) */
             float *o = out + (g0 + t) * ldo;
-            const int64_t tile_bytes = MV_ROWS * nb * (int64_t)sizeof(block_q8_0);
-            int32_t sink = 0;
-            for (r = 0; r + MV_ROWS <= n_rows; r += MV_ROWS) {
-                int ahead = r + (MV_TOUCH + 1) * MV_ROWS <= n_rows;
-                q8_rows8_tok1(o + r, wq + r * nb, nb, xw + t * n_in, dx + t, ng,
-                              ahead ? (const uint8_t *)(wq + (r + MV_TOUCH * MV_ROWS) * nb) : NULL, tile_bytes, &sink);
-            }
-            for (; r + 4 <= n_rows; r += 4) q8_rows4_tok1(o + r, wq + r * nb, nb, xw + t * n_in, dx + t, ng);
-            for (; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xw + t * n_in, dx + t, ng);
-            {
-                volatile int32_t keep = sink; /* keeps the touch loads from being optimized away */
-                (void)keep;
-            }
+            /* MV_STREAMS streams: the rows are cut into MV_STREAMS equal stretches, and each
+             * step takes the next row of four of them */
+            const int64_t q = n_rows / MV_STREAMS;
+            int64_t i, g;
+            for (i = 0; i < q; i++)
+                for (g = 0; g < MV_STREAMS; g += 4)
+                    q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xw + t * n_in, dx + t, ng);
+            for (r = MV_STREAMS * q; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xw + t * n_in, dx + t, ng);
         }
     }
 }

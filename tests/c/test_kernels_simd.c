@@ -156,7 +156,7 @@ static void test_dot_and_axpy_match_scalar_bit_for_bit(void) {
     CHECK_EQ_INT(bad_axpy, 0);
 }
 
-/* Q8_0 matmul over shapes around the tiles (8-row decode tiles, 4x4 prefill tiles). */
+/* Q8_0 matmul over shapes around the tiles (4-row decode tiles, 4x4 prefill tiles). */
 static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
     static const int n_ins[] = {32, 96, 576, 1536};
     static const int rows_list[] = {1, 3, 4, 7, 8, 9, 17, 36, 64};
