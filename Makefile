@@ -77,6 +77,22 @@ build/native/test_%: tests/c/test_%.c tests/c/*.h build/native/libmllm.a
 build/san/test_%: tests/c/test_%.c tests/c/*.h build/san/libmllm.a
 	$(CC) $(CFLAGS_SAN) -Itests/c $< build/san/libmllm.a -lm -o $@
 
+# The pool's own test needs the threaded pool (the library is built without threads); it
+# also runs under ThreadSanitizer in test-san.
+THREADS_TEST_DEPS := tests/c/test_threads.c tests/c/check.h src/threads.c src/error.c $(HDR) | build/.apt-stamp
+THREADS_TEST_SRC := tests/c/test_threads.c src/threads.c src/error.c
+build/native/test_threads: $(THREADS_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NATIVE) -DMLLM_THREADS -pthread -Itests/c $(THREADS_TEST_SRC) -o $@
+
+build/san/test_threads: $(THREADS_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -DMLLM_THREADS -pthread -Itests/c $(THREADS_TEST_SRC) -o $@
+
+build/tsan/test_threads: $(THREADS_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 -g -fsanitize=thread -DMLLM_THREADS -pthread -Itests/c $(THREADS_TEST_SRC) -o $@
+
 build/native/mllm: tools/mllm_native.c build/native/libmllm.a
 	$(CC) $(CFLAGS_NATIVE) $< build/native/libmllm.a -lm -o $@
 
@@ -96,8 +112,9 @@ wasm: dist/mobilellm.js
 test-c: $(addprefix build/native/,$(CTESTS))
 	@set -e; for t in $(CTESTS); do build/native/$$t; done
 
-test-san: $(addprefix build/san/,$(CTESTS))
+test-san: $(addprefix build/san/,$(CTESTS)) build/tsan/test_threads
 	@set -e; for t in $(CTESTS); do ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/$$t; done
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/test_threads
 
 test-node: deps wasm
 	node --test --test-concurrency=1 tests/node/
