@@ -95,7 +95,8 @@ static void attention_item(void *arg, int item, int thread) {
     int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     int32_t t = item / hp->n_head_kv, g = item % hp->n_head_kv;
     size_t q_off = (size_t)t * c->q_dim + (size_t)g * group * hd;
-    kern_attention(c->att + q_off, c->q + q_off, j->kc + (size_t)g * hd, j->vc + (size_t)g * hd, c->kv_dim, hd, group,
+    size_t kv_off = (size_t)g * c->n_ctx * hd;
+    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, group,
                    j->pos0 + t + 1, 1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
 }
 
@@ -127,19 +128,24 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     for (l = 0; l < hp->n_layer_eff; l++) {
         const mllm_block *b = &m->blocks[m->layer_block[l]];
         float *kc = c->k_cache + (size_t)l * slot, *vc = c->v_cache + (size_t)l * slot;
-        float *k_new = kc + (size_t)pos0 * c->kv_dim, *v_new = vc + (size_t)pos0 * c->kv_dim;
+        int32_t g;
 
         /* attention block */
         for (t = 0; t < n; t++)
             kern_rmsnorm(c->xn + t * d, c->x + t * d, b->attn_norm->data, b->attn_norm->type, d, hp->rms_eps);
         xq = quantize_if(c, c->xn, d, n, b->wq, b->wk, b->wv);
         matmul(c, c->q, c->q_dim, b->wq, c->xn, xq, n);
-        matmul(c, k_new, c->kv_dim, b->wk, c->xn, xq, n); /* straight into the cache slot */
-        matmul(c, v_new, c->kv_dim, b->wv, c->xn, xq, n);
+        matmul(c, c->k_new, c->kv_dim, b->wk, c->xn, xq, n);
+        matmul(c, c->v_new, c->kv_dim, b->wv, c->xn, xq, n);
         for (t = 0; t < n; t++) {
             const float *cs = c->rope + (size_t)t * hp->n_rot;
             kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
-            kern_rope(k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
+            kern_rope(c->k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
+            for (g = 0; g < hp->n_head_kv; g++) { /* into the head-major cache */
+                size_t at = ((size_t)g * c->n_ctx + (size_t)(pos0 + t)) * hp->head_dim, from = (size_t)t * c->kv_dim + (size_t)g * hp->head_dim;
+                memcpy(kc + at, c->k_new + from, sizeof(float) * (size_t)hp->head_dim);
+                memcpy(vc + at, c->v_new + from, sizeof(float) * (size_t)hp->head_dim);
+            }
         }
         attention(c, kc, vc, pos0, n);
         xq = quantize_if(c, c->att, c->q_dim, n, b->wo, NULL, NULL);
@@ -235,6 +241,8 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->x = (float *)alloc_array(nb * (uint64_t)hp->n_embd, sizeof(float), &failed);
     c->xn = (float *)alloc_array(nb * (uint64_t)hp->n_embd, sizeof(float), &failed);
     c->q = (float *)alloc_array(nb * (uint64_t)c->q_dim, sizeof(float), &failed);
+    c->k_new = (float *)alloc_array(nb * (uint64_t)c->kv_dim, sizeof(float), &failed);
+    c->v_new = (float *)alloc_array(nb * (uint64_t)c->kv_dim, sizeof(float), &failed);
     c->att = (float *)alloc_array(nb * (uint64_t)c->q_dim, sizeof(float), &failed);
     c->gate = (float *)alloc_array(nb * (uint64_t)hp->n_ff, sizeof(float), &failed);
     c->up = (float *)alloc_array(nb * (uint64_t)hp->n_ff, sizeof(float), &failed);
@@ -271,6 +279,8 @@ void mllm_context_free(mllm_context *c) {
     free(c->x);
     free(c->xn);
     free(c->q);
+    free(c->k_new);
+    free(c->v_new);
     free(c->att);
     free(c->gate);
     free(c->up);

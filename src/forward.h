@@ -20,8 +20,10 @@ struct mllm_context {
     int32_t kv_dim;        /* n_head_kv * head_dim */
     int32_t q_dim;         /* n_head * head_dim */
 
-    /* KV cache, F32: layer l's keys are k_cache[l*n_ctx*kv_dim ..], position-major
-     * ([n_ctx][n_head_kv][head_dim]); likewise v_cache. */
+    /* KV cache, F32: layer l's keys are k_cache[l*n_ctx*kv_dim ..], head-major
+     * ([n_head_kv][n_ctx][head_dim]): attention reads each head's keys as one sequential
+     * stream (position-major rows interleave the heads, and each head's pass skipped the
+     * others' lines); likewise v_cache. */
     float *k_cache;
     float *v_cache;
 
@@ -29,6 +31,7 @@ struct mllm_context {
     float *x;              /* [n_batch][n_embd] residual stream */
     float *xn;             /* [n_batch][n_embd] normed input, projection output */
     float *q;              /* [n_batch][q_dim] */
+    float *k_new, *v_new;  /* [n_batch][kv_dim] the chunk's keys and values, on their way to the cache */
     float *att;            /* [n_batch][q_dim] attention output */
     float *gate;           /* [n_batch][n_ff] */
     float *up;             /* [n_batch][n_ff] */

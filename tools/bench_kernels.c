@@ -152,9 +152,10 @@ int main(int argc, char **argv) {
     }
     row("prefill_matmul_128_tokens", best, block_bytes, 128 * block_ops, 0);
 
-    /* attention: 30 layers x 3 KV heads x 3 query heads, head_dim 64, at a position */
+    /* attention: 30 layers x 3 KV heads x 3 query heads, head_dim 64, at a position; the
+     * engine's head-major cache ([layer][kv head][position][64]) */
     {
-        const int ld = 192, n_ctx = 2048;
+        const int ld = 192, n_ctx = 2048; /* ld: floats per position, all heads */
         float *kc = (float *)malloc(sizeof(float) * (size_t)30 * n_ctx * ld);
         float *vc = (float *)malloc(sizeof(float) * (size_t)30 * n_ctx * ld);
         float q[576], att[576], scores[3 * 2048];
@@ -173,8 +174,8 @@ int main(int argc, char **argv) {
                 t = now();
                 for (l = 0; l < 30; l++)
                     for (g = 0; g < 3; g++)
-                        kern_attention(att + g * 192, q + g * 192, kc + (size_t)l * n_ctx * ld + g * 64,
-                                       vc + (size_t)l * n_ctx * ld + g * 64, ld, 64, 3, n_pos, 0.125f, scores);
+                        kern_attention(att + g * 192, q + g * 192, kc + ((size_t)l * 3 + g) * n_ctx * 64,
+                                       vc + ((size_t)l * 3 + g) * n_ctx * 64, 64, 64, 3, n_pos, 0.125f, scores);
                 t = now() - t;
                 if (t < best) best = t;
             }
