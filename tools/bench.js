@@ -274,14 +274,17 @@ ${targets.map(([what, got, ok]) => `- ${ok ? 'met' : 'MISSED'}: ${what}: ${got}`
 Reading the figures:
 - Decode is a stream of the weights (${f1(mb(models.base) * 1.048576)} MB per token). llama.cpp native streams them at
   ${f1(llama1.decode_tok_s * mb(models.base) * 1.048576 / 1000)} GB/s; the SIMD matvec reaches ${f1(ks.decode_matvecs_30_blocks.GB_s)} GB/s from memory
-  (${f1(ks.read_256MiB.GB_s)} GB/s is a bare wasm read loop, ${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s the same kernel on cached data): with
-  int8 widened to int16 for i32x4.dot_i16x8 the kernel has too few spare cycles to keep enough loads in flight.
+  (${f1(ks.read_256MiB.GB_s)} GB/s is a bare wasm read loop, ${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s the same kernel on cached data). What bounds it
+  is the weight lines in flight: the kernel reads each matrix as 8 sequential streams that the hardware
+  prefetchers follow (rows in order reached 7.2 GB/s, even with software touches ahead; wasm has no prefetch).
 - Prefill is compute: ${f1(ks.prefill_matmul_128_tokens.GOP_s)} GOP/s with SIMD128, whose best int8 product
   (i32x4.dot_i16x8) does 8 multiply-adds per instruction after widening; llama.cpp native uses AVX-512 VNNI
   (64 per instruction). Relaxed SIMD's int8 dot would help, but emcc 3.1.6 (clang 14) cannot emit it.
 - Layer sharing: a 125M block is ${((576 * 576 * 2 + 576 * 192 * 2 + 576 * 1536 * 3) / 32 * 34 / 1e6).toFixed(2)} MB of Q8_0 weights, more than the 2 MiB L2 of a core here, so the
-  second pass of a block reads it back from L3: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
-  60 distinct blocks. Reuse pays only where the kernel outruns the memory that feeds it.
+  second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
+  60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six
+  matrices (at least 2.8 MB), so no order of rows or matrices leaves any of them in L2; with two threads
+  (1.9 MB per core) it did not pay either. Reuse pays only where the kernel outruns the memory that feeds it.
 
 Machine note: two CPU-bound processes started together each ran at ${coreRatio.toFixed(2)}x the speed of one
 alone during this run (1.00 = two free cores), which is what the 2-thread rows can gain at most.
