@@ -278,8 +278,10 @@ Reading the figures:
   is the weight lines in flight: the kernel reads each matrix as 8 sequential streams that the hardware
   prefetchers follow (rows in order reached 7.2 GB/s, even with software touches ahead; wasm has no prefetch).
 - Prefill is compute: ${f1(ks.prefill_matmul_128_tokens.GOP_s)} GOP/s with SIMD128, whose best int8 product
-  (i32x4.dot_i16x8) does 8 multiply-adds per instruction after widening; llama.cpp native uses AVX-512 VNNI
-  (64 per instruction). Relaxed SIMD's int8 dot would help, but emcc 3.1.6 (clang 14) cannot emit it.
+  (i32x4.dot_i16x8) does 8 multiply-adds per instruction after widening. llama.cpp native loads its Sapphire
+  Rapids CPU build here, which repacks the Q8_0 weights for AMX (its log: "amx repack tensor ..."): int8 tile
+  products of 16x16x64 multiply-adds per instruction; its other builds use AVX-512 VNNI (64 per instruction).
+  Relaxed SIMD's int8 dot would help, but emcc 3.1.6 (clang 14) cannot emit it.
 - Layer sharing: a 125M block is ${((576 * 576 * 2 + 576 * 192 * 2 + 576 * 1536 * 3) / 32 * 34 / 1e6).toFixed(2)} MB of Q8_0 weights, more than the 2 MiB L2 of a core here, so the
   second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
   60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six
