@@ -11,7 +11,11 @@ const t0 = performance.now();
 const model = await llama.loadModel({ modelPath: path, gpuLayers: 0, useMmap: true });
 const loadMs = performance.now() - t0;
 const ctx = await model.createContext({ contextSize: Math.max(256, nP + nN + 8), batchSize: nP, threads, sequences: 1 });
-const nVocab = model.fileInsights?.vocabularySize ?? model.tokens?.length ?? 32000;
+// The vocabulary size from the GGUF metadata (node-llama-cpp's fileInsights has none): a
+// guessed 32000 sent a 4096-token model ids it does not have ("Eval has failed").
+const md = model.fileInfo.metadata;
+const nVocab = md[md.general?.architecture]?.vocab_size ?? md.tokenizer?.ggml?.tokens?.length;
+if (!(nVocab > 0)) throw new Error(`cannot tell the vocabulary size of ${path} from its metadata`);
 const prompt = promptIds(nP, nVocab);
 
 let seq = ctx.getSequence();
