@@ -142,7 +142,8 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
             kern_rope(c->k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
             for (g = 0; g < hp->n_head_kv; g++) { /* into the head-major cache */
-                size_t at = ((size_t)g * c->n_ctx + (size_t)(pos0 + t)) * hp->head_dim, from = (size_t)t * c->kv_dim + (size_t)g * hp->head_dim;
+                size_t at = ((size_t)g * c->n_ctx + (size_t)(pos0 + t)) * hp->head_dim;
+                size_t from = (size_t)t * c->kv_dim + (size_t)g * hp->head_dim;
                 memcpy(kc + at, c->k_new + from, sizeof(float) * (size_t)hp->head_dim);
                 memcpy(vc + at, c->v_new + from, sizeof(float) * (size_t)hp->head_dim);
             }

@@ -45,7 +45,7 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
  *     The weights' block scales must be finite (model.c rejects a file with an inf or nan
  *     scale): the SIMD kernels convert them with a shortcut that is exact only for finite
  *     halves. Activation scales may be anything.
- * out may have a row stride ldo >= n_rows (e.g. writing straight into a KV-cache slot).
+ * out may have a row stride ldo >= n_rows.
  * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
  * sequence in one batch or one token at a time gives bit-identical results. */
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,

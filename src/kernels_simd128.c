@@ -295,32 +295,30 @@ static inline v128_t dot4_keys(const float *qh, const float *k0, int64_t ld, int
 void kern_attention(float *out, const float *q, const float *k, const float *v, int64_t ld, int32_t head_dim,
                     int32_t n_q, int32_t n_pos, float scale, float *scores) {
     const v128_t vscale = wasm_f32x4_splat(scale);
+    const int32_t len = n_pos / 4; /* the scores' four stretches of keys */
     int32_t h, j, j0, d;
     if (head_dim % 8 != 0) {
         kern_attention_scalar(out, q, k, v, ld, head_dim, n_q, n_pos, scale, scores);
         return;
     }
-    {
-        const int32_t len = n_pos / 4; /* four stretches of keys, read as four streams */
-        for (j0 = 0; j0 < len; j0 += ATT_BLOCK / 4) {
-            int32_t j1 = len - j0 < ATT_BLOCK / 4 ? len : j0 + ATT_BLOCK / 4;
-            for (h = 0; h < n_q; h++) {
-                const float *qh = q + (size_t)h * head_dim;
-                float *s = scores + (size_t)h * n_pos;
-                for (j = j0; j < j1; j++) {
-                    v128_t r = wasm_f32x4_mul(dot4_keys(qh, k + (size_t)j * ld, (int64_t)len * ld, head_dim), vscale);
-                    s[j] = wasm_f32x4_extract_lane(r, 0);
-                    s[j + len] = wasm_f32x4_extract_lane(r, 1);
-                    s[j + 2 * len] = wasm_f32x4_extract_lane(r, 2);
-                    s[j + 3 * len] = wasm_f32x4_extract_lane(r, 3);
-                }
-            }
-        }
+    for (j0 = 0; j0 < len; j0 += ATT_BLOCK / 4) {
+        int32_t j1 = len - j0 < ATT_BLOCK / 4 ? len : j0 + ATT_BLOCK / 4;
         for (h = 0; h < n_q; h++) {
             const float *qh = q + (size_t)h * head_dim;
             float *s = scores + (size_t)h * n_pos;
-            for (j = 4 * len; j < n_pos; j++) s[j] = kern_dot_f32(qh, k + (size_t)j * ld, head_dim) * scale;
+            for (j = j0; j < j1; j++) {
+                v128_t r = wasm_f32x4_mul(dot4_keys(qh, k + (size_t)j * ld, (int64_t)len * ld, head_dim), vscale);
+                s[j] = wasm_f32x4_extract_lane(r, 0);
+                s[j + len] = wasm_f32x4_extract_lane(r, 1);
+                s[j + 2 * len] = wasm_f32x4_extract_lane(r, 2);
+                s[j + 3 * len] = wasm_f32x4_extract_lane(r, 3);
+            }
         }
+    }
+    for (h = 0; h < n_q; h++) { /* the last n_pos % 4 positions */
+        const float *qh = q + (size_t)h * head_dim;
+        float *s = scores + (size_t)h * n_pos;
+        for (j = 4 * len; j < n_pos; j++) s[j] = kern_dot_f32(qh, k + (size_t)j * ld, head_dim) * scale;
     }
     for (h = 0; h < n_q; h++) kern_softmax(scores + (size_t)h * n_pos, n_pos);
     /* out_h = sum_j p_j v_j in position order, 32 dims at a time held in registers */
