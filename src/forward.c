@@ -40,6 +40,7 @@ typedef struct matmul_job {
     float *out;
     int64_t ldo;
     const gguf_tensor *w;
+    uint32_t ktype; /* w's type for kern_matmul (model_kernel_type) */
     const float *x;
     const block_q8_0 *xq;
     int32_t n;
@@ -53,7 +54,7 @@ static void matmul_item(void *arg, int item, int thread) {
     if (r1 > rows) r1 = rows;
     if (r0 >= r1) return;
     kern_matmul(j->out + r0, j->ldo, (const uint8_t *)j->w->data + (size_t)r0 * dtype_row_bytes(j->w->type, j->w->ne[0]),
-                j->w->type, j->w->ne[0], r1 - r0, j->x, j->xq, j->n);
+                j->ktype, j->w->ne[0], r1 - r0, j->x, j->xq, j->n);
 }
 
 /* out[t][*] = W x[t]: W has ne = [n_in, n_out]. With threads, the rows go out in items of
@@ -65,6 +66,7 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
     j.out = out;
     j.ldo = ldo;
     j.w = w;
+    j.ktype = model_kernel_type(c->m, w);
     j.x = x;
     j.xq = xq;
     j.n = n;

@@ -87,6 +87,18 @@ static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const blo
     return f16hi_to_f32_finite(h);
 }
 
+/* The same for blocks whose scales are known to be normal halves (KERN_Q8_0_NORMAL_SCALES):
+ * the shift, mask and rebias alone. */
+static inline v128_t scales4_normal(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
+                                    const block_q8_0 *d) {
+    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
+    h = wasm_v128_load16_lane(&b->d, h, 3);
+    h = wasm_v128_load16_lane(&c->d, h, 5);
+    h = wasm_v128_load16_lane(&d->d, h, 7);
+    return wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(h, 3), wasm_i32x4_splat((int32_t)0x8fffe000)),
+                          wasm_i32x4_splat(0x38000000));
+}
+
 static inline float f16_to_f32_one(uint16_t h) {
     return wasm_f32x4_extract_lane(f16x4_to_f32x4(wasm_i32x4_splat(h)), 0);
 }
@@ -494,9 +506,11 @@ static inline v128_t dot_block_split(const block_q8_0 *w, const int16_t *xs) {
 }
 
 /* Four rows x one token (decode), rows w, w + ws, w + 2 ws, w + 3 ws (ws in blocks) into
- * out[0], out[os], out[2 os], out[3 os]: the accumulator's lanes are the rows. */
-static void q8_rows4_tok1(float *out, int64_t os, const block_q8_0 *w0, int64_t ws, int64_t nb, const int16_t *xw,
-                          const float *dx, int64_t dx_stride) {
+ * out[0], out[os], out[2 os], out[3 os]: the accumulator's lanes are the rows. normal: the
+ * scales are all normal halves (a constant, so each caller below gets its own loop). */
+static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int64_t os, const block_q8_0 *w0,
+                                                                int64_t ws, int64_t nb, const int16_t *xw,
+                                                                const float *dx, int64_t dx_stride, const int normal) {
     const block_q8_0 *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     v128_t acc = wasm_f32x4_splat(0.0f);
     int64_t b;
@@ -507,13 +521,22 @@ static void q8_rows4_tok1(float *out, int64_t os, const block_q8_0 *w0, int64_t 
         s1 = dot_block_split(w1 + b, xb);
         s2 = dot_block_split(w2 + b, xb);
         s3 = dot_block_split(w3 + b, xb);
-        d = wasm_f32x4_mul(scales4(w0 + b, w1 + b, w2 + b, w3 + b), wasm_f32x4_splat(dx[b * dx_stride]));
+        d = normal ? scales4_normal(w0 + b, w1 + b, w2 + b, w3 + b) : scales4(w0 + b, w1 + b, w2 + b, w3 + b);
+        d = wasm_f32x4_mul(d, wasm_f32x4_splat(dx[b * dx_stride]));
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_shr(hsum4_i32(s0, s1, s2, s3), 8)), d));
     }
     out[0] = wasm_f32x4_extract_lane(acc, 0);
     out[os] = wasm_f32x4_extract_lane(acc, 1);
     out[2 * os] = wasm_f32x4_extract_lane(acc, 2);
     out[3 * os] = wasm_f32x4_extract_lane(acc, 3);
+}
+static void q8_rows4_tok1_any(float *out, int64_t os, const block_q8_0 *w0, int64_t ws, int64_t nb,
+                              const int16_t *xw, const float *dx, int64_t dx_stride) {
+    q8_rows4_tok1(out, os, w0, ws, nb, xw, dx, dx_stride, 0);
+}
+static void q8_rows4_tok1_normal(float *out, int64_t os, const block_q8_0 *w0, int64_t ws, int64_t nb,
+                                 const int16_t *xw, const float *dx, int64_t dx_stride) {
+    q8_rows4_tok1(out, os, w0, ws, nb, xw, dx, dx_stride, 1);
 }
 
 /* One row x one token (leftover rows). */
@@ -594,7 +617,7 @@ static void q8_row1_tok4(float *out, int64_t ldo, const block_q8_0 *w, int64_t n
 }
 
 static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
-                        const block_q8_0 *xq, int64_t n_tok) {
+                        const block_q8_0 *xq, int64_t n_tok, int normal) {
     const int64_t nb = n_in / MLLM_QK8_0;
     int16_t xw[XW_CAP];
     float dx[XW_CAP / MLLM_QK8_0];
@@ -646,9 +669,11 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
              * step takes the next row of four of them */
             const int64_t q = n_rows / MV_STREAMS;
             int64_t i, g;
+            void (*rows4)(float *, int64_t, const block_q8_0 *, int64_t, int64_t, const int16_t *, const float *,
+                          int64_t) = normal ? q8_rows4_tok1_normal : q8_rows4_tok1_any;
             for (i = 0; i < q; i++)
                 for (g = 0; g < MV_STREAMS; g += 4)
-                    q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xw + t * n_in, dx + t, ng);
+                    rows4(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xw + t * n_in, dx + t, ng);
             for (r = MV_STREAMS * q; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xw + t * n_in, dx + t, ng);
         }
     }
@@ -658,7 +683,9 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
 
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
                  const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok);
+    const int normal = (wtype & KERN_Q8_0_NORMAL_SCALES) != 0;
+    wtype &= ~KERN_Q8_0_NORMAL_SCALES;
+    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, normal);
     else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
 }
 

@@ -10,6 +10,7 @@
 
 #include "dtype.h"
 #include "error.h"
+#include "kernels.h"
 #include "tokenizer.h"
 
 int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t mode) {
@@ -21,6 +22,10 @@ int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t m
     }
     default: return l / repeat;
     }
+}
+
+uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t) {
+    return t->type | (m->q8_normal[t - m->gguf.tensors] ? KERN_Q8_0_NORMAL_SCALES : 0u);
 }
 
 const struct mllm_tokenizer *model_tokenizer(const mllm_model *m) { return m ? m->tok : NULL; }
@@ -158,14 +163,20 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                          name, (long long)t->ne[0], dtype_name(t->type));
     if (t->type == MLLM_DTYPE_Q8_0) {
         /* An inf or nan scale turns every output it touches into nan: a damaged file, said
-         * now rather than as nan logits later. */
+         * now rather than as nan logits later. The same pass notes whether every scale is a
+         * normal half, which lets the SIMD kernels convert them in fewer ops. */
         const block_q8_0 *blk = (const block_q8_0 *)(const void *)t->data;
         int64_t b, nb = t->n_elems / MLLM_QK8_0;
-        for (b = 0; b < nb; b++)
-            if ((blk[b].d & 0x7c00) == 0x7c00) /* fp16 exponent all ones */
+        int normal = 1;
+        for (b = 0; b < nb; b++) {
+            uint16_t e = blk[b].d & 0x7c00; /* fp16 exponent */
+            if (e == 0x7c00)
                 return mllm_fail(err, MLLM_ERR_FORMAT,
                                  "tensor '%s' block %lld has a Q8_0 scale that is inf or nan (a damaged file)", name,
                                  (long long)b);
+            if (e == 0) normal = 0; /* zero or subnormal */
+        }
+        m->q8_normal[t - m->gguf.tensors] = (uint8_t)normal;
     }
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
@@ -183,6 +194,8 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     int32_t i;
 
     if (!emb) return mllm_fail(err, MLLM_ERR_MISSING, "missing tensor 'token_embd.weight'");
+    m->q8_normal = (uint8_t *)calloc((size_t)m->gguf.n_tensors, 1);
+    if (!m->q8_normal) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
     if (emb->ne[1] < 1 || emb->ne[1] > INT32_MAX / 2)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor 'token_embd.weight' has %lld rows, not a usable vocabulary size",
                          (long long)emb->ne[1]);
@@ -264,6 +277,7 @@ void mllm_model_free(mllm_model *m) {
     if (m->tok) tokenizer_free(m->tok);
     free(m->blocks);
     free(m->layer_block);
+    free(m->q8_normal);
     gguf_free(&m->gguf);
     free(m->owned_data);
     free(m);

@@ -191,6 +191,46 @@ static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
     CHECK_EQ_INT(bad_batch, 0);
 }
 
+/* KERN_Q8_0_NORMAL_SCALES only changes how the SIMD kernels convert scales: with every
+ * scale a normal half (both signs, the smallest and largest exponents), the hinted product
+ * equals the unhinted one and the scalar reference, and the scalar kernel ignores the hint. */
+static void test_matmul_q8_0_normal_scales_hint_gives_the_same_values(void) {
+    static const int n_ins[] = {32, 576, 1536};
+    static const int rows_list[] = {1, 7, 8, 9, 36, 64};
+    static const int toks[] = {1, 2, 5};
+    int a, r, t, bad = 0, cases = 0;
+    for (a = 0; a < 3; a++)
+        for (r = 0; r < 6; r++)
+            for (t = 0; t < 3; t++) {
+                int n_in = n_ins[a], rows = rows_list[r], n_tok = toks[t], nb = n_in / 32, i, j;
+                block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
+                block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
+                float *x = (float *)malloc(sizeof(float) * (size_t)(n_in * n_tok));
+                float *o[4];
+                for (i = 0; i < 4; i++) o[i] = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
+                for (i = 0; i < nb * rows; i++) {
+                    uint32_t e = 1 + next_u32() % 30; /* biased exponent 1 (2^-14) .. 30 */
+                    if (i % 7 == 1) e = 1;
+                    if (i % 7 == 2) e = 30;
+                    w[i].d = (uint16_t)((next_u32() & 0x8000) | e << 10 | (next_u32() & 0x3ff));
+                    for (j = 0; j < 32; j++) w[i].qs[j] = (int8_t)(next_u32() & 0xff);
+                }
+                for (i = 0; i < n_in * n_tok; i++) x[i] = frand() * 4.0f;
+                kern_quantize_q8_0_scalar(x, xq, n_in * n_tok);
+                kern_matmul(o[0], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES, n_in, rows, NULL, xq, n_tok);
+                kern_matmul(o[1], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                kern_matmul_scalar(o[2], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                kern_matmul_scalar(o[3], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES, n_in, rows, NULL, xq, n_tok);
+                bad += count_diff(o[0], o[2], rows * n_tok) + count_diff(o[1], o[2], rows * n_tok) +
+                       count_diff(o[3], o[2], rows * n_tok);
+                cases++;
+                free(w); free(xq); free(x);
+                for (i = 0; i < 4; i++) free(o[i]);
+            }
+    CHECK_EQ_INT(cases, 3 * 6 * 3);
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* Float-type weights. F16 rows hold every one of the 65536 half bit patterns (subnormals,
  * infinities, nans included) once across the matrix, so any widening error shows. */
 static void check_float_type(uint32_t wtype) {
@@ -273,6 +313,7 @@ int main(void) {
     RUN(test_quantize_matches_scalar_bit_for_bit);
     RUN(test_dot_and_axpy_match_scalar_bit_for_bit);
     RUN(test_matmul_q8_0_matches_scalar_and_batch_size);
+    RUN(test_matmul_q8_0_normal_scales_hint_gives_the_same_values);
     RUN(test_matmul_f32_matches_scalar);
     RUN(test_matmul_f16_matches_scalar_for_every_half);
     RUN(test_matmul_bf16_matches_scalar_for_every_bfloat);

@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "tiny_model.h"
+#include "kernels.h"
 #include "model.h"
 #include "mobilellm.h"
 
@@ -365,6 +366,44 @@ static void test_non_finite_q8_0_scale_is_a_damaged_file(void) {
     }
 }
 
+/* The loader marks a Q8_0 matrix for the kernels' normal-scales shortcut only when every
+ * block scale is a normal half: one zero or one subnormal scale anywhere unmarks it. */
+static void test_q8_0_normal_scales_mark_needs_every_scale_normal(void) {
+    static const char *names[3] = {"blk.0.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.0.attn_q.weight"};
+    static const uint16_t odd[3] = {0x3c00, 0x0001, 0x8000}; /* 1.0 (all normal), subnormal, -0 */
+    tm_spec s = tm_default();
+    tm_weights *w;
+    size_t size;
+    uint8_t *bytes;
+    gguf_file g;
+    mllm_error err;
+    mllm_model *m = NULL;
+    int i;
+    s.wtype = MLLM_DTYPE_Q8_0;
+    w = tm_weights_new(&s, 3);
+    bytes = tm_build(&s, w, &size);
+    CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
+    for (i = 0; i < 3; i++) { /* every scale 1.0, then one odd scale in block 3 */
+        const gguf_tensor *t = gguf_find_tensor(&g, names[i]);
+        int64_t b;
+        CHECK(t != NULL && t->type == MLLM_DTYPE_Q8_0);
+        if (!t) continue;
+        for (b = 0; b < t->n_elems / 32; b++) memcpy((uint8_t *)(uintptr_t)t->data + b * sizeof(block_q8_0), &odd[0], 2);
+        memcpy((uint8_t *)(uintptr_t)t->data + 3 * sizeof(block_q8_0), &odd[i], 2);
+    }
+    gguf_free(&g);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES);
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[1].w_up), MLLM_DTYPE_Q8_0);
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].wq), MLLM_DTYPE_Q8_0);
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].attn_norm), MLLM_DTYPE_F32); /* not Q8_0 */
+    }
+    mllm_model_free(m);
+    free(bytes);
+    tm_weights_free(w);
+}
+
 int main(void) {
     RUN(test_default_model_loads_with_expected_info);
     RUN(test_schedule_maps_effective_layers_to_stored_blocks);
@@ -376,6 +415,7 @@ int main(void) {
     RUN(test_each_missing_tensor_is_named);
     RUN(test_tensor_shapes_are_checked_against_hparams);
     RUN(test_norm_weights_must_be_float);
+    RUN(test_q8_0_normal_scales_mark_needs_every_scale_normal);
     RUN(test_untied_output_shape_is_checked);
     RUN(test_head_layout_errors);
     RUN(test_vocab_must_match_tokenizer);
