@@ -69,34 +69,37 @@ static inline v128_t f16x4_to_f32x4(v128_t h) {
  * +-(2^-14 + m * 2^-24), and loses +-2^-14 in the subtraction: a normal float all the way,
  * so no x86 assist. Inf/nan would come out finite: only Q8_0 weight scales go through
  * here, and the loader rejects non-finite ones. */
+static inline v128_t f16hi_to_f32_normal(v128_t g) {
+    return wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), wasm_i32x4_splat((int32_t)0x8fffe000)),
+                          wasm_i32x4_splat(0x38000000));
+}
 static inline v128_t f16hi_to_f32_finite(v128_t g) {
     const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, wasm_i32x4_splat(0x7c000000)), wasm_i32x4_splat(0));
-    v128_t f = wasm_v128_and(wasm_i32x4_shr(g, 3), wasm_i32x4_splat((int32_t)0x8fffe000));
-    f = wasm_i32x4_add(wasm_i32x4_add(f, wasm_i32x4_splat(0x38000000)), wasm_v128_and(sub, wasm_i32x4_splat(0x00800000)));
+    const v128_t f = wasm_i32x4_add(f16hi_to_f32_normal(g), wasm_v128_and(sub, wasm_i32x4_splat(0x00800000)));
     return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, wasm_i32x4_splat((int32_t)0x80000000)),
                                                              wasm_i32x4_splat(0x38800000)))); /* +-2^-14 */
 }
 
-/* The fp16 scales of four Q8_0 weight blocks (d is the first field of a block_q8_0), as
- * f32x4; each lands in the high half of its lane. */
-static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
+/* The fp16 scale bits of four Q8_0 weight blocks (d is the first field of a block_q8_0),
+ * each in the high half of its u32 lane. */
+static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
+                                 const block_q8_0 *d) {
     v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
     h = wasm_v128_load16_lane(&b->d, h, 3);
     h = wasm_v128_load16_lane(&c->d, h, 5);
-    h = wasm_v128_load16_lane(&d->d, h, 7);
-    return f16hi_to_f32_finite(h);
+    return wasm_v128_load16_lane(&d->d, h, 7);
+}
+
+/* Their values as f32x4. */
+static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
+    return f16hi_to_f32_finite(scale_bits4(a, b, c, d));
 }
 
 /* The same for blocks whose scales are known to be normal halves (KERN_Q8_0_NORMAL_SCALES):
  * the shift, mask and rebias alone. */
 static inline v128_t scales4_normal(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
                                     const block_q8_0 *d) {
-    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
-    h = wasm_v128_load16_lane(&b->d, h, 3);
-    h = wasm_v128_load16_lane(&c->d, h, 5);
-    h = wasm_v128_load16_lane(&d->d, h, 7);
-    return wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(h, 3), wasm_i32x4_splat((int32_t)0x8fffe000)),
-                          wasm_i32x4_splat(0x38000000));
+    return f16hi_to_f32_normal(scale_bits4(a, b, c, d));
 }
 
 static inline float f16_to_f32_one(uint16_t h) {
