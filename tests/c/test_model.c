@@ -335,6 +335,24 @@ static void test_damaged_file_and_bad_arguments(void) {
     tm_weights_free(w);
 }
 
+/* Write fp16 `bits` as the scale of Q8_0 block `block` (-1: every block) of tensor `name`
+ * in a built model file. */
+static void poke_q8_scale(uint8_t *bytes, size_t size, const char *name, int64_t block, uint16_t bits) {
+    gguf_file g;
+    mllm_error err;
+    const gguf_tensor *t;
+    int64_t b, first, end;
+    CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
+    t = gguf_find_tensor(&g, name);
+    CHECK(t != NULL && t->type == MLLM_DTYPE_Q8_0);
+    if (t) {
+        first = block < 0 ? 0 : block;
+        end = block < 0 ? t->n_elems / MLLM_QK8_0 : block + 1;
+        for (b = first; b < end; b++) memcpy((uint8_t *)(uintptr_t)t->data + b * sizeof(block_q8_0), &bits, 2);
+    }
+    gguf_free(&g);
+}
+
 /* A Q8_0 scale of inf or nan (fp16 exponent all ones) would make every output nan: the
  * loader names the tensor and block instead. */
 static void test_non_finite_q8_0_scale_is_a_damaged_file(void) {
@@ -345,19 +363,12 @@ static void test_non_finite_q8_0_scale_is_a_damaged_file(void) {
         tm_weights *w;
         size_t size;
         uint8_t *bytes;
-        gguf_file g;
         mllm_error err;
         mllm_model *m = NULL;
         s.wtype = MLLM_DTYPE_Q8_0;
         w = tm_weights_new(&s, 1);
         bytes = tm_build(&s, w, &size);
-        CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
-        {
-            const gguf_tensor *t = gguf_find_tensor(&g, "blk.1.ffn_up.weight");
-            CHECK(t != NULL && t->type == MLLM_DTYPE_Q8_0);
-            if (t) memcpy((uint8_t *)(uintptr_t)t->data + 5 * sizeof(block_q8_0), &bad[i], 2);
-        }
-        gguf_free(&g);
+        poke_q8_scale(bytes, size, "blk.1.ffn_up.weight", 5, bad[i]);
         CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
         CHECK(m == NULL);
         CHECK_CONTAINS(err.msg, "tensor 'blk.1.ffn_up.weight' block 5 has a Q8_0 scale that is inf or nan");
@@ -375,23 +386,16 @@ static void test_q8_0_normal_scales_mark_needs_every_scale_normal(void) {
     tm_weights *w;
     size_t size;
     uint8_t *bytes;
-    gguf_file g;
     mllm_error err;
     mllm_model *m = NULL;
     int i;
     s.wtype = MLLM_DTYPE_Q8_0;
     w = tm_weights_new(&s, 3);
     bytes = tm_build(&s, w, &size);
-    CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
     for (i = 0; i < 3; i++) { /* every scale 1.0, then one odd scale in block 3 */
-        const gguf_tensor *t = gguf_find_tensor(&g, names[i]);
-        int64_t b;
-        CHECK(t != NULL && t->type == MLLM_DTYPE_Q8_0);
-        if (!t) continue;
-        for (b = 0; b < t->n_elems / 32; b++) memcpy((uint8_t *)(uintptr_t)t->data + b * sizeof(block_q8_0), &odd[0], 2);
-        memcpy((uint8_t *)(uintptr_t)t->data + 3 * sizeof(block_q8_0), &odd[i], 2);
+        poke_q8_scale(bytes, size, names[i], -1, odd[0]);
+        poke_q8_scale(bytes, size, names[i], 3, odd[i]);
     }
-    gguf_free(&g);
     CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
     if (m) {
         CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES);
