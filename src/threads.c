@@ -11,7 +11,7 @@
 /* Polls of the job counter before a helper sleeps: a forward pass posts a job every few
  * tens of microseconds, and waking a sleeping thread costs about as much. */
 #define SPIN_POLLS 100000
-#define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~70 KiB */
+#define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~210 KiB */
 
 struct mllm_pool;
 typedef struct pool_helper {

@@ -156,15 +156,17 @@ static void test_dot_and_axpy_match_scalar_bit_for_bit(void) {
     CHECK_EQ_INT(bad_axpy, 0);
 }
 
-/* Q8_0 matmul over shapes around the tiles (4-row decode tiles, 4x4 prefill tiles). */
+/* Q8_0 matmul over shapes around the tiles (4-row decode tiles, 4-row x 8-token prefill
+ * tiles, zero-padded octets, one to three leftover tokens, and for n_in 1536 two token
+ * groups of the kernel's 40). */
 static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
     static const int n_ins[] = {32, 96, 576, 1536};
     static const int rows_list[] = {1, 3, 4, 7, 8, 9, 17, 36, 64};
-    static const int toks[] = {1, 2, 3, 4, 5, 8, 13};
+    static const int toks[] = {1, 2, 3, 4, 5, 8, 11, 13, 43, 45};
     int a, r, t, bad = 0, bad_batch = 0, cases = 0;
     for (a = 0; a < 4; a++)
         for (r = 0; r < 9; r++)
-            for (t = 0; t < 7; t++) {
+            for (t = 0; t < 10; t++) {
                 int n_in = n_ins[a], rows = rows_list[r], n_tok = toks[t], ldo = rows + 3, nb = n_in / 32, i;
                 block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
                 block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
@@ -186,7 +188,7 @@ static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
                 cases++;
                 free(w); free(xq); free(x); free(o1); free(o2); free(one);
             }
-    CHECK_EQ_INT(cases, 4 * 9 * 7);
+    CHECK_EQ_INT(cases, 4 * 9 * 10);
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(bad_batch, 0);
 }
