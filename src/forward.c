@@ -87,7 +87,7 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
 typedef struct attn_job {
     mllm_context *c;
     const float *kc, *vc;
-    int32_t pos0, n;
+    int32_t pos0, t0;
 } attn_job;
 
 static void attention_item(void *arg, int item, int thread) {
@@ -95,25 +95,30 @@ static void attention_item(void *arg, int item, int thread) {
     mllm_context *c = j->c;
     const mllm_hparams *hp = &c->m->hp;
     int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    int32_t t = item / hp->n_head_kv, g = item % hp->n_head_kv;
+    int32_t t = j->t0 + item / hp->n_head_kv, g = item % hp->n_head_kv;
     size_t q_off = (size_t)t * c->q_dim + (size_t)g * group * hd;
     size_t kv_off = (size_t)g * c->n_ctx * hd;
     kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, group,
                    j->pos0 + t + 1, 1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
 }
 
-static void attention(mllm_context *c, const float *kc, const float *vc, int32_t pos0, int32_t n) {
+/* Tokens t0..n-1 of the chunk attend. */
+static void attention(mllm_context *c, const float *kc, const float *vc, int32_t pos0, int32_t t0, int32_t n) {
     attn_job j;
     j.c = c;
     j.kc = kc;
     j.vc = vc;
     j.pos0 = pos0;
-    j.n = n;
-    mllm_pool_run(c->pool, attention_item, &j, n * c->m->hp.n_head_kv);
+    j.t0 = t0;
+    mllm_pool_run(c->pool, attention_item, &j, (n - t0) * c->m->hp.n_head_kv);
 }
 
 /* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
- * written to c->logits from row 0 (first_logit == n: no head at all). */
+ * written to c->logits from row 0 (first_logit == n: no head at all). Like llama.cpp, the
+ * last layer computes only the keys and values of rows before first_logit (the cache
+ * needs them; nothing else does): 1/n_layer of a prompt's work, and the whole last layer
+ * but k and v for chunks before a prompt's last. Every row is computed independently, so
+ * the rows that are computed get exactly the values they get in a full pass. */
 static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t pos0, int32_t first_logit) {
     const mllm_model *m = c->m;
     const mllm_hparams *hp = &m->hp;
@@ -130,18 +135,22 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     for (l = 0; l < hp->n_layer_eff; l++) {
         const mllm_block *b = &m->blocks[m->layer_block[l]];
         float *kc = c->k_cache + (size_t)l * slot, *vc = c->v_cache + (size_t)l * slot;
+        /* rows r0..n-1 go through the whole layer; before r0 only k and v */
+        const int32_t r0 = l == hp->n_layer_eff - 1 ? first_logit : 0, nr = n - r0;
         int32_t g;
 
         /* attention block */
         for (t = 0; t < n; t++)
             kern_rmsnorm(c->xn + t * d, c->x + t * d, b->attn_norm->data, b->attn_norm->type, d, hp->rms_eps);
         xq = quantize_if(c, c->xn, d, n, b->wq, b->wk, b->wv);
-        matmul(c, c->q, c->q_dim, b->wq, c->xn, xq, n);
+        if (nr > 0)
+            matmul(c, c->q + (size_t)r0 * c->q_dim, c->q_dim, b->wq, c->xn + r0 * d, xq ? xq + r0 * (d / MLLM_QK8_0) : NULL,
+                   nr);
         matmul(c, c->k_new, c->kv_dim, b->wk, c->xn, xq, n);
         matmul(c, c->v_new, c->kv_dim, b->wv, c->xn, xq, n);
         for (t = 0; t < n; t++) {
             const float *cs = c->rope + (size_t)t * hp->n_rot;
-            kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
+            if (t >= r0) kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
             kern_rope(c->k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
             for (g = 0; g < hp->n_head_kv; g++) { /* into the head-major cache */
                 size_t at = ((size_t)g * c->n_ctx + (size_t)(pos0 + t)) * hp->head_dim;
@@ -150,21 +159,28 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
                 memcpy(vc + at, c->v_new + from, sizeof(float) * (size_t)hp->head_dim);
             }
         }
-        attention(c, kc, vc, pos0, n);
-        xq = quantize_if(c, c->att, c->q_dim, n, b->wo, NULL, NULL);
-        matmul(c, c->xn, d, b->wo, c->att, xq, n);
-        kern_axpy_f32(c->x, 1.0f, c->xn, n * d);
+        if (nr == 0) continue; /* the last layer of a chunk without logits: the cache is filled */
+        attention(c, kc, vc, pos0, r0, n);
+        /* from here on the layer works on rows r0.. only, kept at their own row indices */
+        {
+            float *x = c->x + (size_t)r0 * d, *xn = c->xn + (size_t)r0 * d;
+            float *gate = c->gate + (size_t)r0 * ff, *up = c->up + (size_t)r0 * ff;
+            const float *att = c->att + (size_t)r0 * c->q_dim;
+            xq = quantize_if(c, att, c->q_dim, nr, b->wo, NULL, NULL);
+            matmul(c, xn, d, b->wo, att, xq, nr);
+            kern_axpy_f32(x, 1.0f, xn, nr * d);
 
-        /* feed-forward block */
-        for (t = 0; t < n; t++)
-            kern_rmsnorm(c->xn + t * d, c->x + t * d, b->ffn_norm->data, b->ffn_norm->type, d, hp->rms_eps);
-        xq = quantize_if(c, c->xn, d, n, b->w_gate, b->w_up, NULL);
-        matmul(c, c->gate, ff, b->w_gate, c->xn, xq, n);
-        matmul(c, c->up, ff, b->w_up, c->xn, xq, n);
-        kern_swiglu(c->gate, c->gate, c->up, n * ff);
-        xq = quantize_if(c, c->gate, ff, n, b->w_down, NULL, NULL);
-        matmul(c, c->xn, d, b->w_down, c->gate, xq, n);
-        kern_axpy_f32(c->x, 1.0f, c->xn, n * d);
+            /* feed-forward block */
+            for (t = 0; t < nr; t++)
+                kern_rmsnorm(xn + t * d, x + t * d, b->ffn_norm->data, b->ffn_norm->type, d, hp->rms_eps);
+            xq = quantize_if(c, xn, d, nr, b->w_gate, b->w_up, NULL);
+            matmul(c, gate, ff, b->w_gate, xn, xq, nr);
+            matmul(c, up, ff, b->w_up, xn, xq, nr);
+            kern_swiglu(gate, gate, up, nr * ff);
+            xq = quantize_if(c, gate, ff, nr, b->w_down, NULL, NULL);
+            matmul(c, xn, d, b->w_down, gate, xq, nr);
+            kern_axpy_f32(x, 1.0f, xn, nr * d);
+        }
     }
 
     if (first_logit < n) {

@@ -241,6 +241,45 @@ static void test_incremental_decode_equals_batched_run(void) {
     tm_weights_free(w);
 }
 
+/* An eval that wants only its last row's logits skips most of the last layer for the other
+ * rows (and all of it but k and v in chunks before the last): the logits of every prefix,
+ * evaluated in one chunk or in chunks of 5 (4 + 1 for k = 5, 5 + 5 + 2 for k = 12), equal
+ * the all-logits run's row bit for bit, with F32 and with Q8_0 weights. */
+static void test_last_row_logits_equal_the_all_logits_row(void) {
+    static const uint32_t types[2] = {MLLM_DTYPE_F32, MLLM_DTYPE_Q8_0};
+    int ty, k, nb, bad = 0, runs = 0;
+    for (ty = 0; ty < 2; ty++) {
+        tm_spec s = tm_default();
+        tm_weights *w;
+        built b;
+        float all[N_TOK * 64];
+        s.repeat = 2;
+        s.mode = "immediate";
+        s.tied = 0;
+        s.n_ff = 64;
+        s.wtype = types[ty];
+        w = tm_weights_new(&s, 9);
+        b = build_model(&s, w);
+        if (!b.m || run_all(b.m, N_TOK, all) != 0) { CHECK(0); free_built(&b); tm_weights_free(w); continue; }
+        for (k = 1; k <= N_TOK; k++)
+            for (nb = 0; nb < 2; nb++) {
+                mllm_context *c = new_ctx(b.m, 32, nb ? 5 : 16);
+                mllm_error err;
+                const float *lg;
+                if (!c) { CHECK(0); continue; }
+                CHECK_EQ_INT(mllm_eval(c, toks, k, 0, &err), MLLM_OK);
+                lg = mllm_logits(c, -1);
+                bad += !lg || memcmp(lg, all + (size_t)(k - 1) * 64, sizeof(float) * 64) != 0;
+                runs++;
+                mllm_context_free(c);
+            }
+        free_built(&b);
+        tm_weights_free(w);
+    }
+    CHECK_EQ_INT(runs, 2 * N_TOK * 2);
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* (c) + (d) a shared model equals the same weights written unrolled, bit for bit, and its
  * effective layers use the stored tensors in place. */
 static void test_shared_model_equals_unrolled_and_shares_tensors(void) {
@@ -428,6 +467,7 @@ static void test_q8_0_weights_stay_close(void) {
 int main(void) {
     RUN(test_matches_double_reference_for_each_sharing_mode);
     RUN(test_incremental_decode_equals_batched_run);
+    RUN(test_last_row_logits_equal_the_all_logits_row);
     RUN(test_shared_model_equals_unrolled_and_shares_tensors);
     RUN(test_context_full_and_rewind);
     RUN(test_context_params);
