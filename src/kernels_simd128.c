@@ -129,45 +129,51 @@ static inline float combine8(v128_t lo, v128_t hi) {
 
 /* ---------------------------------------------------------------- quantization */
 
+/* Per block: |x| as int bits (for non-negative floats the bit patterns order like the
+ * values, so i32x4.max is the float max: one instruction, where f32x4.max's NaN and -0
+ * rules cost V8 eight), and a NaN shows as a max above inf's bits. Then the reference's
+ * roundf (half away from zero) exactly, and the integral result to int32 by adding
+ * 1.5 * 2^23 and reading the low bits (two ops, where i32x4.trunc_sat costs seven). */
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     const int64_t nb = n / MLLM_QK8_0;
     const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f);
-    const v128_t signbit = wasm_i32x4_splat((int32_t)0x80000000u);
+    const v128_t signbit = wasm_i32x4_splat((int32_t)0x80000000u), absmask = wasm_i32x4_splat(0x7fffffff);
     const v128_t lo = wasm_f32x4_splat(-128.0f), hi = wasm_f32x4_splat(127.0f);
+    const v128_t magic = wasm_f32x4_splat(12582912.0f); /* 1.5 * 2^23: q + magic has q in its low bits */
     int64_t i;
     for (i = 0; i < nb; i++) {
         const float *xb = x + i * MLLM_QK8_0;
-        v128_t v[8], amax = wasm_f32x4_splat(0.0f), nan = wasm_i32x4_splat(0);
+        v128_t v[8], amax = wasm_i32x4_splat(0);
         v128_t q32[8], q16[4];
         float m, d, id;
+        uint32_t mbits;
         int j;
         for (j = 0; j < 8; j++) {
             v[j] = wasm_v128_load(xb + 4 * j);
-            amax = wasm_f32x4_max(amax, wasm_f32x4_abs(v[j]));
-            nan = wasm_v128_or(nan, wasm_f32x4_ne(v[j], v[j]));
+            amax = wasm_i32x4_max(amax, wasm_v128_and(v[j], absmask));
         }
-        if (wasm_v128_any_true(nan)) { /* the reference's nan-order quirks: let it decide */
+        amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 2, 3, 0, 1));
+        amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 1, 0, 3, 2));
+        mbits = (uint32_t)wasm_i32x4_extract_lane(amax, 0);
+        if (mbits > 0x7f800000u) { /* a nan: the reference's nan-order quirks decide */
             quantize_row_q8_0(xb, y + i, MLLM_QK8_0);
             continue;
         }
-        m = wasm_f32x4_extract_lane(amax, 0);
-        if (wasm_f32x4_extract_lane(amax, 1) > m) m = wasm_f32x4_extract_lane(amax, 1);
-        if (wasm_f32x4_extract_lane(amax, 2) > m) m = wasm_f32x4_extract_lane(amax, 2);
-        if (wasm_f32x4_extract_lane(amax, 3) > m) m = wasm_f32x4_extract_lane(amax, 3);
+        memcpy(&m, &mbits, sizeof m);
         d = m / 127.0f;
         id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_fp16(d);
         for (j = 0; j < 8; j++) {
-            /* roundf (half away from zero): t = trunc(p), p - t is exact, so |p - t| >= 0.5
-             * decides the step away from zero. */
+            /* roundf: t = trunc(p), p - t is exact, so |p - t| >= 0.5 decides the step away
+             * from zero. */
             v128_t p = wasm_f32x4_mul(v[j], wasm_f32x4_splat(id));
             v128_t t = wasm_f32x4_trunc(p);
-            v128_t up = wasm_f32x4_ge(wasm_f32x4_abs(wasm_f32x4_sub(p, t)), half);
+            v128_t up = wasm_f32x4_ge(wasm_v128_and(wasm_f32x4_sub(p, t), absmask), half);
             v128_t step = wasm_v128_and(up, wasm_v128_or(one, wasm_v128_and(p, signbit)));
             v128_t q = wasm_f32x4_add(t, step);
             /* out of int8 range (only reachable through inf/subnormal scales) or nan: 0 */
             v128_t ok = wasm_v128_and(wasm_f32x4_ge(q, lo), wasm_f32x4_le(q, hi));
-            q32[j] = wasm_v128_and(wasm_i32x4_trunc_sat_f32x4(q), ok);
+            q32[j] = wasm_v128_and(wasm_i32x4_sub(wasm_f32x4_add(q, magic), magic), ok);
         }
         for (j = 0; j < 4; j++) q16[j] = wasm_i16x8_narrow_i32x4(q32[2 * j], q32[2 * j + 1]);
         wasm_v128_store(y[i].qs, wasm_i8x16_narrow_i16x8(q16[0], q16[1]));
