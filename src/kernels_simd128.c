@@ -566,10 +566,9 @@ static float q8_row1_tok1(const block_q8_0 *w, int64_t nb, const int16_t *xw, co
     return sumf;
 }
 
-/* Four int8 rows (or tokens) a..d, block by block, to "lane layout": for each k pair
- * (q[2k], q[2k+1]) the four rows' int16 pairs as one v128 (row i in lane i), the 16 k
- * pairs of a block `step` bytes apart from o on. Widening, then 4x4 transposes of 32-bit
- * lanes. */
+/* One Q8_0 block of four rows (or tokens) a..d to "lane layout": for each of its 16 k
+ * pairs (q[2k], q[2k+1]), the four rows' int16 pairs as one v128 (row i in lane i), the
+ * pairs `step` bytes apart from o on. Widening, then 4x4 transposes of 32-bit lanes. */
 static void lanes4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d, char *o,
                    int64_t step) {
     int h, j;
