@@ -260,7 +260,7 @@ GB/s = bytes of weights (or KV cache) read per second; GOP/s = 2 x multiply-adds
 
 | kernel (125M shapes) | SIMD ms | SIMD GB/s | SIMD GOP/s | scalar ms | note |
 | --- | ---: | ---: | ---: | ---: | --- |
-${krow('plain read loop, 4 MiB (cache)', 'read_4MiB', 'ceiling for cached weights')}${krow('plain read loop, 256 MiB (memory)', 'read_256MiB', 'ceiling for streamed weights')}${krow('Q8_0 matvec 1536x576, in L2', 'matvec_q8_0_in_cache', 'decode kernel, compute-bound')}${krow('decode matvecs, 30 blocks + head', 'decode_matvecs_30_blocks', 'one 125M decode step')}${krow('decode matvecs, 2x30 immediate + head', 'decode_matvecs_2x30_immediate', 'second pass of each block right after the first')}${krow('decode matvecs, 60 blocks + head', 'decode_matvecs_60_unrolled', 'same depth, no reuse')}${krow('prefill matmul, 128 tokens, one block', 'prefill_matmul_128_tokens', '4 rows x 4 tokens register tiles')}${krow('attention, 30 layers at position 512', 'attention_30_layers_pos_512', 'F32 KV cache')}${krow('attention, 30 layers at position 2000', 'attention_30_layers_pos_2000', 'F32 KV cache')}
+${krow('plain read loop, 4 MiB (cache)', 'read_4MiB', 'ceiling for cached weights')}${krow('plain read loop, 256 MiB (memory)', 'read_256MiB', 'ceiling for streamed weights')}${krow('Q8_0 matvec 1536x576, in L2', 'matvec_q8_0_in_cache', 'decode kernel, compute-bound')}${krow('decode matvecs, 30 blocks + head', 'decode_matvecs_30_blocks', 'one 125M decode step')}${krow('decode matvecs, 2x30 immediate + head', 'decode_matvecs_2x30_immediate', 'second pass of each block right after the first')}${krow('decode matvecs, 60 blocks + head', 'decode_matvecs_60_unrolled', 'same depth, no reuse')}${krow('prefill matmul, 128 tokens, one block', 'prefill_matmul_128_tokens', '4 rows x 8 tokens, one token per lane')}${krow('attention, 30 layers at position 512', 'attention_30_layers_pos_512', 'F32 KV cache')}${krow('attention, 30 layers at position 2000', 'attention_30_layers_pos_2000', 'F32 KV cache')}
 ## Correctness
 
 SIMD-build teacher-forced top-1 equals the scalar build's at ${(agree * 100).toFixed(1)}% of ${256} positions of
@@ -278,7 +278,10 @@ Reading the figures:
   is the weight lines in flight: the kernel reads each matrix as 8 sequential streams that the hardware
   prefetchers follow (rows in order reached 7.2 GB/s, even with software touches ahead; wasm has no prefetch).
 - Prefill is compute: ${f1(ks.prefill_matmul_128_tokens.GOP_s)} GOP/s with SIMD128, whose best int8 product
-  (i32x4.dot_i16x8) does 8 multiply-adds per instruction after widening. llama.cpp native loads its Sapphire
+  (i32x4.dot_i16x8) does 8 multiply-adds per instruction after widening. The prefill tile's loop is one dot and
+  one add per 8 multiply-adds and nothing else, so it runs at the rate of the three vector ALU ports; at that
+  rate the 128-token prompt's block matmuls alone (27.2 G ops) take ${f1(27.18e3 / ks.prefill_matmul_128_tokens.GOP_s)} ms, a ceiling of
+  ${f1(128 / (27.18 / ks.prefill_matmul_128_tokens.GOP_s))} tok/s before anything else is counted. llama.cpp native loads its Sapphire
   Rapids CPU build here, which repacks the Q8_0 weights for AMX (its log: "amx repack tensor ..."): int8 tile
   products of 16x16x64 multiply-adds per instruction; its other builds use AVX-512 VNNI (64 per instruction).
   Relaxed SIMD's int8 dot would help, but emcc 3.1.6 (clang 14) cannot emit it.
