@@ -19,7 +19,7 @@ CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-fra
 
 # Debian packages: what building and `make demo` need, and what only the tests need (the
 # PyTorch reference, Chromium for the browser tests). node/npm come with them if absent.
-APT_BUILD := gcc make emscripten
+APT_BUILD := gcc make emscripten clang-19 lld-19
 APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium
 DEFAULT_MODEL := models/default.gguf
 

@@ -69,6 +69,7 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
     j.ldo = ldo;
     j.w = w;
     j.ktype = model_kernel_type(c->m, w);
+    if (w->type == MLLM_DTYPE_Q8_0) j.ktype |= c->kflags;
     j.x = x;
     j.xq = xq;
     j.n = n;
@@ -251,6 +252,7 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->m = m;
     c->n_ctx = n_ctx;
     c->n_batch = n_batch;
+    c->kflags = !params || params->relaxed_simd ? KERN_Q8_0_RELAXED : 0u;
     c->kv_dim = hp->n_head_kv * hp->head_dim;
     c->q_dim = hp->n_head * hp->head_dim;
     nb = (uint64_t)n_batch;

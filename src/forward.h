@@ -37,6 +37,7 @@ struct mllm_context {
     float *up;             /* [n_batch][n_ff] */
     float *scores;         /* [threads][n_head/n_head_kv][n_ctx] one GQA group's attention weights, per thread */
     mllm_pool *pool;       /* the helper threads (n_threads - 1 of them); NULL: single-threaded */
+    uint32_t kflags;       /* added to Q8_0 matmuls' kernel types: KERN_Q8_0_RELAXED or 0 */
     float *rope;           /* [n_batch][n_rot] cos/sin per position */
     block_q8_0 *xq;        /* [n_batch][max(n_embd, q_dim, n_ff)/32]; NULL when no Q8_0 matrix */
 

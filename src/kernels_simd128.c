@@ -649,18 +649,34 @@ static void q8_rows4_tok8(float *out, int64_t ldo, const int32_t *wl, const floa
         for (t = 0; t < nt; t++) out[t * ldo + r] = v[2 * r + t / 4][t % 4];
 }
 
+#ifdef MLLM_RELAXED_IMPORT
+/* src/kernels_relaxed.c's prefill (a module of its own: see there), supplied to this one by
+ * wasm_build/relaxed_library.js. It returns 0 without writing where the engine's relaxed
+ * dot is not exact or absent, and the SIMD128 tile below does the work. */
+int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t n_in, int32_t n_rows,
+                          const block_q8_0 *xq, int32_t n_tok, void *xbuf, int32_t xbytes, void *wbuf, int32_t wbytes);
+#endif
+
 static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
-                        const block_q8_0 *xq, int64_t n_tok, int normal) {
+                        const block_q8_0 *xq, int64_t n_tok, int normal, int relaxed) {
     const int64_t nb = n_in / MLLM_QK8_0;
-    int16_t xw[XW_CAP];             /* the group's tokens: lane layout, then split layout */
+    int16_t xw[XW_CAP] __attribute__((aligned(16))); /* the group's tokens: lane layout, then split layout */
     float dx[XW_CAP / MLLM_QK8_0];  /* their scales, [block][token] */
-    int32_t wl[4 * XW_CAP / 8 / 2]; /* four rows in lane layout (n_in <= XW_CAP / 8) */
+    int32_t wl[4 * XW_CAP / 8 / 2] __attribute__((aligned(16))); /* four rows in lane layout (n_in <= XW_CAP / 8) */
     float dw[4 * XW_CAP / 8 / MLLM_QK8_0];
     const block_q8_0 *wq = (const block_q8_0 *)w;
     int64_t tg = XW_CAP / n_in, g0;
     if (tg > TG_MAX) tg = TG_MAX;
     if (tg >= 8) tg &= ~(int64_t)7;
     if (tg < 1) tg = 1; /* rows wider than the buffer: see below */
+#ifdef MLLM_RELAXED_IMPORT
+    if (relaxed && n_tok >= 4 && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX && ldo <= INT32_MAX &&
+        mllm_relaxed_q8_0(out, (int32_t)ldo, wq, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, xw,
+                          (int32_t)sizeof xw, wl, (int32_t)sizeof wl))
+        return;
+#else
+    (void)relaxed;
+#endif
 
     if (n_in > XW_CAP) { /* too wide to widen on the stack: one dot at a time (not a model shape) */
         int64_t r, t;
@@ -743,9 +759,9 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
 
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
                  const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    const int normal = (wtype & KERN_Q8_0_NORMAL_SCALES) != 0;
-    wtype &= ~KERN_Q8_0_NORMAL_SCALES;
-    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, normal);
+    const int normal = (wtype & KERN_Q8_0_NORMAL_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0;
+    wtype &= ~(KERN_Q8_0_NORMAL_SCALES | KERN_Q8_0_RELAXED);
+    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, normal, relaxed);
     else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
 }
 

@@ -11,6 +11,7 @@ void mllm_model_params_init(mllm_model_params *p) {
 void mllm_context_params_init(mllm_context_params *p) {
     memset(p, 0, sizeof *p);
     p->n_threads = 1;
+    p->relaxed_simd = 1;
 }
 
 const char *mllm_status_name(mllm_status s) {

@@ -22,9 +22,39 @@ EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=cre
 , := ,
 WASM_DEPS := $(SRC) $(HDR) wasm_build/exports.txt wasm_build/wasm.mk
 
-dist/mobilellm.js: $(WASM_DEPS) | build/.apt-stamp
+# The relaxed-SIMD prefill kernel (src/kernels_relaxed.c): emcc 3.1.6's clang 14 cannot emit
+# relaxed SIMD, and its wasm-opt (binaryen 108) misreads the final opcodes, so clang 19 and
+# wasm-ld 19 build it alone into a module that imports the engine's memory, one for a plain
+# memory and one for the threads build's shared one. build/relaxed/library.js carries both
+# (base64) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
+CLANG_RELAXED ?= clang-19
+WASM_LD_RELAXED ?= wasm-ld-19
+RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd128 -mrelaxed-simd -Wall -Wextra -Isrc
+RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe
+
+build/relaxed/kernels_relaxed.o: src/kernels_relaxed.c src/dtype.h | build/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -c $< -o $@
+
+build/relaxed/kernels_relaxed-shared.o: src/kernels_relaxed.c src/dtype.h | build/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -matomics -mbulk-memory -c $< -o $@
+
+build/relaxed/relaxed.wasm: build/relaxed/kernels_relaxed.o
+	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) $< -o $@
+
+build/relaxed/relaxed-shared.wasm: build/relaxed/kernels_relaxed-shared.o
+	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=4294967296 $< -o $@
+
+build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm
+	sed -e "s|@RELAXED_WASM@|$$(base64 -w0 build/relaxed/relaxed.wasm)|" \
+	    -e "s|@RELAXED_SHARED_WASM@|$$(base64 -w0 build/relaxed/relaxed-shared.wasm)|" $< > $@
+
+RELAXED_LINK := -DMLLM_RELAXED_IMPORT --js-library build/relaxed/library.js
+
+dist/mobilellm.js: $(WASM_DEPS) build/relaxed/library.js | build/.apt-stamp
 	@mkdir -p dist
-	$(EMCC) $(EMFLAGS) -msimd128 $(SRC) -o $@
+	$(EMCC) $(EMFLAGS) -msimd128 $(RELAXED_LINK) $(SRC) -o $@
 
 dist/mobilellm-nosimd.js: $(WASM_DEPS) | build/.apt-stamp
 	@mkdir -p dist
@@ -33,9 +63,9 @@ dist/mobilellm-nosimd.js: $(WASM_DEPS) | build/.apt-stamp
 EMFLAGS_THREADS := $(subst ENVIRONMENT=web$(,)worker,ENVIRONMENT=web$(,)worker$(,)node,$(EMFLAGS)) -pthread \
   -s USE_PTHREADS=1 -s "PTHREAD_POOL_SIZE=(Module['mllmPoolSize']||1)" -s PTHREAD_POOL_SIZE_STRICT=2
 
-dist/mobilellm-threads.js: $(WASM_DEPS) | build/.apt-stamp
+dist/mobilellm-threads.js: $(WASM_DEPS) build/relaxed/library.js | build/.apt-stamp
 	@mkdir -p dist
-	$(EMCC) $(EMFLAGS_THREADS) -msimd128 $(SRC) -o $@
+	$(EMCC) $(EMFLAGS_THREADS) -msimd128 $(RELAXED_LINK) $(SRC) -o $@
 	mv dist/mobilellm-threads.worker.js dist/mobilellm-threads.worker.cjs
 	sed -i 's/mobilellm-threads\.worker\.js/mobilellm-threads.worker.cjs/g' $@
 

@@ -193,6 +193,53 @@ static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
     CHECK_EQ_INT(bad_batch, 0);
 }
 
+/* KERN_Q8_0_RELAXED: a build that links src/kernels_relaxed.c (MLLM_RELAXED_IMPORT; the
+ * browser tests run this file so in Chromium) hands prefills of 4 or more tokens to it where
+ * the engine's relaxed dot is exact; elsewhere the flag changes nothing. Either way the
+ * values are the scalar reference's: int8 over its whole range on both sides (-128
+ * included), zero and subnormal scales on both sides, short last row sets and octets, two
+ * token groups (100 tokens at n_in 1536), and the extreme sums (every quant -128 or 127). */
+static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
+    static const int n_ins[] = {32, 96, 576, 1536};
+    static const int rows_list[] = {1, 3, 4, 5, 9, 36};
+    static const int toks[] = {4, 5, 7, 8, 9, 16, 43, 100};
+    int a, r, t, e, bad = 0, bad_extreme = 0, cases = 0;
+    for (a = 0; a < 4; a++)
+        for (r = 0; r < 6; r++)
+            for (t = 0; t < 8; t++) {
+                int n_in = n_ins[a], rows = rows_list[r], n_tok = toks[t], ldo = rows + 2, nb = n_in / 32;
+                block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
+                block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
+                float *o1 = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+                float *o2 = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+                int i, j;
+                for (e = 0; e < 2; e++) {
+                    fill_q8(w, nb * rows);
+                    fill_q8(xq, nb * n_tok);
+                    if (e) { /* extremes: -128 weights against -128 / 127 tokens, unit scales */
+                        for (i = 0; i < nb * rows; i++) {
+                            w[i].d = 0x3c00;
+                            for (j = 0; j < 32; j++) w[i].qs[j] = -128;
+                        }
+                        for (i = 0; i < nb * n_tok; i++) {
+                            xq[i].d = 0x3c00;
+                            for (j = 0; j < 32; j++) xq[i].qs[j] = (int8_t)((i / nb) % 2 ? 127 : -128);
+                        }
+                    }
+                    for (i = 0; i < ldo * n_tok; i++) o1[i] = o2[i] = -7.0f;
+                    kern_matmul(o1, ldo, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_RELAXED, n_in, rows, NULL, xq, n_tok);
+                    kern_matmul_scalar(o2, ldo, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_RELAXED, n_in, rows, NULL, xq, n_tok);
+                    if (e) bad_extreme += count_diff(o1, o2, ldo * n_tok);
+                    else bad += count_diff(o1, o2, ldo * n_tok); /* includes the untouched gap past rows */
+                }
+                cases++;
+                free(w); free(xq); free(o1); free(o2);
+            }
+    CHECK_EQ_INT(cases, 4 * 6 * 8);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(bad_extreme, 0);
+}
+
 /* KERN_Q8_0_NORMAL_SCALES only changes how the SIMD kernels convert scales: with every
  * scale a normal half (both signs, the smallest and largest exponents), the hinted product
  * equals the unhinted one and the scalar reference, and the scalar kernel ignores the hint. */
@@ -316,6 +363,7 @@ int main(void) {
     RUN(test_dot_and_axpy_match_scalar_bit_for_bit);
     RUN(test_matmul_q8_0_matches_scalar_and_batch_size);
     RUN(test_matmul_q8_0_normal_scales_hint_gives_the_same_values);
+    RUN(test_matmul_q8_0_relaxed_flag_gives_the_scalar_values);
     RUN(test_matmul_f32_matches_scalar);
     RUN(test_matmul_f16_matches_scalar_for_every_half);
     RUN(test_matmul_bf16_matches_scalar_for_every_bfloat);

@@ -1,0 +1,176 @@
+/* kernels_relaxed.c — the Q8_0 prefill matmul on relaxed SIMD's int8 dot product.
+ *
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s does 16 multiply-adds in one instruction where
+ * SIMD128 needs two (i32x4.dot_i16x8 + add) for 8, so the prefill tile of kernels_simd128.c
+ * runs about twice as fast where the engine lowers it to one VNNI instruction (vpdpbusd:
+ * Chromium on x86 with AVX-VNNI). Its second operand is only defined for 0..127; above
+ * that an engine may read it unsigned (VNNI), signed, or saturate pairs (pmaddubsw). This
+ * kernel feeds it weights + 128 (0..255) and subtracts 128 * the token's block sum, which
+ * is exact only when the engine reads it unsigned without saturation. mllm_relaxed_probe
+ * tells, and the loader (wasm_build/relaxed_library.js) uses this kernel only then: the
+ * results are the integers of the scalar reference, bit-identical.
+ *
+ * emcc 3.1.6's clang 14 cannot emit relaxed SIMD, so this file is built apart by clang 19
+ * into a small module that imports the engine's memory (wasm_build/wasm.mk) and is called
+ * from kernels_simd128.c through an import. It has no stack, data or globals of its own:
+ * every buffer comes from the caller. Everywhere else this file compiles to nothing. */
+#if defined(__wasm_relaxed_simd__)
+#include <wasm_simd128.h>
+
+#include "dtype.h"
+
+#define EXPORT(name) __attribute__((export_name(name)))
+
+/* 1 if relaxed_dot(a, b, 0) reads b unsigned and sums without saturating, for a = -128
+ * or 127 and b = 255 (the extremes this kernel feeds it); the caller passes the values
+ * so that nothing can be folded at compile time. */
+EXPORT("mllm_relaxed_probe") int32_t mllm_relaxed_probe(int32_t lo, int32_t hi, int32_t u) {
+    const v128_t z = wasm_i32x4_splat(0), b = wasm_i8x16_splat((int8_t)u);
+    const v128_t p = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(wasm_i8x16_splat((int8_t)lo), b, z);
+    const v128_t q = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(wasm_i8x16_splat((int8_t)hi), b, z);
+    return wasm_i32x4_extract_lane(p, 0) == 4 * lo * (u & 255) && wasm_i32x4_extract_lane(p, 3) == 4 * lo * (u & 255) &&
+           wasm_i32x4_extract_lane(q, 0) == 4 * hi * (u & 255) && wasm_i32x4_extract_lane(q, 3) == 4 * hi * (u & 255);
+}
+
+/* fp16 bits to float, exact for every finite half (subnormals included). */
+static float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    float f;
+    if (e == 0) { /* zero or subnormal: m * 2^-24, exact in float */
+        f = (float)m * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* One row's outputs for the first nt (1..8) of 8 tokens, tokens 0-3 in lo, 4-7 in hi (no
+ * arrays: this module has no stack). */
+static void store_row(float *out, int32_t ldo, v128_t lo, v128_t hi, int nt) {
+    out[0] = wasm_f32x4_extract_lane(lo, 0);
+    if (nt > 1) out[ldo] = wasm_f32x4_extract_lane(lo, 1);
+    if (nt > 2) out[2 * ldo] = wasm_f32x4_extract_lane(lo, 2);
+    if (nt > 3) out[3 * ldo] = wasm_f32x4_extract_lane(lo, 3);
+    if (nt > 4) out[4 * ldo] = wasm_f32x4_extract_lane(hi, 0);
+    if (nt > 5) out[5 * ldo] = wasm_f32x4_extract_lane(hi, 1);
+    if (nt > 6) out[6 * ldo] = wasm_f32x4_extract_lane(hi, 2);
+    if (nt > 7) out[7 * ldo] = wasm_f32x4_extract_lane(hi, 3);
+}
+
+/* Tile: 4 rows x 8 tokens. wu: the rows' quants + 128 as bytes, [block][row][32]; dw their
+ * scales [block][row]. xt: the tokens' quants, [block][quad][token][4 bytes]; xc: per block
+ * -128 * each token's quant sum (the correction, as the accumulators' start); dx the
+ * scales, [block][token]. A row's 4 bytes, broadcast by the load, against 4 tokens' 4
+ * bytes leaves each token's partial sum in its own lane. Floats as the reference orders
+ * them: (float)sum * (weight scale * token scale), added block by block. */
+static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *dw, int32_t nb, const int8_t *xt,
+                       const int32_t *xc, const float *dx, int nr, int nt) {
+    v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+    int32_t b;
+    int q;
+    for (b = 0; b < nb; b++) {
+        const uint8_t *w = wu + b * 128;
+        const int8_t *x = xt + b * 256;
+        const v128_t c0 = wasm_v128_load(xc + 8 * b), c1 = wasm_v128_load(xc + 8 * b + 4);
+        const v128_t dx0 = wasm_v128_load(dx + 8 * b), dx1 = wasm_v128_load(dx + 8 * b + 4);
+        v128_t a0 = c0, a1 = c1, a2 = c0, a3 = c1, a4 = c0, a5 = c1, a6 = c0, a7 = c1, s;
+#pragma clang loop unroll(disable)
+        for (q = 0; q < 8; q++, w += 4, x += 32) {
+            const v128_t xa = wasm_v128_load(x), xb = wasm_v128_load(x + 16);
+            v128_t ws = wasm_v128_load32_splat(w);
+            a0 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a0);
+            a1 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a1);
+            ws = wasm_v128_load32_splat(w + 32);
+            a2 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a2);
+            a3 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a3);
+            ws = wasm_v128_load32_splat(w + 64);
+            a4 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a4);
+            a5 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a5);
+            ws = wasm_v128_load32_splat(w + 96);
+            a6 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a6);
+            a7 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a7);
+        }
+        s = wasm_v128_load32_splat(dw + 4 * b);
+        f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a0), wasm_f32x4_mul(s, dx0)));
+        f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a1), wasm_f32x4_mul(s, dx1)));
+        s = wasm_v128_load32_splat(dw + 4 * b + 1);
+        f2 = wasm_f32x4_add(f2, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a2), wasm_f32x4_mul(s, dx0)));
+        f3 = wasm_f32x4_add(f3, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a3), wasm_f32x4_mul(s, dx1)));
+        s = wasm_v128_load32_splat(dw + 4 * b + 2);
+        f4 = wasm_f32x4_add(f4, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a4), wasm_f32x4_mul(s, dx0)));
+        f5 = wasm_f32x4_add(f5, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a5), wasm_f32x4_mul(s, dx1)));
+        s = wasm_v128_load32_splat(dw + 4 * b + 3);
+        f6 = wasm_f32x4_add(f6, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a6), wasm_f32x4_mul(s, dx0)));
+        f7 = wasm_f32x4_add(f7, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(a7), wasm_f32x4_mul(s, dx1)));
+    }
+    if (nr > 0) store_row(out, ldo, f0, f1, nt);
+    if (nr > 1) store_row(out + 1, ldo, f2, f3, nt);
+    if (nr > 2) store_row(out + 2, ldo, f4, f5, nt);
+    if (nr > 3) store_row(out + 3, ldo, f6, f7, nt);
+}
+
+/* out[t * ldo + r] = row r of w (n_rows x n_in, Q8_0) . token t of xq (n_tok x n_in, Q8_0),
+ * for n_tok >= 1 (a last partial octet of tokens is padded with zeros). xbuf/wbuf: the
+ * caller's scratch for the tokens' and four rows' layouts. Returns 0 (nothing written) if
+ * they are too small for one octet; 1 when done. */
+EXPORT("mllm_relaxed_q8_0")
+int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t n_in, int32_t n_rows,
+                          const block_q8_0 *xq, int32_t n_tok, void *xbuf, int32_t xbytes, void *wbuf, int32_t wbytes) {
+    const int32_t nb = n_in / MLLM_QK8_0, per_octet = nb * (256 + 32 + 32);
+    int32_t octets = per_octet ? xbytes / per_octet : 0, g0;
+    uint8_t *wu = (uint8_t *)wbuf;
+    float *dw = (float *)(wu + nb * 128);
+    if (n_in % MLLM_QK8_0 || nb < 1 || octets < 1 || wbytes < nb * (128 + 16) || ((uintptr_t)xbuf & 15) ||
+        ((uintptr_t)wbuf & 15))
+        return 0;
+    if (octets > (n_tok + 7) / 8) octets = (n_tok + 7) / 8;
+    for (g0 = 0; g0 < n_tok; g0 += 8 * octets) {
+        const int32_t ng = n_tok - g0 < 8 * octets ? n_tok - g0 : 8 * octets, no = (ng + 7) / 8;
+        int8_t *xt = (int8_t *)xbuf;                      /* [octet][block][quad][token][4] */
+        int32_t *xc = (int32_t *)(xt + no * nb * 256);    /* [octet][block][token] */
+        float *dx = (float *)(xc + no * nb * 8);          /* [octet][block][token] */
+        int32_t o, b, t, r;
+        for (o = 0; o < no; o++)
+            for (t = 0; t < 8; t++) {
+                const int32_t tok = 8 * o + t;
+                const block_q8_0 *xb = xq + (int64_t)(g0 + tok) * nb;
+                for (b = 0; b < nb; b++) {
+                    int8_t *dst = xt + ((int64_t)o * nb + b) * 256 + 4 * t;
+                    int32_t *c = xc + ((int64_t)o * nb + b) * 8 + t;
+                    float *d = dx + ((int64_t)o * nb + b) * 8 + t;
+                    int q, j, sum = 0;
+                    if (tok >= ng) { /* padding: zero quants, zero scale */
+                        for (q = 0; q < 8; q++) __builtin_memset(dst + 32 * q, 0, 4);
+                        *c = 0;
+                        *d = 0.0f;
+                        continue;
+                    }
+                    for (q = 0; q < 8; q++) __builtin_memcpy(dst + 32 * q, xb[b].qs + 4 * q, 4);
+                    for (j = 0; j < MLLM_QK8_0; j++) sum += xb[b].qs[j];
+                    *c = -128 * sum;
+                    *d = f16_to_f32(xb[b].d);
+                }
+            }
+        for (r = 0; r < n_rows; r += 4) {
+            const int nr = n_rows - r < 4 ? n_rows - r : 4;
+            int k;
+            for (k = 0; k < 4; k++) { /* a short last set repeats its last row */
+                const block_q8_0 *row = w + (int64_t)(r + (k < nr ? k : nr - 1)) * nb;
+                const v128_t bias = wasm_i8x16_splat((int8_t)0x80);
+                for (b = 0; b < nb; b++) {
+                    wasm_v128_store(wu + b * 128 + 32 * k, wasm_v128_xor(wasm_v128_load(row[b].qs), bias));
+                    wasm_v128_store(wu + b * 128 + 32 * k + 16, wasm_v128_xor(wasm_v128_load(row[b].qs + 16), bias));
+                    dw[4 * b + k] = f16_to_f32(row[b].d);
+                }
+            }
+            for (o = 0; o < no; o++)
+                rows4_tok8(out + (int64_t)(g0 + 8 * o) * ldo + r, ldo, wu, dw, nb, xt + (int64_t)o * nb * 256,
+                           xc + (int64_t)o * nb * 8, dx + (int64_t)o * nb * 8, nr, ng - 8 * o < 8 ? ng - 8 * o : 8);
+        }
+    }
+    return 1;
+}
+#else
+typedef int kernels_relaxed_unused; /* ISO C wants a declaration in every translation unit */
+#endif

@@ -1,0 +1,38 @@
+// relaxed_library.js — emcc JS library for the SIMD builds: supplies the engine's import
+// mllm_relaxed_q8_0 (src/kernels_simd128.c) from the small module src/kernels_relaxed.c is
+// built into. wasm.mk writes both of its builds in below as base64 (@RELAXED_WASM@ imports a
+// plain memory, @RELAXED_SHARED_WASM@ the threads build's shared one).
+//
+// Each thread instantiates the module on its first call, over the engine's own memory, and
+// keeps it only if it compiles (the engine has relaxed SIMD) and mllm_relaxed_probe says the
+// engine's dot is exact for the kernel's operands (x86 with AVX-VNNI; not pmaddubsw or
+// signed lowerings). Otherwise every call returns 0 and the SIMD128 kernel does the work.
+// A call costs one JS hop, against a whole matrix of prefill work.
+
+mergeInto(LibraryManager.library, {
+  $mllmRelaxedKernel__postset:
+    'var mllmRelaxedState = null;\n' +
+    // For engine.js: whether prefill runs on the relaxed kernel in this (the calling) thread.
+    'Module["mllmRelaxedActive"] = function() { return mllmRelaxedKernel() !== null; };',
+  $mllmRelaxedKernel: function() {
+    if (mllmRelaxedState === null) {
+      mllmRelaxedState = { fn: null };
+      try {
+        var shared = typeof SharedArrayBuffer === 'function' && wasmMemory.buffer instanceof SharedArrayBuffer;
+        var b64 = shared ? '@RELAXED_SHARED_WASM@' : '@RELAXED_WASM@';
+        var bin = atob(b64), bytes = new Uint8Array(bin.length);
+        for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory } });
+        if (inst.exports.mllm_relaxed_probe(-128, 127, 255)) mllmRelaxedState.fn = inst.exports.mllm_relaxed_q8_0;
+      } catch (e) {
+        // no relaxed SIMD here (CompileError), or a compile the page forbids: SIMD128 only
+      }
+    }
+    return mllmRelaxedState.fn;
+  },
+  mllm_relaxed_q8_0__deps: ['$mllmRelaxedKernel'],
+  mllm_relaxed_q8_0: function(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes) {
+    var fn = mllmRelaxedKernel();
+    return fn ? fn(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes) : 0;
+  },
+});
