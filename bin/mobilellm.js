@@ -14,7 +14,7 @@ const USAGE = `usage:
                      [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] PROMPT
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
-  mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd]
+  mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
   mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32]
   mobilellm info     [-m MODEL]
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
@@ -158,7 +158,7 @@ async function cmdScore(argv) {
 
 async function cmdBench(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '-p': 'value', '-n': 'value', '--threads': 'value',
-    '--reps': 'value', '--ctx-pos': 'value', '--no-simd': 'bool' });
+    '--reps': 'value', '--ctx-pos': 'value', '--no-simd': 'bool', '--no-relaxed': 'bool' });
   if (rest.length) throw new UsageError(`bench takes no positional arguments (got '${rest[0]}')`);
   const P = num(opts, '-p', 128, { int: true, min: 1 }), N = num(opts, '-n', 64, { int: true, min: 1 });
   const threads = num(opts, '--threads', 1, { int: true, min: 1 });
@@ -171,11 +171,12 @@ async function cmdBench(argv) {
   const loadMs = performance.now() - t0;
   if (K + P + N > Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256)))
     throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the model's context of ${model.info.nCtxTrain}`);
-  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads });
+  const relaxedSimd = !opts['--no-relaxed'];
+  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads, relaxedSimd });
   const res = {
     ...speed, load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1), prompt_tokens: P, gen_tokens: N, threads,
-    ctx_pos: K, simd: eng.build.simd, build: eng.build.url.split('/').pop(),
+    ctx_pos: K, simd: eng.build.simd, relaxed: eng.build.relaxed && relaxedSimd, build: eng.build.url.split('/').pop(),
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }

@@ -4,7 +4,7 @@
 // may use SharedArrayBuffer), drives Debian's headless Chromium through playwright-core to
 // tools/bench_page/, and runs this project's engine and wllama (llama.cpp in wasm) on the
 // same GGUF in the same browser. Prints one JSON line per run.
-//   node tools/bench_browser.js MODEL [--runs mobilellm,wllama,mobilellm-nosimd] [-p 128] [-n 64]
+//   node tools/bench_browser.js MODEL [--runs mobilellm,wllama,mobilellm-nosimd,mobilellm-norelaxed] [-p 128] [-n 64]
 //        [--threads 1] [--reps 1]
 import { createServer } from 'node:http';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -63,6 +63,7 @@ export async function benchBrowser(o) {
         const engine = run.startsWith('wllama') ? 'wllama' : 'mobilellm';
         const opts = { modelUrl, P: o.P ?? 128, N: o.N ?? 64, threads: o.threads ?? 1 };
         if (run === 'mobilellm-nosimd') opts.simd = false;
+        if (run === 'mobilellm-norelaxed') opts.relaxedSimd = false;
         const result = await page.evaluate(([e, op]) => window.bench(e, op), [engine, opts]);
         result.cross_origin_isolated = isolated;
         result.browser = `Chromium ${ctx.browser()?.version() ?? ''}`.trim();

@@ -9,13 +9,13 @@ export function promptIds(P, nVocab = 32000, offset = 0) {
 
 /**
  * @param {import('./engine.js').Model} model
- * @param {{promptTokens: number, genTokens: number, ctxPos?: number, threads?: number}} o
+ * @param {{promptTokens: number, genTokens: number, ctxPos?: number, threads?: number, relaxedSimd?: boolean}} o
  * @returns {{prefill_tok_s: number, decode_tok_s: number}}
  */
-export function runBench(model, { promptTokens: P, genTokens: N, ctxPos: K = 0, threads = 1 }) {
+export function runBench(model, { promptTokens: P, genTokens: N, ctxPos: K = 0, threads = 1, relaxedSimd = true }) {
   const nCtx = Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256));
   if (K + P + N > nCtx) throw new RangeError(`${K} cached + ${P} prompt + ${N} generated positions exceed the context of ${nCtx}`);
-  const ctx = model.newContext({ nCtx, nBatch: Math.max(P, K ? 128 : 1), threads });
+  const ctx = model.newContext({ nCtx, nBatch: Math.max(P, K ? 128 : 1), threads, relaxedSimd });
   const sampler = model.newSampler({ temperature: 0 });
   try {
     const prompt = Int32Array.from(promptIds(P, model.info.nVocab, K));

@@ -42,7 +42,10 @@ export class Engine {
    *    dist/mobilellm-threads.js with a pool of threads - 1 workers;
    *  - else dist/mobilellm.js (SIMD128) where the engine validates a SIMD module,
    *    dist/mobilellm-nosimd.js otherwise.
-   * All builds compute bit-identical results. `engine.build` says which one loaded.
+   * All builds compute bit-identical results. `engine.build` says which one loaded, and
+   * `relaxed`: whether its Q8_0 prefill runs on the relaxed-SIMD kernel here (the SIMD builds
+   * carry it; it runs where the engine computes the relaxed int8 dot exactly, e.g. Chromium
+   * on x86 with AVX-VNNI; src/kernels_relaxed.c).
    * @param {{wasmBinary?: Uint8Array, moduleUrl?: string, simd?: boolean, threads?: number}} [opts]
    *   simd: force the SIMD (true) or scalar (false) build; threads: the most threads a context
    *   may use (contexts ask with newContext({threads})); moduleUrl overrides the choice.
@@ -77,7 +80,8 @@ export class Engine {
     // Node: the pool's worker threads must not keep the process alive.
     if (isNode) for (const w of mod.PThread?.unusedWorkers ?? []) w.unref?.();
     const eng = new Engine(mod);
-    eng.build = { simd: opts.moduleUrl ? null : simd, threads, url: moduleUrl };
+    eng.build = { simd: opts.moduleUrl ? null : simd, threads, url: moduleUrl,
+      relaxed: typeof mod.mllmRelaxedActive === 'function' && mod.mllmRelaxedActive() };
     return eng;
   }
 
@@ -289,7 +293,9 @@ export class Model {
   isEog(id) { return this.eng.mod._mllm_token_is_eog(this.ptr, id) !== 0; }
 
   /**
-   * @param {{nCtx?: number, nBatch?: number, threads?: number}} [opts]
+   * @param {{nCtx?: number, nBatch?: number, threads?: number, relaxedSimd?: boolean}} [opts]
+   *   relaxedSimd: false keeps the prefill off the relaxed-SIMD kernel (same results; for
+   *   comparisons)
    * @returns {Context}
    */
   newContext(opts = {}) {
@@ -300,6 +306,7 @@ export class Model {
     if (opts.nCtx) v[p >> 2] = opts.nCtx;
     if (opts.nBatch) v[(p >> 2) + 1] = opts.nBatch;
     if (opts.threads) v[(p >> 2) + 2] = opts.threads;
+    if (opts.relaxedSimd === false) v[(p >> 2) + 3] = 0;
     try {
       e.check(e.mod._mllm_context_new(this.ptr, p, e.scratch, e.errPtr));
     } finally {

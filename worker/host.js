@@ -140,6 +140,7 @@ export class Host {
       loadMs: Math.round(loadMs),
       heapBytes: eng.heapBytes,
       simd: eng.build?.simd ?? null,
+      relaxedSimd: eng.build?.relaxed ?? false,
       threads: this.threads,
     };
   }

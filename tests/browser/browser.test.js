@@ -2,7 +2,8 @@
 // browser): the model runs in a module Web Worker, caches in IndexedDB, survives a page reload
 // with zero weight requests, resumes a cut download with a Range request, refetches a corrupted
 // entry, stops on abort, reports quota errors, converts a torch.save checkpoint in the worker,
-// and keeps the page's main thread free of long tasks while generating.
+// and keeps the page's main thread free of long tasks while generating. And the relaxed-SIMD
+// prefill kernel, which only a browser runs here, against the scalar kernels.
 //
 // Everything is served by tests/browser/server.js on 127.0.0.1; nothing else is reachable.
 
@@ -12,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 import { startServer } from './server.js';
@@ -316,6 +318,53 @@ test('storage quota: a refused write rejects with the bytes needed and free; onc
     await openPage();
     await srv2.close();
   }
+});
+
+test('relaxed SIMD: Chromium on an x86 with AVX-VNNI runs the prefill on src/kernels_relaxed.c, and it equals the scalar kernels bit for bit (tests/c/test_kernels_simd.c)', async () => {
+  // The SIMD kernel tests, built as the dist SIMD builds are: with the relaxed module linked
+  // in (build/relaxed/library.js, from `make wasm`). Node 20 has no relaxed SIMD, so this is
+  // where that kernel is tested.
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const out = path.join(root, 'build', 'relaxed_test');
+  fs.mkdirSync(out, { recursive: true });
+  const src = ['tests/c/test_kernels_simd.c', 'src/kernels_simd128.c', 'src/kernels_scalar.c', 'src/dtype.c'];
+  execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
+    '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=web', '-s', 'SINGLE_FILE=1',
+    '-s', 'MODULARIZE=1', '-s', 'EXPORT_ES6=1', '-o', path.join(out, 'test_kernels_simd.mjs')],
+  { cwd: root, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = await page.evaluate(async (url) => {
+    const lines = [];
+    const m = await (await import(url)).default({ print: (s) => lines.push(s), printErr: (s) => lines.push(s) });
+    return { lines, relaxed: m.mllmRelaxedActive() };
+  }, `${srv.url}/build/relaxed_test/test_kernels_simd.mjs`);
+  assert.match(r.lines.join('\n'), /kernels_simd: 13 passed, 0 failed/, r.lines.join('\n'));
+  // V8 lowers the relaxed dot to one vpdpbusd (unsigned x signed, exact) where the CPU has
+  // AVX-VNNI, as this one does; there the kernel must have run.
+  const vnni = /\bavx_vnni\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  assert.equal(r.relaxed, vnni, `relaxed kernel active: ${r.relaxed}, CPU has avx_vnni: ${vnni}`);
+
+  // End to end, the engine (dist/mobilellm.js) gives the same logits for every position of
+  // a 43-token prompt with the relaxed kernel and without it (context option relaxedSimd).
+  srv.serveFile('/rx/tiny.gguf', { data: tinyBytes });
+  const e2e = await page.evaluate(async ([engineUrl, modelUrl]) => {
+    const { Engine } = await import(engineUrl);
+    const eng = await Engine.create({ simd: true });
+    const model = eng.loadModel(new Uint8Array(await (await fetch(modelUrl)).arrayBuffer()));
+    const ids = Array.from({ length: 43 }, (_, i) => 300 + ((i * 37) % 900));
+    const rows = [];
+    for (const relaxedSimd of [true, false]) {
+      const ctx = model.newContext({ nCtx: 64, nBatch: 43, relaxedSimd });
+      ctx.eval(ids, { allLogits: true });
+      rows.push(Array.from({ length: 43 }, (_, i) => ctx.logits(i)));
+      ctx.free();
+    }
+    let diff = 0;
+    for (let i = 0; i < 43; i++) for (let j = 0; j < rows[0][i].length; j++) if (!Object.is(rows[0][i][j], rows[1][i][j])) diff++;
+    return { relaxed: eng.build.relaxed, diff, n: rows[0][0].length };
+  }, [`${srv.url}/wasm_build/engine.js`, `${srv.url}/rx/tiny.gguf`]);
+  assert.equal(e2e.relaxed, vnni);
+  assert.equal(e2e.n, 32000);
+  assert.equal(e2e.diff, 0, 'bit-identical logits with and without the relaxed kernel');
 });
 
 test('a Hugging Face torch.save checkpoint converts in the worker and matches the PyTorch logits', async () => {
