@@ -41,10 +41,11 @@ define apt_install
 	@touch $@
 endef
 
-build/.apt-stamp:
+# (again when the Makefile changes: the package lists may have grown)
+build/.apt-stamp: Makefile
 	$(call apt_install,$(APT_BUILD))
 
-build/.apt-test-stamp:
+build/.apt-test-stamp: Makefile
 	$(call apt_install,$(APT_TEST))
 
 node_modules/.npm-stamp: package.json package-lock.json

@@ -13,6 +13,8 @@
 #    spawns pthreads there with require('worker_threads'), so engine.js provides require and
 #    __dirname to the ES module, and the worker script is renamed .cjs (this package is
 #    "type": "module", and the worker script is CommonJS).
+# The two SIMD builds also carry the relaxed-SIMD prefill kernel (src/kernels_relaxed.c, below),
+# which runs only where the engine computes its int8 dot exactly.
 EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=createMobileLLM \
   -s ENVIRONMENT=web,worker -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
   -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=8MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
