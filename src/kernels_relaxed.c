@@ -32,7 +32,8 @@ EXPORT("mllm_relaxed_probe") int32_t mllm_relaxed_probe(int32_t lo, int32_t hi, 
            wasm_i32x4_extract_lane(q, 0) == 4 * hi * (u & 255) && wasm_i32x4_extract_lane(q, 3) == 4 * hi * (u & 255);
 }
 
-/* fp16 bits to float, exact for every finite half (subnormals included). */
+/* fp16 bits to float, exact for every finite half (subnormals included). dtype.c's
+ * fp16_to_f32 cannot be linked in: that file has data, which would land in the engine's memory. */
 static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
     float f;
