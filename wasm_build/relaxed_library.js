@@ -11,24 +11,24 @@
 
 mergeInto(LibraryManager.library, {
   $mllmRelaxedKernel__postset:
-    'var mllmRelaxedState = null;\n' +
+    'var mllmRelaxedFn;\n' + // undefined until this thread tries; then the kernel or null
     // For engine.js: whether prefill runs on the relaxed kernel in this (the calling) thread.
     'Module["mllmRelaxedActive"] = function() { return mllmRelaxedKernel() !== null; };',
   $mllmRelaxedKernel: function() {
-    if (mllmRelaxedState === null) {
-      mllmRelaxedState = { fn: null };
+    if (mllmRelaxedFn === undefined) {
+      mllmRelaxedFn = null;
       try {
         var shared = typeof SharedArrayBuffer === 'function' && wasmMemory.buffer instanceof SharedArrayBuffer;
         var b64 = shared ? '@RELAXED_SHARED_WASM@' : '@RELAXED_WASM@';
         var bin = atob(b64), bytes = new Uint8Array(bin.length);
         for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
         var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory } });
-        if (inst.exports.mllm_relaxed_probe(-128, 127, 255)) mllmRelaxedState.fn = inst.exports.mllm_relaxed_q8_0;
+        if (inst.exports.mllm_relaxed_probe(-128, 127, 255)) mllmRelaxedFn = inst.exports.mllm_relaxed_q8_0;
       } catch (e) {
         // no relaxed SIMD here (CompileError), or a compile the page forbids: SIMD128 only
       }
     }
-    return mllmRelaxedState.fn;
+    return mllmRelaxedFn;
   },
   mllm_relaxed_q8_0__deps: ['$mllmRelaxedKernel'],
   mllm_relaxed_q8_0: function(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes) {
