@@ -45,16 +45,17 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
  *     The weights' block scales must be finite (model.c rejects a file with an inf or nan
  *     scale): the SIMD kernels convert them with a shortcut that is exact only for finite
  *     halves. Activation scales may be anything.
- *     A caller that knows every block scale of w is a normal fp16 (not zero, subnormal, inf
- *     or nan) may pass wtype | KERN_Q8_0_NORMAL_SCALES: the SIMD kernels then convert the
- *     scales in three integer ops. The result is the same either way.
+ *     A caller that knows every block scale of w is +0 or a positive normal fp16 (as
+ *     quantizers write them: not negative, -0, subnormal, inf or nan) may pass
+ *     wtype | KERN_Q8_0_PLAIN_SCALES: the SIMD decode kernel then converts the scales in
+ *     one shift. The result is the same either way.
  *     wtype | KERN_Q8_0_RELAXED lets the SIMD kernels hand a prefill (n_tok >= 4) to the
  *     relaxed-SIMD kernel of src/kernels_relaxed.c, in builds that link it and where the
  *     engine computes its dot exactly; the result is again the same.
  * out may have a row stride ldo >= n_rows.
  * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
  * sequence in one batch or one token at a time gives bit-identical results. */
-#define KERN_Q8_0_NORMAL_SCALES 0x10000u
+#define KERN_Q8_0_PLAIN_SCALES 0x10000u
 #define KERN_Q8_0_RELAXED 0x20000u
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
                  int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);

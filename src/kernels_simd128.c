@@ -8,9 +8,10 @@
  *  - Q8_0 x Q8_0: int8 widened to int16, i32x4.dot_i16x8 (exact int32). Decode: four rows'
  *    block sums are reduced together by one transpose, then one f32x4 multiply-add per
  *    block serves all four outputs. Prefill: each output lane is one token (below).
- *  - Decode (one token) skips widening the weights: the token is laid out even/odd, and
- *    each 16 weight bytes, seen as int16 lanes, give even*256 and odd*256 by one shift and
- *    one and (dot_block_split); the exact sum is shifted back once per four rows.
+ *  - Decode (one token) skips widening the weights: the token is laid out even/odd (odd
+ *    times 256), and each 16 weight bytes, seen as int16 lanes, give even*256 and odd by
+ *    two immediate shifts (dot_block_split); the exact sum is shifted back once per four
+ *    rows. The decode loop holds no v128 constant: V8 13+ rebuilds one at every use.
  *  - Decode (one token) is bound by how many weight cache lines are in flight. It reads the
  *    matrix as 8 sequential streams (one row from each of 8 far-apart stretches, 4 rows a
  *    step) that the hardware prefetchers follow: 10.3 GB/s against 7.2 for rows in order
@@ -98,11 +99,16 @@ static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const blo
     return f16hi_to_f32_finite(scale_bits4(a, b, c, d));
 }
 
-/* The same for blocks whose scales are known to be normal halves (KERN_Q8_0_NORMAL_SCALES):
- * the shift, mask and rebias alone. */
-static inline v128_t scales4_normal(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
-                                    const block_q8_0 *d) {
-    return f16hi_to_f32_normal(scale_bits4(a, b, c, d));
+/* For blocks whose scales are all +0 or positive normal halves (KERN_Q8_0_PLAIN_SCALES), in
+ * the decode loop: each scale times 2^-112, in one immediate shift and no v128 constant
+ * (see dot_block_split). Shifting the half right by 3 within its u32 lane puts its
+ * exponent and mantissa at their f32 places without rebiasing, which reads as the value
+ * times 2^-112: +0, or a normal f32 (>= 2^-126). The caller's token scale carries the 2^112
+ * (exact: fp16 values are below 2^16), so the product has exactly the value of the
+ * reference's weight scale x token scale, and rounds the same. */
+static inline v128_t scales4_plain_2m112(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
+                                         const block_q8_0 *d) {
+    return wasm_u32x4_shr(scale_bits4(a, b, c, d), 3);
 }
 
 static inline float f16_to_f32_one(uint16_t h) {
@@ -503,25 +509,27 @@ static void matmul_float(float *out, int64_t ldo, const void *w, uint32_t wtype,
 #define MV_STREAMS 8
 
 /* One block of one row against a decode token widened in split layout (xs: even elements
- * of qs[0..15], odd ones, then the same for qs[16..31]): viewing 16 weight bytes as eight
- * int16 lanes, shl 8 leaves even byte * 256 and and 0xff00 odd byte * 256, sign included,
- * so two ops replace the four of widening. Lanes sum to 256 x the block's exact int32 dot
+ * of qs[0..15], odd ones times 256, then the same for qs[16..31]): viewing 16 weight bytes
+ * as eight int16 lanes, shl 8 leaves even byte * 256 and shr_s 8 the odd byte, so two
+ * immediate shifts replace the four ops of widening, and the loop needs no mask constant
+ * (V8 13's Turboshaft rebuilds a v128 constant at each use in a loop: three instructions,
+ * two of them on the shuffle port). Lanes sum to 256 x the block's exact int32 dot
  * (|256 x dot| < 2^28). */
 static inline v128_t dot_block_split(const block_q8_0 *w, const int16_t *xs) {
-    const v128_t hi = wasm_i16x8_splat((int16_t)0xff00);
     v128_t a = wasm_v128_load(w->qs), c = wasm_v128_load(w->qs + 16);
     v128_t s = wasm_i32x4_dot_i16x8(wasm_i16x8_shl(a, 8), wasm_v128_load(xs));
-    s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_v128_and(a, hi), wasm_v128_load(xs + 8)));
+    s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_shr(a, 8), wasm_v128_load(xs + 8)));
     s = wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_shl(c, 8), wasm_v128_load(xs + 16)));
-    return wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_v128_and(c, hi), wasm_v128_load(xs + 24)));
+    return wasm_i32x4_add(s, wasm_i32x4_dot_i16x8(wasm_i16x8_shr(c, 8), wasm_v128_load(xs + 24)));
 }
 
 /* Four rows x one token (decode), rows w, w + ws, w + 2 ws, w + 3 ws (ws in blocks) into
- * out[0], out[os], out[2 os], out[3 os]: the accumulator's lanes are the rows. normal: the
- * scales are all normal halves (a constant, so each caller below gets its own loop). */
+ * out[0], out[os], out[2 os], out[3 os]: the accumulator's lanes are the rows. plain: the
+ * scales are all +0 or positive normal halves, and dx holds the token's scales times 2^112
+ * (a constant, so each caller below gets its own loop). */
 static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int64_t os, const block_q8_0 *w0,
                                                                 int64_t ws, int64_t nb, const int16_t *xw,
-                                                                const float *dx, int64_t dx_stride, const int normal) {
+                                                                const float *dx, int64_t dx_stride, const int plain) {
     const block_q8_0 *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     v128_t acc = wasm_f32x4_splat(0.0f);
     int64_t b;
@@ -532,7 +540,7 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
         s1 = dot_block_split(w1 + b, xb);
         s2 = dot_block_split(w2 + b, xb);
         s3 = dot_block_split(w3 + b, xb);
-        d = normal ? scales4_normal(w0 + b, w1 + b, w2 + b, w3 + b) : scales4(w0 + b, w1 + b, w2 + b, w3 + b);
+        d = plain ? scales4_plain_2m112(w0 + b, w1 + b, w2 + b, w3 + b) : scales4(w0 + b, w1 + b, w2 + b, w3 + b);
         d = wasm_f32x4_mul(d, wasm_f32x4_splat(dx[b * dx_stride]));
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_shr(hsum4_i32(s0, s1, s2, s3), 8)), d));
     }
@@ -541,13 +549,24 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
     out[2 * os] = wasm_f32x4_extract_lane(acc, 2);
     out[3 * os] = wasm_f32x4_extract_lane(acc, 3);
 }
-static void q8_rows4_tok1_any(float *out, int64_t os, const block_q8_0 *w0, int64_t ws, int64_t nb,
-                              const int16_t *xw, const float *dx, int64_t dx_stride) {
-    q8_rows4_tok1(out, os, w0, ws, nb, xw, dx, dx_stride, 0);
-}
-static void q8_rows4_tok1_normal(float *out, int64_t os, const block_q8_0 *w0, int64_t ws, int64_t nb,
-                                 const int16_t *xw, const float *dx, int64_t dx_stride) {
-    q8_rows4_tok1(out, os, w0, ws, nb, xw, dx, dx_stride, 1);
+
+/* A decode matvec's first MV_STREAMS * q rows, q = n_rows / MV_STREAMS: the rows are cut
+ * into MV_STREAMS equal stretches, and each step takes the next row of four of them. Kept
+ * out of matmul_q8_0's large body: V8 allocates registers per function, and inlined there
+ * the loop spilled (Node 20: 17 -> 11 GB/s on a cached matrix); a call per four rows cost
+ * Node 24 4% of decode. */
+static __attribute__((noinline)) void q8_streams_tok1(float *o, const block_q8_0 *wq, int64_t q, int64_t nb,
+                                                      const int16_t *xt, const float *dx, int64_t dx_stride,
+                                                      const int plain) {
+    int64_t i, g;
+    if (plain)
+        for (i = 0; i < q; i++)
+            for (g = 0; g < MV_STREAMS; g += 4)
+                q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 1);
+    else
+        for (i = 0; i < q; i++)
+            for (g = 0; g < MV_STREAMS; g += 4)
+                q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 0);
 }
 
 /* One row x one token (leftover rows). */
@@ -658,7 +677,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
 #endif
 
 static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
-                        const block_q8_0 *xq, int64_t n_tok, int normal, int relaxed) {
+                        const block_q8_0 *xq, int64_t n_tok, int plain, int relaxed) {
     const int64_t nb = n_in / MLLM_QK8_0;
     int16_t xw[XW_CAP] __attribute__((aligned(16))); /* the group's tokens: lane layout, then split layout */
     float dx[XW_CAP / MLLM_QK8_0];  /* their scales, [block][token] */
@@ -720,9 +739,9 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
             for (b = 0; b < nb; b++) {
                 v128_t a = wasm_v128_load(xb[b].qs), c = wasm_v128_load(xb[b].qs + 16);
                 wasm_v128_store(dst + b * 32, wasm_i16x8_shr(wasm_i16x8_shl(a, 8), 8));
-                wasm_v128_store(dst + b * 32 + 8, wasm_i16x8_shr(a, 8));
+                wasm_v128_store(dst + b * 32 + 8, wasm_v128_and(a, wasm_i16x8_splat((int16_t)0xff00)));
                 wasm_v128_store(dst + b * 32 + 16, wasm_i16x8_shr(wasm_i16x8_shl(c, 8), 8));
-                wasm_v128_store(dst + b * 32 + 24, wasm_i16x8_shr(c, 8));
+                wasm_v128_store(dst + b * 32 + 24, wasm_v128_and(c, wasm_i16x8_splat((int16_t)0xff00)));
             }
         }
         if (nl > 0)
@@ -742,14 +761,13 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
         for (t = nl; t < ng; t++) { /* leftover tokens (decode: the only one) */
             float *o = out + (g0 + t) * ldo;
             const int16_t *xt = xs + (t - nl) * n_in;
-            /* MV_STREAMS streams: the rows are cut into MV_STREAMS equal stretches, and each
-             * step takes the next row of four of them */
             const int64_t q = n_rows / MV_STREAMS;
-            int64_t i, g;
-            void (*rows4)(float *, int64_t, const block_q8_0 *, int64_t, int64_t, const int16_t *, const float *,
-                          int64_t) = normal ? q8_rows4_tok1_normal : q8_rows4_tok1_any;
-            for (i = 0; i < q; i++)
-                for (g = 0; g < MV_STREAMS; g += 4) rows4(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx + t, ds);
+            if (plain && q > 0) {
+                float dx112[XW_CAP / MLLM_QK8_0]; /* the token's scales x 2^112 (scales4_plain_2m112) */
+                for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t] * 0x1p112f;
+                q8_streams_tok1(o, wq, q, nb, xt, dx112, 1, 1);
+            } else if (q > 0)
+                q8_streams_tok1(o, wq, q, nb, xt, dx + t, ds, 0);
             for (r = MV_STREAMS * q; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xt, dx + t, ds);
         }
     }
@@ -759,9 +777,9 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
 
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
                  const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    const int normal = (wtype & KERN_Q8_0_NORMAL_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0;
-    wtype &= ~(KERN_Q8_0_NORMAL_SCALES | KERN_Q8_0_RELAXED);
-    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, normal, relaxed);
+    const int plain = (wtype & KERN_Q8_0_PLAIN_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0;
+    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED);
+    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, plain, relaxed);
     else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
 }
 

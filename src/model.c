@@ -25,7 +25,7 @@ int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t m
 }
 
 uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t) {
-    return t->type | (m->q8_normal[t - m->gguf.tensors] ? KERN_Q8_0_NORMAL_SCALES : 0u);
+    return t->type | (m->q8_plain[t - m->gguf.tensors] ? KERN_Q8_0_PLAIN_SCALES : 0u);
 }
 
 const struct mllm_tokenizer *model_tokenizer(const mllm_model *m) { return m ? m->tok : NULL; }
@@ -163,20 +163,21 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                          name, (long long)t->ne[0], dtype_name(t->type));
     if (t->type == MLLM_DTYPE_Q8_0) {
         /* An inf or nan scale turns every output it touches into nan: a damaged file, said
-         * now rather than as nan logits later. The same pass notes whether every scale is a
-         * normal half, which lets the SIMD kernels convert them in fewer ops. */
+         * now rather than as nan logits later. The same pass notes whether every scale is +0
+         * or a positive normal half (quantizers write amax / 127), which lets the SIMD decode
+         * kernel convert them in one shift. */
         const block_q8_0 *blk = (const block_q8_0 *)(const void *)t->data;
         int64_t b, nb = t->n_elems / MLLM_QK8_0;
-        int normal = 1;
+        int plain = 1;
         for (b = 0; b < nb; b++) {
             uint16_t e = blk[b].d & 0x7c00; /* fp16 exponent */
             if (e == 0x7c00)
                 return mllm_fail(err, MLLM_ERR_FORMAT,
                                  "tensor '%s' block %lld has a Q8_0 scale that is inf or nan (a damaged file)", name,
                                  (long long)b);
-            if (e == 0) normal = 0; /* zero or subnormal */
+            if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) plain = 0; /* negative, -0 or subnormal */
         }
-        m->q8_normal[t - m->gguf.tensors] = (uint8_t)normal;
+        m->q8_plain[t - m->gguf.tensors] = (uint8_t)plain;
     }
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
@@ -194,8 +195,8 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     int32_t i;
 
     if (!emb) return mllm_fail(err, MLLM_ERR_MISSING, "missing tensor 'token_embd.weight'");
-    m->q8_normal = (uint8_t *)calloc((size_t)m->gguf.n_tensors, 1);
-    if (!m->q8_normal) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
+    m->q8_plain = (uint8_t *)calloc((size_t)m->gguf.n_tensors, 1);
+    if (!m->q8_plain) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
     if (emb->ne[1] < 1 || emb->ne[1] > INT32_MAX / 2)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor 'token_embd.weight' has %lld rows, not a usable vocabulary size",
                          (long long)emb->ne[1]);
@@ -277,7 +278,7 @@ void mllm_model_free(mllm_model *m) {
     if (m->tok) tokenizer_free(m->tok);
     free(m->blocks);
     free(m->layer_block);
-    free(m->q8_normal);
+    free(m->q8_plain);
     gguf_free(&m->gguf);
     free(m->owned_data);
     free(m);

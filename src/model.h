@@ -59,8 +59,8 @@ struct mllm_model {
     struct mllm_tokenizer *tok;
     int64_t n_params;             /* elements of the tensors the model uses */
     int64_t weight_bytes;         /* bytes of those tensors */
-    uint8_t *q8_normal;           /* per gguf tensor: 1 for a Q8_0 tensor the model uses whose
-                                     block scales are all normal halves (none zero or subnormal) */
+    uint8_t *q8_plain;            /* per gguf tensor: 1 for a Q8_0 tensor the model uses whose
+                                     block scales are all +0 or positive normal halves */
 };
 
 /* The stored block effective layer `l` runs, for n_stored blocks run `repeat` times each
@@ -70,8 +70,8 @@ int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t m
 
 const struct mllm_tokenizer *model_tokenizer(const mllm_model *m);
 
-/* The type to hand kern_matmul for tensor t of m: t->type, with KERN_Q8_0_NORMAL_SCALES
- * when the loader found all of its Q8_0 block scales normal. */
+/* The type to hand kern_matmul for tensor t of m: t->type, with KERN_Q8_0_PLAIN_SCALES
+ * when the loader found all of its Q8_0 block scales +0 or positive normal halves. */
 uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t);
 
 #endif

@@ -240,13 +240,17 @@ static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
     CHECK_EQ_INT(bad_extreme, 0);
 }
 
-/* KERN_Q8_0_NORMAL_SCALES only changes how the SIMD kernels convert scales: with every
- * scale a normal half (both signs, the smallest and largest exponents), the hinted product
- * equals the unhinted one and the scalar reference, and the scalar kernel ignores the hint. */
+/* KERN_Q8_0_PLAIN_SCALES only changes how the SIMD kernels convert scales: with every
+ * scale +0 or a positive normal half (the smallest and largest exponents), the hinted product
+ * equals the unhinted one and the scalar reference, and the scalar kernel ignores the hint.
+ * Token magnitudes cycle through ordinary, fp16-subnormal scales (products that underflow),
+ * scales near fp16's largest, and scales that overflow to inf: the decode path carries the
+ * token scale times 2^112. */
 static void test_matmul_q8_0_normal_scales_hint_gives_the_same_values(void) {
     static const int n_ins[] = {32, 576, 1536};
     static const int rows_list[] = {1, 7, 8, 9, 36, 64};
     static const int toks[] = {1, 2, 5};
+    static const float mags[] = {4.0f, 1e-5f, 8.0e6f, 1e9f};
     int a, r, t, bad = 0, cases = 0;
     for (a = 0; a < 3; a++)
         for (r = 0; r < 6; r++)
@@ -261,15 +265,16 @@ static void test_matmul_q8_0_normal_scales_hint_gives_the_same_values(void) {
                     uint32_t e = 1 + next_u32() % 30; /* biased exponent 1 (2^-14) .. 30 */
                     if (i % 7 == 1) e = 1;
                     if (i % 7 == 2) e = 30;
-                    w[i].d = (uint16_t)((next_u32() & 0x8000) | e << 10 | (next_u32() & 0x3ff));
+                    w[i].d = (uint16_t)(e << 10 | (next_u32() & 0x3ff));
+                    if (i % 11 == 3) w[i].d = 0;
                     for (j = 0; j < 32; j++) w[i].qs[j] = (int8_t)(next_u32() & 0xff);
                 }
-                for (i = 0; i < n_in * n_tok; i++) x[i] = frand() * 4.0f;
+                for (i = 0; i < n_in * n_tok; i++) x[i] = frand() * mags[(i / n_in + r + a) % 4];
                 kern_quantize_q8_0_scalar(x, xq, n_in * n_tok);
-                kern_matmul(o[0], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES, n_in, rows, NULL, xq, n_tok);
+                kern_matmul(o[0], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES, n_in, rows, NULL, xq, n_tok);
                 kern_matmul(o[1], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
                 kern_matmul_scalar(o[2], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
-                kern_matmul_scalar(o[3], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES, n_in, rows, NULL, xq, n_tok);
+                kern_matmul_scalar(o[3], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES, n_in, rows, NULL, xq, n_tok);
                 bad += count_diff(o[0], o[2], rows * n_tok) + count_diff(o[1], o[2], rows * n_tok) +
                        count_diff(o[3], o[2], rows * n_tok);
                 cases++;

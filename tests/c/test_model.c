@@ -377,11 +377,13 @@ static void test_non_finite_q8_0_scale_is_a_damaged_file(void) {
     }
 }
 
-/* The loader marks a Q8_0 matrix for the kernels' normal-scales shortcut only when every
- * block scale is a normal half: one zero or one subnormal scale anywhere unmarks it. */
-static void test_q8_0_normal_scales_mark_needs_every_scale_normal(void) {
-    static const char *names[3] = {"blk.0.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.0.attn_q.weight"};
-    static const uint16_t odd[3] = {0x3c00, 0x0001, 0x8000}; /* 1.0 (all normal), subnormal, -0 */
+/* The loader marks a Q8_0 matrix for the kernels' plain-scales shortcut only when every
+ * block scale is +0 or a positive normal half (as quantizers write them): one subnormal,
+ * negative or -0 scale anywhere unmarks it. */
+static void test_q8_0_plain_scales_mark_needs_every_scale_plain(void) {
+    static const char *names[5] = {"blk.0.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.0.attn_q.weight",
+                                   "blk.1.ffn_gate.weight", "blk.0.attn_k.weight"};
+    static const uint16_t odd[5] = {0x3c00, 0x0001, 0x8000, 0x0000, 0xbc00}; /* 1.0, subnormal, -0, +0, -1.0 */
     tm_spec s = tm_default();
     tm_weights *w;
     size_t size;
@@ -392,15 +394,17 @@ static void test_q8_0_normal_scales_mark_needs_every_scale_normal(void) {
     s.wtype = MLLM_DTYPE_Q8_0;
     w = tm_weights_new(&s, 3);
     bytes = tm_build(&s, w, &size);
-    for (i = 0; i < 3; i++) { /* every scale 1.0, then one odd scale in block 3 */
+    for (i = 0; i < 5; i++) { /* every scale 1.0, then one odd scale in block 3 */
         poke_q8_scale(bytes, size, names[i], -1, odd[0]);
         poke_q8_scale(bytes, size, names[i], 3, odd[i]);
     }
     CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
     if (m) {
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_NORMAL_SCALES);
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES);
         CHECK_EQ_INT(model_kernel_type(m, m->blocks[1].w_up), MLLM_DTYPE_Q8_0);
         CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].wq), MLLM_DTYPE_Q8_0);
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[1].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES);
+        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].wk), MLLM_DTYPE_Q8_0);
         CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].attn_norm), MLLM_DTYPE_F32); /* not Q8_0 */
     }
     mllm_model_free(m);
@@ -419,7 +423,7 @@ int main(void) {
     RUN(test_each_missing_tensor_is_named);
     RUN(test_tensor_shapes_are_checked_against_hparams);
     RUN(test_norm_weights_must_be_float);
-    RUN(test_q8_0_normal_scales_mark_needs_every_scale_normal);
+    RUN(test_q8_0_plain_scales_mark_needs_every_scale_plain);
     RUN(test_untied_output_shape_is_checked);
     RUN(test_head_layout_errors);
     RUN(test_vocab_must_match_tokenizer);
