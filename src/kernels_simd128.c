@@ -73,15 +73,27 @@ static inline v128_t f16x4_to_f32x4(v128_t h) {
  * +-(2^-14 + m * 2^-24), and loses +-2^-14 in the subtraction: a normal float all the way,
  * so no x86 assist. Inf/nan would come out finite: only Q8_0 weight scales go through
  * here, and the loader rejects non-finite ones. */
-static inline v128_t f16hi_to_f32_normal(v128_t g) {
-    return wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), wasm_i32x4_splat((int32_t)0x8fffe000)),
-                          wasm_i32x4_splat(0x38000000));
+/* Its constants travel as values (f16_consts_make() outside the decode loop): V8 13+
+ * rebuilds a v128 constant at each use in a loop, three instructions, two of them on the
+ * shuffle port, where a value it keeps in a register or reloads from its spill slot. */
+typedef struct f16_consts {
+    v128_t sign_exp_mant, rebias, exp, exp1, sign, two_m14;
+} f16_consts;
+static inline f16_consts f16_consts_make(void) {
+    f16_consts k;
+    k.sign_exp_mant = wasm_i32x4_splat((int32_t)0x8fffe000);
+    k.rebias = wasm_i32x4_splat(0x38000000);
+    k.exp = wasm_i32x4_splat(0x7c000000);
+    k.exp1 = wasm_i32x4_splat(0x00800000);
+    k.sign = wasm_i32x4_splat((int32_t)0x80000000);
+    k.two_m14 = wasm_i32x4_splat(0x38800000);
+    return k;
 }
-static inline v128_t f16hi_to_f32_finite(v128_t g) {
-    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, wasm_i32x4_splat(0x7c000000)), wasm_i32x4_splat(0));
-    const v128_t f = wasm_i32x4_add(f16hi_to_f32_normal(g), wasm_v128_and(sub, wasm_i32x4_splat(0x00800000)));
-    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, wasm_i32x4_splat((int32_t)0x80000000)),
-                                                             wasm_i32x4_splat(0x38800000)))); /* +-2^-14 */
+static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
+    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, k->exp), wasm_i32x4_splat(0));
+    const v128_t f = wasm_i32x4_add(wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), k->sign_exp_mant), k->rebias),
+                                    wasm_v128_and(sub, k->exp1));
+    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
 }
 
 /* The fp16 scale bits of four Q8_0 weight blocks (d is the first field of a block_q8_0),
@@ -95,8 +107,9 @@ static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const
 }
 
 /* Their values as f32x4. */
-static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
-    return f16hi_to_f32_finite(scale_bits4(a, b, c, d));
+static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d,
+                             const f16_consts *k) {
+    return f16hi_to_f32_finite(scale_bits4(a, b, c, d), k);
 }
 
 /* For blocks whose scales are all +0 or positive normal halves (KERN_Q8_0_PLAIN_SCALES), in
@@ -529,7 +542,8 @@ static inline v128_t dot_block_split(const block_q8_0 *w, const int16_t *xs) {
  * (a constant, so each caller below gets its own loop). */
 static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int64_t os, const block_q8_0 *w0,
                                                                 int64_t ws, int64_t nb, const int16_t *xw,
-                                                                const float *dx, int64_t dx_stride, const int plain) {
+                                                                const float *dx, int64_t dx_stride, const int plain,
+                                                                const f16_consts *k) {
     const block_q8_0 *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     v128_t acc = wasm_f32x4_splat(0.0f);
     int64_t b;
@@ -540,7 +554,7 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
         s1 = dot_block_split(w1 + b, xb);
         s2 = dot_block_split(w2 + b, xb);
         s3 = dot_block_split(w3 + b, xb);
-        d = plain ? scales4_plain_2m112(w0 + b, w1 + b, w2 + b, w3 + b) : scales4(w0 + b, w1 + b, w2 + b, w3 + b);
+        d = plain ? scales4_plain_2m112(w0 + b, w1 + b, w2 + b, w3 + b) : scales4(w0 + b, w1 + b, w2 + b, w3 + b, k);
         d = wasm_f32x4_mul(d, wasm_f32x4_splat(dx[b * dx_stride]));
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_i32x4_shr(hsum4_i32(s0, s1, s2, s3), 8)), d));
     }
@@ -551,22 +565,26 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
 }
 
 /* A decode matvec's first MV_STREAMS * q rows, q = n_rows / MV_STREAMS: the rows are cut
- * into MV_STREAMS equal stretches, and each step takes the next row of four of them. Kept
- * out of matmul_q8_0's large body: V8 allocates registers per function, and inlined there
- * the loop spilled (Node 20: 17 -> 11 GB/s on a cached matrix); a call per four rows cost
- * Node 24 4% of decode. */
-static __attribute__((noinline)) void q8_streams_tok1(float *o, const block_q8_0 *wq, int64_t q, int64_t nb,
-                                                      const int16_t *xt, const float *dx, int64_t dx_stride,
-                                                      const int plain) {
+ * into MV_STREAMS equal stretches, and each step takes the next row of four of them. One
+ * function per scale kind, reached through a pointer: inlined into matmul_q8_0's large body
+ * (binaryen's -O3 inliner ignores noinline on a direct call) the loop spilled, as V8
+ * allocates registers per function (Node 20: 17 -> 11 GB/s on a cached matrix), and a
+ * call per four rows cost Node 24 4% of decode. k: f16_consts for scales4 (any only). */
+typedef void (*q8_streams_fn)(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
+                              const float *dx, int64_t dx_stride, const f16_consts *k);
+static void q8_streams_tok1_plain(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
+                                  const float *dx, int64_t dx_stride, const f16_consts *k) {
     int64_t i, g;
-    if (plain)
-        for (i = 0; i < q; i++)
-            for (g = 0; g < MV_STREAMS; g += 4)
-                q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 1);
-    else
-        for (i = 0; i < q; i++)
-            for (g = 0; g < MV_STREAMS; g += 4)
-                q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 0);
+    for (i = 0; i < q; i++)
+        for (g = 0; g < MV_STREAMS; g += 4)
+            q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 1, k);
+}
+static void q8_streams_tok1_any(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
+                                const float *dx, int64_t dx_stride, const f16_consts *k) {
+    int64_t i, g;
+    for (i = 0; i < q; i++)
+        for (g = 0; g < MV_STREAMS; g += 4)
+            q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 0, k);
 }
 
 /* One row x one token (leftover rows). */
@@ -684,7 +702,11 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
     int32_t wl[4 * XW_CAP / 8 / 2] __attribute__((aligned(16))); /* four rows in lane layout (n_in <= XW_CAP / 8) */
     float dw[4 * XW_CAP / 8 / MLLM_QK8_0];
     const block_q8_0 *wq = (const block_q8_0 *)w;
+    f16_consts k = f16_consts_make();
     int64_t tg = XW_CAP / n_in, g0;
+    /* k's contents unknown to the compiler from here on, so that it cannot fold them back
+     * into v128 constants in the decode loop (see f16_consts) */
+    __asm__ volatile("" : : "r"(&k) : "memory");
     if (tg > TG_MAX) tg = TG_MAX;
     if (tg >= 8) tg &= ~(int64_t)7;
     if (tg < 1) tg = 1; /* rows wider than the buffer: see below */
@@ -752,7 +774,7 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
                 int64_t o;
                 for (b = 0; b < nb; b++) { /* widened once, used for every octet of the group */
                     lanes4(w0 + b, w1 + b, w2 + b, w3 + b, (char *)(wl + b * 64), 16);
-                    wasm_v128_store(dw + 4 * b, scales4(w0 + b, w1 + b, w2 + b, w3 + b));
+                    wasm_v128_store(dw + 4 * b, scales4(w0 + b, w1 + b, w2 + b, w3 + b, &k));
                 }
                 for (o = 0; o < nl8 / 8; o++)
                     q8_rows4_tok8(out + (g0 + 8 * o) * ldo + r, ldo, wl, dw, nb, xl + o * 128 * nb, dx + 8 * o, ds,
@@ -762,12 +784,11 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
             float *o = out + (g0 + t) * ldo;
             const int16_t *xt = xs + (t - nl) * n_in;
             const int64_t q = n_rows / MV_STREAMS;
-            if (plain && q > 0) {
-                float dx112[XW_CAP / MLLM_QK8_0]; /* the token's scales x 2^112 (scales4_plain_2m112) */
+            const q8_streams_fn streams = plain ? q8_streams_tok1_plain : q8_streams_tok1_any;
+            float dx112[XW_CAP / MLLM_QK8_0]; /* plain: the token's scales x 2^112 (scales4_plain_2m112) */
+            if (plain)
                 for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t] * 0x1p112f;
-                q8_streams_tok1(o, wq, q, nb, xt, dx112, 1, 1);
-            } else if (q > 0)
-                q8_streams_tok1(o, wq, q, nb, xt, dx + t, ds, 0);
+            if (q > 0) streams(o, wq, q, nb, xt, plain ? dx112 : dx + t, plain ? 1 : ds, &k);
             for (r = MV_STREAMS * q; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xt, dx + t, ds);
         }
     }
