@@ -85,11 +85,15 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
  * the layer's cache, which already holds their keys and values. The query heads sharing a
  * key/value head go to the kernel together, so each cached key row is read once for all
  * of them; the (token, group) items are split across the context's threads, each with its
- * own scores scratch. */
+ * own scores scratch. When there are fewer than two items per thread (a decode step has
+ * one per KV head: 3 for MobileLLM-125M) each group's heads are cut into `parts` items, so
+ * two threads share 9 heads 5:4 instead of 6:3; a part re-reads its group's keys and
+ * values, mostly from cache. The kernel computes each head alone, so the results do not
+ * change. */
 typedef struct attn_job {
     mllm_context *c;
     const float *kc, *vc;
-    int32_t pos0, t0;
+    int32_t pos0, t0, n_items, parts; /* n_items: (token, group) pairs */
 } attn_job;
 
 static void attention_item(void *arg, int item, int thread) {
@@ -97,10 +101,12 @@ static void attention_item(void *arg, int item, int thread) {
     mllm_context *c = j->c;
     const mllm_hparams *hp = &c->m->hp;
     int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    int32_t t = j->t0 + item / hp->n_head_kv, g = item % hp->n_head_kv;
-    size_t q_off = (size_t)t * c->q_dim + (size_t)g * group * hd;
+    int32_t part = item / j->n_items, tg = item % j->n_items; /* first parts (the larger) first */
+    int32_t t = j->t0 + tg / hp->n_head_kv, g = tg % hp->n_head_kv;
+    int32_t h0 = (part * group + j->parts - 1) / j->parts, h1 = ((part + 1) * group + j->parts - 1) / j->parts;
+    size_t q_off = (size_t)t * c->q_dim + ((size_t)g * group + (size_t)h0) * hd;
     size_t kv_off = (size_t)g * c->n_ctx * hd;
-    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, group,
+    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, h1 - h0,
                    j->pos0 + t + 1, 1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
 }
 
@@ -112,7 +118,11 @@ static void attention(mllm_context *c, const float *kc, const float *vc, int32_t
     j.vc = vc;
     j.pos0 = pos0;
     j.t0 = t0;
-    mllm_pool_run(c->pool, attention_item, &j, (n - t0) * c->m->hp.n_head_kv);
+    j.n_items = (n - t0) * c->m->hp.n_head_kv;
+    j.parts = 1;
+    while (j.n_items * j.parts < 2 * mllm_pool_size(c->pool) && j.parts < c->m->hp.n_head / c->m->hp.n_head_kv)
+        j.parts++;
+    mllm_pool_run(c->pool, attention_item, &j, j.n_items * j.parts);
 }
 
 /* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
