@@ -31,8 +31,9 @@
  * Tried and dropped (measured, see the issue-3 notes): repacking Q8_0 in place at load into
  * groups of four rows interleaved per 4 bytes (rows land in dot lanes, no horizontal sums,
  * four scales per load) made the cached matvec 38% faster but end-to-end decode no faster
- * and prefill 8% slower; relaxed SIMD's int8 dot lowers to three instructions on x86 without
- * VNNI in Node 20's V8 and needs a sign fix-up per weight vector, and clang 14 cannot emit it.
+ * and prefill 8% slower. Relaxed SIMD's int8 dot has its own module (kernels_relaxed.c:
+ * clang 14 cannot emit it; Node 20's V8 lowers it to pmaddubsw, which saturates), and this
+ * file's prefill tile is the fallback where it is absent or inexact.
  * Also measured without gain: a two-pass decode (integer block sums stored, then scales) and
  * a prefill tile ordered by stores (fewer spills, but slower).
  * fp16 scales are often subnormal (small weights); any trick that turns them into subnormal

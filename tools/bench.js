@@ -318,7 +318,10 @@ Reading the figures:
   second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
   60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six
   matrices (at least 2.8 MB), so no order of rows or matrices leaves any of them in L2; with two threads
-  (1.9 MB per core) it did not pay either. Reuse pays only where the kernel outruns the memory that feeds it.
+  (1.9 MB per core) it did not pay either. Reuse pays only where the kernel outruns the memory that feeds it:
+  even with the second pass wholly in L2 at the cached rate (${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s), 2x30's matmuls would take
+  (1 + ${f1(ks.decode_matvecs_30_blocks.GB_s)} / ${f1(ks.matvec_q8_0_in_cache.GB_s)}) / 2 of 60's time, ${(2 / (1 + ks.decode_matvecs_30_blocks.GB_s / ks.matvec_q8_0_in_cache.GB_s)).toFixed(2)}x at most; 1.3x needs a kernel that runs
+  ${f1(ks.decode_matvecs_30_blocks.GB_s / (2 / 1.3 - 1))} GB/s on cached weights, ${(1 / (2 / 1.3 - 1)).toFixed(2)}x the rate at which it streams memory.
 
 Machine note: two CPU-bound processes started together each ran at ${coreRatio.toFixed(2)}x the speed of one
 alone during this run (1.00 = two free cores), which is what the 2-thread rows can gain at most.
