@@ -49,9 +49,10 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
  *     quantizers write them: not negative, -0, subnormal, inf or nan) may pass
  *     wtype | KERN_Q8_0_PLAIN_SCALES: the SIMD decode kernel then converts the scales in
  *     one shift. The result is the same either way.
- *     wtype | KERN_Q8_0_RELAXED lets the SIMD kernels hand a prefill (n_tok >= 4) to the
- *     relaxed-SIMD kernel of src/kernels_relaxed.c, in builds that link it and where the
- *     engine computes its dot exactly; the result is again the same.
+ *     wtype | KERN_Q8_0_RELAXED lets the SIMD kernels hand a prefill (n_tok >= 4), or a
+ *     decode of a matrix with KERN_Q8_0_PLAIN_SCALES, to the relaxed-SIMD kernels of
+ *     src/kernels_relaxed.c, in builds that link them and where the engine computes their
+ *     dot exactly; the result is again the same.
  * out may have a row stride ldo >= n_rows.
  * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
  * sequence in one batch or one token at a time gives bit-identical results. */

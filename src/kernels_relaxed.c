@@ -1,9 +1,11 @@
-/* kernels_relaxed.c — the Q8_0 prefill matmul on relaxed SIMD's int8 dot product.
+/* kernels_relaxed.c — the Q8_0 matmuls (prefill tile, decode streams) on relaxed SIMD's
+ * int8 dot product.
  *
  * i32x4.relaxed_dot_i8x16_i7x16_add_s does 16 multiply-adds in one instruction where
  * SIMD128 needs two (i32x4.dot_i16x8 + add) for 8, so the prefill tile of kernels_simd128.c
- * runs about twice as fast where the engine lowers it to one VNNI instruction (vpdpbusd:
- * Chromium on x86 with AVX-VNNI). Its second operand is only defined for 0..127; above
+ * runs about 1.7x as fast where the engine lowers it to one VNNI instruction (vpdpbusd:
+ * Chromium, Node 24+, on x86 with AVX-VNNI), and decode, which needs no widening either,
+ * streams the weights faster. Its second operand is only defined for 0..127; above
  * that an engine may read it unsigned (VNNI), signed, or saturate pairs (pmaddubsw). This
  * kernel feeds it weights + 128 (0..255) and subtracts 128 * the token's block sum, which
  * is exact only when the engine reads it unsigned without saturation. mllm_relaxed_probe
@@ -18,6 +20,7 @@
 #include <wasm_simd128.h>
 
 #include "dtype.h"
+#include "kernels.h"
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
@@ -111,20 +114,122 @@ static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *
     if (nr > 3) store_row(out + 3, ldo, f6, f7, nt);
 }
 
+/* ---------------------------------------------------------------- decode (one token) */
+
+/* A v128 of the int32 v in every lane that the compiler cannot see through: V8 13+
+ * rebuilds a v128 constant at each use in a loop (three instructions, two on the shuffle
+ * port), where a value it keeps in a register or reloads from its spill slot. */
+static inline v128_t opaque_splat(int32_t v) {
+    __asm__("" : "+r"(v));
+    return wasm_i32x4_splat(v);
+}
+
+/* Lane i = the sum of the lanes of the i-th argument (a transpose, then adds). */
+static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* One block of one row against the token: the exact dot of the quants, over its lanes.
+ * x0/x1: the token's 32 quants; c: its correction -128 * sum in lane 0; bias: 0x80 bytes. */
+static inline v128_t block_dot(const block_q8_0 *w, v128_t x0, v128_t x1, v128_t c, v128_t bias) {
+    v128_t s = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(x0, wasm_v128_xor(wasm_v128_load(w->qs), bias), c);
+    return __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(x1, wasm_v128_xor(wasm_v128_load(w->qs + 16), bias), s);
+}
+
+/* The scale bits of four weight blocks, each in the high half of its u32 lane. */
+static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
+    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
+    h = wasm_v128_load16_lane(&b->d, h, 3);
+    h = wasm_v128_load16_lane(&c->d, h, 5);
+    return wasm_v128_load16_lane(&d->d, h, 7);
+}
+
+/* Four rows w0, w0 + ws, w0 + 2 ws, w0 + 3 ws (ws in blocks) x the token into out[0],
+ * out[os], out[2 os], out[3 os], in kernels_simd128.c's float order. The scales are all +0
+ * or positive normal halves (KERN_Q8_0_PLAIN_SCALES): shifting the half right by 3 in its
+ * u32 lane reads as its value times 2^-112, and dx holds the token's scales times 2^112, so
+ * the product has the reference's value and rounding. */
+static void rows4_tok1(float *out, int32_t os, const block_q8_0 *w0, int32_t ws, int32_t nb, const block_q8_0 *x,
+                       const int32_t *xc, const float *dx, v128_t bias) {
+    const block_q8_0 *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    int32_t b;
+    for (b = 0; b < nb; b++) {
+        const v128_t x0 = wasm_v128_load(x[b].qs), x1 = wasm_v128_load(x[b].qs + 16);
+        const v128_t c = wasm_v128_load32_zero(xc + b);
+        const v128_t s = hsum4(block_dot(w0 + b, x0, x1, c, bias), block_dot(w1 + b, x0, x1, c, bias),
+                               block_dot(w2 + b, x0, x1, c, bias), block_dot(w3 + b, x0, x1, c, bias));
+        const v128_t d = wasm_f32x4_mul(wasm_u32x4_shr(scale_bits4(w0 + b, w1 + b, w2 + b, w3 + b), 3),
+                                        wasm_v128_load32_splat(dx + b));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), d));
+    }
+    out[0] = wasm_f32x4_extract_lane(acc, 0);
+    out[os] = wasm_f32x4_extract_lane(acc, 1);
+    out[2 * os] = wasm_f32x4_extract_lane(acc, 2);
+    out[3 * os] = wasm_f32x4_extract_lane(acc, 3);
+}
+
+/* One row (the last n_rows % 8), the scalar reference's order. */
+static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, const int32_t *xc, const float *dx,
+                       v128_t bias) {
+    float sumf = 0.0f;
+    int32_t b;
+    for (b = 0; b < nb; b++) {
+        const v128_t s = block_dot(w + b, wasm_v128_load(x[b].qs), wasm_v128_load(x[b].qs + 16),
+                                   wasm_v128_load32_zero(xc + b), bias);
+        const int32_t isum = wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1) +
+                             wasm_i32x4_extract_lane(s, 2) + wasm_i32x4_extract_lane(s, 3);
+        sumf += (float)isum * (f16_to_f32(w[b].d) * (dx[b] * 0x1p-112f));
+    }
+    return sumf;
+}
+
+/* Decode, token by token: kernels_simd128.c's 8 streams (the rows cut into 8 stretches,
+ * each step the next row of four of them), so that the hardware prefetchers follow. */
+static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, const block_q8_0 *x, int32_t *xc,
+                   float *dx) {
+    const v128_t bias = opaque_splat(0x80808080);
+    const int32_t q = n_rows / 8;
+    int32_t b, i, g, r;
+    for (b = 0; b < nb; b++) {
+        int32_t j, sum = 0;
+        for (j = 0; j < MLLM_QK8_0; j++) sum += x[b].qs[j];
+        xc[b] = -128 * sum;
+        dx[b] = f16_to_f32(x[b].d) * 0x1p112f;
+    }
+    for (i = 0; i < q; i++)
+        for (g = 0; g < 8; g += 4) rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias);
+    for (r = 8 * q; r < n_rows; r++) out[r] = row1_tok1(w + r * nb, nb, x, xc, dx, bias);
+}
+
+/* ---------------------------------------------------------------- entry point */
+
 /* out[t * ldo + r] = row r of w (n_rows x n_in, Q8_0) . token t of xq (n_tok x n_in, Q8_0),
- * for n_tok >= 1 (a last partial octet of tokens is padded with zeros). xbuf/wbuf: the
- * caller's scratch for the tokens' and four rows' layouts. Returns 0 (nothing written) if
- * they are too small for one octet; 1 when done. */
+ * for n_tok >= 1. Four tokens or more go through the prefill tile (a last partial octet is
+ * padded with zeros); fewer, one at a time through the decode streams, and only when
+ * flags has KERN_Q8_0_PLAIN_SCALES (the one scale conversion the decode loop does).
+ * xbuf/wbuf: the caller's scratch for the tokens' and four rows' layouts. Returns 0
+ * (nothing written) if it does not take the call; 1 when done. */
 EXPORT("mllm_relaxed_q8_0")
 int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t n_in, int32_t n_rows,
-                          const block_q8_0 *xq, int32_t n_tok, void *xbuf, int32_t xbytes, void *wbuf, int32_t wbytes) {
+                          const block_q8_0 *xq, int32_t n_tok, void *xbuf, int32_t xbytes, void *wbuf, int32_t wbytes,
+                          int32_t flags) {
     const int32_t nb = n_in / MLLM_QK8_0, per_octet = nb * (256 + 32 + 32);
     int32_t octets = per_octet ? xbytes / per_octet : 0, g0;
     uint8_t *wu = (uint8_t *)wbuf;
     float *dw = (float *)(wu + nb * 128);
-    if (n_in % MLLM_QK8_0 || nb < 1 || octets < 1 || wbytes < nb * (128 + 16) || ((uintptr_t)xbuf & 15) ||
-        ((uintptr_t)wbuf & 15))
-        return 0;
+    if (n_in % MLLM_QK8_0 || nb < 1 || ((uintptr_t)xbuf & 15) || ((uintptr_t)wbuf & 15)) return 0;
+    if (n_tok < 4) {
+        int32_t t;
+        if (!(flags & KERN_Q8_0_PLAIN_SCALES) || xbytes < nb * 8) return 0;
+        for (t = 0; t < n_tok; t++)
+            matvec(out + (int64_t)t * ldo, w, nb, n_rows, xq + (int64_t)t * nb, (int32_t *)xbuf,
+                   (float *)xbuf + nb);
+        return 1;
+    }
+    if (octets < 1 || wbytes < nb * (128 + 16)) return 0;
     if (octets > (n_tok + 7) / 8) octets = (n_tok + 7) / 8;
     for (g0 = 0; g0 < n_tok; g0 += 8 * octets) {
         const int32_t ng = n_tok - g0 < 8 * octets ? n_tok - g0 : 8 * octets, no = (ng + 7) / 8;

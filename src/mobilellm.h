@@ -136,7 +136,7 @@ typedef struct mllm_context_params {
     int32_t n_batch;  /* most tokens per forward chunk, and per all-logits eval; 0: 256 */
     int32_t n_threads;/* threads for the forward pass (1 = none); only the threaded wasm build runs
                          more, the other builds compute the same results with 1 */
-    int32_t relaxed_simd; /* 1 (default): Q8_0 prefill may use the relaxed-SIMD int8 dot where the
+    int32_t relaxed_simd; /* 1 (default): Q8_0 matmuls may use the relaxed-SIMD int8 dot where the
                              build has it and the wasm engine computes it exactly; 0: never.
                              The results are bit-identical either way. */
 } mllm_context_params;

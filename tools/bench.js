@@ -58,7 +58,7 @@ for (const [k, path] of Object.entries(models))
   }
 const mb = (p) => statSync(p).size / 1048576;
 const cli = (model, extra = []) => ['node', ['bin/mobilellm.js', 'bench', '-m', model, '-p', String(P), '-n', String(N), ...extra]];
-// The current Node LTS (tools/node_lts.js): the relaxed-SIMD prefill runs there, not in Node 20.
+// The current Node LTS (tools/node_lts.js): the relaxed-SIMD kernels run there, not in Node 20.
 const NODE_LTS = path.relative(process.cwd(), nodeLts());
 const ltsVersion = execFileSync(NODE_LTS, ['--version'], { encoding: 'utf8' }).trim();
 const cliLts = (model, extra = []) => [NODE_LTS, cli(model, extra)[1]];
@@ -103,7 +103,7 @@ main.splice(2, 0, ...ltsRows);
 const mainRes = bestOf(main.map((r) => r[1]));
 // name the LTS rows after what ran: the relaxed kernel is live only where its probe passes
 ltsRows.forEach((r, i) => {
-  main[2 + i][0] = `mobilellm wasm SIMD128${mainRes[2 + i].relaxed ? ' (relaxed-SIMD prefill)' : ''}${i ? ' + pthreads' : ''}, ${r[0]}`;
+  main[2 + i][0] = `mobilellm wasm SIMD128${mainRes[2 + i].relaxed ? ' (relaxed SIMD)' : ''}${i ? ' + pthreads' : ''}, ${r[0]}`;
 });
 const baseRes = bestOf(baseline.map((r) => r[1]), Math.min(REPS, 2));
 const rows = [...main.map((r, i) => [r[0], mainRes[i], cmdText(r[1])]), ...baseline.map((r, i) => [r[0], baseRes[i], cmdText(r[1])])];
@@ -117,7 +117,7 @@ try {
   const thr = await benchBrowser({ model: models.base, runs: ['mobilellm', 'wllama'], P, N, threads: 2, reps: Math.min(REPS, 2) });
   const best = (list, run) => list.filter((r) => r.run === run).map((r) => r.result)
     .reduce((a, b) => ({ ...a, prefill_tok_s: Math.max(a.prefill_tok_s, b.prefill_tok_s), decode_tok_s: Math.max(a.decode_tok_s, b.decode_tok_s) }));
-  const rx = (r) => (r.relaxed ? ' (relaxed-SIMD prefill)' : '');
+  const rx = (r) => (r.relaxed ? ' (relaxed SIMD)' : '');
   const m1 = best(runs, 'mobilellm'), m2 = best(thr, 'mobilellm');
   noRelaxed = best(runs, 'mobilellm-norelaxed');
   browser = [
@@ -248,7 +248,7 @@ timings (prompt_per_second, predicted_per_second) for a ${browser[1][1].prompt_t
 the 1-thread rows force one.
 
 Relaxed SIMD: ${browser[0][1].relaxed
-    ? 'this Chromium computes the relaxed int8 dot exactly (one VNNI vpdpbusd), so our Q8_0 prefill ran on src/kernels_relaxed.c.'
+    ? 'this Chromium computes the relaxed int8 dot exactly (one VNNI vpdpbusd), so our Q8_0 matmuls ran on src/kernels_relaxed.c (prefill; decode for matrices whose scales are all plain).'
     : 'the relaxed kernel did not run in this Chromium (its relaxed int8 dot is not exact here).'}
 The same engine with it off (run \`mobilellm-norelaxed\`: context option relaxedSimd false, the SIMD128 tile only),
 1 thread: prefill ${f1(noRelaxed.prefill_tok_s)} tok/s, decode ${f1(noRelaxed.decode_tok_s)} tok/s; relaxed on gives ${ratio(browser[0][1].prefill_tok_s, noRelaxed.prefill_tok_s)} its prefill.

@@ -43,9 +43,9 @@ export class Engine {
    *  - else dist/mobilellm.js (SIMD128) where the engine validates a SIMD module,
    *    dist/mobilellm-nosimd.js otherwise.
    * All builds compute bit-identical results. `engine.build` says which one loaded, and
-   * `relaxed`: whether its Q8_0 prefill runs on the relaxed-SIMD kernel here (the SIMD builds
-   * carry it; it runs where the engine computes the relaxed int8 dot exactly, e.g. Chromium
-   * on x86 with AVX-VNNI; src/kernels_relaxed.c).
+   * `relaxed`: whether its Q8_0 matmuls run on the relaxed-SIMD kernels here (the SIMD builds
+   * carry them; they run where the engine computes the relaxed int8 dot exactly, e.g. Chromium
+   * or Node 24+ on x86 with AVX-VNNI; src/kernels_relaxed.c).
    * @param {{wasmBinary?: Uint8Array, moduleUrl?: string, simd?: boolean, threads?: number}} [opts]
    *   simd: force the SIMD (true) or scalar (false) build; threads: the most threads a context
    *   may use (contexts ask with newContext({threads})); moduleUrl overrides the choice.
@@ -294,7 +294,7 @@ export class Model {
 
   /**
    * @param {{nCtx?: number, nBatch?: number, threads?: number, relaxedSimd?: boolean}} [opts]
-   *   relaxedSimd: false keeps the prefill off the relaxed-SIMD kernel (same results; for
+   *   relaxedSimd: false keeps the matmuls off the relaxed-SIMD kernels (same results; for
    *   comparisons)
    * @returns {Context}
    */

@@ -12,7 +12,7 @@
 mergeInto(LibraryManager.library, {
   $mllmRelaxedKernel__postset:
     'var mllmRelaxedFn;\n' + // undefined until this thread tries; then the kernel or null
-    // For engine.js: whether prefill runs on the relaxed kernel in this (the calling) thread.
+    // For engine.js: whether Q8_0 matmuls run on the relaxed kernels in this (the calling) thread.
     'Module["mllmRelaxedActive"] = function() { return mllmRelaxedKernel() !== null; };',
   $mllmRelaxedKernel: function() {
     if (mllmRelaxedFn === undefined) {
@@ -31,8 +31,8 @@ mergeInto(LibraryManager.library, {
     return mllmRelaxedFn;
   },
   mllm_relaxed_q8_0__deps: ['$mllmRelaxedKernel'],
-  mllm_relaxed_q8_0: function(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes) {
+  mllm_relaxed_q8_0: function(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes, flags) {
     var fn = mllmRelaxedKernel();
-    return fn ? fn(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes) : 0;
+    return fn ? fn(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, wbuf, wbytes, flags) : 0;
   },
 });

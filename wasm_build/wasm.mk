@@ -13,8 +13,8 @@
 #    spawns pthreads there with require('worker_threads'), so engine.js provides require and
 #    __dirname to the ES module, and the worker script is renamed .cjs (this package is
 #    "type": "module", and the worker script is CommonJS).
-# The two SIMD builds also carry the relaxed-SIMD prefill kernel (src/kernels_relaxed.c, below),
-# which runs only where the engine computes its int8 dot exactly.
+# The two SIMD builds also carry the relaxed-SIMD kernels (src/kernels_relaxed.c, below),
+# which run only where the engine computes their int8 dot exactly.
 EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=createMobileLLM \
   -s ENVIRONMENT=web,worker -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
   -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=8MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
@@ -24,7 +24,7 @@ EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=cre
 , := ,
 WASM_DEPS := $(SRC) $(HDR) wasm_build/exports.txt wasm_build/wasm.mk
 
-# The relaxed-SIMD prefill kernel (src/kernels_relaxed.c): emcc 3.1.6's clang 14 cannot emit
+# The relaxed-SIMD kernels (src/kernels_relaxed.c): emcc 3.1.6's clang 14 cannot emit
 # relaxed SIMD, and its wasm-opt (binaryen 108) misreads the final opcodes, so clang 19 and
 # wasm-ld 19 build it alone into a module that imports the engine's memory, one for a plain
 # memory and one for the threads build's shared one. build/relaxed/library.js carries both

@@ -140,7 +140,7 @@ export interface ModelInfo {
   heapBytes: number;
   /** whether the SIMD128 build runs (null: a custom module) */
   simd: boolean | null;
-  /** whether Q8_0 prefill runs on the relaxed-SIMD int8 kernel (where the browser computes
+  /** whether Q8_0 matmuls run on the relaxed-SIMD int8 kernels (where the browser computes
    * its dot exactly, e.g. Chromium on x86 with AVX-VNNI; same results as without) */
   relaxedSimd: boolean;
   /** forward-pass threads actually used (1 where threads are unavailable) */

@@ -245,8 +245,9 @@ static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
  * equals the unhinted one and the scalar reference, and the scalar kernel ignores the hint.
  * Token magnitudes cycle through ordinary, fp16-subnormal scales (products that underflow),
  * scales near fp16's largest, and scales that overflow to inf: the decode path carries the
- * token scale times 2^112. */
-static void test_matmul_q8_0_normal_scales_hint_gives_the_same_values(void) {
+ * token scale times 2^112. With KERN_Q8_0_RELAXED too, decode (1 or 2 tokens) runs on
+ * kernels_relaxed.c's streams where that kernel is live (built with its import). */
+static void test_matmul_q8_0_plain_scales_hint_gives_the_same_values(void) {
     static const int n_ins[] = {32, 576, 1536};
     static const int rows_list[] = {1, 7, 8, 9, 36, 64};
     static const int toks[] = {1, 2, 5};
@@ -259,8 +260,8 @@ static void test_matmul_q8_0_normal_scales_hint_gives_the_same_values(void) {
                 block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
                 block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
                 float *x = (float *)malloc(sizeof(float) * (size_t)(n_in * n_tok));
-                float *o[4];
-                for (i = 0; i < 4; i++) o[i] = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
+                float *o[5];
+                for (i = 0; i < 5; i++) o[i] = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
                 for (i = 0; i < nb * rows; i++) {
                     uint32_t e = 1 + next_u32() % 30; /* biased exponent 1 (2^-14) .. 30 */
                     if (i % 7 == 1) e = 1;
@@ -275,11 +276,13 @@ static void test_matmul_q8_0_normal_scales_hint_gives_the_same_values(void) {
                 kern_matmul(o[1], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
                 kern_matmul_scalar(o[2], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
                 kern_matmul_scalar(o[3], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES, n_in, rows, NULL, xq, n_tok);
+                kern_matmul(o[4], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED, n_in, rows, NULL,
+                            xq, n_tok);
                 bad += count_diff(o[0], o[2], rows * n_tok) + count_diff(o[1], o[2], rows * n_tok) +
-                       count_diff(o[3], o[2], rows * n_tok);
+                       count_diff(o[3], o[2], rows * n_tok) + count_diff(o[4], o[2], rows * n_tok);
                 cases++;
                 free(w); free(xq); free(x);
-                for (i = 0; i < 4; i++) free(o[i]);
+                for (i = 0; i < 5; i++) free(o[i]);
             }
     CHECK_EQ_INT(cases, 3 * 6 * 3);
     CHECK_EQ_INT(bad, 0);
@@ -370,7 +373,7 @@ int main(void) {
     RUN(test_quantize_matches_scalar_bit_for_bit);
     RUN(test_dot_and_axpy_match_scalar_bit_for_bit);
     RUN(test_matmul_q8_0_matches_scalar_and_batch_size);
-    RUN(test_matmul_q8_0_normal_scales_hint_gives_the_same_values);
+    RUN(test_matmul_q8_0_plain_scales_hint_gives_the_same_values);
     RUN(test_matmul_q8_0_relaxed_flag_gives_the_scalar_values);
     RUN(test_matmul_f32_matches_scalar);
     RUN(test_matmul_f16_matches_scalar_for_every_half);

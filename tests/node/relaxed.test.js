@@ -1,4 +1,4 @@
-// relaxed.test.js — the relaxed-SIMD prefill kernel (src/kernels_relaxed.c) under the
+// relaxed.test.js — the relaxed-SIMD kernels, prefill and decode (src/kernels_relaxed.c), under the
 // current Node LTS (tools/node_lts.js; the system Node 20 has no relaxed SIMD), as the
 // browser test checks it under Chromium: where the CPU has AVX-VNNI, V8 lowers the relaxed
 // dot to vpdpbusd and the kernel must run; wherever it runs it must equal the scalar
@@ -43,27 +43,36 @@ test('Node LTS: the SIMD kernel tests pass with the relaxed kernel linked in, an
   assert.match(out, new RegExp(`relaxed active: ${vnni}`), out);
 });
 
-test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without', () => {
+test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, prefill and decode, 1 and 2 threads', () => {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}/tiny.gguf`, makeRandomModel({ shape: 'tiny', type: 'q8_0', seed: 5, nVocab: 1000 }));
   const script = `
     import { Engine } from ${JSON.stringify(`${ROOT}wasm_build/engine.js`)};
     import { readFileSync } from 'node:fs';
-    const eng = await Engine.create({ simd: true });
-    const model = eng.loadModel(new Uint8Array(readFileSync(${JSON.stringify(`${OUT}/tiny.gguf`)})));
+    const bytes = new Uint8Array(readFileSync(${JSON.stringify(`${OUT}/tiny.gguf`)}));
     const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 990));
-    const rows = [];
-    for (const relaxedSimd of [true, false]) {
-      const ctx = model.newContext({ nCtx: 64, nBatch: 43, relaxedSimd });
-      ctx.eval(ids, { allLogits: true });
-      rows.push(Array.from({ length: 43 }, (_, i) => Array.from(ctx.logits(i))));
-      ctx.free();
+    const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
+    const runs = [];
+    for (const [eng, threads, relaxedSimd] of [[one, 1, false], [one, 1, true], [two, 2, true]]) {
+      const model = eng.loadModel(bytes);
+      const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
+      ctx.eval(ids.slice(0, 38), { allLogits: true }); // prefill: the relaxed tile
+      const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
+      for (const id of ids.slice(38)) { ctx.eval([id]); got.push(Array.from(ctx.logits())); } // decode: its streams
+      runs.push({ got });
+      ctx.free(); model.free();
     }
-    let diff = 0;
-    for (let i = 0; i < 43; i++) for (let j = 0; j < rows[0][i].length; j++) if (!Object.is(rows[0][i][j], rows[1][i][j])) diff++;
-    console.log(JSON.stringify({ relaxed: eng.build.relaxed, diff, n: rows[0][0].length }));`;
+    const diff = runs.slice(1).map(({ got }) => {
+      let d = 0;
+      for (let i = 0; i < 43; i++) for (let j = 0; j < got[i].length; j++) if (!Object.is(got[i][j], runs[0].got[i][j])) d++;
+      return d;
+    });
+    console.log(JSON.stringify({ relaxed: [one.build.relaxed, two.build.relaxed], threads: two.build.threads, diff,
+      n: runs[0].got[0].length }));
+    process.exit(0);`;
   const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
-  assert.equal(r.relaxed, vnni, `relaxed kernel active: ${r.relaxed}, CPU has avx_vnni: ${vnni}`);
+  assert.deepEqual(r.relaxed, [vnni, vnni], `relaxed kernel active (1 thread, 2 threads): ${r.relaxed}, CPU has avx_vnni: ${vnni}`);
+  assert.equal(r.threads, 2);
   assert.equal(r.n, 1000);
-  assert.equal(r.diff, 0, 'bit-identical logits with and without the relaxed kernel');
+  assert.deepEqual(r.diff, [0, 0], 'bit-identical logits: relaxed on 1 thread, relaxed on 2 threads, against relaxed off');
 });
