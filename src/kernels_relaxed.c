@@ -146,13 +146,29 @@ static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const
     return wasm_v128_load16_lane(&d->d, h, 7);
 }
 
+/* Finite fp16 scale bits (high halves of the u32 lanes) -> f32 exactly, without a subnormal
+ * float anywhere (x86 takes a slow assist for each): kernels_simd128.c's conversion, its
+ * constants built outside the loop (see opaque_splat). */
+typedef struct f16_consts {
+    v128_t sign_exp_mant, rebias, exp, exp1, sign, two_m14;
+} f16_consts;
+static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
+    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, k->exp), wasm_i32x4_splat(0));
+    const v128_t f = wasm_i32x4_add(wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), k->sign_exp_mant), k->rebias),
+                                    wasm_v128_and(sub, k->exp1));
+    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
+}
+
 /* Four rows w0, w0 + ws, w0 + 2 ws, w0 + 3 ws (ws in blocks) x the token into out[0],
- * out[os], out[2 os], out[3 os], in kernels_simd128.c's float order. The scales are all +0
- * or positive normal halves (KERN_Q8_0_PLAIN_SCALES): shifting the half right by 3 in its
- * u32 lane reads as its value times 2^-112, and dx holds the token's scales times 2^112, so
- * the product has the reference's value and rounding. */
-static void rows4_tok1(float *out, int32_t os, const block_q8_0 *w0, int32_t ws, int32_t nb, const block_q8_0 *x,
-                       const int32_t *xc, const float *dx, v128_t bias) {
+ * out[os], out[2 os], out[3 os], in kernels_simd128.c's float order. plain: the scales are
+ * all +0 or positive normal halves (KERN_Q8_0_PLAIN_SCALES): shifting the half right by 3
+ * in its u32 lane reads as its value times 2^-112, and dx holds the token's scales times
+ * 2^112, so the product has the reference's value and rounding. Otherwise k converts them
+ * and dx holds the token's scales. */
+static inline __attribute__((always_inline)) void rows4_tok1(float *out, int32_t os, const block_q8_0 *w0,
+                                                             int32_t ws, int32_t nb, const block_q8_0 *x,
+                                                             const int32_t *xc, const float *dx, v128_t bias,
+                                                             const int plain, const f16_consts *k) {
     const block_q8_0 *w1 = w0 + ws, *w2 = w1 + ws, *w3 = w2 + ws;
     v128_t acc = wasm_f32x4_splat(0.0f);
     int32_t b;
@@ -161,7 +177,8 @@ static void rows4_tok1(float *out, int32_t os, const block_q8_0 *w0, int32_t ws,
         const v128_t c = wasm_v128_load32_zero(xc + b);
         const v128_t s = hsum4(block_dot(w0 + b, x0, x1, c, bias), block_dot(w1 + b, x0, x1, c, bias),
                                block_dot(w2 + b, x0, x1, c, bias), block_dot(w3 + b, x0, x1, c, bias));
-        const v128_t d = wasm_f32x4_mul(wasm_u32x4_shr(scale_bits4(w0 + b, w1 + b, w2 + b, w3 + b), 3),
+        const v128_t g = scale_bits4(w0 + b, w1 + b, w2 + b, w3 + b);
+        const v128_t d = wasm_f32x4_mul(plain ? wasm_u32x4_shr(g, 3) : f16hi_to_f32_finite(g, k),
                                         wasm_v128_load32_splat(dx + b));
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), d));
     }
@@ -171,9 +188,9 @@ static void rows4_tok1(float *out, int32_t os, const block_q8_0 *w0, int32_t ws,
     out[3 * os] = wasm_f32x4_extract_lane(acc, 3);
 }
 
-/* One row (the last n_rows % 8), the scalar reference's order. */
+/* One row (the last n_rows % 8), the scalar reference's order; dx_unit undoes matvec's 2^112. */
 static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, const int32_t *xc, const float *dx,
-                       v128_t bias) {
+                       float dx_unit, v128_t bias) {
     float sumf = 0.0f;
     int32_t b;
     for (b = 0; b < nb; b++) {
@@ -181,7 +198,7 @@ static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, con
                                    wasm_v128_load32_zero(xc + b), bias);
         const int32_t isum = wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1) +
                              wasm_i32x4_extract_lane(s, 2) + wasm_i32x4_extract_lane(s, 3);
-        sumf += (float)isum * (f16_to_f32(w[b].d) * (dx[b] * 0x1p-112f));
+        sumf += (float)isum * (f16_to_f32(w[b].d) * (dx[b] * dx_unit));
     }
     return sumf;
 }
@@ -189,27 +206,42 @@ static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, con
 /* Decode, token by token: kernels_simd128.c's 8 streams (the rows cut into 8 stretches,
  * each step the next row of four of them), so that the hardware prefetchers follow. */
 static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, const block_q8_0 *x, int32_t *xc,
-                   float *dx) {
-    const v128_t bias = opaque_splat(0x80808080);
+                   float *dx, int plain) {
+    const v128_t bias = opaque_splat((int32_t)0x80808080);
+    const float unit = plain ? 0x1p112f : 1.0f;
     const int32_t q = n_rows / 8;
+    f16_consts k;
     int32_t b, i, g, r;
     for (b = 0; b < nb; b++) {
         int32_t j, sum = 0;
         for (j = 0; j < MLLM_QK8_0; j++) sum += x[b].qs[j];
         xc[b] = -128 * sum;
-        dx[b] = f16_to_f32(x[b].d) * 0x1p112f;
+        dx[b] = f16_to_f32(x[b].d) * unit;
     }
-    for (i = 0; i < q; i++)
-        for (g = 0; g < 8; g += 4) rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias);
-    for (r = 8 * q; r < n_rows; r++) out[r] = row1_tok1(w + r * nb, nb, x, xc, dx, bias);
+    if (plain)
+        for (i = 0; i < q; i++)
+            for (g = 0; g < 8; g += 4)
+                rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 1, NULL);
+    else {
+        k.sign_exp_mant = opaque_splat((int32_t)0x8fffe000);
+        k.rebias = opaque_splat(0x38000000);
+        k.exp = opaque_splat(0x7c000000);
+        k.exp1 = opaque_splat(0x00800000);
+        k.sign = opaque_splat((int32_t)0x80000000);
+        k.two_m14 = opaque_splat(0x38800000);
+        for (i = 0; i < q; i++)
+            for (g = 0; g < 8; g += 4)
+                rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 0, &k);
+    }
+    for (r = 8 * q; r < n_rows; r++) out[r] = row1_tok1(w + r * nb, nb, x, xc, dx, 1.0f / unit, bias);
 }
 
 /* ---------------------------------------------------------------- entry point */
 
 /* out[t * ldo + r] = row r of w (n_rows x n_in, Q8_0) . token t of xq (n_tok x n_in, Q8_0),
  * for n_tok >= 1. Four tokens or more go through the prefill tile (a last partial octet is
- * padded with zeros); fewer, one at a time through the decode streams, and only when
- * flags has KERN_Q8_0_PLAIN_SCALES (the one scale conversion the decode loop does).
+ * padded with zeros); fewer, one at a time through the decode streams (flags: whether w
+ * has KERN_Q8_0_PLAIN_SCALES).
  * xbuf/wbuf: the caller's scratch for the tokens' and four rows' layouts. Returns 0
  * (nothing written) if it does not take the call; 1 when done. */
 EXPORT("mllm_relaxed_q8_0")
@@ -223,10 +255,10 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
     if (n_in % MLLM_QK8_0 || nb < 1 || ((uintptr_t)xbuf & 15) || ((uintptr_t)wbuf & 15)) return 0;
     if (n_tok < 4) {
         int32_t t;
-        if (!(flags & KERN_Q8_0_PLAIN_SCALES) || xbytes < nb * 8) return 0;
+        if (xbytes < nb * 8) return 0;
         for (t = 0; t < n_tok; t++)
-            matvec(out + (int64_t)t * ldo, w, nb, n_rows, xq + (int64_t)t * nb, (int32_t *)xbuf,
-                   (float *)xbuf + nb);
+            matvec(out + (int64_t)t * ldo, w, nb, n_rows, xq + (int64_t)t * nb, (int32_t *)xbuf, (float *)xbuf + nb,
+                   (flags & KERN_Q8_0_PLAIN_SCALES) != 0);
         return 1;
     }
     if (octets < 1 || wbytes < nb * (128 + 16)) return 0;

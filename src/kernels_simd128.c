@@ -713,8 +713,7 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
     if (tg >= 8) tg &= ~(int64_t)7;
     if (tg < 1) tg = 1; /* rows wider than the buffer: see below */
 #ifdef MLLM_RELAXED_IMPORT
-    /* prefill (4 tokens or more), and decode of plain-scale matrices */
-    if (relaxed && (n_tok >= 4 || plain) && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX &&
+    if (relaxed && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX &&
         ldo <= INT32_MAX &&
         mllm_relaxed_q8_0(out, (int32_t)ldo, wq, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, xw,
                           (int32_t)sizeof xw, wl, (int32_t)sizeof wl, plain ? (int32_t)KERN_Q8_0_PLAIN_SCALES : 0))

@@ -194,19 +194,20 @@ static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
 }
 
 /* KERN_Q8_0_RELAXED: a build that links src/kernels_relaxed.c (MLLM_RELAXED_IMPORT; the
- * browser tests run this file so in Chromium) hands prefills of 4 or more tokens to it where
- * the engine's relaxed dot is exact; elsewhere the flag changes nothing. Either way the
+ * browser and Node LTS tests run this file so) hands its matmuls to it where the engine's
+ * relaxed dot is exact: prefills of 4 or more tokens to its tile, 1-3 tokens to its decode
+ * streams (here with scales of every kind); elsewhere the flag changes nothing. Either way the
  * values are the scalar reference's: int8 over its whole range on both sides (-128
  * included), zero and subnormal scales on both sides, short last row sets and octets, two
  * token groups (100 tokens at n_in 1536), and the extreme sums (every quant -128 or 127). */
 static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
     static const int n_ins[] = {32, 96, 576, 1536};
     static const int rows_list[] = {1, 3, 4, 5, 9, 36};
-    static const int toks[] = {4, 5, 7, 8, 9, 16, 43, 100};
+    static const int toks[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 43, 100};
     int a, r, t, e, bad = 0, bad_extreme = 0, cases = 0;
     for (a = 0; a < 4; a++)
         for (r = 0; r < 6; r++)
-            for (t = 0; t < 8; t++) {
+            for (t = 0; t < 11; t++) {
                 int n_in = n_ins[a], rows = rows_list[r], n_tok = toks[t], ldo = rows + 2, nb = n_in / 32;
                 block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
                 block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
@@ -235,7 +236,7 @@ static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
                 cases++;
                 free(w); free(xq); free(o1); free(o2);
             }
-    CHECK_EQ_INT(cases, 4 * 6 * 8);
+    CHECK_EQ_INT(cases, 4 * 6 * 11);
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(bad_extreme, 0);
 }
