@@ -31,14 +31,18 @@ WASM_DEPS := $(SRC) $(HDR) wasm_build/exports.txt wasm_build/wasm.mk
 # (base64) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
 CLANG_RELAXED ?= clang-19
 WASM_LD_RELAXED ?= wasm-ld-19
-RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd128 -mrelaxed-simd -Wall -Wextra -Isrc
+# (-disable-lsr, as emcc passes its clang: loop strength reduction turns the kernels'
+# struct field offsets into i32.adds that V8 then executes as leas; without it they fold
+# into the loads' offset immediates)
+RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd128 -mrelaxed-simd -mllvm -disable-lsr \
+  -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe
 
-build/relaxed/kernels_relaxed.o: src/kernels_relaxed.c src/dtype.h | build/.apt-stamp
+build/relaxed/kernels_relaxed.o: src/kernels_relaxed.c src/dtype.h src/kernels.h wasm_build/wasm.mk | build/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -c $< -o $@
 
-build/relaxed/kernels_relaxed-shared.o: src/kernels_relaxed.c src/dtype.h | build/.apt-stamp
+build/relaxed/kernels_relaxed-shared.o: src/kernels_relaxed.c src/dtype.h src/kernels.h wasm_build/wasm.mk | build/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -matomics -mbulk-memory -c $< -o $@
 
