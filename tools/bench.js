@@ -251,7 +251,7 @@ timings (prompt_per_second, predicted_per_second) for a ${browser[1][1].prompt_t
 the 1-thread rows force one.
 
 Relaxed SIMD: ${browser[0][1].relaxed
-    ? 'this Chromium computes the relaxed int8 dot exactly (one VNNI vpdpbusd), so our Q8_0 matmuls ran on src/kernels_relaxed.c (prefill; decode for matrices whose scales are all plain).'
+    ? 'this Chromium computes the relaxed int8 dot exactly (one VNNI vpdpbusd), so our Q8_0 matmuls (prefill and decode) ran on src/kernels_relaxed.c.'
     : 'the relaxed kernel did not run in this Chromium (its relaxed int8 dot is not exact here).'}
 The same engine with it off (run \`mobilellm-norelaxed\`: context option relaxedSimd false, the SIMD128 tile only),
 1 thread: prefill ${f1(noRelaxed.prefill_tok_s)} tok/s, decode ${f1(noRelaxed.decode_tok_s)} tok/s; relaxed on gives ${ratio(browser[0][1].prefill_tok_s, noRelaxed.prefill_tok_s)} its prefill.
