@@ -21,6 +21,7 @@
 
 #include "dtype.h"
 #include "kernels.h"
+#include "kernels_q8_simd.h"
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
@@ -116,21 +117,6 @@ static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *
 
 /* ---------------------------------------------------------------- decode (one token) */
 
-/* A v128 of the int32 v in every lane that the compiler cannot see through: V8 13+
- * rebuilds a v128 constant at each use in a loop (three instructions, two on the shuffle
- * port), where a value it keeps in a register or reloads from its spill slot. */
-static inline v128_t opaque_splat(int32_t v) {
-    __asm__("" : "+r"(v));
-    return wasm_i32x4_splat(v);
-}
-
-/* Lane i = the sum of the lanes of the i-th argument (a transpose, then adds). */
-static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 /* One block of one row against the token: the exact dot of the quants, over its lanes.
  * x0/x1: the token's 32 quants; c: its correction -128 * sum in lane 0; bias: 0x80 bytes. */
 static inline v128_t block_dot(const block_q8_0 *w, v128_t x0, v128_t x1, v128_t c, v128_t bias) {
@@ -138,33 +124,12 @@ static inline v128_t block_dot(const block_q8_0 *w, v128_t x0, v128_t x1, v128_t
     return __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(x1, wasm_v128_xor(wasm_v128_load(w->qs + 16), bias), s);
 }
 
-/* The scale bits of four weight blocks, each in the high half of its u32 lane. */
-static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c, const block_q8_0 *d) {
-    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
-    h = wasm_v128_load16_lane(&b->d, h, 3);
-    h = wasm_v128_load16_lane(&c->d, h, 5);
-    return wasm_v128_load16_lane(&d->d, h, 7);
-}
-
-/* Finite fp16 scale bits (high halves of the u32 lanes) -> f32 exactly, without a subnormal
- * float anywhere (x86 takes a slow assist for each): kernels_simd128.c's conversion, its
- * constants built outside the loop (see opaque_splat). */
-typedef struct f16_consts {
-    v128_t sign_exp_mant, rebias, exp, exp1, sign, two_m14;
-} f16_consts;
-static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
-    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, k->exp), wasm_i32x4_splat(0));
-    const v128_t f = wasm_i32x4_add(wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), k->sign_exp_mant), k->rebias),
-                                    wasm_v128_and(sub, k->exp1));
-    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
-}
-
 /* Four rows w0, w0 + ws, w0 + 2 ws, w0 + 3 ws (ws in blocks) x the token into out[0],
  * out[os], out[2 os], out[3 os], in kernels_simd128.c's float order. plain: the scales are
  * all +0 or positive normal halves (KERN_Q8_0_PLAIN_SCALES): shifting the half right by 3
  * in its u32 lane reads as its value times 2^-112, and dx holds the token's scales times
  * 2^112, so the product has the reference's value and rounding. Otherwise k converts them
- * and dx holds the token's scales. */
+ * (f16hi_to_f32_finite, kernels_q8_simd.h) and dx holds the token's scales. */
 static inline __attribute__((always_inline)) void rows4_tok1(float *out, int32_t os, const block_q8_0 *w0,
                                                              int32_t ws, int32_t nb, const block_q8_0 *x,
                                                              const int32_t *xc, const float *dx, v128_t bias,
@@ -175,7 +140,7 @@ static inline __attribute__((always_inline)) void rows4_tok1(float *out, int32_t
     for (b = 0; b < nb; b++) {
         const v128_t x0 = wasm_v128_load(x[b].qs), x1 = wasm_v128_load(x[b].qs + 16);
         const v128_t c = wasm_v128_load32_zero(xc + b);
-        const v128_t s = hsum4(block_dot(w0 + b, x0, x1, c, bias), block_dot(w1 + b, x0, x1, c, bias),
+        const v128_t s = hsum4_i32(block_dot(w0 + b, x0, x1, c, bias), block_dot(w1 + b, x0, x1, c, bias),
                                block_dot(w2 + b, x0, x1, c, bias), block_dot(w3 + b, x0, x1, c, bias));
         const v128_t g = scale_bits4(w0 + b, w1 + b, w2 + b, w3 + b);
         const v128_t d = wasm_f32x4_mul(plain ? wasm_u32x4_shr(g, 3) : f16hi_to_f32_finite(g, k),
@@ -207,7 +172,7 @@ static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, con
  * each step the next row of four of them), so that the hardware prefetchers follow. */
 static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, const block_q8_0 *x, int32_t *xc,
                    float *dx, int plain) {
-    const v128_t bias = opaque_splat((int32_t)0x80808080);
+    const v128_t bias = opaque_splat((int32_t)0x80808080); /* a value, not a constant (kernels_q8_simd.h) */
     const float unit = plain ? 0x1p112f : 1.0f;
     const int32_t q = n_rows / 8;
     f16_consts k;
@@ -223,12 +188,7 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
             for (g = 0; g < 8; g += 4)
                 rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 1, NULL);
     else {
-        k.sign_exp_mant = opaque_splat((int32_t)0x8fffe000);
-        k.rebias = opaque_splat(0x38000000);
-        k.exp = opaque_splat(0x7c000000);
-        k.exp1 = opaque_splat(0x00800000);
-        k.sign = opaque_splat((int32_t)0x80000000);
-        k.two_m14 = opaque_splat(0x38800000);
+        k = f16_consts_make();
         for (i = 0; i < q; i++)
             for (g = 0; g < 8; g += 4)
                 rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 0, &k);

@@ -47,6 +47,8 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
+#include "kernels_q8_simd.h"
+
 /* ---------------------------------------------------------------- small helpers */
 
 /* fp16 bits (low 16 bits of each u32 lane) -> f32, exactly, without ever feeding a
@@ -64,47 +66,6 @@ static inline v128_t f16x4_to_f32x4(v128_t h) {
     f = wasm_v128_bitselect(wasm_v128_or(o, wasm_i32x4_splat(0x7f800000)), f,
                             wasm_i32x4_eq(e, wasm_i32x4_splat(0x7c00)));
     return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
-}
-
-/* Finite fp16 bits in the HIGH 16 bits of each u32 lane -> f32, exactly, in integer ops
- * and one float subtraction: an arithmetic shift by 3 moves the half's exponent and
- * mantissa to their f32 places and smears the sign over bits 28..31, the mask keeps the
- * sign in bit 31 only, and adding 112 << 23 rebiases the exponent: the value of every
- * normal half. A subnormal half (exponent 0) is given exponent 1 instead, which reads as
- * +-(2^-14 + m * 2^-24), and loses +-2^-14 in the subtraction: a normal float all the way,
- * so no x86 assist. Inf/nan would come out finite: only Q8_0 weight scales go through
- * here, and the loader rejects non-finite ones. */
-/* Its constants travel as values (f16_consts_make() outside the decode loop): V8 13+
- * rebuilds a v128 constant at each use in a loop, three instructions, two of them on the
- * shuffle port, where a value it keeps in a register or reloads from its spill slot. */
-typedef struct f16_consts {
-    v128_t sign_exp_mant, rebias, exp, exp1, sign, two_m14;
-} f16_consts;
-static inline f16_consts f16_consts_make(void) {
-    f16_consts k;
-    k.sign_exp_mant = wasm_i32x4_splat((int32_t)0x8fffe000);
-    k.rebias = wasm_i32x4_splat(0x38000000);
-    k.exp = wasm_i32x4_splat(0x7c000000);
-    k.exp1 = wasm_i32x4_splat(0x00800000);
-    k.sign = wasm_i32x4_splat((int32_t)0x80000000);
-    k.two_m14 = wasm_i32x4_splat(0x38800000);
-    return k;
-}
-static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
-    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, k->exp), wasm_i32x4_splat(0));
-    const v128_t f = wasm_i32x4_add(wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), k->sign_exp_mant), k->rebias),
-                                    wasm_v128_and(sub, k->exp1));
-    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
-}
-
-/* The fp16 scale bits of four Q8_0 weight blocks (d is the first field of a block_q8_0),
- * each in the high half of its u32 lane. */
-static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
-                                 const block_q8_0 *d) {
-    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
-    h = wasm_v128_load16_lane(&b->d, h, 3);
-    h = wasm_v128_load16_lane(&c->d, h, 5);
-    return wasm_v128_load16_lane(&d->d, h, 7);
 }
 
 /* Their values as f32x4. */
@@ -129,13 +90,6 @@ static inline float f16_to_f32_one(uint16_t h) {
     return wasm_f32x4_extract_lane(f16x4_to_f32x4(wasm_i32x4_splat(h)), 0);
 }
 
-/* Lane i of the result = sum of the four lanes of the i-th argument (a transpose, then
- * adds): one reduction serves four outputs. Integer, so exact in any order. */
-static inline v128_t hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
 
 /* The scalar dot's final combination of its 8 partial sums (acc[0..3] = lo, acc[4..7] = hi):
  * ((a0+a4) + (a1+a5)) + ((a2+a6) + (a3+a7)). */
@@ -706,9 +660,6 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
     const block_q8_0 *wq = (const block_q8_0 *)w;
     f16_consts k = f16_consts_make();
     int64_t tg = XW_CAP / n_in, g0;
-    /* k's contents unknown to the compiler from here on, so that it cannot fold them back
-     * into v128 constants in the decode loop (see f16_consts) */
-    __asm__ volatile("" : : "r"(&k) : "memory");
     if (tg > TG_MAX) tg = TG_MAX;
     if (tg >= 8) tg &= ~(int64_t)7;
     if (tg < 1) tg = 1; /* rows wider than the buffer: see below */

@@ -1,0 +1,67 @@
+/* kernels_q8_simd.h — SIMD128 helpers that the Q8_0 kernels of kernels_simd128.c and
+ * kernels_relaxed.c share (static inline: the relaxed kernels are a module of their own,
+ * built apart, and link nothing). */
+#ifndef MLLM_KERNELS_Q8_SIMD_H
+#define MLLM_KERNELS_Q8_SIMD_H
+
+#include <wasm_simd128.h>
+
+#include "dtype.h"
+
+/* Finite fp16 bits in the HIGH 16 bits of each u32 lane -> f32, exactly, in integer ops
+ * and one float subtraction: an arithmetic shift by 3 moves the half's exponent and
+ * mantissa to their f32 places and smears the sign over bits 28..31, the mask keeps the
+ * sign in bit 31 only, and adding 112 << 23 rebiases the exponent: the value of every
+ * normal half. A subnormal half (exponent 0) is given exponent 1 instead, which reads as
+ * +-(2^-14 + m * 2^-24), and loses +-2^-14 in the subtraction: a normal float all the way,
+ * so no x86 assist. Inf/nan would come out finite: only Q8_0 weight scales go through
+ * here, and the loader rejects non-finite ones.
+ * Its constants travel as values (each kernel file builds them outside its decode loop):
+ * V8 13+ rebuilds a v128 constant at each use in a loop, three instructions, two of them on
+ * the shuffle port, where a value it keeps in a register or reloads from its spill slot. */
+typedef struct f16_consts {
+    v128_t sign_exp_mant, rebias, exp, exp1, sign, two_m14;
+} f16_consts;
+
+/* A v128 of the int32 v in every lane that the compiler cannot see through (so it stays a
+ * value, never a v128 constant). */
+static inline v128_t opaque_splat(int32_t v) {
+    __asm__("" : "+r"(v));
+    return wasm_i32x4_splat(v);
+}
+static inline f16_consts f16_consts_make(void) {
+    f16_consts k;
+    k.sign_exp_mant = opaque_splat((int32_t)0x8fffe000);
+    k.rebias = opaque_splat(0x38000000);
+    k.exp = opaque_splat(0x7c000000);
+    k.exp1 = opaque_splat(0x00800000);
+    k.sign = opaque_splat((int32_t)0x80000000);
+    k.two_m14 = opaque_splat(0x38800000);
+    return k;
+}
+static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
+    const v128_t sub = wasm_i32x4_eq(wasm_v128_and(g, k->exp), wasm_i32x4_splat(0));
+    const v128_t f = wasm_i32x4_add(wasm_i32x4_add(wasm_v128_and(wasm_i32x4_shr(g, 3), k->sign_exp_mant), k->rebias),
+                                    wasm_v128_and(sub, k->exp1));
+    return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
+}
+
+/* The fp16 scale bits of four Q8_0 weight blocks (d is the first field of a block_q8_0),
+ * each in the high half of its u32 lane. */
+static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
+                                 const block_q8_0 *d) {
+    v128_t h = wasm_v128_load16_lane(&a->d, wasm_i32x4_splat(0), 1);
+    h = wasm_v128_load16_lane(&b->d, h, 3);
+    h = wasm_v128_load16_lane(&c->d, h, 5);
+    return wasm_v128_load16_lane(&d->d, h, 7);
+}
+
+/* Lane i of the result = sum of the four lanes of the i-th argument (a transpose, then
+ * adds): one reduction serves four outputs. Integer, so exact in any order. */
+static inline v128_t hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
+    v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+#endif
