@@ -53,8 +53,8 @@ node_modules/.npm-stamp: package.json package-lock.json
 	@touch $@
 
 # A current Node LTS, from the npm registry's node-linux-<arch> package (the official
-# binary): the engine's relaxed-SIMD prefill runs in Node 24+ (V8 12.x lowers its dot to
-# vpdpbusd on AVX-VNNI x86), not in the system Node 20. The tests check that kernel under
+# binary): the engine's relaxed-SIMD kernels run in Node 24+ (its V8 lowers their dot to
+# vpdpbusd on AVX-VNNI x86), not in the system Node 20 (nor 22). The tests check them under
 # it and make bench reports both. Not part of the package or of `make demo`.
 NODE_LTS_VERSION := 24.21.0
 NODE_LTS := build/node-$(NODE_LTS_VERSION)/bin/node

@@ -642,9 +642,9 @@ static void q8_rows4_tok8(float *out, int64_t ldo, const int32_t *wl, const floa
 }
 
 #ifdef MLLM_RELAXED_IMPORT
-/* src/kernels_relaxed.c's prefill and decode (a module of its own: see there), supplied to this one by
- * wasm_build/relaxed_library.js. It returns 0 without writing where the engine's relaxed
- * dot is not exact or absent, and the SIMD128 tile below does the work. */
+/* src/kernels_relaxed.c's prefill and decode (a module of its own: see there), supplied to
+ * this one by wasm_build/relaxed_library.js. It returns 0 without writing where the
+ * engine's relaxed dot is not exact or absent, and the SIMD128 kernels below do the work. */
 int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t n_in, int32_t n_rows,
                           const block_q8_0 *xq, int32_t n_tok, void *xbuf, int32_t xbytes, void *wbuf, int32_t wbytes,
                           int32_t flags);
@@ -664,8 +664,7 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
     if (tg >= 8) tg &= ~(int64_t)7;
     if (tg < 1) tg = 1; /* rows wider than the buffer: see below */
 #ifdef MLLM_RELAXED_IMPORT
-    if (relaxed && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX &&
-        ldo <= INT32_MAX &&
+    if (relaxed && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX && ldo <= INT32_MAX &&
         mllm_relaxed_q8_0(out, (int32_t)ldo, wq, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, xw,
                           (int32_t)sizeof xw, wl, (int32_t)sizeof wl, plain ? (int32_t)KERN_Q8_0_PLAIN_SCALES : 0))
         return;
