@@ -50,6 +50,14 @@ static float f16_to_f32(uint16_t h) {
     return f;
 }
 
+/* A token block's correction: -128 x the sum of its quants (the kernels feed the weights
+ * + 128, so each dot over-counts by 128 x that sum). */
+static int32_t correction(const block_q8_0 *x) {
+    int32_t j, sum = 0;
+    for (j = 0; j < MLLM_QK8_0; j++) sum += x->qs[j];
+    return -128 * sum;
+}
+
 /* One row's outputs for the first nt (1..8) of 8 tokens, tokens 0-3 in lo, 4-7 in hi (no
  * arrays: this module has no stack). */
 static void store_row(float *out, int32_t ldo, v128_t lo, v128_t hi, int nt) {
@@ -178,9 +186,7 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
     f16_consts k;
     int32_t b, i, g, r;
     for (b = 0; b < nb; b++) {
-        int32_t j, sum = 0;
-        for (j = 0; j < MLLM_QK8_0; j++) sum += x[b].qs[j];
-        xc[b] = -128 * sum;
+        xc[b] = correction(x + b);
         dx[b] = f16_to_f32(x[b].d) * unit;
     }
     if (plain)
@@ -237,7 +243,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
                     int8_t *dst = xt + ((int64_t)o * nb + b) * 256 + 4 * t;
                     int32_t *c = xc + ((int64_t)o * nb + b) * 8 + t;
                     float *d = dx + ((int64_t)o * nb + b) * 8 + t;
-                    int q, j, sum = 0;
+                    int q;
                     if (tok >= ng) { /* padding: zero quants, zero scale */
                         for (q = 0; q < 8; q++) __builtin_memset(dst + 32 * q, 0, 4);
                         *c = 0;
@@ -245,8 +251,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
                         continue;
                     }
                     for (q = 0; q < 8; q++) __builtin_memcpy(dst + 32 * q, xb[b].qs + 4 * q, 4);
-                    for (j = 0; j < MLLM_QK8_0; j++) sum += xb[b].qs[j];
-                    *c = -128 * sum;
+                    *c = correction(xb + b);
                     *d = f16_to_f32(xb[b].d);
                 }
             }

@@ -527,19 +527,22 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
  * call per four rows cost Node 24 4% of decode. k: f16_consts for scales4 (any only). */
 typedef void (*q8_streams_fn)(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
                               const float *dx, int64_t dx_stride, const f16_consts *k);
-static void q8_streams_tok1_plain(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
-                                  const float *dx, int64_t dx_stride, const f16_consts *k) {
+static inline __attribute__((always_inline)) void q8_streams_tok1(float *o, const block_q8_0 *wq, int64_t q,
+                                                                  int64_t nb, const int16_t *xt, const float *dx,
+                                                                  int64_t dx_stride, const f16_consts *k,
+                                                                  const int plain) {
     int64_t i, g;
     for (i = 0; i < q; i++)
         for (g = 0; g < MV_STREAMS; g += 4)
-            q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 1, k);
+            q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, plain, k);
+}
+static void q8_streams_tok1_plain(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
+                                  const float *dx, int64_t dx_stride, const f16_consts *k) {
+    q8_streams_tok1(o, wq, q, nb, xt, dx, dx_stride, k, 1);
 }
 static void q8_streams_tok1_any(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
                                 const float *dx, int64_t dx_stride, const f16_consts *k) {
-    int64_t i, g;
-    for (i = 0; i < q; i++)
-        for (g = 0; g < MV_STREAMS; g += 4)
-            q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, 0, k);
+    q8_streams_tok1(o, wq, q, nb, xt, dx, dx_stride, k, 0);
 }
 
 /* One row x one token (leftover rows). */
@@ -739,7 +742,7 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
             const int64_t q = n_rows / MV_STREAMS;
             const q8_streams_fn streams = plain ? q8_streams_tok1_plain : q8_streams_tok1_any;
             float dx112[XW_CAP / MLLM_QK8_0]; /* plain: the token's scales x 2^112 (scales4_plain_2m112) */
-            if (plain)
+            if (plain && q > 0)
                 for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t] * 0x1p112f;
             if (q > 0) streams(o, wq, q, nb, xt, plain ? dx112 : dx + t, plain ? 1 : ds, &k);
             for (r = MV_STREAMS * q; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xt, dx + t, ds);
