@@ -33,23 +33,59 @@ struct mllm_pool {
      * of another job, and the caller never waits for helpers that are not working on an item
      * (on a busy machine a helper may be descheduled for milliseconds). */
     uint64_t ticket;
+    /* atomic: the first min(n, items) items of a job are "home" items, item t thread t's,
+     * claimed by a compare-and-swap of home[t] from gen << 1 to gen << 1 | 1 (the caller
+     * writes gen << 1 before publishing the job; any other value means taken, or not a home
+     * item of this job). Each thread runs its own first, so the rows a thread reads in one
+     * matmul it reads again in the next run of the same weights: a shared block's second
+     * pass finds its half in this core's L2. A late thread's home item is taken by the
+     * others once the counter's items are gone. */
+    uint64_t home[POOL_MAX];
     int done;           /* atomic: items of the current job finished */
     int sleepers;       /* atomic: helpers asleep on cv (or about to be) */
     int stop;           /* atomic */
 };
 
-/* Take and run items of job generation gen until none are left; the number run. */
+static int home_items(const struct mllm_pool *p, int n_items) { return n_items < p->n ? n_items : p->n; }
+
+/* Claim home item i of job gen; nonzero when this thread got it. */
+static int claim_home(struct mllm_pool *p, uint32_t gen, int i) {
+    uint64_t want = (uint64_t)gen << 1;
+    return __atomic_compare_exchange_n(&p->home[i], &want, want | 1u, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+static void run_one(struct mllm_pool *p, int item, int thread) {
+    p->fn(p->arg, item, thread);
+    __atomic_fetch_add(&p->done, 1, __ATOMIC_RELEASE);
+}
+
+/* Run items of job generation gen until none are left: this thread's home item, then the
+ * counter's, then home items no one has claimed. Returns the number run. */
 static int run_items(struct mllm_pool *p, uint32_t gen, int thread) {
-    int ran = 0;
-    for (;;) {
-        uint64_t t = __atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE);
-        int item = (int)(t & 0xffffu), n_items = (int)((t >> 16) & 0xffffu);
-        if ((uint32_t)(t >> 32) != gen || item >= n_items) return ran;
-        if (!__atomic_compare_exchange_n(&p->ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-        p->fn(p->arg, item, thread);
-        __atomic_fetch_add(&p->done, 1, __ATOMIC_RELEASE);
+    int ran = 0, i, n_home;
+    uint64_t t;
+    if (claim_home(p, gen, thread)) {
+        run_one(p, thread, thread);
         ran++;
     }
+    for (;;) {
+        int item, n_items;
+        t = __atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE);
+        item = (int)(t & 0xffffu);
+        n_items = (int)((t >> 16) & 0xffffu);
+        if ((uint32_t)(t >> 32) != gen) return ran;
+        if (item >= n_items) break;
+        if (!__atomic_compare_exchange_n(&p->ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+        run_one(p, item, thread);
+        ran++;
+    }
+    n_home = home_items(p, (int)((t >> 16) & 0xffffu));
+    for (i = 0; i < n_home; i++)
+        if (claim_home(p, gen, i)) {
+            run_one(p, i, thread);
+            ran++;
+        }
+    return ran;
 }
 
 static void *helper_main(void *a) {
@@ -127,7 +163,7 @@ int mllm_pool_size(const mllm_pool *p) { return p ? p->n : 1; }
 
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     uint32_t gen;
-    int i;
+    int i, n_home;
     if (!p || n_items <= 1 || n_items > 0xffff) { /* (no job here has 65536 items) */
         for (i = 0; i < n_items; i++) fn(arg, i, 0);
         return;
@@ -136,9 +172,12 @@ void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     p->arg = arg;
     __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
     gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
-    /* publish; wake sleepers only if there are any (a helper about to sleep rechecks the
-     * ticket under the mutex after counting itself, so it cannot miss this job) */
-    __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)n_items << 16, __ATOMIC_SEQ_CST);
+    n_home = home_items(p, n_items);
+    for (i = 0; i < n_home; i++) __atomic_store_n(&p->home[i], (uint64_t)gen << 1, __ATOMIC_RELAXED);
+    /* publish (the counter starts after the home items); wake sleepers only if there are
+     * any (a helper about to sleep rechecks the ticket under the mutex after counting
+     * itself, so it cannot miss this job) */
+    __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)n_items << 16 | (uint64_t)n_home, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);

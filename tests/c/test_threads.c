@@ -4,8 +4,9 @@
  *
  * Checks: every item of every job runs exactly once, on a thread index in range, across
  * thousands of back-to-back jobs of varying size (the generation in the ticket keeps a late
- * helper out of the next job), and a thread stuck in an item costs only that item: the
- * others take the rest. */
+ * helper out of the next job), a thread stuck in an item costs only that item: the
+ * others take the rest, and each thread runs its own home item (item t on thread t), which
+ * is what keeps a shared block's rows in the same core's cache on its second run. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdint.h>
 #include <stdlib.h>
@@ -140,9 +141,49 @@ static void test_jobs_never_mix_items(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* Two items that each wait (up to 2 s) until the other has started, so they run at the same
+ * time on different threads whoever is late; the pool must put item t on thread t. A pool
+ * that hands items out first come, first served swaps them in about half of the jobs. */
+typedef struct meet {
+    int started[2]; /* atomic */
+    int thread[2];
+    int timed_out;  /* atomic */
+} meet;
+static void run_meet(void *arg, int item, int thread) {
+    meet *m = (meet *)arg;
+    struct timespec t0, t;
+    m->thread[item] = thread;
+    __atomic_store_n(&m->started[item], 1, __ATOMIC_RELEASE);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!__atomic_load_n(&m->started[1 - item], __ATOMIC_ACQUIRE)) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec >= 2) {
+            __atomic_store_n(&m->timed_out, 1, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+}
+static void test_each_thread_runs_its_own_home_item(void) {
+    static meet m;
+    mllm_pool *p = NULL;
+    mllm_error err;
+    int rep, swapped = 0, timed_out = 0;
+    CHECK_EQ_INT(mllm_pool_new(2, &p, &err), MLLM_OK);
+    for (rep = 0; rep < 500; rep++) {
+        memset(&m, 0, sizeof m);
+        mllm_pool_run(p, run_meet, &m, 2);
+        swapped += m.thread[0] != 0 || m.thread[1] != 1;
+        timed_out += m.timed_out;
+    }
+    mllm_pool_free(p);
+    CHECK_EQ_INT(timed_out, 0);
+    CHECK_EQ_INT(swapped, 0);
+}
+
 int main(void) {
     RUN(test_every_item_runs_exactly_once_across_many_jobs);
     RUN(test_a_stalled_thread_costs_only_its_current_item);
     RUN(test_jobs_never_mix_items);
+    RUN(test_each_thread_runs_its_own_home_item);
     return check_summary("threads");
 }
