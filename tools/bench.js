@@ -141,9 +141,12 @@ const posRes = bestOf(posCmds);
 log('layer-sharing rows');
 const shareKeys = ['base', 'immediate', 'unrolled', 'repeat_all', 'reverse'];
 // and immediate / unrolled under the Node LTS, whose relaxed-SIMD decode outruns memory more
-const shareRes = bestOf([...shareKeys.map((k) => cli(models[k])), cliLts(models.immediate), cliLts(models.unrolled)]);
+// and on 2 threads, where each core's half of a block (1.9 MB) nearly fits its 2 MiB L2
+const T2 = ['--threads', '2'];
+const shareRes = bestOf([...shareKeys.map((k) => cli(models[k])), cliLts(models.immediate), cliLts(models.unrolled),
+  cliLts(models.immediate, T2), cliLts(models.unrolled, T2)]);
 const unrolledDecodeAll = shareRes[2].decode_tok_s;
-const [ltsImmediate, ltsUnrolled] = shareRes.slice(shareKeys.length);
+const [ltsImmediate, ltsUnrolled, lts2Immediate, lts2Unrolled] = shareRes.slice(shareKeys.length);
 const shareNames = { base: '30 blocks (the 125M model)', immediate: '2x30 `immediate` (A A B B ...)',
   unrolled: '60 blocks (the 2x30 weights unrolled)', repeat_all: '2x30 `repeat_all` (A B ... A B ...)',
   reverse: '2x30 `reverse` (A B ... B A)' };
@@ -201,7 +204,8 @@ const targets = [
     [`${node}, 1 thread, decode >= 0.7x native llama.cpp`, `${(r.decode_tok_s / llama1.decode_tok_s).toFixed(2)}x`, r.decode_tok_s >= 0.7 * llama1.decode_tok_s],
     [`${node}, 1 thread, prefill >= 0.35x native llama.cpp`, `${(r.prefill_tok_s / llama1.prefill_tok_s).toFixed(2)}x`, r.prefill_tok_s >= 0.35 * llama1.prefill_tok_s]]),
   [`Node ${process.version}: 2x30 immediate decodes >= 1.3x faster than 60 unrolled`, `${(shareRes[1].decode_tok_s / unrolledDecodeAll).toFixed(2)}x`, shareRes[1].decode_tok_s >= 1.3 * unrolledDecodeAll],
-  [`Node ${ltsVersion} LTS: 2x30 immediate decodes >= 1.3x faster than 60 unrolled`, `${(ltsImmediate.decode_tok_s / ltsUnrolled.decode_tok_s).toFixed(2)}x`, ltsImmediate.decode_tok_s >= 1.3 * ltsUnrolled.decode_tok_s],
+  ...[['1 thread', ltsImmediate, ltsUnrolled], ['2 threads', lts2Immediate, lts2Unrolled]].map(([t, imm, unr]) =>
+    [`Node ${ltsVersion} LTS, ${t}: 2x30 immediate decodes >= 1.3x faster than 60 unrolled`, `${(imm.decode_tok_s / unr.decode_tok_s).toFixed(2)}x`, imm.decode_tok_s >= 1.3 * unr.decode_tok_s]),
   ['wasm heap <= 1.2x the file, plus the KV cache', `${heapRatio.toFixed(2)}x`, heapRatio <= 1.2],
   ['SIMD top-1 = scalar top-1 at >= 99.5% of positions', `${(agree * 100).toFixed(1)}%`, agree >= 0.995],
 ];
@@ -270,7 +274,7 @@ ${positions.map((k, i) => `| ${k} | ${f1(posRes[i].prefill_tok_s)} | ${f1(posRes
 The KV cache is F32, one slot per effective layer: at position 2000 each decode step reads
 ${f1(2 * 30 * 2000 * 192 * 4 / 1e6)} MB of keys and values besides the ${f1(mb(models.base) * 1.048576)} MB of weights.
 
-## Layer sharing (SIMD, Node ${process.version} unless named, 1 thread)
+## Layer sharing (SIMD, Node ${process.version} unless named, 1 thread unless named)
 
 | model | file MiB | wasm heap MiB | prefill tok/s | decode tok/s | decode vs 60 unrolled |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -280,8 +284,9 @@ shareKeys.forEach((k, i) => {
   const r = shareRes[i];
   md += `| ${shareNames[k]} | ${f1(mb(models[k]))} | ${f1(r.peak_mem_mb)} | ${f1(r.prefill_tok_s)} | ${f1(r.decode_tok_s)} | ${k === 'base' ? '-' : ratio(r.decode_tok_s, unrolledDecode)} |\n`;
 });
-[['immediate', ltsImmediate], ['unrolled', ltsUnrolled]].forEach(([k, r]) => {
-  md += `| ${shareNames[k]}, Node ${ltsVersion}${r.relaxed ? ' (relaxed SIMD)' : ''} | ${f1(mb(models[k]))} | ${f1(r.peak_mem_mb)} | ${f1(r.prefill_tok_s)} | ${f1(r.decode_tok_s)} | ${ratio(r.decode_tok_s, ltsUnrolled.decode_tok_s)} |\n`;
+[['immediate', ltsImmediate, ltsUnrolled, ''], ['unrolled', ltsUnrolled, ltsUnrolled, ''],
+  ['immediate', lts2Immediate, lts2Unrolled, ', 2 threads'], ['unrolled', lts2Unrolled, lts2Unrolled, ', 2 threads']].forEach(([k, r, unr, t]) => {
+  md += `| ${shareNames[k]}, Node ${ltsVersion}${r.relaxed ? ' (relaxed SIMD)' : ''}${t} | ${f1(mb(models[k]))} | ${f1(r.peak_mem_mb)} | ${f1(r.prefill_tok_s)} | ${f1(r.decode_tok_s)} | ${ratio(r.decode_tok_s, unr.decode_tok_s)} |\n`;
 });
 
 const ks = kern.simd, kc = kern.scalar;
@@ -323,8 +328,15 @@ Reading the figures:
 - Layer sharing: a 125M block is ${((576 * 576 * 2 + 576 * 192 * 2 + 576 * 1536 * 3) / 32 * 34 / 1e6).toFixed(2)} MB of Q8_0 weights, more than the 2 MiB L2 of a core here, so the
   second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
   60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six
-  matrices (at least 2.8 MB), so no order of rows or matrices leaves any of them in L2; with two threads
-  (1.9 MB per core) it did not pay either. Reuse pays only where the kernel outruns the memory that feeds it:
+  matrices (at least 2.8 MB), so no order of rows or matrices leaves any of them in L2. With two threads each core
+  reads 1.9 MB of a block, which partly fits its L2 (a native AVX2 read loop over 1.9 MB per core ran about 85 GB/s,
+  against 150 under 1 MiB, measured once by hand), provided the core reads the same rows both times: the pool gives
+  thread t item t first (its home item), so it does. Node ${ltsVersion}, 2 threads: 2x30 immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled
+  ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)} (when items went first come, first served, the halves swapped cores in about half the jobs:
+  1.05x). In a run with the kernel calls timed (by hand, not part of this bench) the second pass ran about 22 GB/s per
+  core and the first 15; even at the relaxed kernel's cached rate (about 32 GB/s) the second pass would save too
+  little for 1.3x (about 1.23x), because two cores already stream memory at nearly half that rate.
+  Reuse pays only where the kernel outruns the memory that feeds it:
   even with the second pass wholly in L2 at the cached rate (${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s), 2x30's matmuls would take
   (1 + ${f1(ks.decode_matvecs_30_blocks.GB_s)} / ${f1(ks.matvec_q8_0_in_cache.GB_s)}) / 2 of 60's time, ${(2 / (1 + ks.decode_matvecs_30_blocks.GB_s / ks.matvec_q8_0_in_cache.GB_s)).toFixed(2)}x at most; 1.3x needs a kernel that runs
   ${f1(ks.decode_matvecs_30_blocks.GB_s / (2 / 1.3 - 1))} GB/s on cached weights, ${(1 / (2 / 1.3 - 1)).toFixed(2)}x the rate at which it streams memory.
@@ -340,7 +352,7 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
   `- Chromium rows: \`node tools/bench_browser.js ${models.base} --runs mobilellm,wllama,mobilellm-norelaxed --threads 1\` (and \`--runs mobilellm,wllama --threads 2\`)`,
   `- long context: \`node bin/mobilellm.js bench -m ${models.base} -p 16 -n 32 --ctx-pos K\``,
   ...shareKeys.map((k) => `- ${shareNames[k]}: \`node tools/make_random_model.js --shape 125m --type q8_0 ${makeArgs[k].join(' ')} -o ${models[k]}\`, then \`${cmdText(cli(models[k]))}\``),
-  `- the Node ${ltsVersion} sharing rows: \`${cmdText(cliLts(models.immediate))}\` (and the unrolled file)`,
+  `- the Node ${ltsVersion} sharing rows: \`${cmdText(cliLts(models.immediate))}\` (and the unrolled file), and with \`--threads 2\``,
   '- kernels: `emcc -O3 [-msimd128] tools/bench_kernels.c src/kernels_*.c src/dtype.c ...`, run with node (tools/bench.js builds it)'].join('\n')}
 `;
 writeFileSync('BENCHMARKS.md', md);
