@@ -332,8 +332,9 @@ Reading the figures:
   reads 1.9 MB of a block, which partly fits its L2 (a native AVX2 read loop over 1.9 MB per core ran about 85 GB/s,
   against 150 under 1 MiB, measured once by hand), provided the core reads the same rows both times: the pool gives
   thread t item t first (its home item), so it does. Node ${ltsVersion}, 2 threads: 2x30 immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled
-  ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)} (when items went first come, first served, the halves swapped cores in about half the jobs:
-  1.05x). In a run with the kernel calls timed (by hand, not part of this bench) the second pass ran about 22 GB/s per
+  ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. Before home items the halves swapped cores in about half the jobs; medians of 5
+  interleaved runs of both pools, by hand: 1.05x -> 1.12x with a 16-token prompt, 1.08x -> 1.10x with 128 (a gain
+  of the size of this machine's noise). In a run with the kernel calls timed (by hand, not part of this bench) the second pass ran about 22 GB/s per
   core and the first 15; even at the relaxed kernel's cached rate (about 32 GB/s) the second pass would save too
   little for 1.3x (about 1.23x), because two cores already stream memory at nearly half that rate.
   Reuse pays only where the kernel outruns the memory that feeds it:
