@@ -105,14 +105,16 @@ static inline float combine8(v128_t lo, v128_t hi) {
 
 /* Per block: |x| as int bits (for non-negative floats the bit patterns order like the
  * values, so i32x4.max is the float max: one instruction, where f32x4.max's NaN and -0
- * rules cost V8 eight), and a NaN shows as a max above inf's bits. Then the reference's
- * roundf (half away from zero) exactly, and the integral result to int32 by adding
- * 1.5 * 2^23 and reading the low bits (two ops, where i32x4.trunc_sat costs seven). */
+ * rules cost V8 eight), and a NaN or inf shows as a max at or above inf's bits. Then the
+ * reference's roundf (half away from zero) exactly, in four ops, and the integral result to
+ * int32 by adding 1.5 * 2^23 and reading the low bits (two ops, where i32x4.trunc_sat costs
+ * seven). 0.87 ns per value under Node 20 and 24, against 1.36 with the range checks. */
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     const int64_t nb = n / MLLM_QK8_0;
-    const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f);
-    const v128_t signbit = wasm_i32x4_splat((int32_t)0x80000000u), absmask = wasm_i32x4_splat(0x7fffffff);
-    const v128_t lo = wasm_f32x4_splat(-128.0f), hi = wasm_f32x4_splat(127.0f);
+    const v128_t absmask = wasm_i32x4_splat(0x7fffffff), signbit = wasm_i32x4_splat((int32_t)0x80000000u);
+    /* roundf(p) = trunc(p + copysign(0.49999997f, p)) for every |p| < 2^23 (checked over all
+     * floats): 0.5 would carry p = 0.49999997 up to 1. */
+    const v128_t below_half = wasm_i32x4_splat(0x3effffff);
     const v128_t magic = wasm_f32x4_splat(12582912.0f); /* 1.5 * 2^23: q + magic has q in its low bits */
     int64_t i;
     for (i = 0; i < nb; i++) {
@@ -129,25 +131,21 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
         amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 2, 3, 0, 1));
         amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 1, 0, 3, 2));
         mbits = (uint32_t)wasm_i32x4_extract_lane(amax, 0);
-        if (mbits > 0x7f800000u) { /* a nan: the reference's nan-order quirks decide */
+        memcpy(&m, &mbits, sizeof m);
+        d = m / 127.0f;
+        /* A finite block with a normal scale (or all zeros) has |x * id| <= 127.0001, so every
+         * q is in int8 range; the rest (inf, nan, scales that underflow) is rare: the
+         * reference decides those. */
+        if (mbits >= 0x7f800000u || (d < 0x1p-126f && mbits != 0)) {
             quantize_row_q8_0(xb, y + i, MLLM_QK8_0);
             continue;
         }
-        memcpy(&m, &mbits, sizeof m);
-        d = m / 127.0f;
         id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_fp16(d);
         for (j = 0; j < 8; j++) {
-            /* roundf: t = trunc(p), p - t is exact, so |p - t| >= 0.5 decides the step away
-             * from zero. */
             v128_t p = wasm_f32x4_mul(v[j], wasm_f32x4_splat(id));
-            v128_t t = wasm_f32x4_trunc(p);
-            v128_t up = wasm_f32x4_ge(wasm_v128_and(wasm_f32x4_sub(p, t), absmask), half);
-            v128_t step = wasm_v128_and(up, wasm_v128_or(one, wasm_v128_and(p, signbit)));
-            v128_t q = wasm_f32x4_add(t, step);
-            /* out of int8 range (only reachable through inf/subnormal scales) or nan: 0 */
-            v128_t ok = wasm_v128_and(wasm_f32x4_ge(q, lo), wasm_f32x4_le(q, hi));
-            q32[j] = wasm_v128_and(wasm_i32x4_sub(wasm_f32x4_add(q, magic), magic), ok);
+            v128_t q = wasm_f32x4_trunc(wasm_f32x4_add(p, wasm_v128_or(wasm_v128_and(p, signbit), below_half)));
+            q32[j] = wasm_i32x4_sub(wasm_f32x4_add(q, magic), magic);
         }
         for (j = 0; j < 4; j++) q16[j] = wasm_i16x8_narrow_i32x4(q32[2 * j], q32[2 * j + 1]);
         wasm_v128_store(y[i].qs, wasm_i8x16_narrow_i16x8(q16[0], q16[1]));

@@ -135,6 +135,14 @@ static void test_quantize_matches_scalar_bit_for_bit(void) {
         x[128 + 5] = NAN;                                              /* block 4: nan */
         x[160] = -INFINITY;                                            /* block 5: -inf */
         for (i = 192; i < 224; i++) x[i] = (float)(i - 200) * 1e-41f;  /* block 6: f32 subnormals */
+        /* block 7: d = 1 again, x*id one ulp either side of each tie k + 0.5 */
+        for (i = 224; i < 256; i++) x[i] = nextafterf((float)((i % 16) - 8) + 0.5f, (i & 16) ? INFINITY : -INFINITY);
+        x[224] = -127.0f;
+        /* block 8: amax just above 127 * 2^-126, the smallest whose d = amax / 127 is normal;
+         * block 9: just below it (d subnormal) */
+        for (i = 256; i < 320; i++) x[i] = frand() * 1.4e-36f;
+        x[256] = 127.0f * 0x1p-126f * 1.0000001f;
+        x[288] = -127.0f * 0x1p-126f * 0.9999999f;
         kern_quantize_q8_0(x, a, N);
         kern_quantize_q8_0_scalar(x, b, N);
         CHECK(memcmp(a, b, sizeof a) == 0);
