@@ -22,16 +22,77 @@ const mllm_model *mllm_context_model(const mllm_context *c) { return c ? c->m : 
 
 /* ---------------------------------------------------------------- forward pass */
 
-/* Q8_0 weights multiply Q8_0-quantized activations: quantize n rows of `in` (n_in floats
- * each) into c->xq when any of the weights needs them; returns xq (unused otherwise). */
-static const block_q8_0 *quantize_if(mllm_context *c, const float *in, int64_t n_in, int32_t n,
-                                     const gguf_tensor *w0, const gguf_tensor *w1, const gguf_tensor *w2) {
-    int32_t t;
+/* Q8_0 weights multiply Q8_0-quantized activations: c->xq when any of the weights needs
+ * them, NULL otherwise (then nothing is quantized). */
+static block_q8_0 *xq_for(mllm_context *c, const gguf_tensor *w0, const gguf_tensor *w1, const gguf_tensor *w2) {
     int need = (w0 && w0->type == MLLM_DTYPE_Q8_0) || (w1 && w1->type == MLLM_DTYPE_Q8_0) ||
                (w2 && w2->type == MLLM_DTYPE_Q8_0);
-    if (!need) return NULL;
-    for (t = 0; t < n; t++) kern_quantize_q8_0(in + t * n_in, c->xq + t * (n_in / MLLM_QK8_0), n_in);
-    return c->xq;
+    return need ? c->xq : NULL;
+}
+
+/* The per-token steps between matmuls, each followed by the Q8_0 quantization of its result
+ * row when xq is set (row t into xq + t * width / 32): out = rmsnorm(in) * w; out = in as
+ * is; out = swiglu(in, in2). Rows are independent, so a prompt's rows are split across the
+ * context's threads (a decode step's one row is not worth a job: a few microseconds). */
+enum { ROWS_NORM, ROWS_COPY, ROWS_SWIGLU };
+typedef struct rows_job {
+    int op;
+    float *out;
+    const float *in, *in2;
+    const gguf_tensor *w; /* ROWS_NORM's weight */
+    float eps;
+    int64_t width;        /* floats per row */
+    block_q8_0 *xq;
+    int32_t count, per;
+} rows_job;
+
+static void rows_range(const rows_job *j, int32_t t0, int32_t t1) {
+    int32_t t;
+    for (t = t0; t < t1; t++) {
+        float *out = j->out + (size_t)t * j->width;
+        const float *in = j->in + (size_t)t * j->width;
+        if (j->op == ROWS_NORM) kern_rmsnorm(out, in, j->w->data, j->w->type, j->width, j->eps);
+        else if (j->op == ROWS_SWIGLU) kern_swiglu(out, in, j->in2 + (size_t)t * j->width, j->width);
+        else out = (float *)in;
+        if (j->xq) kern_quantize_q8_0(out, j->xq + (size_t)t * (j->width / MLLM_QK8_0), j->width);
+    }
+}
+
+static void rows_item(void *arg, int item, int thread) {
+    const rows_job *j = (const rows_job *)arg;
+    int32_t t0 = j->per * item, t1 = t0 + j->per;
+    (void)thread;
+    rows_range(j, t0, t1 < j->count ? t1 : j->count);
+}
+
+/* Rows per thread below which the caller does them alone. */
+#define ROWS_MIN_PER_THREAD 4
+
+static void rows_run(mllm_context *c, rows_job *j) {
+    int threads = mllm_pool_size(c->pool);
+    if (j->op == ROWS_COPY && !j->xq) return;
+    if (threads < 2 || j->count < ROWS_MIN_PER_THREAD * threads) {
+        rows_range(j, 0, j->count);
+        return;
+    }
+    j->per = (j->count + threads - 1) / threads;
+    mllm_pool_run(c->pool, rows_item, j, (j->count + j->per - 1) / j->per);
+}
+
+static void rows(mllm_context *c, int op, float *out, const float *in, const float *in2, const gguf_tensor *w,
+                 int64_t width, int32_t count, block_q8_0 *xq) {
+    rows_job j;
+    j.op = op;
+    j.out = out;
+    j.in = in;
+    j.in2 = in2;
+    j.w = w;
+    j.eps = c->m->hp.rms_eps;
+    j.width = width;
+    j.xq = xq;
+    j.count = count;
+    j.per = count;
+    rows_run(c, &j);
 }
 
 /* One matmul, split by rows across the context's threads (each output row is computed by
@@ -139,7 +200,7 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     const mllm_hparams *hp = &m->hp;
     const int64_t d = hp->n_embd, ff = hp->n_ff;
     const size_t slot = (size_t)c->n_ctx * c->kv_dim;
-    const block_q8_0 *xq;
+    block_q8_0 *xq;
     int32_t t, l;
 
     for (t = 0; t < n; t++) {
@@ -155,9 +216,8 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         int32_t g;
 
         /* attention block */
-        for (t = 0; t < n; t++)
-            kern_rmsnorm(c->xn + t * d, c->x + t * d, b->attn_norm->data, b->attn_norm->type, d, hp->rms_eps);
-        xq = quantize_if(c, c->xn, d, n, b->wq, b->wk, b->wv);
+        xq = xq_for(c, b->wq, b->wk, b->wv);
+        rows(c, ROWS_NORM, c->xn, c->x, NULL, b->attn_norm, d, n, xq);
         if (nr > 0)
             matmul(c, c->q + (size_t)r0 * c->q_dim, c->q_dim, b->wq, c->xn + r0 * d, xq ? xq + r0 * (d / MLLM_QK8_0) : NULL,
                    nr);
@@ -181,30 +241,28 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             float *x = c->x + (size_t)r0 * d, *xn = c->xn + (size_t)r0 * d;
             float *gate = c->gate + (size_t)r0 * ff, *up = c->up + (size_t)r0 * ff;
             const float *att = c->att + (size_t)r0 * c->q_dim;
-            xq = quantize_if(c, att, c->q_dim, nr, b->wo, NULL, NULL);
+            xq = xq_for(c, b->wo, NULL, NULL);
+            rows(c, ROWS_COPY, NULL, att, NULL, NULL, c->q_dim, nr, xq);
             matmul(c, xn, d, b->wo, att, xq, nr);
             kern_axpy_f32(x, 1.0f, xn, nr * d);
 
             /* feed-forward block */
-            for (t = 0; t < nr; t++)
-                kern_rmsnorm(xn + t * d, x + t * d, b->ffn_norm->data, b->ffn_norm->type, d, hp->rms_eps);
-            xq = quantize_if(c, xn, d, nr, b->w_gate, b->w_up, NULL);
+            xq = xq_for(c, b->w_gate, b->w_up, NULL);
+            rows(c, ROWS_NORM, xn, x, NULL, b->ffn_norm, d, nr, xq);
             matmul(c, gate, ff, b->w_gate, xn, xq, nr);
             matmul(c, up, ff, b->w_up, xn, xq, nr);
-            kern_swiglu(gate, gate, up, nr * ff);
-            xq = quantize_if(c, gate, ff, nr, b->w_down, NULL, NULL);
+            xq = xq_for(c, b->w_down, NULL, NULL);
+            rows(c, ROWS_SWIGLU, gate, gate, up, NULL, ff, nr, xq);
             matmul(c, xn, d, b->w_down, gate, xq, nr);
             kern_axpy_f32(x, 1.0f, xn, nr * d);
         }
     }
 
     if (first_logit < n) {
-        int32_t rows = n - first_logit;
-        for (t = 0; t < rows; t++)
-            kern_rmsnorm(c->xn + t * d, c->x + (size_t)(first_logit + t) * d, m->output_norm->data,
-                         m->output_norm->type, d, hp->rms_eps);
-        xq = quantize_if(c, c->xn, d, rows, m->output, NULL, NULL);
-        matmul(c, c->logits, hp->n_vocab, m->output, c->xn, xq, rows);
+        int32_t n_out = n - first_logit;
+        xq = xq_for(c, m->output, NULL, NULL);
+        rows(c, ROWS_NORM, c->xn, c->x + (size_t)first_logit * d, NULL, m->output_norm, d, n_out, xq);
+        matmul(c, c->logits, hp->n_vocab, m->output, c->xn, xq, n_out);
     }
 }
 
