@@ -49,12 +49,14 @@ typedef struct rows_job {
 static void rows_range(const rows_job *j, int32_t t0, int32_t t1) {
     int32_t t;
     for (t = t0; t < t1; t++) {
-        float *out = j->out + (size_t)t * j->width;
-        const float *in = j->in + (size_t)t * j->width;
-        if (j->op == ROWS_NORM) kern_rmsnorm(out, in, j->w->data, j->w->type, j->width, j->eps);
-        else if (j->op == ROWS_SWIGLU) kern_swiglu(out, in, j->in2 + (size_t)t * j->width, j->width);
-        else out = (float *)in;
-        if (j->xq) kern_quantize_q8_0(out, j->xq + (size_t)t * (j->width / MLLM_QK8_0), j->width);
+        const float *in = j->in + (size_t)t * j->width, *res = in;
+        if (j->op != ROWS_COPY) {
+            float *out = j->out + (size_t)t * j->width;
+            if (j->op == ROWS_NORM) kern_rmsnorm(out, in, j->w->data, j->w->type, j->width, j->eps);
+            else kern_swiglu(out, in, j->in2 + (size_t)t * j->width, j->width);
+            res = out;
+        }
+        if (j->xq) kern_quantize_q8_0(res, j->xq + (size_t)t * (j->width / MLLM_QK8_0), j->width);
     }
 }
 
@@ -79,8 +81,8 @@ static void rows_run(mllm_context *c, rows_job *j) {
     mllm_pool_run(c->pool, rows_item, j, (j->count + j->per - 1) / j->per);
 }
 
-static void rows(mllm_context *c, int op, float *out, const float *in, const float *in2, const gguf_tensor *w,
-                 int64_t width, int32_t count, block_q8_0 *xq) {
+static void row_steps(mllm_context *c, int op, float *out, const float *in, const float *in2, const gguf_tensor *w,
+                      int64_t width, int32_t count, block_q8_0 *xq) {
     rows_job j;
     j.op = op;
     j.out = out;
@@ -217,7 +219,7 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
 
         /* attention block */
         xq = xq_for(c, b->wq, b->wk, b->wv);
-        rows(c, ROWS_NORM, c->xn, c->x, NULL, b->attn_norm, d, n, xq);
+        row_steps(c, ROWS_NORM, c->xn, c->x, NULL, b->attn_norm, d, n, xq);
         if (nr > 0)
             matmul(c, c->q + (size_t)r0 * c->q_dim, c->q_dim, b->wq, c->xn + r0 * d, xq ? xq + r0 * (d / MLLM_QK8_0) : NULL,
                    nr);
@@ -242,17 +244,17 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             float *gate = c->gate + (size_t)r0 * ff, *up = c->up + (size_t)r0 * ff;
             const float *att = c->att + (size_t)r0 * c->q_dim;
             xq = xq_for(c, b->wo, NULL, NULL);
-            rows(c, ROWS_COPY, NULL, att, NULL, NULL, c->q_dim, nr, xq);
+            row_steps(c, ROWS_COPY, NULL, att, NULL, NULL, c->q_dim, nr, xq);
             matmul(c, xn, d, b->wo, att, xq, nr);
             kern_axpy_f32(x, 1.0f, xn, nr * d);
 
             /* feed-forward block */
             xq = xq_for(c, b->w_gate, b->w_up, NULL);
-            rows(c, ROWS_NORM, xn, x, NULL, b->ffn_norm, d, nr, xq);
+            row_steps(c, ROWS_NORM, xn, x, NULL, b->ffn_norm, d, nr, xq);
             matmul(c, gate, ff, b->w_gate, xn, xq, nr);
             matmul(c, up, ff, b->w_up, xn, xq, nr);
             xq = xq_for(c, b->w_down, NULL, NULL);
-            rows(c, ROWS_SWIGLU, gate, gate, up, NULL, ff, nr, xq);
+            row_steps(c, ROWS_SWIGLU, gate, gate, up, NULL, ff, nr, xq);
             matmul(c, xn, d, b->w_down, gate, xq, nr);
             kern_axpy_f32(x, 1.0f, xn, nr * d);
         }
@@ -261,7 +263,7 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     if (first_logit < n) {
         int32_t n_out = n - first_logit;
         xq = xq_for(c, m->output, NULL, NULL);
-        rows(c, ROWS_NORM, c->xn, c->x + (size_t)first_logit * d, NULL, m->output_norm, d, n_out, xq);
+        row_steps(c, ROWS_NORM, c->xn, c->x + (size_t)first_logit * d, NULL, m->output_norm, d, n_out, xq);
         matmul(c, c->logits, hp->n_vocab, m->output, c->xn, xq, n_out);
     }
 }
