@@ -83,17 +83,8 @@ static void rows_run(mllm_context *c, rows_job *j) {
 
 static void row_steps(mllm_context *c, int op, float *out, const float *in, const float *in2, const gguf_tensor *w,
                       int64_t width, int32_t count, block_q8_0 *xq) {
-    rows_job j;
-    j.op = op;
-    j.out = out;
-    j.in = in;
-    j.in2 = in2;
-    j.w = w;
-    j.eps = c->m->hp.rms_eps;
-    j.width = width;
-    j.xq = xq;
-    j.count = count;
-    j.per = count;
+    rows_job j = {.op = op, .out = out, .in = in, .in2 = in2, .w = w, .eps = c->m->hp.rms_eps,
+                  .width = width, .xq = xq, .count = count, .per = count};
     rows_run(c, &j);
 }
 
