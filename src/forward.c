@@ -70,22 +70,14 @@ static void rows_item(void *arg, int item, int thread) {
 /* Rows per thread below which the caller does them alone. */
 #define ROWS_MIN_PER_THREAD 4
 
-static void rows_run(mllm_context *c, rows_job *j) {
-    int threads = mllm_pool_size(c->pool);
-    if (j->op == ROWS_COPY && !j->xq) return;
-    if (threads < 2 || j->count < ROWS_MIN_PER_THREAD * threads) {
-        rows_range(j, 0, j->count);
-        return;
-    }
-    j->per = (j->count + threads - 1) / threads;
-    mllm_pool_run(c->pool, rows_item, j, (j->count + j->per - 1) / j->per);
-}
-
 static void row_steps(mllm_context *c, int op, float *out, const float *in, const float *in2, const gguf_tensor *w,
                       int64_t width, int32_t count, block_q8_0 *xq) {
+    const int threads = mllm_pool_size(c->pool);
     rows_job j = {.op = op, .out = out, .in = in, .in2 = in2, .w = w, .eps = c->m->hp.rms_eps,
-                  .width = width, .xq = xq, .count = count, .per = count};
-    rows_run(c, &j);
+                  .width = width, .xq = xq, .count = count, .per = (count + threads - 1) / threads};
+    if (op == ROWS_COPY && !xq) return;
+    if (threads < 2 || count < ROWS_MIN_PER_THREAD * threads) rows_range(&j, 0, count);
+    else mllm_pool_run(c->pool, rows_item, &j, (count + j.per - 1) / j.per);
 }
 
 /* One matmul, split by rows across the context's threads (each output row is computed by
