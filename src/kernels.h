@@ -53,11 +53,15 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
  *     decode of a matrix with KERN_Q8_0_PLAIN_SCALES, to the relaxed-SIMD kernels of
  *     src/kernels_relaxed.c, in builds that link them and where the engine computes their
  *     dot exactly; the result is again the same.
+ *     wtype | KERN_Q8_0_REUSE says the same rows run again right after this call (a shared
+ *     block's first pass): the SIMD decode streams then read each chunk of rows a second
+ *     time once it has left L1, so that L2 keeps it (kernels_q8_simd.h). Only speed changes.
  * out may have a row stride ldo >= n_rows.
  * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
  * sequence in one batch or one token at a time gives bit-identical results. */
 #define KERN_Q8_0_PLAIN_SCALES 0x10000u
 #define KERN_Q8_0_RELAXED 0x20000u
+#define KERN_Q8_0_REUSE 0x40000u
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
                  int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);
 

@@ -177,27 +177,31 @@ static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, con
 }
 
 /* Decode, token by token: kernels_simd128.c's 8 streams (the rows cut into 8 stretches,
- * each step the next row of four of them), so that the hardware prefetchers follow. */
+ * each step the next row of four of them), so that the hardware prefetchers follow. reuse:
+ * KERN_Q8_0_REUSE, the steps go in chunks (kernels_q8_simd.h). */
 static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, const block_q8_0 *x, int32_t *xc,
-                   float *dx, int plain) {
+                   float *dx, int plain, int reuse) {
     const v128_t bias = opaque_splat((int32_t)0x80808080); /* a value, not a constant (kernels_q8_simd.h) */
     const float unit = plain ? 0x1p112f : 1.0f;
-    const int32_t q = n_rows / 8;
+    const int32_t q = n_rows / 8, chunk = reuse ? (int32_t)reuse_chunk_steps(nb, 8) : q;
     f16_consts k;
-    int32_t b, i, g, r;
+    int32_t b, i, i0, i1, g, r;
     for (b = 0; b < nb; b++) {
         xc[b] = correction(x + b);
         dx[b] = f16_to_f32(x[b].d) * unit;
     }
-    if (plain)
-        for (i = 0; i < q; i++)
-            for (g = 0; g < 8; g += 4)
-                rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 1, NULL);
-    else {
-        k = f16_consts_make();
-        for (i = 0; i < q; i++)
-            for (g = 0; g < 8; g += 4)
-                rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 0, &k);
+    if (!plain) k = f16_consts_make();
+    for (i0 = 0; i0 < q; i0 = i1) {
+        i1 = q - i0 < chunk ? q : i0 + chunk;
+        if (plain)
+            for (i = i0; i < i1; i++)
+                for (g = 0; g < 8; g += 4)
+                    rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 1, NULL);
+        else
+            for (i = i0; i < i1; i++)
+                for (g = 0; g < 8; g += 4)
+                    rows4_tok1(out + g * q + i, q, w + (g * q + i) * nb, q * nb, nb, x, xc, dx, bias, 0, &k);
+        if (reuse) touch_after_chunk(w, q, nb, 8, i0, i1, chunk);
     }
     for (r = 8 * q; r < n_rows; r++) out[r] = row1_tok1(w + r * nb, nb, x, xc, dx, 1.0f / unit, bias);
 }
@@ -207,7 +211,7 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
 /* out[t * ldo + r] = row r of w (n_rows x n_in, Q8_0) . token t of xq (n_tok x n_in, Q8_0),
  * for n_tok >= 1. Four tokens or more go through the prefill tile (a last partial octet is
  * padded with zeros); fewer, one at a time through the decode streams (flags: whether w
- * has KERN_Q8_0_PLAIN_SCALES).
+ * has KERN_Q8_0_PLAIN_SCALES; KERN_Q8_0_REUSE).
  * xbuf/wbuf: the caller's scratch for the tokens' and four rows' layouts. Returns 0
  * (nothing written) if it does not take the call; 1 when done. */
 EXPORT("mllm_relaxed_q8_0")
@@ -224,7 +228,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
         if (xbytes < nb * 8) return 0;
         for (t = 0; t < n_tok; t++)
             matvec(out + (int64_t)t * ldo, w, nb, n_rows, xq + (int64_t)t * nb, (int32_t *)xbuf, (float *)xbuf + nb,
-                   (flags & KERN_Q8_0_PLAIN_SCALES) != 0);
+                   (flags & KERN_Q8_0_PLAIN_SCALES) != 0, (flags & KERN_Q8_0_REUSE) != 0);
         return 1;
     }
     if (octets < 1 || wbytes < nb * (128 + 16)) return 0;

@@ -99,7 +99,7 @@ void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, 
                         int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok) {
     size_t row_bytes;
     int64_t r, t;
-    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED); /* only hints for the SIMD kernels */
+    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE); /* only hints for the SIMD kernels */
     row_bytes = dtype_row_bytes(wtype, n_in);
     for (r = 0; r < n_rows; r++) {
         const uint8_t *wrow = (const uint8_t *)w + (size_t)r * row_bytes;

@@ -522,25 +522,27 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
  * function per scale kind, reached through a pointer: inlined into matmul_q8_0's large body
  * (binaryen's -O3 inliner ignores noinline on a direct call) the loop spilled, as V8
  * allocates registers per function (Node 20: 17 -> 11 GB/s on a cached matrix), and a
- * call per four rows cost Node 24 4% of decode. k: f16_consts for scales4 (any only). */
-typedef void (*q8_streams_fn)(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
-                              const float *dx, int64_t dx_stride, const f16_consts *k);
+ * call per four rows cost Node 24 4% of decode. Steps i0..i1-1 of the q (a call per chunk
+ * with KERN_Q8_0_REUSE, kernels_q8_simd.h). k: f16_consts for scales4 (any only). */
+typedef void (*q8_streams_fn)(float *o, const block_q8_0 *wq, int64_t q, int64_t i0, int64_t i1, int64_t nb,
+                              const int16_t *xt, const float *dx, int64_t dx_stride, const f16_consts *k);
 static inline __attribute__((always_inline)) void q8_streams_tok1(float *o, const block_q8_0 *wq, int64_t q,
-                                                                  int64_t nb, const int16_t *xt, const float *dx,
+                                                                  int64_t i0, int64_t i1, int64_t nb,
+                                                                  const int16_t *xt, const float *dx,
                                                                   int64_t dx_stride, const f16_consts *k,
                                                                   const int plain) {
     int64_t i, g;
-    for (i = 0; i < q; i++)
+    for (i = i0; i < i1; i++)
         for (g = 0; g < MV_STREAMS; g += 4)
             q8_rows4_tok1(o + g * q + i, q, wq + (g * q + i) * nb, q * nb, nb, xt, dx, dx_stride, plain, k);
 }
-static void q8_streams_tok1_plain(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
-                                  const float *dx, int64_t dx_stride, const f16_consts *k) {
-    q8_streams_tok1(o, wq, q, nb, xt, dx, dx_stride, k, 1);
+static void q8_streams_tok1_plain(float *o, const block_q8_0 *wq, int64_t q, int64_t i0, int64_t i1, int64_t nb,
+                                  const int16_t *xt, const float *dx, int64_t dx_stride, const f16_consts *k) {
+    q8_streams_tok1(o, wq, q, i0, i1, nb, xt, dx, dx_stride, k, 1);
 }
-static void q8_streams_tok1_any(float *o, const block_q8_0 *wq, int64_t q, int64_t nb, const int16_t *xt,
-                                const float *dx, int64_t dx_stride, const f16_consts *k) {
-    q8_streams_tok1(o, wq, q, nb, xt, dx, dx_stride, k, 0);
+static void q8_streams_tok1_any(float *o, const block_q8_0 *wq, int64_t q, int64_t i0, int64_t i1, int64_t nb,
+                                const int16_t *xt, const float *dx, int64_t dx_stride, const f16_consts *k) {
+    q8_streams_tok1(o, wq, q, i0, i1, nb, xt, dx, dx_stride, k, 0);
 }
 
 /* One row x one token (leftover rows). */
@@ -652,7 +654,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
 #endif
 
 static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
-                        const block_q8_0 *xq, int64_t n_tok, int plain, int relaxed) {
+                        const block_q8_0 *xq, int64_t n_tok, int plain, int relaxed, int reuse) {
     const int64_t nb = n_in / MLLM_QK8_0;
     int16_t xw[XW_CAP] __attribute__((aligned(16))); /* the group's tokens: lane layout, then split layout */
     float dx[XW_CAP / MLLM_QK8_0];  /* their scales, [block][token] */
@@ -667,7 +669,8 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
 #ifdef MLLM_RELAXED_IMPORT
     if (relaxed && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX && ldo <= INT32_MAX &&
         mllm_relaxed_q8_0(out, (int32_t)ldo, wq, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, xw,
-                          (int32_t)sizeof xw, wl, (int32_t)sizeof wl, plain ? (int32_t)KERN_Q8_0_PLAIN_SCALES : 0))
+                          (int32_t)sizeof xw, wl, (int32_t)sizeof wl,
+                          (int32_t)((plain ? KERN_Q8_0_PLAIN_SCALES : 0u) | (reuse ? KERN_Q8_0_REUSE : 0u))))
         return;
 #else
     (void)relaxed;
@@ -737,12 +740,17 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
         for (t = nl; t < ng; t++) { /* leftover tokens (decode: the only one) */
             float *o = out + (g0 + t) * ldo;
             const int16_t *xt = xs + (t - nl) * n_in;
-            const int64_t q = n_rows / MV_STREAMS;
+            const int64_t q = n_rows / MV_STREAMS, chunk = reuse ? reuse_chunk_steps(nb, MV_STREAMS) : q;
             const q8_streams_fn streams = plain ? q8_streams_tok1_plain : q8_streams_tok1_any;
             float dx112[XW_CAP / MLLM_QK8_0]; /* plain: the token's scales x 2^112 (scales4_plain_2m112) */
+            int64_t i0, i1;
             if (plain && q > 0)
                 for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t] * 0x1p112f;
-            if (q > 0) streams(o, wq, q, nb, xt, plain ? dx112 : dx + t, plain ? 1 : ds, &k);
+            for (i0 = 0; i0 < q; i0 = i1) {
+                i1 = q - i0 < chunk ? q : i0 + chunk;
+                streams(o, wq, q, i0, i1, nb, xt, plain ? dx112 : dx + t, plain ? 1 : ds, &k);
+                if (reuse) touch_after_chunk(wq, q, nb, MV_STREAMS, i0, i1, chunk);
+            }
             for (r = MV_STREAMS * q; r < n_rows; r++) o[r] = q8_row1_tok1(wq + r * nb, nb, xt, dx + t, ds);
         }
     }
@@ -752,9 +760,10 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
 
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
                  const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    const int plain = (wtype & KERN_Q8_0_PLAIN_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0;
-    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED);
-    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, plain, relaxed);
+    const int plain = (wtype & KERN_Q8_0_PLAIN_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0,
+              reuse = (wtype & KERN_Q8_0_REUSE) != 0;
+    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE);
+    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, plain, relaxed, reuse);
     else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
 }
 

@@ -297,6 +297,56 @@ static void test_matmul_q8_0_plain_scales_hint_gives_the_same_values(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* KERN_Q8_0_REUSE only adds reads: the decode streams run in chunks of about 64 KiB and
+ * read each chunk again one chunk later (kernels_q8_simd.h). The values stay the scalar
+ * reference's, for 1-3 tokens, with plain and any scales, on the SIMD128 and relaxed
+ * streams, where the rows make many chunks and a short last one (n_in 32: 241 steps a
+ * chunk; 576: 14; 1536: 6), one chunk, or no whole step at all, plus rows past the 8
+ * streams; the scalar kernel ignores the hint. */
+static void test_matmul_q8_0_reuse_hint_gives_the_same_values(void) {
+    static const int n_ins[] = {32, 576, 1536};
+    static const int rows_list[] = {5, 64, 236, 576, 4003};
+    static const uint32_t hints[] = {0, KERN_Q8_0_PLAIN_SCALES, KERN_Q8_0_RELAXED,
+                                     KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED};
+    int a, r, t, h, i, j, bad = 0, cases = 0;
+    for (a = 0; a < 3; a++)
+        for (r = 0; r < 5; r++)
+            for (t = 1; t <= 3; t += 2) {
+                int n_in = n_ins[a], rows = rows_list[r], n_tok = t, nb = n_in / 32, any;
+                block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
+                block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
+                float *ref = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
+                float *o = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
+                if (rows == 4003 && n_in != 32) { /* 4003 rows only where a chunk is 241 steps */
+                    free(w); free(xq); free(ref); free(o);
+                    continue;
+                }
+                fill_q8(xq, nb * n_tok);
+                for (any = 0; any < 2; any++) {
+                    if (any) fill_q8(w, nb * rows); /* negative and subnormal scales too */
+                    else
+                        for (i = 0; i < nb * rows; i++) { /* plain: +0 or positive normal */
+                            w[i].d = i % 13 == 5 ? 0 : (uint16_t)((1 + next_u32() % 30) << 10 | (next_u32() & 0x3ff));
+                            for (j = 0; j < 32; j++) w[i].qs[j] = (int8_t)(next_u32() & 0xff);
+                        }
+                    kern_matmul_scalar(ref, rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                    for (h = 0; h < 4; h++) {
+                        if (any && (hints[h] & KERN_Q8_0_PLAIN_SCALES)) continue;
+                        for (i = 0; i < rows * n_tok; i++) o[i] = -7.0f;
+                        kern_matmul(o, rows, w, MLLM_DTYPE_Q8_0 | hints[h] | KERN_Q8_0_REUSE, n_in, rows, NULL, xq, n_tok);
+                        bad += count_diff(o, ref, rows * n_tok);
+                        cases++;
+                    }
+                    for (i = 0; i < rows * n_tok; i++) o[i] = -7.0f;
+                    kern_matmul_scalar(o, rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_REUSE, n_in, rows, NULL, xq, n_tok);
+                    bad += count_diff(o, ref, rows * n_tok);
+                }
+                free(w); free(xq); free(ref); free(o);
+            }
+    CHECK_EQ_INT(cases, (5 + 4 + 4) * 2 * 6);
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* Float-type weights. F16 rows hold every one of the 65536 half bit patterns (subnormals,
  * infinities, nans included) once across the matrix, so any widening error shows. */
 static void check_float_type(uint32_t wtype) {
@@ -384,6 +434,7 @@ int main(void) {
     RUN(test_matmul_q8_0_matches_scalar_and_batch_size);
     RUN(test_matmul_q8_0_plain_scales_hint_gives_the_same_values);
     RUN(test_matmul_q8_0_relaxed_flag_gives_the_scalar_values);
+    RUN(test_matmul_q8_0_reuse_hint_gives_the_same_values);
     RUN(test_matmul_f32_matches_scalar);
     RUN(test_matmul_f16_matches_scalar_for_every_half);
     RUN(test_matmul_bf16_matches_scalar_for_every_bfloat);
