@@ -80,7 +80,7 @@ static void row_steps(mllm_context *c, int op, float *out, const float *in, cons
     else mllm_pool_run(c->pool, rows_item, &j, (count + j.per - 1) / j.per);
 }
 
-/* One matmul, split by rows across the context's threads (each output row is computed by
+/* Matmuls, split by rows across the context's threads (each output row is computed by
  * exactly one thread with the same kernel, so the thread count never changes a value). */
 typedef struct matmul_job {
     float *out;
@@ -93,41 +93,67 @@ typedef struct matmul_job {
     int64_t rows_per_item;
 } matmul_job;
 
+/* Up to three matmuls of one layer that need only the same input (q, k, v; gate, up) go out
+ * as one pool job: item t runs stretch t of each, the stretch it would get alone, so the
+ * threads meet once where they met three times (a few microseconds each, 60 layers per
+ * token). */
+typedef struct matmul_set {
+    matmul_job m[3];
+    int count, n_items;
+} matmul_set;
+
 static void matmul_item(void *arg, int item, int thread) {
-    const matmul_job *j = (const matmul_job *)arg;
-    int64_t rows = j->w->ne[1], r0 = j->rows_per_item * item, r1 = r0 + j->rows_per_item;
+    const matmul_set *s = (const matmul_set *)arg;
+    int k;
     (void)thread;
-    if (r1 > rows) r1 = rows;
-    if (r0 >= r1) return;
-    kern_matmul(j->out + r0, j->ldo, (const uint8_t *)j->w->data + (size_t)r0 * dtype_row_bytes(j->w->type, j->w->ne[0]),
-                j->ktype, j->w->ne[0], r1 - r0, j->x, j->xq, j->n);
+    for (k = 0; k < s->count; k++) {
+        const matmul_job *j = &s->m[k];
+        int64_t rows = j->w->ne[1], r0 = j->rows_per_item * item, r1 = r0 + j->rows_per_item;
+        if (r1 > rows) r1 = rows;
+        if (r0 >= r1) continue;
+        kern_matmul(j->out + r0, j->ldo,
+                    (const uint8_t *)j->w->data + (size_t)r0 * dtype_row_bytes(j->w->type, j->w->ne[0]), j->ktype,
+                    j->w->ne[0], r1 - r0, j->x, j->xq, j->n);
+    }
 }
 
-/* out[t][*] = W x[t]: W has ne = [n_in, n_out]. With threads, the rows go out as one
- * stretch of whole 8-row tiles per thread: the decode kernel reads its rows as 8 streams,
- * which only pay when long (2 threads, 4 items each: 144 tok/s decode; one each: 161).
- * Item t is thread t's home item (threads.h), so a thread reads the same rows of a matrix
- * each time: a shared block's second run finds its half in that core's L2 (2 threads, 2x30
- * immediate over 60 unrolled: 1.05x -> 1.12x). A thread that comes late finds its item
- * taken by the others. hint: reuse_hint's, for Q8_0 weights. */
-static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *w, const float *x,
-                   const block_q8_0 *xq, int32_t n, uint32_t hint) {
+/* Add out[t][*] = W x[t] to the set: W has ne = [n_in, n_out]. With threads, the rows go out
+ * as one stretch of whole 8-row tiles per thread: the decode kernel reads its rows as 8
+ * streams, which only pay when long (2 threads, 4 items each: 144 tok/s decode; one each:
+ * 161). Item t is thread t's home item (threads.h), so a thread reads the same rows of a
+ * matrix each time: a shared block's second run finds its half in that core's L2 (2
+ * threads, 2x30 immediate over 60 unrolled: 1.05x -> 1.12x). A thread that comes late finds
+ * its item taken by the others. hint: reuse_hint's, for Q8_0 weights. */
+static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, const gguf_tensor *w,
+                       const float *x, const block_q8_0 *xq, int32_t n, uint32_t hint) {
     int64_t rows = w->ne[1], per = rows;
-    matmul_job j;
-    j.out = out;
-    j.ldo = ldo;
-    j.w = w;
-    j.ktype = model_kernel_type(c->m, w);
-    if (w->type == MLLM_DTYPE_Q8_0) j.ktype |= c->kflags | hint;
-    j.x = x;
-    j.xq = xq;
-    j.n = n;
+    matmul_job *j = &s->m[s->count++];
+    int items;
+    j->out = out;
+    j->ldo = ldo;
+    j->w = w;
+    j->ktype = model_kernel_type(c->m, w);
+    if (w->type == MLLM_DTYPE_Q8_0) j->ktype |= c->kflags | hint;
+    j->x = x;
+    j->xq = xq;
+    j->n = n;
     if (c->pool) {
         per = (rows + mllm_pool_size(c->pool) - 1) / mllm_pool_size(c->pool);
         per = (per + 7) & ~(int64_t)7;
     }
-    j.rows_per_item = per;
-    mllm_pool_run(c->pool, matmul_item, &j, (int)((rows + per - 1) / per));
+    j->rows_per_item = per;
+    items = (int)((rows + per - 1) / per);
+    if (items > s->n_items) s->n_items = items;
+}
+
+static void matmul_run(mllm_context *c, matmul_set *s) { mllm_pool_run(c->pool, matmul_item, s, s->n_items); }
+
+/* One matmul alone. */
+static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *w, const float *x,
+                   const block_q8_0 *xq, int32_t n, uint32_t hint) {
+    matmul_set s = {.count = 0};
+    matmul_add(c, &s, out, ldo, w, x, xq, n, hint);
+    matmul_run(c, &s);
 }
 
 /* Bytes of a thread's share of a block, at most, for which layer l's matmuls get
@@ -222,11 +248,15 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         /* attention block */
         xq = xq_for(c, b->wq, b->wk, b->wv);
         row_steps(c, ROWS_NORM, c->xn, c->x, NULL, b->attn_norm, d, n, xq);
-        if (nr > 0)
-            matmul(c, c->q + (size_t)r0 * c->q_dim, c->q_dim, b->wq, c->xn + r0 * d, xq ? xq + r0 * (d / MLLM_QK8_0) : NULL,
-                   nr, reuse);
-        matmul(c, c->k_new, c->kv_dim, b->wk, c->xn, xq, n, reuse);
-        matmul(c, c->v_new, c->kv_dim, b->wv, c->xn, xq, n, reuse);
+        {
+            matmul_set s = {.count = 0};
+            if (nr > 0)
+                matmul_add(c, &s, c->q + (size_t)r0 * c->q_dim, c->q_dim, b->wq, c->xn + r0 * d,
+                           xq ? xq + r0 * (d / MLLM_QK8_0) : NULL, nr, reuse);
+            matmul_add(c, &s, c->k_new, c->kv_dim, b->wk, c->xn, xq, n, reuse);
+            matmul_add(c, &s, c->v_new, c->kv_dim, b->wv, c->xn, xq, n, reuse);
+            matmul_run(c, &s);
+        }
         for (t = 0; t < n; t++) {
             const float *cs = c->rope + (size_t)t * hp->n_rot;
             if (t >= r0) kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
@@ -253,8 +283,12 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             /* feed-forward block */
             xq = xq_for(c, b->w_gate, b->w_up, NULL);
             row_steps(c, ROWS_NORM, xn, x, NULL, b->ffn_norm, d, nr, xq);
-            matmul(c, gate, ff, b->w_gate, xn, xq, nr, reuse);
-            matmul(c, up, ff, b->w_up, xn, xq, nr, reuse);
+            {
+                matmul_set s = {.count = 0};
+                matmul_add(c, &s, gate, ff, b->w_gate, xn, xq, nr, reuse);
+                matmul_add(c, &s, up, ff, b->w_up, xn, xq, nr, reuse);
+                matmul_run(c, &s);
+            }
             xq = xq_for(c, b->w_down, NULL, NULL);
             row_steps(c, ROWS_SWIGLU, gate, gate, up, NULL, ff, nr, xq);
             matmul(c, xn, d, b->w_down, gate, xq, nr, reuse);
