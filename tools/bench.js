@@ -329,14 +329,23 @@ Reading the figures:
   second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
   60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six
   matrices (at least 2.8 MB), so no order of rows or matrices leaves any of them in L2. With two threads each core
-  reads 1.9 MB of a block, which partly fits its L2 (a native AVX2 read loop over 1.9 MB per core ran about 85 GB/s,
-  against 150 under 1 MiB, measured once by hand), provided the core reads the same rows both times: the pool gives
-  thread t item t first (its home item), so it does. Node ${ltsVersion}, 2 threads: 2x30 immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled
-  ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. Before home items the halves swapped cores in about half the jobs; medians of 5
-  interleaved runs of both pools, by hand: 1.05x -> 1.12x with a 16-token prompt, 1.08x -> 1.10x with 128 (a gain
-  of the size of this machine's noise). In a run with the kernel calls timed (by hand, not part of this bench) the second pass ran about 22 GB/s per
-  core and the first 15; even at the relaxed kernel's cached rate (about 32 GB/s) the second pass would save too
-  little for 1.3x (about 1.23x), because two cores already stream memory at nearly half that rate.
+  reads 1.9 MB of a block, which partly fits its L2 (a native AVX-512 read loop over 1.9 MB per core runs 85-90 GB/s,
+  against 170 under 1 MiB, on both cores at once), provided the core reads the same rows both times: the pool gives
+  thread t item t first (its home item), so it does (1.05x -> 1.12x, by hand, medians of 5). That was not enough: this
+  L2 keeps lines that were hit over lines read once, so a block's rows, read once in its first pass, lost their places
+  to the previous block's, which its second pass had just hit. In a by-hand benchmark of the relaxed kernel alone
+  (each thread its half of each matrix, as the pool splits them) the second pass ran about 15 GB/s per core against
+  13 for the first. With KERN_Q8_0_REUSE the first pass reads each 64 KiB of rows a second time once it has left L1,
+  an L2 hit, and the block's rows then hold their places: 18-29 GB/s in that benchmark's second pass, and 2x30
+  immediate on 2 threads went from 98.5 to 105.8 tok/s, 1.07x -> 1.20x over 60 unrolled, with a 16-token prompt
+  (1.07x -> 1.14x with this bench's 128, where attention weighs more; medians of 6 interleaved runs, by hand). On one thread the 3.76 MB block does not fit whatever is read, and the extra reads cost 7%, so the
+  engine asks for them only where a thread's share of a block is at most 2 MiB. Node ${ltsVersion}, 2 threads: 2x30
+  immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. What is left, with the engine's kernel calls timed by hand:
+  q, k and v, read first in the second pass and so evicted first, still run 16-18 GB/s per core there against 26-29
+  for gate and up; o and down have fp16-subnormal scales in this random file (their init shrinks with depth), which
+  the relaxed kernel converts at about 24 GB/s cached against 30 for normal scales; and the head, attention and the
+  steps between matmuls cost both models the same. By those timings 1.3x would need the whole second pass at about
+  33 GB/s per core, above the relaxed kernel's rate on weights already in L2.
   Reuse pays only where the kernel outruns the memory that feeds it:
   even with the second pass wholly in L2 at the cached rate (${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s), 2x30's matmuls would take
   (1 + ${f1(ks.decode_matvecs_30_blocks.GB_s)} / ${f1(ks.matvec_q8_0_in_cache.GB_s)}) / 2 of 60's time, ${(2 / (1 + ks.decode_matvecs_30_blocks.GB_s / ks.matvec_q8_0_in_cache.GB_s)).toFixed(2)}x at most; 1.3x needs a kernel that runs
