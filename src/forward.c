@@ -95,8 +95,8 @@ typedef struct matmul_job {
 
 /* Up to three matmuls of one layer that need only the same input (q, k, v; gate, up) go out
  * as one pool job: item t runs stretch t of each, the stretch it would get alone, so the
- * threads meet once where they met three times (a few microseconds each, 60 layers per
- * token). */
+ * threads meet once where they met two or three times (a few microseconds each, 60 layers
+ * per token). */
 typedef struct matmul_set {
     matmul_job m[3];
     int count, n_items;

@@ -313,14 +313,13 @@ static void test_matmul_q8_0_reuse_hint_gives_the_same_values(void) {
         for (r = 0; r < 5; r++)
             for (t = 1; t <= 3; t += 2) {
                 int n_in = n_ins[a], rows = rows_list[r], n_tok = t, nb = n_in / 32, any;
-                block_q8_0 *w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
-                block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
-                float *ref = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
-                float *o = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
-                if (rows == 4003 && n_in != 32) { /* 4003 rows only where a chunk is 241 steps */
-                    free(w); free(xq); free(ref); free(o);
-                    continue;
-                }
+                block_q8_0 *w, *xq;
+                float *ref, *o;
+                if (rows == 4003 && n_in != 32) continue; /* 4003 rows only where a chunk is 241 steps */
+                w = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * rows));
+                xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
+                ref = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
+                o = (float *)malloc(sizeof(float) * (size_t)(rows * n_tok));
                 fill_q8(xq, nb * n_tok);
                 for (any = 0; any < 2; any++) {
                     if (any) fill_q8(w, nb * rows); /* negative and subnormal scales too */
