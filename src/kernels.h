@@ -49,8 +49,8 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
  *     quantizers write them: not negative, -0, subnormal, inf or nan) may pass
  *     wtype | KERN_Q8_0_PLAIN_SCALES: the SIMD decode kernel then converts the scales in
  *     one shift. The result is the same either way.
- *     wtype | KERN_Q8_0_RELAXED lets the SIMD kernels hand a prefill (n_tok >= 4), or a
- *     decode of a matrix with KERN_Q8_0_PLAIN_SCALES, to the relaxed-SIMD kernels of
+ *     wtype | KERN_Q8_0_RELAXED lets the SIMD kernels hand the matmul (its prefill tile for
+ *     4 tokens or more, its decode streams for fewer) to the relaxed-SIMD kernels of
  *     src/kernels_relaxed.c, in builds that link them and where the engine computes their
  *     dot exactly; the result is again the same.
  *     wtype | KERN_Q8_0_REUSE says the same rows run again right after this call (a shared

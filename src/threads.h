@@ -32,9 +32,9 @@ int mllm_pool_size(const mllm_pool *p);
 /* Run fn on items 0 .. n_items-1 and return when all are done. Thread t first runs item t
  * (its home item, for t < n_items: the caller is thread 0), then the threads take the rest
  * one at a time from a shared counter, then any home item whose thread has not come: a
- * descheduled thread on a busy machine delays only its current item. Helper threads spin briefly between jobs (a
- * forward pass posts hundreds of short jobs per token), then sleep. p may be NULL: the
- * caller runs every item. Not reentrant. */
+ * descheduled thread on a busy machine delays only its current item. Helper threads spin
+ * briefly between jobs (a forward pass posts hundreds of short jobs per token), then
+ * sleep. p may be NULL: the caller runs every item. Not reentrant. */
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items);
 
 #endif
