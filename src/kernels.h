@@ -62,8 +62,26 @@ void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
 #define KERN_Q8_0_PLAIN_SCALES 0x10000u
 #define KERN_Q8_0_RELAXED 0x20000u
 #define KERN_Q8_0_REUSE 0x40000u
+/* wtype | KERN_Q8_0_X4: w is not in the file's layout but in "x4" (kern_q8_0_to_x4), which
+ * n_rows % 4 == 0 allows: rows in groups of four, each group's blocks one after another,
+ * KERN_Q8_0_X4_BLOCK bytes per block of four rows: their four fp16 scales (row 0 first),
+ * then 128 bytes: for each quad j = 0..7 of the block's 32 quants, the four rows' quants
+ * 4j..4j+3 in row order, each stored + 128 (as uint8, i.e. q ^ 0x80). The same bytes as
+ * the four rows' Q8_0 blocks, rearranged so that the relaxed dot of one 16-byte load
+ * against a token's quad leaves each row's partial sum in its own lane, already in the
+ * operand range that dot takes (kernels_relaxed.c). The values are those of the Q8_0 rows. */
+#define KERN_Q8_0_X4 0x80000u
+#define KERN_Q8_0_X4_BLOCK 136
 void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
                  int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);
+
+/* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
+ * KERN_Q8_0_X4's, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
+void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+
+/* 1 where kern_matmul runs KERN_Q8_0_X4 weights faster than the file's layout: SIMD builds
+ * whose relaxed-SIMD kernels run in this engine. */
+int kern_q8_0_x4_preferred(void);
 
 /* sum_i a[i]*b[i] in float. */
 float kern_dot_f32(const float *a, const float *b, int64_t n);

@@ -77,30 +77,33 @@ static void store_row(float *out, int32_t ldo, v128_t lo, v128_t hi, int nt) {
  * scales, [block][token]. A row's 4 bytes, broadcast by the load, against 4 tokens' 4
  * bytes leaves each token's partial sum in its own lane. Floats as the reference orders
  * them: (float)sum * (weight scale * token scale), added block by block. */
-static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *dw, int32_t nb, const int8_t *xt,
-                       const int32_t *xc, const float *dx, int nr, int nt) {
+static inline __attribute__((always_inline)) void rows4_tok8_at(float *out, int32_t ldo, const uint8_t *wu,
+                                                                 const float *dw, int32_t nb, const int8_t *xt,
+                                                                 const int32_t *xc, const float *dx, int nr, int nt,
+                                                                 const int32_t bstride, const int32_t qstride,
+                                                                 const int32_t rstride) {
     v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
     int32_t b;
     int q;
     for (b = 0; b < nb; b++) {
-        const uint8_t *w = wu + b * 128;
+        const uint8_t *w = wu + b * bstride;
         const int8_t *x = xt + b * 256;
         const v128_t c0 = wasm_v128_load(xc + 8 * b), c1 = wasm_v128_load(xc + 8 * b + 4);
         const v128_t dx0 = wasm_v128_load(dx + 8 * b), dx1 = wasm_v128_load(dx + 8 * b + 4);
         v128_t a0 = c0, a1 = c1, a2 = c0, a3 = c1, a4 = c0, a5 = c1, a6 = c0, a7 = c1, s;
 #pragma clang loop unroll(disable)
-        for (q = 0; q < 8; q++, w += 4, x += 32) {
+        for (q = 0; q < 8; q++, w += qstride, x += 32) {
             const v128_t xa = wasm_v128_load(x), xb = wasm_v128_load(x + 16);
             v128_t ws = wasm_v128_load32_splat(w);
             a0 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a0);
             a1 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a1);
-            ws = wasm_v128_load32_splat(w + 32);
+            ws = wasm_v128_load32_splat(w + rstride);
             a2 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a2);
             a3 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a3);
-            ws = wasm_v128_load32_splat(w + 64);
+            ws = wasm_v128_load32_splat(w + 2 * rstride);
             a4 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a4);
             a5 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a5);
-            ws = wasm_v128_load32_splat(w + 96);
+            ws = wasm_v128_load32_splat(w + 3 * rstride);
             a6 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xa, ws, a6);
             a7 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xb, ws, a7);
         }
@@ -121,6 +124,17 @@ static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *
     if (nr > 1) store_row(out + 1, ldo, f2, f3, nt);
     if (nr > 2) store_row(out + 2, ldo, f4, f5, nt);
     if (nr > 3) store_row(out + 3, ldo, f6, f7, nt);
+}
+/* The rows copied out to [block][row][32] (file layout, rows4_tok8_from_rows below). */
+static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *dw, int32_t nb, const int8_t *xt,
+                       const int32_t *xc, const float *dx, int nr, int nt) {
+    rows4_tok8_at(out, ldo, wu, dw, nb, xt, xc, dx, nr, nt, 128, 4, 32);
+}
+/* Read in place from a KERN_Q8_0_X4 group (kernels.h): block b's quad q of row r is at
+ * 8 + b * 136 + 16 q + 4 r. */
+static void rows4_tok8_x4(float *out, int32_t ldo, const uint8_t *group, const float *dw, int32_t nb,
+                          const int8_t *xt, const int32_t *xc, const float *dx, int nt) {
+    rows4_tok8_at(out, ldo, group + 8, dw, nb, xt, xc, dx, 4, nt, KERN_Q8_0_X4_BLOCK, 16, 4);
 }
 
 /* ---------------------------------------------------------------- decode (one token) */
@@ -206,6 +220,89 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
     for (r = 8 * q; r < n_rows; r++) out[r] = row1_tok1(w + r * nb, nb, x, xc, dx, 1.0f / unit, bias);
 }
 
+/* ---------------------------------------------------------------- decode, x4 layout */
+
+/* Four groups of four rows (KERN_Q8_0_X4), at w, w + ws, w + 2 ws, w + 3 ws (ws in
+ * bytes), x the token into o[0..3], o[os..], o[2 os..], o[3 os..]. One 16-byte load holds
+ * quad j of a group's four rows, already + 128: one relaxed dot against the token's quad,
+ * broadcast by its load, adds each row's partial sum to its own lane, so a block of four
+ * rows is 8 dots with no bias, no horizontal sums and no scale gathers (the four scales are
+ * one load). The four groups share the token's loads, and are four streams read side by
+ * side (as matvec's rows4_tok1: with two, a first pass from memory ran 15% slower).
+ * Accumulators start at the block's correction; floats in the reference's order. */
+static inline __attribute__((always_inline)) void groups4_tok1(float *o, int32_t os, const uint8_t *w, int32_t ws,
+                                                               int32_t nb, const block_q8_0 *x, const int32_t *xc,
+                                                               const float *dx, const int plain, const f16_consts *k) {
+    v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0;
+    int32_t b;
+    for (b = 0; b < nb; b++, w += KERN_Q8_0_X4_BLOCK) {
+        const int8_t *xq = x[b].qs;
+        v128_t i0 = wasm_v128_load32_splat(xc + b), i1 = i0, i2 = i0, i3 = i0, xs, g0, g1, g2, g3, dxs;
+        int j;
+#pragma clang loop unroll(full)
+        for (j = 0; j < 8; j++) {
+            xs = wasm_v128_load32_splat(xq + 4 * j);
+            i0 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 8 + 16 * j), i0);
+            i1 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + ws + 8 + 16 * j), i1);
+            i2 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 2 * ws + 8 + 16 * j), i2);
+            i3 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 3 * ws + 8 + 16 * j), i3);
+        }
+        /* the four scales, zero-extended to u32 lanes; plain: shifted to f32 bits times 2^-112 */
+        g0 = wasm_u32x4_load16x4(w);
+        g1 = wasm_u32x4_load16x4(w + ws);
+        g2 = wasm_u32x4_load16x4(w + 2 * ws);
+        g3 = wasm_u32x4_load16x4(w + 3 * ws);
+        if (plain) {
+            g0 = wasm_i32x4_shl(g0, 13), g1 = wasm_i32x4_shl(g1, 13), g2 = wasm_i32x4_shl(g2, 13), g3 = wasm_i32x4_shl(g3, 13);
+        } else {
+            g0 = f16hi_to_f32_finite(wasm_i32x4_shl(g0, 16), k), g1 = f16hi_to_f32_finite(wasm_i32x4_shl(g1, 16), k);
+            g2 = f16hi_to_f32_finite(wasm_i32x4_shl(g2, 16), k), g3 = f16hi_to_f32_finite(wasm_i32x4_shl(g3, 16), k);
+        }
+        dxs = wasm_v128_load32_splat(dx + b);
+        f0 = wasm_f32x4_add(f0, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i0), wasm_f32x4_mul(g0, dxs)));
+        f1 = wasm_f32x4_add(f1, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i1), wasm_f32x4_mul(g1, dxs)));
+        f2 = wasm_f32x4_add(f2, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i2), wasm_f32x4_mul(g2, dxs)));
+        f3 = wasm_f32x4_add(f3, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(i3), wasm_f32x4_mul(g3, dxs)));
+    }
+    wasm_v128_store(o, f0);
+    wasm_v128_store(o + os, f1);
+    wasm_v128_store(o + 2 * os, f2);
+    wasm_v128_store(o + 3 * os, f3);
+}
+
+/* Decode on x4 weights: matvec's 8 streams, each a stretch of groups, four a call. */
+static void matvec_x4(float *out, const uint8_t *w, int32_t nb, int32_t n_rows, const block_q8_0 *x, int32_t *xc,
+                      float *dx, int plain, int reuse) {
+    const int32_t n_groups = n_rows / 4, q = n_groups / 8, gbytes = nb * KERN_Q8_0_X4_BLOCK;
+    const int32_t chunk = reuse ? (int32_t)reuse_chunk_steps(4 * nb, 8) : q;
+    const float unit = plain ? 0x1p112f : 1.0f;
+    f16_consts k;
+    int32_t b, i, i0, i1, s, g;
+    for (b = 0; b < nb; b++) {
+        xc[b] = correction(x + b);
+        dx[b] = f16_to_f32(x[b].d) * unit;
+    }
+    if (!plain) k = f16_consts_make();
+    for (i0 = 0; i0 < q; i0 = i1) {
+        i1 = q - i0 < chunk ? q : i0 + chunk;
+        if (plain)
+            for (i = i0; i < i1; i++)
+                for (s = 0; s < 8; s += 4)
+                    groups4_tok1(out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, x, xc, dx, 1,
+                                 NULL);
+        else
+            for (i = i0; i < i1; i++)
+                for (s = 0; s < 8; s += 4)
+                    groups4_tok1(out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, x, xc, dx, 0,
+                                 &k);
+        /* a group is 4 * nb blocks' bytes, so the touches see each as one "row" */
+        if (reuse) touch_after_chunk((const block_q8_0 *)(const void *)w, q, 4 * nb, 8, i0, i1, chunk);
+    }
+    for (g = 8 * q; g < n_groups; g++) /* the last n_groups % 8, each as four of itself */
+        if (plain) groups4_tok1(out + 4 * g, 0, w + g * gbytes, 0, nb, x, xc, dx, 1, NULL);
+        else groups4_tok1(out + 4 * g, 0, w + g * gbytes, 0, nb, x, xc, dx, 0, &k);
+}
+
 /* ---------------------------------------------------------------- entry point */
 
 /* out[t * ldo + r] = row r of w (n_rows x n_in, Q8_0) . token t of xq (n_tok x n_in, Q8_0),
@@ -222,13 +319,18 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
     int32_t octets = per_octet ? xbytes / per_octet : 0, g0;
     uint8_t *wu = (uint8_t *)wbuf;
     float *dw = (float *)(wu + nb * 128);
-    if (n_in % MLLM_QK8_0 || nb < 1 || ((uintptr_t)xbuf & 15) || ((uintptr_t)wbuf & 15)) return 0;
+    const int x4 = (flags & KERN_Q8_0_X4) != 0;
+    if (n_in % MLLM_QK8_0 || nb < 1 || ((uintptr_t)xbuf & 15) || ((uintptr_t)wbuf & 15) || (x4 && n_rows % 4)) return 0;
     if (n_tok < 4) {
         int32_t t;
         if (xbytes < nb * 8) return 0;
-        for (t = 0; t < n_tok; t++)
-            matvec(out + (int64_t)t * ldo, w, nb, n_rows, xq + (int64_t)t * nb, (int32_t *)xbuf, (float *)xbuf + nb,
-                   (flags & KERN_Q8_0_PLAIN_SCALES) != 0, (flags & KERN_Q8_0_REUSE) != 0);
+        for (t = 0; t < n_tok; t++) {
+            float *o = out + (int64_t)t * ldo;
+            const block_q8_0 *x = xq + (int64_t)t * nb;
+            const int plain = (flags & KERN_Q8_0_PLAIN_SCALES) != 0, reuse = (flags & KERN_Q8_0_REUSE) != 0;
+            if (x4) matvec_x4(o, (const uint8_t *)w, nb, n_rows, x, (int32_t *)xbuf, (float *)xbuf + nb, plain, reuse);
+            else matvec(o, w, nb, n_rows, x, (int32_t *)xbuf, (float *)xbuf + nb, plain, reuse);
+        }
         return 1;
     }
     if (octets < 1 || wbytes < nb * (128 + 16)) return 0;
@@ -239,6 +341,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
         int32_t *xc = (int32_t *)(xt + no * nb * 256);    /* [octet][block][token] */
         float *dx = (float *)(xc + no * nb * 8);          /* [octet][block][token] */
         int32_t o, b, t, r;
+        const f16_consts k4 = f16_consts_make();
         for (o = 0; o < no; o++)
             for (t = 0; t < 8; t++) {
                 const int32_t tok = 8 * o + t;
@@ -259,6 +362,16 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
                     *d = f16_to_f32(xb[b].d);
                 }
             }
+        if (x4)
+            for (r = 0; r < n_rows; r += 4) {
+                const uint8_t *group = (const uint8_t *)w + (int64_t)(r / 4) * nb * KERN_Q8_0_X4_BLOCK;
+                for (b = 0; b < nb; b++) /* the four scales of a block are one load */
+                    wasm_v128_store(dw + 4 * b, f16hi_to_f32_finite(wasm_i32x4_shl(wasm_u32x4_load16x4(group + b * KERN_Q8_0_X4_BLOCK), 16), &k4));
+                for (o = 0; o < no; o++)
+                    rows4_tok8_x4(out + (int64_t)(g0 + 8 * o) * ldo + r, ldo, group, dw, nb, xt + (int64_t)o * nb * 256,
+                                  xc + (int64_t)o * nb * 8, dx + (int64_t)o * nb * 8, ng - 8 * o < 8 ? ng - 8 * o : 8);
+            }
+        else
         for (r = 0; r < n_rows; r += 4) {
             const int nr = n_rows - r < 4 ? n_rows - r : 4;
             int k;

@@ -95,10 +95,60 @@ void kern_widen_row(uint32_t type, const void *src, float *dst, int64_t n) {
     else memcpy(dst, src, sizeof(float) * (size_t)n);
 }
 
+/* ---------------------------------------------------------------- Q8_0 x4 layout */
+
+void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) {
+    const int64_t nb = n_in / MLLM_QK8_0;
+    const size_t group = (size_t)(4 * nb) * sizeof(block_q8_0);
+    uint8_t *g = (uint8_t *)w;
+    int64_t r0, b;
+    int r, j, i;
+    for (r0 = 0; r0 + 4 <= n_rows; r0 += 4, g += group) {
+        const block_q8_0 *rows = (const block_q8_0 *)tmp;
+        memcpy(tmp, g, group);
+        for (b = 0; b < nb; b++) {
+            uint8_t *o = g + (size_t)b * KERN_Q8_0_X4_BLOCK;
+            for (r = 0; r < 4; r++) memcpy(o + 2 * r, &rows[r * nb + b].d, 2);
+            for (j = 0; j < 8; j++)
+                for (r = 0; r < 4; r++)
+                    for (i = 0; i < 4; i++)
+                        o[8 + 16 * j + 4 * r + i] = (uint8_t)rows[r * nb + b].qs[4 * j + i] ^ 0x80u;
+        }
+    }
+}
+
+/* Row r's block b of an x4 matrix, back in the file's layout. */
+static block_q8_0 x4_block(const uint8_t *w, int64_t nb, int64_t r, int64_t b) {
+    const uint8_t *o = w + (size_t)((r / 4) * nb + b) * KERN_Q8_0_X4_BLOCK;
+    block_q8_0 blk;
+    int j, i;
+    memcpy(&blk.d, o + 2 * (r % 4), 2);
+    for (j = 0; j < 8; j++)
+        for (i = 0; i < 4; i++) blk.qs[4 * j + i] = (int8_t)(o[8 + 16 * j + 4 * (r % 4) + i] ^ 0x80u);
+    return blk;
+}
+
 void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
                         int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok) {
     size_t row_bytes;
     int64_t r, t;
+    if ((wtype & KERN_Q8_0_X4) && (wtype & 0xffffu) == MLLM_DTYPE_Q8_0) {
+        const int64_t nb = n_in / MLLM_QK8_0;
+        int64_t b;
+        for (r = 0; r < n_rows; r++)
+            for (t = 0; t < n_tok; t++) {
+                float sumf = 0.0f;
+                for (b = 0; b < nb; b++) { /* kern_dot_q8_0_scalar's order */
+                    const block_q8_0 wb = x4_block((const uint8_t *)w, nb, r, b), *xb = xq + t * nb + b;
+                    int32_t sumi = 0;
+                    int j;
+                    for (j = 0; j < MLLM_QK8_0; j++) sumi += (int32_t)wb.qs[j] * (int32_t)xb->qs[j];
+                    sumf += (float)sumi * (fp16_to_f32(wb.d) * fp16_to_f32(xb->d));
+                }
+                out[t * ldo + r] = sumf;
+            }
+        return;
+    }
     wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE); /* only hints for the SIMD kernels */
     row_bytes = dtype_row_bytes(wtype, n_in);
     for (r = 0; r < n_rows; r++) {
@@ -194,6 +244,7 @@ void kern_attention_scalar(float *out, const float *q, const float *k, const flo
 }
 
 #ifndef MLLM_KERNELS_SIMD128
+int kern_q8_0_x4_preferred(void) { return 0; }
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     kern_quantize_q8_0_scalar(x, y, n);
 }

@@ -644,6 +644,100 @@ static void q8_rows4_tok8(float *out, int64_t ldo, const int32_t *wl, const floa
         for (t = 0; t < nt; t++) out[t * ldo + r] = v[2 * r + t / 4][t % 4];
 }
 
+/* ---- KERN_Q8_0_X4 weights (kernels.h), where the relaxed kernels do not take the call */
+
+/* Group block `blk` (four rows' block b) back to four Q8_0 blocks. */
+static void x4_unpack(const uint8_t *blk, block_q8_0 *o) {
+    const v128_t bias = wasm_i8x16_splat((int8_t)0x80);
+    int r, j;
+    for (r = 0; r < 4; r++) memcpy(&o[r].d, blk + 2 * r, 2);
+    for (j = 0; j < 8; j++) {
+        const v128_t q = wasm_v128_xor(wasm_v128_load(blk + 8 + 16 * j), bias);
+        for (r = 0; r < 4; r++) memcpy(o[r].qs + 4 * j, (const char *)&q + 4 * r, 4);
+    }
+}
+
+/* A decode token for x4_groups4_tok1: per block, each quad j widened to int16 twice over
+ * (x[4j..4j+3], x[4j..4j+3]), so one i32x4.dot_i16x8 against four widened weight bytes
+ * of two rows leaves two partial sums per row; and -128 x the block's quant sum. */
+static void x4_token(const block_q8_0 *x, int64_t nb, int16_t *xq, int32_t *xc) {
+    int64_t b;
+    int j, i;
+    for (b = 0; b < nb; b++) {
+        int32_t sum = 0;
+        for (j = 0; j < 8; j++)
+            for (i = 0; i < 8; i++) xq[(b * 8 + j) * 8 + i] = x[b].qs[4 * j + i % 4];
+        for (j = 0; j < MLLM_QK8_0; j++) sum += x[b].qs[j];
+        xc[b] = -128 * sum;
+    }
+}
+
+/* Four x4 groups, at w + g ws bytes (g < 4), x the token into o + g os (4 floats each).
+ * The weights are zero-extended (they are stored + 128, so 0..255) and the correction
+ * takes the 128 back out; pair sums are added at the block's end. Four streams side by
+ * side, as q8_rows4_tok1's (with two, a first pass from memory ran 2.5x slower). dx as
+ * q8_rows4_tok1's. */
+static inline __attribute__((always_inline)) void x4_groups4_tok1(float *o, int64_t os, const uint8_t *w, int64_t ws,
+                                                                  int64_t nb, const int16_t *xq, const int32_t *xc,
+                                                                  const float *dx, const int plain,
+                                                                  const f16_consts *k) {
+    v128_t f[4];
+    int64_t b;
+    int g;
+    for (g = 0; g < 4; g++) f[g] = wasm_f32x4_splat(0.0f);
+    for (b = 0; b < nb; b++, w += KERN_Q8_0_X4_BLOCK) {
+        v128_t l[4], h[4], c = wasm_v128_load32_splat(xc + b), d = wasm_v128_load32_splat(dx + b);
+        int j;
+        for (g = 0; g < 4; g++) l[g] = h[g] = wasm_i32x4_splat(0);
+        for (j = 0; j < 8; j++) {
+            const v128_t xv = wasm_v128_load(xq + (b * 8 + j) * 8);
+            for (g = 0; g < 4; g++) {
+                const v128_t v = wasm_v128_load(w + g * ws + 8 + 16 * j);
+                l[g] = wasm_i32x4_add(l[g], wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(v), xv));
+                h[g] = wasm_i32x4_add(h[g], wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(v), xv));
+            }
+        }
+        for (g = 0; g < 4; g++) {
+            v128_t sc = wasm_u32x4_load16x4(w + g * ws);
+            const v128_t sum = wasm_i32x4_add(
+                wasm_i32x4_add(wasm_i32x4_shuffle(l[g], h[g], 0, 2, 4, 6), wasm_i32x4_shuffle(l[g], h[g], 1, 3, 5, 7)), c);
+            sc = plain ? wasm_i32x4_shl(sc, 13) : f16hi_to_f32_finite(wasm_i32x4_shl(sc, 16), k);
+            f[g] = wasm_f32x4_add(f[g], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum), wasm_f32x4_mul(sc, d)));
+        }
+    }
+    for (g = 0; g < 4; g++) wasm_v128_store(o + g * os, f[g]);
+}
+typedef void (*x4_quad_fn)(float *o, int64_t os, const uint8_t *w, int64_t ws, int64_t nb, const int16_t *xq,
+                           const int32_t *xc, const float *dx, const f16_consts *k);
+static void x4_quad_plain(float *o, int64_t os, const uint8_t *w, int64_t ws, int64_t nb, const int16_t *xq,
+                          const int32_t *xc, const float *dx, const f16_consts *k) {
+    x4_groups4_tok1(o, os, w, ws, nb, xq, xc, dx, 1, k);
+}
+static void x4_quad_any(float *o, int64_t os, const uint8_t *w, int64_t ws, int64_t nb, const int16_t *xq,
+                        const int32_t *xc, const float *dx, const f16_consts *k) {
+    x4_groups4_tok1(o, os, w, ws, nb, xq, xc, dx, 0, k);
+}
+
+/* One token's decode on x4 weights: MV_STREAMS stretches of groups, two a call. dx: the
+ * token's scales (times 2^112 when plain: q8_rows4_tok1's trick). */
+static void x4_matvec(float *out, const uint8_t *w, int64_t nb, int64_t n_rows, const int16_t *xq, const int32_t *xc,
+                      const float *dx, int plain, int reuse) {
+    const int64_t n_groups = n_rows / 4, q = n_groups / MV_STREAMS, gbytes = nb * KERN_Q8_0_X4_BLOCK;
+    const int64_t chunk = reuse ? reuse_chunk_steps(4 * nb, MV_STREAMS) : q;
+    const f16_consts k = f16_consts_make();
+    const x4_quad_fn quad = plain ? x4_quad_plain : x4_quad_any; /* a call apiece: q8_streams_fn says why */
+    int64_t i, i0, i1, s, g;
+    for (i0 = 0; i0 < q; i0 = i1) {
+        i1 = q - i0 < chunk ? q : i0 + chunk;
+        for (i = i0; i < i1; i++)
+            for (s = 0; s < MV_STREAMS; s += 4)
+                quad(out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, xq, xc, dx, &k);
+        if (reuse) touch_after_chunk((const block_q8_0 *)(const void *)w, q, 4 * nb, MV_STREAMS, i0, i1, chunk);
+    }
+    for (g = MV_STREAMS * q; g < n_groups; g++) /* the last groups, each as four of itself */
+        quad(out + 4 * g, 0, w + g * gbytes, 0, nb, xq, xc, dx, &k);
+}
+
 #ifdef MLLM_RELAXED_IMPORT
 /* src/kernels_relaxed.c's prefill and decode (a module of its own: see there), supplied to
  * this one by wasm_build/relaxed_library.js. It returns 0 without writing where the
@@ -653,8 +747,19 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
                           int32_t flags);
 #endif
 
+int kern_q8_0_x4_preferred(void) {
+#ifdef MLLM_RELAXED_IMPORT
+    /* a call with no tokens: 1 where the relaxed module runs here, without touching out */
+    int32_t buf[4] __attribute__((aligned(16))) = {0, 0, 0, 0};
+    return mllm_relaxed_q8_0(NULL, 0, NULL, MLLM_QK8_0, 0, NULL, 0, buf, (int32_t)sizeof buf, buf,
+                             (int32_t)sizeof buf, KERN_Q8_0_X4) == 1;
+#else
+    return 0;
+#endif
+}
+
 static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
-                        const block_q8_0 *xq, int64_t n_tok, int plain, int relaxed, int reuse) {
+                        const block_q8_0 *xq, int64_t n_tok, int plain, int relaxed, int reuse, int x4) {
     const int64_t nb = n_in / MLLM_QK8_0;
     int16_t xw[XW_CAP] __attribute__((aligned(16))); /* the group's tokens: lane layout, then split layout */
     float dx[XW_CAP / MLLM_QK8_0];  /* their scales, [block][token] */
@@ -670,14 +775,19 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
     if (relaxed && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX && ldo <= INT32_MAX &&
         mllm_relaxed_q8_0(out, (int32_t)ldo, wq, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, xw,
                           (int32_t)sizeof xw, wl, (int32_t)sizeof wl,
-                          (int32_t)((plain ? KERN_Q8_0_PLAIN_SCALES : 0u) | (reuse ? KERN_Q8_0_REUSE : 0u))))
+                          (int32_t)((plain ? KERN_Q8_0_PLAIN_SCALES : 0u) | (reuse ? KERN_Q8_0_REUSE : 0u) |
+                                    (x4 ? KERN_Q8_0_X4 : 0u))))
         return;
 #else
     (void)relaxed;
 #endif
 
-    if (n_in > XW_CAP) { /* too wide to widen on the stack: one dot at a time (not a model shape) */
+    if (n_in > XW_CAP || (x4 && (n_rows % 4 || 2 * n_in > XW_CAP))) { /* too wide to widen on the stack (not a model shape) */
         int64_t r, t;
+        if (x4) {
+            kern_matmul_scalar(out, ldo, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_X4, n_in, n_rows, NULL, xq, n_tok);
+            return;
+        }
         for (t = 0; t < n_tok; t++)
             for (r = 0; r < n_rows; r++) out[t * ldo + r] = kern_dot_q8_0_scalar(wq + r * nb, xq + t * nb, n_in);
         return;
@@ -730,6 +840,13 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
                                  *w3 = w0 + (nr > 3 ? 3 * nb : 0);
                 int64_t o;
                 for (b = 0; b < nb; b++) { /* widened once, used for every octet of the group */
+                    if (x4) {
+                        block_q8_0 u[4];
+                        x4_unpack((const uint8_t *)w + (r / 4 * nb + b) * KERN_Q8_0_X4_BLOCK, u);
+                        lanes4(u, u + 1, u + 2, u + 3, (char *)(wl + b * 64), 16);
+                        wasm_v128_store(dw + 4 * b, scales4(u, u + 1, u + 2, u + 3, &k));
+                        continue;
+                    }
                     lanes4(w0 + b, w1 + b, w2 + b, w3 + b, (char *)(wl + b * 64), 16);
                     wasm_v128_store(dw + 4 * b, scales4(w0 + b, w1 + b, w2 + b, w3 + b, &k));
                 }
@@ -744,8 +861,15 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
             const q8_streams_fn streams = plain ? q8_streams_tok1_plain : q8_streams_tok1_any;
             float dx112[XW_CAP / MLLM_QK8_0]; /* plain: the token's scales x 2^112 (scales4_plain_2m112) */
             int64_t i0, i1;
-            if (plain && q > 0)
+            if (plain && (q > 0 || x4))
                 for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t] * 0x1p112f;
+            if (x4) { /* the tile is done with xw and wl: they take this token's x4 layout */
+                if (!plain)
+                    for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t];
+                x4_token(xq + (g0 + t) * nb, nb, xw, wl);
+                x4_matvec(o, (const uint8_t *)w, nb, n_rows, xw, wl, dx112, plain, reuse);
+                continue;
+            }
             for (i0 = 0; i0 < q; i0 = i1) {
                 i1 = q - i0 < chunk ? q : i0 + chunk;
                 streams(o, wq, q, i0, i1, nb, xt, plain ? dx112 : dx + t, plain ? 1 : ds, &k);
@@ -762,8 +886,9 @@ void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t
                  const float *x, const block_q8_0 *xq, int64_t n_tok) {
     const int plain = (wtype & KERN_Q8_0_PLAIN_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0,
               reuse = (wtype & KERN_Q8_0_REUSE) != 0;
-    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE);
-    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, plain, relaxed, reuse);
+    const int x4 = (wtype & KERN_Q8_0_X4) != 0;
+    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE | KERN_Q8_0_X4);
+    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, plain, relaxed, reuse, x4);
     else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
 }
 

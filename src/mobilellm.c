@@ -6,6 +6,7 @@
 
 void mllm_model_params_init(mllm_model_params *p) {
     memset(p, 0, sizeof *p);
+    p->repack = 1;
 }
 
 void mllm_context_params_init(mllm_context_params *p) {

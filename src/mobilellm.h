@@ -52,7 +52,13 @@ typedef struct mllm_detok mllm_detok;
 
 typedef struct mllm_model_params {
     int32_t take_ownership; /* 1: the model frees `data` with free() when it is freed */
-    int32_t reserved[3];
+    /* 1 (default): with take_ownership, where this build's fastest Q8_0 kernels want it (the
+     * relaxed-SIMD ones, in builds that carry them, on engines that run them), the Q8_0
+     * weights of the layer blocks are rearranged in place at load, four rows interleaved
+     * (kernels.h KERN_Q8_0_X4), so `data` no longer holds the file's bytes. Results do not
+     * change. 0: the bytes are left as they are. */
+    int32_t repack;
+    int32_t reserved[2];
 } mllm_model_params;
 
 void mllm_model_params_init(mllm_model_params *p);
@@ -81,7 +87,7 @@ typedef struct mllm_model_info {
     int32_t add_bos;
     float rope_theta;
     float rms_eps;
-    int32_t reserved;
+    int32_t n_repacked;        /* weight matrices in the interleaved layout (mllm_model_params.repack) */
     int64_t n_params;          /* parameters stored (shared blocks counted once) */
     int64_t weight_bytes;      /* bytes of tensor data */
 } mllm_model_info;

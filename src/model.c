@@ -25,7 +25,7 @@ int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t m
 }
 
 uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t) {
-    return t->type | (m->q8_plain[t - m->gguf.tensors] ? KERN_Q8_0_PLAIN_SCALES : 0u);
+    return t->type | m->kflags[t - m->gguf.tensors];
 }
 
 const struct mllm_tokenizer *model_tokenizer(const mllm_model *m) { return m ? m->tok : NULL; }
@@ -177,7 +177,7 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                                  (long long)b);
             if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) plain = 0; /* negative, -0 or subnormal */
         }
-        m->q8_plain[t - m->gguf.tensors] = (uint8_t)plain;
+        if (plain) m->kflags[t - m->gguf.tensors] |= KERN_Q8_0_PLAIN_SCALES;
     }
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
@@ -195,8 +195,8 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     int32_t i;
 
     if (!emb) return mllm_fail(err, MLLM_ERR_MISSING, "missing tensor 'token_embd.weight'");
-    m->q8_plain = (uint8_t *)calloc((size_t)m->gguf.n_tensors, 1);
-    if (!m->q8_plain) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
+    m->kflags = (uint32_t *)calloc((size_t)m->gguf.n_tensors, sizeof *m->kflags);
+    if (!m->kflags) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
     if (emb->ne[1] < 1 || emb->ne[1] > INT32_MAX / 2)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor 'token_embd.weight' has %lld rows, not a usable vocabulary size",
                          (long long)emb->ne[1]);
@@ -242,6 +242,35 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     return MLLM_OK;
 }
 
+/* The layer blocks' Q8_0 weights to KERN_Q8_0_X4, in place (mllm_model_params.repack).
+ * Only the blocks: the token embedding is also read a row at a time (and is the head when
+ * tied). Out of memory for the 4-row scratch leaves the file's layout, which works too. */
+static void repack_x4(mllm_model *m) {
+    int64_t max_nb = 0;
+    void *tmp;
+    int32_t i, j;
+    for (i = 0; i < m->hp.n_layer_stored; i++) {
+        const gguf_tensor *ts[] = {m->blocks[i].wq, m->blocks[i].wk, m->blocks[i].wv, m->blocks[i].wo,
+                                   m->blocks[i].w_gate, m->blocks[i].w_up, m->blocks[i].w_down};
+        for (j = 0; j < 7; j++)
+            if (ts[j]->ne[0] / MLLM_QK8_0 > max_nb) max_nb = ts[j]->ne[0] / MLLM_QK8_0;
+    }
+    tmp = malloc((size_t)(4 * max_nb) * sizeof(block_q8_0));
+    if (!tmp) return;
+    for (i = 0; i < m->hp.n_layer_stored; i++) {
+        const gguf_tensor *ts[] = {m->blocks[i].wq, m->blocks[i].wk, m->blocks[i].wv, m->blocks[i].wo,
+                                   m->blocks[i].w_gate, m->blocks[i].w_up, m->blocks[i].w_down};
+        for (j = 0; j < 7; j++) {
+            const gguf_tensor *t = ts[j];
+            uint32_t *f = &m->kflags[t - m->gguf.tensors];
+            if (t->type != MLLM_DTYPE_Q8_0 || t->ne[1] % 4 != 0 || (*f & KERN_Q8_0_X4)) continue;
+            kern_q8_0_to_x4((void *)(uintptr_t)t->data, t->ne[0], t->ne[1], tmp);
+            *f |= KERN_Q8_0_X4;
+        }
+    }
+    free(tmp);
+}
+
 /* ---------------------------------------------------------------- public */
 
 mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_params *params,
@@ -268,7 +297,10 @@ mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_p
         mllm_model_free(m);
         return st;
     }
-    if (params && params->take_ownership) m->owned_data = (uint8_t *)data;
+    if (params && params->take_ownership) {
+        m->owned_data = (uint8_t *)data;
+        if (params->repack && kern_q8_0_x4_preferred()) repack_x4(m);
+    }
     *out = m;
     return MLLM_OK;
 }
@@ -278,7 +310,7 @@ void mllm_model_free(mllm_model *m) {
     if (m->tok) tokenizer_free(m->tok);
     free(m->blocks);
     free(m->layer_block);
-    free(m->q8_plain);
+    free(m->kflags);
     gguf_free(&m->gguf);
     free(m->owned_data);
     free(m);
@@ -309,6 +341,10 @@ void mllm_model_get_info(const mllm_model *m, mllm_model_info *o) {
     o->add_bos = tokenizer_add_bos(m->tok);
     o->rope_theta = hp->rope_theta;
     o->rms_eps = hp->rms_eps;
+    {
+        int64_t i;
+        for (i = 0; i < (int64_t)m->gguf.n_tensors; i++) o->n_repacked += (m->kflags[i] & KERN_Q8_0_X4) != 0;
+    }
     o->n_params = m->n_params;
     o->weight_bytes = m->weight_bytes;
 }

@@ -59,8 +59,9 @@ struct mllm_model {
     struct mllm_tokenizer *tok;
     int64_t n_params;             /* elements of the tensors the model uses */
     int64_t weight_bytes;         /* bytes of those tensors */
-    uint8_t *q8_plain;            /* per gguf tensor: 1 for a Q8_0 tensor the model uses whose
-                                     block scales are all +0 or positive normal halves */
+    uint32_t *kflags;             /* per gguf tensor: KERN_Q8_0_PLAIN_SCALES for a Q8_0 tensor the
+                                     model uses whose block scales are all +0 or positive normal
+                                     halves; KERN_Q8_0_X4 once its rows are in that layout */
 };
 
 /* The stored block effective layer `l` runs, for n_stored blocks run `repeat` times each

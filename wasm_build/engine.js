@@ -137,21 +137,26 @@ export class Engine {
    * Load a GGUF model from bytes. The bytes are copied once into the wasm heap, which the
    * model then owns (zero-copy views from there on).
    * @param {Uint8Array} bytes
+   * @param {{repack?: boolean}} [opts] see loadModelAt
    * @returns {Model}
    */
-  loadModel(bytes) {
-    return this.loadModelAt(this.put(bytes), bytes.length);
+  loadModel(bytes, opts = {}) {
+    return this.loadModelAt(this.put(bytes), bytes.length, opts);
   }
 
   /**
    * Load a GGUF model whose bytes the caller already wrote into the heap at `data` (an
    * alloc() of `size` bytes), e.g. streamed there chunk by chunk so that no whole-file copy
    * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
+   * repack: false keeps the weights in the file's layout; by default, where the relaxed-SIMD
+   * kernels run, the layer blocks' Q8_0 rows are interleaved in place for them at load
+   * (src/kernels.h KERN_Q8_0_X4; same results).
    * @param {number} data
    * @param {number} size
+   * @param {{repack?: boolean}} [opts]
    * @returns {Model}
    */
-  loadModelAt(data, size) {
+  loadModelAt(data, size, opts = {}) {
     const m = this.mod;
     let params = 0;
     let status;
@@ -159,6 +164,7 @@ export class Engine {
       params = this.alloc(SIZEOF.modelParams);
       m._mllm_model_params_init(params);
       this.i32()[params >> 2] = 1; // take_ownership
+      if (opts.repack === false) this.i32()[(params >> 2) + 1] = 0;
       status = m._mllm_model_load(data, size, params, this.scratch, this.errPtr);
     } catch (e) {
       this.free(data);
@@ -191,6 +197,7 @@ export class Model {
       nCtxTrain: i(10), weightType: DTYPES[i(11)] ?? String(i(11)), tiedEmbeddings: i(12) === 1,
       tokenizer: i(13) === 1 ? 'gpt2' : 'llama', bosId: i(14), eosId: i(15), addBos: i(16) === 1,
       ropeTheta: +dv.getFloat32(17 * 4, true).toPrecision(7), rmsEps: +dv.getFloat32(18 * 4, true).toPrecision(7),
+      repacked: i(19),
       nParams: Number(dv.getBigInt64(80, true)), weightBytes: Number(dv.getBigInt64(88, true)),
     };
     e.free(p);

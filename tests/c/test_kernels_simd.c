@@ -346,6 +346,81 @@ static void test_matmul_q8_0_reuse_hint_gives_the_same_values(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* KERN_Q8_0_X4: rows repacked by kern_q8_0_to_x4 give the file layout's scalar values on
+ * every path: the scalar reference, the SIMD128 kernel (its fallback), and with
+ * KERN_Q8_0_RELAXED the relaxed decode (1-3 tokens; 8 streams of pairs of groups, plus the
+ * groups past them) and prefill tile (4+ tokens, a last partial octet), with plain and any
+ * scales and the reuse hint. Extremes too: -128 weights (stored as 0) against -128 / 127
+ * tokens. The repack keeps every byte: undoing it by hand gives the rows back. */
+static void test_matmul_q8_0_x4_layout_gives_the_scalar_values(void) {
+    static const int n_ins[] = {32, 576, 1536};
+    static const int rows_list[] = {4, 8, 36, 64, 92, 576};
+    static const int toks[] = {1, 3, 4, 9, 16};
+    static const uint32_t hints[] = {0, KERN_Q8_0_RELAXED, KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE,
+                                     KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED,
+                                     KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE};
+    int a, r, t, h, e, i, j, bad = 0, bad_bytes = 0, cases = 0;
+    for (a = 0; a < 3; a++)
+        for (r = 0; r < 6; r++)
+            for (t = 0; t < 5; t++)
+                for (e = 0; e < 3; e++) { /* 0 plain scales, 1 any scales, 2 extremes */
+                    int n_in = n_ins[a], rows = rows_list[r], n_tok = toks[t], nb = n_in / 32, ldo = rows + 3;
+                    size_t wbytes = sizeof(block_q8_0) * (size_t)(nb * rows);
+                    block_q8_0 *w = (block_q8_0 *)malloc(wbytes), *w4 = (block_q8_0 *)malloc(wbytes);
+                    block_q8_0 *xq = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(nb * n_tok));
+                    block_q8_0 *tmp = (block_q8_0 *)malloc(sizeof(block_q8_0) * (size_t)(4 * nb));
+                    float *ref = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+                    float *o = (float *)malloc(sizeof(float) * (size_t)(ldo * n_tok));
+                    if (rows == 576 && n_in == 1536 && n_tok > 4) goto next; /* enough of the big ones */
+                    fill_q8(w, nb * rows);
+                    fill_q8(xq, nb * n_tok);
+                    for (i = 0; i < nb * rows; i++) {
+                        if (e == 0) w[i].d = i % 13 == 5 ? 0 : (uint16_t)((1 + next_u32() % 30) << 10 | (next_u32() & 0x3ff));
+                        if (e == 2) {
+                            w[i].d = 0x3c00;
+                            for (j = 0; j < 32; j++) w[i].qs[j] = -128;
+                        }
+                    }
+                    if (e == 2)
+                        for (i = 0; i < nb * n_tok; i++) {
+                            xq[i].d = 0x3c00;
+                            for (j = 0; j < 32; j++) xq[i].qs[j] = (int8_t)((i / nb) % 2 ? 127 : -128);
+                        }
+                    memcpy(w4, w, wbytes);
+                    kern_q8_0_to_x4(w4, n_in, rows, tmp);
+                    { /* by hand: group g, block b, quad j, row k at (g * nb + b) * 136 + 8 + 16 j + 4 k */
+                        const uint8_t *p = (const uint8_t *)w4;
+                        for (i = 0; i < rows; i++) {
+                            int b;
+                            for (b = 0; b < nb; b++) {
+                                const uint8_t *blk = p + (size_t)((i / 4) * nb + b) * KERN_Q8_0_X4_BLOCK;
+                                uint16_t d;
+                                memcpy(&d, blk + 2 * (i % 4), 2);
+                                bad_bytes += d != w[i * nb + b].d;
+                                for (j = 0; j < 32; j++)
+                                    bad_bytes += (int8_t)(blk[8 + 16 * (j / 4) + 4 * (i % 4) + j % 4] ^ 0x80) !=
+                                                 w[i * nb + b].qs[j];
+                            }
+                        }
+                    }
+                    for (i = 0; i < ldo * n_tok; i++) ref[i] = -7.0f;
+                    kern_matmul_scalar(ref, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                    for (h = -1; h < 5; h++) {
+                        if (e != 0 && h >= 0 && (hints[h] & KERN_Q8_0_PLAIN_SCALES)) continue;
+                        for (i = 0; i < ldo * n_tok; i++) o[i] = -7.0f;
+                        if (h < 0) kern_matmul_scalar(o, ldo, w4, MLLM_DTYPE_Q8_0 | KERN_Q8_0_X4, n_in, rows, NULL, xq, n_tok);
+                        else kern_matmul(o, ldo, w4, MLLM_DTYPE_Q8_0 | KERN_Q8_0_X4 | hints[h], n_in, rows, NULL, xq, n_tok);
+                        bad += count_diff(o, ref, ldo * n_tok); /* includes the untouched gap past rows */
+                        cases++;
+                    }
+                next:
+                    free(w); free(w4); free(xq); free(tmp); free(ref); free(o);
+                }
+    CHECK_EQ_INT(cases, (3 * 6 * 5 - 2) * (6 + 4 + 4));
+    CHECK_EQ_INT(bad_bytes, 0);
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* Float-type weights. F16 rows hold every one of the 65536 half bit patterns (subnormals,
  * infinities, nans included) once across the matrix, so any widening error shows. */
 static void check_float_type(uint32_t wtype) {
@@ -434,6 +509,7 @@ int main(void) {
     RUN(test_matmul_q8_0_plain_scales_hint_gives_the_same_values);
     RUN(test_matmul_q8_0_relaxed_flag_gives_the_scalar_values);
     RUN(test_matmul_q8_0_reuse_hint_gives_the_same_values);
+    RUN(test_matmul_q8_0_x4_layout_gives_the_scalar_values);
     RUN(test_matmul_f32_matches_scalar);
     RUN(test_matmul_f16_matches_scalar_for_every_half);
     RUN(test_matmul_bf16_matches_scalar_for_every_bfloat);

@@ -39,11 +39,11 @@ test('Node LTS: the SIMD kernel tests pass with the relaxed kernel linked in, an
   // main runs the tests; then, whether the relaxed kernel was live in this thread
   const out = run(['-e', `const m = require(${JSON.stringify(`${OUT}/test_kernels_simd.cjs`)});
     process.once('beforeExit', () => console.log('relaxed active: ' + m.mllmRelaxedActive()));`]);
-  assert.match(out, /kernels_simd: 14 passed, 0 failed/, out);
+  assert.match(out, /kernels_simd: 15 passed, 0 failed/, out);
   assert.match(out, new RegExp(`relaxed active: ${vnni}`), out);
 });
 
-test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, prefill and decode, 1 and 2 threads', () => {
+test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, weights repacked or not, prefill and decode, 1 and 2 threads', () => {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}/tiny.gguf`, makeRandomModel({ shape: 'tiny', type: 'q8_0', seed: 5, nVocab: 1000 }));
   const script = `
@@ -53,8 +53,14 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 990));
     const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
     const runs = [];
-    for (const [eng, threads, relaxedSimd] of [[one, 1, false], [one, 1, true], [two, 2, true]]) {
-      const model = eng.loadModel(bytes);
+    // the first run is the reference: the file's layout on the SIMD128 kernels; then repacked
+    // weights (KERN_Q8_0_X4) on SIMD128 and on the relaxed kernels, and the file's on relaxed
+    const cases = [[one, 1, false, false], [one, 1, false, true], [one, 1, true, true], [two, 2, true, true],
+      [one, 1, true, false]];
+    const repacked = [];
+    for (const [eng, threads, relaxedSimd, repack] of cases) {
+      const model = eng.loadModel(bytes, { repack });
+      repacked.push(model.info.repacked);
       const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
       ctx.eval(ids.slice(0, 38), { allLogits: true }); // prefill: the relaxed tile
       const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
@@ -68,11 +74,15 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
       return d;
     });
     console.log(JSON.stringify({ relaxed: [one.build.relaxed, two.build.relaxed], threads: two.build.threads, diff,
-      n: runs[0].got[0].length }));
+      n: runs[0].got[0].length, repacked }));
     process.exit(0);`;
   const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
   assert.deepEqual(r.relaxed, [vnni, vnni], `relaxed kernel active (1 thread, 2 threads): ${r.relaxed}, CPU has avx_vnni: ${vnni}`);
   assert.equal(r.threads, 2);
   assert.equal(r.n, 1000);
-  assert.deepEqual(r.diff, [0, 0], 'bit-identical logits: relaxed on 1 thread, relaxed on 2 threads, against relaxed off');
+  // tiny: 4 blocks x 7 matrices, every row count a multiple of 4; repacked only where relaxed runs
+  const x4 = vnni ? 28 : 0;
+  assert.deepEqual(r.repacked, [0, x4, x4, x4, 0], 'matrices repacked in each run');
+  assert.deepEqual(r.diff, [0, 0, 0, 0],
+    'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });

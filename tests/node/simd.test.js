@@ -31,7 +31,7 @@ test('SIMD128 kernels equal the scalar kernels bit for bit (tests/c/test_kernels
   } catch (e) {
     assert.fail(`test_kernels_simd failed:\n${e.stdout}\n${e.stderr}`);
   }
-  assert.match(out, /kernels_simd: 14 passed, 0 failed/);
+  assert.match(out, /kernels_simd: 15 passed, 0 failed/);
 });
 
 /** Logits of every position of `ids`, evaluated in chunks of `batch` (all-logits evals). */
