@@ -738,6 +738,38 @@ static void x4_matvec(float *out, const uint8_t *w, int64_t nb, int64_t n_rows, 
         quad(out + 4 * g, 0, w + g * gbytes, 0, nb, xq, xc, dx, &k);
 }
 
+/* The x4 pieces matmul_q8_0 calls, kept out of its body: inlined there they cost Node 20's
+ * SIMD128 prefill (file layout) a third of its speed, as V8 allocates registers per
+ * function (binaryen inlines a direct call whatever it is told, so the calls go through a
+ * pointer the compiler cannot see). */
+typedef void (*x4_lanes_fn)(const uint8_t *blk, int32_t *wl, float *dw, const f16_consts *k);
+static void x4_lanes_block(const uint8_t *blk, int32_t *wl, float *dw, const f16_consts *k) {
+    block_q8_0 u[4];
+    x4_unpack(blk, u);
+    lanes4(u, u + 1, u + 2, u + 3, (char *)wl, 16);
+    wasm_v128_store(dw, scales4(u, u + 1, u + 2, u + 3, k));
+}
+static x4_lanes_fn x4_lanes_fn_opaque(void) {
+    x4_lanes_fn f = x4_lanes_block;
+    __asm__("" : "+r"(f));
+    return f;
+}
+static inline void x4_lanes(x4_lanes_fn f, const uint8_t *blk, int32_t *wl, float *dw, const f16_consts *k) {
+    f(blk, wl, dw, k);
+}
+typedef void (*x4_decode_fn)(float *o, const uint8_t *w, int64_t nb, int64_t n_rows, const block_q8_0 *x,
+                             int16_t *xbuf, int32_t *cbuf, const float *dx, int plain, int reuse);
+static void x4_decode(float *o, const uint8_t *w, int64_t nb, int64_t n_rows, const block_q8_0 *x, int16_t *xbuf,
+                      int32_t *cbuf, const float *dx, int plain, int reuse) {
+    x4_token(x, nb, xbuf, cbuf);
+    x4_matvec(o, w, nb, n_rows, xbuf, cbuf, dx, plain, reuse);
+}
+static x4_decode_fn x4_decode_fn_opaque(void) {
+    x4_decode_fn f = x4_decode;
+    __asm__("" : "+r"(f));
+    return f;
+}
+
 #ifdef MLLM_RELAXED_IMPORT
 /* src/kernels_relaxed.c's prefill and decode (a module of its own: see there), supplied to
  * this one by wasm_build/relaxed_library.js. It returns 0 without writing where the
@@ -841,10 +873,8 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
                 int64_t o;
                 for (b = 0; b < nb; b++) { /* widened once, used for every octet of the group */
                     if (x4) {
-                        block_q8_0 u[4];
-                        x4_unpack((const uint8_t *)w + (r / 4 * nb + b) * KERN_Q8_0_X4_BLOCK, u);
-                        lanes4(u, u + 1, u + 2, u + 3, (char *)(wl + b * 64), 16);
-                        wasm_v128_store(dw + 4 * b, scales4(u, u + 1, u + 2, u + 3, &k));
+                        x4_lanes(x4_lanes_fn_opaque(), (const uint8_t *)w + (r / 4 * nb + b) * KERN_Q8_0_X4_BLOCK,
+                                 wl + b * 64, dw + 4 * b, &k);
                         continue;
                     }
                     lanes4(w0 + b, w1 + b, w2 + b, w3 + b, (char *)(wl + b * 64), 16);
@@ -866,8 +896,7 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
             if (x4) { /* the tile is done with xw and wl: they take this token's x4 layout */
                 if (!plain)
                     for (b = 0; b < nb; b++) dx112[b] = dx[b * ds + t];
-                x4_token(xq + (g0 + t) * nb, nb, xw, wl);
-                x4_matvec(o, (const uint8_t *)w, nb, n_rows, xw, wl, dx112, plain, reuse);
+                x4_decode_fn_opaque()(o, (const uint8_t *)w, nb, n_rows, xq + (g0 + t) * nb, xw, wl, dx112, plain, reuse);
                 continue;
             }
             for (i0 = 0; i0 < q; i0 = i1) {

@@ -340,12 +340,19 @@ Reading the figures:
   immediate on 2 threads went from 98.5 to 105.8 tok/s, 1.07x -> 1.20x over 60 unrolled, with a 16-token prompt
   (1.07x -> 1.14x with this bench's 128, where attention weighs more; medians of 6 interleaved runs, by hand). On one thread the 3.76 MB block does not fit whatever is read, and the extra reads cost 7%, so the
   engine asks for them only where a thread's share of a block is at most 2 MiB. Node ${ltsVersion}, 2 threads: 2x30
-  immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. What is left, with the engine's kernel calls timed by hand:
+  immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. What was left before the x4 layout, with the engine's kernel calls timed by hand:
   q, k and v, read first in the second pass and so evicted first, still run 16-18 GB/s per core there against 26-29
   for gate and up; o and down have fp16-subnormal scales in this random file (their init shrinks with depth), which
   the relaxed kernel converts at about 24 GB/s cached against 30 for normal scales; and the head, attention and the
   steps between matmuls cost both models the same. By those timings 1.3x would need the whole second pass at about
-  33 GB/s per core, above the relaxed kernel's rate on weights already in L2.
+  33 GB/s per core, above the relaxed kernel's rate on weights already in L2. So the layer blocks' Q8_0 rows are now
+  interleaved by four at load where the relaxed kernels run (KERN_Q8_0_X4, src/kernels.h; same bytes, + 128 already
+  applied): one relaxed dot per 16 bytes leaves each row's sum in its own lane, with no bias, horizontal sums or
+  scale gathers, and the decode kernel alone on cached weights went from 33 to 54 GB/s (from memory: the same 24).
+  That moved 2x30 over 60 on 2 threads only from 1.15x to 1.18x (medians of 4 interleaved runs each, by hand). Timed
+  by hand after it (thread 0, 64 tokens): first passes 303 ms, second passes 150, attention 83, head 50, the rest
+  about 50. The second pass streams about 24 GB/s per core, far under the kernel's cached rate: by then much of a
+  core's 1.88 MB share has left its 2 MiB L2, which the KV cache (read between the passes) and activations share.
   Reuse pays only where the kernel outruns the memory that feeds it:
   even with the second pass wholly in L2 at the cached rate (${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s), 2x30's matmuls would take
   (1 + ${f1(ks.decode_matvecs_30_blocks.GB_s)} / ${f1(ks.matvec_q8_0_in_cache.GB_s)}) / 2 of 60's time, ${(2 / (1 + ks.decode_matvecs_30_blocks.GB_s / ks.matvec_q8_0_in_cache.GB_s)).toFixed(2)}x at most; 1.3x needs a kernel that runs
