@@ -190,6 +190,15 @@ static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, con
     return sumf;
 }
 
+/* A decode token's per-block corrections and scales (times unit) for the streams below. */
+static void decode_token(const block_q8_0 *x, int32_t nb, int32_t *xc, float *dx, float unit) {
+    int32_t b;
+    for (b = 0; b < nb; b++) {
+        xc[b] = correction(x + b);
+        dx[b] = f16_to_f32(x[b].d) * unit;
+    }
+}
+
 /* Decode, token by token: kernels_simd128.c's 8 streams (the rows cut into 8 stretches,
  * each step the next row of four of them), so that the hardware prefetchers follow. reuse:
  * KERN_Q8_0_REUSE, the steps go in chunks (kernels_q8_simd.h). */
@@ -199,11 +208,8 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
     const float unit = plain ? 0x1p112f : 1.0f;
     const int32_t q = n_rows / 8, chunk = reuse ? (int32_t)reuse_chunk_steps(nb, 8) : q;
     f16_consts k;
-    int32_t b, i, i0, i1, g, r;
-    for (b = 0; b < nb; b++) {
-        xc[b] = correction(x + b);
-        dx[b] = f16_to_f32(x[b].d) * unit;
-    }
+    int32_t i, i0, i1, g, r;
+    decode_token(x, nb, xc, dx, unit);
     if (!plain) k = f16_consts_make();
     for (i0 = 0; i0 < q; i0 = i1) {
         i1 = q - i0 < chunk ? q : i0 + chunk;
@@ -277,11 +283,8 @@ static void matvec_x4(float *out, const uint8_t *w, int32_t nb, int32_t n_rows, 
     const int32_t chunk = reuse ? (int32_t)reuse_chunk_steps(4 * nb, 8) : q;
     const float unit = plain ? 0x1p112f : 1.0f;
     f16_consts k;
-    int32_t b, i, i0, i1, s, g;
-    for (b = 0; b < nb; b++) {
-        xc[b] = correction(x + b);
-        dx[b] = f16_to_f32(x[b].d) * unit;
-    }
+    int32_t i, i0, i1, s, g;
+    decode_token(x, nb, xc, dx, unit);
     if (!plain) k = f16_consts_make();
     for (i0 = 0; i0 < q; i0 = i1) {
         i1 = q - i0 < chunk ? q : i0 + chunk;
