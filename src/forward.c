@@ -139,7 +139,7 @@ static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, 
     j->n = n;
     if (c->pool) {
         per = (rows + mllm_pool_size(c->pool) - 1) / mllm_pool_size(c->pool);
-        per = (per + 7) & ~(int64_t)7;
+        per = (per + 7) & ~(int64_t)7; /* (whole groups of four rows too, as KERN_Q8_0_X4 needs) */
     }
     j->rows_per_item = per;
     items = (int)((rows + per - 1) / per);

@@ -125,7 +125,7 @@ static inline __attribute__((always_inline)) void rows4_tok8_at(float *out, int3
     if (nr > 2) store_row(out + 2, ldo, f4, f5, nt);
     if (nr > 3) store_row(out + 3, ldo, f6, f7, nt);
 }
-/* The rows copied out to [block][row][32] (file layout, rows4_tok8_from_rows below). */
+/* Four rows of the file's layout, copied out to [block][row][32] + 128 (the entry point). */
 static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *dw, int32_t nb, const int8_t *xt,
                        const int32_t *xc, const float *dx, int nr, int nt) {
     rows4_tok8_at(out, ldo, wu, dw, nb, xt, xc, dx, nr, nt, 128, 4, 32);

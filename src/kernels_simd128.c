@@ -28,10 +28,11 @@
  *  - Attention: four cached keys per step, finished by one transpose; position blocks keep
  *    the key/value rows in L1 for every query head of a GQA group. Softmax and SwiGLU use
  *    kern_exp's operations on four lanes.
- * Tried and dropped (measured, see the issue-3 notes): repacking Q8_0 in place at load into
- * groups of four rows interleaved per 4 bytes (rows land in dot lanes, no horizontal sums,
- * four scales per load) made the cached matvec 38% faster but end-to-end decode no faster
- * and prefill 8% slower. Relaxed SIMD's int8 dot has its own module (kernels_relaxed.c:
+ *  - KERN_Q8_0_X4 weights (rows interleaved by four, repacked at load only where the relaxed
+ *    kernels run) come here only when a context turns relaxed SIMD off: a decode of their
+ *    own (x4_groups4_tok1) and the prefill tile fed by unpacking each block of four rows.
+ *    Node 20 does not repack: there the tile's unpacking would cost prefill about 12%.
+ * Relaxed SIMD's int8 dot has its own module (kernels_relaxed.c:
  * clang 14 cannot emit it; Node 20's V8 lowers it to pmaddubsw, which saturates), and this
  * file's prefill tile is the fallback where it is absent or inexact.
  * Also measured without gain: a two-pass decode (integer block sums stored, then scales) and
@@ -754,9 +755,6 @@ static x4_lanes_fn x4_lanes_fn_opaque(void) {
     __asm__("" : "+r"(f));
     return f;
 }
-static inline void x4_lanes(x4_lanes_fn f, const uint8_t *blk, int32_t *wl, float *dw, const f16_consts *k) {
-    f(blk, wl, dw, k);
-}
 typedef void (*x4_decode_fn)(float *o, const uint8_t *w, int64_t nb, int64_t n_rows, const block_q8_0 *x,
                              int16_t *xbuf, int32_t *cbuf, const float *dx, int plain, int reuse);
 static void x4_decode(float *o, const uint8_t *w, int64_t nb, int64_t n_rows, const block_q8_0 *x, int16_t *xbuf,
@@ -854,7 +852,7 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
                     memset(dx + b * ds + t + n4, 0, sizeof(float) * (size_t)(4 - n4));
             }
         }
-        for (t = nl; t < ng; t++) { /* dot_block_split's layout */
+        for (t = nl; t < ng && !x4; t++) { /* dot_block_split's layout (x4 makes its own below) */
             const block_q8_0 *xb = xq + (g0 + t) * nb;
             int16_t *dst = xs + (t - nl) * n_in;
             for (b = 0; b < nb; b++) {
@@ -873,8 +871,8 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
                 int64_t o;
                 for (b = 0; b < nb; b++) { /* widened once, used for every octet of the group */
                     if (x4) {
-                        x4_lanes(x4_lanes_fn_opaque(), (const uint8_t *)w + (r / 4 * nb + b) * KERN_Q8_0_X4_BLOCK,
-                                 wl + b * 64, dw + 4 * b, &k);
+                        x4_lanes_fn_opaque()((const uint8_t *)w + (r / 4 * nb + b) * KERN_Q8_0_X4_BLOCK, wl + b * 64,
+                                             dw + 4 * b, &k);
                         continue;
                     }
                     lanes4(w0 + b, w1 + b, w2 + b, w3 + b, (char *)(wl + b * 64), 16);
