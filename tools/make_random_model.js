@@ -13,6 +13,8 @@ export const SHAPES = {
   '125m': { nLayer: 30, nEmbd: 576, nFf: 1536, nHead: 9, nHeadKv: 3 },
   '350m': { nLayer: 32, nEmbd: 960, nFf: 2560, nHead: 15, nHeadKv: 5 },
   tiny: { nLayer: 4, nEmbd: 128, nFf: 320, nHead: 4, nHeadKv: 2 },
+  // 3 KV heads of 2 query heads: two threads' halves of the heads each cross a group (as 125M's 9 / 3 do)
+  'tiny-gqa3': { nLayer: 2, nEmbd: 192, nFf: 256, nHead: 6, nHeadKv: 3 },
 };
 
 /** Deterministic normal(0, std) generator (xorshift32 + Box-Muller). */

@@ -71,8 +71,8 @@ test('the pthreads build splits the work across 2 threads and gives the same log
   assert.equal(two.build.threads, 2);
   assert.match(two.build.url, /mobilellm-threads\.js$/);
   const ids = Array.from({ length: 21 }, (_, i) => 3 + ((i * 131) % 990));
-  for (const [share, mode] of [[1, 'immediate'], [2, 'repeat_all']]) {
-    const bytes = makeRandomModel({ shape: 'tiny', type: 'q8_0', share, mode, nVocab: 1000, seed: 11 });
+  for (const [shape, share, mode] of [['tiny', 1, 'immediate'], ['tiny', 2, 'repeat_all'], ['tiny-gqa3', 2, 'immediate']]) {
+    const bytes = makeRandomModel({ shape, type: 'q8_0', share, mode, nVocab: 1000, seed: 11 });
     const rows = [];
     for (const [eng, threads] of [[one, 1], [two, 2]]) {
       const m = eng.loadModel(bytes);
@@ -85,7 +85,7 @@ test('the pthreads build splits the work across 2 threads and gives the same log
       ctx.free(); m.free();
     }
     for (let i = 0; i < ids.length; i++)
-      assert.deepEqual(new Uint32Array(rows[1][i].buffer), new Uint32Array(rows[0][i].buffer), `${mode}x${share}: position ${i}`);
+      assert.deepEqual(new Uint32Array(rows[1][i].buffer), new Uint32Array(rows[0][i].buffer), `${shape} ${mode}x${share}: position ${i}`);
   }
 });
 
