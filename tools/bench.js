@@ -353,6 +353,15 @@ Reading the figures:
   by hand after it (thread 0, 64 tokens): first passes 303 ms, second passes 150, attention 83, head 50, the rest
   about 50. The second pass streams about 24 GB/s per core, far under the kernel's cached rate: by then much of a
   core's 1.88 MB share has left its 2 MiB L2, which the KV cache (read between the passes) and activations share.
+  The KV cache is why the prompt length matters: two builds that ran 1.21x with this bench's 128-token prompt ran
+  1.26x and 1.30x with a 16-token one (2 threads, medians of 3-4 interleaved runs, by hand). Tried after that without gain (by hand, 2 threads,
+  medians of 4 interleaved runs, ratios against the build without the change in the same runs): the second pass
+  reading its chunks of rows in reverse order (1.209 vs 1.208); touches on only part of each matrix, so that what
+  they protect fits (60% of the rows 1.138, 35% 1.130, vs all 1.159; on 1 thread, where the whole block cannot fit,
+  1.07x and 1.02x vs 1.12x without touches); a touch lag of 16, 32 or 48 KiB instead of 64 (1.21, 1.21, 1.20 vs
+  1.20). A decode step's attention now gives each thread one contiguous range of heads, so a core reads the keys and
+  values of two of the three groups rather than up to all three (decode at position 1500 on 2 threads 91.7 -> 95.3
+  tok/s; 2x30 immediate +1.5%, within this machine's noise).
   Reuse pays only where the kernel outruns the memory that feeds it:
   even with the second pass wholly in L2 at the cached rate (${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s), 2x30's matmuls would take
   (1 + ${f1(ks.decode_matvecs_30_blocks.GB_s)} / ${f1(ks.matvec_q8_0_in_cache.GB_s)}) / 2 of 60's time, ${(2 / (1 + ks.decode_matvecs_30_blocks.GB_s / ks.matvec_q8_0_in_cache.GB_s)).toFixed(2)}x at most; 1.3x needs a kernel that runs
