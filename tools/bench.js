@@ -353,8 +353,8 @@ Reading the figures:
   by hand after it (thread 0, 64 tokens): first passes 303 ms, second passes 150, attention 83, head 50, the rest
   about 50. The second pass streams about 24 GB/s per core, far under the kernel's cached rate: by then much of a
   core's 1.88 MB share has left its 2 MiB L2, which the KV cache (read between the passes) and activations share.
-  The KV cache is why the prompt length matters: two builds that ran 1.21x with this bench's 128-token prompt ran
-  1.26x and 1.30x with a 16-token one (2 threads, medians of 3-4 interleaved runs, by hand). Tried after that without gain (by hand, 2 threads,
+  The KV cache is why the prompt length matters: with a 16-token prompt instead of 128, 2x30 over 60 ran 1.24x to
+  1.30x against 1.20x to 1.21x (2 threads, three by-hand runs of 3-5 interleaved repeats each, medians). Tried after that without gain (by hand, 2 threads,
   medians of 4 interleaved runs, ratios against the build without the change in the same runs): the second pass
   reading its chunks of rows in reverse order (1.209 vs 1.208); touches on only part of each matrix, so that what
   they protect fits (60% of the rows 1.138, 35% 1.130, vs all 1.159; on 1 thread, where the whole block cannot fit,
