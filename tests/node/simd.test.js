@@ -65,27 +65,31 @@ test('SIMD and scalar builds give identical logits, batched or token by token, i
   }
 });
 
-test('the pthreads build splits the work across 2 threads and gives the same logits as 1 thread', async () => {
+test('the pthreads build splits the work across 2 and 4 threads and gives the same logits as 1 thread', async () => {
   const one = await Engine.create({ simd: true });
   const two = await Engine.create({ threads: 2 });
+  const four = await Engine.create({ threads: 4 }); // uneven head ranges: 6 heads as 2, 1, 2, 1
   assert.equal(two.build.threads, 2);
+  assert.equal(four.build.threads, 4);
   assert.match(two.build.url, /mobilellm-threads\.js$/);
   const ids = Array.from({ length: 21 }, (_, i) => 3 + ((i * 131) % 990));
   for (const [shape, share, mode] of [['tiny', 1, 'immediate'], ['tiny', 2, 'repeat_all'], ['tiny-gqa3', 2, 'immediate']]) {
     const bytes = makeRandomModel({ shape, type: 'q8_0', share, mode, nVocab: 1000, seed: 11 });
     const rows = [];
-    for (const [eng, threads] of [[one, 1], [two, 2]]) {
+    for (const [eng, threads] of [[one, 1], [two, 2], [four, 4]]) {
       const m = eng.loadModel(bytes);
       const ctx = m.newContext({ nCtx: 64, nBatch: 16, threads });
       const got = [];
-      ctx.eval(ids.slice(0, 16), { allLogits: true }); // prefill: row tiles and attention items on both threads
+      ctx.eval(ids.slice(0, 16), { allLogits: true }); // prefill: row tiles and attention items on every thread
       for (let j = 0; j < 16; j++) got.push(ctx.logits(j));
       for (const id of ids.slice(16)) { ctx.eval([id]); got.push(ctx.logits()); } // decode steps
       rows.push(got);
       ctx.free(); m.free();
     }
     for (let i = 0; i < ids.length; i++)
-      assert.deepEqual(new Uint32Array(rows[1][i].buffer), new Uint32Array(rows[0][i].buffer), `${shape} ${mode}x${share}: position ${i}`);
+      for (const r of [1, 2])
+        assert.deepEqual(new Uint32Array(rows[r][i].buffer), new Uint32Array(rows[0][i].buffer),
+          `${shape} ${mode}x${share}, ${2 * r} threads: position ${i}`);
   }
 });
 
