@@ -166,11 +166,12 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
  * thread's share of it may stay in its core's L2; else 0. */
 static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
     const mllm_model *m = c->m;
-    const mllm_block *b = &m->blocks[m->layer_block[l]];
-    uint64_t bytes;
+    const gguf_tensor *ws[MODEL_BLOCK_MATRICES];
+    uint64_t bytes = 0;
+    int k;
     if (l + 1 >= m->hp.n_layer_eff || m->layer_block[l + 1] != m->layer_block[l]) return 0u;
-    bytes = b->wq->nbytes + b->wk->nbytes + b->wv->nbytes + b->wo->nbytes + b->w_gate->nbytes + b->w_up->nbytes +
-            b->w_down->nbytes;
+    model_block_matrices(&m->blocks[m->layer_block[l]], ws);
+    for (k = 0; k < MODEL_BLOCK_MATRICES; k++) bytes += ws[k]->nbytes;
     return bytes / (uint64_t)mllm_pool_size(c->pool) <= REUSE_MAX_SHARE_BYTES ? KERN_Q8_0_REUSE : 0u;
 }
 
@@ -192,35 +193,38 @@ typedef struct attn_job {
     int32_t pos0, t0, n_items, parts; /* n_items: (token, group) pairs */
 } attn_job;
 
-static void attention_item(void *arg, int item, int thread) {
-    const attn_job *j = (const attn_job *)arg;
+/* Token t's query heads h0..h1-1, all of one group, through the kernel on `thread`'s
+ * scores scratch. */
+static void attend(const attn_job *j, int32_t t, int32_t h0, int32_t h1, int thread) {
     mllm_context *c = j->c;
     const mllm_hparams *hp = &c->m->hp;
-    int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const size_t q_off = (size_t)t * c->q_dim + (size_t)h0 * hd, kv_off = (size_t)(h0 / group) * c->n_ctx * hd;
+    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, h1 - h0, j->pos0 + t + 1,
+                   1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
+}
+
+static void attention_item(void *arg, int item, int thread) {
+    const attn_job *j = (const attn_job *)arg;
+    const mllm_hparams *hp = &j->c->m->hp;
+    int32_t group = hp->n_head / hp->n_head_kv;
     int32_t part = item / j->n_items, tg = item % j->n_items; /* first parts (the larger) first */
     int32_t t = j->t0 + tg / hp->n_head_kv, g = tg % hp->n_head_kv;
     int32_t h0 = (part * group + j->parts - 1) / j->parts, h1 = ((part + 1) * group + j->parts - 1) / j->parts;
-    size_t q_off = (size_t)t * c->q_dim + ((size_t)g * group + (size_t)h0) * hd;
-    size_t kv_off = (size_t)g * c->n_ctx * hd;
-    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, h1 - h0,
-                   j->pos0 + t + 1, 1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
+    attend(j, t, g * group + h0, g * group + h1, thread);
 }
 
 /* One token's heads cut into n_items contiguous ranges (the first ones larger by one), item
  * i the i-th range: each thread reads the keys and values of the groups its range meets. */
 static void attention_heads_item(void *arg, int item, int thread) {
     const attn_job *j = (const attn_job *)arg;
-    mllm_context *c = j->c;
-    const mllm_hparams *hp = &c->m->hp;
-    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, t = j->t0;
-    const int32_t h0 = (int32_t)(((int64_t)item * hp->n_head + j->n_items - 1) / j->n_items);
+    const mllm_hparams *hp = &j->c->m->hp;
+    const int32_t group = hp->n_head / hp->n_head_kv;
     const int32_t h1 = (int32_t)(((int64_t)(item + 1) * hp->n_head + j->n_items - 1) / j->n_items);
-    int32_t h = h0;
-    while (h < h1) {
-        const int32_t g = h / group, he = (g + 1) * group < h1 ? (g + 1) * group : h1;
-        const size_t q_off = (size_t)t * c->q_dim + (size_t)h * hd, kv_off = (size_t)g * c->n_ctx * hd;
-        kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, he - h,
-                       j->pos0 + t + 1, 1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
+    int32_t h = (int32_t)(((int64_t)item * hp->n_head + j->n_items - 1) / j->n_items);
+    while (h < h1) { /* a call per group the range meets */
+        const int32_t he = (h / group + 1) * group < h1 ? (h / group + 1) * group : h1;
+        attend(j, j->t0, h, he, thread);
         h = he;
     }
 }
@@ -349,12 +353,10 @@ static int model_has_q8_0(const mllm_model *m) {
     int32_t i;
     if (m->output->type == MLLM_DTYPE_Q8_0) return 1;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
-        const mllm_block *b = &m->blocks[i];
-        const gguf_tensor *ws[7];
+        const gguf_tensor *ws[MODEL_BLOCK_MATRICES];
         int k;
-        ws[0] = b->wq; ws[1] = b->wk; ws[2] = b->wv; ws[3] = b->wo;
-        ws[4] = b->w_gate; ws[5] = b->w_up; ws[6] = b->w_down;
-        for (k = 0; k < 7; k++)
+        model_block_matrices(&m->blocks[i], ws);
+        for (k = 0; k < MODEL_BLOCK_MATRICES; k++)
             if (ws[k]->type == MLLM_DTYPE_Q8_0) return 1;
     }
     return 0;

@@ -138,12 +138,9 @@ void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, 
         for (r = 0; r < n_rows; r++)
             for (t = 0; t < n_tok; t++) {
                 float sumf = 0.0f;
-                for (b = 0; b < nb; b++) { /* kern_dot_q8_0_scalar's order */
-                    const block_q8_0 wb = x4_block((const uint8_t *)w, nb, r, b), *xb = xq + t * nb + b;
-                    int32_t sumi = 0;
-                    int j;
-                    for (j = 0; j < MLLM_QK8_0; j++) sumi += (int32_t)wb.qs[j] * (int32_t)xb->qs[j];
-                    sumf += (float)sumi * (fp16_to_f32(wb.d) * fp16_to_f32(xb->d));
+                for (b = 0; b < nb; b++) { /* kern_dot_q8_0_scalar block by block: the same sum */
+                    const block_q8_0 wb = x4_block((const uint8_t *)w, nb, r, b);
+                    sumf += kern_dot_q8_0_scalar(&wb, xq + t * nb + b, MLLM_QK8_0);
                 }
                 out[t * ldo + r] = sumf;
             }

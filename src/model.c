@@ -24,6 +24,11 @@ int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t m
     }
 }
 
+void model_block_matrices(const mllm_block *b, const gguf_tensor *out[MODEL_BLOCK_MATRICES]) {
+    out[0] = b->wq, out[1] = b->wk, out[2] = b->wv, out[3] = b->wo;
+    out[4] = b->w_gate, out[5] = b->w_up, out[6] = b->w_down;
+}
+
 uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t) {
     return t->type | m->kflags[t - m->gguf.tensors];
 }
@@ -249,18 +254,17 @@ static void repack_x4(mllm_model *m) {
     int64_t max_nb = 0;
     void *tmp;
     int32_t i, j;
+    const gguf_tensor *ts[MODEL_BLOCK_MATRICES];
     for (i = 0; i < m->hp.n_layer_stored; i++) {
-        const gguf_tensor *ts[] = {m->blocks[i].wq, m->blocks[i].wk, m->blocks[i].wv, m->blocks[i].wo,
-                                   m->blocks[i].w_gate, m->blocks[i].w_up, m->blocks[i].w_down};
-        for (j = 0; j < 7; j++)
+        model_block_matrices(&m->blocks[i], ts);
+        for (j = 0; j < MODEL_BLOCK_MATRICES; j++)
             if (ts[j]->ne[0] / MLLM_QK8_0 > max_nb) max_nb = ts[j]->ne[0] / MLLM_QK8_0;
     }
     tmp = malloc((size_t)(4 * max_nb) * sizeof(block_q8_0));
     if (!tmp) return;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
-        const gguf_tensor *ts[] = {m->blocks[i].wq, m->blocks[i].wk, m->blocks[i].wv, m->blocks[i].wo,
-                                   m->blocks[i].w_gate, m->blocks[i].w_up, m->blocks[i].w_down};
-        for (j = 0; j < 7; j++) {
+        model_block_matrices(&m->blocks[i], ts);
+        for (j = 0; j < MODEL_BLOCK_MATRICES; j++) {
             const gguf_tensor *t = ts[j];
             uint32_t *f = &m->kflags[t - m->gguf.tensors];
             if (t->type != MLLM_DTYPE_Q8_0 || t->ne[1] % 4 != 0 || (*f & KERN_Q8_0_X4)) continue;

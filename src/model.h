@@ -46,6 +46,10 @@ typedef struct mllm_block {
     const gguf_tensor *w_gate, *w_up, *w_down;
 } mllm_block;
 
+/* A block's matrices in the order a layer runs them: q, k, v, o, gate, up, down. */
+enum { MODEL_BLOCK_MATRICES = 7 };
+void model_block_matrices(const mllm_block *b, const gguf_tensor *out[MODEL_BLOCK_MATRICES]);
+
 struct mllm_model {
     gguf_file gguf;               /* tensor views point into the loaded bytes */
     uint8_t *owned_data;          /* the loaded bytes when take_ownership, else NULL */
