@@ -147,7 +147,7 @@ demo: build/.apt-stamp wasm $(DEFAULT_MODEL)
 	node bin/mobilellm.js generate -n 64 "In the beginning"
 
 bench: deps wasm native
-	node tools/bench.js
+	node tools/bench_report.js
 
 clean:
 	rm -rf build dist

@@ -1,6 +1,6 @@
 /* bench_kernels.c — where the time goes: each hot kernel alone on MobileLLM-125M shapes,
  * reported as GB/s of weights (or KV cache) streamed and GOP/s computed (a multiply-add
- * counts as 2 ops). Built by tools/bench.js twice with emcc (-msimd128 and without) and run
+ * counts as 2 ops). Built by tools/bench_report.js twice with emcc (-msimd128 and without) and run
  * under Node; prints one JSON object. Best of several repetitions (a shared machine).
  *
  * Rows: a plain SIMD read loop over 4 MiB and 256 MiB (the memory ceiling); Q8_0 decode

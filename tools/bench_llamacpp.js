@@ -2,7 +2,7 @@
 // decode tok/s with the same prompt construction and token counts as `mobilellm bench`.
 //   node tools/bench_llamacpp.js MODEL PROMPT_TOKENS GEN_TOKENS THREADS  -> JSON
 import { getLlama } from 'node-llama-cpp';
-import { promptIds } from '../wasm_build/bench.js';
+import { promptIds } from '../wasm_build/bench_procedure.js';
 
 const [path, P = '128', N = '64', T = '1'] = process.argv.slice(2);
 const nP = Number(P), nN = Number(N), threads = Number(T);

@@ -1,6 +1,6 @@
 // mllm_worker.js — runs `mobilellm bench`'s procedure inside a Web Worker (module worker).
 import { Engine } from '../../wasm_build/engine.js';
-import { runBench } from '../../wasm_build/bench.js';
+import { runBench } from '../../wasm_build/bench_procedure.js';
 
 self.onmessage = async (e) => {
   const { modelUrl, P = 128, N = 64, simd, threads = 1, relaxedSimd = true } = e.data;

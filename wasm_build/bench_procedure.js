@@ -1,4 +1,4 @@
-// bench.js — the timed procedure behind `mobilellm bench` and the browser benchmark page, so
+// bench_procedure.js — the timed procedure behind `mobilellm bench` and the browser benchmark page, so
 // Node and Chromium measure exactly the same thing: a warm-up, K untimed filler positions,
 // a P-token prefill in one eval, then N greedy one-token decode steps.
 

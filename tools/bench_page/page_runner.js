@@ -1,4 +1,4 @@
-// bench.js — in-page side of tools/bench_browser.js. window.bench(engine, opts) runs one
+// page_runner.js — in-page side of tools/bench_browser.js. window.bench(engine, opts) runs one
 // benchmark in a Web Worker and resolves to {prefill_tok_s, decode_tok_s, ...}:
 //   engine 'mobilellm': this project's wasm engine (mllm_worker.js), same procedure as
 //     `mobilellm bench`: warm-up, P prompt tokens in one eval, then N greedy decode steps.
