@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
 import { runBench } from '../wasm_build/bench_procedure.js';
+import { parseRepoId } from '../lib/repo_id.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
@@ -50,8 +51,6 @@ function num(opts, name, def, { int = false, min = -Infinity } = {}) {
   return v;
 }
 
-const REPO_ID = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/;
-
 /**
  * Read MODEL: a GGUF file as is; a Hugging Face checkpoint directory, a URL or a repo id
  * through the package API's resolver (downloaded and converted to Q8_0 once, then cached).
@@ -60,7 +59,7 @@ async function readModel(path) {
   path ??= DEFAULT_MODEL;
   const st = await stat(path).catch(() => null);
   if (st?.isFile()) return new Uint8Array(await readFile(path));
-  if (st?.isDirectory() || /^https?:\/\//.test(path) || (!st && REPO_ID.test(path))) {
+  if (st?.isDirectory() || /^https?:\/\//.test(path) || (!st && parseRepoId(path))) {
     const { resolveModelFile } = await import('../worker/index.js');
     return new Uint8Array(await readFile((await resolveModelFile(path)).path));
   }

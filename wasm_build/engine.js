@@ -2,15 +2,14 @@
 // API of src/mobilellm.h in small classes. Works in Node and in a Web Worker; no dependencies.
 // Every C failure becomes a thrown MobileLLMError carrying the engine's code and sentence.
 
+import { isNode } from '../lib/env.js';
+
 const SIZEOF = { error: 256, modelParams: 16, modelInfo: 96, contextParams: 16, samplerParams: 32,
   generatorParams: 16, stepResult: 16 };
 const STATUS = ['ok', 'argument', 'nomem', 'format', 'unsupported', 'missing', 'context_full', 'state'];
 const STOP = ['none', 'eos', 'stop', 'length', 'context_full'];
 const SHARE_MODES = ['immediate', 'repeat_all', 'reverse'];
 const DTYPES = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 30: 'BF16' };
-
-const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined'
-  && typeof importScripts === 'undefined';
 
 /** An engine failure: `code` is one of 'argument','nomem','format','unsupported','missing',
  * 'context_full','state'; `message` is the engine's one-sentence explanation. */

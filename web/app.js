@@ -5,6 +5,8 @@
 // Query parameters (for mirrors and tests): ?model=URL sets the bundled model's URL (default
 // ../models/default.gguf), ?hf=URL a Hugging Face endpoint (default https://huggingface.co).
 
+import { parseRepoId } from '../lib/repo_id.js';
+
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
 const params = new URLSearchParams(location.search);
@@ -237,8 +239,6 @@ async function readDirectory(dir) {
   return Promise.all(entries.filter((en) => en.isFile).map((en) => new Promise((res, rej) => en.file(res, rej))));
 }
 
-const REPO_RE = /^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/;
-
 /**
  * The API source for the current choice, or a message saying what is missing.
  * @returns {{source: any, label: string} | {problem: string}}
@@ -256,7 +256,7 @@ function currentSource() {
     }
     case 'hf': {
       const v = $('hf-input').value.trim().replace(/^https:\/\/huggingface\.co\//, '').replace(/\/$/, '');
-      if (!REPO_RE.test(v)) return { problem: `Enter a repo id like facebook/MobileLLM-125M${v ? `, not '${v}'` : ''}.` };
+      if (!parseRepoId(v)) return { problem: `Enter a repo id like facebook/MobileLLM-125M${v ? `, not '${v}'` : ''}.` };
       return { source: v, label: v };
     }
     default:

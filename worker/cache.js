@@ -13,9 +13,9 @@
 // by chunk straight into the wasm heap, so the transient extra memory is one chunk.
 
 import { QuotaError, CacheError, formatBytes, toApiError } from './errors.js';
+import { isNode } from '../lib/env.js';
 
 export const CHUNK_SIZE = 4 << 20;
-const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 /**
  * @typedef {object} EntryMeta

@@ -1,26 +1,11 @@
-// hf.js — Hugging Face Hub repositories as model sources: repo ids ('facebook/MobileLLM-125M',
-// optionally '@revision'), the file listing (GET /api/models/<repo>/revision/<rev>), and the
-// choice of what to load from a repo's files: a transformers checkpoint (config.json + weights
-// + tokenizer) to convert, or a ready GGUF file.
+// hf.js — Hugging Face Hub repositories as model sources: the file listing
+// (GET /api/models/<repo>/revision/<rev>), file URLs, and the choice of what to load from a
+// repo's files: a transformers checkpoint (config.json + weights + tokenizer) to convert, or a
+// ready GGUF file. (Repo ids themselves: lib/repo_id.js.)
 
 import { DownloadError, UnsupportedError } from './errors.js';
 
 export const HF_ENDPOINT = 'https://huggingface.co';
-
-const REPO_RE = /^([A-Za-z0-9][\w.-]{0,95})\/([\w.-]{1,96})(?:@([\w./-]+))?$/;
-
-/**
- * 'owner/name' or 'owner/name@revision' (also 'hf://owner/name', 'https://huggingface.co/owner/name').
- * @param {string} s
- * @returns {{repo: string, revision: string|null}|null}
- */
-export function parseRepoId(s) {
-  let t = String(s).trim();
-  t = t.replace(/^hf:\/\//, '').replace(/^https:\/\/huggingface\.co\//, '').replace(/\/$/, '');
-  const m = REPO_RE.exec(t);
-  if (!m || m[1].includes('..') || m[2].includes('..')) return null;
-  return { repo: `${m[1]}/${m[2]}`, revision: m[3] ?? null };
-}
 
 /** @param {string} endpoint @param {string} repo @param {string} revision @param {string} file */
 export function resolveUrl(endpoint, repo, revision, file) {

@@ -7,7 +7,8 @@
 //   for await (const { text } of llm.generate('Hello', { maxTokens: 32 })) out += text;
 
 import { RpcClient, transferables } from './protocol.js';
-import { parseRepoId } from './hf.js';
+import { parseRepoId } from '../lib/repo_id.js';
+import { isNode } from '../lib/env.js';
 import { openStore, describeEntry, readEntryInto } from './cache.js';
 import {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
@@ -18,8 +19,6 @@ export {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError,
 };
-
-const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 /** Load options forwarded to the worker. */
 const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];

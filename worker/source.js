@@ -21,6 +21,7 @@ import { download } from './download.js';
 import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
 import { AbortError, ArgumentError, CacheError, DownloadError, FormatError, toApiError } from './errors.js';
 import { yieldToEventLoop } from './protocol.js';
+import { isNode } from '../lib/env.js';
 
 /**
  * @typedef {{type: 'url', url: string}
@@ -56,8 +57,6 @@ import { yieldToEventLoop } from './protocol.js';
  * @property {number} fileBytes
  * @property {string[]} warnings
  */
-
-const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 /**
  * Load a source into the engine.

@@ -3,9 +3,7 @@
 // port to a Host (host.js); all logic lives there.
 
 import { Host } from './host.js';
-
-const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined'
-  && typeof WorkerGlobalScope === 'undefined';
+import { isNode } from '../lib/env.js';
 
 if (isNode) {
   const { parentPort, workerData } = await import('node:worker_threads');

@@ -473,7 +473,7 @@ test('other sources: a checkpoint folder (converted in the page) and a Hugging F
     await row.locator('button:has-text("Load")').click();
     await page.waitForFunction(() => /from this browser's cache/.test(document.getElementById('load-status').textContent), null, { timeout: 30000 });
     await checkCard();
-    assert.deepEqual(srv.log.filter((r) => !/^\/(web|worker|wasm_build|dist|models\/convert)\//.test(r.path)), [],
+    assert.deepEqual(srv.log.filter((r) => !/^\/(web|worker|lib|wasm_build|dist|models\/convert)\//.test(r.path)), [],
       'loading the cached repo made no request for it');
     await shot(page, 'desktop-9-hf-from-cache');
   } finally {

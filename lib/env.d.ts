@@ -1,0 +1,2 @@
+// Types of lib/env.js.
+export const isNode: boolean;
