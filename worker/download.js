@@ -7,7 +7,7 @@
 // ranges), so the entry restarts from zero. Every byte that arrived is kept on interruption
 // (EntryWriter.checkpoint), including on abort.
 
-import { EntryWriter, ensureSpace } from './cache.js';
+import { EntryWriter, ensureSpace } from './cache_writer.js';
 import { AbortError, DownloadError } from './errors.js';
 
 /**
@@ -27,10 +27,10 @@ import { AbortError, DownloadError } from './errors.js';
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /**
- * @param {import('./cache.js').Store} store
+ * @param {import('./cache_entry.js').Store} store
  * @param {string} url
  * @param {DownloadOptions} o
- * @returns {Promise<import('./cache.js').EntryMeta>} the complete entry
+ * @returns {Promise<import('./cache_entry.js').EntryMeta>} the complete entry
  */
 export async function download(store, url, o) {
   const fetchFn = o.fetch ?? globalThis.fetch;

@@ -1,7 +1,7 @@
 // host.js — the worker side: owns one Engine and at most one model, and answers the requests of
 // protocol.js. Everything that computes (download, conversion, hashing, the forward pass) runs
 // here, so in a browser the page's main thread only posts messages. It has no side effects on
-// import: worker.js attaches it to the worker's port, index.js runs it in process on request.
+// import: worker.js attaches it to the worker's port, port.js runs it in process on request.
 
 import { Engine, Generator } from '../wasm_build/engine.js';
 import { openStore } from './cache.js';
@@ -11,8 +11,8 @@ import {
   AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
 } from './errors.js';
 
-const PREFILL_SLICE = 64;
-const MAX_THREADS = 16; // the engine's pool limit (src/threads.c POOL_MAX) // prompt tokens per forward call, so an abort is seen within one slice
+const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
+const MAX_THREADS = 16; // the engine's pool limit (src/threads.c POOL_MAX)
 
 export class Host {
   /** @param {(msg: any, transfer?: ArrayBuffer[]) => void} post */

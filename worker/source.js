@@ -16,7 +16,9 @@
 import { buildGGUF, memoryFiles } from '../models/convert/convert.js';
 import { GGUFWriter } from '../models/convert/gguf_writer.js';
 import { memorySource } from '../models/convert/safetensors.js';
-import { EntryWriter, ensureSpace, readEntryInto, CorruptEntryError, sha256Hex, CHUNK_SIZE } from './cache.js';
+import { CorruptEntryError, sha256Hex, CHUNK_SIZE } from './cache_entry.js';
+import { EntryWriter, ensureSpace } from './cache_writer.js';
+import { readEntryInto } from './cache_reader.js';
 import { download } from './download.js';
 import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
 import { AbortError, ArgumentError, CacheError, DownloadError, FormatError, toApiError } from './errors.js';
@@ -33,7 +35,7 @@ import { isNode } from '../lib/env.js';
  *   | {type: 'cache', key: string}} SourceDesc
  *
  * @typedef {object} LoadContext
- * @property {import('./cache.js').Store} store
+ * @property {import('./cache_entry.js').Store} store
  * @property {boolean|'reload'} cache   'reload' ignores (and replaces) cached copies
  * @property {string} dtype             q8_0 | f16 | f32, for checkpoints
  * @property {string} [hfEndpoint]
@@ -50,7 +52,7 @@ import { isNode } from '../lib/env.js';
  * What a source resolved to.
  * @template T
  * @typedef {object} Resolved
- * @property {T} value          the loaded model, or (resolveModelFile) a file path
+ * @property {T} value          the loaded model, or (sourceToFile) a file path
  * @property {string} source
  * @property {string|null} cacheKey
  * @property {boolean} fromCache
@@ -86,13 +88,13 @@ export async function loadSource(eng, src, lc) {
 
 /**
  * Node: a GGUF file on disk for any source — the file itself, or the verified cache entry a
- * URL, repo or checkpoint directory resolves to (downloaded / converted as needed). This is
- * what the CLI's `-m` and `convert` use.
+ * URL, repo or checkpoint directory resolves to (downloaded / converted as needed). Backs the
+ * API's resolveModelFile (node_api.js), which the CLI's `-m` and `convert` use.
  * @param {SourceDesc} src
  * @param {LoadContext} lc
  * @returns {Promise<Resolved<string>>}
  */
-export async function resolveModelFile(src, lc) {
+export async function sourceToFile(src, lc) {
   if (!lc.store.dataPath) throw new ArgumentError('resolveModelFile needs the file-system cache (Node, cache not disabled).');
   if (src.type === 'path') {
     const abs = await nodeStat(src.path);
@@ -158,7 +160,7 @@ async function nodeStat(p) {
  * @param {string} id
  * @param {string} source
  * @param {LoadContext} lc
- * @param {() => Promise<import('./cache.js').EntryMeta>} produce
+ * @param {() => Promise<import('./cache_entry.js').EntryMeta>} produce
  */
 async function viaCache(id, source, lc, produce) {
   if (lc.cache !== 'reload') {
@@ -360,7 +362,7 @@ async function produceHf(endpoint, repo, revision, repoKey, label, lc, plan) {
     if (!res.ok) throw new DownloadError(`The server answered ${res.status} for ${url}.`, { status: res.status, url });
     small[f] = new Uint8Array(await res.arrayBuffer());
   }
-  /** @type {Record<string, import('./cache.js').EntryMeta>} */
+  /** @type {Record<string, import('./cache_entry.js').EntryMeta>} */
   const raw = {};
   for (const f of plan.weights) {
     const url = resolveUrl(endpoint, repo, revision, f);

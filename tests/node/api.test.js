@@ -14,7 +14,9 @@ import {
   MobileLLM, MobileLLMError, AbortError, BusyError, ContextFullError, DownloadError, FormatError, UnsupportedError,
   QuotaError, StateError, ArgumentError, CacheError, resolveModelFile, convertSource,
 } from '../../worker/index.js';
-import { ensureSpace, EntryWriter, FsStore, MemoryStore } from '../../worker/cache.js';
+import { ensureSpace, EntryWriter } from '../../worker/cache_writer.js';
+import { FsStore } from '../../worker/cache_fs.js';
+import { MemoryStore } from '../../worker/cache_memory.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { convertHF } from '../../models/convert/convert.js';
 import { startServer } from '../browser/server.js';

@@ -1,0 +1,205 @@
+// mobilellm.js — the MobileLLM class. Each loaded model lives in its own worker (a module Web
+// Worker in browsers, a worker_threads Worker in Node) that owns the wasm engine; this side only
+// posts messages (protocol.js), so a page's main thread never computes.
+
+import { RpcClient } from './protocol.js';
+import { Gate } from './gate.js';
+import { openPort } from './port.js';
+import { describeSource } from './describe_source.js';
+import { cacheApi } from './cache_api.js';
+import { AbortError, StateError } from './errors.js';
+
+/** Load options forwarded to the worker. */
+const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
+/** Generation options forwarded to the worker. */
+const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
+  'ignoreEos', 'addBos'];
+
+/** Tokens the worker may compute ahead of the consumer: after the consumer stops (abort, break),
+ * at most one more token is computed. */
+const GEN_WINDOW = 2;
+
+export class MobileLLM {
+  /** @type {RpcClient} */ #rpc;
+  /** @type {import('./protocol.js').Port} */ #port;
+  /** @type {Record<string, any>} */ #info;
+  /** @type {Record<string, any>|null} */ #lastStats = null;
+  #gate = new Gate();
+  #unloaded = false;
+
+  /** Use MobileLLM.load(). */
+  constructor(rpc, port, info, token) {
+    if (token !== CONSTRUCT) throw new TypeError('Use MobileLLM.load(source, options) to create a MobileLLM.');
+    this.#rpc = rpc;
+    this.#port = port;
+    this.#info = Object.freeze(info);
+  }
+
+  /**
+   * Load a model: a URL, a Hugging Face repo id ('owner/name' or 'owner/name@revision'), a
+   * File / Blob / ArrayBuffer / typed array (transferred to the worker), a set of checkpoint
+   * files, `{ cacheKey }` (a complete entry of MobileLLM.cache.list(), loaded with no request), or
+   * in Node a file or checkpoint-directory path. `threads` > 1 runs the pthreads build where
+   * SharedArrayBuffer is usable (Node; cross-origin-isolated pages), else one thread with a
+   * warning; info.threads says how many are used.
+   * @param {any} source
+   * @param {Record<string, any>} [options]
+   * @returns {Promise<MobileLLM>}
+   */
+  static async load(source, options = {}) {
+    const { onProgress, signal, worker = true, transfer = true } = options;
+    if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
+    const { desc, transferList } = await describeSource(source, { transfer });
+    const port = await openPort(worker);
+    const rpc = new RpcClient(port);
+    const args = { source: desc, options: pick(options, LOAD_KEYS) };
+    const call = rpc.call('load', args, {
+      transfer: transferList,
+      onEvent: (type, data) => {
+        if (type !== 'progress' || !onProgress) return;
+        try { onProgress(data); } catch { /* a throwing callback must not break the load */ }
+      },
+    });
+    const onAbort = () => rpc.abort(call.id);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const info = await call.done;
+      return new MobileLLM(rpc, port, info, CONSTRUCT);
+    } catch (e) {
+      rpc.close(e);
+      await port.terminate?.();
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Model facts: hparams (stored and effective layers), quant, context, source, cache key. */
+  get info() { return this.#info; }
+
+  /** Figures of the last finished (or aborted) generation, or null. */
+  get lastStats() { return this.#lastStats; }
+
+  #check() {
+    if (this.#unloaded) throw new StateError('The model was unloaded.');
+  }
+
+  /**
+   * @param {string} text
+   * @param {{addBos?: boolean, parseSpecial?: boolean}} [opts]
+   * @returns {Promise<Int32Array>}
+   */
+  async tokenize(text, opts = {}) {
+    this.#check();
+    return this.#rpc.call('tokenize', { text, addBos: opts.addBos, parseSpecial: opts.parseSpecial }).done;
+  }
+
+  /**
+   * @param {ArrayLike<number>} tokens
+   * @param {{stripLeadingSpace?: boolean}} [opts] drop the space a SentencePiece dummy prefix put first (default true)
+   * @returns {Promise<string>}
+   */
+  async detokenize(tokens, opts = {}) {
+    this.#check();
+    return this.#rpc.call('detokenize', { tokens: Array.from(tokens ?? []), stripLeadingSpace: opts.stripLeadingSpace }).done;
+  }
+
+  /**
+   * Teacher-forced logits of every position: a Float32Array of n × info.nVocab, row-major.
+   * @param {string|ArrayLike<number>} input text (tokenized with BOS by default) or token ids
+   * @param {{addBos?: boolean, signal?: AbortSignal}} [opts]
+   * @returns {Promise<Float32Array>}
+   */
+  async logits(input, opts = {}) {
+    this.#check();
+    const call = this.#rpc.call('logits', { input: typeof input === 'string' ? input : Array.from(input), addBos: opts.addBos });
+    const onAbort = () => this.#rpc.abort(call.id);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await call.done;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Stream a completion, one `{ text, token }` per generated token (text may be '' while
+   * UTF-8 bytes or a possible stop string are held back). Only one generation runs at a time:
+   * another caller gets a 'busy' error, or waits its turn with `wait: true`.
+   * @param {string|ArrayLike<number>} prompt
+   * @param {Record<string, any>} [opts]
+   * @returns {AsyncGenerator<{text: string, token: number|null}, void, void>}
+   */
+  async *generate(prompt, opts = {}) {
+    this.#check();
+    const signal = opts.signal;
+    if (signal?.aborted) throw new AbortError('The generation was aborted before it started.');
+    const options = pick(opts, GEN_KEYS);
+    if (typeof options.stop === 'string') options.stop = [options.stop];
+    await this.#gate.enter(!!opts.wait, signal);
+    /** @type {{text: string, token: number|null}[]} */
+    const events = [];
+    /** @type {(() => void)|null} */
+    let wake = null;
+    let finished = false;
+    let failure = null;
+    const poke = () => { const w = wake; wake = null; w?.(); };
+    let call = null;
+    const onAbort = () => { if (call) this.#rpc.abort(call.id); };
+    try {
+      this.#check();
+      call = this.#rpc.call('generate', { prompt: typeof prompt === 'string' ? prompt : Array.from(prompt), options, credit: GEN_WINDOW }, {
+        onEvent: (type, data) => {
+          if (type === 'token') events.push(data);
+          else if (type === 'stats') this.#lastStats = data;
+          poke();
+        },
+      });
+      call.done.then((s) => { this.#lastStats = s; }, (e) => { failure = e; }).finally(() => { finished = true; poke(); });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      for (;;) {
+        // Once the signal fires nothing more is yielded, even tokens already in flight.
+        if (signal?.aborted) throw new AbortError('The generation was aborted.');
+        if (events.length) {
+          yield /** @type {any} */ (events.shift());
+          if (signal?.aborted) throw new AbortError('The generation was aborted.');
+          this.#rpc.credit(call.id, 1); // the consumer took one: the worker may make one more
+          continue;
+        }
+        if (finished) break;
+        await new Promise((r) => { wake = r; });
+      }
+      if (failure) throw failure;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (call && !finished) {
+        this.#rpc.abort(call.id); // the consumer stopped early (break / return)
+        await call.done.catch(() => {});
+      }
+      this.#gate.leave();
+    }
+  }
+
+  /** Free the model and stop its worker. Later calls fail with a 'state' error. */
+  async unload() {
+    if (this.#unloaded) return;
+    this.#unloaded = true;
+    try {
+      await this.#rpc.call('unload', {}).done;
+    } catch { /* the worker may already be gone */ }
+    this.#rpc.close(new StateError('The model was unloaded.'));
+    await this.#port.terminate?.();
+  }
+
+  /** The model cache (IndexedDB in browsers, a directory in Node). */
+  static cache = cacheApi;
+}
+
+const CONSTRUCT = Symbol('construct');
+
+/** @param {Record<string, any>} o @param {string[]} keys */
+function pick(o, keys) {
+  const out = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

@@ -1,0 +1,61 @@
+// node_api.js — the API's Node-only helpers: a GGUF file on disk for any source
+// (resolveModelFile, behind the CLI's -m) and checkpoint conversion to a file (convertSource,
+// behind `mobilellm convert`).
+
+import { isNode } from '../lib/env.js';
+import { openStore } from './cache.js';
+import { describeSource } from './describe_source.js';
+import { ArgumentError, toApiError } from './errors.js';
+
+/**
+ * Node: the path of a GGUF file for any source — a GGUF path as is, or the verified cache entry
+ * a URL, Hugging Face repo or checkpoint directory resolves to (downloaded and converted as
+ * needed, Q8_0 unless `dtype` says otherwise). Backs the CLI's `-m` and `convert`.
+ * @param {string} source
+ * @param {Record<string, any>} [options] cacheDir, dtype, onProgress, signal, hfEndpoint, hfToken, revision, file
+ * @returns {Promise<{path: string, fromCache: boolean, cacheKey: string|null, warnings: string[]}>}
+ */
+export async function resolveModelFile(source, options = {}) {
+  if (!isNode) throw new ArgumentError('resolveModelFile() is for Node; in a browser use MobileLLM.load().');
+  const { sourceToFile } = await import('./source.js');
+  const { desc } = await describeSource(source, { transfer: false });
+  const store = await openStore({ cacheDir: options.cacheDir });
+  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
+  if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${options.dtype}'.`);
+  try {
+    const r = await sourceToFile(desc, {
+      store, cache: options.cache ?? true, dtype, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
+      revision: options.revision, file: options.file, retries: options.retries,
+      signal: options.signal ?? new AbortController().signal, warnings: [],
+      onProgress: (p) => { try { options.onProgress?.(p); } catch { /* ignore */ } },
+    });
+    return { path: r.value, fromCache: r.fromCache, cacheKey: r.cacheKey, warnings: r.warnings };
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/**
+ * Node: convert a checkpoint (directory, repo id) to a GGUF file at `outPath` (`mobilellm
+ * convert`). A directory is converted straight to the file; a repo goes through the cache.
+ * @param {string} source
+ * @param {string} outPath
+ * @param {Record<string, any>} [options] dtype (q8_0 default), plus resolveModelFile's
+ * @returns {Promise<{warnings: string[]}>}
+ */
+export async function convertSource(source, outPath, options = {}) {
+  if (!isNode) throw new ArgumentError('convertSource() is for Node.');
+  const fs = await import('node:fs');
+  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
+  if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
+    const { convertToFile } = await import('../models/convert/convert.js');
+    try {
+      return await convertToFile(source, outPath, { type: dtype, onWarning: () => {} });
+    } catch (e) {
+      throw toApiError(e);
+    }
+  }
+  const r = await resolveModelFile(source, { ...options, dtype });
+  fs.copyFileSync(r.path, outPath);
+  return { warnings: r.warnings };
+}
