@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
 import { runBench } from '../wasm_build/bench_procedure.js';
+import { OUTPUT_TYPES } from '../lib/ggml_types.js';
 import { parseRepoId } from '../lib/repo_id.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -16,7 +17,7 @@ const USAGE = `usage:
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
   mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
-  mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32]
+  mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type ${Object.keys(OUTPUT_TYPES).join('|')}]
   mobilellm info     [-m MODEL]
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
 bundled model.`;
@@ -184,7 +185,7 @@ async function cmdConvert(argv) {
   const { opts, rest } = parseArgs(argv, { '-o': 'value', '--type': 'value' });
   if (rest.length !== 1 || !opts['-o']) throw new UsageError('convert needs HF_DIR (or a repo id or URL) and -o OUT.gguf');
   const type = (opts['--type'] ?? 'q8_0').toLowerCase();
-  if (!['q8_0', 'f16', 'f32'].includes(type)) throw new UsageError(`--type must be q8_0, f16 or f32, not '${opts['--type']}'`);
+  if (!Object.hasOwn(OUTPUT_TYPES, type)) throw new UsageError(`--type must be one of ${Object.keys(OUTPUT_TYPES).join(', ')}, not '${opts['--type']}'`);
   const { convertSource } = await import('../worker/index.js');
   const { warnings } = await convertSource(rest[0], opts['-o'], { dtype: type });
   for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);

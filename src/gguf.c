@@ -14,6 +14,7 @@
 
 #include "dtype.h"
 #include "error.h"
+#include "gguf_keys.h"
 
 #define GGUF_MAGIC 0x46554747u      /* "GGUF" read as a little-endian u32 */
 #define GGUF_MAX_ARRAY_DEPTH 8      /* nested arrays deeper than this are refused */
@@ -421,7 +422,7 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
                                        show(f->kv[a].key).s, (unsigned long long)a, (unsigned long long)b));
 
     f->alignment = GGUF_DEFAULT_ALIGNMENT;
-    al = gguf_find_kv(f, "general.alignment");
+    al = gguf_find_kv(f, GGUF_KEY_GENERAL_ALIGNMENT);
     if (al) {
         if (!vtype_is_int(al->type))
             return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment has type %s, expected an unsigned integer",

@@ -10,6 +10,7 @@
 
 #include "dtype.h"
 #include "error.h"
+#include "gguf_keys.h"
 #include "kernels.h"
 #include "tokenizer.h"
 
@@ -64,7 +65,7 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     mllm_status st;
     const gguf_kv *mode_kv;
 
-    if ((st = gguf_get_str(f, "general.architecture", &arch_s, err)) != MLLM_OK) return st;
+    if ((st = gguf_get_str(f, GGUF_KEY_GENERAL_ARCHITECTURE, &arch_s, err)) != MLLM_OK) return st;
     if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm"))) {
         int len = arch_s.len > 64 ? 64 : (int)arch_s.len;
         return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "architecture '%.*s' is not llama-compatible", len, arch_s.ptr);
@@ -73,21 +74,21 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     arch[arch_s.len] = '\0';
 
 #define K(suffix) arch_key(key, sizeof key, arch, suffix)
-    if ((st = get_dim(f, K("block_count"), 0, 0, &hp->n_layer_stored, err))) return st;
-    if ((st = get_dim(f, K("context_length"), 0, 0, &hp->n_ctx_train, err))) return st;
-    if ((st = get_dim(f, K("embedding_length"), 0, 0, &hp->n_embd, err))) return st;
-    if ((st = get_dim(f, K("feed_forward_length"), 0, 0, &hp->n_ff, err))) return st;
-    if ((st = get_dim(f, K("attention.head_count"), 0, 0, &hp->n_head, err))) return st;
-    if ((st = get_dim(f, K("attention.head_count_kv"), 1, (uint32_t)hp->n_head, &hp->n_head_kv, err))) return st;
-    if ((st = gguf_get_f32(f, K("attention.layer_norm_rms_epsilon"), &hp->rms_eps, err))) return st;
-    if ((st = gguf_get_f32_opt(f, K("rope.freq_base"), 10000.0f, &hp->rope_theta, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_BLOCK_COUNT), 0, 0, &hp->n_layer_stored, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_CONTEXT_LENGTH), 0, 0, &hp->n_ctx_train, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_EMBEDDING_LENGTH), 0, 0, &hp->n_embd, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_FEED_FORWARD_LENGTH), 0, 0, &hp->n_ff, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_HEAD_COUNT), 0, 0, &hp->n_head, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_HEAD_COUNT_KV), 1, (uint32_t)hp->n_head, &hp->n_head_kv, err))) return st;
+    if ((st = gguf_get_f32(f, K(GGUF_ARCH_RMS_EPS), &hp->rms_eps, err))) return st;
+    if ((st = gguf_get_f32_opt(f, K(GGUF_ARCH_ROPE_FREQ_BASE), 10000.0f, &hp->rope_theta, err))) return st;
 
-    if (hp->n_embd % hp->n_head != 0 && !gguf_find_kv(f, K("attention.key_length")))
+    if (hp->n_embd % hp->n_head != 0 && !gguf_find_kv(f, K(GGUF_ARCH_KEY_LENGTH)))
         return mllm_fail(err, MLLM_ERR_FORMAT, "embedding_length %d is not a multiple of head_count %d",
                          hp->n_embd, hp->n_head);
-    if ((st = gguf_get_u32_opt(f, K("attention.key_length"), (uint32_t)(hp->n_embd / hp->n_head), &head_dim, err)))
+    if ((st = gguf_get_u32_opt(f, K(GGUF_ARCH_KEY_LENGTH), (uint32_t)(hp->n_embd / hp->n_head), &head_dim, err)))
         return st;
-    if ((st = gguf_get_u32_opt(f, K("attention.value_length"), head_dim, &v_len, err))) return st;
+    if ((st = gguf_get_u32_opt(f, K(GGUF_ARCH_VALUE_LENGTH), head_dim, &v_len, err))) return st;
     if (head_dim == 0 || head_dim > 4096 || head_dim % 2 != 0)
         return mllm_fail(err, MLLM_ERR_FORMAT, "head dimension %u must be even and between 2 and 4096", head_dim);
     if (v_len != head_dim)
@@ -97,29 +98,29 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     if (hp->n_head_kv > hp->n_head || hp->n_head % hp->n_head_kv != 0)
         return mllm_fail(err, MLLM_ERR_FORMAT, "head_count %d is not a multiple of head_count_kv %d",
                          hp->n_head, hp->n_head_kv);
-    if ((st = get_dim(f, K("rope.dimension_count"), 1, head_dim, &hp->n_rot, err))) return st;
+    if ((st = get_dim(f, K(GGUF_ARCH_ROPE_DIMENSION_COUNT), 1, head_dim, &hp->n_rot, err))) return st;
     if (hp->n_rot % 2 != 0 || hp->n_rot > hp->head_dim)
         return mllm_fail(err, MLLM_ERR_FORMAT, "rope.dimension_count %d must be even and at most the head dimension %d",
                          hp->n_rot, hp->head_dim);
     if (!(hp->rms_eps >= 0.0f) || !isfinite(hp->rms_eps))
         return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value >= 0",
-                         K("attention.layer_norm_rms_epsilon"), (double)hp->rms_eps);
+                         K(GGUF_ARCH_RMS_EPS), (double)hp->rms_eps);
     if (!(hp->rope_theta > 0.0f) || !isfinite(hp->rope_theta))
         return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value > 0",
-                         K("rope.freq_base"), (double)hp->rope_theta);
+                         K(GGUF_ARCH_ROPE_FREQ_BASE), (double)hp->rope_theta);
 #undef K
 
     /* Layer sharing (this project's keys, the same prefix whatever the architecture). */
-    if ((st = gguf_get_u32_opt(f, "mobilellm.layer_share.repeat", 1, &repeat, err))) return st;
+    if ((st = gguf_get_u32_opt(f, GGUF_KEY_SHARE_REPEAT, 1, &repeat, err))) return st;
     if (repeat < 1 || repeat > MLLM_MAX_SHARE_REPEAT)
-        return mllm_fail(err, MLLM_ERR_FORMAT, "mobilellm.layer_share.repeat is %u; it must be between 1 and %d",
+        return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_SHARE_REPEAT " is %u; it must be between 1 and %d",
                          repeat, MLLM_MAX_SHARE_REPEAT);
     hp->share_repeat = (int32_t)repeat;
     hp->share_mode = MLLM_SHARE_IMMEDIATE;
-    mode_kv = gguf_find_kv(f, "mobilellm.layer_share.mode");
+    mode_kv = gguf_find_kv(f, GGUF_KEY_SHARE_MODE);
     if (mode_kv) {
         gguf_str mode;
-        if ((st = gguf_get_str(f, "mobilellm.layer_share.mode", &mode, err))) return st;
+        if ((st = gguf_get_str(f, GGUF_KEY_SHARE_MODE, &mode, err))) return st;
         if (gguf_str_eq(mode, "immediate")) hp->share_mode = MLLM_SHARE_IMMEDIATE;
         else if (gguf_str_eq(mode, "repeat_all")) hp->share_mode = MLLM_SHARE_REPEAT_ALL;
         else if (gguf_str_eq(mode, "reverse")) hp->share_mode = MLLM_SHARE_REVERSE;
@@ -209,8 +210,8 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     if ((st = get_tensor(m, "token_embd.weight", d, hp->n_vocab, 0, 1, &m->tok_embd, err))) return st;
     {
         gguf_str arch;
-        if (gguf_get_str(&m->gguf, "general.architecture", &arch, NULL) == MLLM_OK) {
-            snprintf(key, sizeof key, "%.*s.vocab_size", (int)arch.len, arch.ptr);
+        if (gguf_get_str(&m->gguf, GGUF_KEY_GENERAL_ARCHITECTURE, &arch, NULL) == MLLM_OK) {
+            snprintf(key, sizeof key, "%.*s." GGUF_ARCH_VOCAB_SIZE, (int)arch.len, arch.ptr);
             if ((st = gguf_get_u32_opt(&m->gguf, key, (uint32_t)hp->n_vocab, &vocab_kv, err))) return st;
             if (vocab_kv != (uint32_t)hp->n_vocab)
                 return mllm_fail(err, MLLM_ERR_FORMAT, "%s is %u but token_embd.weight has %d rows", key, vocab_kv,

@@ -5,8 +5,11 @@
 //        [--unroll] [--seed 1] -o build/fixtures/random-125m-q8_0.gguf
 // --unroll writes the layer-shared schedule as plain unshared blocks (same weights, copied),
 // the form llama.cpp can run and the baseline the shared model is compared with.
-import { GGUFWriter, GGUFValueType, GGMLType } from '../models/convert/gguf_writer.js';
+import { GGUFWriter, GGUFValueType } from '../models/convert/gguf_writer.js';
 import { tensorBytes } from '../models/convert/quant.js';
+import { addLlamaMeta } from '../models/convert/llama_meta.js';
+import { GGMLType, OUTPUT_TYPES } from '../lib/ggml_types.js';
+import { GGUF_KEY } from '../lib/gguf_keys.js';
 
 export const SHAPES = {
   // layers, dim, ffn, heads, kv heads (DESIGN.md; vocab 32000, head_dim 64, ctx 2048)
@@ -41,41 +44,31 @@ function normals(seed) {
 export function makeRandomModel(o = {}) {
   const sh = SHAPES[o.shape ?? 'tiny'];
   if (!sh) throw new Error(`unknown shape '${o.shape}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const type = { f32: GGMLType.F32, f16: GGMLType.F16, q8_0: GGMLType.Q8_0 }[o.type ?? 'q8_0'];
+  const out = OUTPUT_TYPES[o.type ?? 'q8_0'];
+  if (!out) throw new Error(`unknown type '${o.type}' (known: ${Object.keys(OUTPUT_TYPES).join(', ')})`);
+  const type = out.id;
   const share = o.share ?? 1, mode = o.mode ?? 'immediate', nVocab = o.nVocab ?? 32000;
   const { nLayer, nEmbd, nFf, nHead, nHeadKv } = sh;
   const headDim = nEmbd / nHead, kvDim = headDim * nHeadKv;
   const rand = normals(o.seed ?? 1);
   const w = new GGUFWriter({ alignment: 32 });
   const nOut = o.unroll ? nLayer * share : nLayer;
-  w.addString('general.architecture', 'llama');
-  w.addString('general.name', `random-${o.shape ?? 'tiny'}${share > 1 ? `-share${share}-${mode}` : ''}${o.unroll ? '-unrolled' : ''}`);
-  w.addU32('llama.block_count', nOut);
-  w.addU32('llama.context_length', o.nCtx ?? 2048);
-  w.addU32('llama.embedding_length', nEmbd);
-  w.addU32('llama.feed_forward_length', nFf);
-  w.addU32('llama.attention.head_count', nHead);
-  w.addU32('llama.attention.head_count_kv', nHeadKv);
-  w.addU32('llama.rope.dimension_count', headDim);
-  w.addF32('llama.rope.freq_base', 10000);
-  w.addF32('llama.attention.layer_norm_rms_epsilon', 1e-5);
-  w.addU32('llama.vocab_size', nVocab);
-  if (share > 1 && !o.unroll) {
-    w.addU32('mobilellm.layer_share.repeat', share);
-    w.addString('mobilellm.layer_share.mode', mode);
-  }
+  addLlamaMeta(w, {
+    name: `random-${o.shape ?? 'tiny'}${share > 1 ? `-share${share}-${mode}` : ''}${o.unroll ? '-unrolled' : ''}`,
+    ftype: out.ftype, nCtx: o.nCtx ?? 2048, nEmbd, nLayer: nOut, nFf, nHead, nHeadKv, headDim, ropeTheta: 10000,
+    rmsEps: 1e-5, nVocab, ...(share > 1 && !o.unroll ? { shareRepeat: share, shareMode: mode } : {}),
+  });
   // A synthetic SentencePiece vocabulary: specials, the 256 byte tokens, then word pieces.
   const tokens = ['<unk>', '<s>', '</s>'], types = [2, 3, 3];
   for (let b = 0; b < 256; b++) { tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`); types.push(6); }
   for (let i = tokens.length; i < nVocab; i++) { tokens.push(`\u2581w${i}`); types.push(1); }
-  w.addString('tokenizer.ggml.model', 'llama');
-  w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, tokens);
-  w.addArray('tokenizer.ggml.scores', GGUFValueType.FLOAT32, Float32Array.from(tokens, (_, i) => (types[i] === 1 ? -i : 0)));
-  w.addArray('tokenizer.ggml.token_type', GGUFValueType.INT32, Int32Array.from(types));
-  w.addU32('tokenizer.ggml.bos_token_id', 1);
-  w.addU32('tokenizer.ggml.eos_token_id', 2);
-  w.addU32('tokenizer.ggml.unknown_token_id', 0);
-  w.addU32('general.file_type', { [GGMLType.F32]: 0, [GGMLType.F16]: 1, [GGMLType.Q8_0]: 7 }[type]);
+  w.addString(GGUF_KEY.TOKENIZER_MODEL, 'llama');
+  w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, tokens);
+  w.addArray(GGUF_KEY.TOKENIZER_SCORES, GGUFValueType.FLOAT32, Float32Array.from(tokens, (_, i) => (types[i] === 1 ? -i : 0)));
+  w.addArray(GGUF_KEY.TOKENIZER_TOKEN_TYPE, GGUFValueType.INT32, Int32Array.from(types));
+  w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, 1);
+  w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, 2);
+  w.addU32(GGUF_KEY.TOKENIZER_UNK_ID, 0);
 
   const mat = (name, nIn, nOutRows, std) => w.addTensor(name, type, [nIn, nOutRows], tensorBytes(type, rand(nIn * nOutRows, std)));
   const norm = (name) => w.addTensor(name, GGMLType.F32, [nEmbd], tensorBytes(GGMLType.F32, new Float32Array(nEmbd).fill(1)));

@@ -2,6 +2,7 @@
 // API of src/mobilellm.h in small classes. Works in Node and in a Web Worker; no dependencies.
 // Every C failure becomes a thrown MobileLLMError carrying the engine's code and sentence.
 
+import { ggmlType } from '../lib/ggml_types.js';
 import { isNode } from '../lib/env.js';
 
 const SIZEOF = { error: 256, modelParams: 16, modelInfo: 96, contextParams: 16, samplerParams: 32,
@@ -9,7 +10,6 @@ const SIZEOF = { error: 256, modelParams: 16, modelInfo: 96, contextParams: 16, 
 const STATUS = ['ok', 'argument', 'nomem', 'format', 'unsupported', 'missing', 'context_full', 'state'];
 const STOP = ['none', 'eos', 'stop', 'length', 'context_full'];
 const SHARE_MODES = ['immediate', 'repeat_all', 'reverse'];
-const DTYPES = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 30: 'BF16' };
 
 /** An engine failure: `code` is one of 'argument','nomem','format','unsupported','missing',
  * 'context_full','state'; `message` is the engine's one-sentence explanation. */
@@ -193,7 +193,7 @@ export class Model {
     const info = {
       nVocab: i(0), nEmbd: i(1), nFf: i(2), nHead: i(3), nHeadKv: i(4), headDim: i(5),
       nLayerStored: i(6), nLayerEffective: i(7), shareRepeat: i(8), shareMode: SHARE_MODES[i(9)] ?? String(i(9)),
-      nCtxTrain: i(10), weightType: DTYPES[i(11)] ?? String(i(11)), tiedEmbeddings: i(12) === 1,
+      nCtxTrain: i(10), weightType: ggmlType(i(11))?.name ?? String(i(11)), tiedEmbeddings: i(12) === 1,
       tokenizer: i(13) === 1 ? 'gpt2' : 'llama', bosId: i(14), eosId: i(15), addBos: i(16) === 1,
       ropeTheta: +dv.getFloat32(17 * 4, true).toPrecision(7), rmsEps: +dv.getFloat32(18 * 4, true).toPrecision(7),
       repacked: i(19),

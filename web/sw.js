@@ -26,8 +26,8 @@ const SEEDS = ['worker/index.js', 'worker/worker.js', 'wasm_build/engine.js',
   'dist/mobilellm-threads.js', 'dist/mobilellm-threads.wasm', 'dist/mobilellm-threads.worker.cjs'];
 /** What app files look like (never model weights, which may be huge and use Range requests). */
 const APP_FILE = /\.(?:[mc]?js|wasm|html|css|webmanifest|svg|png|ico)$/i;
-/** Module specifiers and asset names in a script: './x.js', '../dist/y.wasm', 'mobilellm.wasm'. */
-const REFERENCE = /["'`]((?:\.{1,2}\/)?[\w@~-][\w@~.\/-]*\.(?:[mc]?js|wasm))["'`]/g;
+/** Module specifiers and asset names in a script: './x.js', '../../lib/y.js', '../dist/z.wasm', 'mobilellm.wasm'. */
+const REFERENCE = /["'`]((?:\.{1,2}\/)*[\w@~-][\w@~.\/-]*\.(?:[mc]?js|wasm))["'`]/g;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -4,6 +4,7 @@
 // ready GGUF file. (Repo ids themselves: lib/repo_id.js.)
 
 import { DownloadError, UnsupportedError } from './errors.js';
+import { GGML_TYPES } from '../lib/ggml_types.js';
 
 export const HF_ENDPOINT = 'https://huggingface.co';
 
@@ -49,7 +50,7 @@ export async function listRepo(o) {
 const SMALL_FILES = ['config.json', 'tokenizer.model', 'tokenizer.json', 'tokenizer_config.json', 'added_tokens.json',
   'special_tokens_map.json', 'model.safetensors.index.json'];
 
-/** Preference among GGUF files when a repo has several (this engine runs F32, F16, BF16, Q8_0). */
+/** Preference among GGUF files when a repo has several, best first (types the engine computes). */
 const GGUF_PREFERENCE = [/q8_0/i, /\bf16\b|fp16/i, /bf16/i, /f32|fp32/i];
 
 /**
@@ -85,7 +86,8 @@ export function planRepo(repo, files, o = {}) {
       const hit = ggufs.find((f) => re.test(f));
       if (hit) return { kind: 'gguf', file: hit };
     }
-    throw new UnsupportedError(`The repo '${repo}' has several GGUF files and none in a type this engine runs (Q8_0, F16, BF16, F32): ${ggufs.join(', ')}.`, { files });
+    const runs = GGML_TYPES.filter((t) => t.engine).map((t) => t.name).join(', ');
+    throw new UnsupportedError(`The repo '${repo}' has several GGUF files and none in a type this engine runs (${runs}): ${ggufs.join(', ')}.`, { files });
   }
   const shown = files.slice(0, 12).join(', ') + (files.length > 12 ? `, … (${files.length} files)` : '');
   throw new UnsupportedError(`The repo '${repo}' has no layout this loader reads (config.json with model.safetensors or pytorch_model.bin and a tokenizer, or a .gguf file); it has: ${shown || 'no files'}.`, { files });

@@ -6,6 +6,7 @@
 import { Engine, Generator } from '../wasm_build/engine.js';
 import { openStore } from './cache.js';
 import { loadSource } from './source.js';
+import { dtypeOption } from './dtype_option.js';
 import { transferables, yieldToEventLoop } from './protocol.js';
 import {
   AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
@@ -93,8 +94,7 @@ export class Host {
   async load(a, signal, id) {
     if (this.model) throw new StateError('This worker already holds a model; unload it first.');
     const o = a.options ?? {};
-    const dtype = String(o.dtype ?? 'q8_0').toLowerCase();
-    if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${o.dtype}'.`);
+    const dtype = dtypeOption(o.dtype);
     const want = o.threads ?? 1;
     if (!Number.isInteger(want) || want < 1 || want > MAX_THREADS) {
       throw new ArgumentError(`threads must be an integer from 1 to ${MAX_THREADS}, not ${JSON.stringify(o.threads)}.`);

@@ -61,7 +61,7 @@ export interface LoadOptions {
   /** Node: cache directory (default $MOBILELLM_CACHE_DIR, $XDG_CACHE_HOME/mobilellm-wasm or ~/.cache/mobilellm-wasm) */
   cacheDir?: string;
   /** weight type for converted checkpoints (default 'q8_0') */
-  dtype?: 'q8_0' | 'f16' | 'f32';
+  dtype?: 'q8_0' | 'f16' | 'f32' | 'bf16';
   /** context length (default: the model's, at most 4096) */
   nCtx?: number;
   /** forward-pass threads (default 1, at most 16). More than 1 runs the pthreads build, which needs

@@ -8,20 +8,15 @@
 // stays near one tensor's size on top of the header.
 
 import { ConvertError } from './errors.js';
-import { GGUFWriter, GGUFValueType, GGMLType } from './gguf_writer.js';
+import { GGUFWriter, GGUFValueType } from './gguf_writer.js';
 import { tensorBytes } from './quant.js';
+import { addLlamaMeta } from './llama_meta.js';
+import { GGMLType, OUTPUT_TYPES } from '../../lib/ggml_types.js';
+import { GGUF_KEY } from '../../lib/gguf_keys.js';
 import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES } from './hf_config.js';
 import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
 import { TorchBinFile } from './pytorch_bin.js';
-
-/** Output types: ggml type of matrices/embeddings and llama.cpp's general.file_type (llama_ftype). */
-export const OUTPUT_TYPES = Object.freeze({
-  f32: { ggml: GGMLType.F32, ftype: 0 },
-  f16: { ggml: GGMLType.F16, ftype: 1 },
-  q8_0: { ggml: GGMLType.Q8_0, ftype: 7 },
-  bf16: { ggml: GGMLType.BF16, ftype: 32 },
-});
 
 /**
  * @typedef {object} ConvertOptions
@@ -116,25 +111,7 @@ export function buildGGUF(files, opts = {}) {
 
   const w = new GGUFWriter({ alignment: 32 });
   const name = opts.name ?? (typeof cfg._name_or_path === 'string' && cfg._name_or_path ? cfg._name_or_path.split('/').pop() : files.label.split(/[\\/]/).filter(Boolean).pop());
-  w.addString('general.architecture', 'llama');
-  w.addString('general.name', name || 'model');
-  w.addU32('general.file_type', out.ftype);
-  w.addU32('llama.context_length', hp.nCtx);
-  w.addU32('llama.embedding_length', hp.nEmbd);
-  w.addU32('llama.block_count', order.length);
-  w.addU32('llama.feed_forward_length', hp.nFf);
-  w.addU32('llama.attention.head_count', hp.nHead);
-  w.addU32('llama.attention.head_count_kv', hp.nHeadKv);
-  w.addF32('llama.rope.freq_base', hp.ropeTheta);
-  w.addF32('llama.attention.layer_norm_rms_epsilon', hp.rmsEps);
-  w.addU32('llama.rope.dimension_count', hp.headDim);
-  w.addU32('llama.vocab_size', hp.nVocab);
-  if (hp.headDim * hp.nHead !== hp.nEmbd) {
-    w.addU32('llama.attention.key_length', hp.headDim);
-    w.addU32('llama.attention.value_length', hp.headDim);
-  }
-  w.addU32('mobilellm.layer_share.repeat', hp.shareRepeat);
-  w.addString('mobilellm.layer_share.mode', hp.shareMode);
+  addLlamaMeta(w, { ...hp, name: name || 'model', ftype: out.ftype, nLayer: order.length });
 
   addVocab(w, files, hp);
 
@@ -181,10 +158,10 @@ export function buildGGUF(files, opts = {}) {
       throw new ConvertError(`The checkpoint tensor '${hfName}' has dtype ${e.dtype}, which the converter does not support (F32, F16, BF16).`, 'unsupported');
     }
     const ne = [...shape].reverse(); // HF [out, in] is ggml ne [in, out]
-    let type = isMatrix ? out.ggml : GGMLType.F32;
-    if (type === GGMLType.Q8_0 && ne[0] % 32 !== 0) {
+    let type = isMatrix ? out.id : GGMLType.F32;
+    if (isMatrix && ne[0] % out.blockElems !== 0) {
       type = GGMLType.F16;
-      warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of 32, so it is stored as F16 instead of Q8_0.`);
+      warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of ${out.blockElems}, so it is stored as F16 instead of ${out.name}.`);
     }
     w.addTensor(ggufName, type, ne, () => {
       let data = tensors.readF32(hfName).data;
@@ -292,22 +269,22 @@ function addSpmVocab(w, files, hp, tokCfg) {
       scores[id] = -1000;
     }
   }
-  w.addString('tokenizer.ggml.model', 'llama');
-  w.addString('tokenizer.ggml.pre', 'default');
-  w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, tokens);
-  w.addArray('tokenizer.ggml.scores', GGUFValueType.FLOAT32, scores);
-  w.addArray('tokenizer.ggml.token_type', GGUFValueType.INT32, types);
+  w.addString(GGUF_KEY.TOKENIZER_MODEL, 'llama');
+  w.addString(GGUF_KEY.TOKENIZER_PRE, 'default');
+  w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, tokens);
+  w.addArray(GGUF_KEY.TOKENIZER_SCORES, GGUFValueType.FLOAT32, scores);
+  w.addArray(GGUF_KEY.TOKENIZER_TOKEN_TYPE, GGUFValueType.INT32, types);
   // MobileLLM's tokenizer config leaves the special tokens blank: fall back to the ids the
   // SentencePiece model was trained with, then to LLaMA's 1 / 2 / 0.
   const id = (v, def) => (Number.isInteger(v) && v >= 0 && v < n ? v : def);
-  w.addU32('tokenizer.ggml.bos_token_id', id(hp.bosId, id(spm.trainer.bosId, 1)));
-  w.addU32('tokenizer.ggml.eos_token_id', id(hp.eosId, id(spm.trainer.eosId, 2)));
-  w.addU32('tokenizer.ggml.unknown_token_id', id(spm.trainer.unkId, 0));
+  w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, id(hp.bosId, id(spm.trainer.bosId, 1)));
+  w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, id(hp.eosId, id(spm.trainer.eosId, 2)));
+  w.addU32(GGUF_KEY.TOKENIZER_UNK_ID, id(spm.trainer.unkId, 0));
   const pad = id(hp.padId, id(spm.trainer.padId, -1));
-  if (pad >= 0) w.addU32('tokenizer.ggml.padding_token_id', pad);
-  w.addBool('tokenizer.ggml.add_bos_token', tokCfg.add_bos_token ?? true);
-  w.addBool('tokenizer.ggml.add_eos_token', tokCfg.add_eos_token ?? false);
-  w.addBool('tokenizer.ggml.add_space_prefix', spm.normalizer.addDummyPrefix);
+  if (pad >= 0) w.addU32(GGUF_KEY.TOKENIZER_PAD_ID, pad);
+  w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, tokCfg.add_bos_token ?? true);
+  w.addBool(GGUF_KEY.TOKENIZER_ADD_EOS, tokCfg.add_eos_token ?? false);
+  w.addBool(GGUF_KEY.TOKENIZER_ADD_SPACE_PREFIX, spm.normalizer.addDummyPrefix);
 }
 
 /** GPT-2 style byte-level BPE from tokenizer.json (SmolLM and most small llama-arch models). */
@@ -334,16 +311,16 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
   // SmolLM splits digits one by one before the GPT-2 regex; llama.cpp calls that pre "smollm".
   const preJson = JSON.stringify(tj.pre_tokenizer ?? {});
   const pre = /"Digits"/.test(preJson) && /"individual_digits":true/.test(preJson) ? 'smollm' : 'gpt2';
-  w.addString('tokenizer.ggml.model', 'gpt2');
-  w.addString('tokenizer.ggml.pre', pre);
-  w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, tokens);
-  w.addArray('tokenizer.ggml.token_type', GGUFValueType.INT32, types);
-  w.addArray('tokenizer.ggml.merges', GGUFValueType.STRING, merges);
-  if (hp.bosId !== null && hp.bosId < n) w.addU32('tokenizer.ggml.bos_token_id', hp.bosId);
-  if (hp.eosId !== null && hp.eosId < n) w.addU32('tokenizer.ggml.eos_token_id', hp.eosId);
-  if (hp.padId !== null && hp.padId < n) w.addU32('tokenizer.ggml.padding_token_id', hp.padId);
-  w.addBool('tokenizer.ggml.add_bos_token', tokCfg.add_bos_token ?? false);
-  w.addBool('tokenizer.ggml.add_eos_token', tokCfg.add_eos_token ?? false);
+  w.addString(GGUF_KEY.TOKENIZER_MODEL, 'gpt2');
+  w.addString(GGUF_KEY.TOKENIZER_PRE, pre);
+  w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, tokens);
+  w.addArray(GGUF_KEY.TOKENIZER_TOKEN_TYPE, GGUFValueType.INT32, types);
+  w.addArray(GGUF_KEY.TOKENIZER_MERGES, GGUFValueType.STRING, merges);
+  if (hp.bosId !== null && hp.bosId < n) w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, hp.bosId);
+  if (hp.eosId !== null && hp.eosId < n) w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, hp.eosId);
+  if (hp.padId !== null && hp.padId < n) w.addU32(GGUF_KEY.TOKENIZER_PAD_ID, hp.padId);
+  w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, tokCfg.add_bos_token ?? false);
+  w.addBool(GGUF_KEY.TOKENIZER_ADD_EOS, tokCfg.add_eos_token ?? false);
 }
 
 /**

@@ -8,23 +8,19 @@
 //   const w = new GGUFWriter({ alignment: 32 });
 //   w.addString('general.architecture', 'llama');
 //   w.addArray('tokenizer.ggml.tokens', GGUFValueType.STRING, ['<unk>', '<s>']);
-//   w.addTensor('token_embd.weight', GGMLType.F32, [n_embd, n_vocab], bytes);
+//   w.addTensor('token_embd.weight', GGMLType.F32, [n_embd, n_vocab], bytes);   (lib/ggml_types.js)
 //   const u8 = w.toBuffer();   or   await w.writeFile(path);
 //
 // Tensor bytes may also be a function returning them (a Promise too, for writeFile), so a
 // converter can produce each tensor only when it is written instead of holding all of them.
+
+import { ggmlType } from '../../lib/ggml_types.js';
 
 /** GGUF metadata value types. */
 export const GGUFValueType = Object.freeze({
   UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7,
   STRING: 8, ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12,
 });
-
-/** ggml tensor types this project writes. */
-export const GGMLType = Object.freeze({ F32: 0, F16: 1, Q8_0: 8, BF16: 30 });
-
-/** [elements per block, bytes per block] */
-const BLOCK = { 0: [1, 4], 1: [1, 2], 8: [32, 34], 30: [1, 2] };
 
 const SCALAR_SIZE = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 
@@ -37,10 +33,10 @@ const enc = new TextEncoder();
  * @returns {number}
  */
 export function ggmlNBytes(type, ne) {
-  const b = BLOCK[type];
-  if (!b) throw new RangeError(`unsupported ggml type ${type}`);
-  if (ne[0] % b[0] !== 0) throw new RangeError(`ne[0] = ${ne[0]} is not a multiple of the block size ${b[0]} of type ${type}`);
-  let n = (ne[0] / b[0]) * b[1];
+  const t = ggmlType(type);
+  if (!t) throw new RangeError(`unsupported ggml type ${type}`);
+  if (ne[0] % t.blockElems !== 0) throw new RangeError(`ne[0] = ${ne[0]} is not a multiple of the block size ${t.blockElems} of type ${type}`);
+  let n = (ne[0] / t.blockElems) * t.blockBytes;
   for (let i = 1; i < ne.length; i++) n *= ne[i];
   return n;
 }
@@ -195,7 +191,7 @@ export class GGUFWriter {
 
   /**
    * @param {string} name
-   * @param {number} type GGMLType
+   * @param {number} type ggml type id (lib/ggml_types.js GGMLType)
    * @param {number[]} ne dims, ne[0] contiguous (HF [out, in] is ne [in, out])
    * @param {Uint8Array | (() => Uint8Array | Promise<Uint8Array>)} bytes raw data in that type
    */

@@ -5,9 +5,11 @@
 // (Math.fround), which for +, *, / of float32 operands equals the correctly rounded float32
 // result, i.e. what C computes with FLT_EVAL_METHOD 0.
 
-/** ggml type ids this module can encode (same numbers as GGMLType in gguf_writer.js). */
-export const QK8_0 = 32;
-export const Q8_0_BLOCK_BYTES = 34;
+import { GGMLType, ggmlType } from '../../lib/ggml_types.js';
+
+/** Q8_0 blocks: elements and bytes (an fp16 scale, then one int8 per element). */
+export const QK8_0 = ggmlType(GGMLType.Q8_0).blockElems;
+export const Q8_0_BLOCK_BYTES = ggmlType(GGMLType.Q8_0).blockBytes;
 
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
@@ -173,23 +175,23 @@ function u16le(u16) {
 }
 
 /**
- * Raw GGUF tensor bytes of `values` encoded as a ggml type (0 F32, 1 F16, 8 Q8_0, 30 BF16),
- * little-endian.
- * @param {number} ggmlType
+ * Raw GGUF tensor bytes of `values` encoded as a ggml type (the converter's output types:
+ * lib/ggml_types.js OUTPUT_TYPES), little-endian.
+ * @param {number} type ggml type id
  * @param {Float32Array} values
  * @returns {Uint8Array}
  */
-export function tensorBytes(ggmlType, values) {
-  switch (ggmlType) {
-    case 0: {
+export function tensorBytes(type, values) {
+  switch (type) {
+    case GGMLType.F32: {
       const out = new Uint8Array(values.length * 4);
       const dv = new DataView(out.buffer);
       for (let i = 0; i < values.length; i++) dv.setFloat32(4 * i, values[i], true);
       return out;
     }
-    case 1: return u16le(f32ToF16(values));
-    case 30: return u16le(f32ToBF16(values));
-    case 8: return quantizeQ8_0(values);
-    default: throw new RangeError(`tensorBytes: unsupported ggml type ${ggmlType}`);
+    case GGMLType.F16: return u16le(f32ToF16(values));
+    case GGMLType.BF16: return u16le(f32ToBF16(values));
+    case GGMLType.Q8_0: return quantizeQ8_0(values);
+    default: throw new RangeError(`tensorBytes: unsupported ggml type ${type}`);
   }
 }

@@ -23,6 +23,7 @@
 
 #include "dtype.h"
 #include "gguf_builder.h"
+#include "gguf_keys.h"
 
 typedef struct tm_spec {
     const char *arch;      /* general.architecture ("llama"); NULL: key omitted */
@@ -209,25 +210,25 @@ static inline void tm_write(gguf_builder *b, const tm_spec *s, const tm_weights 
     char key[128], name[96];
     int d = s->n_embd, i, n_write = s->unroll ? s->n_blocks * (s->repeat ? s->repeat : 1) : s->n_blocks;
     int tv = s->tok_vocab ? s->tok_vocab : s->n_vocab;
-    if (s->arch && !tm_omitted_(s, "general.architecture")) gb_kv_str(b, "general.architecture", s->arch);
-    if (!tm_omitted_(s, "general.name")) gb_kv_str(b, "general.name", "tiny test model");
+    if (s->arch && !tm_omitted_(s, GGUF_KEY_GENERAL_ARCHITECTURE)) gb_kv_str(b, GGUF_KEY_GENERAL_ARCHITECTURE, s->arch);
+    if (!tm_omitted_(s, GGUF_KEY_GENERAL_NAME)) gb_kv_str(b, GGUF_KEY_GENERAL_NAME, "tiny test model");
 #define TM_U32(suffix, v) if (!tm_omitted_(s, TM_KEY_(key, suffix))) gb_kv_u32(b, key, (uint32_t)(v));
-    TM_U32("block_count", n_write)
-    TM_U32("context_length", s->n_ctx)
-    TM_U32("embedding_length", d)
-    TM_U32("feed_forward_length", s->n_ff)
-    TM_U32("attention.head_count", s->n_head)
-    TM_U32("attention.head_count_kv", s->n_head_kv)
-    TM_U32("rope.dimension_count", d / s->n_head)
-    TM_U32("vocab_size", s->n_vocab)
+    TM_U32(GGUF_ARCH_BLOCK_COUNT, n_write)
+    TM_U32(GGUF_ARCH_CONTEXT_LENGTH, s->n_ctx)
+    TM_U32(GGUF_ARCH_EMBEDDING_LENGTH, d)
+    TM_U32(GGUF_ARCH_FEED_FORWARD_LENGTH, s->n_ff)
+    TM_U32(GGUF_ARCH_HEAD_COUNT, s->n_head)
+    TM_U32(GGUF_ARCH_HEAD_COUNT_KV, s->n_head_kv)
+    TM_U32(GGUF_ARCH_ROPE_DIMENSION_COUNT, d / s->n_head)
+    TM_U32(GGUF_ARCH_VOCAB_SIZE, s->n_vocab)
 #undef TM_U32
-    if (!tm_omitted_(s, TM_KEY_(key, "attention.layer_norm_rms_epsilon"))) gb_kv_f32(b, key, s->eps);
-    if (!tm_omitted_(s, TM_KEY_(key, "rope.freq_base"))) gb_kv_f32(b, key, s->theta);
+    if (!tm_omitted_(s, TM_KEY_(key, GGUF_ARCH_RMS_EPS))) gb_kv_f32(b, key, s->eps);
+    if (!tm_omitted_(s, TM_KEY_(key, GGUF_ARCH_ROPE_FREQ_BASE))) gb_kv_f32(b, key, s->theta);
     if (!s->unroll) {
-        if (s->repeat) gb_kv_u32(b, "mobilellm.layer_share.repeat", (uint32_t)s->repeat);
-        if (s->mode) gb_kv_str(b, "mobilellm.layer_share.mode", s->mode);
+        if (s->repeat) gb_kv_u32(b, GGUF_KEY_SHARE_REPEAT, (uint32_t)s->repeat);
+        if (s->mode) gb_kv_str(b, GGUF_KEY_SHARE_MODE, s->mode);
     }
-    if (!tm_omitted_(s, "tokenizer.ggml.tokens")) {
+    if (!tm_omitted_(s, GGUF_KEY_TOKENIZER_TOKENS)) {
         char **toks = (char **)malloc((size_t)tv * sizeof *toks);
         float *scores = (float *)malloc((size_t)tv * sizeof *scores);
         int32_t *types = (int32_t *)malloc((size_t)tv * sizeof *types);
@@ -242,13 +243,13 @@ static inline void tm_write(gguf_builder *b, const tm_spec *s, const tm_weights 
             scores[i] = -(float)i;
             types[i] = i == 0 ? 2 : i < 3 ? 3 : 1;
         }
-        gb_kv_str(b, "tokenizer.ggml.model", "llama");
-        gb_kv_arr_str(b, "tokenizer.ggml.tokens", (const char *const *)toks, (size_t)tv);
-        gb_kv_arr_f32(b, "tokenizer.ggml.scores", scores, (size_t)tv);
-        gb_kv_arr_i32(b, "tokenizer.ggml.token_type", types, (size_t)tv);
-        gb_kv_u32(b, "tokenizer.ggml.bos_token_id", 1);
-        gb_kv_u32(b, "tokenizer.ggml.eos_token_id", 2);
-        gb_kv_u32(b, "tokenizer.ggml.unknown_token_id", 0);
+        gb_kv_str(b, GGUF_KEY_TOKENIZER_MODEL, "llama");
+        gb_kv_arr_str(b, GGUF_KEY_TOKENIZER_TOKENS, (const char *const *)toks, (size_t)tv);
+        gb_kv_arr_f32(b, GGUF_KEY_TOKENIZER_SCORES, scores, (size_t)tv);
+        gb_kv_arr_i32(b, GGUF_KEY_TOKENIZER_TOKEN_TYPE, types, (size_t)tv);
+        gb_kv_u32(b, GGUF_KEY_TOKENIZER_BOS_ID, 1);
+        gb_kv_u32(b, GGUF_KEY_TOKENIZER_EOS_ID, 2);
+        gb_kv_u32(b, GGUF_KEY_TOKENIZER_UNK_ID, 0);
         for (i = 0; i < tv; i++) free(toks[i]);
         free(toks); free(scores); free(types);
     }

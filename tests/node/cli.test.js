@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkpoints, referenceLogits, scratchDir, ROOT } from '../ref/fixtures.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
-import { GGUFWriter, GGUFValueType, GGMLType } from '../../models/convert/gguf_writer.js';
+import { GGUFWriter, GGUFValueType } from '../../models/convert/gguf_writer.js';
+import { GGMLType } from '../../lib/ggml_types.js';
 import { Engine } from '../../wasm_build/engine.js';
 
 const CLI = path.join(ROOT, 'bin/mobilellm.js');

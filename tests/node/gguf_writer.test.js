@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readGgufFileInfo } from 'node-llama-cpp';
-import { GGUFWriter, GGUFValueType, GGMLType } from '../../models/convert/gguf_writer.js';
+import { GGUFWriter, GGUFValueType } from '../../models/convert/gguf_writer.js';
+import { GGMLType } from '../../lib/ggml_types.js';
 import {
   f32ToF16, f16ToF32, f32ToBF16, bf16ToF32, quantizeQ8_0, dequantizeQ8_0, tensorBytes,
 } from '../../models/convert/quant.js';
