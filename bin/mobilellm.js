@@ -87,10 +87,11 @@ async function cmdGenerate(argv) {
   const prompt = model.tokenize(rest[0], { addBos: model.info.addBos });
   if (prompt.length >= ctx.nCtx)
     throw new MobileLLMError('context_full', `the prompt is ${prompt.length} tokens but the context holds ${ctx.nCtx}`);
+  // Options left out take the engine's defaults (mllm_sampler_params_init).
   const sampler = model.newSampler({
-    temperature: num(opts, '--temp', 0.8), topK: num(opts, '--top-k', 40, { int: true }),
-    topP: num(opts, '--top-p', 0.95), minP: num(opts, '--min-p', 0.05),
-    repeatPenalty: num(opts, '--repeat-penalty', 1.1),
+    temperature: num(opts, '--temp', undefined), topK: num(opts, '--top-k', undefined, { int: true }),
+    topP: num(opts, '--top-p', undefined), minP: num(opts, '--min-p', undefined),
+    repeatPenalty: num(opts, '--repeat-penalty', undefined),
     seed: num(opts, '--seed', (Date.now() ^ (process.pid << 16)) >>> 0, { int: true, min: 0 }),
   });
   for (const id of prompt) sampler.accept(id);

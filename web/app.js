@@ -6,6 +6,7 @@
 // ../models/default.gguf), ?hf=URL a Hugging Face endpoint (default https://huggingface.co).
 
 import { parseRepoId } from '../lib/repo_id.js';
+import { SAMPLER_DEFAULTS } from '../lib/sampler_defaults.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -16,6 +17,11 @@ const hfEndpoint = params.get('hf') || undefined;
 const ISOLATED = globalThis.crossOriginIsolated === true;
 // The engine may use worker threads only where SharedArrayBuffer exists (cross-origin isolated).
 const THREADS = ISOLATED ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8)) : 1;
+
+// The sampling form starts at the engine's defaults.
+$('temperature').defaultValue = String(SAMPLER_DEFAULTS.temperature);
+$('top-k').defaultValue = String(SAMPLER_DEFAULTS.topK);
+$('top-p').defaultValue = String(SAMPLER_DEFAULTS.topP);
 
 // ------------------------------------------------------------------------------ formatting
 

@@ -86,7 +86,7 @@ export interface LoadOptions {
 export interface GenerateOptions {
   /** default 256; 0: until end of text or a full context */
   maxTokens?: number;
-  /** default 0.8; <= 0 is greedy */
+  /** <= 0 is greedy. Sampling options left out take the engine's defaults (lib/sampler_defaults.js) */
   temperature?: number;
   topK?: number;
   topP?: number;
