@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mobilellm.h"
+
 /* The build's SIMD128 and relaxed kernels, where it has them. */
 #ifdef MLLM_KERNELS_SIMD128
 #define SIMD128(f) f
@@ -83,6 +85,8 @@ const char *dtype_name(uint32_t type) {
     const char *n = dtype_traits_of(type)->name;
     return n ? n : "unknown";
 }
+
+const char *mllm_dtype_name(int32_t type) { return type < 0 ? "unknown" : dtype_name((uint32_t)type); }
 
 const char *dtype_supported_names(char *buf, size_t cap) {
     size_t len = 0;

@@ -13,6 +13,13 @@
 #include "kernels.h"
 #include "tokenizer.h"
 
+/* mobilellm.layer_share.mode values, by MLLM_SHARE_* */
+static const char *const share_mode_names[MLLM_SHARE_MODES] = {"immediate", "repeat_all", "reverse"};
+
+const char *mllm_share_mode_name(int32_t mode) {
+    return mode >= 0 && mode < MLLM_SHARE_MODES ? share_mode_names[mode] : "unknown";
+}
+
 int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t mode) {
     switch (mode) {
     case MLLM_SHARE_REPEAT_ALL: return l % n_stored;
@@ -126,10 +133,9 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     if (mode_kv) {
         gguf_str mode;
         if ((st = gguf_get_str(f, "mobilellm.layer_share.mode", &mode, err))) return st;
-        if (gguf_str_eq(mode, "immediate")) hp->share_mode = MLLM_SHARE_IMMEDIATE;
-        else if (gguf_str_eq(mode, "repeat_all")) hp->share_mode = MLLM_SHARE_REPEAT_ALL;
-        else if (gguf_str_eq(mode, "reverse")) hp->share_mode = MLLM_SHARE_REVERSE;
-        else {
+        for (hp->share_mode = 0; hp->share_mode < MLLM_SHARE_MODES; hp->share_mode++)
+            if (gguf_str_eq(mode, share_mode_names[hp->share_mode])) break;
+        if (hp->share_mode == MLLM_SHARE_MODES) {
             int len = mode.len > 64 ? 64 : (int)mode.len;
             return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
                              "layer-sharing mode '%.*s' is not supported (immediate, repeat_all or reverse)",

@@ -18,7 +18,7 @@
 struct mllm_tokenizer;
 
 /* Layer-sharing schedules (values of mllm_model_info.share_mode). */
-enum { MLLM_SHARE_IMMEDIATE = 0, MLLM_SHARE_REPEAT_ALL = 1, MLLM_SHARE_REVERSE = 2 };
+enum { MLLM_SHARE_IMMEDIATE = 0, MLLM_SHARE_REPEAT_ALL = 1, MLLM_SHARE_REVERSE = 2, MLLM_SHARE_MODES = 3 };
 
 #define MLLM_MAX_SHARE_REPEAT 16
 

@@ -384,11 +384,11 @@ mllm_status tokenizer_new(const gguf_file *f, mllm_tokenizer **out, mllm_error *
     if (!t) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory creating the tokenizer");
 
     /* defaults per family (llama_vocab::impl::load) */
-    if (str_is(model.ptr, (size_t)model.len, "llama")) {
+    if (str_is(model.ptr, (size_t)model.len, mllm_tokenizer_name(MLLM_TOKENIZER_SPM))) {
         t->kind = MLLM_TOKENIZER_SPM;
         t->bos = 1, t->eos = 2, t->unk = 0;
         t->add_space_prefix = 1, t->add_bos = 1, t->add_eos = 0, t->clean_spaces = 0;
-    } else if (str_is(model.ptr, (size_t)model.len, "gpt2")) {
+    } else if (str_is(model.ptr, (size_t)model.len, mllm_tokenizer_name(MLLM_TOKENIZER_GPT2))) {
         t->kind = MLLM_TOKENIZER_GPT2;
         t->bos = 11, t->eos = 11, t->unk = -1;
         t->add_space_prefix = 0, t->add_bos = 0, t->add_eos = 0;
@@ -450,6 +450,10 @@ void tokenizer_free(mllm_tokenizer *t) {
 int32_t tokenizer_n_vocab(const mllm_tokenizer *t) { return t ? t->n_vocab : 0; }
 int32_t tokenizer_kind(const mllm_tokenizer *t) { return t ? t->kind : -1; }
 int32_t tokenizer_add_bos(const mllm_tokenizer *t) { return t ? t->add_bos : 0; }
+
+const char *mllm_tokenizer_name(int32_t kind) {
+    return kind == MLLM_TOKENIZER_SPM ? "llama" : kind == MLLM_TOKENIZER_GPT2 ? "gpt2" : "unknown";
+}
 
 /* ------------------------------------------------------------------ merging */
 
