@@ -1,6 +1,7 @@
 // lib/ggml_types.js, the JS side's table of weight types, against its two references: ggml
 // itself (node-llama-cpp's prebuilt libggml: type ids, names, block sizes, llama_ftype names)
-// and the engine's C table, asked at run time through what it does with a model of each type.
+// and the engine's C table (src/dtype.c), asked at run time: its names (mllm_dtype_name), and
+// what it does with a model of each type.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +45,15 @@ test('the converter\'s output types carry llama.cpp\'s general.file_type for a f
   for (const t of Object.values(OUTPUT_TYPES)) {
     assert.equal(GgufFileType[t.ftype], t.name === 'F32' ? 'ALL_F32' : `MOSTLY_${t.name}`, t.name);
     assert.ok(t.engine, `the engine runs ${t.name}, which the converter writes`);
+  }
+});
+
+test('the engine names every ggml type id as the table does', () => {
+  for (let id = 0; id < 64; id++) {
+    const c = eng.cstr(eng.mod._mllm_dtype_name(id));
+    const row = ggmlType(id);
+    if (row) assert.equal(c, row.name, `id ${id}`);
+    else assert.ok(c === 'unknown' || llama._bindings.getBlockSizeForGgmlType(id) === 0, `id ${id}: the engine names ${c}, a type ggml has not retired`);
   }
 });
 
