@@ -9,6 +9,7 @@
  * wrote, independently of the engine's tokenizer. */
 #include "check.h"
 #include "gguf_builder.h"
+#include "gguf_keys.h"
 #include "mobilellm.h"
 
 #include <stdlib.h>
@@ -66,24 +67,24 @@ static void build_model(void) {
         out[k_next[i][1] * NV + t] = 1.0f; /* output row = next token, column = input dim t */
         if (k_next[i][2] >= 0) out[k_next[i][2] * NV + t] = 0.5f;
     }
-    gb_kv_str(b, "general.architecture", "llama");
-    gb_kv_u32(b, "llama.block_count", 1);
-    gb_kv_u32(b, "llama.context_length", 64);
-    gb_kv_u32(b, "llama.embedding_length", NV);
-    gb_kv_u32(b, "llama.feed_forward_length", 32);
-    gb_kv_u32(b, "llama.attention.head_count", 2);
-    gb_kv_u32(b, "llama.attention.head_count_kv", 2);
-    gb_kv_u32(b, "llama.rope.dimension_count", NV / 2);
-    gb_kv_u32(b, "llama.vocab_size", NV);
-    gb_kv_f32(b, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    gb_kv_f32(b, "llama.rope.freq_base", 10000.0f);
-    gb_kv_str(b, "tokenizer.ggml.model", "llama");
-    gb_kv_arr_str(b, "tokenizer.ggml.tokens", toks, NV);
-    gb_kv_arr_f32(b, "tokenizer.ggml.scores", scores, NV);
-    gb_kv_arr_i32(b, "tokenizer.ggml.token_type", types, NV);
-    gb_kv_u32(b, "tokenizer.ggml.bos_token_id", T_BOS);
-    gb_kv_u32(b, "tokenizer.ggml.eos_token_id", T_EOS);
-    gb_kv_u32(b, "tokenizer.ggml.unknown_token_id", T_UNK);
+    gb_kv_str(b, GGUF_KEY_GENERAL_ARCHITECTURE, "llama");
+    gb_kv_u32(b, "llama." GGUF_ARCH_BLOCK_COUNT, 1);
+    gb_kv_u32(b, "llama." GGUF_ARCH_CONTEXT_LENGTH, 64);
+    gb_kv_u32(b, "llama." GGUF_ARCH_EMBEDDING_LENGTH, NV);
+    gb_kv_u32(b, "llama." GGUF_ARCH_FEED_FORWARD_LENGTH, 32);
+    gb_kv_u32(b, "llama." GGUF_ARCH_HEAD_COUNT, 2);
+    gb_kv_u32(b, "llama." GGUF_ARCH_HEAD_COUNT_KV, 2);
+    gb_kv_u32(b, "llama." GGUF_ARCH_ROPE_DIMENSION_COUNT, NV / 2);
+    gb_kv_u32(b, "llama." GGUF_ARCH_VOCAB_SIZE, NV);
+    gb_kv_f32(b, "llama." GGUF_ARCH_RMS_EPS, 1e-5f);
+    gb_kv_f32(b, "llama." GGUF_ARCH_ROPE_FREQ_BASE, 10000.0f);
+    gb_kv_str(b, GGUF_KEY_TOKENIZER_MODEL, "llama");
+    gb_kv_arr_str(b, GGUF_KEY_TOKENIZER_TOKENS, toks, NV);
+    gb_kv_arr_f32(b, GGUF_KEY_TOKENIZER_SCORES, scores, NV);
+    gb_kv_arr_i32(b, GGUF_KEY_TOKENIZER_TOKEN_TYPE, types, NV);
+    gb_kv_u32(b, GGUF_KEY_TOKENIZER_BOS_ID, T_BOS);
+    gb_kv_u32(b, GGUF_KEY_TOKENIZER_EOS_ID, T_EOS);
+    gb_kv_u32(b, GGUF_KEY_TOKENIZER_UNK_ID, T_UNK);
     gb_tensor(b, "token_embd.weight", 0, 2, ne_dd, embd, sizeof embd);
     gb_tensor(b, "output_norm.weight", 0, 1, ne_d, ones, sizeof ones);
     gb_tensor(b, "output.weight", 0, 2, ne_dd, out, sizeof out);
