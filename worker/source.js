@@ -37,7 +37,7 @@ import { isNode } from '../lib/env.js';
  * @typedef {object} LoadContext
  * @property {import('./cache_entry.js').Store} store
  * @property {boolean|'reload'} cache   'reload' ignores (and replaces) cached copies
- * @property {string} dtype             q8_0 | f16 | f32, for checkpoints
+ * @property {string} dtype             for checkpoints: an output type (lib/ggml_types.js OUTPUT_TYPES)
  * @property {string} [hfEndpoint]
  * @property {string} [hfToken]
  * @property {string} [revision]
