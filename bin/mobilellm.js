@@ -17,6 +17,8 @@ const USAGE = `usage:
   mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
   mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32]
   mobilellm info     [-m MODEL]
+  mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
+                     [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--output LOG.jsonl]
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
 bundled model.`;
 
@@ -199,8 +201,44 @@ async function cmdInfo(argv) {
   process.stdout.write(JSON.stringify(model.info, null, 2) + '\n');
 }
 
+async function cmdEval(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '--task': 'list', '--perplexity': 'list', '--format': 'value',
+    '--limit': 'value', '--shots': 'value', '--threads': 'value', '--output': 'value', '--ctx': 'value', '--stride': 'value',
+    '--no-bos': 'bool', '--max-gen-tokens': 'value' });
+  if (rest.length) throw new UsageError(`eval takes no positional arguments (got '${rest[0]}'); name files with --task or --perplexity`);
+  const files = [...(opts['--task'] ?? []).map((f) => ['task', f]), ...(opts['--perplexity'] ?? []).map((f) => ['perplexity', f])];
+  if (!files.length) throw new UsageError('eval needs --task FILE.jsonl or --perplexity FILE');
+  const o = {
+    limit: num(opts, '--limit', undefined, { int: true, min: 1 }), shots: num(opts, '--shots', 0, { int: true, min: 0 }),
+    threads: num(opts, '--threads', 1, { int: true, min: 1 }), ctx: num(opts, '--ctx', undefined, { int: true, min: 2 }),
+    stride: num(opts, '--stride', undefined, { int: true, min: 1 }), maxGenTokens: num(opts, '--max-gen-tokens', undefined, { int: true, min: 1 }),
+    ...(opts['--no-bos'] ? { bos: false } : {}), log: !!opts['--output'],
+  };
+  const { basename } = await import('node:path');
+  const tasks = [];
+  for (const [kind, f] of files) {
+    const text = await readFile(f, 'utf8').catch(() => { throw new UsageError(`cannot read '${f}'`); });
+    tasks.push(kind === 'task' ? { name: basename(f), text, format: opts['--format'] } : { name: basename(f), perplexity: text });
+  }
+  const eng = await Engine.create({ threads: o.threads });
+  const model = eng.loadModel(await readModel(opts['-m']));
+  const { evaluate } = await import('../worker/eval/evaluate.js');
+  let last = 0;
+  const onProgress = ({ task, done, total }) => {
+    if (!process.stderr.isTTY || (performance.now() - last < 500 && done < total)) return;
+    last = performance.now();
+    process.stderr.write(`\r${task}: ${done}/${total}${done === total ? '\n' : ''}`);
+  };
+  const { results, log } = await evaluate(model, tasks, { ...o, onProgress });
+  if (log) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(opts['--output'], log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  process.stdout.write(JSON.stringify({ model: opts['-m'] ?? DEFAULT_MODEL, bos: o.bos ?? model.info.addBos, results }, null, 2) + '\n');
+}
+
 const COMMANDS = { generate: cmdGenerate, tokenize: cmdTokenize, score: cmdScore, bench: cmdBench,
-  convert: cmdConvert, info: cmdInfo };
+  convert: cmdConvert, info: cmdInfo, eval: cmdEval };
 
 async function main(argv) {
   const [cmd, ...args] = argv;
