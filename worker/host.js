@@ -81,6 +81,7 @@ export class Host {
       tokenize: this.tokenize,
       detokenize: this.detokenize,
       logits: this.logits,
+      evaluate: this.evaluate,
       unload: this.unload,
     };
   }
@@ -201,6 +202,26 @@ export class Host {
       return out;
     } finally {
       ctx.free();
+    }
+  }
+
+  /**
+   * Task files and perplexity texts scored as lm-evaluation-harness does (eval/evaluate.js), in
+   * a context of its own; one evaluation at a time.
+   * @param {{tasks: any[], options: Record<string, any>}} a
+   * @param {AbortSignal} signal
+   * @param {number} id
+   */
+  async evaluate(a, signal, id) {
+    const m = this.requireModel();
+    if (this.evaluating) throw new BusyError('An evaluation is already running on this model; wait for it to finish or abort it.');
+    this.evaluating = true;
+    try {
+      const { evaluate } = await import('./eval/evaluate.js');
+      return await evaluate(m, a.tasks, { ...a.options, threads: this.threads, signal,
+        onProgress: (p) => this.post({ id, type: 'progress', data: p }) });
+    } finally {
+      this.evaluating = false;
     }
   }
 

@@ -174,6 +174,11 @@ export interface CacheEntry {
 
 export interface CacheOptions { cacheDir?: string }
 
+export type { TaskInput, TaskFormat, EvalOptions, EvalProgress, EvalReport, ChoiceResult, GenerateResult, PerplexityResult, EvalRecord } from './eval/evaluate.js';
+import type { TaskInput, EvalOptions, EvalReport } from './eval/evaluate.js';
+/** JSON-lines text, a File / Blob of it, or a task object (text or perplexity may be a Blob) */
+export type EvalTask = string | Blob | TaskInput | { name?: string; text: Blob; format?: string } | { name?: string; perplexity: Blob };
+
 export class MobileLLM {
   private constructor();
   static load(source: ModelSource, options?: LoadOptions): Promise<MobileLLM>;
@@ -184,6 +189,8 @@ export class MobileLLM {
   /** teacher-forced logits, n x info.nVocab row-major */
   logits(input: string | ArrayLike<number>, opts?: { addBos?: boolean; signal?: AbortSignal }): Promise<Float32Array>;
   generate(prompt: string | ArrayLike<number>, opts?: GenerateOptions): AsyncGenerator<GeneratedToken, void, void>;
+  /** zero-shot scores as lm-evaluation-harness computes them, or perplexity; in a context of its own */
+  evaluate(tasks: EvalTask | EvalTask[], opts?: Omit<EvalOptions, 'threads' | 'shared'>): Promise<EvalReport>;
   unload(): Promise<void>;
   static cache: {
     list(o?: CacheOptions): Promise<CacheEntry[]>;

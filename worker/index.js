@@ -27,6 +27,9 @@ const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint'
 const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
   'ignoreEos', 'addBos'];
 
+/** Evaluation options forwarded to the worker (eval/evaluate.js). */
+const EVAL_KEYS = ['limit', 'shots', 'bos', 'nCtx', 'ctx', 'stride', 'maxGenTokens', 'log'];
+
 /** Tokens the worker may compute ahead of the consumer: after the consumer stops (abort, break),
  * at most one more token is computed. */
 const GEN_WINDOW = 2;
@@ -165,6 +168,35 @@ export class MobileLLM {
   }
 
   /**
+   * Score the model on task files as lm-evaluation-harness does (acc, acc_norm, their stderr, n per
+   * task; exact match for TriviaQA) or measure perplexity on texts. A task is JSON-lines text
+   * (or a File/Blob of it) in a dataset's layout or {context, choices, gold}, or
+   * `{ text, name?, format? }`, or `{ perplexity: text, name? }`. Runs in a context of its own.
+   * @param {any} tasks one task or an array
+   * @param {Record<string, any>} [opts] limit, shots, bos, nCtx, ctx, stride, maxGenTokens, log, onProgress, signal
+   * @returns {Promise<{results: Record<string, any>, log?: any[]}>}
+   */
+  async evaluate(tasks, opts = {}) {
+    this.#check();
+    if (opts.signal?.aborted) throw new AbortError('The evaluation was aborted before it started.');
+    const list = [];
+    for (const [i, t] of (Array.isArray(tasks) ? tasks : [tasks]).entries()) list.push(await taskInput(t, i));
+    const call = this.#rpc.call('evaluate', { tasks: list, options: pick(opts, EVAL_KEYS) }, {
+      onEvent: (type, data) => {
+        if (type !== 'progress' || !opts.onProgress) return;
+        try { opts.onProgress(data); } catch { /* a throwing callback must not stop the evaluation */ }
+      },
+    });
+    const onAbort = () => this.#rpc.abort(call.id);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await call.done;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
    * Stream a completion, one `{ text, token }` per generated token (text may be '' while
    * UTF-8 bytes or a possible stop string are held back). Only one generation runs at a time:
    * another caller gets a 'busy' error, or waits its turn with `wait: true`.
@@ -289,6 +321,20 @@ export class MobileLLM {
 }
 
 const CONSTRUCT = Symbol('construct');
+
+/** One evaluate() task as {name, text, format} or {name, perplexity}; Blobs are read here. */
+async function taskInput(t, i) {
+  const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
+  const read = async (x) => (isBlob(x) ? x.text() : x);
+  if (typeof t === 'string') return { name: `task${i + 1}`, text: t };
+  if (isBlob(t)) return { name: /** @type {any} */ (t).name || `task${i + 1}`, text: await t.text() };
+  if (t && typeof t === 'object') {
+    const name = typeof t.name === 'string' && t.name ? t.name : isBlob(t.text ?? t.perplexity) ? (t.text ?? t.perplexity).name : `task${i + 1}`;
+    if (typeof t.perplexity === 'string' || isBlob(t.perplexity)) return { name, perplexity: await read(t.perplexity) };
+    if (typeof t.text === 'string' || isBlob(t.text)) return { name, text: await read(t.text), ...(t.format ? { format: t.format } : {}) };
+  }
+  throw new ArgumentError('A task must be JSON-lines text, a File or Blob of it, { text, name?, format? } or { perplexity: text, name? }.');
+}
 
 /** @param {Record<string, any>} o @param {string[]} keys */
 function pick(o, keys) {

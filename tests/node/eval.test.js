@@ -266,3 +266,30 @@ test('mobilellm eval: JSON results per task file, --output writes one line per d
   assert.equal(b.status, 1);
   assert.match(b.stderr, /text\.txt line 1: not valid JSON/);
 });
+
+test('llm.evaluate() in the worker: the same scores as evaluate() on the engine, progress events, an AbortSignal stops it', async () => {
+  const { MobileLLM } = await import('../../worker/index.js');
+  const gguf = path.join(work, 'ls_tied_gqa.gguf');
+  fs.writeFileSync(gguf, await convertHF(ck.dir('ls_tied_gqa'), { type: 'f32', ...quiet }));
+  const llm = await MobileLLM.load(gguf, { cache: false });
+  try {
+    const progress = [];
+    const tasks = [jsonl(TASKS.piqa), { name: 'hs', text: new Blob([jsonl(TASKS.hellaswag)]) }, { name: 'ppl', perplexity: 'Kato ri mon el sa quin.' }];
+    const r = await llm.evaluate(tasks, { log: true, onProgress: (p) => progress.push(p) });
+    const direct = await evaluate(models.ls_tied_gqa, [{ name: 'task1', text: jsonl(TASKS.piqa) }, { name: 'hs', text: jsonl(TASKS.hellaswag) },
+      { name: 'ppl', perplexity: 'Kato ri mon el sa quin.' }], { log: true });
+    assert.deepEqual(r.log, direct.log);
+    for (const k of ['task1', 'hs']) assert.equal(r.results[k].acc_norm, direct.results[k].acc_norm);
+    assert.equal(r.results.ppl.loglikelihood, direct.results.ppl.loglikelihood);
+    assert.deepEqual(progress.filter((p) => p.task === 'hs'), [{ task: 'hs', done: 1, total: 2 }, { task: 'hs', done: 2, total: 2 }]);
+    const ac = new AbortController();
+    const many = jsonl(Array.from({ length: 200 }, () => TASKS.hellaswag[0]));
+    const p = llm.evaluate(many, { signal: ac.signal, onProgress: ({ done }) => { if (done === 3) ac.abort(); } });
+    await assert.rejects(p, (e) => e.code === 'aborted' && /after \d+ of 200 documents/.test(e.message));
+    await assert.rejects(llm.evaluate({ nope: 1 }), (e) => e.code === 'argument');
+    // the model is still usable
+    assert.equal((await llm.evaluate(jsonl(TASKS.piqa))).results.task1.n, 2);
+  } finally {
+    await llm.unload();
+  }
+});
