@@ -4,6 +4,7 @@
 //
 // Query parameters (for mirrors and tests): ?model=URL sets the bundled model's URL (default
 // ../models/default.gguf), ?hf=URL a Hugging Face endpoint (default https://huggingface.co).
+import { attachEvaluate } from './evaluate.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -277,6 +278,7 @@ let genCtl = null;
 
 form.addEventListener('submit', (e) => { e.preventDefault(); loadModel(); });
 $('cancel-load-btn').addEventListener('click', () => loadCtl?.abort());
+attachEvaluate(() => llm, showMessage); // the Evaluate panel (evaluate.js) scores whatever model is loaded
 
 const PHASES = {
   download: 'Downloading', convert: 'Converting the checkpoint', verify: 'Cached copy damaged, fetching again',
