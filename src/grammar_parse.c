@@ -41,6 +41,7 @@ typedef struct parser {
     int32_t n_elems;    /* elements in all bodies */
     int32_t cur_named;  /* the named rule being parsed (owner of helper rules) */
     int32_t nesting;
+    int32_t at_next_rule; /* a sequence ended because the next rule's `name ::=` follows */
     /* name hash table: rule index + 1, 0 = empty */
     int32_t *ht;
     int32_t ht_cap;
@@ -465,6 +466,7 @@ static int parse_sequence(parser *p, evec *out, int nested) {
                 skip_space(p, 0);
                 if (at(p, 0) == ':' && at(p, 1) == ':' && at(p, 2) == '=') {
                     p->pos = start;
+                    p->at_next_rule = 1;
                     return 1;
                 }
                 p->pos = save;
@@ -575,6 +577,10 @@ static int parse_rule(parser *p) {
     p->body[r] = body;
     p->defined[r] = 1;
     skip_space(p, 0);
+    if (p->at_next_rule) {
+        p->at_next_rule = 0;
+        return 1;
+    }
     if (p->pos < p->len && at(p, 0) != '\n' && at(p, 0) != '\r') {
         int c = at(p, 0);
         if (c == ')') return fail_at(p, p->pos, "unexpected ')' with no group open");
