@@ -25,6 +25,9 @@
 #include <string.h>
 
 #define EMPTY (-1)           /* the empty stack: the text is a complete string */
+#define CTX (-3)             /* a cache computation's stand-in for whatever is below the top */
+#define CACHE_ENTRIES 64     /* masks kept per stack-top key (mllm_grammar_mask) */
+#define KEY_DEPTH 4          /* stack entries, from the top, that key a cached mask */
 #define POOL_NODES (1 << 18) /* stack nodes alive during one operation */
 #define MAX_EXPAND 4096      /* nested expansions while reading one character */
 
@@ -67,6 +70,16 @@ struct mllm_grammar {
     int32_t *lvl_n, *lvl_mark;
     pstate *lvl_part;
     uint8_t *allowed;   /* n_vocab */
+    uint8_t *lvl_ctx;   /* per level: the context marker was reached at or before it */
+    /* mask cache (see mllm_grammar_mask): per key (a stack's top KEY_DEPTH entries), the tokens
+     * accepted whatever lies below (acc) and those whose fate depends on it (unc), as bitsets
+     * of `words` words */
+    int32_t words;
+    int32_t *c_key;     /* CACHE_ENTRIES * (KEY_DEPTH + 1): entries top first, then the count
+                           (negative: the whole stack, nothing below); count 0 = a free slot */
+    uint32_t *c_acc, *c_unc;
+    int32_t c_next;
+    uint32_t *u_acc, *u_unc; /* one mask call's unions */
     uint32_t *class_cp; /* per class: the character completions write (a spellable one if any) */
     char *comp;         /* MAX_COMPLETION + 4: the shortest completion text */
     int32_t comp_len;
@@ -77,7 +90,7 @@ struct mllm_grammar {
 static int is_end(const mllm_gelem *e) { return e->type == MLLM_GE_END || e->type == MLLM_GE_ALT; }
 
 static int32_t push_node(mllm_grammar *gr, int32_t elem, int32_t parent) {
-    int32_t d = parent == EMPTY ? 1 : gr->pool[parent].depth + 1;
+    int32_t d = parent < 0 ? 1 : gr->pool[parent].depth + 1;
     gnode *n;
     if (d > MLLM_GRAMMAR_MAX_DEPTH) {
         gr->limit = 1;
@@ -96,7 +109,7 @@ static int32_t push_node(mllm_grammar *gr, int32_t elem, int32_t parent) {
 
 static int same_stack(const mllm_grammar *gr, int32_t a, int32_t b) {
     while (a != b) {
-        if (a == EMPTY || b == EMPTY || gr->pool[a].elem != gr->pool[b].elem) return 0;
+        if (a < 0 || b < 0 || gr->pool[a].elem != gr->pool[b].elem) return 0;
         a = gr->pool[a].parent;
         b = gr->pool[b].parent;
     }
@@ -122,7 +135,7 @@ static void expand(mllm_grammar *gr, int32_t elem, int32_t parent, int32_t *set,
     if (gr->limit) return;
     if (e->type == MLLM_GE_CHAR || e->type == MLLM_GE_CLASS) {
         int32_t s = push_node(gr, elem, parent);
-        if (s >= 0 || s == EMPTY) add_stack(gr, set, n, s);
+        if (s >= 0) add_stack(gr, set, n, s);
         return;
     }
     if (++gr->expand_depth > MAX_EXPAND) {
@@ -148,8 +161,8 @@ static void expand(mllm_grammar *gr, int32_t elem, int32_t parent, int32_t *set,
 /* Adds the stacks an unexpanded stack s (its top not yet read past) expands to. */
 static void expand_stack(mllm_grammar *gr, int32_t s, int32_t *set, int32_t *n) {
     const mllm_gelem *e;
-    if (s == EMPTY) {
-        add_stack(gr, set, n, EMPTY);
+    if (s < 0) { /* EMPTY, or the context marker of a cache computation */
+        add_stack(gr, set, n, s);
         return;
     }
     e = &gr->g.elems[gr->pool[s].elem];
@@ -176,7 +189,7 @@ static int32_t advance_cp(mllm_grammar *gr, const int32_t *in, int32_t nin, uint
     int32_t k, n = 0;
     for (k = 0; k < nin; k++) {
         int32_t s = in[k], el;
-        if (s == EMPTY) continue;
+        if (s < 0) continue;
         el = gr->pool[s].elem;
         if (!match_cp(&gr->g, &gr->g.elems[el], cp)) continue;
         gr->expand_depth = 0;
@@ -231,7 +244,7 @@ static int32_t step_byte(mllm_grammar *gr, const int32_t *in, int32_t nin, const
     if (!partial_range(&p, &lo, &hi)) return 0;
     for (k = 0; k < nin; k++) {
         int32_t s = in[k];
-        if (s != EMPTY && mllm_gelem_min_cp(&gr->g, &gr->g.elems[gr->pool[s].elem], lo, hi) >= 0) out[n++] = s;
+        if (s >= 0 && mllm_gelem_min_cp(&gr->g, &gr->g.elems[gr->pool[s].elem], lo, hi) >= 0) out[n++] = s;
     }
     *pout = p;
     return n;
@@ -346,6 +359,12 @@ void mllm_grammar_free(mllm_grammar *gr) {
     free(gr->lvl_mark);
     free(gr->lvl_part);
     free(gr->allowed);
+    free(gr->lvl_ctx);
+    free(gr->c_key);
+    free(gr->c_acc);
+    free(gr->c_unc);
+    free(gr->u_acc);
+    free(gr->u_unc);
     free(gr->comp);
     free(gr->class_cp);
     free(gr);
@@ -446,11 +465,19 @@ mllm_status mllm_grammar_new_vocab(const char *text, int32_t len, const char *by
     gr->lvl_mark = (int32_t *)malloc((size_t)levels * sizeof *gr->lvl_mark);
     gr->lvl_part = (pstate *)malloc((size_t)levels * sizeof *gr->lvl_part);
     gr->allowed = (uint8_t *)malloc((size_t)n_vocab);
+    gr->lvl_ctx = (uint8_t *)malloc((size_t)levels);
+    gr->words = (n_vocab + 31) / 32;
+    gr->c_key = (int32_t *)calloc(CACHE_ENTRIES * (KEY_DEPTH + 1), sizeof *gr->c_key);
+    gr->c_acc = (uint32_t *)malloc((size_t)CACHE_ENTRIES * (size_t)gr->words * sizeof *gr->c_acc);
+    gr->c_unc = (uint32_t *)malloc((size_t)CACHE_ENTRIES * (size_t)gr->words * sizeof *gr->c_unc);
+    gr->u_acc = (uint32_t *)malloc((size_t)gr->words * sizeof *gr->u_acc);
+    gr->u_unc = (uint32_t *)malloc((size_t)gr->words * sizeof *gr->u_unc);
     gr->comp = (char *)malloc(MLLM_GRAMMAR_MAX_COMPLETION + 8);
     gr->class_cp = (uint32_t *)malloc((size_t)(gr->g.n_classes + 1) * sizeof *gr->class_cp);
     if (!gr->pbytes || !gr->poff || !gr->is_eog || !gr->order || !gr->lcp || !tmp || !gr->ph || !gr->st[0].elems ||
         !gr->st[0].off || !gr->st[1].elems || !gr->st[1].off || !gr->pool || !gr->lvl_set || !gr->lvl_n ||
-        !gr->lvl_mark || !gr->lvl_part || !gr->allowed || !gr->comp || !gr->class_cp) {
+        !gr->lvl_mark || !gr->lvl_part || !gr->allowed || !gr->comp || !gr->class_cp || !gr->lvl_ctx || !gr->c_key || !gr->c_acc ||
+        !gr->c_unc || !gr->u_acc || !gr->u_unc) {
         free(tmp);
         mllm_grammar_free(gr);
         return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory allocating the grammar's matcher for %d tokens.", (int)n_vocab);
@@ -528,26 +555,15 @@ int32_t mllm_grammar_can_end(const mllm_grammar *gr) {
 
 /* ---------------------------------------------------------------- mask */
 
-int32_t mllm_grammar_mask(mllm_grammar *gr, const uint8_t **allowed, mllm_error *err) {
+/* The full walk: every token from the committed stacks (used when a partial character is
+ * pending, or when the stacks have more distinct keys than the cache holds). */
+static int32_t full_mask(mllm_grammar *gr, mllm_error *err) {
     const int32_t S = MLLM_GRAMMAR_MAX_STACKS;
-    int32_t i, depth = 0, n_allowed = 0, t;
-    int end_ok;
-    if (!gr || !allowed) return -(int32_t)mllm_fail(err, MLLM_ERR_ARG, "mllm_grammar_mask got a NULL argument.");
-    memset(gr->allowed, 0, (size_t)gr->n_vocab);
+    int32_t i, depth = 0;
     gr->lvl_n[0] = rebuild(gr, gr->lvl_set);
-    if (gr->limit) {
-        *allowed = gr->allowed;
-        return -(int32_t)limit_error(gr, err);
-    }
+    if (gr->limit) return -(int32_t)limit_error(gr, err);
     gr->lvl_part[0] = gr->st[gr->cur].part;
     gr->lvl_mark[0] = gr->pool_n;
-    end_ok = mllm_grammar_can_end(gr) != 0;
-    if (end_ok)
-        for (t = 0; t < gr->n_vocab; t++)
-            if (gr->is_eog[t]) {
-                gr->allowed[t] = 1;
-                n_allowed++;
-            }
     for (i = 0; i < gr->n_order; i++) {
         int32_t tok = gr->order[i], len = gr->poff[tok + 1] - gr->poff[tok];
         const uint8_t *b = (const uint8_t *)gr->pbytes + gr->poff[tok];
@@ -556,10 +572,7 @@ int32_t mllm_grammar_mask(mllm_grammar *gr, const uint8_t **allowed, mllm_error 
         while (d < len) {
             int32_t n = step_byte(gr, gr->lvl_set + (size_t)d * S, gr->lvl_n[d], &gr->lvl_part[d], b[d],
                                   gr->lvl_set + (size_t)(d + 1) * S, &gr->lvl_part[d + 1]);
-            if (gr->limit) {
-                *allowed = gr->allowed;
-                return -(int32_t)limit_error(gr, err);
-            }
+            if (gr->limit) return -(int32_t)limit_error(gr, err);
             if (n == 0) break;
             d++;
             gr->lvl_n[d] = n;
@@ -568,13 +581,166 @@ int32_t mllm_grammar_mask(mllm_grammar *gr, const uint8_t **allowed, mllm_error 
         depth = d;
         if (d == len) {
             gr->allowed[tok] = 1;
-            n_allowed++;
         } else {
             /* byte d kills every stack: so it does for every following token sharing d+1 bytes */
             while (i + 1 < gr->n_order && gr->lcp[i + 1] > d) i++;
         }
     }
+    return 0;
+}
+
+#define BIT_SET(w, t) ((w)[(t) >> 5] |= 1u << ((t) & 31))
+#define BIT_GET(w, t) (((w)[(t) >> 5] >> ((t) & 31)) & 1u)
+
+/* Fills cache slot `slot` for a key: key[0..|cnt|) are a stack's top entries, top first; cnt < 0
+ * when they are the whole stack. The walk over every token starts from those entries on CTX
+ * (or on nothing, for a whole stack). A token that stays alive is accepted in any context;
+ * one that dies before the walk reached CTX is rejected in any context; one that dies after
+ * reaching CTX depends on what is below. */
+static mllm_status fill_entry(mllm_grammar *gr, const int32_t *key, int32_t cnt, int32_t slot, mllm_error *err) {
+    const int32_t S = MLLM_GRAMMAR_MAX_STACKS;
+    uint32_t *acc = gr->c_acc + (size_t)slot * gr->words, *unc = gr->c_unc + (size_t)slot * gr->words;
+    int32_t *ck = gr->c_key + (size_t)slot * (KEY_DEPTH + 1);
+    int32_t i, depth = 0, s0, n = cnt < 0 ? -cnt : cnt;
+    pstate p0 = {0, 0, 0};
+    ck[KEY_DEPTH] = 0;
+    memset(acc, 0, (size_t)gr->words * sizeof *acc);
+    memset(unc, 0, (size_t)gr->words * sizeof *unc);
+    gr->pool_n = 0;
+    gr->limit = 0;
+    s0 = cnt < 0 ? EMPTY : CTX;
+    for (i = n - 1; i >= 0; i--) {
+        s0 = push_node(gr, key[i], s0);
+        if (s0 < 0) return limit_error(gr, err);
+    }
+    gr->lvl_set[0] = s0;
+    gr->lvl_n[0] = 1;
+    gr->lvl_part[0] = p0;
+    gr->lvl_mark[0] = gr->pool_n;
+    gr->lvl_ctx[0] = 0;
+    for (i = 0; i < gr->n_order; i++) {
+        int32_t tok = gr->order[i], len = gr->poff[tok + 1] - gr->poff[tok];
+        const uint8_t *b = (const uint8_t *)gr->pbytes + gr->poff[tok];
+        int32_t d = gr->lcp[i] < depth ? gr->lcp[i] : depth;
+        gr->pool_n = gr->lvl_mark[d];
+        while (d < len) {
+            int32_t *out = gr->lvl_set + (size_t)(d + 1) * S, k, ctx = 0;
+            int32_t n = step_byte(gr, gr->lvl_set + (size_t)d * S, gr->lvl_n[d], &gr->lvl_part[d], b[d], out,
+                                  &gr->lvl_part[d + 1]);
+            if (gr->limit) return limit_error(gr, err);
+            if (n == 0) break;
+            for (k = 0; k < n; k++) ctx |= out[k] == CTX;
+            d++;
+            gr->lvl_n[d] = n;
+            gr->lvl_mark[d] = gr->pool_n;
+            gr->lvl_ctx[d] = (uint8_t)(gr->lvl_ctx[d - 1] | ctx);
+        }
+        depth = d;
+        if (d == len) {
+            BIT_SET(acc, tok);
+        } else if (gr->lvl_ctx[d]) {
+            BIT_SET(unc, tok);
+            while (i + 1 < gr->n_order && gr->lcp[i + 1] > d) {
+                i++;
+                BIT_SET(unc, gr->order[i]);
+            }
+        } else {
+            while (i + 1 < gr->n_order && gr->lcp[i + 1] > d) i++;
+        }
+    }
+    memcpy(ck, key, (size_t)n * sizeof *key);
+    ck[KEY_DEPTH] = cnt;
+    return MLLM_OK;
+}
+
+/* The mask of the committed state. Without a pending partial character it is assembled from
+ * the cache: the union of each stack top's context-free accepts, plus a walk from the real
+ * stacks over only the tokens some top left undecided (few: e.g. inside a JSON string only
+ * the tokens that close it and go on). The cache fills on first use of a position. */
+int32_t mllm_grammar_mask(mllm_grammar *gr, const uint8_t **allowed, mllm_error *err) {
+    const int32_t S = MLLM_GRAMMAR_MAX_STACKS;
+    const cstate *c;
+    int32_t i, t, n_allowed = 0, keys[CACHE_ENTRIES][KEY_DEPTH + 1], n_keys = 0, use_cache = 1;
+    if (!gr || !allowed) return -(int32_t)mllm_fail(err, MLLM_ERR_ARG, "mllm_grammar_mask got a NULL argument.");
     *allowed = gr->allowed;
+    memset(gr->allowed, 0, (size_t)gr->n_vocab);
+    c = &gr->st[gr->cur];
+    if (c->part.rem) use_cache = 0;
+    for (i = 0; i < c->n && use_cache; i++) { /* the distinct keys of the stacks */
+        int32_t len = c->off[i + 1] - c->off[i], n = len < KEY_DEPTH ? len : KEY_DEPTH, k, j, key[KEY_DEPTH + 1];
+        if (len == 0) continue;
+        for (j = 0; j < n; j++) key[j] = c->elems[c->off[i + 1] - 1 - j];
+        key[KEY_DEPTH] = len <= KEY_DEPTH ? -n : n;
+        for (k = 0; k < n_keys; k++)
+            if (keys[k][KEY_DEPTH] == key[KEY_DEPTH] && memcmp(keys[k], key, (size_t)n * sizeof *key) == 0) break;
+        if (k < n_keys) continue;
+        if (n_keys == CACHE_ENTRIES) use_cache = 0;
+        else memcpy(keys[n_keys++], key, sizeof key);
+    }
+    if (!use_cache) {
+        int32_t r = full_mask(gr, err);
+        if (r < 0) return r;
+    } else {
+        int32_t depth = 0, m = 0x7fffffff;
+        memset(gr->u_acc, 0, (size_t)gr->words * sizeof *gr->u_acc);
+        memset(gr->u_unc, 0, (size_t)gr->words * sizeof *gr->u_unc);
+        for (i = 0; i < n_keys; i++) {
+            int32_t k, slot = -1, cnt = keys[i][KEY_DEPTH], n = cnt < 0 ? -cnt : cnt;
+            const uint32_t *a, *u;
+            for (k = 0; k < CACHE_ENTRIES && slot < 0; k++) {
+                const int32_t *ck = gr->c_key + (size_t)k * (KEY_DEPTH + 1);
+                if (ck[KEY_DEPTH] == cnt && memcmp(ck, keys[i], (size_t)n * sizeof *ck) == 0) slot = k;
+            }
+            if (slot < 0) {
+                mllm_status st;
+                slot = gr->c_next;
+                gr->c_next = (gr->c_next + 1) % CACHE_ENTRIES;
+                st = fill_entry(gr, keys[i], cnt, slot, err);
+                if (st != MLLM_OK) return -(int32_t)st;
+            }
+            a = gr->c_acc + (size_t)slot * gr->words;
+            u = gr->c_unc + (size_t)slot * gr->words;
+            for (k = 0; k < gr->words; k++) {
+                gr->u_acc[k] |= a[k];
+                gr->u_unc[k] |= u[k];
+            }
+        }
+        /* the undecided tokens, walked from the real stacks in sorted order */
+        gr->lvl_n[0] = rebuild(gr, gr->lvl_set);
+        if (gr->limit) return -(int32_t)limit_error(gr, err);
+        gr->lvl_part[0] = c->part;
+        gr->lvl_mark[0] = gr->pool_n;
+        for (i = 0; i < gr->n_order; i++) {
+            int32_t tok = gr->order[i], len, d;
+            const uint8_t *b;
+            if (gr->lcp[i] < m) m = gr->lcp[i]; /* shared with the last token walked */
+            if (BIT_GET(gr->u_acc, tok)) {
+                gr->allowed[tok] = 1;
+                continue;
+            }
+            if (!BIT_GET(gr->u_unc, tok)) continue;
+            len = gr->poff[tok + 1] - gr->poff[tok];
+            b = (const uint8_t *)gr->pbytes + gr->poff[tok];
+            d = m < depth ? m : depth;
+            m = 0x7fffffff;
+            gr->pool_n = gr->lvl_mark[d];
+            while (d < len) {
+                int32_t n = step_byte(gr, gr->lvl_set + (size_t)d * S, gr->lvl_n[d], &gr->lvl_part[d], b[d],
+                                      gr->lvl_set + (size_t)(d + 1) * S, &gr->lvl_part[d + 1]);
+                if (gr->limit) return -(int32_t)limit_error(gr, err);
+                if (n == 0) break;
+                d++;
+                gr->lvl_n[d] = n;
+                gr->lvl_mark[d] = gr->pool_n;
+            }
+            depth = d;
+            if (d == len) gr->allowed[tok] = 1;
+        }
+    }
+    if (mllm_grammar_can_end(gr))
+        for (t = 0; t < gr->n_vocab; t++)
+            if (gr->is_eog[t]) gr->allowed[t] = 1;
+    for (t = 0; t < gr->n_vocab; t++) n_allowed += gr->allowed[t];
     mllm_error_clear(err);
     return n_allowed;
 }
