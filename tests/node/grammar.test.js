@@ -16,6 +16,7 @@ import { jsonSchemaToGrammar } from '../../worker/json_schema_grammar.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { makeVocabModels } from '../fixtures/make_vocab_models.js';
 import { scratchDir, ROOT } from '../ref/fixtures.js';
+import { MobileLLM } from '../../worker/index.js';
 
 const work = scratchDir('grammar');
 const ajv = new Ajv({ strict: false });
@@ -229,4 +230,29 @@ test('mobilellm generate --json-schema / --grammar print exactly the constrained
   assert.equal(bad.status, 1);
   assert.equal(bad.stdout, '');
   assert.match(bad.stderr, /^mobilellm: The JSON schema keyword 'pattern' at \/, which constrained generation does not support\.\n$/);
+});
+
+test('the JS API: generate(prompt, { jsonSchema | grammar }) streams exactly one valid value (worker and in-process)', async () => {
+  const schema = SCHEMAS.person, validate = ajv.compile(schema);
+  for (const worker of [true, false]) {
+    const llm = await MobileLLM.load(path.join(ROOT, 'models/default.gguf'), { cacheDir: path.join(work, 'cache'), worker });
+    try {
+      for (let seed = 1; seed <= 3; seed++) {
+        let text = '';
+        for await (const t of llm.generate('A person:', { jsonSchema: schema, maxTokens: 40, temperature: 1.5, seed })) text += t.text;
+        assert.ok(validate(JSON.parse(text)), text);
+      }
+      let text = '';
+      for await (const t of llm.generate('Say yes or no:', { grammar: GRAMMARS[2].gbnf, maxTokens: 8, seed: 2 })) text += t.text;
+      assert.match(text, GRAMMARS[2].re);
+      await assert.rejects(async () => { for await (const _ of llm.generate('x', { jsonSchema: { type: 'string', pattern: 'a' } })); },
+        (e) => e.code === 'unsupported' && /keyword 'pattern'/.test(e.message));
+      await assert.rejects(async () => { for await (const _ of llm.generate('x', { grammar: 'root ::= [' })); },
+        (e) => e.code === 'argument' && /grammar line 1, column/.test(e.message));
+      await assert.rejects(async () => { for await (const _ of llm.generate('x', { grammar: 'root ::= "a"', jsonSchema: {} })); },
+        (e) => e.code === 'argument' && /not both/.test(e.message));
+    } finally {
+      await llm.unload();
+    }
+  }
 });
