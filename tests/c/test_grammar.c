@@ -8,6 +8,7 @@
  * by enumeration. */
 #include "check.h"
 #include "grammar.h"
+#include "tiny_model.h"
 
 #include <regex.h>
 #include <stdlib.h>
@@ -324,10 +325,94 @@ static void test_limits_are_errors(void) {
     mllm_grammar_free(gr);
 }
 
+/* "t1", a digit, then 2..6 groups of "t" [3-5], checked by hand (independent of the matcher) */
+static int tgroups_member(const char *s, int n) {
+    int i = 3, groups = 0;
+    if (n < 3 || s[0] != 't' || s[1] != '1' || s[2] < '0' || s[2] > '9') return 0;
+    while (i < n) {
+        if (s[i] != 't' || i + 1 >= n || s[i + 1] < '3' || s[i + 1] > '5') return 0;
+        i += 2;
+        groups++;
+    }
+    return groups >= 2 && groups <= 6;
+}
+
+/* The generator under a grammar on a random tiny model (pieces "t3".."t63"), at high
+ * temperature: every run ends on a complete string, within max_tokens or the context, and a
+ * budget below the shortest string is an error. */
+static void test_generator_with_grammar(void) {
+    const char *gbnf = "root ::= \"t1\" [0-9] (\"t\" [3-5]){2,6}";
+    tm_spec sp = tm_default();
+    tm_weights *w = tm_weights_new(&sp, 5);
+    size_t size;
+    uint8_t *file = tm_build(&sp, w, &size);
+    mllm_model *m = NULL;
+    mllm_grammar *gr = NULL;
+    mllm_error err;
+    int seed, max, runs = 0;
+    CHECK_EQ_INT(mllm_model_load(file, size, NULL, &m, &err), MLLM_OK);
+    CHECK_EQ_INT(mllm_grammar_new(m, gbnf, (int32_t)strlen(gbnf), &gr, &err), MLLM_OK);
+    for (seed = 1; seed <= 12 && m && gr; seed++) {
+        for (max = 0; max <= 12; max++) {
+            mllm_context *ctx = NULL;
+            mllm_sampler *smp = NULL;
+            mllm_generator *g = NULL;
+            mllm_sampler_params sprm;
+            mllm_generator_params gp;
+            mllm_step_result r;
+            mllm_status st = MLLM_OK;
+            int32_t prompt[64], np = max == 0 ? 58 : 3, k; /* max 0: only the context limits the run */
+            char text[512];
+            int tl = 0;
+            mllm_sampler_params_init(&sprm);
+            sprm.temperature = 3.0f;
+            sprm.top_k = 0;
+            sprm.top_p = 1.0f;
+            sprm.min_p = 0.0f;
+            sprm.seed = (uint32_t)seed;
+            memset(&gp, 0, sizeof gp);
+            gp.max_tokens = max;
+            for (k = 0; k < np; k++) prompt[k] = 3 + (k * 7 + seed) % 60;
+            CHECK_EQ_INT(mllm_context_new(m, NULL, &ctx, &err), MLLM_OK);
+            CHECK_EQ_INT(mllm_sampler_new(64, &sprm, &smp, &err), MLLM_OK);
+            CHECK_EQ_INT(mllm_eval(ctx, prompt, np, 0, &err), MLLM_OK);
+            CHECK_EQ_INT(mllm_generator_new(ctx, smp, &gp, &g, &err), MLLM_OK);
+            CHECK_EQ_INT(mllm_generator_set_grammar(g, gr, &err), MLLM_OK);
+            do {
+                st = mllm_generator_step(g, &r, &err);
+                if (st != MLLM_OK) break;
+                if (r.text_len > 0 && tl + r.text_len < (int)sizeof text) {
+                    memcpy(text + tl, mllm_generator_text(g), (size_t)r.text_len);
+                    tl += r.text_len;
+                }
+            } while (r.stop == MLLM_STOP_NONE);
+            if (max > 0 && max < 3) { /* the shortest string "t10t3t3" takes 3 tokens here */
+                CHECK_EQ_INT(st, MLLM_ERR_ARG);
+                CHECK_CONTAINS(err.msg, "shortest value needs 3 tokens");
+            } else {
+                CHECK_EQ_INT(st, MLLM_OK);
+                if (!tgroups_member(text, tl)) fprintf(stderr, "  seed %d max %d: '%.*s'\n", seed, max, tl, text);
+                CHECK(tgroups_member(text, tl));
+                CHECK(max == 0 || r.n_generated <= max);
+                runs++;
+            }
+            mllm_generator_free(g);
+            mllm_sampler_free(smp);
+            mllm_context_free(ctx);
+        }
+    }
+    CHECK(runs >= 100);
+    mllm_grammar_free(gr);
+    mllm_model_free(m);
+    free(file);
+    tm_weights_free(w);
+}
+
 int main(void) {
     RUN(test_parse_errors);
     RUN(test_parse_accepts_llama_cpp_syntax);
     RUN(test_matcher_against_brute_force);
     RUN(test_limits_are_errors);
+    RUN(test_generator_with_grammar);
     return check_summary("test_grammar");
 }
