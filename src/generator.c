@@ -127,6 +127,8 @@ mllm_status mllm_generator_add_stop(mllm_generator *g, const char *text, int32_t
                                     mllm_error *err) {
     mllm_status st;
     if (!g) return mllm_fail(err, MLLM_ERR_ARG, "mllm_generator_add_stop got a NULL generator.");
+    if (g->con.gr)
+        return mllm_fail(err, MLLM_ERR_ARG, "stop strings cannot be combined with a grammar, which decides where the text ends.");
     st = mllm_stops_add(&g->stops, text, len, err);
     if (st != MLLM_OK) return st;
     return resize(g, needed_cap(g->max_piece, g->stops.max_len), err);
@@ -139,6 +141,8 @@ mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm
     if (!g || !gr) return mllm_fail(err, MLLM_ERR_ARG, "mllm_generator_set_grammar got a NULL argument.");
     if (g->n_generated > 0 || g->finished)
         return mllm_fail(err, MLLM_ERR_STATE, "a grammar must be set before the generator's first step.");
+    if (g->stops.n > 0)
+        return mllm_fail(err, MLLM_ERR_ARG, "stop strings cannot be combined with a grammar, which decides where the text ends.");
     mllm_model_get_info(g->model, &info);
     if (mllm_grammar_n_vocab(gr) != info.n_vocab)
         return mllm_fail(err, MLLM_ERR_ARG, "the grammar was made for %d tokens but the model has %d.",

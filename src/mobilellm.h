@@ -248,7 +248,7 @@ void mllm_grammar_free(mllm_grammar *gr);
  * grammar's language (end-of-generation only where a value is complete), and the run always
  * ends on a complete value: once the tokens left (max_tokens, context) reach what the
  * shortest completion needs, that completion is forced. A value that can go no further ends
- * the run with MLLM_STOP_EOS. */
+ * the run with MLLM_STOP_EOS. Stop strings and a grammar exclude each other (MLLM_ERR_ARG). */
 mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm_error *err);
 
 /* ------------------------------------------------------------------ misc */

@@ -337,4 +337,7 @@ function checkOptions(o) {
   }
   if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
   if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');
+  if ((o.grammar !== undefined || o.jsonSchema !== undefined) && o.stop?.length) {
+    throw new ArgumentError('The generation option stop cannot be combined with grammar or jsonSchema, which decide where the text ends.');
+  }
 }

@@ -99,7 +99,8 @@ export interface GenerateOptions {
   ignoreEos?: boolean;
   addBos?: boolean;
   /** constrain the output to a GBNF grammar (llama.cpp's dialect); the text is then always one
-   * complete string of it, even when maxTokens runs short (the completion is forced) */
+   * complete string of it, even when maxTokens runs short (the completion is forced); not
+   * combinable with stop */
   grammar?: string;
   /** constrain the output to JSON that validates against this JSON Schema (object or JSON text;
    * converted with jsonSchemaToGrammar) */

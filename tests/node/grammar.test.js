@@ -251,6 +251,8 @@ test('the JS API: generate(prompt, { jsonSchema | grammar }) streams exactly one
         (e) => e.code === 'argument' && /grammar line 1, column/.test(e.message));
       await assert.rejects(async () => { for await (const _ of llm.generate('x', { grammar: 'root ::= "a"', jsonSchema: {} })); },
         (e) => e.code === 'argument' && /not both/.test(e.message));
+      await assert.rejects(async () => { for await (const _ of llm.generate('x', { grammar: 'root ::= "a"', stop: ['b'] })); },
+        (e) => e.code === 'argument' && /stop cannot be combined/.test(e.message));
     } finally {
       await llm.unload();
     }
