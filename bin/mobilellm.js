@@ -3,7 +3,8 @@
 // Errors print one sentence to stderr and exit non-zero.
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
+import { Engine, Generator, Grammar, MobileLLMError } from '../wasm_build/engine.js';
+import { jsonSchemaToGrammar } from '../worker/json_schema_grammar.js';
 import { runBench } from '../wasm_build/bench.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -11,7 +12,9 @@ const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
 
 const USAGE = `usage:
   mobilellm generate [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] PROMPT
+                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N]
+                     [--json-schema FILE_OR_JSON | --grammar FILE] PROMPT
+                     (with a schema or grammar, prints exactly the constrained value)
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
   mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
@@ -81,8 +84,9 @@ async function load(opts) {
 async function cmdGenerate(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '-n': 'value', '--temp': 'value', '--top-k': 'value',
     '--top-p': 'value', '--min-p': 'value', '--repeat-penalty': 'value', '--seed': 'value', '--stop': 'list',
-    '--ctx': 'value', '--ignore-eos': 'bool' });
+    '--ctx': 'value', '--ignore-eos': 'bool', '--json-schema': 'value', '--grammar': 'value' });
   if (rest.length !== 1) throw new UsageError('generate takes exactly one PROMPT argument (quote it)');
+  const gbnf = await constraintGrammar(opts);
   const n = num(opts, '-n', 128, { int: true, min: 1 });
   const { model } = await load(opts);
   const ctx = model.newContext({ nCtx: num(opts, '--ctx', 0, { int: true, min: 0 }) });
@@ -97,15 +101,28 @@ async function cmdGenerate(argv) {
   });
   for (const id of prompt) sampler.accept(id);
   ctx.eval(prompt);
-  process.stdout.write(rest[0]);
-  const gen = new Generator(ctx, sampler, { maxTokens: n, ignoreEos: !!opts['--ignore-eos'], stop: opts['--stop'] });
+  if (gbnf === undefined) process.stdout.write(rest[0]);
+  const grammar = gbnf === undefined ? null : new Grammar(model, gbnf);
+  const gen = new Generator(ctx, sampler, { maxTokens: n, ignoreEos: !!opts['--ignore-eos'], stop: opts['--stop'],
+    ...(grammar ? { grammar } : {}) });
   for (;;) {
     const r = gen.step();
     if (r.text) process.stdout.write(r.text);
-    if (r.stop === 'context_full') process.stderr.write(`\n(stopped: the context of ${ctx.nCtx} tokens is full)`);
+    if (r.stop === 'context_full' && !grammar) process.stderr.write(`\n(stopped: the context of ${ctx.nCtx} tokens is full)`);
     if (r.stop) break;
   }
   process.stdout.write('\n');
+}
+
+/** The GBNF text of --json-schema (JSON text or a file of it) or --grammar (a file), if given. */
+async function constraintGrammar(opts) {
+  const schema = opts['--json-schema'], file = opts['--grammar'];
+  if (schema !== undefined && file !== undefined) throw new UsageError('give --json-schema or --grammar, not both');
+  const read = (f, what) => readFile(f, 'utf8').catch(() => { throw new UsageError(`cannot read the ${what} file '${f}'`); });
+  if (file !== undefined) return read(file, 'grammar');
+  if (schema === undefined) return undefined;
+  const t = schema.trim();
+  return jsonSchemaToGrammar(t.startsWith('{') || t === 'true' ? t : await read(schema, 'JSON schema'));
 }
 
 async function cmdTokenize(argv) {

@@ -402,5 +402,7 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
   `- the Node ${ltsVersion} sharing rows: \`${cmdText(cliLts(models.immediate))}\` (and the unrolled file), and with \`--threads 2\``,
   `- kernels: \`emcc -O3 [-msimd128] tools/bench_kernels.c ${KERNEL_SOURCES.join(' ')} ...\`, run with node (tools/bench.js builds it)`].join('\n')}
 `;
+// constrained decoding: grammar work per token against a decode step (tools/bench_grammar.js)
+md += sh('node', ['tools/bench_grammar.js', '--md', '--reps', String(REPS)]);
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);

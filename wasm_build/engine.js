@@ -474,7 +474,9 @@ export class Generator {
   /**
    * @param {Context} ctx a context holding the prompt's logits
    * @param {Sampler} sampler
-   * @param {{maxTokens?: number, ignoreEos?: boolean, stop?: string[]}} [opts]
+   * @param {{maxTokens?: number, ignoreEos?: boolean, stop?: string[], grammar?: Grammar}} [opts]
+   *   grammar: constrain the output to a compiled GBNF grammar (borrowed: it must outlive the
+   *   generator); the output is then always one complete value of it
    */
   constructor(ctx, sampler, opts = {}) {
     const e = (this.eng = ctx.eng);
@@ -495,6 +497,7 @@ export class Generator {
         const sp = e.put(b);
         try { e.check(e.mod._mllm_generator_add_stop(this.ptr, sp, b.length, e.errPtr)); } finally { e.free(sp); }
       }
+      if (opts.grammar) e.check(e.mod._mllm_generator_set_grammar(this.ptr, opts.grammar.ptr, e.errPtr));
     } catch (err) {
       this.free();
       throw err;
@@ -518,4 +521,26 @@ export class Generator {
       this.ptr = 0;
     }
   }
+}
+
+/**
+ * A GBNF grammar (llama.cpp's dialect) compiled against a model's vocabulary, for
+ * `new Generator(ctx, sampler, { grammar })`. A mistake in the grammar throws a
+ * MobileLLMError with code 'argument' naming the line and column.
+ */
+export class Grammar {
+  /** @param {Model} model @param {string} text */
+  constructor(model, text) {
+    const e = (this.eng = model.eng);
+    const b = enc.encode(text);
+    const tp = e.put(b);
+    try {
+      e.check(e.mod._mllm_grammar_new(model.ptr, tp, b.length, e.scratch, e.errPtr));
+    } finally {
+      e.free(tp);
+    }
+    this.ptr = e.i32()[e.scratch >> 2];
+  }
+
+  free() { if (this.ptr) { this.eng.mod._mllm_grammar_free(this.ptr); this.ptr = 0; } }
 }

@@ -3,7 +3,8 @@
 // here, so in a browser the page's main thread only posts messages. It has no side effects on
 // import: worker.js attaches it to the worker's port, index.js runs it in process on request.
 
-import { Engine, Generator } from '../wasm_build/engine.js';
+import { Engine, Generator, Grammar } from '../wasm_build/engine.js';
+import { jsonSchemaToGrammar } from './json_schema_grammar.js';
 import { openStore } from './cache.js';
 import { loadSource } from './source.js';
 import { transferables, yieldToEventLoop } from './protocol.js';
@@ -239,6 +240,7 @@ export class Host {
     const o = a.options ?? {};
     let sampler = null;
     let gen = null;
+    let grammar = null;
     try {
       const ctx = this.ctx;
       const ids = this.promptIds(a.prompt, o.addBos, 'generate()');
@@ -264,7 +266,10 @@ export class Host {
         }
       }
       const t1 = performance.now();
-      gen = new Generator(ctx, sampler, { maxTokens: o.maxTokens ?? 256, ignoreEos: !!o.ignoreEos, stop: o.stop ?? [] });
+      const gbnf = o.jsonSchema !== undefined ? jsonSchemaToGrammar(o.jsonSchema) : o.grammar;
+      if (gbnf !== undefined) grammar = new Grammar(m, gbnf);
+      gen = new Generator(ctx, sampler, { maxTokens: o.maxTokens ?? 256, ignoreEos: !!o.ignoreEos, stop: o.stop ?? [],
+        ...(grammar ? { grammar } : {}) });
       // Flow control: the consumer grants a token per token it takes, so the worker runs at
       // most `credit` tokens ahead — a slow or stopped consumer never leaves it racing on.
       const credit = { n: a.credit > 0 ? a.credit : Infinity, wake: null };
@@ -302,6 +307,7 @@ export class Host {
       throw toApiError(e);
     } finally {
       gen?.free();
+      grammar?.free();
       sampler?.free();
       this.generating = 0;
       this.credits.delete(id);
@@ -349,5 +355,10 @@ function checkOptions(o) {
   if (o.seed !== undefined && o.seed >= 2 ** 32) throw new ArgumentError(`The generation option seed must be below 2^32, not ${o.seed}.`);
   if (o.stop !== undefined && (!Array.isArray(o.stop) || !o.stop.every((x) => typeof x === 'string' && x.length > 0))) {
     throw new ArgumentError('The generation option stop must be a non-empty string or an array of them.');
+  }
+  if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
+  if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');
+  if ((o.grammar !== undefined || o.jsonSchema !== undefined) && o.stop?.length) {
+    throw new ArgumentError('The generation option stop cannot be combined with grammar or jsonSchema, which decide where the text ends.');
   }
 }

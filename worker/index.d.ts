@@ -98,6 +98,13 @@ export interface GenerateOptions {
   stop?: string | string[];
   ignoreEos?: boolean;
   addBos?: boolean;
+  /** constrain the output to a GBNF grammar (llama.cpp's dialect); the text is then always one
+   * complete string of it, even when maxTokens runs short (the completion is forced); not
+   * combinable with stop */
+  grammar?: string;
+  /** constrain the output to JSON that validates against this JSON Schema (object or JSON text;
+   * converted with jsonSchemaToGrammar) */
+  jsonSchema?: object | boolean | string;
   signal?: AbortSignal;
   /** wait for a running generation to finish instead of failing with a 'busy' error */
   wait?: boolean;
@@ -208,3 +215,7 @@ export function resolveModelFile(source: string, options?: Omit<LoadOptions, 'wo
 /** Node: convert a checkpoint directory or repo to a GGUF file. */
 export function convertSource(source: string, outPath: string, options?: Omit<LoadOptions, 'worker' | 'transfer' | 'nCtx' | 'threads'>):
   Promise<{ warnings: string[] }>;
+
+/** The GBNF grammar of the JSON values that validate against a JSON Schema (see
+ * worker/json_schema_grammar.d.ts for what is supported). */
+export { jsonSchemaToGrammar } from './json_schema_grammar.js';

@@ -14,6 +14,8 @@ import {
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError, toApiError,
 } from './errors.js';
 
+export { jsonSchemaToGrammar } from './json_schema_grammar.js';
+
 export {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError,
@@ -25,7 +27,7 @@ const isNode = typeof process === 'object' && !!process.versions?.node && typeof
 const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
 /** Generation options forwarded to the worker. */
 const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
-  'ignoreEos', 'addBos'];
+  'ignoreEos', 'addBos', 'grammar', 'jsonSchema'];
 
 /** Evaluation options forwarded to the worker (eval/evaluate.js). */
 const EVAL_KEYS = ['limit', 'shots', 'bos', 'nCtx', 'ctx', 'stride', 'maxGenTokens', 'log'];
