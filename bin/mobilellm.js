@@ -5,20 +5,23 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
 import { runBench } from '../wasm_build/bench.js';
+import { parseOption, contextLength } from '../worker/options.js';
+import { escapeControls, terminalWriter } from './terminal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
 
 const USAGE = `usage:
   mobilellm generate [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] PROMPT
+                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--raw] PROMPT
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
   mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
   mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32]
   mobilellm info     [-m MODEL]
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
-bundled model.`;
+bundled model. Numeric options take decimal values within their ranges (worker/options.js); generate
+writes control characters of the text as visible escapes when stdout is a terminal, unless --raw.`;
 
 class UsageError extends Error {}
 
@@ -42,12 +45,9 @@ function parseArgs(argv, spec) {
   return { opts, rest };
 }
 
-function num(opts, name, def, { int = false, min = -Infinity } = {}) {
-  if (opts[name] === undefined) return def;
-  const v = Number(opts[name]);
-  if (!Number.isFinite(v) || (int && !Number.isInteger(v)) || v < min)
-    throw new UsageError(`option '${name}' expects ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got '${opts[name]}'`);
-  return v;
+/** A numeric option by its flag, parsed strictly against the options table, or `def` when absent. */
+function num(opts, flag, option, def) {
+  return opts[flag] === undefined ? def : parseOption(option, opts[flag], flag);
 }
 
 const REPO_ID = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/;
@@ -79,27 +79,31 @@ async function load(opts) {
 async function cmdGenerate(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '-n': 'value', '--temp': 'value', '--top-k': 'value',
     '--top-p': 'value', '--min-p': 'value', '--repeat-penalty': 'value', '--seed': 'value', '--stop': 'list',
-    '--ctx': 'value', '--ignore-eos': 'bool' });
+    '--ctx': 'value', '--ignore-eos': 'bool', '--raw': 'bool' });
   if (rest.length !== 1) throw new UsageError('generate takes exactly one PROMPT argument (quote it)');
-  const n = num(opts, '-n', 128, { int: true, min: 1 });
+  // Every number is checked before the model is read.
+  const n = num(opts, '-n', 'maxTokens', 128);
+  const nCtx = num(opts, '--ctx', 'nCtx', undefined);
+  const sampling = {
+    temperature: num(opts, '--temp', 'temperature', 0.8), topK: num(opts, '--top-k', 'topK', 40),
+    topP: num(opts, '--top-p', 'topP', 0.95), minP: num(opts, '--min-p', 'minP', 0.05),
+    repeatPenalty: num(opts, '--repeat-penalty', 'repeatPenalty', 1.1),
+    seed: num(opts, '--seed', 'seed', (Date.now() ^ (process.pid << 16)) >>> 0),
+  };
+  const write = terminalWriter(process.stdout, !!opts['--raw']);
   const { model } = await load(opts);
-  const ctx = model.newContext({ nCtx: num(opts, '--ctx', 0, { int: true, min: 0 }) });
+  const ctx = model.newContext({ nCtx: contextLength(nCtx, model.info.nCtxTrain, { shownAs: '--ctx' }) });
   const prompt = model.tokenize(rest[0], { addBos: model.info.addBos });
   if (prompt.length >= ctx.nCtx)
     throw new MobileLLMError('context_full', `the prompt is ${prompt.length} tokens but the context holds ${ctx.nCtx}`);
-  const sampler = model.newSampler({
-    temperature: num(opts, '--temp', 0.8), topK: num(opts, '--top-k', 40, { int: true }),
-    topP: num(opts, '--top-p', 0.95), minP: num(opts, '--min-p', 0.05),
-    repeatPenalty: num(opts, '--repeat-penalty', 1.1),
-    seed: num(opts, '--seed', (Date.now() ^ (process.pid << 16)) >>> 0, { int: true, min: 0 }),
-  });
+  const sampler = model.newSampler(sampling);
   for (const id of prompt) sampler.accept(id);
   ctx.eval(prompt);
-  process.stdout.write(rest[0]);
+  write(rest[0]);
   const gen = new Generator(ctx, sampler, { maxTokens: n, ignoreEos: !!opts['--ignore-eos'], stop: opts['--stop'] });
   for (;;) {
     const r = gen.step();
-    if (r.text) process.stdout.write(r.text);
+    if (r.text) write(r.text);
     if (r.stop === 'context_full') process.stderr.write(`\n(stopped: the context of ${ctx.nCtx} tokens is full)`);
     if (r.stop) break;
   }
@@ -160,11 +164,12 @@ async function cmdBench(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '-p': 'value', '-n': 'value', '--threads': 'value',
     '--reps': 'value', '--ctx-pos': 'value', '--no-simd': 'bool', '--no-relaxed': 'bool' });
   if (rest.length) throw new UsageError(`bench takes no positional arguments (got '${rest[0]}')`);
-  const P = num(opts, '-p', 128, { int: true, min: 1 }), N = num(opts, '-n', 64, { int: true, min: 1 });
-  const threads = num(opts, '--threads', 1, { int: true, min: 1 });
+  const P = num(opts, '-p', 'promptTokens', 128), N = num(opts, '-n', 'genTokens', 64);
+  const threads = num(opts, '--threads', 'threads', 1); // within the pool's limit before any worker starts
+  num(opts, '--reps', 'reps', 1);
   // --ctx-pos K: K filler tokens go into the cache first (untimed), so the timed prefill and
   // decode run at positions K.. (attention cost grows with the position).
-  const K = num(opts, '--ctx-pos', 0, { int: true, min: 0 });
+  const K = num(opts, '--ctx-pos', 'ctxPos', 0);
   const eng = await Engine.create({ threads, ...(opts['--no-simd'] ? { simd: false } : {}) });
   const t0 = performance.now();
   const model = eng.loadModel(await readModel(opts['-m']));
@@ -213,6 +218,7 @@ async function main(argv) {
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
   const msg = e instanceof UsageError || e instanceof MobileLLMError || e?.code ? e.message : String(e?.stack ?? e);
-  process.stderr.write(`mobilellm: ${msg.replace(/\.?$/, '.')}\n`);
-  process.exitCode = e instanceof UsageError ? 2 : 1;
+  const line = `mobilellm: ${msg.replace(/\.?$/, '.')}`;
+  process.stderr.write(`${process.stderr.isTTY ? escapeControls(line) : line}\n`); // messages may quote a file's bytes
+  process.exitCode = e instanceof UsageError || e?.name === 'ArgumentError' ? 2 : 1; // a bad option is a usage mistake
 });

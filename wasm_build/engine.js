@@ -25,6 +25,10 @@ export class MobileLLMError extends Error {
 
 const enc = new TextEncoder();
 
+/** The most bytes one allocation can hold: wasm32 addresses 4 GiB and malloc takes a 32-bit size,
+ * so a larger request must never reach it (it would wrap to a small block). */
+export const MAX_ALLOC = 2 ** 32 - 1;
+
 /** The smallest module using a SIMD128 instruction (i32.const 0; i8x16.splat): engines
  * without SIMD128 reject it, so it decides which build to load. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0,
@@ -105,10 +109,22 @@ export class Engine {
   i32() { return this.mod.HEAP32; }
   f32() { return this.mod.HEAPF32; }
 
-  /** @param {number} bytes */
-  alloc(bytes) {
+  /**
+   * Allocate heap bytes; sizes are checked as JS numbers (64-bit) before malloc sees them.
+   * @param {number} bytes
+   * @param {string} [what] what the bytes are, for the message
+   */
+  alloc(bytes, what = 'an allocation') {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new MobileLLMError('argument', `${what} of ${bytes} bytes is not a byte count`);
+    if (bytes > MAX_ALLOC) {
+      throw new MobileLLMError('unsupported', `${what} of ${bytes} bytes is more than the 4 GiB the engine's wasm32 memory can address`);
+    }
     const p = this.mod._malloc(Math.max(1, bytes));
-    if (!p) throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes`);
+    if (!p) throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes for ${what}`);
+    if (p + bytes > this.u8().length) { // malloc's block must lie inside linear memory
+      this.mod._free(p);
+      throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes for ${what}`);
+    }
     return p;
   }
   free(p) { if (p) this.mod._free(p); }

@@ -201,3 +201,6 @@ export function resolveModelFile(source: string, options?: Omit<LoadOptions, 'wo
 /** Node: convert a checkpoint directory or repo to a GGUF file. */
 export function convertSource(source: string, outPath: string, options?: Omit<LoadOptions, 'worker' | 'transfer' | 'nCtx' | 'threads'>):
   Promise<{ warnings: string[] }>;
+
+/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its parsers. */
+export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';

@@ -13,7 +13,9 @@ import {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError, toApiError,
 } from './errors.js';
+import { checkOptions, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
+export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
 export {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError,
@@ -89,8 +91,10 @@ export class MobileLLM {
    * @returns {Promise<MobileLLM>}
    */
   static async load(source, options = {}) {
+    if (options === null || typeof options !== 'object') throw new ArgumentError('MobileLLM.load() takes its options as an object.');
     const { onProgress, signal, worker = true, transfer = true } = options;
     if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
+    checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
     const { desc, transferList } = await describeSource(source, { transfer });
     const port = await openPort(worker);
     const rpc = new RpcClient(port);
@@ -133,6 +137,7 @@ export class MobileLLM {
    */
   async tokenize(text, opts = {}) {
     this.#check();
+    opts ??= {};
     return this.#rpc.call('tokenize', { text, addBos: opts.addBos, parseSpecial: opts.parseSpecial }).done;
   }
 
@@ -143,7 +148,8 @@ export class MobileLLM {
    */
   async detokenize(tokens, opts = {}) {
     this.#check();
-    return this.#rpc.call('detokenize', { tokens: Array.from(tokens ?? []), stripLeadingSpace: opts.stripLeadingSpace }).done;
+    opts ??= {};
+    return this.#rpc.call('detokenize', { tokens: promptArg(tokens ?? [], 'detokenize()'), stripLeadingSpace: opts.stripLeadingSpace }).done;
   }
 
   /**
@@ -154,7 +160,8 @@ export class MobileLLM {
    */
   async logits(input, opts = {}) {
     this.#check();
-    const call = this.#rpc.call('logits', { input: typeof input === 'string' ? input : Array.from(input), addBos: opts.addBos });
+    opts ??= {};
+    const call = this.#rpc.call('logits', { input: promptArg(input, 'logits()'), addBos: opts.addBos });
     const onAbort = () => this.#rpc.abort(call.id);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -174,10 +181,13 @@ export class MobileLLM {
    */
   async *generate(prompt, opts = {}) {
     this.#check();
+    if (opts === null || typeof opts !== 'object') throw new ArgumentError('generate() takes its options as an object.');
     const signal = opts.signal;
     if (signal?.aborted) throw new AbortError('The generation was aborted before it started.');
     const options = pick(opts, GEN_KEYS);
+    checkOptions(options, GENERATE_OPTIONS);
     if (typeof options.stop === 'string') options.stop = [options.stop];
+    const input = promptArg(prompt, 'generate()');
     await this.#gate.enter(!!opts.wait, signal);
     /** @type {{text: string, token: number|null}[]} */
     const events = [];
@@ -190,7 +200,7 @@ export class MobileLLM {
     const onAbort = () => { if (call) this.#rpc.abort(call.id); };
     try {
       this.#check();
-      call = this.#rpc.call('generate', { prompt: typeof prompt === 'string' ? prompt : Array.from(prompt), options, credit: GEN_WINDOW }, {
+      call = this.#rpc.call('generate', { prompt: input, options, credit: GEN_WINDOW }, {
         onEvent: (type, data) => {
           if (type === 'token') events.push(data);
           else if (type === 'stats') this.#lastStats = data;
@@ -289,6 +299,23 @@ export class MobileLLM {
 }
 
 const CONSTRUCT = Symbol('construct');
+
+/**
+ * A prompt as it crosses to the worker: a string, or an array-like of numbers copied to an Array.
+ * @param {unknown} p @param {string} what
+ * @returns {string|number[]}
+ */
+function promptArg(p, what) {
+  if (typeof p === 'string') return p;
+  const n = /** @type {any} */ (p)?.length;
+  if (p === null || typeof p !== 'object' || !Number.isSafeInteger(n) || n < 0) {
+    throw new ArgumentError(`${what} takes a string or an array of token ids, not ${p === null ? 'null' : typeof p}.`);
+  }
+  if (n > MAX_CTX) throw new ArgumentError(`${what} got ${n} token ids, more than any context holds (${MAX_CTX}).`);
+  const ids = Array.from(/** @type {ArrayLike<unknown>} */ (p));
+  if (!ids.every((t) => typeof t === 'number')) throw new ArgumentError(`${what} takes token ids that are numbers.`);
+  return /** @type {number[]} */ (ids);
+}
 
 /** @param {Record<string, any>} o @param {string[]} keys */
 function pick(o, keys) {
