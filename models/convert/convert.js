@@ -354,7 +354,7 @@ function addSpmVocab(w, files, hp, tokCfg) {
 function addGpt2Vocab(w, files, hp, tokCfg) {
   const tj = safeJSON(files, 'tokenizer.json');
   const model = tj.model;
-  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object' || !Array.isArray(model.merges)) {
+  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object' || model.vocab === null || Array.isArray(model.vocab) || !Array.isArray(model.merges)) {
     throw new ConvertError('tokenizer.json is not a BPE tokenizer with vocab and merges.');
   }
   const n = hp.nVocab;

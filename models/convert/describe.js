@@ -21,7 +21,7 @@ export function describeValue(v, maxChars = 80) {
     switch (typeof x) {
       case 'number': return Object.is(x, -0) ? '-0' : String(x); // NaN, Infinity spelled as such
       case 'bigint': return `${x}n`;
-      case 'string': return JSON.stringify(x.length > maxChars ? `${x.slice(0, maxChars)}…` : x);
+      case 'string': return quote(x.length > maxChars ? `${x.slice(0, maxChars)}…` : x);
       case 'boolean': return String(x);
       case 'undefined': return 'undefined';
       case 'symbol': return 'a symbol';
@@ -42,11 +42,16 @@ export function describeValue(v, maxChars = 80) {
     const keys = Object.keys(/** @type {object} */ (x));
     const parts = [];
     for (let i = 0; i < keys.length && i < MAX_ITEMS && budget > 0; i++) {
-      parts.push(`${JSON.stringify(keys[i].slice(0, 40))}: ${walk(/** @type {any} */ (x)[keys[i]], depth + 1)}`);
+      parts.push(`${quote(keys[i].slice(0, 40))}: ${walk(/** @type {any} */ (x)[keys[i]], depth + 1)}`);
     }
     if (parts.length < keys.length) parts.push(`… ${keys.length} keys`);
     return `{${parts.join(', ')}}`;
   };
   const s = walk(v, 0);
   return s.length > maxChars ? `${s.slice(0, maxChars - 1)}…` : s;
+}
+
+/** A string in single quotes, control characters escaped as in JSON. @param {string} s */
+function quote(s) {
+  return `'${JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
 }

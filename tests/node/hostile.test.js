@@ -82,7 +82,7 @@ test('config.json numbers beyond the documented caps or the tensors present are 
     [{ num_hidden_layers: 1000 }, 'format', /num_hidden_layers 1000, but the checkpoint holds 4 blocks/],
     [{ vocab_size: 2000000 }, 'format', /embed_tokens.weight' has shape \[400,64\], but config.json says vocab_size 2000000/],
     [{ num_hidden_layers: 1.5 }, 'format', /positive integer, not 1.5/],
-    [{ vocab_size: '400' }, 'format', /positive integer, not "400"/],
+    [{ vocab_size: '400' }, 'format', /positive integer, not '400'/],
   ];
   for (const [patch, code, re] of cases) {
     const files = memoryFiles({ ...stFiles, 'config.json': json({ ...base, ...patch }) });
@@ -128,7 +128,7 @@ test('pickles built to blow up (shared tuples, deep nesting, huge integers, long
     ['a 1 MB integer', pickle(proto, OP.LONG4, int(1 << 20).slice(1), new Uint8Array(1 << 20).fill(0x7f), OP.STOP), /integer of 1048576 bytes/],
     ['a non-string storage key', pickle(proto, OP.MARK, str('storage'), str('torch'), str('FloatStorage'), OP.STACK_GLOBAL,
       str('x'), dupTuples(40), str('cpu'), int(4), OP.TUPLE, OP.BINPERSID, OP.STOP), /names a storage record \[/],
-    ['a global that is not whitelisted', pickle(proto, OP.GLOBAL, new TextEncoder().encode(`os\n${'system'.repeat(10000)}\n`), OP.STOP), /refers to the Python object "os\.systemsystem/],
+    ['a global that is not whitelisted', pickle(proto, OP.GLOBAL, new TextEncoder().encode(`os\n${'system'.repeat(10000)}\n`), OP.STOP), /refers to the Python object 'os\.systemsystem/],
   ];
   for (const [label, pkl, re] of cases) {
     assert.throws(() => new TorchBinFile(withPickle(pkl), 'pytorch_model.bin'), (e) => assertClean(e, ['format', 'unsupported'], re), label);
@@ -202,7 +202,7 @@ test('safetensors with overlapping, out-of-file or malformed data_offsets are fo
     ['a partial overlap', { a: t(0), b: t(4) }, 16, /overlapping/],
     ['past the end', { a: t(0), b: t(12) }, 16, /'b' extends past the end of the file/],
     ['a huge shape', { a: { dtype: 'F32', shape: [2 ** 60, 2 ** 60], data_offsets: [0, 8] } }, 8, /malformed shape \[1152921504606847000, /],
-    ['a bad dtype', { a: { dtype: 'constructor', shape: [2], data_offsets: [0, 8] } }, 8, /unknown dtype "constructor"/],
+    ['a bad dtype', { a: { dtype: 'constructor', shape: [2], data_offsets: [0, 8] } }, 8, /unknown dtype 'constructor'/],
     ['not an entry', { a: 5 }, 8, /malformed header entry 5/],
     ['null entry', { a: null }, 8, /malformed header entry null/],
     ['metadata that is not strings', { __metadata__: { k: [1] } }, 0, /__metadata__/],
@@ -280,21 +280,21 @@ test('numeric options are parsed strictly from one table: the CLI names the flag
   fs.writeFileSync(tiny, makeRandomModel({ shape: 'tiny', type: 'q8_0', nCtx: 64, seed: 7 }));
   const run = (args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
   const cases = [
-    [['--ctx', '4294967296'], /--ctx must be an integer from 1 to 16777216, not "4294967296"/],
+    [['--ctx', '4294967296'], /--ctx must be an integer from 1 to 16777216, not '4294967296'/],
     [['--ctx', '4294967299'], /--ctx must be an integer from 1 to 16777216/],
     [['--ctx', '65'], /--ctx must be an integer from 1 to 64 \(this model's context_length\), not 65/],
     [['--ctx', '0'], /--ctx must be an integer from 1/],
     [['-n', '4294967297'], /-n must be an integer from 0 to 2147483647/],
-    [['--seed', '4294967296'], /--seed must be an integer from 0 to 4294967295, not "4294967296"/],
+    [['--seed', '4294967296'], /--seed must be an integer from 0 to 4294967295, not '4294967296'/],
     [['--seed', String(2 ** 53 + 1)], /--seed must be an integer from 0 to 4294967295/],
     [['--seed', '0x10'], /--seed/],
-    [['--temp', '1e39'], /--temp must be a number from 0 to 100, not "1e39"/],
+    [['--temp', '1e39'], /--temp must be a number from 0 to 100, not '1e39'/],
     [['--temp', '-1'], /--temp must be a number from 0 to 100/],
     [['--temp', 'NaN'], /--temp/],
-    [['--top-p', '2'], /--top-p must be a number above 0 up to 1, not "2"/],
+    [['--top-p', '2'], /--top-p must be a number above 0 up to 1, not '2'/],
     [['--top-p', '0'], /--top-p/],
     [['--min-p', '5'], /--min-p must be a number from 0 to 1/],
-    [['--top-k', '-5'], /--top-k must be an integer from 0 to 2147483647, not "-5"/],
+    [['--top-k', '-5'], /--top-k must be an integer from 0 to 2147483647, not '-5'/],
     [['--top-k', '2.5'], /--top-k/],
     [['--repeat-penalty', '0'], /--repeat-penalty must be a number above 0 up to 100/],
   ];
@@ -308,7 +308,7 @@ test('numeric options are parsed strictly from one table: the CLI names the flag
   // finding 9: the thread count is checked before any worker starts
   const b = run(['bench', '-m', tiny, '--threads', '1000']);
   assert.equal(b.status, 2, b.stderr);
-  assert.match(b.stderr, /--threads must be an integer from 1 to 16, not "1000"/);
+  assert.match(b.stderr, /--threads must be an integer from 1 to 16, not '1000'/);
   // Boundaries that are valid still run.
   const ok = run(['generate', '-m', tiny, '-n', '3', '--seed', '4294967295', '--top-p', '1', '--min-p', '0', '--temp', '0', '--ctx', '64', 'hi']);
   assert.equal(ok.status, 0, ok.stderr);
@@ -319,7 +319,7 @@ test('the API refuses the same values with an argument error naming the option, 
   fs.writeFileSync(tiny, makeRandomModel({ shape: 'tiny', type: 'q8_0', nCtx: 64, seed: 8 }));
   const cacheDir = path.join(work, 'api-cache');
   const loadCases = [
-    [{ nCtx: 'abc' }, /option nCtx must be an integer from 1 to 16777216, not "abc"/],
+    [{ nCtx: 'abc' }, /option nCtx must be an integer from 1 to 16777216, not 'abc'/],
     [{ nCtx: 4294967299 }, /nCtx/],
     [{ nCtx: NaN }, /nCtx must be an integer from 1 to 16777216, not NaN\./],
     [{ threads: 1000 }, /option threads must be an integer from 1 to 16, not 1000/],
@@ -341,7 +341,7 @@ test('the API refuses the same values with an argument error naming the option, 
       [{ topP: 2 }, /topP must be a number above 0 up to 1/],
       [{ minP: 5 }, /minP/],
       [{ topK: -5 }, /topK/],
-      [{ topK: '40' }, /topK must be an integer from 0 to 2147483647, not "40"/],
+      [{ topK: '40' }, /topK must be an integer from 0 to 2147483647, not '40'/],
       [{ repeatLastN: 2 ** 21 }, /repeatLastN/],
     ];
     for (const [opts, re] of genCases) {
