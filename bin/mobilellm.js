@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
 import { runBench } from '../wasm_build/bench.js';
-import { parseOption, contextLength } from '../worker/options.js';
+import { parseOption, contextLength, DTYPES } from '../worker/options.js';
 import { escapeControls, terminalWriter } from './terminal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -190,7 +190,7 @@ async function cmdConvert(argv) {
   const { opts, rest } = parseArgs(argv, { '-o': 'value', '--type': 'value' });
   if (rest.length !== 1 || !opts['-o']) throw new UsageError('convert needs HF_DIR (or a repo id or URL) and -o OUT.gguf');
   const type = (opts['--type'] ?? 'q8_0').toLowerCase();
-  if (!['q8_0', 'f16', 'f32'].includes(type)) throw new UsageError(`--type must be q8_0, f16 or f32, not '${opts['--type']}'`);
+  if (!DTYPES.includes(type)) throw new UsageError(`--type must be ${DTYPES.join(', ')}, not '${opts['--type']}'`);
   const { convertSource } = await import('../worker/index.js');
   const { warnings } = await convertSource(rest[0], opts['-o'], { dtype: type });
   for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);

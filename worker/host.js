@@ -10,7 +10,7 @@ import { transferables, yieldToEventLoop } from './protocol.js';
 import {
   AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
 } from './errors.js';
-import { checkOptions, contextLength, GENERATE_OPTIONS, LOAD_OPTIONS } from './options.js';
+import { checkDtype, checkOptions, contextLength, GENERATE_OPTIONS, LOAD_OPTIONS } from './options.js';
 
 const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
 
@@ -93,8 +93,7 @@ export class Host {
   async load(a, signal, id) {
     if (this.model) throw new StateError('This worker already holds a model; unload it first.');
     const o = a.options ?? {};
-    const dtype = String(o.dtype ?? 'q8_0').toLowerCase();
-    if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${o.dtype}'.`);
+    const dtype = checkDtype(o.dtype);
     checkOptions(o, LOAD_OPTIONS);
     const want = o.threads ?? 1;
     if (a.source?.type === 'cache' && o.cache === false) throw new ArgumentError('Loading a cache entry by key needs the cache; do not pass cache: false.');

@@ -13,7 +13,7 @@ import {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError, toApiError,
 } from './errors.js';
-import { checkOptions, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
+import { checkDtype, checkOptions, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
 export {
@@ -95,6 +95,7 @@ export class MobileLLM {
     const { onProgress, signal, worker = true, transfer = true } = options;
     if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
     checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
+    checkDtype(options.dtype);
     const { desc, transferList } = await describeSource(source, { transfer });
     const port = await openPort(worker);
     const rpc = new RpcClient(port);
@@ -452,8 +453,7 @@ export async function resolveModelFile(source, options = {}) {
   const { resolveModelFile: resolve } = await import('./source.js');
   const { desc } = await describeSource(source, { transfer: false });
   const store = await openStore({ cacheDir: options.cacheDir });
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
-  if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${options.dtype}'.`);
+  const dtype = checkDtype(options.dtype);
   try {
     const r = await resolve(desc, {
       store, cache: options.cache ?? true, dtype, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
@@ -478,7 +478,7 @@ export async function resolveModelFile(source, options = {}) {
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
   const fs = await import('node:fs');
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
+  const dtype = checkDtype(options.dtype);
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     const { convertToFile } = await import('../models/convert/convert.js');
     try {

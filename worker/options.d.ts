@@ -33,3 +33,7 @@ export function parseOption(name: OptionName, text: string, shownAs?: string): n
 export function checkOptions(opts: Record<string, unknown>, names: readonly string[]): void;
 /** `nCtx` checked against the model's context_length, or the model's (capped at fallbackCap) when absent. */
 export function contextLength(nCtx: number | undefined, modelCtx: number, o?: { fallbackCap?: number; shownAs?: string }): number;
+
+export const DTYPES: readonly ['q8_0', 'f16', 'f32'];
+/** The `dtype` option lower-cased ('q8_0' when undefined), or an 'argument' error. */
+export function checkDtype(v: unknown): 'q8_0' | 'f16' | 'f32';

@@ -42,6 +42,20 @@ export const OPTIONS = Object.freeze({
   reps: { cli: '--reps', label: 'Repetitions', int: true, min: 1, max: 1000 },
 });
 
+/** Weight types a checkpoint may be converted to (the `dtype` option, `convert --type`). */
+export const DTYPES = /** @type {const} */ (['q8_0', 'f16', 'f32']);
+
+/**
+ * The `dtype` option, lower-cased; q8_0 when absent.
+ * @param {unknown} v
+ * @returns {'q8_0'|'f16'|'f32'}
+ */
+export function checkDtype(v) {
+  const d = v === undefined ? 'q8_0' : typeof v === 'string' ? v.toLowerCase() : null;
+  if (!DTYPES.includes(/** @type {any} */ (d))) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not ${describeValue(v)}.`);
+  return /** @type {any} */ (d);
+}
+
 /** The generation options the API checks (generate()). */
 export const GENERATE_OPTIONS = /** @type {const} */ (['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed']);
 /** The load options the API checks (MobileLLM.load()), before any worker starts. */
