@@ -100,10 +100,11 @@ export function unpickle(data, opts) {
     p = end + 1;
     return s;
   };
+  // reads `stack` after the argument (which may pop a MARK) ran
   const push = (v) => {
     if (stack.length >= LIMITS.items) throw fail(`holds more than ${LIMITS.items} values on its stack`);
     stack.push(v);
-  }; // reads `stack` after the argument (which may pop a MARK) ran
+  };
   const pop = () => { if (!stack.length) throw fail('pops an empty stack'); return stack.pop(); };
   const top = () => { if (!stack.length) throw fail('reads an empty stack'); return stack[stack.length - 1]; };
   const popMark = () => {
