@@ -283,7 +283,8 @@ async function loadFile(eng, abs, size, lc) {
     const step = 16 << 20;
     for (let off = 0; off < size;) {
       if (lc.signal.aborted) throw new AbortError(`Loading ${abs} was aborted.`);
-      const got = fs.readSync(fd, heapSpan(eng, ptr, size, off, Math.min(step, size - off)), 0, Math.min(step, size - off), off); // straight into the heap
+      const len = Math.min(step, size - off);
+      const got = fs.readSync(fd, heapSpan(eng, ptr, size, off, len), 0, len, off); // straight into the heap
       if (got === 0) throw new FormatError(`${abs} ended early while being read.`);
       off += got;
       lc.onProgress({ phase: 'load', loaded: off, total: size });
