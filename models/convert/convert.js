@@ -47,6 +47,8 @@ export const OUTPUT_TYPES = Object.freeze({
  */
 
 const dec = new TextDecoder();
+/** The most bytes of a file read whole (config and tokenizer files: tokenizer.json of a 200k vocabulary is ~20 MB). */
+const MAX_SMALL_FILE = 256 << 20;
 
 /**
  * HF [out, in] rows of q or k, half-split RoPE order → GGUF adjacent-pair order. Exactly
@@ -90,8 +92,9 @@ export function buildGGUF(files, opts = {}) {
 
   if (!files.has('config.json')) throw new ConvertError(`${files.label} has no config.json.`, 'missing');
   let cfg;
+  const cfgBytes = files.read('config.json');
   try {
-    cfg = JSON.parse(dec.decode(files.read('config.json')));
+    cfg = JSON.parse(dec.decode(cfgBytes));
   } catch {
     throw new ConvertError(`${files.label}/config.json is not valid JSON.`);
   }
@@ -231,8 +234,9 @@ function openWeights(files) {
   }
   if (files.has('model.safetensors.index.json')) {
     let index;
+    const indexBytes = files.read('model.safetensors.index.json');
     try {
-      index = JSON.parse(dec.decode(files.read('model.safetensors.index.json')));
+      index = JSON.parse(dec.decode(indexBytes));
     } catch {
       throw new ConvertError(`${files.label}/model.safetensors.index.json is not valid JSON.`);
     }
@@ -272,8 +276,9 @@ function addVocab(w, files, hp) {
 
 /** @param {CheckpointFiles} files @param {string} name */
 function safeJSON(files, name) {
+  const bytes = files.read(name);
   try {
-    const v = JSON.parse(dec.decode(files.read(name)));
+    const v = JSON.parse(dec.decode(bytes));
     return v && typeof v === 'object' ? v : {};
   } catch {
     throw new ConvertError(`${files.label}/${name} is not valid JSON.`);
@@ -429,7 +434,11 @@ export async function dirFiles(dir) {
     close: () => { for (const fd of fds.splice(0)) fs.closeSync(fd); },
     label: dir,
     has: (n) => fs.existsSync(p(n)) && fs.statSync(p(n)).isFile(),
-    read: (n) => new Uint8Array(fs.readFileSync(p(n))),
+    read: (n) => {
+      const size = fs.statSync(p(n)).size;
+      if (size > MAX_SMALL_FILE) throw new ConvertError(`${p(n)} is ${size} bytes, more than the ${MAX_SMALL_FILE} a ${n} can need.`);
+      return new Uint8Array(fs.readFileSync(p(n)));
+    },
     source: (n) => {
       const fd = fs.openSync(p(n), 'r');
       fds.push(fd);

@@ -14,7 +14,7 @@ import zlib from 'node:zlib';
 import { checkpoints, scratchDir, ROOT } from '../ref/fixtures.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { Engine, Generator, MobileLLMError } from '../../wasm_build/engine.js';
-import { buildGGUF, memoryFiles } from '../../models/convert/convert.js';
+import { buildGGUF, memoryFiles, convertHF } from '../../models/convert/convert.js';
 import { ConvertError } from '../../models/convert/errors.js';
 import { CONFIG_LIMITS } from '../../models/convert/hf_config.js';
 import { TorchBinFile } from '../../models/convert/pytorch_bin.js';
@@ -104,6 +104,14 @@ test('a hostile config.json through the CLI ends in one sentence inside a 256 MB
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /^mobilellm: config\.json key '\w+' is \d+, beyond the \d+ the converter supports\.\n$/);
   }
+});
+
+test('a config.json too large to be one is refused by its size, not read', async () => {
+  const d = path.join(work, 'cfg-huge');
+  fs.mkdirSync(d, { recursive: true });
+  for (const [n, b] of Object.entries(stFiles)) fs.writeFileSync(path.join(d, n), b);
+  fs.truncateSync(path.join(d, 'config.json'), 3 * 2 ** 30); // sparse 3 GiB
+  await assert.rejects(convertHF(d, quiet), (e) => assertClean(e, ['format'], /config\.json is 3221225472 bytes, more than the 268435456 a config\.json can need/));
 });
 
 // ------------------------------------------------------------------ finding 2: pickles
