@@ -29,6 +29,14 @@ const enc = new TextEncoder();
  * so a larger request must never reach it (it would wrap to a small block). */
 export const MAX_ALLOC = 2 ** 32 - 1;
 
+/** A number bound for an int32 / uint32 field of a C struct, refused rather than wrapped. */
+function field(name, v, lo = -(2 ** 31), hi = 2 ** 31 - 1, int = true) {
+  if (typeof v !== 'number' || Number.isNaN(v) || (int && !Number.isInteger(v)) || v < lo || v > hi) {
+    throw new MobileLLMError('argument', `${name} must be ${int ? 'an integer' : 'a number'} from ${lo} to ${hi}, not ${String(v)}`);
+  }
+  return v;
+}
+
 /** The smallest module using a SIMD128 instruction (i32.const 0; i8x16.splat): engines
  * without SIMD128 reject it, so it decides which build to load. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0,
@@ -326,9 +334,9 @@ export class Model {
     const p = e.alloc(SIZEOF.contextParams);
     e.mod._mllm_context_params_init(p);
     const v = e.i32();
-    if (opts.nCtx) v[p >> 2] = opts.nCtx;
-    if (opts.nBatch) v[(p >> 2) + 1] = opts.nBatch;
-    if (opts.threads) v[(p >> 2) + 2] = opts.threads;
+    if (opts.nCtx) v[p >> 2] = field('nCtx', opts.nCtx, 0);
+    if (opts.nBatch) v[(p >> 2) + 1] = field('nBatch', opts.nBatch, 0);
+    if (opts.threads) v[(p >> 2) + 2] = field('threads', opts.threads, 0);
     if (opts.relaxedSimd === false) v[(p >> 2) + 3] = 0;
     try {
       e.check(e.mod._mllm_context_new(this.ptr, p, e.scratch, e.errPtr));
@@ -435,13 +443,19 @@ export class Sampler {
     const p = e.alloc(SIZEOF.samplerParams);
     e.mod._mllm_sampler_params_init(p);
     const f = e.f32(), v = e.i32(), b = p >> 2;
-    if (opts.temperature !== undefined) f[b] = opts.temperature;
-    if (opts.topK !== undefined) v[b + 1] = opts.topK;
-    if (opts.topP !== undefined) f[b + 2] = opts.topP;
-    if (opts.minP !== undefined) f[b + 3] = opts.minP;
-    if (opts.repeatPenalty !== undefined) f[b + 4] = opts.repeatPenalty;
-    if (opts.repeatLastN !== undefined) v[b + 5] = opts.repeatLastN;
-    if (opts.seed !== undefined) e.mod.HEAPU32[b + 6] = opts.seed >>> 0;
+    const F32_MAX = 3.4028234663852886e38; // beyond it a float field would hold +-inf
+    try {
+      if (opts.temperature !== undefined) f[b] = field('temperature', opts.temperature, -F32_MAX, F32_MAX, false);
+      if (opts.topK !== undefined) v[b + 1] = field('topK', opts.topK);
+      if (opts.topP !== undefined) f[b + 2] = field('topP', opts.topP, -F32_MAX, F32_MAX, false);
+      if (opts.minP !== undefined) f[b + 3] = field('minP', opts.minP, -F32_MAX, F32_MAX, false);
+      if (opts.repeatPenalty !== undefined) f[b + 4] = field('repeatPenalty', opts.repeatPenalty, -F32_MAX, F32_MAX, false);
+      if (opts.repeatLastN !== undefined) v[b + 5] = field('repeatLastN', opts.repeatLastN);
+      if (opts.seed !== undefined) e.mod.HEAPU32[b + 6] = field('seed', opts.seed, 0, 2 ** 32 - 1);
+    } catch (err) {
+      e.free(p);
+      throw err;
+    }
     try {
       e.check(e.mod._mllm_sampler_new(model.info.nVocab, p, e.scratch, e.errPtr));
     } finally {
@@ -477,7 +491,12 @@ export class Generator {
     const e = (this.eng = ctx.eng);
     const p = e.alloc(SIZEOF.generatorParams);
     e.u8().fill(0, p, p + SIZEOF.generatorParams);
-    e.i32()[p >> 2] = opts.maxTokens ?? 0;
+    try {
+      e.i32()[p >> 2] = field('maxTokens', opts.maxTokens ?? 0);
+    } catch (err) {
+      e.free(p);
+      throw err;
+    }
     e.i32()[(p >> 2) + 1] = opts.ignoreEos ? 1 : 0;
     try {
       e.check(e.mod._mllm_generator_new(ctx.ptr, sampler.ptr, p, e.scratch, e.errPtr));

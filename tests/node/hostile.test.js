@@ -370,6 +370,24 @@ test('the API refuses the same values with an argument error naming the option, 
   }
 });
 
+test('the engine binding refuses numbers its int32 / uint32 / float32 struct fields would wrap or overflow', async () => {
+  const eng = await Engine.create();
+  const model = eng.loadModel(makeRandomModel({ shape: 'tiny', type: 'q8_0', nCtx: 64, seed: 24 }));
+  for (const o of [{ seed: 2 ** 32 }, { seed: -1 }, { seed: 1.5 }, { topK: 2 ** 31 }, { repeatLastN: 2 ** 32 + 5 }, { temperature: 1e39 }, { topP: Infinity }, { minP: NaN }]) {
+    assert.throws(() => model.newSampler(o), (e) => e instanceof MobileLLMError && e.code === 'argument', JSON.stringify(o));
+  }
+  for (const o of [{ nCtx: 4294967299 }, { nCtx: 2 ** 31 }, { nBatch: 1.5 }, { threads: 2 ** 32 }]) {
+    assert.throws(() => model.newContext(o), (e) => e instanceof MobileLLMError && e.code === 'argument', JSON.stringify(o));
+  }
+  const ctx = model.newContext({ nCtx: 16 });
+  const s = model.newSampler({ seed: 2 ** 32 - 1 });
+  ctx.eval(model.tokenize('w1'));
+  assert.throws(() => new Generator(ctx, s, { maxTokens: 4294967297 }), (e) => e.code === 'argument' && /maxTokens/.test(e.message));
+  s.free();
+  ctx.free();
+  model.free();
+});
+
 test('checkOption and parseOption hold every option to its table range', () => {
   for (const [name, s] of Object.entries(OPTIONS)) {
     assert.equal(checkOption(name, s.max), s.max, `${name} max`);
