@@ -28,6 +28,8 @@ const enc = new TextEncoder();
 /** The most bytes one allocation can hold: wasm32 addresses 4 GiB and malloc takes a 32-bit size,
  * so a larger request must never reach it (it would wrap to a small block). */
 export const MAX_ALLOC = 2 ** 32 - 1;
+/** Threads one engine may start: two contexts of the pool's 16 (src/threads.c POOL_MAX) each, less the caller. */
+export const MAX_ENGINE_THREADS = 31;
 
 /** A number bound for an int32 / uint32 field of a C struct, refused rather than wrapped. */
 function field(name, v, lo = -(2 ** 31), hi = 2 ** 31 - 1, int = true) {
@@ -65,7 +67,8 @@ export class Engine {
    */
   static async create(opts = {}) {
     const simd = opts.simd ?? simdSupported();
-    const want = Math.max(1, Math.floor(opts.threads ?? 1));
+    // Each thread is a worker started now: check the count before starting any.
+    const want = field('threads', opts.threads ?? 1, 1, MAX_ENGINE_THREADS);
     const shared = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
     const threads = want > 1 && simd && shared ? want : 1;
     const file = threads > 1 ? 'mobilellm-threads.js' : simd ? 'mobilellm.js' : 'mobilellm-nosimd.js';

@@ -116,7 +116,8 @@ function concat(...parts) {
 
 /** Values a JSON node is replaced by: other types, extremes, deep and long structures. */
 function interestingJson(r, doc) {
-  const deep = () => { let v = []; const d = 1 + below(r, 3000); for (let i = 0; i < d; i++) v = [v]; return v; };
+  // at most 1000 levels, so three edits stay within what JSON.stringify (recursive) can write
+  const deep = () => { let v = []; const d = 1 + below(r, 1000); for (let i = 0; i < d; i++) v = [v]; return v; };
   const choices = [
     () => null, () => true, () => false, () => 0, () => -1, () => 1, () => 0.5, () => -0.0, () => 2 ** 31, () => 2 ** 32 + 3,
     () => 2 ** 53 + 2, () => 1e308, () => -1e308, () => 4365209024, () => 100000000, () => 2 ** 28, () => '', () => 'x',

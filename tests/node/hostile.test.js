@@ -370,7 +370,10 @@ test('the API refuses the same values with an argument error naming the option, 
   }
 });
 
-test('the engine binding refuses numbers its int32 / uint32 / float32 struct fields would wrap or overflow', async () => {
+test('the engine binding refuses thread counts beyond its pools, and numbers its int32 / uint32 / float32 struct fields would wrap or overflow', async () => {
+  for (const threads of [1000, 0, 2.5]) {
+    await assert.rejects(Engine.create({ threads }), (e) => e instanceof MobileLLMError && e.code === 'argument' && /threads must be an integer from 1 to 31/.test(e.message));
+  }
   const eng = await Engine.create();
   const model = eng.loadModel(makeRandomModel({ shape: 'tiny', type: 'q8_0', nCtx: 64, seed: 24 }));
   for (const o of [{ seed: 2 ** 32 }, { seed: -1 }, { seed: 1.5 }, { topK: 2 ** 31 }, { repeatLastN: 2 ** 32 + 5 }, { temperature: 1e39 }, { topP: Infinity }, { minP: NaN }]) {
