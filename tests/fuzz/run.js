@@ -51,7 +51,13 @@ export async function fuzzTarget(t, o) {
   const t0 = performance.now();
   for (let i = 0; i < o.cases; i++) {
     const r = rng((o.seed * 1000003 + i) >>> 0);
-    const input = t.make(r);
+    let input;
+    try {
+      input = t.make(r);
+    } catch (e) { // the harness's own fault (e.g. a mutation it cannot serialize): reported, not hidden
+      stats.failures.push(`case ${i}: the mutator failed: ${e?.message ?? e}`);
+      continue;
+    }
     const res = await runOne(t, input);
     stats.cases++;
     stats.slowestMs = Math.max(stats.slowestMs, res.ms);
