@@ -136,7 +136,11 @@ test-san: $(addprefix build/san/,$(CTESTS)) build/tsan/test_threads
 test-node: deps wasm
 	node --test --test-concurrency=1 tests/node/
 
-test: deps test-c test-san test-node test-browser test-web
+# The training side's export formats against the converter and the PyTorch reference (seconds).
+test-py: build/.apt-test-stamp
+	$(PY) models/train/test_export.py
+
+test: deps test-c test-san test-node test-py test-browser test-web
 
 # JS fuzz harnesses for the converter's readers and the GGUF loader (tests/fuzz/run.js): each
 # target runs FUZZ_JS_CASES seeded mutations; unclean failures are saved under build/fuzz-js/.
