@@ -13,9 +13,11 @@ import {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError, toApiError,
 } from './errors.js';
+import { checkDtype, checkOptions, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 export { jsonSchemaToGrammar } from './json_schema_grammar.js';
 
+export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
 export {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError,
@@ -94,8 +96,11 @@ export class MobileLLM {
    * @returns {Promise<MobileLLM>}
    */
   static async load(source, options = {}) {
+    if (options === null || typeof options !== 'object') throw new ArgumentError('MobileLLM.load() takes its options as an object.');
     const { onProgress, signal, worker = true, transfer = true } = options;
     if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
+    checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
+    checkDtype(options.dtype);
     const { desc, transferList } = await describeSource(source, { transfer });
     const port = await openPort(worker);
     const rpc = new RpcClient(port);
@@ -138,6 +143,7 @@ export class MobileLLM {
    */
   async tokenize(text, opts = {}) {
     this.#check();
+    opts ??= {};
     return this.#rpc.call('tokenize', { text, addBos: opts.addBos, parseSpecial: opts.parseSpecial }).done;
   }
 
@@ -148,7 +154,8 @@ export class MobileLLM {
    */
   async detokenize(tokens, opts = {}) {
     this.#check();
-    return this.#rpc.call('detokenize', { tokens: Array.from(tokens ?? []), stripLeadingSpace: opts.stripLeadingSpace }).done;
+    opts ??= {};
+    return this.#rpc.call('detokenize', { tokens: promptArg(tokens ?? [], 'detokenize()'), stripLeadingSpace: opts.stripLeadingSpace }).done;
   }
 
   /**
@@ -159,7 +166,8 @@ export class MobileLLM {
    */
   async logits(input, opts = {}) {
     this.#check();
-    const call = this.#rpc.call('logits', { input: typeof input === 'string' ? input : Array.from(input), addBos: opts.addBos });
+    opts ??= {};
+    const call = this.#rpc.call('logits', { input: promptArg(input, 'logits()'), addBos: opts.addBos });
     const onAbort = () => this.#rpc.abort(call.id);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -208,10 +216,13 @@ export class MobileLLM {
    */
   async *generate(prompt, opts = {}) {
     this.#check();
+    if (opts === null || typeof opts !== 'object') throw new ArgumentError('generate() takes its options as an object.');
     const signal = opts.signal;
     if (signal?.aborted) throw new AbortError('The generation was aborted before it started.');
     const options = pick(opts, GEN_KEYS);
+    checkOptions(options, GENERATE_OPTIONS);
     if (typeof options.stop === 'string') options.stop = [options.stop];
+    const input = promptArg(prompt, 'generate()');
     await this.#gate.enter(!!opts.wait, signal);
     /** @type {{text: string, token: number|null}[]} */
     const events = [];
@@ -224,7 +235,7 @@ export class MobileLLM {
     const onAbort = () => { if (call) this.#rpc.abort(call.id); };
     try {
       this.#check();
-      call = this.#rpc.call('generate', { prompt: typeof prompt === 'string' ? prompt : Array.from(prompt), options, credit: GEN_WINDOW }, {
+      call = this.#rpc.call('generate', { prompt: input, options, credit: GEN_WINDOW }, {
         onEvent: (type, data) => {
           if (type === 'token') events.push(data);
           else if (type === 'stats') this.#lastStats = data;
@@ -336,6 +347,21 @@ async function taskInput(t, i) {
     if (typeof t.text === 'string' || isBlob(t.text)) return { name, text: await read(t.text), ...(t.format ? { format: t.format } : {}) };
   }
   throw new ArgumentError('A task must be JSON-lines text, a File or Blob of it, { text, name?, format? } or { perplexity: text, name? }.');
+/**
+ * A prompt as it crosses to the worker: a string, or an array-like of numbers copied to an Array.
+ * @param {unknown} p @param {string} what
+ * @returns {string|number[]}
+ */
+function promptArg(p, what) {
+  if (typeof p === 'string') return p;
+  const n = /** @type {any} */ (p)?.length;
+  if (p === null || typeof p !== 'object' || !Number.isSafeInteger(n) || n < 0) {
+    throw new ArgumentError(`${what} takes a string or an array of token ids, not ${p === null ? 'null' : typeof p}.`);
+  }
+  if (n > MAX_CTX) throw new ArgumentError(`${what} got ${n} token ids, more than any context holds (${MAX_CTX}).`);
+  const ids = Array.from(/** @type {ArrayLike<unknown>} */ (p));
+  if (!ids.every((t) => typeof t === 'number')) throw new ArgumentError(`${what} takes token ids that are numbers.`);
+  return /** @type {number[]} */ (ids);
 }
 
 /** @param {Record<string, any>} o @param {string[]} keys */
@@ -473,8 +499,7 @@ export async function resolveModelFile(source, options = {}) {
   const { resolveModelFile: resolve } = await import('./source.js');
   const { desc } = await describeSource(source, { transfer: false });
   const store = await openStore({ cacheDir: options.cacheDir });
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
-  if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${options.dtype}'.`);
+  const dtype = checkDtype(options.dtype);
   try {
     const r = await resolve(desc, {
       store, cache: options.cache ?? true, dtype, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
@@ -499,7 +524,7 @@ export async function resolveModelFile(source, options = {}) {
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
   const fs = await import('node:fs');
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
+  const dtype = checkDtype(options.dtype);
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     const { convertToFile } = await import('../models/convert/convert.js');
     try {

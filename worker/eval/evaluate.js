@@ -6,6 +6,7 @@
 import { Generator } from '../../wasm_build/engine.js';
 import { AbortError, ArgumentError, ContextFullError, FormatError } from '../errors.js';
 import { yieldToEventLoop } from '../protocol.js';
+import { checkOption } from '../options.js';
 import { parseTask } from './tasks.js';
 import { Scorer } from './scorer.js';
 import { aggregate, byteLength, scoreChoice, scoreGenerated, wordCount } from './metrics.js';
@@ -22,13 +23,7 @@ const MAX_GEN_TOKENS = 256; // the harness's max_gen_toks default
 
 /** @param {EvalOptions} o */
 function checkOptions(o) {
-  const int = (k, lo) => {
-    const v = o[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < lo)) {
-      throw new ArgumentError(`The evaluation option ${k} must be an integer >= ${lo}, not ${JSON.stringify(v)}.`);
-    }
-  };
-  int('limit', 1); int('shots', 0); int('nCtx', 1); int('threads', 1); int('ctx', 2); int('stride', 1); int('maxGenTokens', 1);
+  for (const k of ['limit', 'shots', 'nCtx', 'threads', 'ctx', 'stride', 'maxGenTokens']) if (o[k] !== undefined) checkOption(k, o[k]);
   if (o.stride !== undefined && o.ctx !== undefined && o.stride > o.ctx) {
     throw new ArgumentError(`The perplexity stride (${o.stride}) cannot exceed the window (${o.ctx}).`);
   }
