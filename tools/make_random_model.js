@@ -44,7 +44,7 @@ function normals(seed) {
 export function makeRandomModel(o = {}) {
   const sh = SHAPES[o.shape ?? 'tiny'];
   if (!sh) throw new Error(`unknown shape '${o.shape}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const out = OUTPUT_TYPES[o.type ?? 'q8_0'];
+  const out = Object.hasOwn(OUTPUT_TYPES, o.type ?? 'q8_0') ? OUTPUT_TYPES[o.type ?? 'q8_0'] : undefined;
   if (!out) throw new Error(`unknown type '${o.type}' (known: ${Object.keys(OUTPUT_TYPES).join(', ')})`);
   const type = out.id;
   const share = o.share ?? 1, mode = o.mode ?? 'immediate', nVocab = o.nVocab ?? 32000;

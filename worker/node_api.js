@@ -5,7 +5,7 @@
 import { isNode } from '../lib/env.js';
 import { openStore } from './cache.js';
 import { describeSource } from './describe_source.js';
-import { dtypeOption } from './dtype_option.js';
+import { checkDtype } from './options.js';
 import { ArgumentError, toApiError } from './errors.js';
 
 /**
@@ -21,7 +21,7 @@ export async function resolveModelFile(source, options = {}) {
   const { sourceToFile } = await import('./source.js');
   const { desc } = await describeSource(source, { transfer: false });
   const store = await openStore({ cacheDir: options.cacheDir });
-  const dtype = dtypeOption(options.dtype);
+  const dtype = checkDtype(options.dtype);
   try {
     const r = await sourceToFile(desc, {
       store, cache: options.cache ?? true, dtype, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
@@ -46,7 +46,7 @@ export async function resolveModelFile(source, options = {}) {
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
   const fs = await import('node:fs');
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase(); // a directory: the converter checks it
+  const dtype = checkDtype(options.dtype);
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     const { convertToFile } = await import('../models/convert/convert.js');
     try {
