@@ -123,13 +123,7 @@ export class MobileLLM {
     this.#check();
     opts ??= {};
     const call = this.#rpc.call('logits', { input: promptArg(input, 'logits()'), addBos: opts.addBos });
-    const onAbort = () => this.#rpc.abort(call.id);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await call.done;
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+    return this.#until(call, opts.signal);
   }
 
   /**
@@ -152,12 +146,17 @@ export class MobileLLM {
         try { opts.onProgress(data); } catch { /* a throwing callback must not stop the evaluation */ }
       },
     });
+    return this.#until(call, opts.signal);
+  }
+
+  /** The result of a worker call that `signal` aborts. */
+  async #until(call, signal) {
     const onAbort = () => this.#rpc.abort(call.id);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return await call.done;
     } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
