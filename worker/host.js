@@ -248,6 +248,7 @@ export class Host {
       }
       checkOptions(o, GENERATE_OPTIONS);
       checkStop(o.stop);
+      checkConstraint(o);
       const seed = o.seed ?? ((Math.random() * 2 ** 32) >>> 0);
       sampler = m.newSampler({
         temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
@@ -339,6 +340,10 @@ function checkStop(stop) {
   if (stop !== undefined && (!Array.isArray(stop) || !stop.every((x) => typeof x === 'string' && x.length > 0))) {
     throw new ArgumentError('The generation option stop must be a non-empty string or an array of them.');
   }
+}
+
+/** grammar / jsonSchema: one of them at most, a string grammar, and no stop strings with them. */
+function checkConstraint(o) {
   if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
   if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');
   if ((o.grammar !== undefined || o.jsonSchema !== undefined) && o.stop?.length) {
