@@ -335,14 +335,14 @@ function threadsWarning(want, eng) {
   return `${want} threads were asked for but ${why}, so the model runs on one thread.`;
 }
 
-/** stop: absent, or an array of non-empty strings. @param {unknown} stop */
+/** @param {unknown} stop */
 function checkStop(stop) {
   if (stop !== undefined && (!Array.isArray(stop) || !stop.every((x) => typeof x === 'string' && x.length > 0))) {
     throw new ArgumentError('The generation option stop must be a non-empty string or an array of them.');
   }
 }
 
-/** grammar is GBNF text; grammar, jsonSchema and stop exclude one another. @param {Record<string, any>} o */
+/** grammar / jsonSchema: one of them at most, a string grammar, and no stop strings with them. */
 function checkConstraint(o) {
   if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
   if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');
