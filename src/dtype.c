@@ -37,7 +37,8 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
                          .to_float = dequantize_row_q8_0, .act = MLLM_ACT_Q8_0,
                          .matmul_scalar = kern_matmul_q8_0_scalar,
                          .matmul_simd128 = SIMD128(kern_matmul_q8_0_simd128),
-                         .matmul_relaxed = RELAXED(kern_matmul_q8_0_relaxed), .repack = kern_q8_0_to_x4,
+                         .matmul_relaxed = RELAXED(kern_matmul_q8_0_relaxed), .scan_scales = q8_0_scan_scales,
+                         .repack = kern_q8_0_to_x4,
                          .repack_layout = KERN_LAYOUT_Q8_0_X4, .repack_preferred = kern_q8_0_x4_preferred},
     FACTS(MLLM_DTYPE_Q8_1, "Q8_1", 32, 36),
     FACTS(MLLM_DTYPE_Q2_K, "Q2_K", 256, 84),
@@ -72,7 +73,7 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
 };
 #undef FACTS
 
-static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL};
+static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 
 const dtype_traits *dtype_traits_of(uint32_t type) { return type < MLLM_DTYPE_COUNT ? &table[type] : &no_type; }
 

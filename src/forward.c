@@ -123,11 +123,10 @@ static void matmul_item(void *arg, int item, int thread) {
 
 /* Add out[t][*] = W x[t] to the set: W has ne = [n_in, n_out]. With threads, the rows go out
  * as one stretch of whole 8-row tiles per thread: the decode kernel reads its rows as 8
- * streams, which only pay when long (2 threads, 4 items each: 144 tok/s decode; one each:
- * 161). Item t is thread t's home item (threads.h), so a thread reads the same rows of a
- * matrix each time: a shared block's second run finds its half in that core's L2 (2
- * threads, 2x30 immediate over 60 unrolled: 1.05x -> 1.12x). A thread that comes late finds
- * its item taken by the others. reuse: reuse_hint's (kern_hints.reuse). */
+ * streams, which only pay when long. Item t is thread t's home item (threads.h), so a thread
+ * reads the same rows of a matrix each time: a shared block's second run finds its half in
+ * that core's L2. A thread that comes late finds its item taken by the others. reuse:
+ * reuse_hint's (kern_hints.reuse). Figures: PERF_NOTES.md, "Forward pass". */
 static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, const gguf_tensor *w,
                        const float *x, const block_q8_0 *xq, int32_t n, uint32_t reuse) {
     int64_t rows = w->ne[1], per = rows;
@@ -162,12 +161,11 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
 }
 
 /* Bytes of a thread's share of a block, at most, for which layer l's matmuls get
- * KERN_Q8_0_REUSE: 2 MiB, the L2 of a core of this machine (and of recent Intel server
- * cores). Over it the second reads buy nothing: 1 thread here, whose 3.76 MB block comes
- * back from L3 either way, ran 2x30 immediate 7% slower with them. */
+ * kern_hints.reuse: 2 MiB, the L2 of a core of recent x86 server cores. Over it the second
+ * reads buy nothing and cost time. */
 #define REUSE_MAX_SHARE_BYTES (2u << 20)
 
-/* KERN_Q8_0_REUSE when the next layer runs layer l's block again (immediate sharing) and a
+/* 1 (kern_hints.reuse) when the next layer runs layer l's block again (immediate sharing) and a
  * thread's share of it may stay in its core's L2; else 0. */
 static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
     const mllm_model *m = c->m;
@@ -186,12 +184,11 @@ static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
  * of them; the (token, group) items are split across the context's threads, each with its
  * own scores scratch. A decode step on threads cuts its heads into one contiguous range
  * per thread instead (attention_heads_item): two threads share MobileLLM-125M's 9 heads
- * 5:4, and each reads the keys and values of two of its 3 groups; as (group, part) items
- * taken from the shared counter a thread read up to all three (2 threads, position 1500:
- * decode 91.7 -> 95.3 tok/s, medians of 4). Other chunks with fewer than two items per
- * thread cut each group's heads into `parts` items; a part re-reads its group's keys and
- * values, mostly from cache. The kernel computes each head alone, so the results do not
- * change. */
+ * 5:4, and each reads the keys and values of two of its 3 groups, where (group, part) items
+ * taken from the shared counter let a thread read all three. Other chunks with fewer than
+ * two items per thread cut each group's heads into `parts` items; a part re-reads its
+ * group's keys and values, mostly from cache. The kernel computes each head alone, so the
+ * results do not change. */
 typedef struct attn_job {
     mllm_context *c;
     const float *kc, *vc;

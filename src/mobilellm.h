@@ -56,7 +56,7 @@ typedef struct mllm_model_params {
     /* 1 (default): with take_ownership, where this build's fastest Q8_0 kernels want it (the
      * relaxed-SIMD ones, in builds that carry them, on engines that run them), the Q8_0
      * weights of the layer blocks are rearranged in place at load, four rows interleaved
-     * (kernels.h KERN_Q8_0_X4), so `data` no longer holds the file's bytes. Results do not
+     * (kernels.h KERN_LAYOUT_Q8_0_X4), so `data` no longer holds the file's bytes. Results do not
      * change. 0: the bytes are left as they are. */
     int32_t repack;
     int32_t reserved[2];

@@ -178,22 +178,14 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     if (dtype_row_bytes(t->type, t->ne[0]) == 0)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' rows of %lld elements do not fill whole %s blocks",
                          name, (long long)t->ne[0], dtype_name(t->type));
-    if (t->type == MLLM_DTYPE_Q8_0) { /* (the block scan of the one type with block scales so far) */
-        /* An inf or nan scale turns every output it touches into nan: a damaged file, said
-         * now rather than as nan logits later. The same pass notes whether every scale is +0
-         * or a positive normal half (quantizers write amax / 127), which lets the SIMD decode
-         * kernel convert them in one shift. */
-        const block_q8_0 *blk = (const block_q8_0 *)(const void *)t->data;
-        int64_t b, nb = t->n_elems / MLLM_QK8_0;
-        int plain = 1;
-        for (b = 0; b < nb; b++) {
-            uint16_t e = blk[b].d & 0x7c00; /* fp16 exponent */
-            if (e == 0x7c00)
-                return mllm_fail(err, MLLM_ERR_FORMAT,
-                                 "tensor '%s' block %lld has a Q8_0 scale that is inf or nan (a damaged file)", name,
-                                 (long long)b);
-            if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) plain = 0; /* negative, -0 or subnormal */
-        }
+    if (dtype_traits_of(t->type)->scan_scales) {
+        /* An inf or nan block scale turns every output it touches into nan: a damaged file,
+         * said now rather than as nan logits later. */
+        int plain = 0;
+        int64_t bad = dtype_traits_of(t->type)->scan_scales(t->data, t->n_elems / dtype_block_elems(t->type), &plain);
+        if (bad >= 0)
+            return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' block %lld has a %s scale that is inf or nan (a damaged file)",
+                             name, (long long)bad, dtype_name(t->type));
         m->forms[t - m->gguf.tensors].plain_scales = (uint32_t)plain;
     }
     m->n_params += t->n_elems;

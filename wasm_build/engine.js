@@ -194,7 +194,7 @@ export class Engine {
    * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
    * repack: false keeps the weights in the file's layout; by default, where the relaxed-SIMD
    * kernels run, the layer blocks' Q8_0 rows are interleaved in place for them at load
-   * (src/kernels.h KERN_Q8_0_X4; same results).
+   * (src/kernels.h KERN_LAYOUT_Q8_0_X4; same results).
    * @param {number} data
    * @param {number} size
    * @param {{repack?: boolean}} [opts]
