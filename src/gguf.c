@@ -349,6 +349,46 @@ static mllm_status parse_tensor_info(gguf_file *f, rd *r, uint64_t i, mllm_error
     return MLLM_OK;
 }
 
+/* ------------------------------------------------------------ overlapping data */
+
+typedef struct span { uint64_t start, end, idx; } span;
+
+static int span_cmp(const void *a, const void *b) {
+    const span *x = (const span *)a, *y = (const span *)b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* Two tensors whose data ranges overlap (one tensor's bytes read as another's) mean a damaged
+ * or crafted file. Sorts the non-empty ranges by start and compares neighbours. Returns -1 out
+ * of memory, 1 on an overlap (*a, *b the two tensors), 0 when all ranges are disjoint. */
+static int find_overlap(const gguf_file *f, uint64_t *a, uint64_t *b) {
+    uint64_t i, n = 0;
+    int found = 0;
+    span *v;
+    if (f->n_tensors < 2) return 0;
+    v = (span *)calloc((size_t)f->n_tensors, sizeof *v);
+    if (!v) return -1;
+    for (i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (t->nbytes == 0) continue;
+        v[n].start = t->offset;
+        v[n].end = t->offset + t->nbytes; /* no overflow: checked against the file size */
+        v[n].idx = i;
+        n++;
+    }
+    qsort(v, (size_t)n, sizeof *v, span_cmp);
+    for (i = 1; i < n && !found; i++) {
+        if (v[i].start < v[i - 1].end) {
+            *a = v[i - 1].idx < v[i].idx ? v[i - 1].idx : v[i].idx;
+            *b = v[i - 1].idx < v[i].idx ? v[i].idx : v[i - 1].idx;
+            found = 1;
+        }
+    }
+    free(v);
+    return found;
+}
+
 /* ------------------------------------------------------------ parse */
 
 static mllm_status parse_fail(gguf_file *f, mllm_status st) {
@@ -457,6 +497,12 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
                                            (unsigned long long)size, (unsigned long long)f->data_offset));
         t->data = data + start;
     }
+    dup = find_overlap(f, &a, &b);
+    if (dup < 0) return parse_fail(f, mllm_fail(err, MLLM_ERR_NOMEM, "out of memory checking GGUF tensor data ranges"));
+    if (dup)
+        return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "tensors '%s' and '%s' share data bytes (overlapping ranges at offsets %llu and %llu)",
+                                       show(f->tensors[a].name).s, show(f->tensors[b].name).s,
+                                       (unsigned long long)f->tensors[a].offset, (unsigned long long)f->tensors[b].offset));
     return MLLM_OK;
 }
 

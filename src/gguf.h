@@ -67,7 +67,8 @@ typedef struct gguf_file {
 
 /* Parse and validate. On failure f is left empty (gguf_free is still safe) and err says,
  * in one sentence naming the culprit, what is wrong: bad magic, unsupported version,
- * truncated file (at which item), tensor data out of bounds (which tensor), dimension
+ * truncated file (at which item), tensor data out of bounds (which tensor), tensors sharing
+ * data bytes (which two), dimension
  * overflow, unsupported tensor type (which tensor, which type name). Tensor types the engine
  * cannot compute are reported here with MLLM_ERR_UNSUPPORTED. */
 mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_error *err);

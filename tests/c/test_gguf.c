@@ -549,6 +549,42 @@ static void test_error_tensor_data_outside_file(void) {
     expect_fail_b(b, MLLM_ERR_FORMAT, "lies outside");
 }
 
+/* Two tensors pointing at the same bytes (or partly the same) are refused; ranges that only
+ * touch, and empty tensors at any offset, are fine. */
+static void test_error_overlapping_tensor_data(void) {
+    int64_t ne[2] = {64, 4}, ne0[2] = {0, 4};
+    gguf_builder *b = gb_new(32);
+    gguf_file f;
+    mllm_error err;
+    size_t n;
+    uint8_t *d;
+    gb_tensor(b, "a", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "b", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor_set_offset(b, 1, 0); /* b's bytes are a's */
+    expect_fail_b(b, MLLM_ERR_FORMAT, "tensors 'a' and 'b' share data bytes (overlapping ranges at offsets 0 and 0)");
+
+    b = gb_new(32);
+    gb_tensor(b, "a", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "b", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "c", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor_set_offset(b, 2, 2048 - 32); /* c starts 32 bytes before b ends */
+    expect_fail_b(b, MLLM_ERR_FORMAT, "tensors 'b' and 'c' share data bytes (overlapping ranges at offsets 1024 and 2016)");
+
+    /* adjacent ranges, and an empty tensor sitting at another's offset, parse */
+    b = gb_new(32);
+    gb_tensor(b, "a", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "b", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "empty", MLLM_DTYPE_F32, 2, ne0, NULL, 0);
+    gb_tensor_set_offset(b, 2, 0);
+    d = gb_finish(b, &n);
+    CHECK_EQ_INT(gguf_parse(&f, d, n, &err), MLLM_OK);
+    CHECK_EQ_INT(f.n_tensors, 3);
+    CHECK_EQ_INT(f.tensors[1].offset, 1024);
+    gguf_free(&f);
+    free(d);
+    gb_free(b);
+}
+
 static void test_error_dimension_overflow(void) {
     int64_t ne[4] = {1LL << 32, 1LL << 32, 1, 1};
     gguf_builder *b = one_tensor_builder(MLLM_DTYPE_F32, 2, ne, 0);
@@ -701,6 +737,7 @@ int main(void) {
     RUN(test_error_truncated_tensor_info_names_tensor);
     RUN(test_error_huge_counts_do_not_allocate);
     RUN(test_error_tensor_data_outside_file);
+    RUN(test_error_overlapping_tensor_data);
     RUN(test_error_dimension_overflow);
     RUN(test_error_unsupported_tensor_type);
     RUN(test_error_bad_n_dims);
