@@ -44,19 +44,18 @@ build/fuzz/seeds/.stamp: build/fuzz/make_seeds
 
 fuzz-build: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS)) build/fuzz/seeds/.stamp
 
-# $(call fuzz_run,TARGET,SECONDS): grow build/fuzz/corpus/TARGET from the seeds and regressions.
-define fuzz_run
-	@mkdir -p build/fuzz/corpus/$(1) build/fuzz/crashes/$(1) tests/fuzz/regressions/$(1)
-	@echo "fuzz_$(1): $(2) s"
-	nice -n 10 build/fuzz/fuzz_$(1) $(FUZZ_OPTS) -max_total_time=$(2) \
-	  -artifact_prefix=build/fuzz/crashes/$(1)/ build/fuzz/corpus/$(1) build/fuzz/seeds/$(1) \
-	  tests/fuzz/regressions/$(1) 2>&1 | tee build/fuzz/$(1).log | grep -E '^(#[0-9]+ +(INITED|DONE)|stat::|==[0-9]+==|SUMMARY|fuzz_)' ; \
-	  test $${PIPESTATUS[0]} -eq 0
-endef
-
+# Each target in turn grows build/fuzz/corpus/<target> from the seeds and the regressions; the
+# full log is build/fuzz/<target>.log, its final figures are printed.
 fuzz: fuzz-build
-	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_SECONDS))
-	)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/fuzz/regressions/$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  nice -n 10 build/fuzz/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=build/fuzz/crashes/$$t/ build/fuzz/corpus/$$t build/fuzz/seeds/$$t \
+	    tests/fuzz/regressions/$$t >build/fuzz/$$t.log 2>&1 || { tail -60 build/fuzz/$$t.log; exit 1; }; \
+	  grep -E '^(#[0-9]+ +DONE|stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb))' \
+	    build/fuzz/$$t.log | sed "s/^/fuzz_$$t: /"; \
+	done
 
 # The regression inputs (every crash found so far) run once each, then a short fresh pass
 # from the seeds only (a scratch corpus, so make test does not depend on earlier runs).
