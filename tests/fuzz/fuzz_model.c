@@ -71,7 +71,8 @@ static void run_model(mllm_model *m) {
                 check_error(st, &err);
                 break;
             }
-            FUZZ_ASSERT(r.text_len >= 0 && r.text_len == (int32_t)strlen(mllm_generator_text(gen)));
+            /* NUL-terminated after text_len bytes (the text itself may hold NUL bytes) */
+            FUZZ_ASSERT(r.text_len >= 0 && mllm_generator_text(gen)[r.text_len] == '\0');
             if (r.token >= 0) {
                 FUZZ_ASSERT(r.token < info.n_vocab);
                 if (n_out < 8) out[n_out++] = r.token;
