@@ -527,7 +527,8 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
     dup = find_overlap(f, &a, &b);
     if (dup < 0) return parse_fail(f, mllm_fail(err, MLLM_ERR_NOMEM, "out of memory checking GGUF tensor data ranges"));
     if (dup)
-        return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "tensors '%s' and '%s' share data bytes (overlapping ranges at offsets %llu and %llu)",
+        return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT,
+                                       "tensors '%s' and '%s' share data bytes (overlapping ranges at offsets %llu and %llu)",
                                        show(f->tensors[a].name).s, show(f->tensors[b].name).s,
                                        (unsigned long long)f->tensors[a].offset, (unsigned long long)f->tensors[b].offset));
     return MLLM_OK;
