@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define MLLM_ABI_VERSION 1
+#define MLLM_ABI_VERSION 2
 
 typedef enum mllm_status {
     MLLM_OK = 0,
@@ -47,6 +47,7 @@ typedef struct mllm_context mllm_context;
 typedef struct mllm_sampler mllm_sampler;
 typedef struct mllm_generator mllm_generator;
 typedef struct mllm_detok mllm_detok;
+typedef struct mllm_grammar mllm_grammar;
 
 /* ---------------------------------------------------------------- model */
 
@@ -231,12 +232,49 @@ mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_err
 const char *mllm_generator_text(const mllm_generator *g);
 void mllm_generator_free(mllm_generator *g);
 
+/* ------------------------------------------------------- constrained decoding */
+
+/* A GBNF grammar (llama.cpp's dialect: rules, alternatives, groups, literals, char classes,
+ * repetitions * + ? {m,n}, comments; `root` starts) compiled into a matcher over the model's
+ * vocabulary. Limits (src/grammar.h) are checked while compiling; a mistake is MLLM_ERR_ARG
+ * with the line and column. Left-recursive rules and rules that can never end are refused.
+ * The handle keeps its own copy of the pieces: it does not borrow the model. */
+mllm_status mllm_grammar_new(const mllm_model *m, const char *text, int32_t len, mllm_grammar **out,
+                             mllm_error *err);
+void mllm_grammar_free(mllm_grammar *gr);
+
+/* Constrain a generator (before its first step; the generator borrows gr, which must outlive
+ * it, and resets it). Each step samples only tokens that keep the text a prefix of the
+ * grammar's language (end-of-generation only where a value is complete), and the run always
+ * ends on a complete value: once the tokens left (max_tokens, context) reach what the
+ * shortest completion needs, that completion is forced. A value that can go no further ends
+ * the run with MLLM_STOP_EOS. Stop strings and a grammar exclude each other (MLLM_ERR_ARG). */
+mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm_error *err);
+
 /* ------------------------------------------------------------------ misc */
 
-const char *mllm_status_name(mllm_status s);
-/* sizeof of each params struct, so a JS binding can assert its layout. */
-int32_t mllm_abi_sizeof(int32_t which); /* 0 error, 1 model_params, 2 model_info, 3 context_params,
-                                            4 sampler_params, 5 generator_params, 6 step_result */
+/* Names of the engine's enumerations, for bindings (one source: a JS binding shows these).
+ * Each returns "unknown" for a value outside its enumeration. */
+const char *mllm_status_name(mllm_status s);  /* "ok", "argument", "nomem", ... */
+const char *mllm_stop_name(int32_t stop);      /* mllm_stop_reason: "none", "eos", "stop", "length", "context_full" */
+const char *mllm_share_mode_name(int32_t mode); /* mllm_model_info.share_mode: "immediate", "repeat_all", "reverse" */
+const char *mllm_tokenizer_name(int32_t kind); /* mllm_model_info.tokenizer_kind: "llama", "gpt2" */
+const char *mllm_dtype_name(int32_t type);     /* a ggml type id: "F32", "Q8_0", "Q4_K", ... */
+
+/* One field of a public struct, as this build lays it out, so a binding reads and writes
+ * every field by name at the offset the compiler gave it (wasm_build/abi.js). The entry whose
+ * name is "" stands for the struct itself (size = its sizeof). kind: "i32", "u32", "f32",
+ * "i64" (arrays of those have a size that is a multiple), "ptr", "bytes", or "struct". */
+typedef struct mllm_abi_field {
+    const char *strct; /* "mllm_model_info" */
+    const char *name;  /* "n_vocab" */
+    int32_t offset;
+    int32_t size;
+    const char *kind;
+} mllm_abi_field;
+
+/* The fields of every struct in this header; *count receives the number of entries. */
+const mllm_abi_field *mllm_abi_layout(int32_t *count);
 
 #ifdef __cplusplus
 }
