@@ -347,6 +347,8 @@ async function taskInput(t, i) {
     if (typeof t.text === 'string' || isBlob(t.text)) return { name, text: await read(t.text), ...(t.format ? { format: t.format } : {}) };
   }
   throw new ArgumentError('A task must be JSON-lines text, a File or Blob of it, { text, name?, format? } or { perplexity: text, name? }.');
+}
+
 /**
  * A prompt as it crosses to the worker: a string, or an array-like of numbers copied to an Array.
  * @param {unknown} p @param {string} what
