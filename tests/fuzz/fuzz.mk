@@ -1,10 +1,11 @@
 # tests/fuzz/fuzz.mk — coverage-guided fuzzing of the C engine with libFuzzer (clang-19
 # -fsanitize=fuzzer,address,undefined; the runtime is Debian's libclang-rt-19-dev). Included by
-# the Makefile. Targets (tests/fuzz/fuzz_*.c): gguf (the GGUF reader), model (mllm_model_load,
+# the Makefile. Targets (tests/fuzz/fuzz_*.c; the JS harnesses beside them are tests/fuzz/run.js
+# with tests/fuzz/regressions/): gguf (the GGUF reader), model (mllm_model_load,
 # then tokenize/eval/generate when it loads), tokenizer (random vocabularies and text).
 #   make fuzz             each target for FUZZ_SECONDS (default 300), one at a time, nice'd; the
 #                         corpus grows in build/fuzz/corpus/<target>, crashes land in
-#                         build/fuzz/crashes/<target>/ (copy them to tests/fuzz/regressions/<target>/
+#                         build/fuzz/crashes/<target>/ (copy them to tests/fuzz/c_regressions/<target>/
 #                         once fixed)
 #   make test-fuzz        (part of make test) every regression input once, then a short pass of
 #                         FUZZ_SHORT_SECONDS per target from the seeds
@@ -48,11 +49,11 @@ fuzz-build: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS)) build/fuzz/seeds/.stam
 # full log is build/fuzz/<target>.log, its final figures are printed.
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/fuzz/regressions/$$t; \
+	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/fuzz/c_regressions/$$t; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
 	  nice -n 10 build/fuzz/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
 	    -artifact_prefix=build/fuzz/crashes/$$t/ build/fuzz/corpus/$$t build/fuzz/seeds/$$t \
-	    tests/fuzz/regressions/$$t >build/fuzz/$$t.log 2>&1 || { tail -60 build/fuzz/$$t.log; exit 1; }; \
+	    tests/fuzz/c_regressions/$$t >build/fuzz/$$t.log 2>&1 || { tail -60 build/fuzz/$$t.log; exit 1; }; \
 	  grep -E '^(#[0-9]+ +DONE|stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb))' \
 	    build/fuzz/$$t.log | sed "s/^/fuzz_$$t: /"; \
 	done
@@ -61,7 +62,7 @@ fuzz: fuzz-build
 # from the seeds only (a scratch corpus, so make test does not depend on earlier runs).
 test-fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  files=$$(find tests/fuzz/regressions/$$t -type f 2>/dev/null | sort); \
+	  files=$$(find tests/fuzz/c_regressions/$$t -type f 2>/dev/null | sort); \
 	  if [ -n "$$files" ]; then echo "fuzz_$$t: $$(echo "$$files" | wc -l) regression inputs"; \
 	    build/fuzz/fuzz_$$t $(FUZZ_OPTS) $$files >build/fuzz/$$t-regressions.log 2>&1 || \
 	      { cat build/fuzz/$$t-regressions.log; exit 1; }; fi; \
