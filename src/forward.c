@@ -472,7 +472,9 @@ mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t
                              (int)tokens[i], (int)i, (int)c->m->hp.n_vocab - 1);
 
     if (all_logits && n > c->logits_rows) { /* once per context, before any state changes */
-        float *grown = (float *)realloc(c->logits, sizeof(float) * (size_t)c->n_batch * (size_t)c->m->hp.n_vocab);
+        /* in 64 bits: n_batch * n_vocab floats can pass a 32-bit size_t (wasm) */
+        uint64_t bytes = sizeof(float) * (uint64_t)c->n_batch * (uint64_t)c->m->hp.n_vocab;
+        float *grown = bytes <= (uint64_t)SIZE_MAX ? (float *)realloc(c->logits, (size_t)bytes) : NULL;
         if (!grown)
             return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the logits of %d tokens (an all-logits eval)",
                              (int)c->n_batch);

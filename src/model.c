@@ -12,6 +12,7 @@
 #include "error.h"
 #include "kernels.h"
 #include "tokenizer.h"
+#include "weights_check.h"
 
 /* mobilellm.layer_share.mode values, by MLLM_SHARE_* */
 static const char *const share_mode_names[MLLM_SHARE_MODES] = {"immediate", "repeat_all", "reverse"};
@@ -157,6 +158,7 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                               int required, const gguf_tensor **out, mllm_error *err) {
     const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
     int64_t want1 = ne1 ? ne1 : 1;
+    mllm_status st;
     *out = NULL;
     if (!t) return required ? mllm_fail(err, MLLM_ERR_MISSING, "missing tensor '%s'", name) : MLLM_OK;
     if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1) {
@@ -188,6 +190,8 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                              name, (long long)bad, dtype_name(t->type));
         m->forms[t - m->gguf.tensors].plain_scales = (uint32_t)plain;
     }
+    /* float weights: an inf or nan is refused the same way (weights_check.h) */
+    if ((st = weights_check_finite(t, name, err)) != MLLM_OK) return st;
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
     *out = t;
@@ -300,6 +304,7 @@ mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_p
     st = gguf_parse(&m->gguf, data, size, err);
     if (st == MLLM_OK) st = load_hparams(m, err);
     if (st == MLLM_OK) st = load_weights(m, err);
+    if (st == MLLM_OK) st = weights_check_all_used(m, err);
     if (st == MLLM_OK) st = tokenizer_new(&m->gguf, &m->tok, err);
     if (st == MLLM_OK && tokenizer_n_vocab(m->tok) != m->hp.n_vocab)
         st = mllm_fail(err, MLLM_ERR_FORMAT, "the tokenizer has %d tokens but token_embd.weight has %d rows",

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "gguf_builder.h"
 #include "mobilellm.h"
+#include "sampler.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,11 @@ static uint8_t *g_file;
 static size_t g_size;
 static mllm_model *g_model;
 
-static void build_model(void) {
+/* overflow = 1: token "la" embeds as e_la + e_di and the output row of f18 holds +3e38 and
+ * -3e38 at those two dims, so f18's logit after "la" is inf - inf = NaN (finite weights). */
+static uint8_t *build_model_bytes(int overflow, size_t *size) {
     gguf_builder *b = gb_new(32);
+    uint8_t *bytes;
     const char *toks[NV];
     char fill[NV][8];
     float scores[NV];
@@ -66,6 +70,9 @@ static void build_model(void) {
         out[k_next[i][1] * NV + t] = 1.0f; /* output row = next token, column = input dim t */
         if (k_next[i][2] >= 0) out[k_next[i][2] * NV + t] = 0.5f;
     }
+    embd[T_LA * NV + T_DI] = overflow ? 1.0f : 0.0f;
+    out[T_FILL * NV + T_LA] = overflow ? 3e38f : 0.0f;
+    out[T_FILL * NV + T_DI] = overflow ? -3e38f : 0.0f;
     gb_kv_str(b, "general.architecture", "llama");
     gb_kv_u32(b, "llama.block_count", 1);
     gb_kv_u32(b, "llama.context_length", 64);
@@ -99,9 +106,12 @@ static void build_model(void) {
     BLK("ffn_up", 2, ne_fd, zeros_fd, sizeof zeros_fd)
     BLK("ffn_down", 2, ne_df, zeros_fd, sizeof zeros_fd)
 #undef BLK
-    g_file = gb_finish(b, &g_size);
+    bytes = gb_finish(b, size);
     gb_free(b);
+    return bytes;
 }
+
+static void build_model(void) { g_file = build_model_bytes(0, &g_size); }
 
 /* One generation run's outcome. */
 typedef struct run_out {
@@ -379,6 +389,55 @@ static void test_errors_and_after_stop(void) {
     mllm_context_free(ctx);
 }
 
+/* Finite weights whose products overflow give a NaN logit: the step fails with a format
+ * error naming the token, samples nothing, and every later step repeats the failure (the
+ * sampler alone would have weighed the NaN as -inf and picked some other token). */
+static void test_nan_logit_stops_generation(void) {
+    size_t size;
+    uint8_t *bytes = build_model_bytes(1, &size);
+    mllm_model *m = NULL;
+    mllm_context *ctx = NULL;
+    mllm_sampler *smp = NULL;
+    mllm_generator *g = NULL;
+    mllm_context_params cp;
+    mllm_sampler_params sp;
+    mllm_step_result r;
+    mllm_error err;
+    int32_t prompt = T_LA, pass;
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    for (pass = 0; pass < 2 && m; pass++) {
+        mllm_context_params_init(&cp);
+        cp.n_ctx = 16;
+        CHECK_EQ_INT(mllm_context_new(m, &cp, &ctx, &err), MLLM_OK);
+        mllm_sampler_params_init(&sp);
+        sp.temperature = pass ? 0.8f : 0.0f;
+        CHECK_EQ_INT(mllm_sampler_new(NV, &sp, &smp, &err), MLLM_OK);
+        CHECK_EQ_INT(mllm_generator_new(ctx, smp, NULL, &g, &err), MLLM_OK);
+        CHECK_EQ_INT(mllm_eval(ctx, &prompt, 1, 0, &err), MLLM_OK);
+        CHECK(isnan(mllm_logits(ctx, -1)[T_FILL]));
+        CHECK_EQ_INT(mllm_generator_step(g, &r, &err), MLLM_ERR_FORMAT);
+        CHECK_EQ_INT(err.code, MLLM_ERR_FORMAT);
+        CHECK_CONTAINS(err.msg, "NaN logit (token 18)");
+        CHECK_EQ_INT(r.token, -1);
+        CHECK_EQ_INT(r.stop, MLLM_STOP_NONE);
+        CHECK_EQ_INT(r.n_generated, 0);
+        CHECK_EQ_INT(mllm_generator_step(g, &r, &err), MLLM_ERR_FORMAT);
+        CHECK_EQ_INT(r.token, -1);
+        CHECK_EQ_INT(mllm_n_past(ctx), 1);
+        /* the greedy sampler on its own still picks the best finite logit, la -> la, and
+         * reports the NaN it passed over */
+        if (!pass) {
+            CHECK_EQ_INT(mllm_sampler_sample(smp, mllm_logits(ctx, -1)), T_LA);
+            CHECK_EQ_INT(mllm_sampler_nan_logit(smp), T_FILL);
+        }
+        mllm_generator_free(g);
+        mllm_sampler_free(smp);
+        mllm_context_free(ctx);
+    }
+    mllm_model_free(m);
+    free(bytes);
+}
+
 int main(void) {
     RUN(test_model_loads);
     RUN(test_eos_ends_generation);
@@ -392,6 +451,7 @@ int main(void) {
     RUN(test_context_full);
     RUN(test_generator_feeds_repetition_window);
     RUN(test_errors_and_after_stop);
+    RUN(test_nan_logit_stops_generation);
     mllm_model_free(g_model);
     free(g_file);
     return check_summary("generator");
