@@ -454,8 +454,12 @@ export async function convertSource(source, outPath, options = {}) {
   const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     const { convertToFile } = await import('../models/convert/convert.js');
+    const { Engine } = await import('../wasm_build/engine.js');
+    const eng = await Engine.create(); // its C quantizers write the 4/5/6-bit types
     try {
-      return await convertToFile(source, outPath, { type: dtype, onWarning: () => {} });
+      return await convertToFile(source, outPath, {
+        type: dtype, onWarning: () => {}, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c),
+      });
     } catch (e) {
       throw toApiError(e);
     }

@@ -154,3 +154,22 @@ export function engineLogits(eng, gguf, seq, { chunk = seq.length, nCtx = 512 } 
     model.free();
   }
 }
+
+/**
+ * safetensors by hand: [name, dtype, shape, Uint8Array data][], optional __metadata__
+ * @param {[string, string, number[], Uint8Array][]} entries
+ * @param {Record<string, string>} [metadata]
+ * @returns {Buffer}
+ */
+export function safetensorsBytes(entries, metadata) {
+  const header = metadata ? { __metadata__: metadata } : {};
+  let off = 0;
+  for (const [name, dtype, shape, data] of entries) {
+    header[name] = { dtype, shape, data_offsets: [off, off + data.length] };
+    off += data.length;
+  }
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  return Buffer.concat([len, h, ...entries.map((e) => Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length))]);
+}
