@@ -20,28 +20,15 @@ import { Engine } from '../../wasm_build/engine.js';
 import { convertToFile, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { planTensorTypes } from '../../models/convert/quant_recipe.js';
 import { ggmlNBytes, ggmlTypeName } from '../../models/convert/gguf_writer.js';
-import { ROOT, FIXTURES, checkpoints, scratchDir, safetensorsBytes } from '../ref/fixtures.js';
+import { checkpoints, scratchDir, safetensorsBytes, llamaCppLib, nativeFixture } from '../ref/fixtures.js';
 
-const BINS = path.join(ROOT, 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
-const libllama = fs.existsSync(BINS) ? fs.readdirSync(BINS).find((n) => /^libllama\.v.*\.so$/.test(n)) : undefined;
-const LIBLLAMA = libllama ? path.join(BINS, libllama) : null;
-const LIBGGML = path.join(BINS, 'libggml-base.so');
-const skip = LIBLLAMA ? false : 'no libllama.so from @node-llama-cpp/linux-x64 on this host';
+const LIBLLAMA = llamaCppLib('llama');
+const LIBGGML = llamaCppLib('ggml-base');
+const skip = LIBLLAMA && LIBGGML ? false : 'no libllama.so from @node-llama-cpp/linux-x64 on this host';
 
 let eng;
 let work;
 let ck;
-
-/** tests/fixtures/NAME.c compiled to build/fixtures/NAME (again when the source is newer). */
-function fixtureBin(name) {
-  const src = path.join(ROOT, 'tests', 'fixtures', `${name}.c`);
-  const bin = path.join(FIXTURES, name);
-  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs) {
-    fs.mkdirSync(FIXTURES, { recursive: true });
-    execFileSync('cc', ['-std=c99', '-O1', src, '-ldl', '-o', bin]);
-  }
-  return bin;
-}
 
 before(async () => {
   eng = await Engine.create();
@@ -87,7 +74,7 @@ const SHAPES = {
 };
 
 test('recipe: every --type gives each tensor the type llama.cpp chooses, on the MobileLLM family shapes', { skip }, () => {
-  const bin = fixtureBin('llama_ref_quant_types');
+  const bin = nativeFixture('llama_ref_quant_types');
   let checked = 0;
   for (const [shapeName, s] of Object.entries(SHAPES)) {
     const tensors = llamaTensors(s);
@@ -189,7 +176,7 @@ const QUANT_SHAPES = {
 
 for (const [shapeName, s] of Object.entries(QUANT_SHAPES)) {
   test(`quantizer: every --type writes llama-quantize's bytes, tensor by tensor (${shapeName})`, { skip }, async () => {
-    const bin = fixtureBin('llama_ref_quantize');
+    const bin = nativeFixture('llama_ref_quantize');
     const dir = makeCheckpoint(shapeName, s);
     const f32 = path.join(work, `${shapeName}-f32.gguf`);
     await convertToFile(dir, f32, { type: 'f32', onWarning: () => {} });
