@@ -29,6 +29,16 @@ mllm_status mllm_quantize_rows(int32_t type, const float *src, int32_t n_rows, i
     if ((size_t)n_rows > dst_size / (size_t)row_bytes)
         return mllm_fail(err, MLLM_ERR_ARG, "%d rows of type %s need %.0f bytes, the destination holds %zu.", (int)n_rows,
                          dtype_name((uint32_t)type), (double)n_rows * row_bytes, dst_size);
+    {
+        /* ggml's quantizers have no defined result for them (llama-quantize then fails its
+         * row validation); refuse them by position instead */
+        int64_t i, n = (int64_t)n_rows * n_per_row;
+        for (i = 0; i < n; i++) {
+            if (!(src[i] - src[i] == 0.0f))
+                return mllm_fail(err, MLLM_ERR_ARG, "Value %lld of row %lld is %s; weights must be finite to quantize.",
+                                 (long long)(i % n_per_row), (long long)(i / n_per_row), src[i] != src[i] ? "NaN" : "infinite");
+        }
+    }
     quant_rows((uint32_t)type, src, dst, n_rows, n_per_row);
     mllm_error_clear(err);
     return MLLM_OK;

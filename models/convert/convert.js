@@ -202,7 +202,12 @@ export function buildGGUF(files, opts = {}) {
       let data = tensors.readF32(hfName).data;
       if (permuteHeads) data = permuteQK(data, shape[0], shape[1], permuteHeads);
       if (JS_TYPES.has(type)) return tensorBytes(type, data);
-      return /** @type {NonNullable<ConvertOptions['quantizeRows']>} */ (opts.quantizeRows)(type, data, data.length / ne[0], ne[0]);
+      try {
+        return /** @type {NonNullable<ConvertOptions['quantizeRows']>} */ (opts.quantizeRows)(type, data, data.length / ne[0], ne[0]);
+      } catch (e) {
+        const why = String(e.message).replace(/^./, (c) => c.toLowerCase());
+        throw new ConvertError(`The checkpoint tensor '${hfName}' cannot be quantized to ${ggmlTypeName(type)}: ${why}`);
+      }
     });
   }
   return { writer: w, warnings };

@@ -114,7 +114,7 @@ function weights(rows, cols, seed) {
 }
 
 /** A checkpoint with llama shapes of choice (tokenizer from a fixture), F32 safetensors. */
-function makeCheckpoint(name, s) {
+function makeCheckpoint(name, s, { poison } = {}) {
   const d = path.join(work, name);
   fs.rmSync(d, { recursive: true, force: true });
   fs.cpSync(ck.dir('untied_gqa'), d, { recursive: true });
@@ -127,7 +127,9 @@ function makeCheckpoint(name, s) {
   const entries = [];
   let seed = 7;
   const add = (n, rows, cols) => {
-    entries.push([n, 'F32', [rows, cols], new Uint8Array(weights(rows, cols, seed++).buffer)]);
+    const w = weights(rows, cols, seed++);
+    if (n === poison) w[cols + 7] = NaN;
+    entries.push([n, 'F32', [rows, cols], new Uint8Array(w.buffer)]);
   };
   const norm = (n) => entries.push([n, 'F32', [s.nEmbd], new Uint8Array(new Float32Array(s.nEmbd).fill(1).buffer)]);
   add('model.embed_tokens.weight', nVocab, s.nEmbd);
@@ -219,6 +221,11 @@ test('mllm_quantize_rows refuses a type it does not write and a row of partial b
   assert.throws(() => eng.quantizeRows(12 /* Q4_K */, new Float32Array(192), 1, 192),
     (e) => e.code === 'argument' && /192 values is not a multiple of the 256-value block of type Q4_K/.test(e.message));
   assert.throws(() => eng.quantizeRows(2, x, 2, 256), (e) => e.code === 'argument');
+  const bad = new Float32Array(512);
+  bad[300] = NaN;
+  assert.throws(() => eng.quantizeRows(12, bad, 2, 256), (e) => e.code === 'argument' && /Value 44 of row 1 is NaN/.test(e.message));
+  bad[300] = -Infinity;
+  assert.throws(() => eng.quantizeRows(6, bad, 2, 256), (e) => e.code === 'argument' && /infinite/.test(e.message));
   assert.equal(eng.quantizeRows(2, x, 1, 256).length, 8 * 18); // 8 Q4_0 blocks of 18 bytes
 });
 
@@ -227,4 +234,13 @@ test('convert refuses a 4-bit type without a quantizer, before writing anything'
   await assert.rejects(convertToFile(ck.dir('untied_gqa'), out, { type: 'q4_0', onWarning: () => {} }),
     (e) => e.code === 'unsupported' && /needs the engine's quantizer/.test(e.message));
   assert.equal(fs.existsSync(out), false);
+});
+
+test('a non-finite weight is refused naming the tensor, the row and the value, and no file is left', async () => {
+  const dir = makeCheckpoint('nan', QUANT_SHAPES.narrow192, { poison: 'model.layers.2.mlp.up_proj.weight' });
+  const out = path.join(work, 'nan.gguf');
+  await assert.rejects(convertToFile(dir, out, { type: 'q4_k_m', quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c) }),
+    (e) => e.code === 'format' && /'model\.layers\.2\.mlp\.up_proj\.weight' cannot be quantized to Q5_0: value 7 of row 1 is NaN/.test(e.message));
+  assert.equal(fs.existsSync(out), false);
+  assert.equal(fs.existsSync(`${out}.partial`), false);
 });
