@@ -33,4 +33,20 @@ float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *a);
 uint32_t quant_dot_type(uint32_t wtype);
 quant_dot_fn quant_dot(uint32_t wtype);
 
+#ifdef __wasm_simd128__
+/* The same dot products in SIMD128 (quant_dot_simd128.c), bit-identical to the above. */
+float q4_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
+float q4_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a);
+float q5_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
+float q5_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a);
+float iq4_nl_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
+float q2_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q3_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q4_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q5_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float iq4_xs_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+quant_dot_fn quant_dot_simd128(uint32_t wtype);
+#endif
+
 #endif
