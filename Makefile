@@ -136,7 +136,11 @@ test-san: $(addprefix build/san/,$(CTESTS)) build/tsan/test_threads
 test-node: deps wasm
 	node --test --test-concurrency=1 tests/node/
 
-test: deps test-c test-san test-node test-browser test-web
+# The training side's export formats against the converter and the PyTorch reference (seconds).
+test-py: build/.apt-test-stamp
+	$(PY) models/train/test_export.py
+
+test: deps test-c test-san test-node test-py test-browser test-web
 
 # ---------------------------------------------------------------- main job
 $(DEFAULT_MODEL):

@@ -1,49 +1,111 @@
-/* dtype.c — ggml type table, fp16/bf16 conversion, Q8_0 quantization.
- *
- * Conversions work on bit patterns (no reliance on the compiler's _Float16 or on the
- * current FP rounding mode), so native and wasm builds produce identical bytes, and the JS
- * converter (models/convert/quant.js) mirrors them bit for bit.
- */
+/* dtype.c — the table of tensor types (see dtype.h): ggml's facts for every type id, and
+ * for the types this engine computes with, their row-to-float and kernels. */
 #include "dtype.h"
 
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-/* ggml's type names by id (ggml.h enum ggml_type); NULL marks ids ggml has retired. */
-static const char *const dtype_names[] = {
-    "F32", "F16", "Q4_0", "Q4_1", NULL, NULL, "Q5_0", "Q5_1", "Q8_0", "Q8_1",
-    "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S",
-    "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M",
-    "BF16", "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0", "TQ2_0", "IQ4_NL_4_4", "IQ4_NL_4_8",
-    "IQ4_NL_8_8", "MXFP4",
+#include "mobilellm.h"
+
+/* The build's SIMD128 and relaxed kernels, where it has them. */
+#ifdef MLLM_KERNELS_SIMD128
+#define SIMD128(f) f
+#else
+#define SIMD128(f) NULL
+#endif
+#if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
+#define RELAXED(f) f
+#else
+#define RELAXED(f) NULL
+#endif
+
+/* Block elements and bytes are ggml's (ggml.c type_traits; tests/c/test_dtype.c checks them
+ * against the libggml that node-llama-cpp ships). */
+#define FACTS(id, nm, be, bb) [id] = {.name = nm, .block_elems = be, .block_bytes = bb}
+static const dtype_traits table[MLLM_DTYPE_COUNT] = {
+    [MLLM_DTYPE_F32] = {.name = "F32", .block_elems = 1, .block_bytes = 4, .to_float = dequantize_row_f32,
+                        .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_f32_scalar,
+                        .matmul_simd128 = SIMD128(kern_matmul_float_simd128)},
+    [MLLM_DTYPE_F16] = {.name = "F16", .block_elems = 1, .block_bytes = 2, .to_float = dequantize_row_f16,
+                        .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_half_scalar,
+                        .matmul_simd128 = SIMD128(kern_matmul_float_simd128)},
+    FACTS(MLLM_DTYPE_Q4_0, "Q4_0", 32, 18),
+    FACTS(MLLM_DTYPE_Q4_1, "Q4_1", 32, 20),
+    FACTS(MLLM_DTYPE_Q5_0, "Q5_0", 32, 22),
+    FACTS(MLLM_DTYPE_Q5_1, "Q5_1", 32, 24),
+    [MLLM_DTYPE_Q8_0] = {.name = "Q8_0", .block_elems = MLLM_QK8_0, .block_bytes = sizeof(block_q8_0),
+                         .to_float = dequantize_row_q8_0, .act = MLLM_ACT_Q8_0,
+                         .matmul_scalar = kern_matmul_q8_0_scalar,
+                         .matmul_simd128 = SIMD128(kern_matmul_q8_0_simd128),
+                         .matmul_relaxed = RELAXED(kern_matmul_q8_0_relaxed), .repack = kern_q8_0_to_x4,
+                         .repack_layout = KERN_LAYOUT_Q8_0_X4, .repack_preferred = kern_q8_0_x4_preferred},
+    FACTS(MLLM_DTYPE_Q8_1, "Q8_1", 32, 36),
+    FACTS(MLLM_DTYPE_Q2_K, "Q2_K", 256, 84),
+    FACTS(MLLM_DTYPE_Q3_K, "Q3_K", 256, 110),
+    FACTS(MLLM_DTYPE_Q4_K, "Q4_K", 256, 144),
+    FACTS(MLLM_DTYPE_Q5_K, "Q5_K", 256, 176),
+    FACTS(MLLM_DTYPE_Q6_K, "Q6_K", 256, 210),
+    FACTS(MLLM_DTYPE_Q8_K, "Q8_K", 256, 292),
+    FACTS(MLLM_DTYPE_IQ2_XXS, "IQ2_XXS", 256, 66),
+    FACTS(MLLM_DTYPE_IQ2_XS, "IQ2_XS", 256, 74),
+    FACTS(MLLM_DTYPE_IQ3_XXS, "IQ3_XXS", 256, 98),
+    FACTS(MLLM_DTYPE_IQ1_S, "IQ1_S", 256, 50),
+    FACTS(MLLM_DTYPE_IQ4_NL, "IQ4_NL", 32, 18),
+    FACTS(MLLM_DTYPE_IQ3_S, "IQ3_S", 256, 110),
+    FACTS(MLLM_DTYPE_IQ2_S, "IQ2_S", 256, 82),
+    FACTS(MLLM_DTYPE_IQ4_XS, "IQ4_XS", 256, 136),
+    FACTS(MLLM_DTYPE_I8, "I8", 1, 1),
+    FACTS(MLLM_DTYPE_I16, "I16", 1, 2),
+    FACTS(MLLM_DTYPE_I32, "I32", 1, 4),
+    FACTS(MLLM_DTYPE_I64, "I64", 1, 8),
+    FACTS(MLLM_DTYPE_F64, "F64", 1, 8),
+    FACTS(MLLM_DTYPE_IQ1_M, "IQ1_M", 256, 56),
+    [MLLM_DTYPE_BF16] = {.name = "BF16", .block_elems = 1, .block_bytes = 2, .to_float = dequantize_row_bf16,
+                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_half_scalar,
+                         .matmul_simd128 = SIMD128(kern_matmul_float_simd128)},
+    FACTS(MLLM_DTYPE_TQ1_0, "TQ1_0", 256, 54),
+    FACTS(MLLM_DTYPE_TQ2_0, "TQ2_0", 256, 66),
+    FACTS(MLLM_DTYPE_MXFP4, "MXFP4", 32, 17),
+    FACTS(MLLM_DTYPE_NVFP4, "NVFP4", 64, 36),
+    FACTS(MLLM_DTYPE_Q1_0, "Q1_0", 128, 18),
+    FACTS(MLLM_DTYPE_Q2_0, "Q2_0", 64, 18),
 };
+#undef FACTS
+
+static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL};
+
+const dtype_traits *dtype_traits_of(uint32_t type) { return type < MLLM_DTYPE_COUNT ? &table[type] : &no_type; }
 
 int dtype_supported(uint32_t type) {
-    return type == MLLM_DTYPE_F32 || type == MLLM_DTYPE_F16 || type == MLLM_DTYPE_Q8_0 ||
-           type == MLLM_DTYPE_BF16;
+    const dtype_traits *t = dtype_traits_of(type);
+    return t->to_float && t->matmul_scalar && (t->act == MLLM_ACT_F32 || t->act == MLLM_ACT_Q8_0);
 }
 
 const char *dtype_name(uint32_t type) {
-    if (type < sizeof dtype_names / sizeof dtype_names[0] && dtype_names[type]) return dtype_names[type];
-    return "unknown";
+    const char *n = dtype_traits_of(type)->name;
+    return n ? n : "unknown";
 }
 
-int64_t dtype_block_elems(uint32_t type) {
-    switch (type) {
-    case MLLM_DTYPE_F32: case MLLM_DTYPE_F16: case MLLM_DTYPE_BF16: return 1;
-    case MLLM_DTYPE_Q8_0: return MLLM_QK8_0;
-    default: return 0;
+const char *mllm_dtype_name(int32_t type) { return type < 0 ? "unknown" : dtype_name((uint32_t)type); }
+
+const char *dtype_supported_names(char *buf, size_t cap) {
+    size_t len = 0;
+    uint32_t i;
+    if (cap == 0) return buf;
+    buf[0] = '\0';
+    for (i = 0; i < MLLM_DTYPE_COUNT; i++) {
+        int w;
+        if (!dtype_supported(i)) continue;
+        w = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", table[i].name);
+        if (w < 0 || (size_t)w >= cap - len) break;
+        len += (size_t)w;
     }
+    return buf;
 }
 
-size_t dtype_block_bytes(uint32_t type) {
-    switch (type) {
-    case MLLM_DTYPE_F32: return 4;
-    case MLLM_DTYPE_F16: case MLLM_DTYPE_BF16: return 2;
-    case MLLM_DTYPE_Q8_0: return sizeof(block_q8_0);
-    default: return 0;
-    }
-}
+int64_t dtype_block_elems(uint32_t type) { return dtype_traits_of(type)->block_elems; }
+
+size_t dtype_block_bytes(uint32_t type) { return (size_t)dtype_traits_of(type)->block_bytes; }
 
 size_t dtype_row_bytes(uint32_t type, int64_t n) {
     int64_t be = dtype_block_elems(type);
@@ -51,118 +113,11 @@ size_t dtype_row_bytes(uint32_t type, int64_t n) {
     return (size_t)(n / be) * dtype_block_bytes(type);
 }
 
-/* ------------------------------------------------------------------ fp16 */
+int dtype_act(uint32_t type) { return dtype_supported(type) ? dtype_traits_of(type)->act : MLLM_ACT_NONE; }
 
-static uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static float bits_f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-float fp16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t man = h & 0x3ffu;
-    if (exp == 0x1f) return bits_f32(sign | 0x7f800000u | (man << 13)); /* inf / nan (payload kept) */
-    if (exp == 0) {
-        /* zero or subnormal: man * 2^-24, exact in f32 */
-        float v = (float)man * (1.0f / 16777216.0f);
-        return sign ? -v : v;
-    }
-    return bits_f32(sign | ((exp + 112u) << 23) | (man << 13));
-}
-
-uint16_t f32_to_fp16(float f) {
-    uint32_t x = f32_bits(f);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t ax = x & 0x7fffffffu;
-    uint32_t r, rem;
-    if (ax > 0x7f800000u) return sign | 0x7e00u;      /* nan: canonical quiet nan, as ggml */
-    if (ax >= 0x477ff000u) return sign | 0x7c00u;     /* >= 65520 rounds to inf (ties to even) */
-    if (ax < 0x38800000u) {                           /* below 2^-14: fp16 subnormal or zero */
-        uint32_t e = ax >> 23, m, shift, half;
-        if (ax <= 0x33000000u) return sign;           /* <= 2^-25: rounds to 0 (tie -> even 0) */
-        m = (ax & 0x7fffffu) | 0x800000u;             /* value = m * 2^(e-150) */
-        shift = 126u - e;                             /* result = round(m * 2^(e-126)) */
-        r = m >> shift;
-        rem = m & ((1u << shift) - 1u);
-        half = 1u << (shift - 1u);
-        if (rem > half || (rem == half && (r & 1u))) r++;
-        return (uint16_t)(sign | r);                  /* r == 0x400 is the smallest normal: right */
-    }
-    r = (ax >> 13) - (112u << 10);                    /* rebias exponent 127 -> 15 */
-    rem = ax & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) r++; /* a carry into the exponent is right */
-    return (uint16_t)(sign | r);
-}
-
-float bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
-
-uint16_t f32_to_bf16(float f) {
-    uint32_t x = f32_bits(f);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u); /* keep nan quiet */
-    /* subnormals are rounded, not flushed (as torch does) */
-    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
-/* ------------------------------------------------------------------ Q8_0 */
-
-void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
-    int64_t nb = n / MLLM_QK8_0, i;
-    int j;
-    for (i = 0; i < nb; i++) {
-        const float *xb = x + i * MLLM_QK8_0;
-        float amax = 0.0f, d, id;
-        for (j = 0; j < MLLM_QK8_0; j++) {
-            float v = fabsf(xb[j]);
-            amax = amax > v ? amax : v; /* exactly ggml's MAX(amax, v), nan behaviour included */
-        }
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = f32_to_fp16(d);
-        for (j = 0; j < MLLM_QK8_0; j++) {
-            float q = roundf(xb[j] * id);
-            /* finite inputs always give |q| <= 127; non-finite ones (where ggml's cast is
-             * undefined) give 0 so the result is defined and matches quant.js */
-            y[i].qs[j] = (int8_t)(q == q && q >= -128.0f && q <= 127.0f ? q : 0.0f);
-        }
-    }
-}
+int dtype_is_float(uint32_t type) { return dtype_supported(type) && dtype_block_elems(type) == 1; }
 
 void dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
-    int64_t i;
-    switch (type) {
-    case MLLM_DTYPE_F32:
-        memcpy(dst, src, (size_t)n * sizeof(float));
-        break;
-    case MLLM_DTYPE_F16: {
-        const uint8_t *s = (const uint8_t *)src; /* bytes: GGUF data need not be 2-aligned */
-        for (i = 0; i < n; i++) dst[i] = fp16_to_f32((uint16_t)(s[2 * i] | (s[2 * i + 1] << 8)));
-        break;
-    }
-    case MLLM_DTYPE_BF16: {
-        const uint8_t *s = (const uint8_t *)src;
-        for (i = 0; i < n; i++) dst[i] = bf16_to_f32((uint16_t)(s[2 * i] | (s[2 * i + 1] << 8)));
-        break;
-    }
-    case MLLM_DTYPE_Q8_0: {
-        const uint8_t *s = (const uint8_t *)src;
-        int64_t nb = n / MLLM_QK8_0, b;
-        int j;
-        for (b = 0; b < nb; b++) {
-            const uint8_t *blk = s + b * (int64_t)sizeof(block_q8_0);
-            float d = fp16_to_f32((uint16_t)(blk[0] | (blk[1] << 8)));
-            for (j = 0; j < MLLM_QK8_0; j++) dst[b * MLLM_QK8_0 + j] = d * (float)(int8_t)blk[2 + j];
-        }
-        break;
-    }
-    default:
-        break;
-    }
+    const dtype_traits *t = dtype_traits_of(type);
+    if (t->to_float) t->to_float(src, dst, n);
 }

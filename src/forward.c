@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "error.h"
 #include "kernels.h"
 #include "threads.h"
@@ -22,12 +23,12 @@ const mllm_model *mllm_context_model(const mllm_context *c) { return c ? c->m : 
 
 /* ---------------------------------------------------------------- forward pass */
 
-/* Q8_0 weights multiply Q8_0-quantized activations: c->xq when any of the weights needs
- * them, NULL otherwise (then nothing is quantized). */
+/* Weights whose dot takes Q8_0 activations (dtype_act) get them in c->xq: c->xq when any of
+ * the weights needs them, NULL otherwise (then nothing is quantized). */
+static int takes_q8_0(const gguf_tensor *w) { return w && dtype_act(w->type) == MLLM_ACT_Q8_0; }
+
 static block_q8_0 *xq_for(mllm_context *c, const gguf_tensor *w0, const gguf_tensor *w1, const gguf_tensor *w2) {
-    int need = (w0 && w0->type == MLLM_DTYPE_Q8_0) || (w1 && w1->type == MLLM_DTYPE_Q8_0) ||
-               (w2 && w2->type == MLLM_DTYPE_Q8_0);
-    return need ? c->xq : NULL;
+    return takes_q8_0(w0) || takes_q8_0(w1) || takes_q8_0(w2) ? c->xq : NULL;
 }
 
 /* The per-token steps between matmuls, each followed by the Q8_0 quantization of its result
@@ -86,7 +87,8 @@ typedef struct matmul_job {
     float *out;
     int64_t ldo;
     const gguf_tensor *w;
-    uint32_t ktype; /* w's type for kern_matmul (model_kernel_type) */
+    kern_weights kw; /* model_kernel_weights(w) */
+    kern_hints hints;
     const float *x;
     const block_q8_0 *xq;
     int32_t n;
@@ -111,9 +113,11 @@ static void matmul_item(void *arg, int item, int thread) {
         int64_t rows = j->w->ne[1], r0 = j->rows_per_item * item, r1 = r0 + j->rows_per_item;
         if (r1 > rows) r1 = rows;
         if (r0 >= r1) continue;
-        kern_matmul(j->out + r0, j->ldo,
-                    (const uint8_t *)j->w->data + (size_t)r0 * dtype_row_bytes(j->w->type, j->w->ne[0]), j->ktype,
-                    j->w->ne[0], r1 - r0, j->x, j->xq, j->n);
+        {
+            kern_weights kw = j->kw; /* rows r0.. (whole groups of four in a repacked layout) */
+            kw.data = (const uint8_t *)kw.data + (size_t)r0 * dtype_row_bytes(kw.type, j->w->ne[0]);
+            kern_matmul(j->out + r0, j->ldo, &kw, j->w->ne[0], r1 - r0, j->x, j->xq, j->n, j->hints);
+        }
     }
 }
 
@@ -123,23 +127,24 @@ static void matmul_item(void *arg, int item, int thread) {
  * 161). Item t is thread t's home item (threads.h), so a thread reads the same rows of a
  * matrix each time: a shared block's second run finds its half in that core's L2 (2
  * threads, 2x30 immediate over 60 unrolled: 1.05x -> 1.12x). A thread that comes late finds
- * its item taken by the others. hint: reuse_hint's, for Q8_0 weights. */
+ * its item taken by the others. reuse: reuse_hint's (kern_hints.reuse). */
 static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, const gguf_tensor *w,
-                       const float *x, const block_q8_0 *xq, int32_t n, uint32_t hint) {
+                       const float *x, const block_q8_0 *xq, int32_t n, uint32_t reuse) {
     int64_t rows = w->ne[1], per = rows;
     matmul_job *j = &s->m[s->count++];
     int items;
     j->out = out;
     j->ldo = ldo;
     j->w = w;
-    j->ktype = model_kernel_type(c->m, w);
-    if (w->type == MLLM_DTYPE_Q8_0) j->ktype |= c->kflags | hint;
+    j->kw = model_kernel_weights(c->m, w);
+    j->hints.relaxed = c->relaxed;
+    j->hints.reuse = reuse;
     j->x = x;
     j->xq = xq;
     j->n = n;
     if (c->pool) {
         per = (rows + mllm_pool_size(c->pool) - 1) / mllm_pool_size(c->pool);
-        per = (per + 7) & ~(int64_t)7; /* (whole groups of four rows too, as KERN_Q8_0_X4 needs) */
+        per = (per + 7) & ~(int64_t)7; /* (whole groups of four rows too, as KERN_LAYOUT_Q8_0_X4 needs) */
     }
     j->rows_per_item = per;
     items = (int)((rows + per - 1) / per);
@@ -150,9 +155,9 @@ static void matmul_run(mllm_context *c, matmul_set *s) { mllm_pool_run(c->pool, 
 
 /* One matmul alone. */
 static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *w, const float *x,
-                   const block_q8_0 *xq, int32_t n, uint32_t hint) {
+                   const block_q8_0 *xq, int32_t n, uint32_t reuse) {
     matmul_set s = {.count = 0};
-    matmul_add(c, &s, out, ldo, w, x, xq, n, hint);
+    matmul_add(c, &s, out, ldo, w, x, xq, n, reuse);
     matmul_run(c, &s);
 }
 
@@ -172,7 +177,7 @@ static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
     if (l + 1 >= m->hp.n_layer_eff || m->layer_block[l + 1] != m->layer_block[l]) return 0u;
     model_block_matrices(&m->blocks[m->layer_block[l]], ws);
     for (k = 0; k < MODEL_BLOCK_MATRICES; k++) bytes += ws[k]->nbytes;
-    return bytes / (uint64_t)mllm_pool_size(c->pool) <= REUSE_MAX_SHARE_BYTES ? KERN_Q8_0_REUSE : 0u;
+    return bytes / (uint64_t)mllm_pool_size(c->pool) <= REUSE_MAX_SHARE_BYTES;
 }
 
 /* Causal grouped-query attention of the chunk's n tokens (positions pos0..pos0+n-1) over
@@ -349,15 +354,15 @@ static void *alloc_array(uint64_t count, size_t elem, int *failed) {
     return p;
 }
 
-static int model_has_q8_0(const mllm_model *m) {
+static int model_takes_q8_0(const mllm_model *m) {
     int32_t i;
-    if (m->output->type == MLLM_DTYPE_Q8_0) return 1;
+    if (takes_q8_0(m->output)) return 1;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
         const gguf_tensor *ws[MODEL_BLOCK_MATRICES];
         int k;
         model_block_matrices(&m->blocks[i], ws);
         for (k = 0; k < MODEL_BLOCK_MATRICES; k++)
-            if (ws[k]->type == MLLM_DTYPE_Q8_0) return 1;
+            if (takes_q8_0(ws[k])) return 1;
     }
     return 0;
 }
@@ -391,7 +396,7 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->m = m;
     c->n_ctx = n_ctx;
     c->n_batch = n_batch;
-    c->kflags = !params || params->relaxed_simd ? KERN_Q8_0_RELAXED : 0u;
+    c->relaxed = !params || params->relaxed_simd ? 1u : 0u;
     c->kv_dim = hp->n_head_kv * hp->head_dim;
     c->q_dim = hp->n_head * hp->head_dim;
     nb = (uint64_t)n_batch;
@@ -416,7 +421,7 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->rope = (float *)alloc_array(nb * (uint64_t)hp->n_rot, sizeof(float), &failed);
     c->logits = (float *)alloc_array((uint64_t)hp->n_vocab, sizeof(float), &failed);
     c->logits_rows = 1;
-    if (model_has_q8_0(m)) {
+    if (model_takes_q8_0(m)) {
         widest = (uint64_t)hp->n_embd;
         if ((uint64_t)c->q_dim > widest) widest = (uint64_t)c->q_dim;
         if ((uint64_t)hp->n_ff > widest) widest = (uint64_t)hp->n_ff;

@@ -37,9 +37,10 @@ struct mllm_context {
     float *up;             /* [n_batch][n_ff] */
     float *scores;         /* [threads][n_head/n_head_kv][n_ctx] one GQA group's attention weights, per thread */
     mllm_pool *pool;       /* the helper threads (n_threads - 1 of them); NULL: single-threaded */
-    uint32_t kflags;       /* added to Q8_0 matmuls' kernel types: KERN_Q8_0_RELAXED or 0 */
+    uint32_t relaxed;      /* kern_hints.relaxed for every matmul (mllm_context_params.relaxed_simd) */
     float *rope;           /* [n_batch][n_rot] cos/sin per position */
-    block_q8_0 *xq;        /* [n_batch][max(n_embd, q_dim, n_ff)/32]; NULL when no Q8_0 matrix */
+    block_q8_0 *xq;        /* [n_batch][max(n_embd, q_dim, n_ff)/32] MLLM_ACT_Q8_0 activations;
+                              NULL when no matrix's dot takes them */
 
     float *logits;         /* [logits_rows][n_vocab] */
     int32_t logits_rows;   /* 1 until the first all-logits eval of several tokens grows it to

@@ -246,3 +246,8 @@ mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_err
     mllm_error_clear(err);
     return MLLM_OK;
 }
+
+const char *mllm_stop_name(int32_t stop) {
+    static const char *const names[] = {"none", "eos", "stop", "length", "context_full"}; /* by mllm_stop_reason */
+    return stop >= 0 && stop < (int32_t)(sizeof names / sizeof names[0]) ? names[stop] : "unknown";
+}

@@ -329,10 +329,13 @@ static mllm_status parse_tensor_info(gguf_file *f, rd *r, uint64_t i, mllm_error
     t->n_elems = (int64_t)n_elems;
 
     if (!dtype_supported(type)) {
+        char names[96];
+        dtype_supported_names(names, sizeof names);
         if (strcmp(dtype_name(type), "unknown") == 0)
-            return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "tensor '%s' has unknown type id %u (supported: F32, F16, BF16, Q8_0)", nm.s, type);
-        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "tensor '%s' has unsupported type %s (supported: F32, F16, BF16, Q8_0)", nm.s,
-                         dtype_name(type));
+            return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "tensor '%s' has unknown type id %u (supported: %s)", nm.s, type,
+                             names);
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "tensor '%s' has unsupported type %s (supported: %s)", nm.s,
+                         dtype_name(type), names);
     }
     be = dtype_block_elems(type);
     if (t->ne[0] % be != 0)

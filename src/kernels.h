@@ -4,11 +4,19 @@
  * always compiled, so a faster implementation can be tested against it. The entry points
  * forward.c calls are the kern_X names below.
  *
- * Overridable kernels (the hot ones): kern_quantize_q8_0, kern_matmul, kern_dot_f32,
- * kern_axpy_f32, kern_attention, kern_softmax, kern_swiglu. When MLLM_KERNELS_SIMD128 is
+ * Overridable kernels (the hot ones): kern_quantize_q8_0, kern_dot_f32, kern_axpy_f32,
+ * kern_attention, kern_softmax, kern_swiglu. When MLLM_KERNELS_SIMD128 is
  * defined (automatically under __wasm_simd128__), kernels_scalar.c does NOT define those
  * entry points and kernels_simd128.c must, with exactly the contracts written here. All
- * other kern_X entry points always come from kernels_scalar.c.
+ * other kern_X entry points always come from kernels_scalar.c. Matrix products are per weight
+ * type: kern_matmul (kernels.c) runs the kernel the type table (dtype.c) lists for the
+ * weights' type, the SIMD128 one where the build has it, else the scalar reference.
+ *
+ * Adding a weight type: its block struct and row-to-float (codec.h, or a file of its own),
+ * a scalar reference matmul kern_matmul_<type>_scalar (and, for speed, SIMD128/relaxed ones)
+ * taking the activation format its dot takes (MLLM_ACT_*; a new format also needs its
+ * quantizer here and its buffer in forward.c), its row in dtype.c's table, and tests
+ * holding the fast kernels bit-equal to the reference and the reference to ggml's.
  *
  * The SIMD128 kernels perform the same float operations in the same order as the scalar
  * references for every output (they gain speed by computing many outputs at once), so the
@@ -23,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dtype.h"
+#include "codec.h"
 
 #if defined(__wasm_simd128__) && !defined(MLLM_KERNELS_SIMD128) && !defined(MLLM_KERNELS_SCALAR_ONLY)
 #define MLLM_KERNELS_SIMD128 1
@@ -32,55 +40,106 @@
 /* ---------------------------------------------------------------- overridable */
 
 /* y = Q8_0 blocks of x (n % 32 == 0), bit-identical to ggml's quantize_row_q8_0_ref
- * (dtype.c's quantize_row_q8_0): d = amax/127 stored as fp16, q = roundf(x * (1/d)). */
+ * (codec.c's quantize_row_q8_0): d = amax/127 stored as fp16, q = roundf(x * (1/d)). */
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n);
+
+/* A weight matrix as the matmul kernels see it: n_rows rows of n_in elements of `type`
+ * (an mllm_dtype; dtype_row_bytes each), in `layout`. */
+enum {
+    KERN_LAYOUT_ROWS = 0,    /* the file's: row after row */
+    /* Q8_0 only, n_rows % 4 == 0 (kern_q8_0_to_x4): rows in groups of four, each group's
+     * blocks one after another, KERN_Q8_0_X4_BLOCK bytes per block of four rows: their four
+     * fp16 scales (row 0 first), then 128 bytes: for each quad j = 0..7 of the block's 32
+     * quants, the four rows' quants 4j..4j+3 in row order, each stored + 128 (q ^ 0x80). One
+     * 16-byte load then holds a quad of four rows in the relaxed dot's operand range, so the
+     * dot leaves each row's partial sum in its own lane (kernels_relaxed.c). Same values. */
+    KERN_LAYOUT_Q8_0_X4 = 1
+};
+#define KERN_Q8_0_X4_BLOCK 136
+
+typedef struct kern_weights {
+    const void *data;
+    uint32_t type;
+    uint32_t layout;       /* KERN_LAYOUT_* */
+    /* Q8_0: 1 when every block scale is +0 or a positive normal fp16 (as quantizers write
+     * them), which lets the SIMD decode convert the scales in one shift (model.c checks). */
+    uint32_t plain_scales;
+} kern_weights;
+
+/* Per-call options that never change a value, only which kernel runs and how fast. */
+typedef struct kern_hints {
+    /* 1: Q8_0 matmuls may go to the relaxed-SIMD kernels (src/kernels_relaxed.c), in builds
+     * that link them and where the engine computes their dot exactly. */
+    uint32_t relaxed;
+    /* 1: the same rows run again right after this call (a shared block's first pass): the
+     * SIMD decode streams then read each chunk of rows a second time once it has left L1,
+     * so that L2 keeps it (kernels_q8_simd.h). */
+    uint32_t reuse;
+} kern_hints;
 
 /* Many-token matrix product, weights streamed once for all tokens:
  *   out[t*ldo + r] = dot(row r of w, token t)   for r < n_rows, t < n_tok.
- * w holds n_rows contiguous rows of n_in elements of type wtype (dtype_row_bytes each):
- *   F32, F16, BF16: token t is x[t*n_in .. t*n_in + n_in-1] (f32); xq is not read.
- *   Q8_0: token t is xq[t*(n_in/32) ..] (kern_quantize_q8_0 of that row); x is not read.
- *     The value is ggml's vec_dot_q8_0_q8_0: sum over blocks b of
- *     (float)isum_b * (fp16(w_b.d) * fp16(x_b.d)), isum_b the exact int32 dot of the qs.
- *     The weights' block scales must be finite (model.c rejects a file with an inf or nan
- *     scale): the SIMD kernels convert them with a shortcut that is exact only for finite
- *     halves. Activation scales may be anything.
- *     A caller that knows every block scale of w is +0 or a positive normal fp16 (as
- *     quantizers write them: not negative, -0, subnormal, inf or nan) may pass
- *     wtype | KERN_Q8_0_PLAIN_SCALES: the SIMD decode kernel then converts the scales in
- *     one shift. The result is the same either way.
- *     wtype | KERN_Q8_0_RELAXED lets the SIMD kernels hand the matmul (its prefill tile for
- *     4 tokens or more, its decode streams for fewer) to the relaxed-SIMD kernels of
- *     src/kernels_relaxed.c, in builds that link them and where the engine computes their
- *     dot exactly; the result is again the same.
- *     wtype | KERN_Q8_0_REUSE says the same rows run again right after this call (a shared
- *     block's first pass): the SIMD decode streams then read each chunk of rows a second
- *     time once it has left L1, so that L2 keeps it (kernels_q8_simd.h). Only speed changes.
- * out may have a row stride ldo >= n_rows.
- * The value of out[t][r] does not depend on n_tok or on the other tokens, so evaluating a
- * sequence in one batch or one token at a time gives bit-identical results. */
-#define KERN_Q8_0_PLAIN_SCALES 0x10000u
-#define KERN_Q8_0_RELAXED 0x20000u
-#define KERN_Q8_0_REUSE 0x40000u
-/* wtype | KERN_Q8_0_X4: w is not in the file's layout but in "x4" (kern_q8_0_to_x4), which
- * n_rows % 4 == 0 allows: rows in groups of four, each group's blocks one after another,
- * KERN_Q8_0_X4_BLOCK bytes per block of four rows: their four fp16 scales (row 0 first),
- * then 128 bytes: for each quad j = 0..7 of the block's 32 quants, the four rows' quants
- * 4j..4j+3 in row order, each stored + 128 (as uint8, i.e. q ^ 0x80). The same bytes as
- * the four rows' Q8_0 blocks, rearranged so that the relaxed dot of one 16-byte load
- * against a token's quad leaves each row's partial sum in its own lane, already in the
- * operand range that dot takes (kernels_relaxed.c). The values are those of the Q8_0 rows. */
-#define KERN_Q8_0_X4 0x80000u
-#define KERN_Q8_0_X4_BLOCK 136
-void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
-                 int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);
+ * Tokens come in the activation format of w's type (dtype.h dtype_act):
+ *   MLLM_ACT_F32 (F32, F16, BF16): token t is x[t*n_in .. t*n_in + n_in-1]; xq is not read.
+ *   MLLM_ACT_Q8_0 (Q8_0): token t is ((const block_q8_0 *)xq)[t*(n_in/32) ..], the
+ *     kern_quantize_q8_0 of that row; x is not read. The value is ggml's
+ *     vec_dot_q8_0_q8_0: sum over blocks b of (float)isum_b * (fp16(w_b.d) * fp16(x_b.d)),
+ *     isum_b the exact int32 dot of the qs. The weights' block scales must be finite
+ *     (model.c rejects a file with an inf or nan scale): the SIMD kernels convert them with
+ *     a shortcut that is exact only for finite halves. Activation scales may be anything.
+ * out may have a row stride ldo >= n_rows. The value of out[t][r] does not depend on n_tok,
+ * on the other tokens, on w's layout or on the hints, so evaluating a sequence in one batch
+ * or one token at a time gives bit-identical results.
+ * Runs the type table's fastest kernel for w's type in this build (kernels.c); returns 1,
+ * or 0 without writing where the type has no kernel (the loader refuses such tensors). */
+int kern_matmul(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows, const float *x,
+                const void *xq, int64_t n_tok, kern_hints hints);
+/* The same through the type's scalar reference kernel. */
+int kern_matmul_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                       const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+
+/* A type's matmul kernel (a row of the type table, dtype.h), kern_matmul's contract. */
+typedef void (*kern_matmul_fn)(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                               const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+/* A kernel that may decline the call (the relaxed-SIMD module, absent or inexact on some
+ * engines): 1 when done, 0 when it wrote nothing and the next kernel must run. */
+typedef int (*kern_matmul_try_fn)(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                                  const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+
+/* The per-type matmul kernels the type table lists. */
+void kern_matmul_f32_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                            const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+/* F16 and BF16 (w->type says which). */
+void kern_matmul_half_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                             const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+void kern_matmul_q8_0_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                             const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+#ifdef MLLM_KERNELS_SIMD128
+/* F32, F16 and BF16. */
+void kern_matmul_float_simd128(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                               const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+void kern_matmul_q8_0_simd128(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                              const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+#ifdef MLLM_RELAXED_IMPORT
+/* The relaxed-SIMD module's Q8_0 kernels (prefill tile for 4 tokens or more, decode streams
+ * for fewer), reached through the engine's import mllm_relaxed_q8_0. */
+int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                             const float *x, const void *xq, int64_t n_tok, kern_hints hints);
+#endif
+#endif
+
+/* The flags argument of the relaxed module's entry point mllm_relaxed_q8_0 (an import of
+ * the SIMD builds; kernels_relaxed.c): the weights' layout and scales, and the reuse hint. */
+#define KERN_RELAXED_PLAIN_SCALES 0x1
+#define KERN_RELAXED_REUSE 0x2
+#define KERN_RELAXED_X4 0x4
 
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
- * KERN_Q8_0_X4's, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
+ * KERN_LAYOUT_Q8_0_X4, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
 void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 
-/* 1 where kern_matmul runs KERN_Q8_0_X4 weights faster than the file's layout: SIMD builds
- * whose relaxed-SIMD kernels run in this engine. */
+/* 1 where kern_matmul runs KERN_LAYOUT_Q8_0_X4 weights faster than the file's layout: SIMD
+ * builds whose relaxed-SIMD kernels run in this engine. */
 int kern_q8_0_x4_preferred(void);
 
 /* sum_i a[i]*b[i] in float. */
@@ -127,8 +186,6 @@ void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64
 /* ---------------------------------------------------------------- scalar references */
 
 void kern_quantize_q8_0_scalar(const float *x, block_q8_0 *y, int64_t n);
-void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
-                        int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok);
 float kern_dot_f32_scalar(const float *a, const float *b, int64_t n);
 void kern_axpy_f32_scalar(float *y, float alpha, const float *x, int64_t n);
 /* n elements of an F32/F16/BF16 row to f32, exactly (F16 without a call per element). */

@@ -19,7 +19,7 @@
 #if defined(__wasm_relaxed_simd__)
 #include <wasm_simd128.h>
 
-#include "dtype.h"
+#include "codec.h"
 #include "kernels.h"
 #include "kernels_q8_simd.h"
 
@@ -228,7 +228,7 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
 
 /* ---------------------------------------------------------------- decode, x4 layout */
 
-/* Four groups of four rows (KERN_Q8_0_X4), at w, w + ws, w + 2 ws, w + 3 ws (ws in
+/* Four groups of four rows (KERN_RELAXED_X4), at w, w + ws, w + 2 ws, w + 3 ws (ws in
  * bytes), x the token into o[0..3], o[os..], o[2 os..], o[3 os..]. One 16-byte load holds
  * quad j of a group's four rows, already + 128: one relaxed dot against the token's quad,
  * broadcast by its load, adds each row's partial sum to its own lane, so a block of four
@@ -322,7 +322,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
     int32_t octets = per_octet ? xbytes / per_octet : 0, g0;
     uint8_t *wu = (uint8_t *)wbuf;
     float *dw = (float *)(wu + nb * 128);
-    const int x4 = (flags & KERN_Q8_0_X4) != 0;
+    const int x4 = (flags & KERN_RELAXED_X4) != 0;
     if (n_in % MLLM_QK8_0 || nb < 1 || ((uintptr_t)xbuf & 15) || ((uintptr_t)wbuf & 15) || (x4 && n_rows % 4)) return 0;
     if (n_tok < 4) {
         int32_t t;
@@ -330,7 +330,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
         for (t = 0; t < n_tok; t++) {
             float *o = out + (int64_t)t * ldo;
             const block_q8_0 *x = xq + (int64_t)t * nb;
-            const int plain = (flags & KERN_Q8_0_PLAIN_SCALES) != 0, reuse = (flags & KERN_Q8_0_REUSE) != 0;
+            const int plain = (flags & KERN_RELAXED_PLAIN_SCALES) != 0, reuse = (flags & KERN_RELAXED_REUSE) != 0;
             if (x4) matvec_x4(o, (const uint8_t *)w, nb, n_rows, x, (int32_t *)xbuf, (float *)xbuf + nb, plain, reuse);
             else matvec(o, w, nb, n_rows, x, (int32_t *)xbuf, (float *)xbuf + nb, plain, reuse);
         }

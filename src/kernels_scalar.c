@@ -4,10 +4,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "dtype.h"
+
 /* ---------------------------------------------------------------- quantization, dots */
 
 void kern_quantize_q8_0_scalar(const float *x, block_q8_0 *y, int64_t n) {
-    /* dtype.c holds the one definition of ggml's reference quantizer. */
+    /* codec.c holds the one definition of ggml's reference quantizer. */
     quantize_row_q8_0(x, y, n);
 }
 
@@ -128,51 +130,49 @@ static block_q8_0 x4_block(const uint8_t *w, int64_t nb, int64_t r, int64_t b) {
     return blk;
 }
 
-void kern_matmul_scalar(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
-                        int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    size_t row_bytes;
+void kern_matmul_f32_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                            const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     int64_t r, t;
-    if ((wtype & KERN_Q8_0_X4) && (wtype & 0xffffu) == MLLM_DTYPE_Q8_0) {
-        const int64_t nb = n_in / MLLM_QK8_0;
-        int64_t b;
-        for (r = 0; r < n_rows; r++)
-            for (t = 0; t < n_tok; t++) {
-                float sumf = 0.0f;
-                for (b = 0; b < nb; b++) { /* kern_dot_q8_0_scalar block by block: the same sum */
-                    const block_q8_0 wb = x4_block((const uint8_t *)w, nb, r, b);
-                    sumf += kern_dot_q8_0_scalar(&wb, xq + t * nb + b, MLLM_QK8_0);
-                }
-                out[t * ldo + r] = sumf;
-            }
-        return;
-    }
-    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE); /* only hints for the SIMD kernels */
-    row_bytes = dtype_row_bytes(wtype, n_in);
     for (r = 0; r < n_rows; r++) {
-        const uint8_t *wrow = (const uint8_t *)w + (size_t)r * row_bytes;
-        switch (wtype) {
-        case MLLM_DTYPE_F32:
-            for (t = 0; t < n_tok; t++)
-                out[t * ldo + r] = kern_dot_f32_scalar((const float *)wrow, x + t * n_in, n_in);
-            break;
-        case MLLM_DTYPE_Q8_0: {
-            int64_t nb = n_in / MLLM_QK8_0;
-            for (t = 0; t < n_tok; t++)
-                out[t * ldo + r] = kern_dot_q8_0_scalar((const block_q8_0 *)wrow, xq + t * nb, n_in);
-            break;
+        const float *wrow = (const float *)w->data + r * n_in;
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = kern_dot_f32_scalar(wrow, x + t * n_in, n_in);
+    }
+}
+
+void kern_matmul_half_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                             const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
+    int64_t r, t;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *wrow = (const uint8_t *)w->data + (size_t)r * (size_t)n_in * 2;
+        float tile[KERN_TILE];
+        int64_t k0;
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = 0.0f;
+        for (k0 = 0; k0 < n_in; k0 += KERN_TILE) {
+            int64_t len = n_in - k0 < KERN_TILE ? n_in - k0 : KERN_TILE;
+            kern_widen_row(w->type, wrow + (size_t)k0 * 2, tile, len);
+            for (t = 0; t < n_tok; t++) out[t * ldo + r] += kern_dot_f32_scalar(tile, x + t * n_in + k0, len);
         }
-        default: { /* F16, BF16 */
-            float tile[KERN_TILE];
-            int64_t k0;
-            for (t = 0; t < n_tok; t++) out[t * ldo + r] = 0.0f;
-            for (k0 = 0; k0 < n_in; k0 += KERN_TILE) {
-                int64_t len = n_in - k0 < KERN_TILE ? n_in - k0 : KERN_TILE;
-                kern_widen_row(wtype, wrow + (size_t)k0 * 2, tile, len);
-                for (t = 0; t < n_tok; t++)
-                    out[t * ldo + r] += kern_dot_f32_scalar(tile, x + t * n_in + k0, len);
+    }
+}
+
+void kern_matmul_q8_0_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                             const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
+    const int64_t nb = n_in / MLLM_QK8_0;
+    const block_q8_0 *xb = (const block_q8_0 *)xq;
+    int64_t r, t, b;
+    for (r = 0; r < n_rows; r++) {
+        const block_q8_0 *wrow = (const block_q8_0 *)w->data + r * nb;
+        for (t = 0; t < n_tok; t++) {
+            float sumf = 0.0f;
+            if (w->layout != KERN_LAYOUT_Q8_0_X4) {
+                out[t * ldo + r] = kern_dot_q8_0_scalar(wrow, xb + t * nb, n_in);
+                continue;
             }
-            break;
-        }
+            for (b = 0; b < nb; b++) { /* kern_dot_q8_0_scalar block by block: the same sum */
+                const block_q8_0 wb = x4_block((const uint8_t *)w->data, nb, r, b);
+                sumf += kern_dot_q8_0_scalar(&wb, xb + t * nb + b, MLLM_QK8_0);
+            }
+            out[t * ldo + r] = sumf;
         }
     }
 }
@@ -245,10 +245,6 @@ int kern_q8_0_x4_preferred(void) { return 0; }
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     kern_quantize_q8_0_scalar(x, y, n);
 }
-void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in,
-                 int64_t n_rows, const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    kern_matmul_scalar(out, ldo, w, wtype, n_in, n_rows, x, xq, n_tok);
-}
 float kern_dot_f32(const float *a, const float *b, int64_t n) { return kern_dot_f32_scalar(a, b, n); }
 void kern_axpy_f32(float *y, float alpha, const float *x, int64_t n) { kern_axpy_f32_scalar(y, alpha, x, n); }
 void kern_attention(float *out, const float *q, const float *k, const float *v, int64_t ld, int32_t head_dim,
@@ -302,9 +298,4 @@ void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const 
             v[2 * i + 1] = x0 * s + x1 * c;
         }
     }
-}
-
-void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64_t n) {
-    size_t row_bytes = dtype_row_bytes(type, n);
-    dequantize_row(type, (const uint8_t *)table + (size_t)row * row_bytes, out, n);
 }

@@ -53,6 +53,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
+#include "dtype.h"
 #include "kernels_q8_simd.h"
 
 /* ---------------------------------------------------------------- small helpers */
@@ -439,9 +440,11 @@ static void float_row_span(float *dots, uint32_t wtype, const uint8_t *row, cons
  * F16/BF16 dots are summed per 256-element tile, so this must match it. */
 #define KERN_TILE 256
 
-static void matmul_float(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
-                         const float *x, int64_t n_tok) {
-    size_t row_bytes = dtype_row_bytes(wtype, n_in);
+void kern_matmul_float_simd128(float *out, int64_t ldo, const kern_weights *kw, int64_t n_in, int64_t n_rows,
+                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
+    const void *w = kw->data;
+    const uint32_t wtype = kw->type;
+    size_t row_bytes = (size_t)n_in * (wtype == MLLM_DTYPE_F32 ? 4 : 2);
     int64_t r, t0;
     for (r = 0; r < n_rows; r++) {
         const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
@@ -787,14 +790,29 @@ int kern_q8_0_x4_preferred(void) {
     /* a call with no tokens: 1 where the relaxed module runs here, without touching out */
     int32_t buf[4] __attribute__((aligned(16))) = {0, 0, 0, 0};
     return mllm_relaxed_q8_0(NULL, 0, NULL, MLLM_QK8_0, 0, NULL, 0, buf, (int32_t)sizeof buf, buf,
-                             (int32_t)sizeof buf, KERN_Q8_0_X4) == 1;
+                             (int32_t)sizeof buf, KERN_RELAXED_X4) == 1;
 #else
     return 0;
 #endif
 }
 
+#ifdef MLLM_RELAXED_IMPORT
+int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                             const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
+    /* the scratch matmul_q8_0 would use (the module has no memory of its own) */
+    int16_t xw[XW_CAP] __attribute__((aligned(16)));
+    int32_t wl[4 * XW_CAP / 8 / 2] __attribute__((aligned(16)));
+    const int32_t flags = (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) | (hints.reuse ? KERN_RELAXED_REUSE : 0) |
+                          (w->layout == KERN_LAYOUT_Q8_0_X4 ? KERN_RELAXED_X4 : 0);
+    if (n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX || ldo > INT32_MAX) return 0;
+    return mllm_relaxed_q8_0(out, (int32_t)ldo, (const block_q8_0 *)w->data, (int32_t)n_in, (int32_t)n_rows,
+                             (const block_q8_0 *)xq, (int32_t)n_tok, xw, (int32_t)sizeof xw, wl, (int32_t)sizeof wl,
+                             flags) != 0;
+}
+#endif
+
 static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, int64_t n_rows,
-                        const block_q8_0 *xq, int64_t n_tok, int plain, int relaxed, int reuse, int x4) {
+                        const block_q8_0 *xq, int64_t n_tok, int plain, int reuse, int x4) {
     const int64_t nb = n_in / MLLM_QK8_0;
     int16_t xw[XW_CAP] __attribute__((aligned(16))); /* the group's tokens: lane layout, then split layout */
     float dx[XW_CAP / MLLM_QK8_0];  /* their scales, [block][token] */
@@ -806,21 +824,13 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
     if (tg > TG_MAX) tg = TG_MAX;
     if (tg >= 8) tg &= ~(int64_t)7;
     if (tg < 1) tg = 1; /* rows wider than the buffer: see below */
-#ifdef MLLM_RELAXED_IMPORT
-    if (relaxed && n_in <= INT32_MAX && n_rows <= INT32_MAX && n_tok <= INT32_MAX && ldo <= INT32_MAX &&
-        mllm_relaxed_q8_0(out, (int32_t)ldo, wq, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, xw,
-                          (int32_t)sizeof xw, wl, (int32_t)sizeof wl,
-                          (int32_t)((plain ? KERN_Q8_0_PLAIN_SCALES : 0u) | (reuse ? KERN_Q8_0_REUSE : 0u) |
-                                    (x4 ? KERN_Q8_0_X4 : 0u))))
-        return;
-#else
-    (void)relaxed;
-#endif
 
     if (n_in > XW_CAP || (x4 && (n_rows % 4 || 2 * n_in > XW_CAP))) { /* too wide to widen on the stack (not a model shape) */
         int64_t r, t;
         if (x4) {
-            kern_matmul_scalar(out, ldo, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_X4, n_in, n_rows, NULL, xq, n_tok);
+            const kern_weights kw = {w, MLLM_DTYPE_Q8_0, KERN_LAYOUT_Q8_0_X4, 0};
+            const kern_hints none = {0, 0};
+            kern_matmul_q8_0_scalar(out, ldo, &kw, n_in, n_rows, NULL, xq, n_tok, none);
             return;
         }
         for (t = 0; t < n_tok; t++)
@@ -914,14 +924,10 @@ static void matmul_q8_0(float *out, int64_t ldo, const void *w, int64_t n_in, in
 
 /* ---------------------------------------------------------------- entry point */
 
-void kern_matmul(float *out, int64_t ldo, const void *w, uint32_t wtype, int64_t n_in, int64_t n_rows,
-                 const float *x, const block_q8_0 *xq, int64_t n_tok) {
-    const int plain = (wtype & KERN_Q8_0_PLAIN_SCALES) != 0, relaxed = (wtype & KERN_Q8_0_RELAXED) != 0,
-              reuse = (wtype & KERN_Q8_0_REUSE) != 0;
-    const int x4 = (wtype & KERN_Q8_0_X4) != 0;
-    wtype &= ~(KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE | KERN_Q8_0_X4);
-    if (wtype == MLLM_DTYPE_Q8_0) matmul_q8_0(out, ldo, w, n_in, n_rows, xq, n_tok, plain, relaxed, reuse, x4);
-    else matmul_float(out, ldo, w, wtype, n_in, n_rows, x, n_tok);
+void kern_matmul_q8_0_simd128(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                              const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
+    matmul_q8_0(out, ldo, w->data, n_in, n_rows, (const block_q8_0 *)xq, n_tok, w->plain_scales != 0,
+                hints.reuse != 0, w->layout == KERN_LAYOUT_Q8_0_X4);
 }
 
 #else

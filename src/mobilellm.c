@@ -1,7 +1,9 @@
 /* mobilellm.c — the small, module-independent parts of the public API: defaults for the
- * params structs, status names, and the layout probe a JS binding checks at start-up. */
+ * params structs, status names, and the table of struct fields a JS binding reads and
+ * writes them by. */
 #include "mobilellm.h"
 
+#include <stddef.h>
 #include <string.h>
 
 void mllm_model_params_init(mllm_model_params *p) {
@@ -29,15 +31,75 @@ const char *mllm_status_name(mllm_status s) {
     return "unknown";
 }
 
-int32_t mllm_abi_sizeof(int32_t which) {
-    switch (which) {
-    case 0: return (int32_t)sizeof(mllm_error);
-    case 1: return (int32_t)sizeof(mllm_model_params);
-    case 2: return (int32_t)sizeof(mllm_model_info);
-    case 3: return (int32_t)sizeof(mllm_context_params);
-    case 4: return (int32_t)sizeof(mllm_sampler_params);
-    case 5: return (int32_t)sizeof(mllm_generator_params);
-    case 6: return (int32_t)sizeof(mllm_step_result);
-    }
-    return -1;
+/* Every field of every public struct: adding a field means adding its row here (test_model
+ * checks that the rows of each struct cover it exactly). */
+#define STRUCT(s) {#s, "", 0, (int32_t)sizeof(s), "struct"}
+#define FIELD(s, f, kind) {#s, #f, (int32_t)offsetof(s, f), (int32_t)sizeof(((s *)0)->f), kind}
+static const mllm_abi_field abi_layout[] = {
+    STRUCT(mllm_error),
+    FIELD(mllm_error, code, "i32"),
+    FIELD(mllm_error, msg, "bytes"),
+    STRUCT(mllm_model_params),
+    FIELD(mllm_model_params, take_ownership, "i32"),
+    FIELD(mllm_model_params, repack, "i32"),
+    FIELD(mllm_model_params, reserved, "i32"),
+    STRUCT(mllm_model_info),
+    FIELD(mllm_model_info, n_vocab, "i32"),
+    FIELD(mllm_model_info, n_embd, "i32"),
+    FIELD(mllm_model_info, n_ff, "i32"),
+    FIELD(mllm_model_info, n_head, "i32"),
+    FIELD(mllm_model_info, n_head_kv, "i32"),
+    FIELD(mllm_model_info, head_dim, "i32"),
+    FIELD(mllm_model_info, n_layer_stored, "i32"),
+    FIELD(mllm_model_info, n_layer_effective, "i32"),
+    FIELD(mllm_model_info, share_repeat, "i32"),
+    FIELD(mllm_model_info, share_mode, "i32"),
+    FIELD(mllm_model_info, n_ctx_train, "i32"),
+    FIELD(mllm_model_info, weight_type, "i32"),
+    FIELD(mllm_model_info, tied_embeddings, "i32"),
+    FIELD(mllm_model_info, tokenizer_kind, "i32"),
+    FIELD(mllm_model_info, bos_id, "i32"),
+    FIELD(mllm_model_info, eos_id, "i32"),
+    FIELD(mllm_model_info, add_bos, "i32"),
+    FIELD(mllm_model_info, rope_theta, "f32"),
+    FIELD(mllm_model_info, rms_eps, "f32"),
+    FIELD(mllm_model_info, n_repacked, "i32"),
+    FIELD(mllm_model_info, n_params, "i64"),
+    FIELD(mllm_model_info, weight_bytes, "i64"),
+    STRUCT(mllm_context_params),
+    FIELD(mllm_context_params, n_ctx, "i32"),
+    FIELD(mllm_context_params, n_batch, "i32"),
+    FIELD(mllm_context_params, n_threads, "i32"),
+    FIELD(mllm_context_params, relaxed_simd, "i32"),
+    STRUCT(mllm_sampler_params),
+    FIELD(mllm_sampler_params, temperature, "f32"),
+    FIELD(mllm_sampler_params, top_k, "i32"),
+    FIELD(mllm_sampler_params, top_p, "f32"),
+    FIELD(mllm_sampler_params, min_p, "f32"),
+    FIELD(mllm_sampler_params, repeat_penalty, "f32"),
+    FIELD(mllm_sampler_params, repeat_last_n, "i32"),
+    FIELD(mllm_sampler_params, seed, "u32"),
+    FIELD(mllm_sampler_params, reserved, "i32"),
+    STRUCT(mllm_generator_params),
+    FIELD(mllm_generator_params, max_tokens, "i32"),
+    FIELD(mllm_generator_params, ignore_eos, "i32"),
+    FIELD(mllm_generator_params, reserved, "i32"),
+    STRUCT(mllm_step_result),
+    FIELD(mllm_step_result, token, "i32"),
+    FIELD(mllm_step_result, stop, "i32"),
+    FIELD(mllm_step_result, text_len, "i32"),
+    FIELD(mllm_step_result, n_generated, "i32"),
+    STRUCT(mllm_abi_field),
+    FIELD(mllm_abi_field, strct, "ptr"),
+    FIELD(mllm_abi_field, name, "ptr"),
+    FIELD(mllm_abi_field, offset, "i32"),
+    FIELD(mllm_abi_field, size, "i32"),
+    FIELD(mllm_abi_field, kind, "ptr"),
+};
+#undef STRUCT
+#undef FIELD
+
+const mllm_abi_field *mllm_abi_layout(int32_t *count) {
+    if (count) *count = (int32_t)(sizeof abi_layout / sizeof abi_layout[0]);
+    return abi_layout;
 }

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define MLLM_ABI_VERSION 1
+#define MLLM_ABI_VERSION 2
 
 typedef enum mllm_status {
     MLLM_OK = 0,
@@ -246,10 +246,28 @@ int32_t mllm_quantize_row_bytes(int32_t type, int32_t n_per_row);
 
 /* ------------------------------------------------------------------ misc */
 
-const char *mllm_status_name(mllm_status s);
-/* sizeof of each params struct, so a JS binding can assert its layout. */
-int32_t mllm_abi_sizeof(int32_t which); /* 0 error, 1 model_params, 2 model_info, 3 context_params,
-                                            4 sampler_params, 5 generator_params, 6 step_result */
+/* Names of the engine's enumerations, for bindings (one source: a JS binding shows these).
+ * Each returns "unknown" for a value outside its enumeration. */
+const char *mllm_status_name(mllm_status s);  /* "ok", "argument", "nomem", ... */
+const char *mllm_stop_name(int32_t stop);      /* mllm_stop_reason: "none", "eos", "stop", "length", "context_full" */
+const char *mllm_share_mode_name(int32_t mode); /* mllm_model_info.share_mode: "immediate", "repeat_all", "reverse" */
+const char *mllm_tokenizer_name(int32_t kind); /* mllm_model_info.tokenizer_kind: "llama", "gpt2" */
+const char *mllm_dtype_name(int32_t type);     /* a ggml type id: "F32", "Q8_0", "Q4_K", ... */
+
+/* One field of a public struct, as this build lays it out, so a binding reads and writes
+ * every field by name at the offset the compiler gave it (wasm_build/abi.js). The entry whose
+ * name is "" stands for the struct itself (size = its sizeof). kind: "i32", "u32", "f32",
+ * "i64" (arrays of those have a size that is a multiple), "ptr", "bytes", or "struct". */
+typedef struct mllm_abi_field {
+    const char *strct; /* "mllm_model_info" */
+    const char *name;  /* "n_vocab" */
+    int32_t offset;
+    int32_t size;
+    const char *kind;
+} mllm_abi_field;
+
+/* The fields of every struct in this header; *count receives the number of entries. */
+const mllm_abi_field *mllm_abi_layout(int32_t *count);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,13 @@
 #include "kernels.h"
 #include "tokenizer.h"
 
+/* mobilellm.layer_share.mode values, by MLLM_SHARE_* */
+static const char *const share_mode_names[MLLM_SHARE_MODES] = {"immediate", "repeat_all", "reverse"};
+
+const char *mllm_share_mode_name(int32_t mode) {
+    return mode >= 0 && mode < MLLM_SHARE_MODES ? share_mode_names[mode] : "unknown";
+}
+
 int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t mode) {
     switch (mode) {
     case MLLM_SHARE_REPEAT_ALL: return l % n_stored;
@@ -29,8 +36,14 @@ void model_block_matrices(const mllm_block *b, const gguf_tensor *out[MODEL_BLOC
     out[4] = b->w_gate, out[5] = b->w_up, out[6] = b->w_down;
 }
 
-uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t) {
-    return t->type | m->kflags[t - m->gguf.tensors];
+kern_weights model_kernel_weights(const mllm_model *m, const gguf_tensor *t) {
+    const model_weight_form *f = &m->forms[t - m->gguf.tensors];
+    kern_weights w;
+    w.data = t->data;
+    w.type = t->type;
+    w.layout = f->layout;
+    w.plain_scales = f->plain_scales;
+    return w;
 }
 
 const struct mllm_tokenizer *model_tokenizer(const mllm_model *m) { return m ? m->tok : NULL; }
@@ -120,10 +133,9 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     if (mode_kv) {
         gguf_str mode;
         if ((st = gguf_get_str(f, "mobilellm.layer_share.mode", &mode, err))) return st;
-        if (gguf_str_eq(mode, "immediate")) hp->share_mode = MLLM_SHARE_IMMEDIATE;
-        else if (gguf_str_eq(mode, "repeat_all")) hp->share_mode = MLLM_SHARE_REPEAT_ALL;
-        else if (gguf_str_eq(mode, "reverse")) hp->share_mode = MLLM_SHARE_REVERSE;
-        else {
+        for (hp->share_mode = 0; hp->share_mode < MLLM_SHARE_MODES; hp->share_mode++)
+            if (gguf_str_eq(mode, share_mode_names[hp->share_mode])) break;
+        if (hp->share_mode == MLLM_SHARE_MODES) {
             int len = mode.len > 64 ? 64 : (int)mode.len;
             return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
                              "layer-sharing mode '%.*s' is not supported (immediate, repeat_all or reverse)",
@@ -160,13 +172,13 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     if (!dtype_supported(t->type))
         return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "tensor '%s' has type %s, which the engine cannot compute",
                          name, dtype_name(t->type));
-    if (norm && t->type == MLLM_DTYPE_Q8_0)
-        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "norm weight '%s' has type Q8_0; norms must be F32, F16 or BF16",
-                         name);
+    if (norm && !dtype_is_float(t->type))
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "norm weight '%s' has type %s; norms must be F32, F16 or BF16",
+                         name, dtype_name(t->type));
     if (dtype_row_bytes(t->type, t->ne[0]) == 0)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' rows of %lld elements do not fill whole %s blocks",
                          name, (long long)t->ne[0], dtype_name(t->type));
-    if (t->type == MLLM_DTYPE_Q8_0) {
+    if (t->type == MLLM_DTYPE_Q8_0) { /* (the block scan of the one type with block scales so far) */
         /* An inf or nan scale turns every output it touches into nan: a damaged file, said
          * now rather than as nan logits later. The same pass notes whether every scale is +0
          * or a positive normal half (quantizers write amax / 127), which lets the SIMD decode
@@ -182,7 +194,7 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                                  (long long)b);
             if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) plain = 0; /* negative, -0 or subnormal */
         }
-        if (plain) m->kflags[t - m->gguf.tensors] |= KERN_Q8_0_PLAIN_SCALES;
+        m->forms[t - m->gguf.tensors].plain_scales = (uint32_t)plain;
     }
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
@@ -200,8 +212,8 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     int32_t i;
 
     if (!emb) return mllm_fail(err, MLLM_ERR_MISSING, "missing tensor 'token_embd.weight'");
-    m->kflags = (uint32_t *)calloc((size_t)m->gguf.n_tensors, sizeof *m->kflags);
-    if (!m->kflags) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
+    m->forms = (model_weight_form *)calloc((size_t)m->gguf.n_tensors, sizeof *m->forms);
+    if (!m->forms) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the tensor table");
     if (emb->ne[1] < 1 || emb->ne[1] > INT32_MAX / 2)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor 'token_embd.weight' has %lld rows, not a usable vocabulary size",
                          (long long)emb->ne[1]);
@@ -247,29 +259,33 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     return MLLM_OK;
 }
 
-/* The layer blocks' Q8_0 weights to KERN_Q8_0_X4, in place (mllm_model_params.repack).
- * Only the blocks: the token embedding is also read a row at a time (and is the head when
- * tied). Out of memory for the 4-row scratch leaves the file's layout, which works too. */
-static void repack_x4(mllm_model *m) {
-    int64_t max_nb = 0;
+/* The layer blocks' matrices into their type's repacked layout, in place, where this build's
+ * kernels prefer it (mllm_model_params.repack; Q8_0: KERN_LAYOUT_Q8_0_X4). Only the blocks:
+ * the token embedding is also read a row at a time (and is the head when tied). Out of
+ * memory for the 4-row scratch leaves the file's layout, which works too. */
+static void repack_blocks(mllm_model *m) {
+    size_t max_bytes = 0;
     void *tmp;
     int32_t i, j;
     const gguf_tensor *ts[MODEL_BLOCK_MATRICES];
     for (i = 0; i < m->hp.n_layer_stored; i++) {
         model_block_matrices(&m->blocks[i], ts);
         for (j = 0; j < MODEL_BLOCK_MATRICES; j++)
-            if (ts[j]->ne[0] / MLLM_QK8_0 > max_nb) max_nb = ts[j]->ne[0] / MLLM_QK8_0;
+            if (dtype_traits_of(ts[j]->type)->repack && 4 * dtype_row_bytes(ts[j]->type, ts[j]->ne[0]) > max_bytes)
+                max_bytes = 4 * dtype_row_bytes(ts[j]->type, ts[j]->ne[0]);
     }
-    tmp = malloc((size_t)(4 * max_nb) * sizeof(block_q8_0));
+    if (max_bytes == 0) return;
+    tmp = malloc(max_bytes);
     if (!tmp) return;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
         model_block_matrices(&m->blocks[i], ts);
         for (j = 0; j < MODEL_BLOCK_MATRICES; j++) {
             const gguf_tensor *t = ts[j];
-            uint32_t *f = &m->kflags[t - m->gguf.tensors];
-            if (t->type != MLLM_DTYPE_Q8_0 || t->ne[1] % 4 != 0 || (*f & KERN_Q8_0_X4)) continue;
-            kern_q8_0_to_x4((void *)(uintptr_t)t->data, t->ne[0], t->ne[1], tmp);
-            *f |= KERN_Q8_0_X4;
+            const dtype_traits *tr = dtype_traits_of(t->type);
+            model_weight_form *f = &m->forms[t - m->gguf.tensors];
+            if (!tr->repack || !tr->repack_preferred() || t->ne[1] % 4 != 0 || f->layout != KERN_LAYOUT_ROWS) continue;
+            tr->repack((void *)(uintptr_t)t->data, t->ne[0], t->ne[1], tmp);
+            f->layout = tr->repack_layout;
         }
     }
     free(tmp);
@@ -303,7 +319,7 @@ mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_p
     }
     if (params && params->take_ownership) {
         m->owned_data = (uint8_t *)data;
-        if (params->repack && kern_q8_0_x4_preferred()) repack_x4(m);
+        if (params->repack) repack_blocks(m);
     }
     *out = m;
     return MLLM_OK;
@@ -314,7 +330,7 @@ void mllm_model_free(mllm_model *m) {
     if (m->tok) tokenizer_free(m->tok);
     free(m->blocks);
     free(m->layer_block);
-    free(m->kflags);
+    free(m->forms);
     gguf_free(&m->gguf);
     free(m->owned_data);
     free(m);
@@ -347,7 +363,7 @@ void mllm_model_get_info(const mllm_model *m, mllm_model_info *o) {
     o->rms_eps = hp->rms_eps;
     {
         int64_t i;
-        for (i = 0; i < (int64_t)m->gguf.n_tensors; i++) o->n_repacked += (m->kflags[i] & KERN_Q8_0_X4) != 0;
+        for (i = 0; i < (int64_t)m->gguf.n_tensors; i++) o->n_repacked += m->forms[i].layout != KERN_LAYOUT_ROWS;
     }
     o->n_params = m->n_params;
     o->weight_bytes = m->weight_bytes;

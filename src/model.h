@@ -12,12 +12,13 @@
 #include <stdint.h>
 
 #include "gguf.h"
+#include "kernels.h"
 #include "mobilellm.h"
 
 struct mllm_tokenizer;
 
 /* Layer-sharing schedules (values of mllm_model_info.share_mode). */
-enum { MLLM_SHARE_IMMEDIATE = 0, MLLM_SHARE_REPEAT_ALL = 1, MLLM_SHARE_REVERSE = 2 };
+enum { MLLM_SHARE_IMMEDIATE = 0, MLLM_SHARE_REPEAT_ALL = 1, MLLM_SHARE_REVERSE = 2, MLLM_SHARE_MODES = 3 };
 
 #define MLLM_MAX_SHARE_REPEAT 16
 
@@ -50,6 +51,12 @@ typedef struct mllm_block {
 enum { MODEL_BLOCK_MATRICES = 7 };
 void model_block_matrices(const mllm_block *b, const gguf_tensor *out[MODEL_BLOCK_MATRICES]);
 
+/* What the loader learned of a tensor's bytes, for the kernels (kernels.h kern_weights). */
+typedef struct model_weight_form {
+    uint32_t layout;       /* KERN_LAYOUT_*: KERN_LAYOUT_ROWS, or the type's repacked layout */
+    uint32_t plain_scales; /* Q8_0: every block scale is +0 or a positive normal half */
+} model_weight_form;
+
 struct mllm_model {
     gguf_file gguf;               /* tensor views point into the loaded bytes */
     uint8_t *owned_data;          /* the loaded bytes when take_ownership, else NULL */
@@ -63,9 +70,7 @@ struct mllm_model {
     struct mllm_tokenizer *tok;
     int64_t n_params;             /* elements of the tensors the model uses */
     int64_t weight_bytes;         /* bytes of those tensors */
-    uint32_t *kflags;             /* per gguf tensor: KERN_Q8_0_PLAIN_SCALES for a Q8_0 tensor the
-                                     model uses whose block scales are all +0 or positive normal
-                                     halves; KERN_Q8_0_X4 once its rows are in that layout */
+    model_weight_form *forms;     /* per gguf tensor: its layout and scales (model_kernel_weights) */
 };
 
 /* The stored block effective layer `l` runs, for n_stored blocks run `repeat` times each
@@ -75,8 +80,7 @@ int32_t model_layer_block(int32_t l, int32_t n_stored, int32_t repeat, int32_t m
 
 const struct mllm_tokenizer *model_tokenizer(const mllm_model *m);
 
-/* The type to hand kern_matmul for tensor t of m: t->type, with KERN_Q8_0_PLAIN_SCALES
- * when the loader found all of its Q8_0 block scales +0 or positive normal halves. */
-uint32_t model_kernel_type(const mllm_model *m, const gguf_tensor *t);
+/* Tensor t of m as kern_matmul takes it: its bytes, type, layout and scales. */
+kern_weights model_kernel_weights(const mllm_model *m, const gguf_tensor *t);
 
 #endif

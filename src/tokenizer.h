@@ -12,8 +12,11 @@
  * The tokenizer copies what it needs out of the GGUF (the pieces, scores, types and merges,
  * plus hash maps piece -> id and merge pair -> rank), so it does not depend on the file's
  * bytes after tokenizer_new. The public functions (mllm_tokenize, mllm_token_to_piece,
- * mllm_detokenize, mllm_detok_*, mllm_token_bos/eos/is_eog) are declared in mobilellm.h and
- * implemented in tokenizer.c.
+ * mllm_detokenize, mllm_detok_*, mllm_token_bos/eos/is_eog) are declared in mobilellm.h;
+ * tokenizer_api.c implements them on the model's tokenizer with the functions below. The
+ * files: tokenizer_load.c (tokenizer_new), tokenizer_vocab.c (lookups), tokenizer_special.c,
+ * tokenizer_spm.c, tokenizer_bpe.c and tokenizer_merge.c (tokenizing), tokenizer_encode.c
+ * (tokenizer_encode), detok.c (pieces and text back), tokenizer_impl.h (what they share).
  *
  * Detokenization is llama.cpp's token_to_piece (special = false: control and unknown tokens
  * render as nothing) and detokenize, including its space clean-up for the gpt-2/default
@@ -64,5 +67,18 @@ void tokenizer_free(mllm_tokenizer *t);
 int32_t tokenizer_n_vocab(const mllm_tokenizer *t);
 int32_t tokenizer_kind(const mllm_tokenizer *t);    /* 0 llama/SPM, 1 gpt2 */
 int32_t tokenizer_add_bos(const mllm_tokenizer *t); /* 1 when tokenize(add_bos=1) prepends BOS */
+int32_t tokenizer_bos(const mllm_tokenizer *t);     /* -1 when absent */
+int32_t tokenizer_eos(const mllm_tokenizer *t);
+int32_t tokenizer_is_eog(const mllm_tokenizer *t, int32_t token);
+
+/* mllm_tokenize, mllm_token_to_piece, mllm_detokenize and mllm_detok_new of mobilellm.h, on a
+ * tokenizer (same contracts). */
+int32_t tokenizer_encode(const mllm_tokenizer *t, const char *text, int32_t len, int32_t add_bos,
+                         int32_t parse_special, int32_t *out, int32_t cap, mllm_error *err);
+int32_t tokenizer_piece(const mllm_tokenizer *t, int32_t token, char *out, int32_t cap);
+int32_t tokenizer_decode(const mllm_tokenizer *t, const int32_t *tokens, int32_t n, int32_t strip_leading_space,
+                         char *out, int32_t cap);
+mllm_status tokenizer_detok_new(const mllm_tokenizer *t, int32_t strip_leading_space, mllm_detok **out,
+                                mllm_error *err);
 
 #endif

@@ -11,6 +11,7 @@ import { Engine } from '../wasm_build/engine.js';
 import { promptIds } from '../wasm_build/bench.js';
 import { benchBrowser } from './bench_browser.js';
 import { nodeLts } from './node_lts.js';
+import { KERNEL_SOURCES } from './kernel_sources.js';
 import path from 'node:path';
 
 const QUICK = process.argv.includes('--quick');
@@ -156,8 +157,7 @@ log('kernel rows');
 const kern = {};
 for (const simd of [true, false]) {
   const out = `build/bench_kernels${simd ? '' : '_nosimd'}.cjs`;
-  sh('emcc', ['-std=c99', '-O3', ...(simd ? ['-msimd128'] : []), '-Isrc', 'tools/bench_kernels.c', 'src/kernels_simd128.c',
-    'src/kernels_scalar.c', 'src/dtype.c', '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'MAXIMUM_MEMORY=4GB', '-s', 'ENVIRONMENT=node',
+  sh('emcc', ['-std=c99', '-O3', ...(simd ? ['-msimd128'] : []), '-Isrc', 'tools/bench_kernels.c', ...KERNEL_SOURCES, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'MAXIMUM_MEMORY=4GB', '-s', 'ENVIRONMENT=node',
     '-s', 'SINGLE_FILE=1', '-o', out]);
   let best = null;
   for (let r = 0; r < REPS; r++) {
@@ -379,7 +379,7 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
   `- long context: \`node bin/mobilellm.js bench -m ${models.base} -p 16 -n 32 --ctx-pos K\``,
   ...shareKeys.map((k) => `- ${shareNames[k]}: \`node tools/make_random_model.js --shape 125m --type q8_0 ${makeArgs[k].join(' ')} -o ${models[k]}\`, then \`${cmdText(cli(models[k]))}\``),
   `- the Node ${ltsVersion} sharing rows: \`${cmdText(cliLts(models.immediate))}\` (and the unrolled file), and with \`--threads 2\``,
-  '- kernels: `emcc -O3 [-msimd128] tools/bench_kernels.c src/kernels_*.c src/dtype.c ...`, run with node (tools/bench.js builds it)'].join('\n')}
+  `- kernels: \`emcc -O3 [-msimd128] tools/bench_kernels.c ${KERNEL_SOURCES.join(' ')} ...\`, run with node (tools/bench.js builds it)`].join('\n')}
 `;
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);

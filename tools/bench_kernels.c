@@ -28,9 +28,13 @@ static float frand(void) {
     return (float)rng / 4294967296.0f * 2.0f - 1.0f;
 }
 
-/* The type the engine hands the kernels for these matrices: their scales are positive normal
- * halves, as model.c finds in quantized files (see KERN_Q8_0_PLAIN_SCALES). */
-#define Q8_HINT (MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES)
+/* These matrices as the engine hands them to the kernels: their scales are positive normal
+ * halves, as model.c finds in quantized files (kern_weights.plain_scales). */
+static void q8_matmul(float *out, const block_q8_0 *w, int n_in, int rows, const block_q8_0 *xq, int n_tok) {
+    const kern_weights kw = {w, MLLM_DTYPE_Q8_0, KERN_LAYOUT_ROWS, 1};
+    const kern_hints hints = {0, 0};
+    kern_matmul(out, rows, &kw, n_in, rows, NULL, xq, n_tok, hints);
+}
 
 static block_q8_0 *q8_matrix(int n_in, int rows) {
     size_t nb = (size_t)n_in / 32 * (size_t)rows, i;
@@ -120,7 +124,7 @@ int main(int argc, char **argv) {
     best = 1e30;
     for (r = 0; r < reps * 20; r++) {
         t = now();
-        kern_matmul(out, 1536, blocks[0][4], Q8_HINT, 576, 1536, NULL, xq, 1);
+        q8_matmul(out, blocks[0][4], 576, 1536, xq, 1);
         t = now() - t;
         if (t < best) best = t;
     }
@@ -135,8 +139,8 @@ int main(int argc, char **argv) {
             for (l = 0; l < n_blocks; l++)
                 for (k = 0; k < passes; k++)
                     for (j = 0; j < 7; j++)
-                        kern_matmul(out, SHAPES[j][1], blocks[l][j], Q8_HINT, SHAPES[j][0], SHAPES[j][1], NULL, xq, 1);
-            kern_matmul(out, 32000, head, Q8_HINT, 576, 32000, NULL, xq, 1);
+                        q8_matmul(out, blocks[l][j], SHAPES[j][0], SHAPES[j][1], xq, 1);
+            q8_matmul(out, head, 576, 32000, xq, 1);
             t = now() - t;
             if (t < best) best = t;
         }
@@ -150,7 +154,7 @@ int main(int argc, char **argv) {
     for (r = 0; r < (reps + 1) / 2; r++) {
         t = now();
         for (j = 0; j < 7; j++)
-            kern_matmul(out, SHAPES[j][1], blocks[1][j], Q8_HINT, SHAPES[j][0], SHAPES[j][1], NULL, xq, 128);
+            q8_matmul(out, blocks[1][j], SHAPES[j][0], SHAPES[j][1], xq, 128);
         t = now() - t;
         if (t < best) best = t;
     }

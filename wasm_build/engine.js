@@ -1,12 +1,11 @@
 // engine.js — the JS face of the wasm engine: loads dist/mobilellm.{js,wasm} and wraps the C
 // API of src/mobilellm.h in small classes. Works in Node and in a Web Worker; no dependencies.
 // Every C failure becomes a thrown MobileLLMError carrying the engine's code and sentence.
+// Structs are read and written by field name through the module's own layout table (abi.js),
+// and enumeration names come from the module's name functions.
 
-const SIZEOF = { error: 256, modelParams: 16, modelInfo: 96, contextParams: 16, samplerParams: 32,
-  generatorParams: 16, stepResult: 16 };
-const STATUS = ['ok', 'argument', 'nomem', 'format', 'unsupported', 'missing', 'context_full', 'state'];
-const STOP = ['none', 'eos', 'stop', 'length', 'context_full'];
-const SHARE_MODES = ['immediate', 'repeat_all', 'reverse'];
+import { StructAbi } from './abi.js';
+
 const DTYPES = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 30: 'BF16' };
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined'
@@ -88,14 +87,20 @@ export class Engine {
   /** @param {any} mod the instantiated Emscripten module */
   constructor(mod) {
     this.mod = mod;
-    this.errPtr = mod._malloc(SIZEOF.error);
-    this.scratch = mod._malloc(64); // out-pointers and small structs
-    const sizes = [SIZEOF.error, SIZEOF.modelParams, SIZEOF.modelInfo, SIZEOF.contextParams,
-      SIZEOF.samplerParams, SIZEOF.generatorParams, SIZEOF.stepResult];
-    sizes.forEach((want, i) => {
-      const got = mod._mllm_abi_sizeof(i);
-      if (got !== want) throw new Error(`wasm ABI mismatch: struct ${i} is ${got} bytes, binding expects ${want}`);
-    });
+    this.abi = new StructAbi(mod);
+    this.errPtr = mod._malloc(this.abi.size('mllm_error'));
+    this.scratch = mod._malloc(64); // out-pointers
+  }
+
+  /** The engine's name for value `v` of an enumeration: `fn` is one of its name functions
+   * (_mllm_status_name, _mllm_stop_name, _mllm_share_mode_name, _mllm_tokenizer_name, ...). */
+  enumName(fn, v) { return this.cstr(this.mod[fn](v)); }
+
+  /** A zeroed struct of the heap (caller frees). @param {string} strct */
+  allocStruct(strct) {
+    const n = this.abi.size(strct), p = this.alloc(n);
+    this.u8().fill(0, p, p + n);
+    return p;
   }
 
   get heapBytes() { return this.mod.HEAPU8.length; }
@@ -129,8 +134,9 @@ export class Engine {
   /** Throw the engine's error when status != 0. */
   check(status) {
     if (status === 0) return;
-    const code = STATUS[status] ?? `error${status}`;
-    throw new MobileLLMError(code, this.cstr(this.errPtr + 4) || `engine error ${code}`);
+    const code = this.enumName('_mllm_status_name', status);
+    const msg = this.cstr(this.errPtr + this.abi.field('mllm_error', 'msg').offset);
+    throw new MobileLLMError(code, msg || `engine error ${code}`);
   }
 
   /**
@@ -194,10 +200,10 @@ export class Engine {
     let params = 0;
     let status;
     try {
-      params = this.alloc(SIZEOF.modelParams);
+      params = this.alloc(this.abi.size('mllm_model_params'));
       m._mllm_model_params_init(params);
-      this.i32()[params >> 2] = 1; // take_ownership
-      if (opts.repack === false) this.i32()[(params >> 2) + 1] = 0;
+      this.abi.set(params, 'mllm_model_params', 'take_ownership', 1);
+      if (opts.repack === false) this.abi.set(params, 'mllm_model_params', 'repack', 0);
       status = m._mllm_model_load(data, size, params, this.scratch, this.errPtr);
     } catch (e) {
       this.free(data);
@@ -210,6 +216,29 @@ export class Engine {
   }
 }
 
+/** mllm_model_info fields whose JS name or value is not the camelCase of the C field's. */
+const INFO_AS = {
+  share_mode: (v, e) => ['shareMode', e.enumName('_mllm_share_mode_name', v)],
+  weight_type: (v) => ['weightType', DTYPES[v] ?? String(v)],
+  tied_embeddings: (v) => ['tiedEmbeddings', v === 1],
+  tokenizer_kind: (v, e) => ['tokenizer', e.enumName('_mllm_tokenizer_name', v)],
+  add_bos: (v) => ['addBos', v === 1],
+  rope_theta: (v) => ['ropeTheta', +v.toPrecision(7)],
+  rms_eps: (v) => ['rmsEps', +v.toPrecision(7)],
+  n_repacked: (v) => ['repacked', v],
+};
+
+/** Model.info from the C struct's fields by name: every field of mllm_model_info appears,
+ * under its camelCase name unless INFO_AS says otherwise. */
+export function modelInfo(eng, fields) {
+  const info = {};
+  for (const [k, v] of Object.entries(fields)) {
+    const [name, value] = INFO_AS[k] ? INFO_AS[k](v, eng) : [k.replace(/_(\w)/g, (_, c) => c.toUpperCase()), v];
+    info[name] = value;
+  }
+  return info;
+}
+
 export class Model {
   /** @param {Engine} eng @param {number} ptr */
   constructor(eng, ptr) {
@@ -220,19 +249,9 @@ export class Model {
 
   readInfo() {
     const e = this.eng;
-    const p = e.alloc(SIZEOF.modelInfo);
+    const p = e.alloc(e.abi.size('mllm_model_info'));
     e.mod._mllm_model_get_info(this.ptr, p);
-    const dv = new DataView(e.u8().buffer, p, SIZEOF.modelInfo);
-    const i = (k) => dv.getInt32(k * 4, true);
-    const info = {
-      nVocab: i(0), nEmbd: i(1), nFf: i(2), nHead: i(3), nHeadKv: i(4), headDim: i(5),
-      nLayerStored: i(6), nLayerEffective: i(7), shareRepeat: i(8), shareMode: SHARE_MODES[i(9)] ?? String(i(9)),
-      nCtxTrain: i(10), weightType: DTYPES[i(11)] ?? String(i(11)), tiedEmbeddings: i(12) === 1,
-      tokenizer: i(13) === 1 ? 'gpt2' : 'llama', bosId: i(14), eosId: i(15), addBos: i(16) === 1,
-      ropeTheta: +dv.getFloat32(17 * 4, true).toPrecision(7), rmsEps: +dv.getFloat32(18 * 4, true).toPrecision(7),
-      repacked: i(19),
-      nParams: Number(dv.getBigInt64(80, true)), weightBytes: Number(dv.getBigInt64(88, true)),
-    };
+    const info = modelInfo(e, e.abi.read(p, 'mllm_model_info'));
     e.free(p);
     info.name = this.metaString('general.name');
     info.architecture = this.metaString('general.architecture');
@@ -340,13 +359,13 @@ export class Model {
    */
   newContext(opts = {}) {
     const e = this.eng;
-    const p = e.alloc(SIZEOF.contextParams);
+    const p = e.alloc(e.abi.size('mllm_context_params'));
     e.mod._mllm_context_params_init(p);
-    const v = e.i32();
-    if (opts.nCtx) v[p >> 2] = opts.nCtx;
-    if (opts.nBatch) v[(p >> 2) + 1] = opts.nBatch;
-    if (opts.threads) v[(p >> 2) + 2] = opts.threads;
-    if (opts.relaxedSimd === false) v[(p >> 2) + 3] = 0;
+    const set = (field, value) => e.abi.set(p, 'mllm_context_params', field, value);
+    if (opts.nCtx) set('n_ctx', opts.nCtx);
+    if (opts.nBatch) set('n_batch', opts.nBatch);
+    if (opts.threads) set('n_threads', opts.threads);
+    if (opts.relaxedSimd === false) set('relaxed_simd', 0);
     try {
       e.check(e.mod._mllm_context_new(this.ptr, p, e.scratch, e.errPtr));
     } finally {
@@ -449,16 +468,16 @@ export class Sampler {
   /** @param {Model} model @param {SamplerOptions} opts */
   constructor(model, opts) {
     const e = (this.eng = model.eng);
-    const p = e.alloc(SIZEOF.samplerParams);
+    const p = e.alloc(e.abi.size('mllm_sampler_params'));
     e.mod._mllm_sampler_params_init(p);
-    const f = e.f32(), v = e.i32(), b = p >> 2;
-    if (opts.temperature !== undefined) f[b] = opts.temperature;
-    if (opts.topK !== undefined) v[b + 1] = opts.topK;
-    if (opts.topP !== undefined) f[b + 2] = opts.topP;
-    if (opts.minP !== undefined) f[b + 3] = opts.minP;
-    if (opts.repeatPenalty !== undefined) f[b + 4] = opts.repeatPenalty;
-    if (opts.repeatLastN !== undefined) v[b + 5] = opts.repeatLastN;
-    if (opts.seed !== undefined) e.mod.HEAPU32[b + 6] = opts.seed >>> 0;
+    const set = (field, value) => { if (value !== undefined) e.abi.set(p, 'mllm_sampler_params', field, value); };
+    set('temperature', opts.temperature);
+    set('top_k', opts.topK);
+    set('top_p', opts.topP);
+    set('min_p', opts.minP);
+    set('repeat_penalty', opts.repeatPenalty);
+    set('repeat_last_n', opts.repeatLastN);
+    set('seed', opts.seed);
     try {
       e.check(e.mod._mllm_sampler_new(model.info.nVocab, p, e.scratch, e.errPtr));
     } finally {
@@ -492,17 +511,16 @@ export class Generator {
    */
   constructor(ctx, sampler, opts = {}) {
     const e = (this.eng = ctx.eng);
-    const p = e.alloc(SIZEOF.generatorParams);
-    e.u8().fill(0, p, p + SIZEOF.generatorParams);
-    e.i32()[p >> 2] = opts.maxTokens ?? 0;
-    e.i32()[(p >> 2) + 1] = opts.ignoreEos ? 1 : 0;
+    const p = e.allocStruct('mllm_generator_params');
+    e.abi.set(p, 'mllm_generator_params', 'max_tokens', opts.maxTokens ?? 0);
+    e.abi.set(p, 'mllm_generator_params', 'ignore_eos', opts.ignoreEos ? 1 : 0);
     try {
       e.check(e.mod._mllm_generator_new(ctx.ptr, sampler.ptr, p, e.scratch, e.errPtr));
     } finally {
       e.free(p);
     }
     this.ptr = e.i32()[e.scratch >> 2];
-    this.result = e.alloc(SIZEOF.stepResult);
+    this.result = e.alloc(e.abi.size('mllm_step_result'));
     this.decoder = new TextDecoder();
     try {
       for (const s of opts.stop ?? []) {
@@ -520,11 +538,10 @@ export class Generator {
   step() {
     const e = this.eng;
     e.check(e.mod._mllm_generator_step(this.ptr, this.result, e.errPtr));
-    const b = this.result >> 2, v = e.i32();
-    const token = v[b], stop = v[b + 1], len = v[b + 2], nGenerated = v[b + 3];
+    const { token, stop, text_len: len, n_generated: nGenerated } = e.abi.read(this.result, 'mllm_step_result');
     const tp = e.mod._mllm_generator_text(this.ptr);
     const text = len ? this.decoder.decode(e.u8().slice(tp, tp + len)) : ''; // a copy (shared memory)
-    return { token, text, stop: stop ? STOP[stop] : null, nGenerated };
+    return { token, text, stop: stop ? e.enumName('_mllm_stop_name', stop) : null, nGenerated };
   }
 
   free() {

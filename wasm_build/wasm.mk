@@ -38,11 +38,11 @@ RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd12
   -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe
 
-build/relaxed/kernels_relaxed.o: src/kernels_relaxed.c src/dtype.h src/kernels.h src/kernels_q8_simd.h wasm_build/wasm.mk | build/.apt-stamp
+build/relaxed/kernels_relaxed.o: src/kernels_relaxed.c src/codec.h src/kernels.h src/kernels_q8_simd.h wasm_build/wasm.mk | build/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -c $< -o $@
 
-build/relaxed/kernels_relaxed-shared.o: src/kernels_relaxed.c src/dtype.h src/kernels.h src/kernels_q8_simd.h wasm_build/wasm.mk | build/.apt-stamp
+build/relaxed/kernels_relaxed-shared.o: src/kernels_relaxed.c src/codec.h src/kernels.h src/kernels_q8_simd.h wasm_build/wasm.mk | build/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -matomics -mbulk-memory -c $< -o $@
 

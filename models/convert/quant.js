@@ -1,4 +1,4 @@
-// quant.js — f32 <-> f16/bf16 conversion and Q8_0 quantization, bit-identical to src/dtype.c.
+// quant.js — f32 <-> f16/bf16 conversion and Q8_0 quantization, bit-identical to src/codec.c.
 //
 // Everything works on float32 bit patterns so results do not depend on JS's float64
 // arithmetic: each float op below is computed in float64 and rounded once to float32

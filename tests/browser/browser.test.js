@@ -19,6 +19,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from './server.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { checkpoints, referenceLogits, relMaxDiff } from '../ref/fixtures.js';
+import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -327,7 +328,7 @@ test('relaxed SIMD: Chromium on an x86 with AVX-VNNI runs prefill and decode on 
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
   const out = path.join(root, 'build', 'relaxed_test');
   fs.mkdirSync(out, { recursive: true });
-  const src = ['tests/c/test_kernels_simd.c', 'src/kernels_simd128.c', 'src/kernels_scalar.c', 'src/dtype.c'];
+  const src = ['tests/c/test_kernels_simd.c', ...KERNEL_SOURCES];
   execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
     '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=web', '-s', 'SINGLE_FILE=1',
     '-s', 'MODULARIZE=1', '-s', 'EXPORT_ES6=1', '-o', path.join(out, 'test_kernels_simd.mjs')],

@@ -1,9 +1,18 @@
-/* test_dtype.c — fp16/bf16 conversion and Q8_0 quantization against independent references:
- * IEEE values worked out by hand, a double-precision nearest-value search for fp16 rounding,
- * the compiler's own _Float16 conversion where it exists, and hand-computed Q8_0 blocks. */
+/* test_dtype.c — the type table against ggml's own (the libggml-base.so node-llama-cpp ships,
+ * through dlopen), and fp16/bf16 conversion and Q8_0 quantization against independent
+ * references: IEEE values worked out by hand, a double-precision nearest-value search for
+ * fp16 rounding, the compiler's own _Float16 conversion where it exists, and hand-computed
+ * Q8_0 blocks. */
+#define _POSIX_C_SOURCE 200809L
+#ifndef __EMSCRIPTEN__ /* (the wasm builds of the C tests cannot load a native library) */
+#include <dlfcn.h>
+#include <glob.h>
+#endif
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check.h"
 #include "dtype.h"
@@ -179,9 +188,12 @@ static void test_bf16_conversion(void) {
 }
 
 static void test_dtype_table(void) {
+    char names[64];
     CHECK(dtype_supported(MLLM_DTYPE_F32) && dtype_supported(MLLM_DTYPE_F16));
     CHECK(dtype_supported(MLLM_DTYPE_Q8_0) && dtype_supported(MLLM_DTYPE_BF16));
     CHECK(!dtype_supported(2) && !dtype_supported(12) && !dtype_supported(1000));
+    CHECK(strcmp(dtype_supported_names(names, sizeof names), "F32, F16, Q8_0, BF16") == 0);
+    CHECK(strcmp(dtype_supported_names(names, 9), "F32, F16") == 0); /* cut to fit */
     CHECK(strcmp(dtype_name(0), "F32") == 0);
     CHECK(strcmp(dtype_name(8), "Q8_0") == 0);
     CHECK(strcmp(dtype_name(12), "Q4_K") == 0);
@@ -198,8 +210,72 @@ static void test_dtype_table(void) {
     CHECK_EQ_INT(dtype_row_bytes(MLLM_DTYPE_F32, 5), 20);
     CHECK_EQ_INT(dtype_row_bytes(MLLM_DTYPE_F16, 5), 10);
     CHECK_EQ_INT(dtype_row_bytes(MLLM_DTYPE_BF16, 7), 14);
-    CHECK_EQ_INT(dtype_row_bytes(12, 256), 0);
+    CHECK_EQ_INT(dtype_row_bytes(MLLM_DTYPE_Q4_K, 256), 144);
+    CHECK_EQ_INT(dtype_row_bytes(MLLM_DTYPE_Q4_K, 255), 0);
+    CHECK_EQ_INT(dtype_row_bytes(4, 32), 0); /* retired */
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q8_0), MLLM_ACT_Q8_0);
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_BF16), MLLM_ACT_F32);
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q4_K), MLLM_ACT_NONE); /* no kernel yet */
+    CHECK(dtype_is_float(MLLM_DTYPE_F16) && !dtype_is_float(MLLM_DTYPE_Q8_0) && !dtype_is_float(MLLM_DTYPE_I32));
 }
+
+/* Every supported row is complete: a row-to-float and a scalar kernel. */
+static void test_supported_rows_have_a_row_to_float_and_a_kernel(void) {
+    uint32_t i;
+    int n = 0;
+    for (i = 0; i < MLLM_DTYPE_COUNT; i++) {
+        const dtype_traits *t = dtype_traits_of(i);
+        if (!dtype_supported(i)) continue;
+        n++;
+        CHECK(t->to_float != NULL && t->matmul_scalar != NULL && t->block_elems > 0 && t->block_bytes > 0);
+        CHECK(t->repack == NULL || t->repack_preferred != NULL);
+    }
+    CHECK_EQ_INT(n, 4);
+}
+
+/* The table's name, block elements and bytes for every ggml type id are ggml's own: the
+ * libggml-base.so of node-llama-cpp (make deps installs it), through ggml_type_name,
+ * ggml_blck_size and ggml_type_size; retired ids have block size 0 there and no row here. */
+#ifndef __EMSCRIPTEN__
+typedef const char *(*ggml_name_fn)(int);
+typedef int64_t (*ggml_blck_fn)(int);
+typedef size_t (*ggml_size_fn)(int);
+
+static void test_table_matches_ggml_type_traits(void) {
+    glob_t g;
+    void *lib = NULL;
+    ggml_name_fn name;
+    ggml_blck_fn blck;
+    ggml_size_fn size;
+    uint32_t i;
+    int found = glob("node_modules/@node-llama-cpp/*/bins/*/libggml-base.so", 0, NULL, &g) == 0 && g.gl_pathc > 0;
+    if (found) lib = dlopen(g.gl_pathv[0], RTLD_NOW | RTLD_LOCAL);
+    if (found) globfree(&g);
+    if (!lib) {
+        fprintf(stderr, "  libggml-base.so of node-llama-cpp not found or not loadable (run make deps)\n");
+        CHECK(lib != NULL);
+        return;
+    }
+    name = (ggml_name_fn)(uintptr_t)dlsym(lib, "ggml_type_name");
+    blck = (ggml_blck_fn)(uintptr_t)dlsym(lib, "ggml_blck_size");
+    size = (ggml_size_fn)(uintptr_t)dlsym(lib, "ggml_type_size");
+    CHECK(name && blck && size);
+    for (i = 0; name && blck && size && i < MLLM_DTYPE_COUNT; i++) {
+        const dtype_traits *t = dtype_traits_of(i);
+        if (blck((int)i) == 0) { /* retired in ggml */
+            CHECK(t->name == NULL && t->block_elems == 0);
+            continue;
+        }
+        if (!t->name || strcasecmp(t->name, name((int)i)) != 0)
+            fprintf(stderr, "  type %u: %s here, %s in ggml\n", (unsigned)i, t->name ? t->name : "(none)",
+                    name((int)i));
+        CHECK(t->name && strcasecmp(t->name, name((int)i)) == 0);
+        CHECK_EQ_INT(t->block_elems, blck((int)i));
+        CHECK_EQ_INT(t->block_bytes, size((int)i));
+    }
+    dlclose(lib);
+}
+#endif
 
 /* Blocks whose scale is a power of two so every product is exact and the expected ints
  * follow from C's roundf definition (half away from zero) by hand. */
@@ -291,6 +367,10 @@ int main(void) {
     RUN(test_fp16_matches_reference_on_sampled_floats);
     RUN(test_bf16_conversion);
     RUN(test_dtype_table);
+    RUN(test_supported_rows_have_a_row_to_float_and_a_kernel);
+#ifndef __EMSCRIPTEN__
+    RUN(test_table_matches_ggml_type_traits);
+#endif
     RUN(test_q8_0_hand_computed_blocks);
     RUN(test_q8_0_error_bound_random);
     RUN(test_dequantize_f16_bf16_rows);

@@ -576,7 +576,7 @@ static void test_error_unsupported_tensor_type(void) {
     gguf_builder *b = gb_new(32);
     gb_tensor(b, "blk.0.ffn_up.weight", 12 /* Q4_K */, 2, ne, NULL, 288);
     expect_fail_b(b, MLLM_ERR_UNSUPPORTED,
-                  "tensor 'blk.0.ffn_up.weight' has unsupported type Q4_K (supported: F32, F16, BF16, Q8_0)");
+                  "tensor 'blk.0.ffn_up.weight' has unsupported type Q4_K (supported: F32, F16, Q8_0, BF16)");
     b = gb_new(32);
     gb_tensor(b, "w", 999, 2, ne, NULL, 16);
     expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'w' has unknown type id 999");

@@ -87,6 +87,28 @@ static void test_attention_head_dim_64_matches_double(void) { check_attention(64
 static void test_attention_head_dim_12_matches_double(void) { check_attention(12); }
 
 #ifdef MLLM_KERNELS_SIMD128
+
+/* The weights' scales and layout and the call's hints that the loops below combine, as bits. */
+enum { H_PLAIN = 1, H_RELAXED = 2, H_REUSE = 4, H_X4 = 8 };
+
+/* kern_matmul (scalar 0) or kern_matmul_scalar (1) of n_rows Q8_0 rows w with options h. */
+static void q8_matmul(int scalar, float *out, int64_t ldo, const void *w, unsigned h, int64_t n_in, int64_t n_rows,
+                      const block_q8_0 *xq, int64_t n_tok) {
+    const kern_weights kw = {w, MLLM_DTYPE_Q8_0, (h & H_X4) ? KERN_LAYOUT_Q8_0_X4 : KERN_LAYOUT_ROWS, (h & H_PLAIN) != 0};
+    const kern_hints hints = {(h & H_RELAXED) != 0, (h & H_REUSE) != 0};
+    CHECK(scalar ? kern_matmul_scalar(out, ldo, &kw, n_in, n_rows, NULL, xq, n_tok, hints)
+                 : kern_matmul(out, ldo, &kw, n_in, n_rows, NULL, xq, n_tok, hints));
+}
+
+/* The same for rows of a float type. */
+static void float_matmul(int scalar, float *out, int64_t ldo, const void *w, uint32_t type, int64_t n_in,
+                         int64_t n_rows, const float *x, int64_t n_tok) {
+    const kern_weights kw = {w, type, KERN_LAYOUT_ROWS, 0};
+    const kern_hints hints = {0, 0};
+    CHECK(scalar ? kern_matmul_scalar(out, ldo, &kw, n_in, n_rows, x, NULL, n_tok, hints)
+                 : kern_matmul(out, ldo, &kw, n_in, n_rows, x, NULL, n_tok, hints));
+}
+
 /* ---------------------------------------------------------------- SIMD == scalar */
 
 /* Bitwise float equality, any NaN equal to any NaN. */
@@ -186,11 +208,11 @@ static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
                 for (i = 0; i < n_in * n_tok; i++) x[i] = frand() * 4.0f;
                 kern_quantize_q8_0_scalar(x, xq, n_in * n_tok);
                 for (i = 0; i < ldo * n_tok; i++) o1[i] = o2[i] = -7.0f;
-                kern_matmul(o1, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
-                kern_matmul_scalar(o2, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                q8_matmul(0, o1, ldo, w, 0, n_in, rows, xq, n_tok);
+                q8_matmul(1, o2, ldo, w, 0, n_in, rows, xq, n_tok);
                 bad += count_diff(o1, o2, ldo * n_tok); /* includes the untouched gap past rows */
                 for (i = 0; i < n_tok; i++) { /* a token alone gives what it gave in the batch */
-                    kern_matmul(one, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq + i * nb, 1);
+                    q8_matmul(0, one, ldo, w, 0, n_in, rows, xq + i * nb, 1);
                     bad_batch += count_diff(one, o1 + i * ldo, rows);
                 }
                 cases++;
@@ -201,7 +223,7 @@ static void test_matmul_q8_0_matches_scalar_and_batch_size(void) {
     CHECK_EQ_INT(bad_batch, 0);
 }
 
-/* KERN_Q8_0_RELAXED: a build that links src/kernels_relaxed.c (MLLM_RELAXED_IMPORT; the
+/* kern_hints.relaxed: a build that links src/kernels_relaxed.c (MLLM_RELAXED_IMPORT; the
  * browser and Node LTS tests run this file so) hands its matmuls to it where the engine's
  * relaxed dot is exact: prefills of 4 or more tokens to its tile, 1-3 tokens to its decode
  * streams (here with scales of every kind); elsewhere the flag changes nothing. Either way the
@@ -236,8 +258,8 @@ static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
                         }
                     }
                     for (i = 0; i < ldo * n_tok; i++) o1[i] = o2[i] = -7.0f;
-                    kern_matmul(o1, ldo, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_RELAXED, n_in, rows, NULL, xq, n_tok);
-                    kern_matmul_scalar(o2, ldo, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_RELAXED, n_in, rows, NULL, xq, n_tok);
+                    q8_matmul(0, o1, ldo, w, H_RELAXED, n_in, rows, xq, n_tok);
+                    q8_matmul(1, o2, ldo, w, H_RELAXED, n_in, rows, xq, n_tok);
                     if (e) bad_extreme += count_diff(o1, o2, ldo * n_tok);
                     else bad += count_diff(o1, o2, ldo * n_tok); /* includes the untouched gap past rows */
                 }
@@ -249,12 +271,12 @@ static void test_matmul_q8_0_relaxed_flag_gives_the_scalar_values(void) {
     CHECK_EQ_INT(bad_extreme, 0);
 }
 
-/* KERN_Q8_0_PLAIN_SCALES only changes how the SIMD kernels convert scales: with every
+/* kern_weights.plain_scales only changes how the SIMD kernels convert scales: with every
  * scale +0 or a positive normal half (the smallest and largest exponents), the hinted product
  * equals the unhinted one and the scalar reference, and the scalar kernel ignores the hint.
  * Token magnitudes cycle through ordinary, fp16-subnormal scales (products that underflow),
  * scales near fp16's largest, and scales that overflow to inf: the decode path carries the
- * token scale times 2^112. With KERN_Q8_0_RELAXED too, decode (1 or 2 tokens) runs on
+ * token scale times 2^112. With kern_hints.relaxed too, decode (1 or 2 tokens) runs on
  * kernels_relaxed.c's streams where that kernel is live (built with its import). */
 static void test_matmul_q8_0_plain_scales_hint_gives_the_same_values(void) {
     static const int n_ins[] = {32, 576, 1536};
@@ -281,12 +303,11 @@ static void test_matmul_q8_0_plain_scales_hint_gives_the_same_values(void) {
                 }
                 for (i = 0; i < n_in * n_tok; i++) x[i] = frand() * mags[(i / n_in + r + a) % 4];
                 kern_quantize_q8_0_scalar(x, xq, n_in * n_tok);
-                kern_matmul(o[0], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES, n_in, rows, NULL, xq, n_tok);
-                kern_matmul(o[1], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
-                kern_matmul_scalar(o[2], rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
-                kern_matmul_scalar(o[3], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES, n_in, rows, NULL, xq, n_tok);
-                kern_matmul(o[4], rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED, n_in, rows, NULL,
-                            xq, n_tok);
+                q8_matmul(0, o[0], rows, w, H_PLAIN, n_in, rows, xq, n_tok);
+                q8_matmul(0, o[1], rows, w, 0, n_in, rows, xq, n_tok);
+                q8_matmul(1, o[2], rows, w, 0, n_in, rows, xq, n_tok);
+                q8_matmul(1, o[3], rows, w, H_PLAIN, n_in, rows, xq, n_tok);
+                q8_matmul(0, o[4], rows, w, H_PLAIN | H_RELAXED, n_in, rows, xq, n_tok);
                 bad += count_diff(o[0], o[2], rows * n_tok) + count_diff(o[1], o[2], rows * n_tok) +
                        count_diff(o[3], o[2], rows * n_tok) + count_diff(o[4], o[2], rows * n_tok);
                 cases++;
@@ -297,7 +318,7 @@ static void test_matmul_q8_0_plain_scales_hint_gives_the_same_values(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
-/* KERN_Q8_0_REUSE only adds reads: the decode streams run in chunks of about 64 KiB and
+/* kern_hints.reuse only adds reads: the decode streams run in chunks of about 64 KiB and
  * read each chunk again one chunk later (kernels_q8_simd.h). The values stay the scalar
  * reference's, for 1-3 tokens, with plain and any scales, on the SIMD128 and relaxed
  * streams, where the rows make many chunks and a short last one (n_in 32: 241 steps a
@@ -306,8 +327,8 @@ static void test_matmul_q8_0_plain_scales_hint_gives_the_same_values(void) {
 static void test_matmul_q8_0_reuse_hint_gives_the_same_values(void) {
     static const int n_ins[] = {32, 576, 1536};
     static const int rows_list[] = {5, 64, 236, 576, 4003};
-    static const uint32_t hints[] = {0, KERN_Q8_0_PLAIN_SCALES, KERN_Q8_0_RELAXED,
-                                     KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED};
+    static const unsigned hints[] = {0, H_PLAIN, H_RELAXED,
+                                     H_PLAIN | H_RELAXED};
     int a, r, t, h, i, j, bad = 0, cases = 0;
     for (a = 0; a < 3; a++)
         for (r = 0; r < 5; r++)
@@ -328,16 +349,16 @@ static void test_matmul_q8_0_reuse_hint_gives_the_same_values(void) {
                             w[i].d = i % 13 == 5 ? 0 : (uint16_t)((1 + next_u32() % 30) << 10 | (next_u32() & 0x3ff));
                             for (j = 0; j < 32; j++) w[i].qs[j] = (int8_t)(next_u32() & 0xff);
                         }
-                    kern_matmul_scalar(ref, rows, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                    q8_matmul(1, ref, rows, w, 0, n_in, rows, xq, n_tok);
                     for (h = 0; h < 4; h++) {
-                        if (any && (hints[h] & KERN_Q8_0_PLAIN_SCALES)) continue;
+                        if (any && (hints[h] & H_PLAIN)) continue;
                         for (i = 0; i < rows * n_tok; i++) o[i] = -7.0f;
-                        kern_matmul(o, rows, w, MLLM_DTYPE_Q8_0 | hints[h] | KERN_Q8_0_REUSE, n_in, rows, NULL, xq, n_tok);
+                        q8_matmul(0, o, rows, w, hints[h] | H_REUSE, n_in, rows, xq, n_tok);
                         bad += count_diff(o, ref, rows * n_tok);
                         cases++;
                     }
                     for (i = 0; i < rows * n_tok; i++) o[i] = -7.0f;
-                    kern_matmul_scalar(o, rows, w, MLLM_DTYPE_Q8_0 | KERN_Q8_0_REUSE, n_in, rows, NULL, xq, n_tok);
+                    q8_matmul(1, o, rows, w, H_REUSE, n_in, rows, xq, n_tok);
                     bad += count_diff(o, ref, rows * n_tok);
                 }
                 free(w); free(xq); free(ref); free(o);
@@ -346,9 +367,9 @@ static void test_matmul_q8_0_reuse_hint_gives_the_same_values(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
-/* KERN_Q8_0_X4: rows repacked by kern_q8_0_to_x4 give the file layout's scalar values on
+/* KERN_LAYOUT_Q8_0_X4: rows repacked by kern_q8_0_to_x4 give the file layout's scalar values on
  * every path: the scalar reference, the SIMD128 kernel (its fallback), and with
- * KERN_Q8_0_RELAXED the relaxed decode (1-3 tokens; 8 streams of pairs of groups, plus the
+ * kern_hints.relaxed the relaxed decode (1-3 tokens; 8 streams of pairs of groups, plus the
  * groups past them) and prefill tile (4+ tokens, a last partial octet), with plain and any
  * scales and the reuse hint. Extremes too: -128 weights (stored as 0) against -128 / 127
  * tokens. The repack keeps every byte: undoing it by hand gives the rows back. */
@@ -356,9 +377,9 @@ static void test_matmul_q8_0_x4_layout_gives_the_scalar_values(void) {
     static const int n_ins[] = {32, 576, 1536};
     static const int rows_list[] = {4, 8, 36, 64, 92, 576};
     static const int toks[] = {1, 3, 4, 9, 16};
-    static const uint32_t hints[] = {0, KERN_Q8_0_RELAXED, KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE,
-                                     KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED,
-                                     KERN_Q8_0_PLAIN_SCALES | KERN_Q8_0_RELAXED | KERN_Q8_0_REUSE};
+    static const unsigned hints[] = {0, H_RELAXED, H_RELAXED | H_REUSE,
+                                     H_PLAIN | H_RELAXED,
+                                     H_PLAIN | H_RELAXED | H_REUSE};
     int a, r, t, h, e, i, j, bad = 0, bad_bytes = 0, cases = 0;
     for (a = 0; a < 3; a++)
         for (r = 0; r < 6; r++)
@@ -404,12 +425,12 @@ static void test_matmul_q8_0_x4_layout_gives_the_scalar_values(void) {
                         }
                     }
                     for (i = 0; i < ldo * n_tok; i++) ref[i] = -7.0f;
-                    kern_matmul_scalar(ref, ldo, w, MLLM_DTYPE_Q8_0, n_in, rows, NULL, xq, n_tok);
+                    q8_matmul(1, ref, ldo, w, 0, n_in, rows, xq, n_tok);
                     for (h = -1; h < 5; h++) {
-                        if (e != 0 && h >= 0 && (hints[h] & KERN_Q8_0_PLAIN_SCALES)) continue;
+                        if (e != 0 && h >= 0 && (hints[h] & H_PLAIN)) continue;
                         for (i = 0; i < ldo * n_tok; i++) o[i] = -7.0f;
-                        if (h < 0) kern_matmul_scalar(o, ldo, w4, MLLM_DTYPE_Q8_0 | KERN_Q8_0_X4, n_in, rows, NULL, xq, n_tok);
-                        else kern_matmul(o, ldo, w4, MLLM_DTYPE_Q8_0 | KERN_Q8_0_X4 | hints[h], n_in, rows, NULL, xq, n_tok);
+                        if (h < 0) q8_matmul(1, o, ldo, w4, H_X4, n_in, rows, xq, n_tok);
+                        else q8_matmul(0, o, ldo, w4, H_X4 | hints[h], n_in, rows, xq, n_tok);
                         bad += count_diff(o, ref, ldo * n_tok); /* includes the untouched gap past rows */
                         cases++;
                     }
@@ -448,11 +469,11 @@ static void check_float_type(uint32_t wtype) {
             }
             for (i = 0; i < n_in * n_tok; i++) x[i] = frand();
             for (i = 0; i < ldo * n_tok; i++) o1[i] = o2[i] = -7.0f;
-            kern_matmul(o1, ldo, w, wtype, n_in, rows, x, NULL, n_tok);
-            kern_matmul_scalar(o2, ldo, w, wtype, n_in, rows, x, NULL, n_tok);
+            float_matmul(0, o1, ldo, w, wtype, n_in, rows, x, n_tok);
+            float_matmul(1, o2, ldo, w, wtype, n_in, rows, x, n_tok);
             bad += count_diff(o1, o2, ldo * n_tok);
             for (i = 0; i < n_tok; i++) {
-                kern_matmul(one, ldo, w, wtype, n_in, rows, x + i * n_in, NULL, 1);
+                float_matmul(0, one, ldo, w, wtype, n_in, rows, x + i * n_in, 1);
                 bad_batch += count_diff(one, o1 + i * ldo, rows);
             }
             free(w); free(x); free(o1); free(o2); free(one);

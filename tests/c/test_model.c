@@ -400,12 +400,12 @@ static void test_q8_0_plain_scales_mark_needs_every_scale_plain(void) {
     }
     CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
     if (m) {
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES);
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[1].w_up), MLLM_DTYPE_Q8_0);
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].wq), MLLM_DTYPE_Q8_0);
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[1].w_gate), MLLM_DTYPE_Q8_0 | KERN_Q8_0_PLAIN_SCALES);
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].wk), MLLM_DTYPE_Q8_0);
-        CHECK_EQ_INT(model_kernel_type(m, m->blocks[0].attn_norm), MLLM_DTYPE_F32); /* not Q8_0 */
+        CHECK_EQ_INT(model_kernel_weights(m, m->blocks[0].w_gate).plain_scales, 1);
+        CHECK_EQ_INT(model_kernel_weights(m, m->blocks[1].w_up).plain_scales, 0);
+        CHECK_EQ_INT(model_kernel_weights(m, m->blocks[0].wq).plain_scales, 0);
+        CHECK_EQ_INT(model_kernel_weights(m, m->blocks[1].w_gate).plain_scales, 1);
+        CHECK_EQ_INT(model_kernel_weights(m, m->blocks[0].wk).plain_scales, 0);
+        CHECK_EQ_INT(model_kernel_weights(m, m->blocks[0].attn_norm).plain_scales, 0); /* not Q8_0 */
     }
     mllm_model_free(m);
     free(bytes);

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { nodeLts } from '../../tools/node_lts.js';
+import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/relaxed_node_test`;
@@ -31,7 +32,7 @@ test('the Node LTS binary is Node 24 or later', () => {
 
 test('Node LTS: the SIMD kernel tests pass with the relaxed kernel linked in, and it runs iff the CPU has AVX-VNNI', () => {
   mkdirSync(OUT, { recursive: true });
-  const src = ['tests/c/test_kernels_simd.c', 'src/kernels_simd128.c', 'src/kernels_scalar.c', 'src/dtype.c'];
+  const src = ['tests/c/test_kernels_simd.c', ...KERNEL_SOURCES];
   execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
     '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=node', '-s', 'SINGLE_FILE=1',
     '-s', 'EXPORTED_RUNTIME_METHODS=[]', '-o', `${OUT}/test_kernels_simd.cjs`],

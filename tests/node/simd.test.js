@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Engine, simdSupported } from '../../wasm_build/engine.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
+import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/simd_test`;
@@ -21,7 +22,7 @@ test('this Node runs WebAssembly SIMD128 (the feature probe accepts it)', () => 
 
 test('SIMD128 kernels equal the scalar kernels bit for bit (tests/c/test_kernels_simd.c)', () => {
   mkdirSync(OUT, { recursive: true });
-  const src = ['tests/c/test_kernels_simd.c', 'src/kernels_simd128.c', 'src/kernels_scalar.c', 'src/dtype.c'];
+  const src = ['tests/c/test_kernels_simd.c', ...KERNEL_SOURCES];
   execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1',
     '-s', 'ENVIRONMENT=node', '-s', 'SINGLE_FILE=1', '-o', `${OUT}/test_kernels_simd.cjs`],
   { cwd: ROOT, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
