@@ -1,18 +1,11 @@
 /* quant_blocks.h — ggml's block layouts of the 4/5/6-bit weight types and of the Q8_1 and
  * Q8_K activation types (ggml/src/ggml-common.h), byte for byte, so GGUF tensor data can be
- * read in place. fp16 fields are raw IEEE half bit patterns (dtype.h converts them). */
+ * read in place. fp16 fields are raw IEEE half bit patterns (codec.h converts them); the
+ * type ids are dtype.h's. */
 #ifndef MLLM_QUANT_BLOCKS_H
 #define MLLM_QUANT_BLOCKS_H
 
 #include <stdint.h>
-
-/* ggml's type ids of these types (ggml.h enum ggml_type), as GGUF files carry them.
- * (To move into dtype.h's mllm_dtype with the engine's type table.) */
-enum quant_type {
-    QUANT_Q4_0 = 2, QUANT_Q4_1 = 3, QUANT_Q5_0 = 6, QUANT_Q5_1 = 7, QUANT_Q8_0 = 8, QUANT_Q8_1 = 9,
-    QUANT_Q2_K = 10, QUANT_Q3_K = 11, QUANT_Q4_K = 12, QUANT_Q5_K = 13, QUANT_Q6_K = 14,
-    QUANT_Q8_K = 15, QUANT_IQ4_NL = 20, QUANT_IQ4_XS = 23
-};
 
 /* C99 static assertion: a negative array size fails to compile. */
 #define QUANT_STATIC_ASSERT(cond, name) typedef char quant_static_assert_##name[(cond) ? 1 : -1]

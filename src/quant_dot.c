@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "dtype.h"
+#include "codec.h"
 
 static const int8_t iq4nl_values[16] = QUANT_IQ4NL_VALUES;
 
@@ -356,31 +356,4 @@ float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *act) {
         }
     }
     return sumf;
-}
-
-uint32_t quant_dot_type(uint32_t wtype) {
-    switch (wtype) {
-    case QUANT_Q4_0: case QUANT_Q5_0: case QUANT_IQ4_NL: return QUANT_Q8_0;
-    case QUANT_Q4_1: case QUANT_Q5_1: return QUANT_Q8_1;
-    case QUANT_Q2_K: case QUANT_Q3_K: case QUANT_Q4_K: case QUANT_Q5_K: case QUANT_Q6_K: case QUANT_IQ4_XS:
-        return QUANT_Q8_K;
-    default: return 0;
-    }
-}
-
-quant_dot_fn quant_dot(uint32_t wtype) {
-    switch (wtype) {
-    case QUANT_Q4_0: return q4_0_dot_q8_0;
-    case QUANT_Q4_1: return q4_1_dot_q8_1;
-    case QUANT_Q5_0: return q5_0_dot_q8_0;
-    case QUANT_Q5_1: return q5_1_dot_q8_1;
-    case QUANT_IQ4_NL: return iq4_nl_dot_q8_0;
-    case QUANT_Q2_K: return q2_k_dot_q8_k;
-    case QUANT_Q3_K: return q3_k_dot_q8_k;
-    case QUANT_Q4_K: return q4_k_dot_q8_k;
-    case QUANT_Q5_K: return q5_k_dot_q8_k;
-    case QUANT_Q6_K: return q6_k_dot_q8_k;
-    case QUANT_IQ4_XS: return iq4_xs_dot_q8_k;
-    default: return 0;
-    }
 }

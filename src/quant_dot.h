@@ -3,7 +3,7 @@
  * ggml_vec_dot_X_Y_generic): the same exact integer sums and the same float operations in the
  * same order, so each result is bit-equal to ggml's.
  *
- * Activation type per weight type, as ggml's CPU backend pairs them (quant_dot_type):
+ * Activation type per weight type, as ggml's CPU backend pairs them (dtype.c's table says it):
  *   Q4_0, Q5_0, IQ4_NL x Q8_0;  Q4_1, Q5_1 x Q8_1;  Q2_K..Q6_K, IQ4_XS x Q8_K.
  * n is the row length, a multiple of the weight type's block; w and a hold n/block blocks.
  */
@@ -28,11 +28,6 @@ float q5_k_dot_q8_k(int64_t n, const void *w, const void *a);
 float q6_k_dot_q8_k(int64_t n, const void *w, const void *a);
 float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *a);
 
-/* The activation type (QUANT_Q8_0, QUANT_Q8_1 or QUANT_Q8_K) a weight type dots against and
- * its dot product; 0 / NULL for a type without one here. */
-uint32_t quant_dot_type(uint32_t wtype);
-quant_dot_fn quant_dot(uint32_t wtype);
-
 #ifdef __wasm_simd128__
 /* The same dot products in SIMD128 (quant_dot_simd128.c), bit-identical to the above. */
 float q4_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
@@ -46,7 +41,6 @@ float q4_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float q5_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float iq4_xs_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
-quant_dot_fn quant_dot_simd128(uint32_t wtype);
 #endif
 
 #endif

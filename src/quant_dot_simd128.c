@@ -18,7 +18,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "dtype.h"
+#include "codec.h"
 
 #define H2F(h) fp16_to_f32(h)
 
@@ -386,23 +386,6 @@ float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
         k_float(H2F(x[i].d) * y[i].d, acc_lo, acc_hi, &sums_lo, &sums_hi);
     }
     return k_final(0.0f, sums_lo, sums_hi);
-}
-
-quant_dot_fn quant_dot_simd128(uint32_t wtype) {
-    switch (wtype) {
-    case QUANT_Q4_0: return q4_0_dot_q8_0_simd128;
-    case QUANT_Q4_1: return q4_1_dot_q8_1_simd128;
-    case QUANT_Q5_0: return q5_0_dot_q8_0_simd128;
-    case QUANT_Q5_1: return q5_1_dot_q8_1_simd128;
-    case QUANT_IQ4_NL: return iq4_nl_dot_q8_0_simd128;
-    case QUANT_Q2_K: return q2_k_dot_q8_k_simd128;
-    case QUANT_Q3_K: return q3_k_dot_q8_k_simd128;
-    case QUANT_Q4_K: return q4_k_dot_q8_k_simd128;
-    case QUANT_Q5_K: return q5_k_dot_q8_k_simd128;
-    case QUANT_Q6_K: return q6_k_dot_q8_k_simd128;
-    case QUANT_IQ4_XS: return iq4_xs_dot_q8_k_simd128;
-    default: return 0;
-    }
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "codec.h"
 #include "dtype.h"
 
 #define QMIN(a, b) ((a) < (b) ? (a) : (b)) /* ggml's MIN/MAX, NaN behaviour included */
@@ -42,7 +43,8 @@ static uint8_t low_u8(int32_t v) { return (uint8_t)((uint32_t)v & 0xffu); }
 
 /* ------------------------------------------------------------------ legacy 32-blocks */
 
-void q4_0_quantize(const float *x, block_q4_0 *y, int64_t k) {
+void q4_0_quantize(const float *x, void *vy, int64_t k) {
+    block_q4_0 *y = vy;
     const int qk = QK4_0;
     const int64_t nb = k / qk;
     int64_t i;
@@ -69,7 +71,8 @@ void q4_0_quantize(const float *x, block_q4_0 *y, int64_t k) {
     }
 }
 
-void q4_1_quantize(const float *x, block_q4_1 *y, int64_t k) {
+void q4_1_quantize(const float *x, void *vy, int64_t k) {
+    block_q4_1 *y = vy;
     const int qk = QK4_1;
     const int64_t nb = k / qk;
     int64_t i;
@@ -95,7 +98,8 @@ void q4_1_quantize(const float *x, block_q4_1 *y, int64_t k) {
     }
 }
 
-void q5_0_quantize(const float *x, block_q5_0 *y, int64_t k) {
+void q5_0_quantize(const float *x, void *vy, int64_t k) {
+    block_q5_0 *y = vy;
     const int qk = QK5_0;
     const int64_t nb = k / qk;
     int64_t i;
@@ -126,7 +130,8 @@ void q5_0_quantize(const float *x, block_q5_0 *y, int64_t k) {
     }
 }
 
-void q5_1_quantize(const float *x, block_q5_1 *y, int64_t k) {
+void q5_1_quantize(const float *x, void *vy, int64_t k) {
+    block_q5_1 *y = vy;
     const int qk = QK5_1;
     const int64_t nb = k / qk;
     int64_t i;
@@ -156,7 +161,8 @@ void q5_1_quantize(const float *x, block_q5_1 *y, int64_t k) {
     }
 }
 
-void q8_1_quantize(const float *x, block_q8_1 *y, int64_t k) {
+void q8_1_quantize(const float *x, void *vy, int64_t k) {
+    block_q8_1 *y = vy;
     const int64_t nb = k / QK8_1;
     int64_t i;
     int j;
@@ -182,7 +188,8 @@ void q8_1_quantize(const float *x, block_q8_1 *y, int64_t k) {
     }
 }
 
-void q4_0_dequantize(const block_q4_0 *x, float *y, int64_t k) {
+void q4_0_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q4_0 *x = vx;
     const int qk = QK4_0;
     const int64_t nb = k / qk;
     int64_t i;
@@ -198,7 +205,8 @@ void q4_0_dequantize(const block_q4_0 *x, float *y, int64_t k) {
     }
 }
 
-void q4_1_dequantize(const block_q4_1 *x, float *y, int64_t k) {
+void q4_1_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q4_1 *x = vx;
     const int qk = QK4_1;
     const int64_t nb = k / qk;
     int64_t i;
@@ -215,7 +223,8 @@ void q4_1_dequantize(const block_q4_1 *x, float *y, int64_t k) {
     }
 }
 
-void q5_0_dequantize(const block_q5_0 *x, float *y, int64_t k) {
+void q5_0_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q5_0 *x = vx;
     const int qk = QK5_0;
     const int64_t nb = k / qk;
     int64_t i;
@@ -235,7 +244,8 @@ void q5_0_dequantize(const block_q5_0 *x, float *y, int64_t k) {
     }
 }
 
-void q5_1_dequantize(const block_q5_1 *x, float *y, int64_t k) {
+void q5_1_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q5_1 *x = vx;
     const int qk = QK5_1;
     const int64_t nb = k / qk;
     int64_t i;
@@ -257,7 +267,8 @@ void q5_1_dequantize(const block_q5_1 *x, float *y, int64_t k) {
 }
 
 /* (ggml has no dequantize_row_q8_1; its to_float of Q8_1 is NULL. This one is d * q.) */
-void q8_1_dequantize(const block_q8_1 *x, float *y, int64_t k) {
+void q8_1_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q8_1 *x = vx;
     const int64_t nb = k / QK8_1;
     int64_t i;
     int j;
@@ -477,7 +488,8 @@ static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
 
 /* ------------------------------------------------------------------ Q2_K */
 
-void q2_k_quantize(const float *x, block_q2_K *y, int64_t k) {
+void q2_k_quantize(const float *x, void *vy, int64_t k) {
+    block_q2_K *y = vy;
     const int64_t nb = k / QK_K;
     uint8_t L[QK_K], Laux[16];
     float weights[16], mins[QK_K / 16], scales[QK_K / 16];
@@ -534,7 +546,8 @@ void q2_k_quantize(const float *x, block_q2_K *y, int64_t k) {
     }
 }
 
-void q2_k_dequantize(const block_q2_K *x, float *y, int64_t k) {
+void q2_k_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q2_K *x = vx;
     const int64_t nb = k / QK_K;
     int64_t i;
     for (i = 0; i < nb; i++) {
@@ -563,7 +576,8 @@ void q2_k_dequantize(const block_q2_K *x, float *y, int64_t k) {
 
 /* ------------------------------------------------------------------ Q3_K */
 
-void q3_k_quantize(const float *x, block_q3_K *y, int64_t k) {
+void q3_k_quantize(const float *x, void *vy, int64_t k) {
+    block_q3_K *y = vy;
     const int64_t nb = k / QK_K;
     int8_t L[QK_K];
     float scales[QK_K / 16];
@@ -648,7 +662,8 @@ static void q3_k_unpack_scales(const uint8_t *packed, int8_t *scales) {
     memcpy(scales, aux, 16);
 }
 
-void q3_k_dequantize(const block_q3_K *x, float *y, int64_t k) {
+void q3_k_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q3_K *x = vx;
     const int64_t nb = k / QK_K;
     int8_t scales[16];
     int64_t i;
@@ -728,7 +743,8 @@ static void k4_scales_and_levels(const float *x, uint16_t *dd, uint16_t *dmin, u
     }
 }
 
-void q4_k_quantize(const float *x, block_q4_K *y, int64_t k) {
+void q4_k_quantize(const float *x, void *vy, int64_t k) {
+    block_q4_K *y = vy;
     const int64_t nb = k / QK_K;
     uint8_t L[QK_K];
     int64_t i;
@@ -744,7 +760,8 @@ void q4_k_quantize(const float *x, block_q4_K *y, int64_t k) {
     }
 }
 
-void q4_k_dequantize(const block_q4_K *x, float *y, int64_t k) {
+void q4_k_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q4_K *x = vx;
     const int64_t nb = k / QK_K;
     int64_t i;
     for (i = 0; i < nb; i++) {
@@ -769,7 +786,8 @@ void q4_k_dequantize(const block_q4_K *x, float *y, int64_t k) {
     }
 }
 
-void q5_k_quantize(const float *x, block_q5_K *y, int64_t k) {
+void q5_k_quantize(const float *x, void *vy, int64_t k) {
+    block_q5_K *y = vy;
     const int64_t nb = k / QK_K;
     uint8_t L[QK_K];
     int64_t i;
@@ -800,7 +818,8 @@ void q5_k_quantize(const float *x, block_q5_K *y, int64_t k) {
     }
 }
 
-void q5_k_dequantize(const block_q5_K *x, float *y, int64_t k) {
+void q5_k_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q5_K *x = vx;
     const int64_t nb = k / QK_K;
     int64_t i;
     for (i = 0; i < nb; i++) {
@@ -829,7 +848,8 @@ void q5_k_dequantize(const block_q5_K *x, float *y, int64_t k) {
 
 /* ------------------------------------------------------------------ Q6_K */
 
-void q6_k_quantize(const float *x, block_q6_K *y, int64_t k) {
+void q6_k_quantize(const float *x, void *vy, int64_t k) {
+    block_q6_K *y = vy;
     const int64_t nb = k / QK_K;
     int8_t L[QK_K];
     float scales[QK_K / 16];
@@ -885,7 +905,8 @@ void q6_k_quantize(const float *x, block_q6_K *y, int64_t k) {
     }
 }
 
-void q6_k_dequantize(const block_q6_K *x, float *y, int64_t k) {
+void q6_k_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q6_K *x = vx;
     const int64_t nb = k / QK_K;
     int64_t i;
     for (i = 0; i < nb; i++) {
@@ -915,7 +936,8 @@ void q6_k_dequantize(const block_q6_K *x, float *y, int64_t k) {
 
 /* ------------------------------------------------------------------ Q8_K */
 
-void q8_k_quantize(const float *x, block_q8_K *y, int64_t k) {
+void q8_k_quantize(const float *x, void *vy, int64_t k) {
+    block_q8_K *y = vy;
     const int64_t nb = k / QK_K;
     int64_t i;
     int j, ii;
@@ -951,7 +973,8 @@ void q8_k_quantize(const float *x, block_q8_K *y, int64_t k) {
     }
 }
 
-void q8_k_dequantize(const block_q8_K *x, float *y, int64_t k) {
+void q8_k_dequantize(const void *vx, float *y, int64_t k) {
+    const block_q8_K *x = vx;
     const int64_t nb = k / QK_K;
     int64_t i;
     int j;
@@ -1073,7 +1096,8 @@ static void iq4_impl(int super_block_size, const float *x, uint16_t *dh, uint8_t
     }
 }
 
-void iq4_nl_quantize(const float *x, block_iq4_nl *y, int64_t k) {
+void iq4_nl_quantize(const float *x, void *vy, int64_t k) {
+    block_iq4_nl *y = vy;
     const int64_t nb = k / QK4_NL;
     uint8_t L[QK4_NL];
     float scale;
@@ -1081,7 +1105,8 @@ void iq4_nl_quantize(const float *x, block_iq4_nl *y, int64_t k) {
     for (i = 0; i < nb; i++) iq4_impl(QK4_NL, x + QK4_NL * i, &y[i].d, y[i].qs, NULL, NULL, &scale, L);
 }
 
-void iq4_xs_quantize(const float *x, block_iq4_xs *y, int64_t k) {
+void iq4_xs_quantize(const float *x, void *vy, int64_t k) {
+    block_iq4_xs *y = vy;
     const int64_t nb = k / QK_K;
     uint8_t L[QK_K];
     float scales[QK_K / 32];
@@ -1091,7 +1116,8 @@ void iq4_xs_quantize(const float *x, block_iq4_xs *y, int64_t k) {
     }
 }
 
-void iq4_nl_dequantize(const block_iq4_nl *x, float *y, int64_t k) {
+void iq4_nl_dequantize(const void *vx, float *y, int64_t k) {
+    const block_iq4_nl *x = vx;
     const int64_t nb = k / QK4_NL;
     int64_t i;
     int j;
@@ -1106,7 +1132,8 @@ void iq4_nl_dequantize(const block_iq4_nl *x, float *y, int64_t k) {
     }
 }
 
-void iq4_xs_dequantize(const block_iq4_xs *x, float *y, int64_t k) {
+void iq4_xs_dequantize(const void *vx, float *y, int64_t k) {
+    const block_iq4_xs *x = vx;
     const int64_t nb = k / QK_K;
     int64_t i;
     int ib, j;
@@ -1128,81 +1155,25 @@ void iq4_xs_dequantize(const block_iq4_xs *x, float *y, int64_t k) {
 
 /* ------------------------------------------------------------------ by type id */
 
-int64_t quant_block_elems(uint32_t type) {
-    switch (type) {
-    case QUANT_Q4_0: case QUANT_Q4_1: case QUANT_Q5_0: case QUANT_Q5_1: case QUANT_Q8_0: case QUANT_Q8_1:
-    case QUANT_IQ4_NL:
-        return 32;
-    case QUANT_Q2_K: case QUANT_Q3_K: case QUANT_Q4_K: case QUANT_Q5_K: case QUANT_Q6_K: case QUANT_Q8_K:
-    case QUANT_IQ4_XS:
-        return QK_K;
-    default:
-        return 0;
-    }
-}
-
-size_t quant_block_bytes(uint32_t type) {
-    switch (type) {
-    case QUANT_Q4_0: return sizeof(block_q4_0);
-    case QUANT_Q4_1: return sizeof(block_q4_1);
-    case QUANT_Q5_0: return sizeof(block_q5_0);
-    case QUANT_Q5_1: return sizeof(block_q5_1);
-    case QUANT_Q8_0: return sizeof(block_q8_0);
-    case QUANT_Q8_1: return sizeof(block_q8_1);
-    case QUANT_Q2_K: return sizeof(block_q2_K);
-    case QUANT_Q3_K: return sizeof(block_q3_K);
-    case QUANT_Q4_K: return sizeof(block_q4_K);
-    case QUANT_Q5_K: return sizeof(block_q5_K);
-    case QUANT_Q6_K: return sizeof(block_q6_K);
-    case QUANT_Q8_K: return sizeof(block_q8_K);
-    case QUANT_IQ4_NL: return sizeof(block_iq4_nl);
-    case QUANT_IQ4_XS: return sizeof(block_iq4_xs);
-    default: return 0;
-    }
-}
-
 size_t quant_rows(uint32_t type, const float *src, void *dst, int64_t n_rows, int64_t n_per_row) {
-    int64_t be = quant_block_elems(type), n;
-    if (be == 0 || type == QUANT_Q8_1 || type == QUANT_Q8_K || n_rows < 0 || n_per_row <= 0 || n_per_row % be)
+    int64_t be = dtype_block_elems(type), n;
+    if (be <= 1 || type == MLLM_DTYPE_Q8_1 || type == MLLM_DTYPE_Q8_K || n_rows < 0 || n_per_row <= 0 || n_per_row % be)
         return 0;
     n = n_rows * n_per_row; /* rows are whole blocks, so quantizing them as one row is the same */
     switch (type) {
-    case QUANT_Q4_0: q4_0_quantize(src, dst, n); break;
-    case QUANT_Q4_1: q4_1_quantize(src, dst, n); break;
-    case QUANT_Q5_0: q5_0_quantize(src, dst, n); break;
-    case QUANT_Q5_1: q5_1_quantize(src, dst, n); break;
-    case QUANT_Q8_0: quantize_row_q8_0(src, dst, n); break;
-    case QUANT_Q2_K: q2_k_quantize(src, dst, n); break;
-    case QUANT_Q3_K: q3_k_quantize(src, dst, n); break;
-    case QUANT_Q4_K: q4_k_quantize(src, dst, n); break;
-    case QUANT_Q5_K: q5_k_quantize(src, dst, n); break;
-    case QUANT_Q6_K: q6_k_quantize(src, dst, n); break;
-    case QUANT_IQ4_NL: iq4_nl_quantize(src, dst, n); break;
-    case QUANT_IQ4_XS: iq4_xs_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q4_0: q4_0_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q4_1: q4_1_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q5_0: q5_0_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q5_1: q5_1_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q8_0: quantize_row_q8_0(src, dst, n); break;
+    case MLLM_DTYPE_Q2_K: q2_k_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q3_K: q3_k_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q4_K: q4_k_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q5_K: q5_k_quantize(src, dst, n); break;
+    case MLLM_DTYPE_Q6_K: q6_k_quantize(src, dst, n); break;
+    case MLLM_DTYPE_IQ4_NL: iq4_nl_quantize(src, dst, n); break;
+    case MLLM_DTYPE_IQ4_XS: iq4_xs_quantize(src, dst, n); break;
     default: return 0;
     }
-    return (size_t)(n / be) * quant_block_bytes(type);
-}
-
-int quant_dequantize(uint32_t type, const void *src, float *dst, int64_t n) {
-    int64_t be = quant_block_elems(type);
-    if (be == 0 || n < 0 || n % be) return -1;
-    switch (type) {
-    case QUANT_Q4_0: q4_0_dequantize(src, dst, n); break;
-    case QUANT_Q4_1: q4_1_dequantize(src, dst, n); break;
-    case QUANT_Q5_0: q5_0_dequantize(src, dst, n); break;
-    case QUANT_Q5_1: q5_1_dequantize(src, dst, n); break;
-    case QUANT_Q8_0: dequantize_row(MLLM_DTYPE_Q8_0, src, dst, n); break;
-    case QUANT_Q8_1: q8_1_dequantize(src, dst, n); break;
-    case QUANT_Q2_K: q2_k_dequantize(src, dst, n); break;
-    case QUANT_Q3_K: q3_k_dequantize(src, dst, n); break;
-    case QUANT_Q4_K: q4_k_dequantize(src, dst, n); break;
-    case QUANT_Q5_K: q5_k_dequantize(src, dst, n); break;
-    case QUANT_Q6_K: q6_k_dequantize(src, dst, n); break;
-    case QUANT_Q8_K: q8_k_dequantize(src, dst, n); break;
-    case QUANT_IQ4_NL: iq4_nl_dequantize(src, dst, n); break;
-    case QUANT_IQ4_XS: iq4_xs_dequantize(src, dst, n); break;
-    default: return -1;
-    }
-    return 0;
+    return (size_t)(n / be) * dtype_block_bytes(type);
 }

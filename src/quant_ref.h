@@ -15,49 +15,40 @@
 
 #include "quant_blocks.h"
 
-void q4_0_quantize(const float *x, block_q4_0 *y, int64_t k);
-void q4_1_quantize(const float *x, block_q4_1 *y, int64_t k);
-void q5_0_quantize(const float *x, block_q5_0 *y, int64_t k);
-void q5_1_quantize(const float *x, block_q5_1 *y, int64_t k);
-void q2_k_quantize(const float *x, block_q2_K *y, int64_t k);
-void q3_k_quantize(const float *x, block_q3_K *y, int64_t k);
-void q4_k_quantize(const float *x, block_q4_K *y, int64_t k);
-void q5_k_quantize(const float *x, block_q5_K *y, int64_t k);
-void q6_k_quantize(const float *x, block_q6_K *y, int64_t k);
-void iq4_nl_quantize(const float *x, block_iq4_nl *y, int64_t k);
-void iq4_xs_quantize(const float *x, block_iq4_xs *y, int64_t k);
+void q4_0_quantize(const float *x, void *y, int64_t k);
+void q4_1_quantize(const float *x, void *y, int64_t k);
+void q5_0_quantize(const float *x, void *y, int64_t k);
+void q5_1_quantize(const float *x, void *y, int64_t k);
+void q2_k_quantize(const float *x, void *y, int64_t k);
+void q3_k_quantize(const float *x, void *y, int64_t k);
+void q4_k_quantize(const float *x, void *y, int64_t k);
+void q5_k_quantize(const float *x, void *y, int64_t k);
+void q6_k_quantize(const float *x, void *y, int64_t k);
+void iq4_nl_quantize(const float *x, void *y, int64_t k);
+void iq4_xs_quantize(const float *x, void *y, int64_t k);
 
 /* Activation quantizers (ggml's quantize_row_q8_1_ref / quantize_row_q8_K_ref). */
-void q8_1_quantize(const float *x, block_q8_1 *y, int64_t k);
-void q8_k_quantize(const float *x, block_q8_K *y, int64_t k);
+void q8_1_quantize(const float *x, void *y, int64_t k);
+void q8_k_quantize(const float *x, void *y, int64_t k);
 
-void q4_0_dequantize(const block_q4_0 *x, float *y, int64_t k);
-void q4_1_dequantize(const block_q4_1 *x, float *y, int64_t k);
-void q5_0_dequantize(const block_q5_0 *x, float *y, int64_t k);
-void q5_1_dequantize(const block_q5_1 *x, float *y, int64_t k);
-void q8_1_dequantize(const block_q8_1 *x, float *y, int64_t k);
-void q2_k_dequantize(const block_q2_K *x, float *y, int64_t k);
-void q3_k_dequantize(const block_q3_K *x, float *y, int64_t k);
-void q4_k_dequantize(const block_q4_K *x, float *y, int64_t k);
-void q5_k_dequantize(const block_q5_K *x, float *y, int64_t k);
-void q6_k_dequantize(const block_q6_K *x, float *y, int64_t k);
-void q8_k_dequantize(const block_q8_K *x, float *y, int64_t k);
-void iq4_nl_dequantize(const block_iq4_nl *x, float *y, int64_t k);
-void iq4_xs_dequantize(const block_iq4_xs *x, float *y, int64_t k);
+void q4_0_dequantize(const void *x, float *y, int64_t k);
+void q4_1_dequantize(const void *x, float *y, int64_t k);
+void q5_0_dequantize(const void *x, float *y, int64_t k);
+void q5_1_dequantize(const void *x, float *y, int64_t k);
+void q8_1_dequantize(const void *x, float *y, int64_t k); /* d * q (ggml has none) */
+void q2_k_dequantize(const void *x, float *y, int64_t k);
+void q3_k_dequantize(const void *x, float *y, int64_t k);
+void q4_k_dequantize(const void *x, float *y, int64_t k);
+void q5_k_dequantize(const void *x, float *y, int64_t k);
+void q6_k_dequantize(const void *x, float *y, int64_t k);
+void q8_k_dequantize(const void *x, float *y, int64_t k);
+void iq4_nl_dequantize(const void *x, float *y, int64_t k);
+void iq4_xs_dequantize(const void *x, float *y, int64_t k);
 
-/* Elements per block and bytes per block of a type of quant_blocks.h (Q8_0 included);
- * 0 for other ids. */
-int64_t quant_block_elems(uint32_t type);
-size_t quant_block_bytes(uint32_t type);
-
-/* Weight quantization of n_rows rows of n_per_row floats into type (Q8_0 or a weight type
- * above), rows back to back, as ggml_quantize_chunk without imatrix. Returns the bytes
- * written, 0 (nothing written) for another type or a row length not a multiple of its
- * block. */
+/* Weight quantization of n_rows rows of n_per_row floats into type (an mllm_dtype: Q8_0 or
+ * a weight type above), rows back to back, as ggml_quantize_chunk without imatrix. Returns
+ * the bytes written, 0 (nothing written) for another type or a row length not a multiple of
+ * its block. */
 size_t quant_rows(uint32_t type, const float *src, void *dst, int64_t n_rows, int64_t n_per_row);
-
-/* Any type of quant_blocks.h (weights, Q8_0, Q8_1, Q8_K) to f32; n a multiple of its block.
- * Returns 0, or -1 (nothing written) for another type or n. */
-int quant_dequantize(uint32_t type, const void *src, float *dst, int64_t n);
 
 #endif

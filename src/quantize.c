@@ -6,23 +6,26 @@
 
 #include "dtype.h"
 
+/* The types mllm_quantize_rows writes: the quantized weight types (blocks, not activations). */
+static int writes(int32_t type) {
+    return type >= 0 && dtype_block_elems((uint32_t)type) > 1 && type != MLLM_DTYPE_Q8_1 && type != MLLM_DTYPE_Q8_K &&
+           dtype_supported((uint32_t)type);
+}
+
 int32_t mllm_quantize_row_bytes(int32_t type, int32_t n_per_row) {
-    int64_t be;
-    if (type < 0 || type == QUANT_Q8_1 || type == QUANT_Q8_K) return 0; /* activation-only types */
-    be = quant_block_elems((uint32_t)type);
-    if (be == 0 || n_per_row <= 0 || n_per_row % be) return 0;
-    return (int32_t)((n_per_row / be) * (int64_t)quant_block_bytes((uint32_t)type));
+    if (!writes(type) || n_per_row <= 0) return 0;
+    return (int32_t)dtype_row_bytes((uint32_t)type, n_per_row);
 }
 
 mllm_status mllm_quantize_rows(int32_t type, const float *src, int32_t n_rows, int32_t n_per_row, uint8_t *dst,
                                size_t dst_size, mllm_error *err) {
     int32_t row_bytes = mllm_quantize_row_bytes(type, n_per_row);
     if (row_bytes == 0) {
-        if (type >= 0 && quant_block_elems((uint32_t)type) > 0 && type != QUANT_Q8_1 && type != QUANT_Q8_K)
+        if (writes(type))
             return mllm_fail(err, MLLM_ERR_ARG, "A row of %d values is not a multiple of the %lld-value block of type %s.",
-                             (int)n_per_row, (long long)quant_block_elems((uint32_t)type), dtype_name((uint32_t)type));
+                             (int)n_per_row, (long long)dtype_block_elems((uint32_t)type), dtype_name((uint32_t)type));
         return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "The quantizer does not write type %s (id %d).",
-                         dtype_name((uint32_t)(type < 0 ? 9999 : type)), (int)type);
+                         mllm_dtype_name(type), (int)type);
     }
     if (!src || !dst || n_rows < 0)
         return mllm_fail(err, MLLM_ERR_ARG, "mllm_quantize_rows needs a source, a destination and a row count >= 0.");

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "codec.h"
 #include "dtype.h"
 #include "quant_dot.h"
 #include "quant_ref.h"
@@ -40,13 +41,22 @@ typedef struct wtype {
     uint32_t id;
     const char *ggml; /* ggml's lower-case name in its symbols */
     const char *act;  /* activation type's name */
+    quant_dot_fn dot; /* the engine's */
+    int act_format;   /* dtype.h's for the type */
 } wtype;
 
 static const wtype TYPES[] = {
-    {QUANT_Q4_0, "q4_0", "q8_0"}, {QUANT_Q4_1, "q4_1", "q8_1"}, {QUANT_Q5_0, "q5_0", "q8_0"},
-    {QUANT_Q5_1, "q5_1", "q8_1"}, {QUANT_Q2_K, "q2_K", "q8_K"}, {QUANT_Q3_K, "q3_K", "q8_K"},
-    {QUANT_Q4_K, "q4_K", "q8_K"}, {QUANT_Q5_K, "q5_K", "q8_K"}, {QUANT_Q6_K, "q6_K", "q8_K"},
-    {QUANT_IQ4_NL, "iq4_nl", "q8_0"}, {QUANT_IQ4_XS, "iq4_xs", "q8_K"},
+    {MLLM_DTYPE_Q4_0, "q4_0", "q8_0", q4_0_dot_q8_0, MLLM_ACT_Q8_0},
+    {MLLM_DTYPE_Q4_1, "q4_1", "q8_1", q4_1_dot_q8_1, MLLM_ACT_Q8_1},
+    {MLLM_DTYPE_Q5_0, "q5_0", "q8_0", q5_0_dot_q8_0, MLLM_ACT_Q8_0},
+    {MLLM_DTYPE_Q5_1, "q5_1", "q8_1", q5_1_dot_q8_1, MLLM_ACT_Q8_1},
+    {MLLM_DTYPE_Q2_K, "q2_K", "q8_K", q2_k_dot_q8_k, MLLM_ACT_Q8_K},
+    {MLLM_DTYPE_Q3_K, "q3_K", "q8_K", q3_k_dot_q8_k, MLLM_ACT_Q8_K},
+    {MLLM_DTYPE_Q4_K, "q4_K", "q8_K", q4_k_dot_q8_k, MLLM_ACT_Q8_K},
+    {MLLM_DTYPE_Q5_K, "q5_K", "q8_K", q5_k_dot_q8_k, MLLM_ACT_Q8_K},
+    {MLLM_DTYPE_Q6_K, "q6_K", "q8_K", q6_k_dot_q8_k, MLLM_ACT_Q8_K},
+    {MLLM_DTYPE_IQ4_NL, "iq4_nl", "q8_0", iq4_nl_dot_q8_0, MLLM_ACT_Q8_0},
+    {MLLM_DTYPE_IQ4_XS, "iq4_xs", "q8_K", iq4_xs_dot_q8_k, MLLM_ACT_Q8_K},
 };
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 
@@ -122,16 +132,16 @@ static void *sym(void *lib, const char *fmt, const char *a, const char *b) {
 
 /* Random block bytes with every fp16 field finite (d, m, dmin, s) when finite_scales. */
 static void random_blocks(uint32_t type, uint8_t *dst, size_t nbytes, int finite_scales) {
-    size_t i, bb = quant_block_bytes(type), b;
+    size_t i, bb = dtype_block_bytes(type), b;
     for (i = 0; i < nbytes; i++) dst[i] = (uint8_t)rnd32();
     if (!finite_scales) return;
     for (b = 0; b + bb <= nbytes; b += bb) {
         size_t off[2] = {0, 0}, n_off = 0, j;
         switch (type) {
-        case QUANT_Q4_0: case QUANT_Q5_0: case QUANT_IQ4_NL: case QUANT_IQ4_XS: off[0] = 0; n_off = 1; break;
-        case QUANT_Q4_1: case QUANT_Q5_1: case QUANT_Q4_K: case QUANT_Q5_K: off[0] = 0; off[1] = 2; n_off = 2; break;
-        case QUANT_Q2_K: off[0] = bb - 4; off[1] = bb - 2; n_off = 2; break;
-        case QUANT_Q3_K: case QUANT_Q6_K: off[0] = bb - 2; n_off = 1; break;
+        case MLLM_DTYPE_Q4_0: case MLLM_DTYPE_Q5_0: case MLLM_DTYPE_IQ4_NL: case MLLM_DTYPE_IQ4_XS: off[0] = 0; n_off = 1; break;
+        case MLLM_DTYPE_Q4_1: case MLLM_DTYPE_Q5_1: case MLLM_DTYPE_Q4_K: case MLLM_DTYPE_Q5_K: off[0] = 0; off[1] = 2; n_off = 2; break;
+        case MLLM_DTYPE_Q2_K: off[0] = bb - 4; off[1] = bb - 2; n_off = 2; break;
+        case MLLM_DTYPE_Q3_K: case MLLM_DTYPE_Q6_K: off[0] = bb - 2; n_off = 1; break;
         default: break;
         }
         for (j = 0; j < n_off; j++) dst[b + off[j] + 1] &= 0x7b; /* exponent below 31 */
@@ -152,7 +162,7 @@ static void test_quantize_many(void) {
     }
     for (t = 0; t < N_TYPES; t++) {
         const wtype *ty = &TYPES[t];
-        size_t bytes = (size_t)(ROW / quant_block_elems(ty->id)) * quant_block_bytes(ty->id) * ROWS;
+        size_t bytes = (size_t)(ROW / dtype_block_elems(ty->id)) * dtype_block_bytes(ty->id) * ROWS;
         CHECK_EQ_INT(quant_rows(ty->id, x, ours, ROWS, ROW), bytes);
         CHECK_EQ_INT(lib_g.chunk((int)ty->id, x, theirs, 0, ROWS, ROW, NULL), bytes);
         if (memcmp(ours, theirs, bytes) != 0) {
@@ -171,7 +181,7 @@ static void test_quantize(void) {
     for (p = 0; p < N_PATTERNS; p++) make_row(p, x + p * ROW);
     for (t = 0; t < N_TYPES; t++) {
         const wtype *ty = &TYPES[t];
-        size_t bytes = (size_t)(ROW / quant_block_elems(ty->id)) * quant_block_bytes(ty->id), got;
+        size_t bytes = (size_t)(ROW / dtype_block_elems(ty->id)) * dtype_block_bytes(ty->id), got;
         row_fn ref = (row_fn)sym(g->base, "quantize_row_%s_ref", ty->ggml, "");
         for (p = 0; p < N_PATTERNS; p++) {
             memset(ours, 0xAA, bytes);
@@ -183,7 +193,7 @@ static void test_quantize(void) {
                 check_g.cur_failed++;
                 fprintf(stderr, "  FAIL %s pattern %d: bytes differ from ggml_quantize_chunk\n", ty->ggml, p);
             }
-            if (ty->id != QUANT_IQ4_NL) {
+            if (ty->id != MLLM_DTYPE_IQ4_NL) {
                 CHECK(ref != NULL);
                 memset(theirs, 0x55, bytes);
                 if (ref) ref(x + p * ROW, theirs, ROW);
@@ -202,10 +212,10 @@ static void test_quantize(void) {
         CHECK(memcmp(ours, theirs, bytes * N_PATTERNS) == 0);
         /* a row that is not whole blocks is refused, nothing written */
         memset(ours, 0xAA, 8);
-        CHECK_EQ_INT(quant_rows(ty->id, x, ours, 1, quant_block_elems(ty->id) + 16), 0);
+        CHECK_EQ_INT(quant_rows(ty->id, x, ours, 1, dtype_block_elems(ty->id) + 16), 0);
         CHECK_EQ_INT(ours[0], 0xAA);
     }
-    CHECK_EQ_INT(quant_rows(QUANT_Q8_K, x, ours, 1, 256), 0); /* activation types are not weights */
+    CHECK_EQ_INT(quant_rows(MLLM_DTYPE_Q8_K, x, ours, 1, 256), 0); /* activation types are not weights */
     CHECK_EQ_INT(quant_rows(1 /* F16 */, x, ours, 1, 256), 0);
 }
 
@@ -218,7 +228,7 @@ static void test_dequantize(void) {
     for (t = 0; t < N_TYPES; t++) {
         const wtype *ty = &TYPES[t];
         row_fn deq = (row_fn)sym(g->base, "dequantize_row_%s", ty->ggml, "");
-        size_t bytes = (size_t)(ROW / quant_block_elems(ty->id)) * quant_block_bytes(ty->id);
+        size_t bytes = (size_t)(ROW / dtype_block_elems(ty->id)) * dtype_block_bytes(ty->id);
         CHECK(deq != NULL);
         if (!deq) continue;
         for (p = 0; p < N_PATTERNS + 40; p++) {
@@ -228,7 +238,7 @@ static void test_dequantize(void) {
             } else {
                 random_blocks(ty->id, q, bytes, p < N_PATTERNS + 30);
             }
-            CHECK_EQ_INT(quant_dequantize(ty->id, q, ya, ROW), 0);
+            dequantize_row(ty->id, q, ya, ROW);
             deq(q, yb, ROW);
             if (!bits_equal(ya, yb, ROW, &first)) {
                 check_g.cur_failed++;
@@ -237,8 +247,6 @@ static void test_dequantize(void) {
             }
         }
     }
-    CHECK_EQ_INT(quant_dequantize(QUANT_Q4_K, q, ya, 100), -1);
-    CHECK_EQ_INT(quant_dequantize(1, q, ya, 256), -1);
     for (trial = 0; trial < 1; trial++) { /* Q8_K to float */
         row_fn deq = (row_fn)dlsym(g->base, "dequantize_row_q8_K");
         make_row(0, x);
@@ -308,10 +316,10 @@ static void test_dots(void) {
         const wtype *ty = &TYPES[t];
         vec_dot_fn gen = (vec_dot_fn)sym(g->cpu, "ggml_vec_dot_%s_%s_generic", ty->ggml, ty->act);
         vec_dot_fn simd = g->simd ? (vec_dot_fn)sym(g->simd, "ggml_vec_dot_%s_%s", ty->ggml, ty->act) : NULL;
-        quant_dot_fn ours = quant_dot(ty->id);
-        size_t bytes = (size_t)(ROW / quant_block_elems(ty->id)) * quant_block_bytes(ty->id);
+        quant_dot_fn ours = ty->dot;
+        size_t bytes = (size_t)(ROW / dtype_block_elems(ty->id)) * dtype_block_bytes(ty->id);
         CHECK(gen != NULL && ours != NULL);
-        CHECK_EQ_INT(quant_dot_type(ty->id), !strcmp(ty->act, "q8_0") ? QUANT_Q8_0 : !strcmp(ty->act, "q8_1") ? QUANT_Q8_1 : QUANT_Q8_K);
+        CHECK_EQ_INT(dtype_act(ty->id), ty->act_format); /* the table pairs them as ggml does */
         if (!gen || !ours) continue;
         for (pw = 0; pw < N_PATTERNS + 8; pw++) {
             if (pw < N_PATTERNS) {
@@ -340,8 +348,8 @@ static void test_dots(void) {
                     double mag = 0;
                     float s_simd = 0.0f;
                     int i;
-                    quant_dequantize(ty->id, w, dw, ROW);
-                    quant_dequantize(quant_dot_type(ty->id), a, da, ROW);
+                    dequantize_row(ty->id, w, dw, ROW);
+                    dequantize_row(!strcmp(ty->act, "q8_0") ? MLLM_DTYPE_Q8_0 : !strcmp(ty->act, "q8_1") ? MLLM_DTYPE_Q8_1 : MLLM_DTYPE_Q8_K, a, da, ROW);
                     for (i = 0; i < ROW; i++) mag += fabs((double)dw[i] * da[i]);
                     simd(ROW, &s_simd, 0, w, 0, a, 0, 1);
                     CHECK_NEAR(s_ours, s_simd, 1e-5 * mag);

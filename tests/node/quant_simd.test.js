@@ -7,12 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/quant_simd`;
 
 test('SIMD128 quantized dot products equal the scalar references bit for bit (tests/c/test_quant_simd.c)', () => {
   mkdirSync(OUT, { recursive: true });
-  const src = ['tests/c/test_quant_simd.c', 'src/quant_dot.c', 'src/quant_dot_simd128.c', 'src/quant_ref.c', 'src/dtype.c'];
+  const src = ['tests/c/test_quant_simd.c', ...KERNEL_SOURCES];
   execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1',
     '-s', 'ENVIRONMENT=node', '-s', 'SINGLE_FILE=1', '-o', `${OUT}/test_quant_simd.cjs`],
   { cwd: ROOT, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
