@@ -3,7 +3,8 @@
 // llama.cpp ignores layer sharing) quantized by llama.cpp itself (llama_model_quantize,
 // tests/fixtures/llama_ref_quantize.c) to each type; on real text, the engine's teacher-forced
 // argmax equals llama.cpp's (node-llama-cpp, its native CPU kernels, one thread) on the same
-// file at >= 98% of the positions.
+// file at >= 98% of the positions. And the engine's own builds agree bit for bit on such files:
+// SIMD128 and scalar, batched and token by token, 1 and 2 threads.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,3 +81,46 @@ for (const type of TYPES) {
     assert.ok(same / seq.length >= MIN_AGREEMENT, `${type}: ${same}/${seq.length} positions agree`);
   });
 }
+
+/** Logits of every position of seq (all-logits evals of `batch` tokens, `threads` threads). */
+function allLogits(eng, bytes, ids, batch, threads = 1) {
+  const model = eng.loadModel(bytes);
+  const ctx = model.newContext({ nCtx: 256, nBatch: batch, threads });
+  const rows = [];
+  for (let s = 0; s < ids.length; s += batch) {
+    const chunk = ids.slice(s, s + batch);
+    ctx.eval(chunk, { allLogits: true });
+    for (let j = 0; j < chunk.length; j++) rows.push(ctx.logits(j));
+  }
+  ctx.free();
+  model.free();
+  return rows;
+}
+
+test('quantized files give bit-identical logits in the SIMD and scalar builds, batched or token by token, on 1 and 2 threads', async () => {
+  const simd = await Engine.create({ simd: true });
+  const scalar = await Engine.create({ simd: false });
+  const two = await Engine.create({ threads: 2 });
+  assert.match(scalar.build.url, /mobilellm-nosimd\.js$/);
+  assert.equal(two.build.threads, 2);
+  const ids = seq.slice(0, 40);
+  // the bundled (layer-shared) model as the converter writes it: every type and activation
+  // format (Q8_0, Q8_1, Q8_K) between the two files
+  for (const type of ['q4_k_m', 'q4_1', 'q2_k', 'iq4_xs']) {
+    const file = path.join(work, `shared-${type}.gguf`);
+    await convertToFile(path.join(ROOT, 'models', 'default'), file, {
+      type, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c), onWarning: () => {} });
+    const bytes = fs.readFileSync(file);
+    const a = allLogits(simd, bytes, ids, 16);
+    const b = allLogits(scalar, bytes, ids, 16);
+    const one = allLogits(simd, bytes, ids, 1);
+    const threaded = allLogits(two, bytes, ids, 16, 2);
+    for (let i = 0; i < ids.length; i++) {
+      const bits = (r) => new Uint32Array(r[i].buffer);
+      assert.deepEqual(bits(b), bits(a), `${type}: position ${i}, scalar vs SIMD`);
+      assert.deepEqual(bits(one), bits(a), `${type}: position ${i}, batch 1 vs 16`);
+      assert.deepEqual(bits(threaded), bits(a), `${type}: position ${i}, 2 threads vs 1`);
+    }
+    fs.rmSync(file);
+  }
+});
