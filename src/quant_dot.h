@@ -10,6 +10,7 @@
 #ifndef MLLM_QUANT_DOT_H
 #define MLLM_QUANT_DOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "quant_blocks.h"
@@ -41,6 +42,14 @@ float q4_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float q5_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float iq4_xs_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+/* The 32-block types' dots of four rows (w, w + row_bytes, ...) with one token: out4[k] is
+ * the dot above of row k, bit for bit. */
+typedef void (*quant_dot4_fn)(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q4_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q4_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q5_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q5_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void iq4_nl_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
 #endif
 
 #endif

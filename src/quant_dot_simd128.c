@@ -388,4 +388,125 @@ float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
     return k_final(0.0f, sums_lo, sums_hi);
 }
 
+/* ---------------------------------------------------------------- four rows at once (32-blocks)
+ * The same dots for rows w, w + row_bytes, w + 2 row_bytes, w + 3 row_bytes against one token:
+ * each block's four int32 sums leave one transpose as one i32x4 (row k in lane k), and the
+ * scalar's float step per block runs once for the four rows in f32x4 lanes, each lane doing
+ * exactly that row's operations. */
+
+static v128_t transpose_sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+    const v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    const v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* The four rows' fp16 field at byte offset off of block ib. */
+static v128_t halves4(const uint8_t *w, size_t row_bytes, size_t blk_bytes, int64_t ib, size_t off) {
+    float f[4];
+    int k;
+    for (k = 0; k < 4; k++) {
+        uint16_t h;
+        memcpy(&h, w + (size_t)k * row_bytes + (size_t)ib * blk_bytes + off, 2);
+        f[k] = H2F(h);
+    }
+    return wasm_v128_load(f);
+}
+
+/* levels of one row's block as two 16-lane int8 vectors, per type */
+enum { L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_IQ4_NL };
+static void block_levels(int kind, const uint8_t *blk, v128_t table, v128_t *lo, v128_t *hi) {
+    switch (kind) {
+    case L_Q4_0:
+        nibbles(blk + 2, lo, hi);
+        *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(8));
+        *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(8));
+        break;
+    case L_Q4_1: nibbles(blk + 4, lo, hi); break;
+    case L_Q5_0:
+    case L_Q5_1: {
+        const size_t qh_off = kind == L_Q5_0 ? 2 : 4;
+        uint32_t qh;
+        memcpy(&qh, blk + qh_off, 4);
+        nibbles(blk + qh_off + 4, lo, hi);
+        *lo = wasm_v128_or(*lo, fifth_bits(qh, 0));
+        *hi = wasm_v128_or(*hi, fifth_bits(qh, 16));
+        if (kind == L_Q5_0) {
+            *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(16));
+            *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(16));
+        }
+        break;
+    }
+    default:
+        nibbles(blk + 2, lo, hi);
+        *lo = wasm_i8x16_swizzle(table, *lo);
+        *hi = wasm_i8x16_swizzle(table, *hi);
+        break;
+    }
+}
+
+static void dot4(int kind, size_t blk_bytes, int64_t n, const uint8_t *w, size_t row_bytes, const uint8_t *a,
+                 size_t act_bytes, float *out4) {
+    const int64_t nb = n / 32;
+    const v128_t table = wasm_v128_load(iq4nl_values);
+    const size_t act_qs = act_bytes == sizeof(block_q8_1) ? 4 : 2;
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        const uint8_t *ab = a + (size_t)ib * act_bytes;
+        const v128_t a0 = wasm_v128_load(ab + act_qs), a1 = wasm_v128_load(ab + act_qs + 16);
+        v128_t acc[4], sumi;
+        uint16_t dyh;
+        float dy;
+        int k;
+        for (k = 0; k < 4; k++) {
+            v128_t lo, hi;
+            block_levels(kind, w + (size_t)k * row_bytes + (size_t)ib * blk_bytes, table, &lo, &hi);
+            acc[k] = wasm_i32x4_add(dot16(lo, a0), dot16(hi, a1));
+        }
+        sumi = wasm_f32x4_convert_i32x4(transpose_sum4(acc[0], acc[1], acc[2], acc[3]));
+        memcpy(&dyh, ab, 2);
+        dy = H2F(dyh);
+        switch (kind) {
+        case L_Q4_0: /* sumi * dx * dy */
+            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(sumi, halves4(w, row_bytes, blk_bytes, ib, 0)),
+                                                       wasm_f32x4_splat(dy)));
+            break;
+        case L_Q5_0: /* (dx * dy) * sumi */
+            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 0),
+                                                                      wasm_f32x4_splat(dy)), sumi));
+            break;
+        case L_IQ4_NL: /* (dy * dx) * sumi */
+            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_splat(dy),
+                                                                      halves4(w, row_bytes, blk_bytes, ib, 0)), sumi));
+            break;
+        default: { /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
+            uint16_t sh;
+            v128_t t;
+            memcpy(&sh, ab + 2, 2);
+            t = wasm_f32x4_mul(wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 0), wasm_f32x4_splat(dy)), sumi);
+            t = wasm_f32x4_add(t, wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 2), wasm_f32x4_splat(H2F(sh))));
+            sumf = wasm_f32x4_add(sumf, t);
+            break;
+        }
+        }
+    }
+    wasm_v128_store(out4, sumf);
+}
+
+void q4_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q4_0, sizeof(block_q4_0), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+void q4_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q4_1, sizeof(block_q4_1), n, w, row_bytes, a, sizeof(block_q8_1), out4);
+}
+void q5_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q5_0, sizeof(block_q5_0), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+void q5_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q5_1, sizeof(block_q5_1), n, w, row_bytes, a, sizeof(block_q8_1), out4);
+}
+void iq4_nl_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_IQ4_NL, sizeof(block_iq4_nl), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+
 #endif
