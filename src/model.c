@@ -11,6 +11,7 @@
 #include "dtype.h"
 #include "error.h"
 #include "kernels.h"
+#include "quant_ref.h"
 #include "tokenizer.h"
 
 /* mobilellm.layer_share.mode values, by MLLM_SHARE_* */
@@ -195,6 +196,11 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
             if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) plain = 0; /* negative, -0 or subnormal */
         }
         m->forms[t - m->gguf.tensors].plain_scales = (uint32_t)plain;
+    } else if (dtype_block_elems(t->type) > 1) { /* the other block types' scales, likewise */
+        int64_t bad = quant_first_bad_scale(t->type, t->data, t->n_elems / dtype_block_elems(t->type));
+        if (bad >= 0)
+            return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' block %lld has a %s scale that is inf or nan (a damaged file)",
+                             name, (long long)bad, dtype_name(t->type));
     }
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;

@@ -6,6 +6,7 @@
 #include "quant_ref.h"
 
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <string.h>
 
@@ -1176,4 +1177,32 @@ size_t quant_rows(uint32_t type, const float *src, void *dst, int64_t n_rows, in
     default: return 0;
     }
     return (size_t)(n / be) * dtype_block_bytes(type);
+}
+
+int64_t quant_first_bad_scale(uint32_t type, const void *data, int64_t n_blocks) {
+    size_t off[2], n_off = 1, bb = dtype_block_bytes(type), j;
+    const uint8_t *p = (const uint8_t *)data;
+    int64_t b;
+    switch (type) {
+    case MLLM_DTYPE_Q4_0: off[0] = offsetof(block_q4_0, d); break;
+    case MLLM_DTYPE_Q5_0: off[0] = offsetof(block_q5_0, d); break;
+    case MLLM_DTYPE_IQ4_NL: off[0] = offsetof(block_iq4_nl, d); break;
+    case MLLM_DTYPE_IQ4_XS: off[0] = offsetof(block_iq4_xs, d); break;
+    case MLLM_DTYPE_Q3_K: off[0] = offsetof(block_q3_K, d); break;
+    case MLLM_DTYPE_Q6_K: off[0] = offsetof(block_q6_K, d); break;
+    case MLLM_DTYPE_Q4_1: off[0] = offsetof(block_q4_1, d), off[1] = offsetof(block_q4_1, m), n_off = 2; break;
+    case MLLM_DTYPE_Q5_1: off[0] = offsetof(block_q5_1, d), off[1] = offsetof(block_q5_1, m), n_off = 2; break;
+    case MLLM_DTYPE_Q2_K: off[0] = offsetof(block_q2_K, d), off[1] = offsetof(block_q2_K, dmin), n_off = 2; break;
+    case MLLM_DTYPE_Q4_K: off[0] = offsetof(block_q4_K, d), off[1] = offsetof(block_q4_K, dmin), n_off = 2; break;
+    case MLLM_DTYPE_Q5_K: off[0] = offsetof(block_q5_K, d), off[1] = offsetof(block_q5_K, dmin), n_off = 2; break;
+    default: return -1;
+    }
+    for (b = 0; b < n_blocks; b++, p += bb) {
+        for (j = 0; j < n_off; j++) {
+            uint16_t h;
+            memcpy(&h, p + off[j], 2);
+            if ((h & 0x7c00) == 0x7c00) return b; /* exponent all ones: inf or nan */
+        }
+    }
+    return -1;
 }

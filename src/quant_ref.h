@@ -51,4 +51,9 @@ void iq4_xs_dequantize(const void *x, float *y, int64_t k);
  * its block. */
 size_t quant_rows(uint32_t type, const float *src, void *dst, int64_t n_rows, int64_t n_per_row);
 
+/* The first of n_blocks blocks of `type` (a weight type above) whose fp16 scale (d, and m or
+ * dmin where the type has one) is inf or nan, as ggml_validate_row_data checks; -1 if none.
+ * Quantizers never write such scales: they make a damaged file. */
+int64_t quant_first_bad_scale(uint32_t type, const void *data, int64_t n_blocks);
+
 #endif
