@@ -1005,11 +1005,8 @@ static void iq4_impl(int super_block_size, const float *x, uint16_t *dh, uint8_t
                      uint8_t *scales_l, float *scales, uint8_t *L) {
     const int block_size = 32, ntry = 7;
     const int8_t *values = iq4nl_values;
-    float sigma2 = 0, max_scale = 0, amax_scale = 0, weight[32];
+    float max_scale = 0, amax_scale = 0, weight[32];
     int ib, j, i, itry;
-    for (j = 0; j < super_block_size; ++j) sigma2 += x[j] * x[j];
-    sigma2 *= 2.f / super_block_size;
-    (void)sigma2; /* only weighs an importance matrix, which this path never has */
     memset(q4, 0, (size_t)super_block_size / 2);
     dh[0] = F2H(0.f);
     for (ib = 0; ib < super_block_size / block_size; ++ib) {
