@@ -23,7 +23,7 @@ APT_BUILD := gcc make emscripten clang-19 lld-19
 APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium
 DEFAULT_MODEL := models/default.gguf
 
-.PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model
+.PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model fuzz-js
 
 all: wasm
 
@@ -141,6 +141,14 @@ test-py: build/.apt-test-stamp
 	$(PY) models/train/test_export.py
 
 test: deps test-c test-san test-node test-py test-browser test-web
+
+# JS fuzz harnesses for the converter's readers and the GGUF loader (tests/fuzz/run.js): each
+# target runs FUZZ_JS_CASES seeded mutations; unclean failures are saved under build/fuzz-js/.
+# `make test` runs a short pass and the saved regressions (tests/node/fuzz_js.test.js).
+FUZZ_JS_CASES ?= 100000
+FUZZ_JS_SEED ?= 1
+fuzz-js: deps wasm
+	node tests/fuzz/run.js --cases $(FUZZ_JS_CASES) --seed $(FUZZ_JS_SEED)
 
 # ---------------------------------------------------------------- main job
 $(DEFAULT_MODEL):

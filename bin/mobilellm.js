@@ -3,23 +3,31 @@
 // Errors print one sentence to stderr and exit non-zero.
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Engine, Generator, MobileLLMError } from '../wasm_build/engine.js';
+import { Engine, Generator, Grammar, MobileLLMError } from '../wasm_build/engine.js';
+import { jsonSchemaToGrammar } from '../worker/json_schema_grammar.js';
 import { runBench } from '../wasm_build/bench.js';
+import { parseOption, contextLength } from '../worker/options.js';
+import { escapeControls, terminalWriter } from './terminal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
 
 const USAGE = `usage:
   mobilellm generate [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] PROMPT
+                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--raw]
+                     [--json-schema FILE_OR_JSON | --grammar FILE] PROMPT
+                     (with a schema or grammar, prints exactly the constrained value)
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
   mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
   mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k_s|q3_k_m|
                      q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)
   mobilellm info     [-m MODEL]
+  mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
+                     [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--output LOG.jsonl]
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
-bundled model.`;
+bundled model. Numeric options take decimal values within their ranges (worker/options.js); generate
+writes control characters of the text as visible escapes when stdout is a terminal, unless --raw.`;
 
 class UsageError extends Error {}
 
@@ -43,12 +51,9 @@ function parseArgs(argv, spec) {
   return { opts, rest };
 }
 
-function num(opts, name, def, { int = false, min = -Infinity } = {}) {
-  if (opts[name] === undefined) return def;
-  const v = Number(opts[name]);
-  if (!Number.isFinite(v) || (int && !Number.isInteger(v)) || v < min)
-    throw new UsageError(`option '${name}' expects ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got '${opts[name]}'`);
-  return v;
+/** A numeric option by its flag, parsed strictly against the options table, or `def` when absent. */
+function num(opts, flag, option, def) {
+  return opts[flag] === undefined ? def : parseOption(option, opts[flag], flag);
 }
 
 const REPO_ID = /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/;
@@ -80,31 +85,49 @@ async function load(opts) {
 async function cmdGenerate(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '-n': 'value', '--temp': 'value', '--top-k': 'value',
     '--top-p': 'value', '--min-p': 'value', '--repeat-penalty': 'value', '--seed': 'value', '--stop': 'list',
-    '--ctx': 'value', '--ignore-eos': 'bool' });
+    '--ctx': 'value', '--ignore-eos': 'bool', '--raw': 'bool', '--json-schema': 'value', '--grammar': 'value' });
   if (rest.length !== 1) throw new UsageError('generate takes exactly one PROMPT argument (quote it)');
-  const n = num(opts, '-n', 128, { int: true, min: 1 });
+  // Every number is checked before the model is read.
+  const n = num(opts, '-n', 'maxTokens', 128);
+  const nCtx = num(opts, '--ctx', 'nCtx', undefined);
+  const sampling = {
+    temperature: num(opts, '--temp', 'temperature', 0.8), topK: num(opts, '--top-k', 'topK', 40),
+    topP: num(opts, '--top-p', 'topP', 0.95), minP: num(opts, '--min-p', 'minP', 0.05),
+    repeatPenalty: num(opts, '--repeat-penalty', 'repeatPenalty', 1.1),
+    seed: num(opts, '--seed', 'seed', (Date.now() ^ (process.pid << 16)) >>> 0),
+  };
+  const gbnf = await constraintGrammar(opts);
+  const write = terminalWriter(process.stdout, !!opts['--raw']);
   const { model } = await load(opts);
-  const ctx = model.newContext({ nCtx: num(opts, '--ctx', 0, { int: true, min: 0 }) });
+  const ctx = model.newContext({ nCtx: contextLength(nCtx, model.info.nCtxTrain, { shownAs: '--ctx' }) });
   const prompt = model.tokenize(rest[0], { addBos: model.info.addBos });
   if (prompt.length >= ctx.nCtx)
     throw new MobileLLMError('context_full', `the prompt is ${prompt.length} tokens but the context holds ${ctx.nCtx}`);
-  const sampler = model.newSampler({
-    temperature: num(opts, '--temp', 0.8), topK: num(opts, '--top-k', 40, { int: true }),
-    topP: num(opts, '--top-p', 0.95), minP: num(opts, '--min-p', 0.05),
-    repeatPenalty: num(opts, '--repeat-penalty', 1.1),
-    seed: num(opts, '--seed', (Date.now() ^ (process.pid << 16)) >>> 0, { int: true, min: 0 }),
-  });
+  const sampler = model.newSampler(sampling);
   for (const id of prompt) sampler.accept(id);
   ctx.eval(prompt);
-  process.stdout.write(rest[0]);
-  const gen = new Generator(ctx, sampler, { maxTokens: n, ignoreEos: !!opts['--ignore-eos'], stop: opts['--stop'] });
+  if (gbnf === undefined) write(rest[0]);
+  const grammar = gbnf === undefined ? null : new Grammar(model, gbnf);
+  const gen = new Generator(ctx, sampler, { maxTokens: n, ignoreEos: !!opts['--ignore-eos'], stop: opts['--stop'],
+    ...(grammar ? { grammar } : {}) });
   for (;;) {
     const r = gen.step();
-    if (r.text) process.stdout.write(r.text);
-    if (r.stop === 'context_full') process.stderr.write(`\n(stopped: the context of ${ctx.nCtx} tokens is full)`);
+    if (r.text) write(r.text);
+    if (r.stop === 'context_full' && !grammar) process.stderr.write(`\n(stopped: the context of ${ctx.nCtx} tokens is full)`);
     if (r.stop) break;
   }
   process.stdout.write('\n');
+}
+
+/** The GBNF text of --json-schema (JSON text or a file of it) or --grammar (a file), if given. */
+async function constraintGrammar(opts) {
+  const schema = opts['--json-schema'], file = opts['--grammar'];
+  if (schema !== undefined && file !== undefined) throw new UsageError('give --json-schema or --grammar, not both');
+  const read = (f, what) => readFile(f, 'utf8').catch(() => { throw new UsageError(`cannot read the ${what} file '${f}'`); });
+  if (file !== undefined) return read(file, 'grammar');
+  if (schema === undefined) return undefined;
+  const t = schema.trim();
+  return jsonSchemaToGrammar(t.startsWith('{') || t === 'true' ? t : await read(schema, 'JSON schema'));
 }
 
 async function cmdTokenize(argv) {
@@ -161,11 +184,12 @@ async function cmdBench(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '-p': 'value', '-n': 'value', '--threads': 'value',
     '--reps': 'value', '--ctx-pos': 'value', '--no-simd': 'bool', '--no-relaxed': 'bool' });
   if (rest.length) throw new UsageError(`bench takes no positional arguments (got '${rest[0]}')`);
-  const P = num(opts, '-p', 128, { int: true, min: 1 }), N = num(opts, '-n', 64, { int: true, min: 1 });
-  const threads = num(opts, '--threads', 1, { int: true, min: 1 });
+  const P = num(opts, '-p', 'promptTokens', 128), N = num(opts, '-n', 'genTokens', 64);
+  const threads = num(opts, '--threads', 'threads', 1); // within the pool's limit before any worker starts
+  num(opts, '--reps', 'reps', 1);
   // --ctx-pos K: K filler tokens go into the cache first (untimed), so the timed prefill and
   // decode run at positions K.. (attention cost grows with the position).
-  const K = num(opts, '--ctx-pos', 0, { int: true, min: 0 });
+  const K = num(opts, '--ctx-pos', 'ctxPos', 0);
   const eng = await Engine.create({ threads, ...(opts['--no-simd'] ? { simd: false } : {}) });
   const t0 = performance.now();
   const model = eng.loadModel(await readModel(opts['-m']));
@@ -201,8 +225,44 @@ async function cmdInfo(argv) {
   process.stdout.write(JSON.stringify(model.info, null, 2) + '\n');
 }
 
+async function cmdEval(argv) {
+  const { opts, rest } = parseArgs(argv, { '-m': 'value', '--task': 'list', '--perplexity': 'list', '--format': 'value',
+    '--limit': 'value', '--shots': 'value', '--threads': 'value', '--output': 'value', '--ctx': 'value', '--stride': 'value',
+    '--no-bos': 'bool', '--max-gen-tokens': 'value' });
+  if (rest.length) throw new UsageError(`eval takes no positional arguments (got '${rest[0]}'); name files with --task or --perplexity`);
+  const files = [...(opts['--task'] ?? []).map((f) => ['task', f]), ...(opts['--perplexity'] ?? []).map((f) => ['perplexity', f])];
+  if (!files.length) throw new UsageError('eval needs --task FILE.jsonl or --perplexity FILE');
+  const o = {
+    limit: num(opts, '--limit', 'limit', undefined), shots: num(opts, '--shots', 'shots', 0),
+    threads: num(opts, '--threads', 'threads', 1), ctx: num(opts, '--ctx', 'ctx', undefined),
+    stride: num(opts, '--stride', 'stride', undefined), maxGenTokens: num(opts, '--max-gen-tokens', 'maxGenTokens', undefined),
+    ...(opts['--no-bos'] ? { bos: false } : {}), log: !!opts['--output'],
+  };
+  const { basename } = await import('node:path');
+  const tasks = [];
+  for (const [kind, f] of files) {
+    const text = await readFile(f, 'utf8').catch(() => { throw new UsageError(`cannot read '${f}'`); });
+    tasks.push(kind === 'task' ? { name: basename(f), text, format: opts['--format'] } : { name: basename(f), perplexity: text });
+  }
+  const eng = await Engine.create({ threads: o.threads });
+  const model = eng.loadModel(await readModel(opts['-m']));
+  const { evaluate } = await import('../worker/eval/evaluate.js');
+  let last = 0;
+  const onProgress = ({ task, done, total }) => {
+    if (!process.stderr.isTTY || (performance.now() - last < 500 && done < total)) return;
+    last = performance.now();
+    process.stderr.write(`\r${task}: ${done}/${total}${done === total ? '\n' : ''}`);
+  };
+  const { results, log } = await evaluate(model, tasks, { ...o, onProgress });
+  if (log) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(opts['--output'], log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  process.stdout.write(JSON.stringify({ model: opts['-m'] ?? DEFAULT_MODEL, bos: o.bos ?? model.info.addBos, results }, null, 2) + '\n');
+}
+
 const COMMANDS = { generate: cmdGenerate, tokenize: cmdTokenize, score: cmdScore, bench: cmdBench,
-  convert: cmdConvert, info: cmdInfo };
+  convert: cmdConvert, info: cmdInfo, eval: cmdEval };
 
 async function main(argv) {
   const [cmd, ...args] = argv;
@@ -215,6 +275,7 @@ async function main(argv) {
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
   const msg = e instanceof UsageError || e instanceof MobileLLMError || e?.code ? e.message : String(e?.stack ?? e);
-  process.stderr.write(`mobilellm: ${msg.replace(/\.?$/, '.')}\n`);
-  process.exitCode = e instanceof UsageError ? 2 : 1;
+  const line = `mobilellm: ${msg.replace(/\.?$/, '.')}`;
+  process.stderr.write(`${process.stderr.isTTY ? escapeControls(line) : line}\n`); // messages may quote a file's bytes
+  process.exitCode = e instanceof UsageError || e?.name === 'ArgumentError' ? 2 : 1; // a bad option is a usage mistake
 });

@@ -19,7 +19,7 @@ MODEL_APT := bible-kjv python3-torch python3-numpy python3-sentencepiece
 MODEL_OPENBLAS := $(MODEL_BUILD)/openblas/root/usr/lib/x86_64-linux-gnu/openblas-pthread
 MODEL_RUN := env LD_LIBRARY_PATH=$(abspath $(MODEL_OPENBLAS)) OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 nice -n 10 $(PY)
 
-.PHONY: model model-ablation
+.PHONY: model model-ablation model-eval
 
 $(MODEL_BUILD)/.apt-stamp:
 	$(call apt_install,$(MODEL_APT))
@@ -55,3 +55,9 @@ model: $(MODEL_HF)/model.safetensors
 model-ablation: $(MODEL_BUILD)/tokenizer.model $(MODEL_BUILD)/openblas/.stamp $(MODEL_SRC) models/train/ablate.py
 	$(MODEL_RUN) models/train/ablate.py --corpus $(MODEL_BUILD)/corpus --tokenizer $(MODEL_BUILD)/tokenizer.model \
 	  --dir $(MODEL_BUILD)/ablation
+
+# make model-eval: the next-verse task and the held-out perplexity of the shipped GGUF through
+# `mobilellm eval` (models/README.md "Evaluation"); needs only bible-kjv and the wasm build.
+model-eval: wasm $(DEFAULT_MODEL) | $(MODEL_BUILD)/.apt-stamp
+	$(PY) models/train/make_kjv_task.py $(MODEL_BUILD)/kjv
+	node bin/mobilellm.js eval -m $(DEFAULT_MODEL) --task $(MODEL_BUILD)/kjv/next_verse.jsonl --perplexity $(MODEL_BUILD)/kjv/heldout.jsonl

@@ -10,6 +10,11 @@
  * stop is CONTEXT (status OK). A generator that has stopped answers later steps with the same
  * stop reason and status, sampling nothing.
  *
+ * With a grammar (mllm_generator_set_grammar) the token comes from constrain.c instead of the
+ * plain sampler (masked sampling; the shortest completion forced when the tokens left, by
+ * max_tokens or the context, run short), and a complete value that can go no further ends the
+ * run with stop EOS.
+ *
  * Buffers: `pend` (not-yet-final window) and `out` (this step's final text, NUL-terminated)
  * both hold `cap` bytes, sized in new/add_stop only:
  *   cap = 3 * (max_piece + 3) + 9 + (max_stop - 1) + 1 + 8
@@ -25,6 +30,8 @@
 #include "mobilellm.h"
 #include "sampler.h"
 #include "stop.h"
+#include "constrain.h"
+#include "grammar.h"
 #include "error.h"
 
 #include <stdlib.h>
@@ -47,6 +54,7 @@ struct mllm_generator {
     int32_t finished;      /* 1 once a stop reason or an error ended the run */
     int32_t final_stop;    /* mllm_stop_reason to repeat after finishing */
     mllm_status final_status;
+    mllm_constrain con;    /* con.gr set: grammar-constrained (constrain.h) */
 };
 
 static int32_t needed_cap(int32_t max_piece, int32_t max_stop) {
@@ -119,6 +127,8 @@ mllm_status mllm_generator_add_stop(mllm_generator *g, const char *text, int32_t
                                     mllm_error *err) {
     mllm_status st;
     if (!g) return mllm_fail(err, MLLM_ERR_ARG, "mllm_generator_add_stop got a NULL generator.");
+    if (g->con.gr)
+        return mllm_fail(err, MLLM_ERR_ARG, "stop strings cannot be combined with a grammar, which decides where the text ends.");
     st = mllm_stops_add(&g->stops, text, len, err);
     if (st != MLLM_OK) return st;
     return resize(g, needed_cap(g->max_piece, g->stops.max_len), err);
@@ -126,10 +136,34 @@ mllm_status mllm_generator_add_stop(mllm_generator *g, const char *text, int32_t
 
 const char *mllm_generator_text(const mllm_generator *g) { return g ? g->out : ""; }
 
+mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm_error *err) {
+    mllm_model_info info;
+    if (!g || !gr) return mllm_fail(err, MLLM_ERR_ARG, "mllm_generator_set_grammar got a NULL argument.");
+    if (g->n_generated > 0 || g->finished)
+        return mllm_fail(err, MLLM_ERR_STATE, "a grammar must be set before the generator's first step.");
+    if (g->stops.n > 0)
+        return mllm_fail(err, MLLM_ERR_ARG, "stop strings cannot be combined with a grammar, which decides where the text ends.");
+    mllm_model_get_info(g->model, &info);
+    if (mllm_grammar_n_vocab(gr) != info.n_vocab)
+        return mllm_fail(err, MLLM_ERR_ARG, "the grammar was made for %d tokens but the model has %d.",
+                         (int)mllm_grammar_n_vocab(gr), (int)info.n_vocab);
+    mllm_constrain_free(&g->con);
+    return mllm_constrain_init(&g->con, gr, err);
+}
+
+/* Tokens this run may still emit, this step's included: max_tokens, and the context (the
+ * token that fills it is emitted without being evaluated). */
+static int32_t remaining_tokens(const mllm_generator *g) {
+    int32_t r = mllm_n_ctx(g->ctx) - mllm_n_past(g->ctx) + 1;
+    if (g->p.max_tokens > 0 && g->p.max_tokens - g->n_generated < r) r = g->p.max_tokens - g->n_generated;
+    return r;
+}
+
 void mllm_generator_free(mllm_generator *g) {
     if (!g) return;
     mllm_detok_free(g->detok);
     mllm_stops_free(&g->stops);
+    mllm_constrain_free(&g->con);
     free(g->pend);
     free(g->out);
     free(g);
@@ -225,7 +259,15 @@ mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_err
     logits = mllm_logits(g->ctx, -1);
     if (!logits)
         return mllm_fail(err, MLLM_ERR_STATE, "the context holds no logits to sample from; evaluate the prompt first.");
-    tok = mllm_sampler_sample(g->smp, logits);
+    if (g->con.gr) {
+        st = mllm_constrain_pick(&g->con, g->smp, logits, remaining_tokens(g), g->p.ignore_eos, &tok, err);
+        if (st != MLLM_OK) {
+            finish(g, MLLM_STOP_NONE, st);
+            return st;
+        }
+    } else {
+        tok = mllm_sampler_sample(g->smp, logits);
+    }
     if (tok < 0) return mllm_fail(err, MLLM_ERR_STATE, "the sampler returned no token.");
     mllm_sampler_accept(g->smp, tok);
     g->n_generated++;
@@ -237,6 +279,7 @@ mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_err
     n = mllm_detok_push(g->detok, tok);
     if (n > 0 && !append_pending(g, mllm_detok_text(g->detok), n)) return overflow(g, err);
     if (scan_release(g)) return stop_run(g, r, MLLM_STOP_STRING, MLLM_OK, err);
+    if (g->con.gr && mllm_constrain_done(&g->con)) return stop_run(g, r, MLLM_STOP_EOS, MLLM_OK, err);
     if (g->p.max_tokens > 0 && g->n_generated >= g->p.max_tokens) return stop_run(g, r, MLLM_STOP_LENGTH, MLLM_OK, err);
 
     /* a token the context cannot take ends the run normally; any other failure is an error */

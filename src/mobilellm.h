@@ -47,6 +47,7 @@ typedef struct mllm_context mllm_context;
 typedef struct mllm_sampler mllm_sampler;
 typedef struct mllm_generator mllm_generator;
 typedef struct mllm_detok mllm_detok;
+typedef struct mllm_grammar mllm_grammar;
 
 /* ---------------------------------------------------------------- model */
 
@@ -230,6 +231,25 @@ mllm_status mllm_generator_add_stop(mllm_generator *g, const char *text, int32_t
 mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_error *err);
 const char *mllm_generator_text(const mllm_generator *g);
 void mllm_generator_free(mllm_generator *g);
+
+/* ------------------------------------------------------- constrained decoding */
+
+/* A GBNF grammar (llama.cpp's dialect: rules, alternatives, groups, literals, char classes,
+ * repetitions * + ? {m,n}, comments; `root` starts) compiled into a matcher over the model's
+ * vocabulary. Limits (src/grammar.h) are checked while compiling; a mistake is MLLM_ERR_ARG
+ * with the line and column. Left-recursive rules and rules that can never end are refused.
+ * The handle keeps its own copy of the pieces: it does not borrow the model. */
+mllm_status mllm_grammar_new(const mllm_model *m, const char *text, int32_t len, mllm_grammar **out,
+                             mllm_error *err);
+void mllm_grammar_free(mllm_grammar *gr);
+
+/* Constrain a generator (before its first step; the generator borrows gr, which must outlive
+ * it, and resets it). Each step samples only tokens that keep the text a prefix of the
+ * grammar's language (end-of-generation only where a value is complete), and the run always
+ * ends on a complete value: once the tokens left (max_tokens, context) reach what the
+ * shortest completion needs, that completion is forced. A value that can go no further ends
+ * the run with MLLM_STOP_EOS. Stop strings and a grammar exclude each other (MLLM_ERR_ARG). */
+mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm_error *err);
 
 /* ------------------------------------------------------------------ quantizer (the converter's) */
 

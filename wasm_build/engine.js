@@ -24,6 +24,31 @@ export class MobileLLMError extends Error {
 
 const enc = new TextEncoder();
 
+/** The most bytes one allocation can hold: wasm32 addresses 4 GiB and malloc takes a 32-bit size,
+ * so a larger request must never reach it (it would wrap to a small block). */
+export const MAX_ALLOC = 2 ** 32 - 1;
+/** Threads one engine may start: two contexts of the pool's 16 (src/threads.c POOL_MAX) each, less the caller. */
+export const MAX_ENGINE_THREADS = 31;
+
+/** A number for a C struct field, refused (an 'argument' error) rather than wrapped or overflowed. */
+function field(name, v, lo = -(2 ** 31), hi = 2 ** 31 - 1, int = true) {
+  if (typeof v !== 'number' || Number.isNaN(v) || (int && !Number.isInteger(v)) || v < lo || v > hi) {
+    throw new MobileLLMError('argument', `${name} must be ${int ? 'an integer' : 'a number'} from ${lo} to ${hi}, not ${String(v)}`);
+  }
+  return v;
+}
+
+const F32_MAX = 3.4028234663852886e38;
+/** What each field kind of the ABI table can hold: [lowest, highest, integer]. */
+const KIND_RANGE = { i32: [-(2 ** 31), 2 ** 31 - 1, true], u32: [0, 2 ** 32 - 1, true], f32: [-F32_MAX, F32_MAX, false] };
+
+/** Set a struct field (abi.js) from a caller's number, checked against the field's kind first. */
+function setChecked(e, p, strct, cField, name, value) {
+  const r = KIND_RANGE[e.abi.field(strct, cField).kind];
+  if (r) field(name, value, r[0], r[1], r[2]);
+  e.abi.set(p, strct, cField, value);
+}
+
 /** The smallest module using a SIMD128 instruction (i32.const 0; i8x16.splat): engines
  * without SIMD128 reject it, so it decides which build to load. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0,
@@ -52,7 +77,8 @@ export class Engine {
    */
   static async create(opts = {}) {
     const simd = opts.simd ?? simdSupported();
-    const want = Math.max(1, Math.floor(opts.threads ?? 1));
+    // Each thread is a worker started now: check the count before starting any.
+    const want = field('threads', opts.threads ?? 1, 1, MAX_ENGINE_THREADS);
     const shared = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
     const threads = want > 1 && simd && shared ? want : 1;
     const file = threads > 1 ? 'mobilellm-threads.js' : simd ? 'mobilellm.js' : 'mobilellm-nosimd.js';
@@ -110,10 +136,22 @@ export class Engine {
   i32() { return this.mod.HEAP32; }
   f32() { return this.mod.HEAPF32; }
 
-  /** @param {number} bytes */
-  alloc(bytes) {
+  /**
+   * Allocate heap bytes; sizes are checked as JS numbers (64-bit) before malloc sees them.
+   * @param {number} bytes
+   * @param {string} [what] what the bytes are, for the message
+   */
+  alloc(bytes, what = 'an allocation') {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new MobileLLMError('argument', `${what} of ${bytes} bytes is not a byte count`);
+    if (bytes > MAX_ALLOC) {
+      throw new MobileLLMError('unsupported', `${what} of ${bytes} bytes is more than the 4 GiB the engine's wasm32 memory can address`);
+    }
     const p = this.mod._malloc(Math.max(1, bytes));
-    if (!p) throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes`);
+    if (!p) throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes for ${what}`);
+    if (p + bytes > this.u8().length) { // malloc's block must lie inside linear memory
+      this.mod._free(p);
+      throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes for ${what}`);
+    }
     return p;
   }
   free(p) { if (p) this.mod._free(p); }
@@ -361,12 +399,12 @@ export class Model {
     const e = this.eng;
     const p = e.alloc(e.abi.size('mllm_context_params'));
     e.mod._mllm_context_params_init(p);
-    const set = (field, value) => e.abi.set(p, 'mllm_context_params', field, value);
-    if (opts.nCtx) set('n_ctx', opts.nCtx);
-    if (opts.nBatch) set('n_batch', opts.nBatch);
-    if (opts.threads) set('n_threads', opts.threads);
-    if (opts.relaxedSimd === false) set('relaxed_simd', 0);
+    const set = (name, field, value) => setChecked(e, p, 'mllm_context_params', field, name, value);
     try {
+      if (opts.nCtx) set('nCtx', 'n_ctx', opts.nCtx);
+      if (opts.nBatch) set('nBatch', 'n_batch', opts.nBatch);
+      if (opts.threads) set('threads', 'n_threads', opts.threads);
+      if (opts.relaxedSimd === false) set('relaxedSimd', 'relaxed_simd', 0);
       e.check(e.mod._mllm_context_new(this.ptr, p, e.scratch, e.errPtr));
     } finally {
       e.free(p);
@@ -470,14 +508,19 @@ export class Sampler {
     const e = (this.eng = model.eng);
     const p = e.alloc(e.abi.size('mllm_sampler_params'));
     e.mod._mllm_sampler_params_init(p);
-    const set = (field, value) => { if (value !== undefined) e.abi.set(p, 'mllm_sampler_params', field, value); };
-    set('temperature', opts.temperature);
-    set('top_k', opts.topK);
-    set('top_p', opts.topP);
-    set('min_p', opts.minP);
-    set('repeat_penalty', opts.repeatPenalty);
-    set('repeat_last_n', opts.repeatLastN);
-    set('seed', opts.seed);
+    const set = (name, field, value) => { if (value !== undefined) setChecked(e, p, 'mllm_sampler_params', field, name, value); };
+    try {
+      set('temperature', 'temperature', opts.temperature);
+      set('topK', 'top_k', opts.topK);
+      set('topP', 'top_p', opts.topP);
+      set('minP', 'min_p', opts.minP);
+      set('repeatPenalty', 'repeat_penalty', opts.repeatPenalty);
+      set('repeatLastN', 'repeat_last_n', opts.repeatLastN);
+      set('seed', 'seed', opts.seed);
+    } catch (err) {
+      e.free(p);
+      throw err;
+    }
     try {
       e.check(e.mod._mllm_sampler_new(model.info.nVocab, p, e.scratch, e.errPtr));
     } finally {
@@ -507,12 +550,19 @@ export class Generator {
   /**
    * @param {Context} ctx a context holding the prompt's logits
    * @param {Sampler} sampler
-   * @param {{maxTokens?: number, ignoreEos?: boolean, stop?: string[]}} [opts]
+   * @param {{maxTokens?: number, ignoreEos?: boolean, stop?: string[], grammar?: Grammar}} [opts]
+   *   grammar: constrain the output to a compiled GBNF grammar (borrowed: it must outlive the
+   *   generator); the output is then always one complete value of it
    */
   constructor(ctx, sampler, opts = {}) {
     const e = (this.eng = ctx.eng);
     const p = e.allocStruct('mllm_generator_params');
-    e.abi.set(p, 'mllm_generator_params', 'max_tokens', opts.maxTokens ?? 0);
+    try {
+      setChecked(e, p, 'mllm_generator_params', 'max_tokens', 'maxTokens', opts.maxTokens ?? 0);
+    } catch (err) {
+      e.free(p);
+      throw err;
+    }
     e.abi.set(p, 'mllm_generator_params', 'ignore_eos', opts.ignoreEos ? 1 : 0);
     try {
       e.check(e.mod._mllm_generator_new(ctx.ptr, sampler.ptr, p, e.scratch, e.errPtr));
@@ -528,6 +578,7 @@ export class Generator {
         const sp = e.put(b);
         try { e.check(e.mod._mllm_generator_add_stop(this.ptr, sp, b.length, e.errPtr)); } finally { e.free(sp); }
       }
+      if (opts.grammar) e.check(e.mod._mllm_generator_set_grammar(this.ptr, opts.grammar.ptr, e.errPtr));
     } catch (err) {
       this.free();
       throw err;
@@ -551,4 +602,26 @@ export class Generator {
       this.ptr = 0;
     }
   }
+}
+
+/**
+ * A GBNF grammar (llama.cpp's dialect) compiled against a model's vocabulary, for
+ * `new Generator(ctx, sampler, { grammar })`. A mistake in the grammar throws a
+ * MobileLLMError with code 'argument' naming the line and column.
+ */
+export class Grammar {
+  /** @param {Model} model @param {string} text */
+  constructor(model, text) {
+    const e = (this.eng = model.eng);
+    const b = enc.encode(text);
+    const tp = e.put(b);
+    try {
+      e.check(e.mod._mllm_grammar_new(model.ptr, tp, b.length, e.scratch, e.errPtr));
+    } finally {
+      e.free(tp);
+    }
+    this.ptr = e.i32()[e.scratch >> 2];
+  }
+
+  free() { if (this.ptr) { this.eng.mod._mllm_grammar_free(this.ptr); this.ptr = 0; } }
 }

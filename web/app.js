@@ -4,6 +4,7 @@
 //
 // Query parameters (for mirrors and tests): ?model=URL sets the bundled model's URL (default
 // ../models/default.gguf), ?hf=URL a Hugging Face endpoint (default https://huggingface.co).
+import { attachEvaluate } from './evaluate.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -106,6 +107,14 @@ try {
   }
 }
 const { MobileLLM } = api;
+/** Sampling fields and the options they set; their ranges come from the API's one table. */
+const SAMPLING_FIELDS = /** @type {const} */ ([['temperature', 'temperature'], ['top-k', 'topK'], ['top-p', 'topP'],
+  ['max-tokens', 'maxTokens'], ['seed', 'seed']]);
+for (const [id, name] of SAMPLING_FIELDS) {
+  const spec = api.OPTIONS[name];
+  $(id).min = String(spec.min);
+  $(id).max = String(spec.max);
+}
 
 // ------------------------------------------------------------------------------ messages
 
@@ -277,6 +286,7 @@ let genCtl = null;
 
 form.addEventListener('submit', (e) => { e.preventDefault(); loadModel(); });
 $('cancel-load-btn').addEventListener('click', () => loadCtl?.abort());
+attachEvaluate(() => llm, showMessage); // the Evaluate panel (evaluate.js) scores whatever model is loaded
 
 const PHASES = {
   download: 'Downloading', convert: 'Converting the checkpoint', verify: 'Cached copy damaged, fetching again',
@@ -451,27 +461,18 @@ function updateGenButtons() {
 }
 
 /**
- * The sampling options, or a message naming the field that is out of range.
+ * The sampling options, or a message naming the field that is out of range (the API's one
+ * table of options decides: worker/options.js).
  * @returns {{opts: Record<string, number>} | {problem: string}}
  */
 function readSampling() {
-  /** @param {string} id @param {string} name @param {number} min @param {number} max @param {boolean} int */
-  const num = (id, name, min, max, int) => {
-    const raw = $(id).value.trim();
-    const v = Number(raw);
-    if (raw === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-      throw new RangeError(`${name} must be ${int ? 'a whole number' : 'a number'} from ${min} to ${max}.`);
-    }
-    return v;
-  };
   try {
-    const opts = {
-      temperature: num('temperature', 'Temperature', 0, 5, false),
-      topK: num('top-k', 'Top-k', 0, 1e6, true),
-      topP: num('top-p', 'Top-p', 0, 1, false),
-      maxTokens: num('max-tokens', 'Max tokens', 1, 1e6, true),
-    };
-    if ($('seed').value.trim() !== '') opts.seed = num('seed', 'Seed', 0, 2 ** 32 - 1, true);
+    /** @type {Record<string, number>} */
+    const opts = {};
+    for (const [id, name] of SAMPLING_FIELDS) {
+      if (name === 'seed' && $(id).value.trim() === '') continue; // blank: a random seed
+      opts[name] = api.parseOption(name, $(id).value, api.OPTIONS[name].label);
+    }
     return { opts };
   } catch (e) {
     return { problem: e.message };

@@ -53,7 +53,7 @@ export async function listRepo(o) {
     throw new DownloadError(`The Hugging Face Hub sent a listing of '${o.repo}' that is not JSON.`, { url });
   }
   if (!Array.isArray(info?.siblings)) throw new DownloadError(`The Hugging Face Hub listing of '${o.repo}' has no file list.`, { url });
-  return info.siblings.map((s) => String(s.rfilename));
+  return info.siblings.filter((s) => typeof s?.rfilename === 'string').map((s) => s.rfilename);
 }
 
 /**

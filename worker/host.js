@@ -3,16 +3,17 @@
 // here, so in a browser the page's main thread only posts messages. It has no side effects on
 // import: worker.js attaches it to the worker's port, index.js runs it in process on request.
 
-import { Engine, Generator } from '../wasm_build/engine.js';
+import { Engine, Generator, Grammar } from '../wasm_build/engine.js';
+import { jsonSchemaToGrammar } from './json_schema_grammar.js';
 import { openStore } from './cache.js';
 import { loadSource } from './source.js';
 import { transferables, yieldToEventLoop } from './protocol.js';
 import {
   AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
 } from './errors.js';
+import { checkDtype, checkOptions, contextLength, GENERATE_OPTIONS, LOAD_OPTIONS } from './options.js';
 
-const PREFILL_SLICE = 64;
-const MAX_THREADS = 16; // the engine's pool limit (src/threads.c POOL_MAX) // prompt tokens per forward call, so an abort is seen within one slice
+const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
 
 export class Host {
   /** @param {(msg: any, transfer?: ArrayBuffer[]) => void} post */
@@ -81,6 +82,7 @@ export class Host {
       tokenize: this.tokenize,
       detokenize: this.detokenize,
       logits: this.logits,
+      evaluate: this.evaluate,
       unload: this.unload,
     };
   }
@@ -93,12 +95,9 @@ export class Host {
   async load(a, signal, id) {
     if (this.model) throw new StateError('This worker already holds a model; unload it first.');
     const o = a.options ?? {};
-    const dtype = String(o.dtype ?? 'q8_0').toLowerCase();
-    if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${o.dtype}'.`);
+    const dtype = checkDtype(o.dtype);
+    checkOptions(o, LOAD_OPTIONS);
     const want = o.threads ?? 1;
-    if (!Number.isInteger(want) || want < 1 || want > MAX_THREADS) {
-      throw new ArgumentError(`threads must be an integer from 1 to ${MAX_THREADS}, not ${JSON.stringify(o.threads)}.`);
-    }
     if (a.source?.type === 'cache' && o.cache === false) throw new ArgumentError('Loading a cache entry by key needs the cache; do not pass cache: false.');
     const t0 = performance.now();
     const eng = await this.engine(want);
@@ -116,7 +115,8 @@ export class Host {
     });
     const model = origin.value;
     try {
-      this.ctx = model.newContext({ nCtx: o.nCtx || Math.min(model.info.nCtxTrain || 2048, 4096), threads: this.threads });
+      const nCtx = contextLength(o.nCtx, model.info.nCtxTrain || 2048, { fallbackCap: 4096 });
+      this.ctx = model.newContext({ nCtx, threads: this.threads });
     } catch (e) {
       model.free();
       throw e;
@@ -205,6 +205,26 @@ export class Host {
   }
 
   /**
+   * Task files and perplexity texts scored as lm-evaluation-harness does (eval/evaluate.js), in
+   * a context of its own; one evaluation at a time.
+   * @param {{tasks: any[], options: Record<string, any>}} a
+   * @param {AbortSignal} signal
+   * @param {number} id
+   */
+  async evaluate(a, signal, id) {
+    const m = this.requireModel();
+    if (this.evaluating) throw new BusyError('An evaluation is already running on this model; wait for it to finish or abort it.');
+    this.evaluating = true;
+    try {
+      const { evaluate } = await import('./eval/evaluate.js');
+      return await evaluate(m, a.tasks, { ...a.options, threads: this.threads, signal,
+        onProgress: (p) => this.post({ id, type: 'progress', data: p }) });
+    } finally {
+      this.evaluating = false;
+    }
+  }
+
+  /**
    * @param {{prompt: string|ArrayLike<number>, options: Record<string, any>}} a
    * @param {AbortSignal} signal
    * @param {number} id
@@ -218,6 +238,7 @@ export class Host {
     const o = a.options ?? {};
     let sampler = null;
     let gen = null;
+    let grammar = null;
     try {
       const ctx = this.ctx;
       const ids = this.promptIds(a.prompt, o.addBos, 'generate()');
@@ -225,7 +246,8 @@ export class Host {
         throw new ContextFullError(`The prompt is ${ids.length} tokens but the context holds ${ctx.nCtx}, which leaves no room to generate.`,
           { promptTokens: ids.length, nCtx: ctx.nCtx });
       }
-      checkOptions(o);
+      checkOptions(o, GENERATE_OPTIONS);
+      checkStop(o.stop);
       const seed = o.seed ?? ((Math.random() * 2 ** 32) >>> 0);
       sampler = m.newSampler({
         temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
@@ -243,7 +265,10 @@ export class Host {
         }
       }
       const t1 = performance.now();
-      gen = new Generator(ctx, sampler, { maxTokens: o.maxTokens ?? 256, ignoreEos: !!o.ignoreEos, stop: o.stop ?? [] });
+      const gbnf = o.jsonSchema !== undefined ? jsonSchemaToGrammar(o.jsonSchema) : o.grammar;
+      if (gbnf !== undefined) grammar = new Grammar(m, gbnf);
+      gen = new Generator(ctx, sampler, { maxTokens: o.maxTokens ?? 256, ignoreEos: !!o.ignoreEos, stop: o.stop ?? [],
+        ...(grammar ? { grammar } : {}) });
       // Flow control: the consumer grants a token per token it takes, so the worker runs at
       // most `credit` tokens ahead — a slow or stopped consumer never leaves it racing on.
       const credit = { n: a.credit > 0 ? a.credit : Infinity, wake: null };
@@ -281,6 +306,7 @@ export class Host {
       throw toApiError(e);
     } finally {
       gen?.free();
+      grammar?.free();
       sampler?.free();
       this.generating = 0;
       this.credits.delete(id);
@@ -308,25 +334,14 @@ function threadsWarning(want, eng) {
   return `${want} threads were asked for but ${why}, so the model runs on one thread.`;
 }
 
-/** Numbers must be numbers: a NaN temperature would silently sample garbage. */
-function checkOptions(o) {
-  const num = (k, lo, int = false) => {
-    const v = o[k];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || (int && !Number.isInteger(v))) {
-      throw new ArgumentError(`The generation option ${k} must be ${int ? 'an integer' : 'a number'} >= ${lo}, not ${JSON.stringify(v)}.`);
-    }
-  };
-  num('maxTokens', 0, true);
-  num('temperature', 0);
-  num('topK', 0, true);
-  num('topP', 0);
-  num('minP', 0);
-  num('repeatPenalty', 0);
-  num('repeatLastN', 0, true);
-  num('seed', 0, true);
-  if (o.seed !== undefined && o.seed >= 2 ** 32) throw new ArgumentError(`The generation option seed must be below 2^32, not ${o.seed}.`);
-  if (o.stop !== undefined && (!Array.isArray(o.stop) || !o.stop.every((x) => typeof x === 'string' && x.length > 0))) {
+/** @param {unknown} stop */
+function checkStop(stop) {
+  if (stop !== undefined && (!Array.isArray(stop) || !stop.every((x) => typeof x === 'string' && x.length > 0))) {
     throw new ArgumentError('The generation option stop must be a non-empty string or an array of them.');
+  }
+  if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
+  if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');
+  if ((o.grammar !== undefined || o.jsonSchema !== undefined) && o.stop?.length) {
+    throw new ArgumentError('The generation option stop cannot be combined with grammar or jsonSchema, which decide where the text ends.');
   }
 }

@@ -98,6 +98,13 @@ export interface GenerateOptions {
   stop?: string | string[];
   ignoreEos?: boolean;
   addBos?: boolean;
+  /** constrain the output to a GBNF grammar (llama.cpp's dialect); the text is then always one
+   * complete string of it, even when maxTokens runs short (the completion is forced); not
+   * combinable with stop */
+  grammar?: string;
+  /** constrain the output to JSON that validates against this JSON Schema (object or JSON text;
+   * converted with jsonSchemaToGrammar) */
+  jsonSchema?: object | boolean | string;
   signal?: AbortSignal;
   /** wait for a running generation to finish instead of failing with a 'busy' error */
   wait?: boolean;
@@ -174,6 +181,11 @@ export interface CacheEntry {
 
 export interface CacheOptions { cacheDir?: string }
 
+export type { TaskInput, TaskFormat, EvalOptions, EvalProgress, EvalReport, ChoiceResult, GenerateResult, PerplexityResult, EvalRecord } from './eval/evaluate.js';
+import type { TaskInput, EvalOptions, EvalReport } from './eval/evaluate.js';
+/** JSON-lines text, a File / Blob of it, or a task object (text or perplexity may be a Blob) */
+export type EvalTask = string | Blob | TaskInput | { name?: string; text: Blob; format?: string } | { name?: string; perplexity: Blob };
+
 export class MobileLLM {
   private constructor();
   static load(source: ModelSource, options?: LoadOptions): Promise<MobileLLM>;
@@ -184,6 +196,8 @@ export class MobileLLM {
   /** teacher-forced logits, n x info.nVocab row-major */
   logits(input: string | ArrayLike<number>, opts?: { addBos?: boolean; signal?: AbortSignal }): Promise<Float32Array>;
   generate(prompt: string | ArrayLike<number>, opts?: GenerateOptions): AsyncGenerator<GeneratedToken, void, void>;
+  /** zero-shot scores as lm-evaluation-harness computes them, or perplexity; in a context of its own */
+  evaluate(tasks: EvalTask | EvalTask[], opts?: Omit<EvalOptions, 'threads' | 'shared'>): Promise<EvalReport>;
   unload(): Promise<void>;
   static cache: {
     list(o?: CacheOptions): Promise<CacheEntry[]>;
@@ -201,3 +215,9 @@ export function resolveModelFile(source: string, options?: Omit<LoadOptions, 'wo
 /** Node: convert a checkpoint directory or repo to a GGUF file. */
 export function convertSource(source: string, outPath: string, options?: Omit<LoadOptions, 'worker' | 'transfer' | 'nCtx' | 'threads'>):
   Promise<{ warnings: string[] }>;
+
+/** The GBNF grammar of the JSON values that validate against a JSON Schema (see
+ * worker/json_schema_grammar.d.ts for what is supported). */
+export { jsonSchemaToGrammar } from './json_schema_grammar.js';
+/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its parsers. */
+export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';

@@ -13,7 +13,11 @@ import {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError, toApiError,
 } from './errors.js';
+import { checkDtype, checkOptions, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
+export { jsonSchemaToGrammar } from './json_schema_grammar.js';
+
+export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
 export {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError,
@@ -25,7 +29,10 @@ const isNode = typeof process === 'object' && !!process.versions?.node && typeof
 const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
 /** Generation options forwarded to the worker. */
 const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
-  'ignoreEos', 'addBos'];
+  'ignoreEos', 'addBos', 'grammar', 'jsonSchema'];
+
+/** Evaluation options forwarded to the worker (eval/evaluate.js). */
+const EVAL_KEYS = ['limit', 'shots', 'bos', 'nCtx', 'ctx', 'stride', 'maxGenTokens', 'log'];
 
 /** Tokens the worker may compute ahead of the consumer: after the consumer stops (abort, break),
  * at most one more token is computed. */
@@ -89,8 +96,11 @@ export class MobileLLM {
    * @returns {Promise<MobileLLM>}
    */
   static async load(source, options = {}) {
+    if (options === null || typeof options !== 'object') throw new ArgumentError('MobileLLM.load() takes its options as an object.');
     const { onProgress, signal, worker = true, transfer = true } = options;
     if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
+    checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
+    checkDtype(options.dtype);
     const { desc, transferList } = await describeSource(source, { transfer });
     const port = await openPort(worker);
     const rpc = new RpcClient(port);
@@ -133,6 +143,7 @@ export class MobileLLM {
    */
   async tokenize(text, opts = {}) {
     this.#check();
+    opts ??= {};
     return this.#rpc.call('tokenize', { text, addBos: opts.addBos, parseSpecial: opts.parseSpecial }).done;
   }
 
@@ -143,7 +154,8 @@ export class MobileLLM {
    */
   async detokenize(tokens, opts = {}) {
     this.#check();
-    return this.#rpc.call('detokenize', { tokens: Array.from(tokens ?? []), stripLeadingSpace: opts.stripLeadingSpace }).done;
+    opts ??= {};
+    return this.#rpc.call('detokenize', { tokens: promptArg(tokens ?? [], 'detokenize()'), stripLeadingSpace: opts.stripLeadingSpace }).done;
   }
 
   /**
@@ -154,7 +166,37 @@ export class MobileLLM {
    */
   async logits(input, opts = {}) {
     this.#check();
-    const call = this.#rpc.call('logits', { input: typeof input === 'string' ? input : Array.from(input), addBos: opts.addBos });
+    opts ??= {};
+    const call = this.#rpc.call('logits', { input: promptArg(input, 'logits()'), addBos: opts.addBos });
+    const onAbort = () => this.#rpc.abort(call.id);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await call.done;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Score the model on task files as lm-evaluation-harness does (acc, acc_norm, their stderr, n per
+   * task; exact match for TriviaQA) or measure perplexity on texts. A task is JSON-lines text
+   * (or a File/Blob of it) in a dataset's layout or {context, choices, gold}, or
+   * `{ text, name?, format? }`, or `{ perplexity: text, name? }`. Runs in a context of its own.
+   * @param {any} tasks one task or an array
+   * @param {Record<string, any>} [opts] limit, shots, bos, nCtx, ctx, stride, maxGenTokens, log, onProgress, signal
+   * @returns {Promise<{results: Record<string, any>, log?: any[]}>}
+   */
+  async evaluate(tasks, opts = {}) {
+    this.#check();
+    if (opts.signal?.aborted) throw new AbortError('The evaluation was aborted before it started.');
+    const list = [];
+    for (const [i, t] of (Array.isArray(tasks) ? tasks : [tasks]).entries()) list.push(await taskInput(t, i));
+    const call = this.#rpc.call('evaluate', { tasks: list, options: pick(opts, EVAL_KEYS) }, {
+      onEvent: (type, data) => {
+        if (type !== 'progress' || !opts.onProgress) return;
+        try { opts.onProgress(data); } catch { /* a throwing callback must not stop the evaluation */ }
+      },
+    });
     const onAbort = () => this.#rpc.abort(call.id);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -174,10 +216,13 @@ export class MobileLLM {
    */
   async *generate(prompt, opts = {}) {
     this.#check();
+    if (opts === null || typeof opts !== 'object') throw new ArgumentError('generate() takes its options as an object.');
     const signal = opts.signal;
     if (signal?.aborted) throw new AbortError('The generation was aborted before it started.');
     const options = pick(opts, GEN_KEYS);
+    checkOptions(options, GENERATE_OPTIONS);
     if (typeof options.stop === 'string') options.stop = [options.stop];
+    const input = promptArg(prompt, 'generate()');
     await this.#gate.enter(!!opts.wait, signal);
     /** @type {{text: string, token: number|null}[]} */
     const events = [];
@@ -190,7 +235,7 @@ export class MobileLLM {
     const onAbort = () => { if (call) this.#rpc.abort(call.id); };
     try {
       this.#check();
-      call = this.#rpc.call('generate', { prompt: typeof prompt === 'string' ? prompt : Array.from(prompt), options, credit: GEN_WINDOW }, {
+      call = this.#rpc.call('generate', { prompt: input, options, credit: GEN_WINDOW }, {
         onEvent: (type, data) => {
           if (type === 'token') events.push(data);
           else if (type === 'stats') this.#lastStats = data;
@@ -289,6 +334,37 @@ export class MobileLLM {
 }
 
 const CONSTRUCT = Symbol('construct');
+
+/** One evaluate() task as {name, text, format} or {name, perplexity}; Blobs are read here. */
+async function taskInput(t, i) {
+  const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
+  const read = async (x) => (isBlob(x) ? x.text() : x);
+  if (typeof t === 'string') return { name: `task${i + 1}`, text: t };
+  if (isBlob(t)) return { name: /** @type {any} */ (t).name || `task${i + 1}`, text: await t.text() };
+  if (t && typeof t === 'object') {
+    const name = typeof t.name === 'string' && t.name ? t.name : isBlob(t.text ?? t.perplexity) ? (t.text ?? t.perplexity).name : `task${i + 1}`;
+    if (typeof t.perplexity === 'string' || isBlob(t.perplexity)) return { name, perplexity: await read(t.perplexity) };
+    if (typeof t.text === 'string' || isBlob(t.text)) return { name, text: await read(t.text), ...(t.format ? { format: t.format } : {}) };
+  }
+  throw new ArgumentError('A task must be JSON-lines text, a File or Blob of it, { text, name?, format? } or { perplexity: text, name? }.');
+}
+
+/**
+ * A prompt as it crosses to the worker: a string, or an array-like of numbers copied to an Array.
+ * @param {unknown} p @param {string} what
+ * @returns {string|number[]}
+ */
+function promptArg(p, what) {
+  if (typeof p === 'string') return p;
+  const n = /** @type {any} */ (p)?.length;
+  if (p === null || typeof p !== 'object' || !Number.isSafeInteger(n) || n < 0) {
+    throw new ArgumentError(`${what} takes a string or an array of token ids, not ${p === null ? 'null' : typeof p}.`);
+  }
+  if (n > MAX_CTX) throw new ArgumentError(`${what} got ${n} token ids, more than any context holds (${MAX_CTX}).`);
+  const ids = Array.from(/** @type {ArrayLike<unknown>} */ (p));
+  if (!ids.every((t) => typeof t === 'number')) throw new ArgumentError(`${what} takes token ids that are numbers.`);
+  return /** @type {number[]} */ (ids);
+}
 
 /** @param {Record<string, any>} o @param {string[]} keys */
 function pick(o, keys) {
@@ -425,8 +501,7 @@ export async function resolveModelFile(source, options = {}) {
   const { resolveModelFile: resolve } = await import('./source.js');
   const { desc } = await describeSource(source, { transfer: false });
   const store = await openStore({ cacheDir: options.cacheDir });
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
-  if (!['q8_0', 'f16', 'f32'].includes(dtype)) throw new ArgumentError(`dtype must be 'q8_0', 'f16' or 'f32', not '${options.dtype}'.`);
+  const dtype = checkDtype(options.dtype);
   try {
     const r = await resolve(desc, {
       store, cache: options.cache ?? true, dtype, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
@@ -451,19 +526,24 @@ export async function resolveModelFile(source, options = {}) {
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
   const fs = await import('node:fs');
-  const dtype = String(options.dtype ?? 'q8_0').toLowerCase();
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
-    const { convertToFile } = await import('../models/convert/convert.js');
+    // a directory converts straight to the file: every output type of the converter
+    const { convertToFile, OUTPUT_TYPES } = await import('../models/convert/convert.js');
+    const type = typeof options.dtype === 'string' ? options.dtype.toLowerCase() : options.dtype === undefined ? 'q8_0' : '';
+    if (!Object.hasOwn(OUTPUT_TYPES, type)) {
+      throw new ArgumentError(`dtype must be one of ${Object.keys(OUTPUT_TYPES).join(', ')}, not '${options.dtype}'.`);
+    }
     const { Engine } = await import('../wasm_build/engine.js');
     const eng = await Engine.create(); // its C quantizers write the 4/5/6-bit types
     try {
       return await convertToFile(source, outPath, {
-        type: dtype, onWarning: () => {}, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c),
+        type, onWarning: () => {}, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c),
       });
     } catch (e) {
       throw toApiError(e);
     }
   }
+  const dtype = checkDtype(options.dtype);
   const r = await resolveModelFile(source, { ...options, dtype });
   fs.copyFileSync(r.path, outPath);
   return { warnings: r.warnings };

@@ -3,10 +3,11 @@
 // and then exactly one 'result' or 'error':
 //
 //   page -> worker  {id, op, args}                 op: load | generate | tokenize | detokenize |
-//                                                       logits | unload
+//                                                       logits | evaluate | unload
 //                   {id: 0, op: 'abort', args: {target}}       stop request `target`
 //                   {id: 0, op: 'credit', args: {target, n}}   let generation `target` send n more tokens
-//   worker -> page  {id, type: 'progress', data}    load progress {phase, loaded, total, rate, resumedFrom?}
+//   worker -> page  {id, type: 'progress', data}    load progress {phase, loaded, total, rate, resumedFrom?},
+//                                                   evaluation progress {task, done, total}
 //                   {id, type: 'token', data}       one generated token {text, token}
 //                   {id, type: 'result', data}
 //                   {id, type: 'error', error}      a serialized API error (errors.js)
@@ -15,7 +16,7 @@
 
 import { deserializeError, StateError } from './errors.js';
 
-export const OPS = Object.freeze(['load', 'generate', 'tokenize', 'detokenize', 'logits', 'unload', 'abort', 'credit']);
+export const OPS = Object.freeze(['load', 'generate', 'tokenize', 'detokenize', 'logits', 'evaluate', 'unload', 'abort', 'credit']);
 
 /**
  * The ArrayBuffers inside a message worth transferring (typed arrays, ArrayBuffers; one level

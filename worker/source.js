@@ -222,10 +222,10 @@ async function loadCached(key, lc) {
 
 /** Stream a complete entry into the heap, then hand the engine the heap bytes. */
 async function loadEntry(eng, store, meta, lc) {
-  const ptr = eng.alloc(meta.size);
+  const ptr = eng.alloc(meta.size, `the model ${meta.source || meta.id}`);
   try {
     lc.onProgress({ phase: 'load', loaded: 0, total: meta.size });
-    await readEntryInto(store, meta, (off, len) => eng.u8().subarray(ptr + off, ptr + off + len), (loaded) => {
+    await readEntryInto(store, meta, (off, len) => heapSpan(eng, ptr, meta.size, off, len), (loaded) => {
       lc.onProgress({ phase: 'load', loaded, total: meta.size });
       if (lc.signal.aborted) throw new AbortError('Loading the model was aborted.');
     });
@@ -238,15 +238,30 @@ async function loadEntry(eng, store, meta, lc) {
   return model;
 }
 
+/**
+ * The heap bytes [off, off + len) of an allocation of `size` bytes at `ptr`: every copy into the
+ * heap goes through here, so none can run past its allocation.
+ * @param {import('../wasm_build/engine.js').Engine} eng
+ * @returns {Uint8Array}
+ */
+function heapSpan(eng, ptr, size, off, len) {
+  if (!(Number.isSafeInteger(off) && Number.isSafeInteger(len) && off >= 0 && len >= 0 && off + len <= size)) {
+    throw new FormatError(`A read of ${len} bytes at ${off} runs past the ${size}-byte model it belongs to.`);
+  }
+  return eng.u8().subarray(ptr + off, ptr + off + len);
+}
+
 /** A File / Blob holding a GGUF: slices go straight into the heap. */
 async function loadBlob(eng, blob, name, lc) {
   const size = blob.size;
-  const ptr = eng.alloc(size);
+  const ptr = eng.alloc(size, `the model ${name}`);
   try {
     for (let off = 0; off < size; off += CHUNK_SIZE) {
       if (lc.signal.aborted) throw new AbortError(`Loading ${name} was aborted.`);
-      const part = new Uint8Array(await blob.slice(off, Math.min(size, off + CHUNK_SIZE)).arrayBuffer());
-      eng.u8().set(part, ptr + off);
+      const want = Math.min(size, off + CHUNK_SIZE) - off;
+      const part = new Uint8Array(await blob.slice(off, off + want).arrayBuffer());
+      if (part.length !== want) throw new FormatError(`${name} gave ${part.length} bytes where ${want} were asked for; it changed while being read.`);
+      heapSpan(eng, ptr, size, off, want).set(part);
       lc.onProgress({ phase: 'load', loaded: off + part.length, total: size });
     }
   } catch (e) {
@@ -264,11 +279,12 @@ async function loadFile(eng, abs, size, lc) {
   const fd = fs.openSync(abs, 'r');
   let ptr = 0;
   try {
-    ptr = eng.alloc(size);
+    ptr = eng.alloc(size, `the model ${abs}`);
     const step = 16 << 20;
     for (let off = 0; off < size;) {
       if (lc.signal.aborted) throw new AbortError(`Loading ${abs} was aborted.`);
-      const got = fs.readSync(fd, eng.u8(), ptr + off, Math.min(step, size - off), off); // straight into the heap
+      const len = Math.min(step, size - off);
+      const got = fs.readSync(fd, heapSpan(eng, ptr, size, off, len), 0, len, off); // straight into the heap
       if (got === 0) throw new FormatError(`${abs} ended early while being read.`);
       off += got;
       lc.onProgress({ phase: 'load', loaded: off, total: size });

@@ -11,7 +11,8 @@ import { ConvertError } from './errors.js';
 import { GGUFWriter, GGUFValueType, GGMLType, ggmlTypeName } from './gguf_writer.js';
 import { tensorBytes } from './quant.js';
 import { FILE_TYPES, planTensorTypes } from './quant_recipe.js';
-import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES } from './hf_config.js';
+import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES, CONFIG_LIMITS } from './hf_config.js';
+import { describeValue } from './describe.js';
 import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
 import { TorchBinFile } from './pytorch_bin.js';
@@ -49,6 +50,8 @@ const JS_TYPES = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8
  */
 
 const dec = new TextDecoder();
+/** The most bytes of a file read whole (config and tokenizer files: tokenizer.json of a 200k vocabulary is ~20 MB). */
+const MAX_SMALL_FILE = 256 << 20;
 
 /**
  * HF [out, in] rows of q or k, half-split RoPE order → GGUF adjacent-pair order. Exactly
@@ -84,7 +87,7 @@ export function permuteQK(w, rows, cols, nHead) {
  */
 export function buildGGUF(files, opts = {}) {
   const typeName = String(opts.type ?? 'f16').toLowerCase();
-  const out = OUTPUT_TYPES[typeName];
+  const out = Object.hasOwn(OUTPUT_TYPES, typeName) ? OUTPUT_TYPES[typeName] : undefined;
   if (!out) throw new ConvertError(`Output type '${opts.type}' is not one of ${Object.keys(OUTPUT_TYPES).join(', ')}.`, 'unsupported');
   /** @type {string[]} */
   const warnings = [];
@@ -92,20 +95,27 @@ export function buildGGUF(files, opts = {}) {
 
   if (!files.has('config.json')) throw new ConvertError(`${files.label} has no config.json.`, 'missing');
   let cfg;
+  const cfgBytes = files.read('config.json');
   try {
-    cfg = JSON.parse(dec.decode(files.read('config.json')));
+    cfg = JSON.parse(dec.decode(cfgBytes));
   } catch {
     throw new ConvertError(`${files.label}/config.json is not valid JSON.`);
   }
   const hp = hparamsFromConfig(cfg);
   if (opts.shareRepeat !== undefined) {
-    if (!Number.isInteger(opts.shareRepeat) || opts.shareRepeat < 1) throw new ConvertError(`shareRepeat must be a positive integer, not ${opts.shareRepeat}.`);
+    if (!Number.isInteger(opts.shareRepeat) || opts.shareRepeat < 1 || opts.shareRepeat > CONFIG_LIMITS.shareRepeat) {
+      throw new ConvertError(`shareRepeat must be an integer from 1 to ${CONFIG_LIMITS.shareRepeat}, not ${describeValue(opts.shareRepeat)}.`);
+    }
     hp.shareRepeat = opts.shareRepeat;
   }
   if (opts.shareMode !== undefined) {
-    if (!SHARE_MODES.includes(/** @type {any} */ (opts.shareMode))) throw new ConvertError(`shareMode '${opts.shareMode}' is not one of ${SHARE_MODES.join(', ')}.`, 'unsupported');
+    if (!SHARE_MODES.includes(/** @type {any} */ (opts.shareMode))) throw new ConvertError(`shareMode ${describeValue(opts.shareMode)} is not one of ${SHARE_MODES.join(', ')}.`, 'unsupported');
     hp.shareMode = /** @type {any} */ (opts.shareMode);
   }
+
+  // The sizes config.json claims must be the checkpoint's before any array is sized by them.
+  const tensors = openWeights(files);
+  checkAgainstTensors(hp, tensors);
 
   // Effective layer → stored block; unrolled files store that many blocks and repeat once.
   const order = opts.unroll ? effectiveLayerOrder(hp.nLayer, hp.shareRepeat, hp.shareMode) : [...Array(hp.nLayer).keys()];
@@ -114,7 +124,6 @@ export function buildGGUF(files, opts = {}) {
     hp.shareMode = 'immediate';
   }
 
-  const tensors = openWeights(files);
   const tied = hp.tied || !tensors.has('lm_head.weight');
 
   const w = new GGUFWriter({ alignment: 32 });
@@ -213,6 +222,29 @@ export function buildGGUF(files, opts = {}) {
   return { writer: w, warnings };
 }
 
+/**
+ * config.json against the tensors present: the embedding is [vocab_size, hidden_size] and the
+ * blocks are model.layers.0 .. num_hidden_layers - 1, so a hostile number cannot size the
+ * vocabulary arrays or the layer plan (every other shape is checked tensor by tensor later).
+ * @param {import('./hf_config.js').HParams} hp
+ * @param {SafetensorsSet | TorchBinFile} tensors
+ */
+function checkAgainstTensors(hp, tensors) {
+  const emb = tensors.entry('model.embed_tokens.weight');
+  if (!emb) throw new ConvertError("The checkpoint has no tensor 'model.embed_tokens.weight'.", 'missing');
+  if (emb.shape.length !== 2 || emb.shape[0] !== hp.nVocab || emb.shape[1] !== hp.nEmbd) {
+    throw new ConvertError(`The checkpoint tensor 'model.embed_tokens.weight' has shape [${emb.shape}], but config.json says vocab_size ${hp.nVocab} and hidden_size ${hp.nEmbd}.`);
+  }
+  let blocks = 0;
+  for (const n of tensors.names()) {
+    const m = /^model\.layers\.(\d{1,7})\./.exec(n);
+    if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
+  }
+  if (blocks !== hp.nLayer) {
+    throw new ConvertError(`config.json says num_hidden_layers ${hp.nLayer}, but the checkpoint holds ${blocks} blocks (model.layers.N).`);
+  }
+}
+
 /** @param {CheckpointFiles} files @returns {SafetensorsSet | TorchBinFile} */
 function openWeights(files) {
   if (files.has('model.safetensors')) {
@@ -220,13 +252,22 @@ function openWeights(files) {
   }
   if (files.has('model.safetensors.index.json')) {
     let index;
+    const indexBytes = files.read('model.safetensors.index.json');
     try {
-      index = JSON.parse(dec.decode(files.read('model.safetensors.index.json')));
+      index = JSON.parse(dec.decode(indexBytes));
     } catch {
       throw new ConvertError(`${files.label}/model.safetensors.index.json is not valid JSON.`);
     }
-    if (!index || typeof index.weight_map !== 'object') throw new ConvertError('model.safetensors.index.json has no weight_map.', 'missing');
-    const shards = [...new Set(Object.values(index.weight_map))].map(String);
+    if (!index || typeof index.weight_map !== 'object' || index.weight_map === null || Array.isArray(index.weight_map)) {
+      throw new ConvertError('model.safetensors.index.json has no weight_map.', 'missing');
+    }
+    const shards = [...new Set(Object.values(index.weight_map))];
+    for (const s of shards) {
+      // A shard is a file beside the index, never a path elsewhere ("../../secret").
+      if (typeof s !== 'string' || !/^[\w][\w.-]{0,254}$/.test(s)) {
+        throw new ConvertError(`model.safetensors.index.json names the shard ${describeValue(s)}, which is not a file name in the checkpoint.`);
+      }
+    }
     for (const s of shards) if (!files.has(s)) throw new ConvertError(`${files.label} has no ${s}, a shard named in model.safetensors.index.json.`, 'missing');
     return new SafetensorsSet(shards.map((s) => new SafetensorsFile(files.source(s), s)));
   }
@@ -253,13 +294,17 @@ function addVocab(w, files, hp) {
 
 /** @param {CheckpointFiles} files @param {string} name */
 function safeJSON(files, name) {
+  const bytes = files.read(name);
   try {
-    const v = JSON.parse(dec.decode(files.read(name)));
+    const v = JSON.parse(dec.decode(bytes));
     return v && typeof v === 'object' ? v : {};
   } catch {
     throw new ConvertError(`${files.label}/${name} is not valid JSON.`);
   }
 }
+
+/** A boolean from a tokenizer config, or the default when absent or not a boolean. @param {unknown} v @param {boolean} def */
+const flag = (v, def) => (typeof v === 'boolean' ? v : def);
 
 /** llama.cpp's does_token_look_special. @param {string} t */
 function looksSpecial(t) {
@@ -323,8 +368,8 @@ function addSpmVocab(w, files, hp, tokCfg) {
   w.addU32('tokenizer.ggml.unknown_token_id', id(spm.trainer.unkId, 0));
   const pad = id(hp.padId, id(spm.trainer.padId, -1));
   if (pad >= 0) w.addU32('tokenizer.ggml.padding_token_id', pad);
-  w.addBool('tokenizer.ggml.add_bos_token', tokCfg.add_bos_token ?? true);
-  w.addBool('tokenizer.ggml.add_eos_token', tokCfg.add_eos_token ?? false);
+  w.addBool('tokenizer.ggml.add_bos_token', flag(tokCfg.add_bos_token, true));
+  w.addBool('tokenizer.ggml.add_eos_token', flag(tokCfg.add_eos_token, false));
   w.addBool('tokenizer.ggml.add_space_prefix', spm.normalizer.addDummyPrefix);
 }
 
@@ -332,7 +377,7 @@ function addSpmVocab(w, files, hp, tokCfg) {
 function addGpt2Vocab(w, files, hp, tokCfg) {
   const tj = safeJSON(files, 'tokenizer.json');
   const model = tj.model;
-  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object' || !Array.isArray(model.merges)) {
+  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object' || model.vocab === null || Array.isArray(model.vocab) || !Array.isArray(model.merges)) {
     throw new ConvertError('tokenizer.json is not a BPE tokenizer with vocab and merges.');
   }
   const n = hp.nVocab;
@@ -343,12 +388,18 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
     tokens[id] = text;
     types[id] = GgufTokenType.NORMAL;
   }
+  if (tj.added_tokens != null && !Array.isArray(tj.added_tokens)) throw new ConvertError('tokenizer.json added_tokens is not a list.');
   for (const t of tj.added_tokens ?? []) {
     if (!Number.isInteger(t?.id) || t.id < 0 || t.id >= n) continue;
+    if (typeof t.content !== 'string') throw new ConvertError(`tokenizer.json added token ${t.id} has content ${describeValue(t.content)}, not a string.`);
     tokens[t.id] = t.content;
     types[t.id] = t.special || looksSpecial(t.content) ? GgufTokenType.CONTROL : GgufTokenType.USER_DEFINED;
   }
-  const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : String(m)));
+  const merges = model.merges.map((m, i) => {
+    if (typeof m === 'string') return m;
+    if (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string')) return m.join(' ');
+    throw new ConvertError(`tokenizer.json merge ${i} is ${describeValue(m)}, not a string or a pair of strings.`);
+  });
   // SmolLM splits digits one by one before the GPT-2 regex; llama.cpp calls that pre "smollm".
   const preJson = JSON.stringify(tj.pre_tokenizer ?? {});
   const pre = /"Digits"/.test(preJson) && /"individual_digits":true/.test(preJson) ? 'smollm' : 'gpt2';
@@ -360,8 +411,8 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
   if (hp.bosId !== null && hp.bosId < n) w.addU32('tokenizer.ggml.bos_token_id', hp.bosId);
   if (hp.eosId !== null && hp.eosId < n) w.addU32('tokenizer.ggml.eos_token_id', hp.eosId);
   if (hp.padId !== null && hp.padId < n) w.addU32('tokenizer.ggml.padding_token_id', hp.padId);
-  w.addBool('tokenizer.ggml.add_bos_token', tokCfg.add_bos_token ?? false);
-  w.addBool('tokenizer.ggml.add_eos_token', tokCfg.add_eos_token ?? false);
+  w.addBool('tokenizer.ggml.add_bos_token', flag(tokCfg.add_bos_token, false));
+  w.addBool('tokenizer.ggml.add_eos_token', flag(tokCfg.add_eos_token, false));
 }
 
 /**
@@ -401,7 +452,11 @@ export async function dirFiles(dir) {
     close: () => { for (const fd of fds.splice(0)) fs.closeSync(fd); },
     label: dir,
     has: (n) => fs.existsSync(p(n)) && fs.statSync(p(n)).isFile(),
-    read: (n) => new Uint8Array(fs.readFileSync(p(n))),
+    read: (n) => {
+      const size = fs.statSync(p(n)).size;
+      if (size > MAX_SMALL_FILE) throw new ConvertError(`${p(n)} is ${size} bytes, more than the ${MAX_SMALL_FILE} a ${n} can need.`);
+      return new Uint8Array(fs.readFileSync(p(n)));
+    },
     source: (n) => {
       const fd = fs.openSync(p(n), 'r');
       fds.push(fd);

@@ -2,6 +2,25 @@
 // Understands model_type "mobilellm" (share_embedding, layer_sharing) and "llama" (which is also
 // how SmolLM ships: tie_word_embeddings, num_key_value_heads, head_dim).
 import { ConvertError } from './errors.js';
+import { describeValue } from './describe.js';
+
+/**
+ * The largest value each config.json number may take, checked before anything is built from it.
+ * Far above every model in the family (MobileLLM-Pro: vocab 202k, context 128k; 1.5B: 54 layers,
+ * width 1600) and low enough that arrays sized by them fit in memory. headDim and shareRepeat
+ * are the engine's own limits (src/model.c head dimension, src/model.h MLLM_MAX_SHARE_REPEAT).
+ */
+export const CONFIG_LIMITS = Object.freeze({
+  num_hidden_layers: 1024,
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  vocab_size: 1 << 21,
+  max_position_embeddings: 1 << 24,
+  shareRepeat: 16,
+});
 
 /**
  * @typedef {'immediate'|'repeat_all'|'reverse'} ShareMode
@@ -37,23 +56,27 @@ export function hparamsFromConfig(cfg) {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
     throw new ConvertError('config.json does not hold a JSON object.');
   }
-  const modelType = String(cfg.model_type ?? (isMobileLLMArch(cfg) ? 'mobilellm' : ''));
+  const modelType = cfg.model_type ?? (isMobileLLMArch(cfg) ? 'mobilellm' : '');
   if (!SUPPORTED_TYPES.includes(modelType)) {
-    throw new ConvertError(`config.json has model_type '${modelType}', which the converter does not support (mobilellm, llama).`, 'unsupported');
+    throw new ConvertError(`config.json has model_type ${describeValue(modelType)}, which the converter does not support (mobilellm, llama).`, 'unsupported');
   }
 
-  /** @param {string} key */
+  /** @param {keyof typeof CONFIG_LIMITS} key */
   const posInt = (key) => {
     const v = cfg[key];
+    const max = CONFIG_LIMITS[key];
     if (v === undefined || v === null) throw new ConvertError(`config.json is missing the key '${key}'.`, 'missing');
-    if (!Number.isInteger(v) || v <= 0) throw new ConvertError(`config.json key '${key}' must be a positive integer, not ${JSON.stringify(v)}.`);
+    if (!Number.isInteger(v) || v <= 0) throw new ConvertError(`config.json key '${key}' must be a positive integer, not ${describeValue(v)}.`);
+    if (v > max) throw new ConvertError(`config.json key '${key}' is ${v}, beyond the ${max} the converter supports.`, 'unsupported');
     return v;
   };
   /** @param {string} key @param {number} def */
   const optNum = (key, def) => {
     const v = cfg[key];
     if (v === undefined || v === null) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConvertError(`config.json key '${key}' must be a positive number, not ${JSON.stringify(v)}.`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 3.4e38) {
+      throw new ConvertError(`config.json key '${key}' must be a positive number that fits a float32, not ${describeValue(v)}.`);
+    }
     return v;
   };
 
@@ -74,12 +97,12 @@ export function hparamsFromConfig(cfg) {
 
   // Features the llama graph has no place for: refuse rather than convert into a different model.
   const act = cfg.hidden_act ?? cfg.hidden_activation ?? 'silu';
-  if (act !== 'silu') throw new ConvertError(`config.json hidden_act '${act}' is not supported (only silu, for SwiGLU).`, 'unsupported');
+  if (act !== 'silu') throw new ConvertError(`config.json hidden_act ${describeValue(act)} is not supported (only silu, for SwiGLU).`, 'unsupported');
   for (const key of ['attention_bias', 'mlp_bias']) {
     if (cfg[key] === true) throw new ConvertError(`config.json sets '${key}' true, but biases are not supported.`, 'unsupported');
   }
   if (cfg.rope_scaling != null) {
-    throw new ConvertError(`config.json sets 'rope_scaling' (${JSON.stringify(cfg.rope_scaling)}), which is not supported.`, 'unsupported');
+    throw new ConvertError(`config.json sets 'rope_scaling' (${describeValue(cfg.rope_scaling)}), which is not supported.`, 'unsupported');
   }
 
   const { repeat, mode } = layerShareFromConfig(cfg);
@@ -110,7 +133,7 @@ export function hparamsFromConfig(cfg) {
 
 /** @param {Record<string, any>} cfg */
 function isMobileLLMArch(cfg) {
-  return Array.isArray(cfg.architectures) && cfg.architectures.some((a) => /mobilellm/i.test(String(a)));
+  return Array.isArray(cfg.architectures) && cfg.architectures.some((a) => typeof a === 'string' && /mobilellm/i.test(a));
 }
 
 /**
@@ -126,13 +149,13 @@ export function layerShareFromConfig(cfg) {
     const v = cfg[key];
     if (v === undefined || v === null || v === false) continue;
     if (v === true) repeat = 2;
-    else if (Number.isInteger(v) && v >= 1) repeat = v;
-    else throw new ConvertError(`config.json key '${key}' must be true, false or a repeat count, not ${JSON.stringify(v)}.`);
+    else if (Number.isInteger(v) && v >= 1 && v <= CONFIG_LIMITS.shareRepeat) repeat = v;
+    else throw new ConvertError(`config.json key '${key}' must be true, false or a repeat count from 1 to ${CONFIG_LIMITS.shareRepeat}, not ${describeValue(v)}.`);
     break;
   }
   const mode = cfg.layer_sharing_mode ?? cfg.layer_share_mode ?? 'immediate';
   if (!SHARE_MODES.includes(mode)) {
-    throw new ConvertError(`config.json layer sharing mode '${mode}' is not one of ${SHARE_MODES.join(', ')}.`, 'unsupported');
+    throw new ConvertError(`config.json layer sharing mode ${describeValue(mode)} is not one of ${SHARE_MODES.join(', ')}.`, 'unsupported');
   }
   return { repeat, mode };
 }

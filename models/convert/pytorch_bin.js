@@ -8,6 +8,7 @@
 // entry(name) -> {name, dtype, shape, offset, nbytes}, readF32(name).
 
 import { ConvertError } from './errors.js';
+import { describeValue } from './describe.js';
 
 import { ZipReader } from './zip.js';
 import { unpickle, PyObject } from './unpickle.js';
@@ -39,6 +40,14 @@ class TensorRef {
 
 const TYPE_MARKERS = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter', 'torch._tensor.Tensor']);
 
+/** data.pkl holds names and shapes only (kilobytes; ~100 kB for the largest MobileLLM). */
+const MAX_PICKLE_BYTES = 64 << 20;
+/** Dimensions of one tensor (torch allows 64; weights use 1 or 2). */
+const MAX_DIMS = 16;
+
+/** @param {unknown} v */
+const isCount = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 /**
  * @typedef {object} TorchTensorEntry
  * @property {string} name
@@ -49,6 +58,7 @@ const TYPE_MARKERS = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter', 't
  * @property {boolean} contiguous
  * @property {number[]} stride  in elements
  * @property {number} storageStart absolute byte offset of the storage record
+ * @property {string} record    the zip entry of the storage (its CRC-32 is checked on first read)
  */
 
 export class TorchBinFile {
@@ -75,18 +85,23 @@ export class TorchBinFile {
       if (order !== 'little') throw fail(`stores its tensors ${order}-endian; only little-endian checkpoints are supported`, 'unsupported');
     }
 
+    const pklSize = zip.locate(pkls[0]).size;
+    if (pklSize > MAX_PICKLE_BYTES) throw fail(`has a data.pkl of ${pklSize} bytes, more than the ${MAX_PICKLE_BYTES} a state dict needs`);
     /** @type {Map<string, StorageRef>} */
     const storages = new Map();
     const root = unpickle(zip.read(pkls[0]), {
       label: `${fileName} (data.pkl)`,
       findClass: (module, name) => findClass(module, name, fail),
       persistentLoad: (pid) => {
-        if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw fail(`has a persistent id ${JSON.stringify(pid)} that is not a tensor storage`);
+        if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw fail(`has a persistent id ${describeValue(pid)} that is not a tensor storage`);
         const [, type, key, , numel] = pid;
-        if (!(type instanceof StorageType)) throw fail(`has a storage of an unknown type (${String(type)})`, 'unsupported');
-        const k = String(key);
-        if (!storages.has(k)) storages.set(k, new StorageRef(type, k, Number(numel)));
-        return storages.get(k);
+        if (!(type instanceof StorageType)) throw fail(`has a storage of an unknown type (${describeValue(type)})`, 'unsupported');
+        if (typeof key !== 'string' || !/^[\w.-]{1,64}$/.test(key)) throw fail(`names a storage record ${describeValue(key)}, which is not a record name`);
+        if (!isCount(numel)) throw fail(`gives storage ${key} an element count of ${describeValue(numel)}`);
+        const had = storages.get(key);
+        if (had && (had.type !== type && had.type.name !== type.name)) throw fail(`gives storage ${key} two types`);
+        if (!had) storages.set(key, new StorageRef(type, key, numel));
+        return storages.get(key);
       },
     });
 
@@ -102,10 +117,9 @@ export class TorchBinFile {
         located.set(s.key, rec);
       }
       const rec = located.get(s.key);
-      const shape = t.shape.map(Number);
-      const stride = t.stride.map(Number);
-      if (shape.length !== stride.length || shape.some((d) => !Number.isInteger(d) || d < 0)) throw fail(`tensor '${name}' has a malformed shape or stride`);
-      const numel = shape.reduce((a, b) => a * b, 1);
+      const { shape, stride } = t;
+      if (!Number.isSafeInteger(numelOf(shape))) throw fail(`tensor '${name}' has ${describeValue(shape)} elements, too many to address`);
+      const numel = numelOf(shape);
       let last = t.offset;
       for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * stride[i];
       if (numel > 0 && (t.offset < 0 || last >= s.numel)) throw fail(`tensor '${name}' reaches outside its storage`);
@@ -115,9 +129,10 @@ export class TorchBinFile {
         if (shape[i] !== 1 && stride[i] !== expect) contiguous = false;
         expect *= shape[i];
       }
-      this.tensors.set(String(name), {
-        name: String(name), dtype: s.type.dtype, shape, stride, contiguous,
+      this.tensors.set(name, {
+        name, dtype: s.type.dtype, shape, stride, contiguous,
         offset: rec.offset + t.offset * s.type.elSize, nbytes: numel * s.type.elSize, storageStart: rec.offset,
+        record: `${prefix}data/${s.key}`,
       });
     }
   }
@@ -144,6 +159,7 @@ export class TorchBinFile {
     }
     const el = e.dtype === 'F32' ? 4 : 2;
     const numel = e.nbytes / el;
+    this.zip.verify(e.record); // once per storage: a flipped bit in the weights is a damaged file, not a model
     if (e.contiguous) return { shape: e.shape, dtype: e.dtype, data: toF32(this.src.read(e.offset, e.nbytes), e.dtype, numel) };
     // A view (e.g. a transposed or sliced tensor saved as is): read its span, then gather.
     let span = 1;
@@ -162,6 +178,11 @@ export class TorchBinFile {
     }
     return { shape: e.shape, dtype: e.dtype, data: out };
   }
+}
+
+/** Elements of a shape (may exceed 2^53 for a hostile one: callers check). @param {number[]} shape */
+function numelOf(shape) {
+  return shape.reduce((a, b) => a * b, 1);
 }
 
 /** @param {Uint8Array} raw @param {string} dtype @param {number} n */
@@ -185,20 +206,40 @@ function findClass(module, name, fail) {
     case 'torch._utils._rebuild_tensor':
       return (storage, offset, size, stride) => {
         if (!(storage instanceof StorageRef)) throw fail('rebuilds a tensor from something that is not a storage');
-        return new TensorRef(storage, Number(offset), [...size], [...stride]);
+        if (!isCount(offset)) throw fail(`rebuilds a tensor at storage offset ${describeValue(offset)}`);
+        const dims = (v) => Array.isArray(v) && v.length <= MAX_DIMS && v.every(isCount);
+        if (!dims(size) || !dims(stride) || size.length !== stride.length) {
+          throw fail(`rebuilds a tensor with size ${describeValue(size)} and stride ${describeValue(stride)}, not two equal-length lists of at most ${MAX_DIMS} counts`);
+        }
+        return new TensorRef(storage, offset, [...size], [...stride]);
       };
     case 'torch._utils._rebuild_parameter':
     case 'torch._utils._rebuild_parameter_with_state':
       return (data) => data;
     case 'torch._tensor._rebuild_from_type_v2':
     case 'torch._tensor._rebuild_from_type':
-      return (fn, _type, args) => fn(...args);
+      return (fn, _type, args) => {
+        if (typeof fn !== 'function' || !Array.isArray(args) || args.length > MAX_DIMS) throw fail('rebuilds a tensor from a malformed call');
+        return fn(...args);
+      };
     case 'collections.OrderedDict':
-      return (pairs) => new Map(pairs ?? []);
+      return (pairs) => {
+        const m = new Map();
+        if (pairs == null) return m;
+        if (!Array.isArray(pairs)) throw fail(`builds an OrderedDict from ${describeValue(pairs)}, not a list of pairs`);
+        for (const kv of pairs) {
+          if (!Array.isArray(kv) || kv.length !== 2) throw fail(`builds an OrderedDict from ${describeValue(kv)}, not a key-value pair`);
+          m.set(kv[0], kv[1]);
+        }
+        return m;
+      };
     case '_codecs.encode': // protocol 2's spelling of a bytes object
-      return (s) => Uint8Array.from(String(s), (c) => c.charCodeAt(0) & 0xff);
+      return (s) => {
+        if (typeof s !== 'string') throw fail(`encodes ${describeValue(s)} as bytes, which is not a string`);
+        return Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+      };
     default:
-      throw fail(`refers to the Python object '${full}', which a weights file does not need; refusing to load it`, 'unsupported');
+      throw fail(`refers to the Python object ${describeValue(full)}, which a weights file does not need; refusing to load it`, 'unsupported');
   }
 }
 
@@ -210,8 +251,9 @@ function findClass(module, name, fail) {
  * @returns {[string, TensorRef][]}
  */
 function stateDictEntries(root, fail) {
-  if (!(root instanceof Map)) throw fail(`holds ${root instanceof PyObject ? `a ${root.cls}` : typeof root}, not a state dict`);
+  if (!(root instanceof Map)) throw fail(`holds ${root instanceof PyObject ? `a ${describeValue(root.cls)}` : describeValue(root)}, not a state dict`);
   const tensors = [...root].filter(([, v]) => v instanceof TensorRef);
+  for (const [k] of tensors) if (typeof k !== 'string' || k.length > 512) throw fail(`names a tensor ${describeValue(k)}, not a string of at most 512 characters`);
   if (tensors.length) return tensors;
   for (const k of ['state_dict', 'model', 'module']) {
     const inner = root.get(k);

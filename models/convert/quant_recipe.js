@@ -76,7 +76,7 @@ function layerOf(name) {
  * @returns {Map<string, number>}
  */
 export function planTensorTypes(fileType, tensors, hp) {
-  const ft = FILE_TYPES[fileType];
+  const ft = Object.hasOwn(FILE_TYPES, fileType) ? FILE_TYPES[fileType] : undefined;
   if (!ft) throw new RangeError(`unknown file type '${fileType}'`);
   const ftype = fileType;
   const sorted = [...tensors].sort((a, b) => layerOf(a.name) - layerOf(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

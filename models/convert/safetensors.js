@@ -4,6 +4,7 @@
 // multi-gigabyte checkpoint never has to sit in memory whole.
 
 import { ConvertError } from './errors.js';
+import { describeValue } from './describe.js';
 import { f16ToF32, bf16ToF32 } from './quant.js';
 
 /** Bytes per element of the dtypes the converter turns into floats. */
@@ -12,6 +13,8 @@ const FLOAT_DTYPES = { F32: 4, F16: 2, BF16: 2 };
 const OTHER_DTYPES = { F64: 8, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 
 const MAX_HEADER = 100 * 1024 * 1024;
+/** Most dimensions of one tensor. */
+const MAX_DIMS = 16;
 
 /**
  * A random-access byte source: a whole file in memory, or a Node file read on demand.
@@ -46,7 +49,7 @@ export class SafetensorsFile {
     const lenBytes = src.read(0, 8);
     const headerLen = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
     if (headerLen > MAX_HEADER || headerLen > src.size - 8) {
-      throw new ConvertError(`${fileName} has a header length of ${headerLen} bytes, beyond the file; it is not a valid safetensors file.`);
+      throw new ConvertError(`${fileName} has a header length of ${headerLen} bytes, beyond the file or the ${MAX_HEADER}-byte limit; it is not a valid safetensors file.`);
     }
     let header;
     try {
@@ -63,19 +66,37 @@ export class SafetensorsFile {
     /** @type {Record<string, string>} */
     this.metadata = {};
     for (const [name, e] of Object.entries(header)) {
-      if (name === '__metadata__') { this.metadata = e ?? {}; continue; }
-      const bad = (why) => new Error(`${fileName} tensor '${name}' ${why}.`);
-      if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) throw bad('has a malformed header entry');
-      const elSize = FLOAT_DTYPES[e.dtype] ?? OTHER_DTYPES[e.dtype];
-      if (!elSize) throw bad(`has unknown dtype ${e.dtype}`);
-      if (!e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad('has a malformed shape');
+      if (name === '__metadata__') {
+        if (e === null || typeof e !== 'object' || Array.isArray(e) || !Object.values(e).every((v) => typeof v === 'string')) {
+          throw new ConvertError(`${fileName} has __metadata__ that is not a map of strings.`);
+        }
+        this.metadata = e;
+        continue;
+      }
+      const label = name.length > 200 ? `${name.slice(0, 200)}…` : name;
+      const bad = (why) => new ConvertError(`${fileName} tensor '${label}' ${why}.`);
+      if (e === null || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
+        throw bad(`has a malformed header entry ${describeValue(e)}`);
+      }
+      const elSize = Object.hasOwn(FLOAT_DTYPES, e.dtype) ? FLOAT_DTYPES[e.dtype] : Object.hasOwn(OTHER_DTYPES, e.dtype) ? OTHER_DTYPES[e.dtype] : 0;
+      if (!elSize) throw bad(`has unknown dtype ${describeValue(e.dtype)}`);
+      if (e.shape.length > MAX_DIMS || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`has a malformed shape ${describeValue(e.shape)}`);
       const [begin, end] = e.data_offsets;
       const numel = e.shape.reduce((a, b) => a * b, 1);
-      if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end - begin !== numel * elSize) {
-        throw bad(`has data_offsets ${JSON.stringify(e.data_offsets)} that do not match its shape ${JSON.stringify(e.shape)} and dtype ${e.dtype}`);
+      if (e.data_offsets.length !== 2 || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin
+          || end - begin !== numel * elSize) {
+        throw bad(`has data_offsets ${describeValue(e.data_offsets)} that do not match its shape ${describeValue(e.shape)} and dtype ${e.dtype}`);
       }
       if (dataStart + end > src.size) throw bad('extends past the end of the file (truncated download?)');
       this.tensors.set(name, { name, dtype: e.dtype, shape: e.shape, offset: dataStart + begin, nbytes: end - begin });
+    }
+    // Each tensor owns its bytes: two tensors over the same range would be read as one.
+    const byStart = [...this.tensors.values()].filter((t) => t.nbytes > 0).sort((a, b) => a.offset - b.offset);
+    for (let i = 1; i < byStart.length; i++) {
+      const a = byStart[i - 1], b = byStart[i];
+      if (b.offset < a.offset + a.nbytes) {
+        throw new ConvertError(`${fileName} tensors '${a.name.slice(0, 200)}' and '${b.name.slice(0, 200)}' have overlapping data_offsets; the file is damaged.`);
+      }
     }
   }
 
@@ -115,7 +136,13 @@ export class SafetensorsSet {
   constructor(files) {
     /** @type {Map<string, SafetensorsFile>} */
     this.byName = new Map();
-    for (const f of files) for (const name of f.tensors.keys()) this.byName.set(name, f);
+    for (const f of files) {
+      for (const name of f.tensors.keys()) {
+        const other = this.byName.get(name);
+        if (other) throw new ConvertError(`The tensor '${name.slice(0, 200)}' is in both ${other.fileName} and ${f.fileName}.`);
+        this.byName.set(name, f);
+      }
+    }
     this.fileNames = files.map((f) => f.fileName);
   }
 

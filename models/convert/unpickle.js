@@ -7,8 +7,25 @@
 // tensor rebuild helpers and storage types); any other global, and the opcodes that exist
 // only to call arbitrary classes (INST, OBJ, EXT*), are refused. Python dicts become Map,
 // lists Array, tuples frozen Arrays, bytes Uint8Array, ints number (BigInt beyond 2^53).
+//
+// Limits (LIMITS below) bound nesting, call arguments, integer sizes and the items a container
+// takes, so a small hostile pickle cannot drive time, memory or the JS call stack up; values
+// appear in messages only through describeValue (bounded), never String() / JSON.stringify.
 
 import { ConvertError } from './errors.js';
+import { describeValue } from './describe.js';
+
+/** The unpickler's limits: far above what a state dict needs (depth ~6, 3-6 call arguments). */
+export const LIMITS = Object.freeze({
+  /** containers inside containers, and MARKs open at once */
+  depth: 100,
+  /** arguments of one call (REDUCE, NEWOBJ) */
+  callArgs: 16,
+  /** bytes of one integer (LONG1 / LONG4) and digits of a text integer */
+  intBytes: 64,
+  /** items on the stack or in one container */
+  items: 1 << 24,
+});
 
 /**
  * @typedef {object} UnpickleOptions
@@ -47,6 +64,21 @@ export function unpickle(data, opts) {
   const marks = [];
   /** @type {Map<number, any>} */
   const memo = new Map();
+  /** nesting depth of each container built here (absent: a leaf) */
+  const depthOf = new WeakMap();
+  const depth = (v) => (v !== null && typeof v === 'object' ? depthOf.get(v) ?? 0 : 0);
+  /** Record that `c` now holds `child`: refuse containers nested beyond LIMITS.depth. */
+  const holds = (c, child) => {
+    const d = Math.max(depthOf.get(c) ?? 1, depth(child) + 1);
+    if (d > LIMITS.depth) throw fail(`nests containers more than ${LIMITS.depth} deep`);
+    depthOf.set(c, d);
+  };
+  /** A new container of `items`. @template T @param {T} c @param {Iterable<any>} items @returns {T} */
+  const made = (c, items) => {
+    depthOf.set(/** @type {any} */ (c), 1);
+    for (const x of items) holds(c, x);
+    return c;
+  };
 
   const need = (n) => { if (p + n > data.length) throw fail('ends in the middle of an instruction (truncated?)'); };
   const u8 = () => { need(1); return data[p++]; };
@@ -68,7 +100,11 @@ export function unpickle(data, opts) {
     p = end + 1;
     return s;
   };
-  const push = (v) => { stack.push(v); }; // reads `stack` after the argument (which may pop a MARK) ran
+  // reads `stack` after the argument (which may pop a MARK) ran
+  const push = (v) => {
+    if (stack.length >= LIMITS.items) throw fail(`holds more than ${LIMITS.items} values on its stack`);
+    stack.push(v);
+  };
   const pop = () => { if (!stack.length) throw fail('pops an empty stack'); return stack.pop(); };
   const top = () => { if (!stack.length) throw fail('reads an empty stack'); return stack[stack.length - 1]; };
   const popMark = () => {
@@ -77,16 +113,18 @@ export function unpickle(data, opts) {
     stack = marks.pop();
     return items;
   };
-  const tuple = (items) => Object.freeze(items);
+  const tuple = (items) => Object.freeze(made(items, items));
   const intFromText = (s) => {
+    if (s.length > LIMITS.intBytes) throw fail(`has a text integer of ${s.length} characters, beyond the ${LIMITS.intBytes} a weights file needs`);
     const t = s.replace(/L$/, '');
     if (t === '00') return false; // protocol 0 spells False / True as I00 / I01
     if (t === '01') return true;
-    if (!/^[-+]?\d+$/.test(t)) throw fail(`has a malformed integer '${s}'`);
+    if (!/^[-+]?\d+$/.test(t)) throw fail(`has a malformed integer ${describeValue(s)}`);
     const b = BigInt(t);
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   };
   const longLE = (b) => {
+    if (b.length > LIMITS.intBytes) throw fail(`has an integer of ${b.length} bytes, beyond the ${LIMITS.intBytes} a weights file needs`);
     if (b.length === 0) return 0;
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
@@ -98,18 +136,32 @@ export function unpickle(data, opts) {
     for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
   };
   const setItem = (d, k, v) => {
-    if (d instanceof Map) d.set(k, v);
-    else if (d instanceof PyObject) (d.items ??= new Map()).set(k, v);
+    let m;
+    if (d instanceof Map) m = d;
+    else if (d instanceof PyObject) m = d.items ??= made(new Map(), []);
     else throw fail('sets an item on something that is not a dict');
+    if (m.size >= LIMITS.items) throw fail(`puts more than ${LIMITS.items} items in one dict`);
+    holds(m, k);
+    holds(m, v);
+    if (m !== d) holds(d, m);
+    m.set(k, v);
   };
   const append = (l, items) => {
-    if (Array.isArray(l) && !Object.isFrozen(l)) l.push(...items);
-    else if (l instanceof PyObject) (l.list ??= []).push(...items);
+    let a;
+    if (Array.isArray(l) && !Object.isFrozen(l)) a = l;
+    else if (l instanceof PyObject) a = l.list ??= made([], []);
     else throw fail('appends to something that is not a list');
+    if (a.length + items.length > LIMITS.items) throw fail(`puts more than ${LIMITS.items} items in one list`);
+    for (const x of items) { holds(a, x); a.push(x); } // no push(...items): a spread of millions overflows the call stack
+    if (a !== l) holds(l, a);
   };
   const call = (fn, args) => {
     if (typeof fn !== 'function') throw fail(`calls ${describe(fn)}, which is not callable`);
-    return fn(...args);
+    if (args.length > LIMITS.callArgs) throw fail(`calls a function with ${args.length} arguments, more than the ${LIMITS.callArgs} any tensor rebuild takes`);
+    const v = fn(...args);
+    if (v !== null && typeof v === 'object' && !depthOf.has(v)) depthOf.set(v, 1 + args.reduce((d, a) => Math.max(d, depth(a)), 0));
+    if (depth(v) > LIMITS.depth) throw fail(`nests containers more than ${LIMITS.depth} deep`);
+    return v;
   };
   const persistent = (pid) => {
     if (!opts.persistentLoad) throw fail('refers to external data, which this reader cannot resolve');
@@ -124,7 +176,11 @@ export function unpickle(data, opts) {
       case 0x2e: // STOP
         if (stack.length !== 1) throw fail(`stops with ${stack.length} values on the stack instead of 1`);
         return stack[0];
-      case 0x28: marks.push(stack); stack = []; break; // MARK
+      case 0x28: // MARK
+        if (marks.length >= LIMITS.depth) throw fail(`opens more than ${LIMITS.depth} MARKs at once`);
+        marks.push(stack);
+        stack = [];
+        break;
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: push(top()); break; // DUP
@@ -159,17 +215,24 @@ export function unpickle(data, opts) {
       case 0x85: push(tuple([pop()])); break; // TUPLE1
       case 0x86: { const b = pop(); const a = pop(); push(tuple([a, b])); break; } // TUPLE2
       case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(tuple([a, b, c])); break; } // TUPLE3
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x6c: push(popMark()); break; // LIST
+      case 0x5d: push(made([], [])); break; // EMPTY_LIST
+      case 0x6c: { const items = popMark(); push(made(items, items)); break; } // LIST
       case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
       case 0x65: { const items = popMark(); append(top(), items); break; } // APPENDS
-      case 0x7d: push(new Map()); break; // EMPTY_DICT
-      case 0x64: { const d = new Map(); setItems(d, popMark()); push(d); break; } // DICT
+      case 0x7d: push(made(new Map(), [])); break; // EMPTY_DICT
+      case 0x64: { const d = made(new Map(), []); setItems(d, popMark()); push(d); break; } // DICT
       case 0x73: { const v = pop(); const k = pop(); setItem(top(), k, v); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x8f: push(new Set()); break; // EMPTY_SET
-      case 0x90: { const items = popMark(); const s = top(); if (!(s instanceof Set)) throw fail('adds items to something that is not a set'); for (const i of items) s.add(i); break; } // ADDITEMS
-      case 0x91: push(Object.freeze(new Set(popMark()))); break; // FROZENSET
+      case 0x8f: push(made(new Set(), [])); break; // EMPTY_SET
+      case 0x90: { // ADDITEMS
+        const items = popMark();
+        const s = top();
+        if (!(s instanceof Set) || Object.isFrozen(s)) throw fail('adds items to something that is not a set');
+        if (s.size + items.length > LIMITS.items) throw fail(`puts more than ${LIMITS.items} items in one set`);
+        for (const i of items) { holds(s, i); s.add(i); }
+        break;
+      }
+      case 0x91: { const items = popMark(); push(Object.freeze(made(new Set(items), items))); break; } // FROZENSET
       // ---- memo
       case 0x70: memo.set(Number(line()), top()); break; // PUT
       case 0x71: memo.set(u8(), top()); break; // BINPUT
@@ -183,16 +246,24 @@ export function unpickle(data, opts) {
       }
       // ---- objects, through the whitelist only
       case 0x63: { const module = line(); const name = line(); push(opts.findClass(module, name)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); push(opts.findClass(String(module), String(name))); break; } // STACK_GLOBAL
+      case 0x93: { // STACK_GLOBAL
+        const name = pop();
+        const module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string') {
+          throw fail(`names a Python object by ${describeValue(module)} and ${describeValue(name)} instead of two strings`);
+        }
+        push(opts.findClass(module, name));
+        break;
+      }
       case 0x52: { const args = pop(); const fn = pop(); push(call(fn, asArgs(args, fail))); break; } // REDUCE
       case 0x81: { const args = pop(); const cls = pop(); push(call(cls, asArgs(args, fail))); break; } // NEWOBJ
       case 0x92: { const kw = pop(); const args = pop(); const cls = pop(); void kw; push(call(cls, asArgs(args, fail))); break; } // NEWOBJ_EX
       case 0x62: { // BUILD: obj.__setstate__(state)
         const state = pop();
         const obj = top();
-        if (obj instanceof PyObject) obj.state = state;
-        else if (obj instanceof Map || (obj && typeof obj === 'object')) {
+        if (obj instanceof PyObject) { holds(obj, state); obj.state = state; } else if (obj && typeof obj === 'object' && !Object.isFrozen(obj)) {
           // e.g. OrderedDict state (the _metadata of a state_dict): kept aside, not mixed into the items.
+          holds(obj, state);
           Object.defineProperty(obj, 'pyState', { value: state, configurable: true });
         } else throw fail('sets the state of a value that has none');
         break;

@@ -3,9 +3,11 @@
 // all a torch.save checkpoint needs: PyTorch writes its archives uncompressed (and 64-byte
 // aligned) precisely so tensors can be mapped without inflating. ZIP64 archives (> 4 GiB or
 // > 65535 entries) are understood. Compressed entries are refused with a clear message rather
-// than inflated: doing so synchronously in a browser would need a bundled inflater.
+// than inflated: doing so synchronously in a browser would need a bundled inflater. Every
+// entry's bytes are checked against the CRC-32 its directory records before they are used.
 
 import { ConvertError } from './errors.js';
+import { crc32 } from './crc32.js';
 
 /** @typedef {import('./safetensors.js').ByteSource} ByteSource */
 
@@ -26,16 +28,26 @@ const CDIR_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
 const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
+/** Entries read at once when checking a large entry's CRC. */
+const CRC_CHUNK = 16 << 20;
+/** Most entries a directory may list (a state dict has one record per tensor storage). */
+const MAX_ENTRIES = 1 << 20;
+/** Most bytes of the central directory (a million entries with long names fit). */
+const MAX_DIRECTORY = 256 << 20;
 
 /** @param {Uint8Array} b */
 const view = (b) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
-/** @param {DataView} dv @param {number} off */
-function u64(dv, off) {
+/** @param {DataView} dv @param {number} off @param {(why: string) => Error} bad */
+function u64(dv, off, bad) {
+  if (off + 8 > dv.byteLength) throw bad('a ZIP64 field runs past its record');
   const v = dv.getBigUint64(off, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('a 64-bit zip field is beyond 2^53');
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad('a 64-bit size or offset is beyond 2^53');
   return Number(v);
 }
+
+/** @param {number} v */
+const hex = (v) => `0x${v.toString(16).padStart(8, '0')}`;
 
 export class ZipReader {
   /**
@@ -65,18 +77,22 @@ export class ZipReader {
       // ZIP64: a locator right before the EOCD points at the ZIP64 EOCD record.
       const loc = eocd - 20;
       if (loc < 0 || tdv.getUint32(loc, true) !== ZIP64_LOCATOR_SIG) throw bad('a ZIP64 archive without a ZIP64 locator');
-      const recOff = u64(tdv, loc + 8);
+      const recOff = u64(tdv, loc + 8, bad);
       if (recOff + 56 > src.size) throw bad('the ZIP64 end record lies outside the file');
       const rec = view(src.read(recOff, 56));
       if (rec.getUint32(0, true) !== ZIP64_EOCD_SIG) throw bad('a damaged ZIP64 end record');
-      count = u64(rec, 32);
-      cdSize = u64(rec, 40);
-      cdOffset = u64(rec, 48);
+      count = u64(rec, 32, bad);
+      cdSize = u64(rec, 40, bad);
+      cdOffset = u64(rec, 48, bad);
     }
+    if (cdSize > MAX_DIRECTORY) throw bad(`its central directory claims ${cdSize} bytes`);
+    if (count > MAX_ENTRIES || count * 46 > cdSize) throw bad(`its directory claims ${count} entries in ${cdSize} bytes`);
     if (cdOffset + cdSize > src.size) throw bad(`its central directory (${cdSize} bytes at ${cdOffset}) lies outside the file (truncated?)`);
 
     /** @type {Map<string, ZipEntry>} */
     this.entries = new Map();
+    /** @type {Set<string>} entries whose CRC-32 matched */
+    this.verified = new Set();
     const cd = src.read(cdOffset, cdSize);
     const dv = view(cd);
     const dec = new TextDecoder();
@@ -99,12 +115,14 @@ export class ZipReader {
         const len = dv.getUint16(e + 2, true);
         if (id === 1) {
           let q = e + 4;
-          if (size === U32_MAX) { size = u64(dv, q); q += 8; }
-          if (compressedSize === U32_MAX) { compressedSize = u64(dv, q); q += 8; }
-          if (headerOffset === U32_MAX) { headerOffset = u64(dv, q); q += 8; }
+          const bad64 = (why) => bad(`central directory entry ${i}: ${why}`);
+          if (size === U32_MAX) { size = u64(dv, q, bad64); q += 8; }
+          if (compressedSize === U32_MAX) { compressedSize = u64(dv, q, bad64); q += 8; }
+          if (headerOffset === U32_MAX) { headerOffset = u64(dv, q, bad64); q += 8; }
         }
         e += 4 + len;
       }
+      if (this.entries.has(name)) throw bad(`it lists the entry '${name.slice(0, 200)}' twice`);
       this.entries.set(name, { name, method, size, compressedSize, headerOffset, crc32 });
       p += 46 + nameLen + extraLen + commentLen;
     }
@@ -141,12 +159,35 @@ export class ZipReader {
   }
 
   /**
-   * A whole stored entry.
+   * A whole stored entry, its CRC-32 checked.
    * @param {string} name
    * @returns {Uint8Array}
    */
   read(name) {
     const { offset, size } = this.locate(name);
-    return this.src.read(offset, size);
+    const bytes = this.src.read(offset, size);
+    this.#check(name, crc32(bytes));
+    return bytes;
+  }
+
+  /**
+   * Check a stored entry's CRC-32 (once; later calls return at once), reading it in chunks.
+   * @param {string} name
+   */
+  verify(name) {
+    if (this.verified.has(name)) return;
+    const { offset, size } = this.locate(name);
+    let crc = 0;
+    for (let done = 0; done < size; done += CRC_CHUNK) crc = crc32(this.src.read(offset + done, Math.min(CRC_CHUNK, size - done)), crc);
+    this.#check(name, crc);
+  }
+
+  /** @param {string} name @param {number} crc */
+  #check(name, crc) {
+    const want = /** @type {ZipEntry} */ (this.entries.get(name)).crc32;
+    if (crc !== want) {
+      throw new ConvertError(`${this.fileName} entry '${name}' is damaged: its CRC-32 is ${hex(crc)}, not the ${hex(want)} the archive records.`);
+    }
+    this.verified.add(name);
   }
 }

@@ -177,7 +177,7 @@ test('an unsupported tensor type is named', () => {
 
 test('usage mistakes exit 2 with one sentence', () => {
   assertOneSentence(run(['frobnicate']), /unknown command 'frobnicate'/, 2);
-  assertOneSentence(run(['generate', '-m', tiny, '-n', 'many', 'x']), /option '-n' expects an integer/, 2);
+  assertOneSentence(run(['generate', '-m', tiny, '-n', 'many', 'x']), /option -n must be an integer from 0 to 2147483647, not 'many'/, 2);
   assertOneSentence(run(['info', '-m', path.join(work, 'nope.gguf')]), /cannot read model .*no such file/, 2);
   assertOneSentence(run(['score', '-m', tiny, '--tokens', '[1, 99999]']), /token id 99999 is outside the vocabulary/, 2);
   assertOneSentence(run(['convert', work, '-o', path.join(work, 'x.gguf')]), /has no config\.json/);

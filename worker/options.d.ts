@@ -1,0 +1,39 @@
+// Types of worker/options.js: the one table of numeric options and their strict parsing.
+
+export const MAX_THREADS: number;
+export const MAX_CTX: number;
+
+export interface OptionSpec {
+  /** the CLI flag */
+  readonly cli: string;
+  /** the demo page's name for it */
+  readonly label: string;
+  /** an integer (else any finite number) */
+  readonly int: boolean;
+  readonly min: number;
+  readonly max: number;
+  /** the value must be above min */
+  readonly minExclusive?: boolean;
+  /** what special values mean */
+  readonly note?: string;
+}
+
+export type OptionName = 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repeatPenalty' | 'repeatLastN'
+  | 'seed' | 'nCtx' | 'threads' | 'genTokens' | 'promptTokens' | 'ctxPos' | 'reps';
+
+export const OPTIONS: Readonly<Record<OptionName, OptionSpec>>;
+export const GENERATE_OPTIONS: readonly OptionName[];
+export const LOAD_OPTIONS: readonly OptionName[];
+
+/** A number given to the API, checked against its range (an 'argument' error naming `shownAs` otherwise). */
+export function checkOption(name: OptionName, value: unknown, shownAs?: string): number;
+/** An option typed as text (CLI argument, form field): decimal only, then the same range. */
+export function parseOption(name: OptionName, text: string, shownAs?: string): number;
+/** checkOption for each of `names` present in `opts`. */
+export function checkOptions(opts: Record<string, unknown>, names: readonly string[]): void;
+/** `nCtx` checked against the model's context_length, or the model's (capped at fallbackCap) when absent. */
+export function contextLength(nCtx: number | undefined, modelCtx: number, o?: { fallbackCap?: number; shownAs?: string }): number;
+
+export const DTYPES: readonly ['q8_0', 'f16', 'f32'];
+/** The `dtype` option lower-cased ('q8_0' when undefined), or an 'argument' error. */
+export function checkDtype(v: unknown): 'q8_0' | 'f16' | 'f32';
