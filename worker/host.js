@@ -248,6 +248,7 @@ export class Host {
       }
       checkOptions(o, GENERATE_OPTIONS);
       checkStop(o.stop);
+      checkConstraint(o);
       const seed = o.seed ?? ((Math.random() * 2 ** 32) >>> 0);
       sampler = m.newSampler({
         temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
@@ -334,11 +335,15 @@ function threadsWarning(want, eng) {
   return `${want} threads were asked for but ${why}, so the model runs on one thread.`;
 }
 
-/** @param {unknown} stop */
+/** stop: absent, or an array of non-empty strings. @param {unknown} stop */
 function checkStop(stop) {
   if (stop !== undefined && (!Array.isArray(stop) || !stop.every((x) => typeof x === 'string' && x.length > 0))) {
     throw new ArgumentError('The generation option stop must be a non-empty string or an array of them.');
   }
+}
+
+/** grammar is GBNF text; grammar, jsonSchema and stop exclude one another. @param {Record<string, any>} o */
+function checkConstraint(o) {
   if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
   if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');
   if ((o.grammar !== undefined || o.jsonSchema !== undefined) && o.stop?.length) {
