@@ -64,8 +64,8 @@ typedef enum mllm_act {
     MLLM_ACT_NONE = 0, /* no dot product in this engine */
     MLLM_ACT_F32 = 1,  /* float rows */
     MLLM_ACT_Q8_0 = 2, /* kern_quantize_q8_0 blocks */
-    MLLM_ACT_Q8_1 = 3, /* (Q4_1, Q5_1: not produced yet) */
-    MLLM_ACT_Q8_K = 4  /* (the K types: not produced yet) */
+    MLLM_ACT_Q8_1 = 3, /* Q4_1, Q5_1: block_q8_1 (quant_ref.c q8_1_quantize) */
+    MLLM_ACT_Q8_K = 4  /* the K types and IQ4_XS: block_q8_K (q8_k_quantize) */
 } mllm_act;
 
 typedef void (*dtype_to_float_fn)(const void *src, float *dst, int64_t n);
@@ -93,7 +93,7 @@ typedef struct dtype_traits {
 const dtype_traits *dtype_traits_of(uint32_t type);
 
 /* 1 for the types the engine computes with: a row-to-float, a scalar kernel and an activation
- * format forward.c produces (MLLM_ACT_F32 or MLLM_ACT_Q8_0). */
+ * format forward.c produces (any but MLLM_ACT_NONE). */
 int dtype_supported(uint32_t type);
 /* ggml's name for any ggml type id ("Q4_K", "IQ2_XS", ...), "unknown" for retired ids and
  * past the table. */

@@ -251,6 +251,19 @@ void mllm_grammar_free(mllm_grammar *gr);
  * the run with MLLM_STOP_EOS. Stop strings and a grammar exclude each other (MLLM_ERR_ARG). */
 mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm_error *err);
 
+/* ------------------------------------------------------------------ quantizer (the converter's) */
+
+/* n_rows rows of n_per_row floats at src quantized to ggml type `type` (Q4_0 2, Q4_1 3,
+ * Q5_0 6, Q5_1 7, Q8_0 8, Q2_K..Q6_K 10..14, IQ4_NL 20, IQ4_XS 23) into dst, rows back to
+ * back: the bytes llama.cpp's llama-quantize writes without an importance matrix.
+ * dst_size must be at least n_rows * mllm_quantize_row_bytes(type, n_per_row); every value
+ * must be finite (MLLM_ERR_ARG names the first that is not). */
+mllm_status mllm_quantize_rows(int32_t type, const float *src, int32_t n_rows, int32_t n_per_row, uint8_t *dst,
+                               size_t dst_size, mllm_error *err);
+/* Bytes of one quantized row; 0 for a type mllm_quantize_rows does not write or a row that
+ * is not whole blocks. */
+int32_t mllm_quantize_row_bytes(int32_t type, int32_t n_per_row);
+
 /* ------------------------------------------------------------------ misc */
 
 /* Names of the engine's enumerations, for bindings (one source: a JS binding shows these).

@@ -11,6 +11,7 @@
 #include "dtype.h"
 #include "error.h"
 #include "kernels.h"
+#include "quant_ref.h"
 #include "tokenizer.h"
 #include "weights_check.h"
 
@@ -189,6 +190,11 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
             return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' block %lld has a %s scale that is inf or nan (a damaged file)",
                              name, (long long)bad, dtype_name(t->type));
         m->forms[t - m->gguf.tensors].plain_scales = (uint32_t)plain;
+    } else if (dtype_block_elems(t->type) > 1) { /* the other block types' scales, likewise */
+        int64_t bad = quant_first_bad_scale(t->type, t->data, t->n_elems / dtype_block_elems(t->type));
+        if (bad >= 0)
+            return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' block %lld has a %s scale that is inf or nan (a damaged file)",
+                             name, (long long)bad, dtype_name(t->type));
     }
     /* float weights: an inf or nan is refused the same way (weights_check.h) */
     if ((st = weights_check_finite(t, name, err)) != MLLM_OK) return st;

@@ -21,10 +21,24 @@ export const GGUFValueType = Object.freeze({
 });
 
 /** ggml tensor types this project writes. */
-export const GGMLType = Object.freeze({ F32: 0, F16: 1, Q8_0: 8, BF16: 30 });
+export const GGMLType = Object.freeze({ F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q2_K: 10,
+  Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14, IQ4_NL: 20, IQ4_XS: 23, BF16: 30 });
 
-/** [elements per block, bytes per block] */
-const BLOCK = { 0: [1, 4], 1: [1, 2], 8: [32, 34], 30: [1, 2] };
+/** [elements per block, bytes per block] (ggml-common.h's block structs) */
+const BLOCK = { 0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 10: [256, 84],
+  11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 20: [32, 18], 23: [256, 136], 30: [1, 2] };
+
+/** @param {number} type @returns {number} elements per block of a type in GGMLType */
+export function ggmlBlockSize(type) {
+  const b = BLOCK[type];
+  if (!b) throw new RangeError(`unsupported ggml type ${type}`);
+  return b[0];
+}
+
+/** @param {number} type @returns {string} ggml's name of a type in GGMLType ("Q4_K") */
+export function ggmlTypeName(type) {
+  return Object.keys(GGMLType).find((k) => GGMLType[k] === type) ?? `type ${type}`;
+}
 
 const SCALAR_SIZE = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 

@@ -655,9 +655,10 @@ static void test_error_dimension_overflow(void) {
 static void test_error_unsupported_tensor_type(void) {
     int64_t ne[2] = {256, 2};
     gguf_builder *b = gb_new(32);
-    gb_tensor(b, "blk.0.ffn_up.weight", 12 /* Q4_K */, 2, ne, NULL, 288);
+    gb_tensor(b, "blk.0.ffn_up.weight", 16 /* IQ2_XXS */, 2, ne, NULL, 132);
     expect_fail_b(b, MLLM_ERR_UNSUPPORTED,
-                  "tensor 'blk.0.ffn_up.weight' has unsupported type Q4_K (supported: F32, F16, Q8_0, BF16)");
+                  "tensor 'blk.0.ffn_up.weight' has unsupported type IQ2_XXS (supported: F32, F16, Q4_0, Q4_1, Q5_0, "
+                  "Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16)");
     b = gb_new(32);
     gb_tensor(b, "w", 999, 2, ne, NULL, 16);
     expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'w' has unknown type id 999");
@@ -756,8 +757,8 @@ static void test_error_nested_arrays_too_deep(void) {
 static void test_error_message_sanitizes_names(void) {
     int64_t ne[1] = {8};
     gguf_builder *b = gb_new(32);
-    gb_tensor(b, "bad\nname\x01", 12, 1, ne, NULL, 32);
-    expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'bad?name?' has unsupported type Q4_K");
+    gb_tensor(b, "bad\nname\x01", 16, 1, ne, NULL, 32);
+    expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'bad?name?' has unsupported type IQ2_XXS");
 }
 
 static void test_error_null_data(void) {

@@ -578,6 +578,45 @@ static void test_loaded_model_survives_failed_loads(void) {
     tm_weights_free(w);
 }
 
+/* Likewise for the 4/5/6-bit types' fp16 scales (d, and m or dmin), as ggml validates rows:
+ * the loader names the tensor, block and type; the same file with finite scales loads. */
+static void test_non_finite_scale_of_a_4_bit_type_is_a_damaged_file(void) {
+    static const struct {
+        uint32_t type;
+        size_t block_bytes, off; /* the scale poked: Q4_1's m, Q5_0's d */
+        const char *msg;
+    } cases[2] = {{MLLM_DTYPE_Q4_1, 20, 2, "tensor 'blk.2.attn_q.weight' block 1 has a Q4_1 scale that is inf or nan"},
+                  {MLLM_DTYPE_Q5_0, 22, 0, "tensor 'blk.2.attn_q.weight' block 1 has a Q5_0 scale that is inf or nan"}};
+    int i;
+    for (i = 0; i < 2; i++) {
+        tm_spec s = tm_default();
+        tm_weights *w;
+        size_t size;
+        uint8_t *bytes;
+        mllm_error err;
+        mllm_model *m = NULL;
+        gguf_file g;
+        const gguf_tensor *t;
+        const uint16_t nan_bits = 0x7e00;
+        s.wtype = cases[i].type;
+        w = tm_weights_new(&s, 1);
+        bytes = tm_build(&s, w, &size);
+        CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK); /* as written */
+        mllm_model_free(m);
+        m = NULL;
+        CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
+        t = gguf_find_tensor(&g, "blk.2.attn_q.weight");
+        CHECK(t != NULL && t->type == cases[i].type);
+        if (t) memcpy((uint8_t *)(uintptr_t)t->data + cases[i].block_bytes + cases[i].off, &nan_bits, 2);
+        gguf_free(&g);
+        CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
+        CHECK(m == NULL);
+        CHECK_CONTAINS(err.msg, cases[i].msg);
+        free(bytes);
+        tm_weights_free(w);
+    }
+}
+
 /* The loader marks a Q8_0 matrix for the kernels' plain-scales shortcut only when every
  * block scale is +0 or a positive normal half (as quantizers write them): one subnormal,
  * negative or -0 scale anywhere unmarks it. */
@@ -634,5 +673,6 @@ int main(void) {
     RUN(test_non_finite_float_weights_are_a_damaged_file);
     RUN(test_unused_tensors_are_refused);
     RUN(test_loaded_model_survives_failed_loads);
+    RUN(test_non_finite_scale_of_a_4_bit_type_is_a_damaged_file);
     return check_summary("model");
 }
