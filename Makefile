@@ -84,10 +84,10 @@ NATIVE_OBJ := $(patsubst src/%.c,build/native/%.o,$(SRC))
 SAN_OBJ := $(patsubst src/%.c,build/san/%.o,$(SRC))
 
 build/native/libmllm.a: $(NATIVE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/san/libmllm.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/native/test_%: tests/c/test_%.c tests/c/*.h build/native/libmllm.a
 	$(CC) $(CFLAGS_NATIVE) -Itests/c $< build/native/libmllm.a -lm -o $@

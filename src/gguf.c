@@ -496,8 +496,10 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
         if (!vtype_is_int(al->type))
             return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment has type %s, expected an unsigned integer",
                                            vtype_name(al->type)));
-        if (al->i <= 0 || (al->u & (al->u - 1)) != 0)
-            return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment %lld is not a nonzero power of two", (long long)al->i));
+        /* the GGUF spec asks for a multiple of 8; block structs read in place need at least that */
+        if (al->i < 8 || (al->u & (al->u - 1)) != 0)
+            return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment %lld is not a power of two of at least 8",
+                                           (long long)al->i));
         f->alignment = al->u;
     }
 

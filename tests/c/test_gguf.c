@@ -688,10 +688,15 @@ static void test_error_misaligned_offset(void) {
 static void test_error_bad_alignment(void) {
     gguf_builder *b = gb_new(32);
     gb_kv_u32(b, "general.alignment", 48);
-    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 48 is not a nonzero power of two");
+    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 48 is not a power of two of at least 8");
+    /* 1, 2 and 4 are powers of two, but the spec asks for a multiple of 8 (and an odd data
+     * offset would misalign the quantized blocks read in place) */
+    b = gb_new(32);
+    gb_kv_u32(b, "general.alignment", 4);
+    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 4 is not a power of two of at least 8");
     b = gb_new(32);
     gb_kv_u32(b, "general.alignment", 0);
-    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 0 is not a nonzero power of two");
+    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 0 is not a power of two of at least 8");
     b = gb_new(32);
     gb_kv_str(b, "general.alignment", "32");
     expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment has type STRING");

@@ -29,7 +29,7 @@ build/fuzz/obj/%.o: src/%.c $(HDR) | build/.apt-stamp build/.apt-test-stamp
 	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -c $< -o $@
 
 build/fuzz/libmllm.a: $(FUZZ_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/c/*.h build/fuzz/libmllm.a
 	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests/c $< build/fuzz/libmllm.a -lm -o $@
