@@ -18,9 +18,10 @@ CFLAGS_NATIVE := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Debian packages: what building and `make demo` need, and what only the tests need (the
-# PyTorch reference, Chromium for the browser tests). node/npm come with them if absent.
+# PyTorch reference, Chromium for the browser tests, clang's libFuzzer runtime for the fuzz
+# targets). node/npm come with them if absent.
 APT_BUILD := gcc make emscripten clang-19 lld-19
-APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium
+APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev
 DEFAULT_MODEL := models/default.gguf
 
 .PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model fuzz-js
@@ -83,10 +84,10 @@ NATIVE_OBJ := $(patsubst src/%.c,build/native/%.o,$(SRC))
 SAN_OBJ := $(patsubst src/%.c,build/san/%.o,$(SRC))
 
 build/native/libmllm.a: $(NATIVE_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/san/libmllm.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/native/test_%: tests/c/test_%.c tests/c/*.h build/native/libmllm.a
 	$(CC) $(CFLAGS_NATIVE) -Itests/c $< build/native/libmllm.a -lm -o $@
@@ -119,6 +120,7 @@ native: build/native/libmllm.a build/native/mllm
 include wasm_build/wasm.mk
 include tests/browser/browser.mk
 include tests/web/web.mk
+include tests/fuzz/fuzz.mk
 
 # ---------------------------------------------------------------- the bundled model (make model)
 include models/model.mk
@@ -140,7 +142,7 @@ test-node: deps wasm
 test-py: build/.apt-test-stamp
 	$(PY) models/train/test_export.py
 
-test: deps test-c test-san test-node test-py test-browser test-web
+test: deps test-c test-san test-fuzz test-node test-py test-browser test-web
 
 # JS fuzz harnesses for the converter's readers and the GGUF loader (tests/fuzz/run.js): each
 # target runs FUZZ_JS_CASES seeded mutations; unclean failures are saved under build/fuzz-js/.

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine, Generator, Grammar, MobileLLMError } from '../wasm_build/engine.js';
 import { jsonSchemaToGrammar } from '../worker/json_schema_grammar.js';
 import { runBench } from '../wasm_build/bench_procedure.js';
-import { parseOption, contextLength, DTYPES } from '../worker/options.js';
+import { parseOption, contextLength } from '../worker/options.js';
 import { parseRepoId } from '../lib/repo_id.js';
 import { escapeControls, terminalWriter } from './terminal.js';
 
@@ -21,7 +21,8 @@ const USAGE = `usage:
   mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
   mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
   mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
-  mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type ${DTYPES.join('|')}]
+  mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k_s|q3_k_m|
+                     q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)
   mobilellm info     [-m MODEL]
   mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
                      [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--output LOG.jsonl]
@@ -209,7 +210,8 @@ async function cmdConvert(argv) {
   const { opts, rest } = parseArgs(argv, { '-o': 'value', '--type': 'value' });
   if (rest.length !== 1 || !opts['-o']) throw new UsageError('convert needs HF_DIR (or a repo id or URL) and -o OUT.gguf');
   const type = (opts['--type'] ?? 'q8_0').toLowerCase();
-  if (!DTYPES.includes(type)) throw new UsageError(`--type must be ${DTYPES.join(', ')}, not '${opts['--type']}'`);
+  const { OUTPUT_TYPES } = await import('../models/convert/convert.js');
+  if (!Object.hasOwn(OUTPUT_TYPES, type)) throw new UsageError(`--type must be one of ${Object.keys(OUTPUT_TYPES).join(', ')}, not '${opts['--type']}'`);
   const { convertSource } = await import('../worker/index.js');
   const { warnings } = await convertSource(rest[0], opts['-o'], { dtype: type });
   for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);

@@ -17,7 +17,8 @@ const GGML = [
 ];
 
 /** The types the engine computes with (weights of other types are refused at load). */
-const ENGINE = new Set(['F32', 'F16', 'Q8_0', 'BF16']);
+const ENGINE = new Set(['F32', 'F16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K',
+  'IQ4_NL', 'IQ4_XS', 'BF16']);
 
 /** The types the converter writes, with llama_ftype (general.file_type) of a file of that type. */
 const FTYPE = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 };

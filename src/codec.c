@@ -117,3 +117,15 @@ void dequantize_row_q8_0(const void *src, float *dst, int64_t n) {
         for (j = 0; j < MLLM_QK8_0; j++) dst[b * MLLM_QK8_0 + j] = d * (float)(int8_t)blk[2 + j];
     }
 }
+
+int64_t q8_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
+    const block_q8_0 *blk = (const block_q8_0 *)blocks;
+    int64_t b;
+    *plain = 1;
+    for (b = 0; b < nb; b++) {
+        uint16_t e = blk[b].d & 0x7c00; /* fp16 exponent */
+        if (e == 0x7c00) return b;
+        if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) *plain = 0; /* negative, -0 or subnormal */
+    }
+    return -1;
+}

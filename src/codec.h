@@ -27,6 +27,11 @@ uint16_t f32_to_bf16(float f); /* round to nearest even */
 /* ggml's reference Q8_0 quantization: d = amax/127, q = round(x/d). n % 32 == 0. */
 void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n);
 
+/* The scales of nb Q8_0 blocks: the index of the first inf or nan one, or -1 when all are
+ * finite; *plain = 1 when every one is +0 or a positive normal half (quantizers write
+ * amax / 127), which lets the SIMD decode convert them in one shift. */
+int64_t q8_0_scan_scales(const void *blocks, int64_t nb, int *plain);
+
 /* Rows to f32, n elements (a multiple of the type's block); src need not be aligned. */
 void dequantize_row_f32(const void *src, float *dst, int64_t n);
 void dequantize_row_f16(const void *src, float *dst, int64_t n);

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels_quant.h"
 #include "mobilellm.h"
+#include "quant_ref.h"
 
 /* The build's SIMD128 and relaxed kernels, where it has them. */
 #ifdef MLLM_KERNELS_SIMD128
@@ -22,6 +24,10 @@
 /* Block elements and bytes are ggml's (ggml.c type_traits; tests/c/test_dtype.c checks them
  * against the libggml that node-llama-cpp ships). */
 #define FACTS(id, nm, be, bb) [id] = {.name = nm, .block_elems = be, .block_bytes = bb}
+/* The 4/5/6-bit weight types (quant_blocks.h, quant_ref.c, kernels_quant.c). */
+#define QUANT(id, nm, be, blk, lc, ac)                                                                    \
+    [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
+            .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar, .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128)}
 static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F32] = {.name = "F32", .block_elems = 1, .block_bytes = 4, .to_float = dequantize_row_f32,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_f32_scalar,
@@ -29,31 +35,35 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F16] = {.name = "F16", .block_elems = 1, .block_bytes = 2, .to_float = dequantize_row_f16,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_half_scalar,
                         .matmul_simd128 = SIMD128(kern_matmul_float_simd128)},
-    FACTS(MLLM_DTYPE_Q4_0, "Q4_0", 32, 18),
-    FACTS(MLLM_DTYPE_Q4_1, "Q4_1", 32, 20),
-    FACTS(MLLM_DTYPE_Q5_0, "Q5_0", 32, 22),
-    FACTS(MLLM_DTYPE_Q5_1, "Q5_1", 32, 24),
+    QUANT(MLLM_DTYPE_Q4_0, "Q4_0", QK4_0, block_q4_0, q4_0, MLLM_ACT_Q8_0),
+    QUANT(MLLM_DTYPE_Q4_1, "Q4_1", QK4_1, block_q4_1, q4_1, MLLM_ACT_Q8_1),
+    QUANT(MLLM_DTYPE_Q5_0, "Q5_0", QK5_0, block_q5_0, q5_0, MLLM_ACT_Q8_0),
+    QUANT(MLLM_DTYPE_Q5_1, "Q5_1", QK5_1, block_q5_1, q5_1, MLLM_ACT_Q8_1),
     [MLLM_DTYPE_Q8_0] = {.name = "Q8_0", .block_elems = MLLM_QK8_0, .block_bytes = sizeof(block_q8_0),
                          .to_float = dequantize_row_q8_0, .act = MLLM_ACT_Q8_0,
                          .matmul_scalar = kern_matmul_q8_0_scalar,
                          .matmul_simd128 = SIMD128(kern_matmul_q8_0_simd128),
-                         .matmul_relaxed = RELAXED(kern_matmul_q8_0_relaxed), .repack = kern_q8_0_to_x4,
+                         .matmul_relaxed = RELAXED(kern_matmul_q8_0_relaxed), .scan_scales = q8_0_scan_scales,
+                         .repack = kern_q8_0_to_x4,
                          .repack_layout = KERN_LAYOUT_Q8_0_X4, .repack_preferred = kern_q8_0_x4_preferred},
-    FACTS(MLLM_DTYPE_Q8_1, "Q8_1", 32, 36),
-    FACTS(MLLM_DTYPE_Q2_K, "Q2_K", 256, 84),
-    FACTS(MLLM_DTYPE_Q3_K, "Q3_K", 256, 110),
-    FACTS(MLLM_DTYPE_Q4_K, "Q4_K", 256, 144),
-    FACTS(MLLM_DTYPE_Q5_K, "Q5_K", 256, 176),
-    FACTS(MLLM_DTYPE_Q6_K, "Q6_K", 256, 210),
-    FACTS(MLLM_DTYPE_Q8_K, "Q8_K", 256, 292),
+    /* the activation formats: readable (tests), never weights */
+    [MLLM_DTYPE_Q8_1] = {.name = "Q8_1", .block_elems = QK8_1, .block_bytes = sizeof(block_q8_1),
+                         .to_float = q8_1_dequantize},
+    QUANT(MLLM_DTYPE_Q2_K, "Q2_K", QK_K, block_q2_K, q2_k, MLLM_ACT_Q8_K),
+    QUANT(MLLM_DTYPE_Q3_K, "Q3_K", QK_K, block_q3_K, q3_k, MLLM_ACT_Q8_K),
+    QUANT(MLLM_DTYPE_Q4_K, "Q4_K", QK_K, block_q4_K, q4_k, MLLM_ACT_Q8_K),
+    QUANT(MLLM_DTYPE_Q5_K, "Q5_K", QK_K, block_q5_K, q5_k, MLLM_ACT_Q8_K),
+    QUANT(MLLM_DTYPE_Q6_K, "Q6_K", QK_K, block_q6_K, q6_k, MLLM_ACT_Q8_K),
+    [MLLM_DTYPE_Q8_K] = {.name = "Q8_K", .block_elems = QK_K, .block_bytes = sizeof(block_q8_K),
+                         .to_float = q8_k_dequantize},
     FACTS(MLLM_DTYPE_IQ2_XXS, "IQ2_XXS", 256, 66),
     FACTS(MLLM_DTYPE_IQ2_XS, "IQ2_XS", 256, 74),
     FACTS(MLLM_DTYPE_IQ3_XXS, "IQ3_XXS", 256, 98),
     FACTS(MLLM_DTYPE_IQ1_S, "IQ1_S", 256, 50),
-    FACTS(MLLM_DTYPE_IQ4_NL, "IQ4_NL", 32, 18),
+    QUANT(MLLM_DTYPE_IQ4_NL, "IQ4_NL", QK4_NL, block_iq4_nl, iq4_nl, MLLM_ACT_Q8_0),
     FACTS(MLLM_DTYPE_IQ3_S, "IQ3_S", 256, 110),
     FACTS(MLLM_DTYPE_IQ2_S, "IQ2_S", 256, 82),
-    FACTS(MLLM_DTYPE_IQ4_XS, "IQ4_XS", 256, 136),
+    QUANT(MLLM_DTYPE_IQ4_XS, "IQ4_XS", QK_K, block_iq4_xs, iq4_xs, MLLM_ACT_Q8_K),
     FACTS(MLLM_DTYPE_I8, "I8", 1, 1),
     FACTS(MLLM_DTYPE_I16, "I16", 1, 2),
     FACTS(MLLM_DTYPE_I32, "I32", 1, 4),
@@ -71,14 +81,15 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     FACTS(MLLM_DTYPE_Q2_0, "Q2_0", 64, 18),
 };
 #undef FACTS
+#undef QUANT
 
-static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL};
+static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 
 const dtype_traits *dtype_traits_of(uint32_t type) { return type < MLLM_DTYPE_COUNT ? &table[type] : &no_type; }
 
 int dtype_supported(uint32_t type) {
     const dtype_traits *t = dtype_traits_of(type);
-    return t->to_float && t->matmul_scalar && (t->act == MLLM_ACT_F32 || t->act == MLLM_ACT_Q8_0);
+    return t->to_float && t->matmul_scalar && t->act != MLLM_ACT_NONE;
 }
 
 const char *dtype_name(uint32_t type) {

@@ -64,12 +64,14 @@ typedef enum mllm_act {
     MLLM_ACT_NONE = 0, /* no dot product in this engine */
     MLLM_ACT_F32 = 1,  /* float rows */
     MLLM_ACT_Q8_0 = 2, /* kern_quantize_q8_0 blocks */
-    MLLM_ACT_Q8_1 = 3, /* (Q4_1, Q5_1: not produced yet) */
-    MLLM_ACT_Q8_K = 4  /* (the K types: not produced yet) */
+    MLLM_ACT_Q8_1 = 3, /* Q4_1, Q5_1: block_q8_1 (quant_ref.c q8_1_quantize) */
+    MLLM_ACT_Q8_K = 4  /* the K types and IQ4_XS: block_q8_K (q8_k_quantize) */
 } mllm_act;
 
 typedef void (*dtype_to_float_fn)(const void *src, float *dst, int64_t n);
-/* Repack n_rows rows in place into the type's interleaved layout; tmp: scratch of 4 rows. */
+/* Check nb blocks' scales at load: the first unusable block or -1; *plain as kern_weights'. */
+typedef int64_t (*dtype_scan_fn)(const void *blocks, int64_t nb, int *plain);
+/* Rearrange n_rows rows in place into the type's repacked layout; tmp: scratch of 4 rows. */
 typedef void (*dtype_repack_fn)(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 
 typedef struct dtype_traits {
@@ -81,7 +83,8 @@ typedef struct dtype_traits {
     kern_matmul_fn matmul_scalar;  /* the reference; NULL: no kernel, refused at load */
     kern_matmul_fn matmul_simd128; /* NULL where this build has none (the scalar one runs) */
     kern_matmul_try_fn matmul_relaxed; /* tried first when kern_hints.relaxed; may decline */
-    dtype_repack_fn repack;        /* into KERN_LAYOUT_<type>_X4-style layout, or NULL */
+    dtype_scan_fn scan_scales;     /* run on each tensor at load, or NULL */
+    dtype_repack_fn repack;        /* into repack_layout, where repack_preferred; or NULL */
     uint32_t repack_layout;        /* the KERN_LAYOUT_* repack gives */
     int (*repack_preferred)(void); /* 1 where this build's kernels run the repacked layout faster */
 } dtype_traits;
@@ -90,7 +93,7 @@ typedef struct dtype_traits {
 const dtype_traits *dtype_traits_of(uint32_t type);
 
 /* 1 for the types the engine computes with: a row-to-float, a scalar kernel and an activation
- * format forward.c produces (MLLM_ACT_F32 or MLLM_ACT_Q8_0). */
+ * format forward.c produces (any but MLLM_ACT_NONE). */
 int dtype_supported(uint32_t type);
 /* ggml's name for any ggml type id ("Q4_K", "IQ2_XS", ...), "unknown" for retired ids and
  * past the table. */

@@ -17,23 +17,31 @@
 #include "dtype.h"
 #include "error.h"
 #include "kernels.h"
+#include "kernels_quant.h"
 #include "threads.h"
 
 const mllm_model *mllm_context_model(const mllm_context *c) { return c ? c->m : NULL; }
 
 /* ---------------------------------------------------------------- forward pass */
 
-/* Weights whose dot takes Q8_0 activations (dtype_act) get them in c->xq: c->xq when any of
- * the weights needs them, NULL otherwise (then nothing is quantized). */
-static int takes_q8_0(const gguf_tensor *w) { return w && dtype_act(w->type) == MLLM_ACT_Q8_0; }
-
-static block_q8_0 *xq_for(mllm_context *c, const gguf_tensor *w0, const gguf_tensor *w1, const gguf_tensor *w2) {
-    return takes_q8_0(w0) || takes_q8_0(w1) || takes_q8_0(w2) ? c->xq : NULL;
+/* The quantized activation formats (dtype_act: Q8_0, Q8_1, Q8_K) a matrix's dot takes, as a
+ * bit mask; 0 for float activations. */
+static uint32_t act_bit(const gguf_tensor *w) {
+    int a = w ? dtype_act(w->type) : MLLM_ACT_NONE;
+    return a == MLLM_ACT_NONE || a == MLLM_ACT_F32 ? 0u : 1u << a;
 }
 
-/* The per-token steps between matmuls, each followed by the Q8_0 quantization of its result
- * row when xq is set (row t into xq + t * width / 32): out = rmsnorm(in) * w; out = in as
- * is; out = swiglu(in, in2). Rows are independent, so a prompt's rows are split across the
+/* Where the step before weights w left their quantized activations: row row0 of c->act in
+ * w's format (rows of `width` values); NULL for float activations. */
+static const void *act_rows(const mllm_context *c, const gguf_tensor *w, int64_t width, int32_t row0) {
+    int a = dtype_act(w->type);
+    if (!(act_bit(w))) return NULL;
+    return c->act[a] + (size_t)row0 * kern_act_row_bytes(a, width);
+}
+
+/* The per-token steps between matmuls, each followed by the quantization of its result row
+ * into every activation format of `acts` (act_bit mask; row t into c->act[format] row t):
+ * out = rmsnorm(in) * w; out = in as is; out = swiglu(in, in2). Rows are independent, so a prompt's rows are split across the
  * context's threads (a decode step's one row is not worth a job: a few microseconds). */
 enum { ROWS_NORM, ROWS_COPY, ROWS_SWIGLU };
 typedef struct rows_job {
@@ -43,7 +51,8 @@ typedef struct rows_job {
     const gguf_tensor *w; /* ROWS_NORM's weight */
     float eps;
     int64_t width;        /* floats per row */
-    block_q8_0 *xq;
+    uint32_t acts;        /* act_bit mask of the formats to quantize into */
+    uint8_t *const *act;  /* c->act */
     int32_t count, per;
 } rows_job;
 
@@ -57,7 +66,12 @@ static void rows_range(const rows_job *j, int32_t t0, int32_t t1) {
             else kern_swiglu(out, in, j->in2 + (size_t)t * j->width, j->width);
             res = out;
         }
-        if (j->xq) kern_quantize_q8_0(res, j->xq + (size_t)t * (j->width / MLLM_QK8_0), j->width);
+        if (j->acts) {
+            int a;
+            for (a = MLLM_ACT_Q8_0; a <= MLLM_ACT_Q8_K; a++)
+                if (j->acts & (1u << a))
+                    kern_quantize_act(a, res, j->act[a] + (size_t)t * kern_act_row_bytes(a, j->width), j->width);
+        }
     }
 }
 
@@ -72,11 +86,11 @@ static void rows_item(void *arg, int item, int thread) {
 #define ROWS_MIN_PER_THREAD 4
 
 static void row_steps(mllm_context *c, int op, float *out, const float *in, const float *in2, const gguf_tensor *w,
-                      int64_t width, int32_t count, block_q8_0 *xq) {
+                      int64_t width, int32_t count, uint32_t acts) {
     const int threads = mllm_pool_size(c->pool);
     rows_job j = {.op = op, .out = out, .in = in, .in2 = in2, .w = w, .eps = c->m->hp.rms_eps,
-                  .width = width, .xq = xq, .count = count, .per = (count + threads - 1) / threads};
-    if (op == ROWS_COPY && !xq) return;
+                  .width = width, .acts = acts, .act = c->act, .count = count, .per = (count + threads - 1) / threads};
+    if (op == ROWS_COPY && !acts) return;
     if (threads < 2 || count < ROWS_MIN_PER_THREAD * threads) rows_range(&j, 0, count);
     else mllm_pool_run(c->pool, rows_item, &j, (count + j.per - 1) / j.per);
 }
@@ -90,7 +104,7 @@ typedef struct matmul_job {
     kern_weights kw; /* model_kernel_weights(w) */
     kern_hints hints;
     const float *x;
-    const block_q8_0 *xq;
+    const void *xq; /* act_rows: the tokens in the weights' activation format */
     int32_t n;
     int64_t rows_per_item;
 } matmul_job;
@@ -123,13 +137,12 @@ static void matmul_item(void *arg, int item, int thread) {
 
 /* Add out[t][*] = W x[t] to the set: W has ne = [n_in, n_out]. With threads, the rows go out
  * as one stretch of whole 8-row tiles per thread: the decode kernel reads its rows as 8
- * streams, which only pay when long (2 threads, 4 items each: 144 tok/s decode; one each:
- * 161). Item t is thread t's home item (threads.h), so a thread reads the same rows of a
- * matrix each time: a shared block's second run finds its half in that core's L2 (2
- * threads, 2x30 immediate over 60 unrolled: 1.05x -> 1.12x). A thread that comes late finds
- * its item taken by the others. reuse: reuse_hint's (kern_hints.reuse). */
+ * streams, which only pay when long. Item t is thread t's home item (threads.h), so a thread
+ * reads the same rows of a matrix each time: a shared block's second run finds its half in
+ * that core's L2. A thread that comes late finds its item taken by the others. reuse:
+ * reuse_hint's (kern_hints.reuse). Figures: PERF_NOTES.md, "Forward pass". */
 static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, const gguf_tensor *w,
-                       const float *x, const block_q8_0 *xq, int32_t n, uint32_t reuse) {
+                       const float *x, const void *xq, int32_t n, uint32_t reuse) {
     int64_t rows = w->ne[1], per = rows;
     matmul_job *j = &s->m[s->count++];
     int items;
@@ -155,19 +168,18 @@ static void matmul_run(mllm_context *c, matmul_set *s) { mllm_pool_run(c->pool, 
 
 /* One matmul alone. */
 static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *w, const float *x,
-                   const block_q8_0 *xq, int32_t n, uint32_t reuse) {
+                   const void *xq, int32_t n, uint32_t reuse) {
     matmul_set s = {.count = 0};
     matmul_add(c, &s, out, ldo, w, x, xq, n, reuse);
     matmul_run(c, &s);
 }
 
 /* Bytes of a thread's share of a block, at most, for which layer l's matmuls get
- * KERN_Q8_0_REUSE: 2 MiB, the L2 of a core of this machine (and of recent Intel server
- * cores). Over it the second reads buy nothing: 1 thread here, whose 3.76 MB block comes
- * back from L3 either way, ran 2x30 immediate 7% slower with them. */
+ * kern_hints.reuse: 2 MiB, the L2 of a core of recent x86 server cores. Over it the second
+ * reads buy nothing and cost time. */
 #define REUSE_MAX_SHARE_BYTES (2u << 20)
 
-/* KERN_Q8_0_REUSE when the next layer runs layer l's block again (immediate sharing) and a
+/* 1 (kern_hints.reuse) when the next layer runs layer l's block again (immediate sharing) and a
  * thread's share of it may stay in its core's L2; else 0. */
 static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
     const mllm_model *m = c->m;
@@ -186,12 +198,11 @@ static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
  * of them; the (token, group) items are split across the context's threads, each with its
  * own scores scratch. A decode step on threads cuts its heads into one contiguous range
  * per thread instead (attention_heads_item): two threads share MobileLLM-125M's 9 heads
- * 5:4, and each reads the keys and values of two of its 3 groups; as (group, part) items
- * taken from the shared counter a thread read up to all three (2 threads, position 1500:
- * decode 91.7 -> 95.3 tok/s, medians of 4). Other chunks with fewer than two items per
- * thread cut each group's heads into `parts` items; a part re-reads its group's keys and
- * values, mostly from cache. The kernel computes each head alone, so the results do not
- * change. */
+ * 5:4, and each reads the keys and values of two of its 3 groups, where (group, part) items
+ * taken from the shared counter let a thread read all three. Other chunks with fewer than
+ * two items per thread cut each group's heads into `parts` items; a part re-reads its
+ * group's keys and values, mostly from cache. The kernel computes each head alone, so the
+ * results do not change. */
 typedef struct attn_job {
     mllm_context *c;
     const float *kc, *vc;
@@ -266,7 +277,6 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     const mllm_hparams *hp = &m->hp;
     const int64_t d = hp->n_embd, ff = hp->n_ff;
     const size_t slot = (size_t)c->n_ctx * c->kv_dim;
-    block_q8_0 *xq;
     int32_t t, l;
 
     for (t = 0; t < n; t++) {
@@ -283,15 +293,14 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         int32_t g;
 
         /* attention block */
-        xq = xq_for(c, b->wq, b->wk, b->wv);
-        row_steps(c, ROWS_NORM, c->xn, c->x, NULL, b->attn_norm, d, n, xq);
+        row_steps(c, ROWS_NORM, c->xn, c->x, NULL, b->attn_norm, d, n, act_bit(b->wq) | act_bit(b->wk) | act_bit(b->wv));
         {
             matmul_set s = {.count = 0};
             if (nr > 0)
                 matmul_add(c, &s, c->q + (size_t)r0 * c->q_dim, c->q_dim, b->wq, c->xn + r0 * d,
-                           xq ? xq + r0 * (d / MLLM_QK8_0) : NULL, nr, reuse);
-            matmul_add(c, &s, c->k_new, c->kv_dim, b->wk, c->xn, xq, n, reuse);
-            matmul_add(c, &s, c->v_new, c->kv_dim, b->wv, c->xn, xq, n, reuse);
+                           act_rows(c, b->wq, d, r0), nr, reuse);
+            matmul_add(c, &s, c->k_new, c->kv_dim, b->wk, c->xn, act_rows(c, b->wk, d, 0), n, reuse);
+            matmul_add(c, &s, c->v_new, c->kv_dim, b->wv, c->xn, act_rows(c, b->wv, d, 0), n, reuse);
             matmul_run(c, &s);
         }
         for (t = 0; t < n; t++) {
@@ -312,32 +321,29 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             float *x = c->x + (size_t)r0 * d, *xn = c->xn + (size_t)r0 * d;
             float *gate = c->gate + (size_t)r0 * ff, *up = c->up + (size_t)r0 * ff;
             const float *att = c->att + (size_t)r0 * c->q_dim;
-            xq = xq_for(c, b->wo, NULL, NULL);
-            row_steps(c, ROWS_COPY, NULL, att, NULL, NULL, c->q_dim, nr, xq);
-            matmul(c, xn, d, b->wo, att, xq, nr, reuse);
+            row_steps(c, ROWS_COPY, NULL, att, NULL, NULL, c->q_dim, nr, act_bit(b->wo));
+            matmul(c, xn, d, b->wo, att, act_rows(c, b->wo, c->q_dim, 0), nr, reuse);
             kern_axpy_f32(x, 1.0f, xn, nr * d);
 
             /* feed-forward block */
-            xq = xq_for(c, b->w_gate, b->w_up, NULL);
-            row_steps(c, ROWS_NORM, xn, x, NULL, b->ffn_norm, d, nr, xq);
+            row_steps(c, ROWS_NORM, xn, x, NULL, b->ffn_norm, d, nr, act_bit(b->w_gate) | act_bit(b->w_up));
             {
                 matmul_set s = {.count = 0};
-                matmul_add(c, &s, gate, ff, b->w_gate, xn, xq, nr, reuse);
-                matmul_add(c, &s, up, ff, b->w_up, xn, xq, nr, reuse);
+                matmul_add(c, &s, gate, ff, b->w_gate, xn, act_rows(c, b->w_gate, d, 0), nr, reuse);
+                matmul_add(c, &s, up, ff, b->w_up, xn, act_rows(c, b->w_up, d, 0), nr, reuse);
                 matmul_run(c, &s);
             }
-            xq = xq_for(c, b->w_down, NULL, NULL);
-            row_steps(c, ROWS_SWIGLU, gate, gate, up, NULL, ff, nr, xq);
-            matmul(c, xn, d, b->w_down, gate, xq, nr, reuse);
+            row_steps(c, ROWS_SWIGLU, gate, gate, up, NULL, ff, nr, act_bit(b->w_down));
+            matmul(c, xn, d, b->w_down, gate, act_rows(c, b->w_down, ff, 0), nr, reuse);
             kern_axpy_f32(x, 1.0f, xn, nr * d);
         }
     }
 
     if (first_logit < n) {
         int32_t n_out = n - first_logit;
-        xq = xq_for(c, m->output, NULL, NULL);
-        row_steps(c, ROWS_NORM, c->xn, c->x + (size_t)first_logit * d, NULL, m->output_norm, d, n_out, xq);
-        matmul(c, c->logits, hp->n_vocab, m->output, c->xn, xq, n_out, 0);
+        row_steps(c, ROWS_NORM, c->xn, c->x + (size_t)first_logit * d, NULL, m->output_norm, d, n_out,
+                  act_bit(m->output));
+        matmul(c, c->logits, hp->n_vocab, m->output, c->xn, act_rows(c, m->output, d, 0), n_out, 0);
     }
 }
 
@@ -354,17 +360,17 @@ static void *alloc_array(uint64_t count, size_t elem, int *failed) {
     return p;
 }
 
-static int model_takes_q8_0(const mllm_model *m) {
+/* act_bit of every matrix of the model, ORed. */
+static uint32_t model_acts(const mllm_model *m) {
+    uint32_t acts = act_bit(m->output);
     int32_t i;
-    if (takes_q8_0(m->output)) return 1;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
         const gguf_tensor *ws[MODEL_BLOCK_MATRICES];
         int k;
         model_block_matrices(&m->blocks[i], ws);
-        for (k = 0; k < MODEL_BLOCK_MATRICES; k++)
-            if (takes_q8_0(ws[k])) return 1;
+        for (k = 0; k < MODEL_BLOCK_MATRICES; k++) acts |= act_bit(ws[k]);
     }
-    return 0;
+    return acts;
 }
 
 mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *params, mllm_context **out,
@@ -373,7 +379,8 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     mllm_context *c;
     int32_t n_ctx, n_batch, n_threads;
     uint64_t nb, widest;
-    int failed = 0;
+    uint32_t acts;
+    int failed = 0, a;
     mllm_status st;
 
     mllm_error_clear(err);
@@ -421,12 +428,13 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->rope = (float *)alloc_array(nb * (uint64_t)hp->n_rot, sizeof(float), &failed);
     c->logits = (float *)alloc_array((uint64_t)hp->n_vocab, sizeof(float), &failed);
     c->logits_rows = 1;
-    if (model_takes_q8_0(m)) {
-        widest = (uint64_t)hp->n_embd;
-        if ((uint64_t)c->q_dim > widest) widest = (uint64_t)c->q_dim;
-        if ((uint64_t)hp->n_ff > widest) widest = (uint64_t)hp->n_ff;
-        c->xq = (block_q8_0 *)alloc_array(nb * (widest / MLLM_QK8_0), sizeof(block_q8_0), &failed);
-    }
+    acts = model_acts(m);
+    widest = (uint64_t)hp->n_embd;
+    if ((uint64_t)c->q_dim > widest) widest = (uint64_t)c->q_dim;
+    if ((uint64_t)hp->n_ff > widest) widest = (uint64_t)hp->n_ff;
+    widest = (widest + 255) / 256 * 256; /* whole blocks of every format */
+    for (a = MLLM_ACT_Q8_0; a <= MLLM_ACT_Q8_K; a++)
+        if (acts & (1u << a)) c->act[a] = (uint8_t *)alloc_array(nb * kern_act_row_bytes(a, (int64_t)widest), 1, &failed);
     if (failed) {
         mllm_context_free(c);
         return mllm_fail(err, MLLM_ERR_NOMEM,
@@ -438,6 +446,7 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
 }
 
 void mllm_context_free(mllm_context *c) {
+    int i;
     if (!c) return;
     mllm_pool_free(c->pool);
     free(c->k_cache);
@@ -452,7 +461,7 @@ void mllm_context_free(mllm_context *c) {
     free(c->up);
     free(c->scores);
     free(c->rope);
-    free(c->xq);
+    for (i = 0; i <= MLLM_ACT_Q8_K; i++) free(c->act[i]);
     free(c->logits);
     free(c);
 }
@@ -475,7 +484,9 @@ mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t
                              (int)tokens[i], (int)i, (int)c->m->hp.n_vocab - 1);
 
     if (all_logits && n > c->logits_rows) { /* once per context, before any state changes */
-        float *grown = (float *)realloc(c->logits, sizeof(float) * (size_t)c->n_batch * (size_t)c->m->hp.n_vocab);
+        /* in 64 bits: n_batch * n_vocab floats can pass a 32-bit size_t (wasm) */
+        uint64_t bytes = sizeof(float) * (uint64_t)c->n_batch * (uint64_t)c->m->hp.n_vocab;
+        float *grown = bytes <= (uint64_t)SIZE_MAX ? (float *)realloc(c->logits, (size_t)bytes) : NULL;
         if (!grown)
             return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the logits of %d tokens (an all-logits eval)",
                              (int)c->n_batch);

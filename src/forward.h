@@ -39,8 +39,9 @@ struct mllm_context {
     mllm_pool *pool;       /* the helper threads (n_threads - 1 of them); NULL: single-threaded */
     uint32_t relaxed;      /* kern_hints.relaxed for every matmul (mllm_context_params.relaxed_simd) */
     float *rope;           /* [n_batch][n_rot] cos/sin per position */
-    block_q8_0 *xq;        /* [n_batch][max(n_embd, q_dim, n_ff)/32] MLLM_ACT_Q8_0 activations;
-                              NULL when no matrix's dot takes them */
+    uint8_t *act[MLLM_ACT_Q8_K + 1]; /* by activation format (dtype.h mllm_act): [n_batch] rows of
+                              max(n_embd, q_dim, n_ff) quantized activations (kern_quantize_act);
+                              NULL for the float formats and any format no matrix's dot takes */
 
     float *logits;         /* [logits_rows][n_vocab] */
     int32_t logits_rows;   /* 1 until the first all-logits eval of several tokens grows it to

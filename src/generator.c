@@ -7,8 +7,9 @@
  * it (stop STRING); otherwise all text that cannot begin a stop string is released -> after
  * max_tokens tokens: release everything, stop LENGTH -> else evaluate the token. A token the
  * context cannot hold any more ends the run normally: every pending byte is released and the
- * stop is CONTEXT (status OK). A generator that has stopped answers later steps with the same
- * stop reason and status, sampling nothing.
+ * stop is CONTEXT (status OK). A NaN among the logits (weights whose arithmetic overflows)
+ * ends the run with MLLM_ERR_FORMAT instead of sampling around it. A generator that has
+ * stopped answers later steps with the same stop reason and status, sampling nothing.
  *
  * With a grammar (mllm_generator_set_grammar) the token comes from constrain.c instead of the
  * plain sampler (masked sampling; the shortest completion forced when the tokens left, by
@@ -269,6 +270,13 @@ mllm_status mllm_generator_step(mllm_generator *g, mllm_step_result *r, mllm_err
         tok = mllm_sampler_sample(g->smp, logits);
     }
     if (tok < 0) return mllm_fail(err, MLLM_ERR_STATE, "the sampler returned no token.");
+    if (mllm_sampler_nan_logit(g->smp) >= 0) {
+        /* NaN logits come from weights that overflow float arithmetic: an error, not token 0 */
+        mllm_fail(err, MLLM_ERR_FORMAT,
+                  "the model computed a NaN logit (token %d) after %d generated tokens: its weights overflow float arithmetic.",
+                  (int)mllm_sampler_nan_logit(g->smp), (int)g->n_generated);
+        return stop_run(g, r, MLLM_STOP_NONE, MLLM_ERR_FORMAT, err);
+    }
     mllm_sampler_accept(g->smp, tok);
     g->n_generated++;
     r->token = tok;

@@ -261,12 +261,15 @@ static int named_cmp(const void *a, const void *b) {
     return x->idx < y->idx ? -1 : (x->idx > y->idx); /* stable: report the first pair */
 }
 
-/* Sorts a copy of the names; on a duplicate sets *a < *b to the two indices and returns 1.
- * Returns -1 when the scratch array cannot be allocated. */
-static int find_duplicate(const gguf_file *f, int tensors, uint64_t *a, uint64_t *b) {
+/* Sorts the kv keys (tensors = 0) or tensor names (1) into *order, the indices by name, which
+ * lookups then binary-search: a file with many entries cannot make the loader's dozens of
+ * lookups quadratic. On a duplicate sets *a < *b to the two indices and returns 1 (*order
+ * NULL). Returns -1 when memory runs out; *order stays NULL for fewer than two names. */
+static int sort_names(const gguf_file *f, int tensors, uint64_t **order, uint64_t *a, uint64_t *b) {
     uint64_t n = tensors ? f->n_tensors : f->n_kv, i;
     named *v;
     int found = 0;
+    *order = NULL;
     if (n < 2) return 0;
     v = (named *)calloc((size_t)n, sizeof *v); /* calloc checks n * size for overflow */
     if (!v) return -1;
@@ -282,8 +285,32 @@ static int find_duplicate(const gguf_file *f, int tensors, uint64_t *a, uint64_t
             found = 1;
         }
     }
+    if (!found) {
+        *order = (uint64_t *)calloc((size_t)n, sizeof **order);
+        if (*order)
+            for (i = 0; i < n; i++) (*order)[i] = v[i].idx;
+        else
+            found = -1;
+    }
     free(v);
     return found;
+}
+
+/* Binary search of `order` (indices of `n` names sorted as named_cmp sorts them) for the
+ * name c; the index, or UINT64_MAX when absent. */
+static uint64_t search_names(const gguf_file *f, int tensors, const uint64_t *order, uint64_t n, const char *c) {
+    uint64_t lo = 0, hi = n, cl = strlen(c);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, idx = order[mid];
+        gguf_str s = tensors ? f->tensors[idx].name : f->kv[idx].key;
+        uint64_t m = s.len < cl ? s.len : cl;
+        int d = m ? memcmp(s.ptr, c, (size_t)m) : 0;
+        if (d == 0 && s.len != cl) d = s.len < cl ? -1 : 1;
+        if (d == 0) return idx;
+        if (d < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return UINT64_MAX;
 }
 
 /* ------------------------------------------------------------ tensors */
@@ -353,6 +380,46 @@ static mllm_status parse_tensor_info(gguf_file *f, rd *r, uint64_t i, mllm_error
     return MLLM_OK;
 }
 
+/* ------------------------------------------------------------ overlapping data */
+
+typedef struct span { uint64_t start, end, idx; } span;
+
+static int span_cmp(const void *a, const void *b) {
+    const span *x = (const span *)a, *y = (const span *)b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* Two tensors whose data ranges overlap (one tensor's bytes read as another's) mean a damaged
+ * or crafted file. Sorts the non-empty ranges by start and compares neighbours. Returns -1 out
+ * of memory, 1 on an overlap (*a, *b the two tensors), 0 when all ranges are disjoint. */
+static int find_overlap(const gguf_file *f, uint64_t *a, uint64_t *b) {
+    uint64_t i, n = 0;
+    int found = 0;
+    span *v;
+    if (f->n_tensors < 2) return 0;
+    v = (span *)calloc((size_t)f->n_tensors, sizeof *v);
+    if (!v) return -1;
+    for (i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (t->nbytes == 0) continue;
+        v[n].start = t->offset;
+        v[n].end = t->offset + t->nbytes; /* no overflow: checked against the file size */
+        v[n].idx = i;
+        n++;
+    }
+    qsort(v, (size_t)n, sizeof *v, span_cmp);
+    for (i = 1; i < n && !found; i++) {
+        if (v[i].start < v[i - 1].end) {
+            *a = v[i - 1].idx < v[i].idx ? v[i - 1].idx : v[i].idx;
+            *b = v[i - 1].idx < v[i].idx ? v[i].idx : v[i - 1].idx;
+            found = 1;
+        }
+    }
+    free(v);
+    return found;
+}
+
 /* ------------------------------------------------------------ parse */
 
 static mllm_status parse_fail(gguf_file *f, mllm_status st) {
@@ -418,7 +485,7 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
         r = c.r;
         f->n_kv = i + 1;
     }
-    dup = find_duplicate(f, 0, &a, &b);
+    dup = sort_names(f, 0, &f->kv_order, &a, &b);
     if (dup < 0) return parse_fail(f, mllm_fail(err, MLLM_ERR_NOMEM, "out of memory checking GGUF metadata keys"));
     if (dup)
         return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "duplicate metadata key '%s' (entries %llu and %llu)",
@@ -430,8 +497,10 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
         if (!vtype_is_int(al->type))
             return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment has type %s, expected an unsigned integer",
                                            vtype_name(al->type)));
-        if (al->i <= 0 || (al->u & (al->u - 1)) != 0)
-            return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment %lld is not a nonzero power of two", (long long)al->i));
+        /* the GGUF spec asks for a multiple of 8; block structs read in place need at least that */
+        if (al->i < 8 || (al->u & (al->u - 1)) != 0)
+            return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "general.alignment %lld is not a power of two of at least 8",
+                                           (long long)al->i));
         f->alignment = al->u;
     }
 
@@ -439,7 +508,7 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
         if ((st = parse_tensor_info(f, &r, i, err)) != MLLM_OK) return parse_fail(f, st);
         f->n_tensors = i + 1;
     }
-    dup = find_duplicate(f, 1, &a, &b);
+    dup = sort_names(f, 1, &f->tensor_order, &a, &b);
     if (dup < 0) return parse_fail(f, mllm_fail(err, MLLM_ERR_NOMEM, "out of memory checking GGUF tensor names"));
     if (dup)
         return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT, "duplicate tensor name '%s' (tensors %llu and %llu)",
@@ -461,6 +530,13 @@ mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_erro
                                            (unsigned long long)size, (unsigned long long)f->data_offset));
         t->data = data + start;
     }
+    dup = find_overlap(f, &a, &b);
+    if (dup < 0) return parse_fail(f, mllm_fail(err, MLLM_ERR_NOMEM, "out of memory checking GGUF tensor data ranges"));
+    if (dup)
+        return parse_fail(f, mllm_fail(err, MLLM_ERR_FORMAT,
+                                       "tensors '%s' and '%s' share data bytes (overlapping ranges at offsets %llu and %llu)",
+                                       show(f->tensors[a].name).s, show(f->tensors[b].name).s,
+                                       (unsigned long long)f->tensors[a].offset, (unsigned long long)f->tensors[b].offset));
     return MLLM_OK;
 }
 
@@ -468,6 +544,8 @@ void gguf_free(gguf_file *f) {
     if (!f) return;
     free(f->kv);
     free(f->tensors);
+    free(f->kv_order);
+    free(f->tensor_order);
     memset(f, 0, sizeof *f);
 }
 
@@ -480,13 +558,21 @@ int gguf_str_eq(gguf_str s, const char *c) {
 
 const gguf_kv *gguf_find_kv(const gguf_file *f, const char *key) {
     uint64_t i;
-    for (i = 0; i < f->n_kv; i++)
+    if (f->kv_order) {
+        i = search_names(f, 0, f->kv_order, f->n_kv, key);
+        return i == UINT64_MAX ? NULL : &f->kv[i];
+    }
+    for (i = 0; i < f->n_kv; i++) /* at most one entry, or a partly parsed file */
         if (gguf_str_eq(f->kv[i].key, key)) return &f->kv[i];
     return NULL;
 }
 
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name) {
     uint64_t i;
+    if (f->tensor_order) {
+        i = search_names(f, 1, f->tensor_order, f->n_tensors, name);
+        return i == UINT64_MAX ? NULL : &f->tensors[i];
+    }
     for (i = 0; i < f->n_tensors; i++)
         if (gguf_str_eq(f->tensors[i].name, name)) return &f->tensors[i];
     return NULL;

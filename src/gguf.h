@@ -3,7 +3,7 @@
  * Parsing validates everything up front (every length and offset against the buffer, with
  * overflow-safe arithmetic), so later lookups cannot read out of bounds. Strings and tensor
  * data are zero-copy views into the buffer; the only allocations are the kv and tensor
- * tables, owned by gguf_file and released by gguf_free.
+ * tables and their by-name orders, owned by gguf_file and released by gguf_free.
  */
 #ifndef MLLM_GGUF_H
 #define MLLM_GGUF_H
@@ -63,11 +63,14 @@ typedef struct gguf_file {
     gguf_tensor *tensors;
     uint64_t alignment;
     uint64_t data_offset;
+    uint64_t *kv_order;     /* kv indices sorted by key (NULL for fewer than 2): lookups are O(log n) */
+    uint64_t *tensor_order; /* tensor indices sorted by name, likewise */
 } gguf_file;
 
 /* Parse and validate. On failure f is left empty (gguf_free is still safe) and err says,
  * in one sentence naming the culprit, what is wrong: bad magic, unsupported version,
- * truncated file (at which item), tensor data out of bounds (which tensor), dimension
+ * truncated file (at which item), tensor data out of bounds (which tensor), tensors sharing
+ * data bytes (which two), dimension
  * overflow, unsupported tensor type (which tensor, which type name). Tensor types the engine
  * cannot compute are reported here with MLLM_ERR_UNSUPPORTED. */
 mllm_status gguf_parse(gguf_file *f, const uint8_t *data, size_t size, mllm_error *err);

@@ -781,7 +781,10 @@ mllm_status mllm_grammar_accept(mllm_grammar *gr, int32_t token, mllm_error *err
     if (!gr || token < 0 || token >= gr->n_vocab)
         return mllm_fail(err, MLLM_ERR_ARG, "mllm_grammar_accept got token %d outside the vocabulary.", (int)token);
     if (gr->is_eog[token]) {
-        if (mllm_grammar_can_end(gr)) return MLLM_OK;
+        if (mllm_grammar_can_end(gr)) {
+            mllm_error_clear(err);
+            return MLLM_OK;
+        }
         return mllm_fail(err, MLLM_ERR_ARG, "the grammar does not allow the text to end here.");
     }
     len = gr->poff[token + 1] - gr->poff[token];

@@ -64,17 +64,13 @@ static inline v128_t hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/* KERN_Q8_0_REUSE (kernels.h): weights that run again right after this decode (a shared
- * block's first pass) are read a second time while still in L2, so that L2 keeps them. The
- * decode streams run in chunks of REUSE_LAG_BYTES, and after each chunk one byte of every
- * 64 of the chunk before is read: lines that have left the 48 KiB L1 by then, so each read
- * reaches L2 and hits. This machine's L2 (2 MiB per core) keeps lines that were hit over
- * lines read once, so without it a shared block's second pass found many of its rows
- * evicted in favour of the previous block's, which had just been hit (2 threads, 1.88 MB
- * per core): the relaxed kernel alone, second pass 15 -> 18-29 GB/s per core; 2x30
- * immediate over 60 unrolled 1.07x -> 1.20x (Node 24). The reads cost little in a first
- * pass, which waits on memory; where the block cannot stay in L2 they are pure cost, so
- * forward.c asks for them only where it may (reuse_hint). */
+/* kern_hints.reuse (kernels.h): weights that run again right after this decode (a shared
+ * block's first pass) are read a second time while still in L2, so that L2 keeps them: an
+ * L2 that keeps lines that were hit over lines read once would otherwise evict them for the
+ * previous block's. The decode streams run in chunks of REUSE_LAG_BYTES, and after each
+ * chunk one byte of every 64 of the chunk before is read (lines that have left L1 by then,
+ * so each read reaches L2). Where the block cannot stay in L2 the reads are pure cost, so
+ * forward.c asks for them only where it may (reuse_hint). Figures: PERF_NOTES.md. */
 #define REUSE_LAG_BYTES 65536
 
 /* Steps per chunk: a step reads one row, nb blocks, of each of `streams` stretches. */

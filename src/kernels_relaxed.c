@@ -2,10 +2,9 @@
  * int8 dot product.
  *
  * i32x4.relaxed_dot_i8x16_i7x16_add_s does 16 multiply-adds in one instruction where
- * SIMD128 needs two (i32x4.dot_i16x8 + add) for 8, so the prefill tile of kernels_simd128.c
- * runs about 1.7x as fast where the engine lowers it to one VNNI instruction (vpdpbusd:
- * Chromium, Node 24+, on x86 with AVX-VNNI), and decode, which needs no widening either,
- * streams the weights faster. Its second operand is only defined for 0..127; above
+ * SIMD128 needs two (i32x4.dot_i16x8 + add) for 8, so the prefill tile and the decode
+ * streams run faster where the engine lowers it to one VNNI instruction (vpdpbusd:
+ * Chromium, Node 24+, on x86 with AVX-VNNI; PERF_NOTES.md). Its second operand is only defined for 0..127; above
  * that an engine may read it unsigned (VNNI), signed, or saturate pairs (pmaddubsw). This
  * kernel feeds it weights + 128 (0..255) and subtracts 128 * the token's block sum, which
  * is exact only when the engine reads it unsigned without saturation. mllm_relaxed_probe
@@ -130,7 +129,7 @@ static void rows4_tok8(float *out, int32_t ldo, const uint8_t *wu, const float *
                        const int32_t *xc, const float *dx, int nr, int nt) {
     rows4_tok8_at(out, ldo, wu, dw, nb, xt, xc, dx, nr, nt, 128, 4, 32);
 }
-/* Read in place from a KERN_Q8_0_X4 group (kernels.h): block b's quad q of row r is at
+/* Read in place from a KERN_LAYOUT_Q8_0_X4 group (kernels.h): block b's quad q of row r is at
  * 8 + b * 136 + 16 q + 4 r. */
 static void rows4_tok8_x4(float *out, int32_t ldo, const uint8_t *group, const float *dw, int32_t nb,
                           const int8_t *xt, const int32_t *xc, const float *dx, int nt) {
@@ -201,7 +200,7 @@ static void decode_token(const block_q8_0 *x, int32_t nb, int32_t *xc, float *dx
 
 /* Decode, token by token: kernels_simd128.c's 8 streams (the rows cut into 8 stretches,
  * each step the next row of four of them), so that the hardware prefetchers follow. reuse:
- * KERN_Q8_0_REUSE, the steps go in chunks (kernels_q8_simd.h). */
+ * KERN_RELAXED_REUSE, the steps go in chunks (kernels_q8_simd.h). */
 static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, const block_q8_0 *x, int32_t *xc,
                    float *dx, int plain, int reuse) {
     const v128_t bias = opaque_splat((int32_t)0x80808080); /* a value, not a constant (kernels_q8_simd.h) */
@@ -228,13 +227,13 @@ static void matvec(float *out, const block_q8_0 *w, int32_t nb, int32_t n_rows, 
 
 /* ---------------------------------------------------------------- decode, x4 layout */
 
-/* Four groups of four rows (KERN_RELAXED_X4), at w, w + ws, w + 2 ws, w + 3 ws (ws in
+/* Four groups of four rows (KERN_LAYOUT_Q8_0_X4), at w, w + ws, w + 2 ws, w + 3 ws (ws in
  * bytes), x the token into o[0..3], o[os..], o[2 os..], o[3 os..]. One 16-byte load holds
  * quad j of a group's four rows, already + 128: one relaxed dot against the token's quad,
  * broadcast by its load, adds each row's partial sum to its own lane, so a block of four
  * rows is 8 dots with no bias, no horizontal sums and no scale gathers (the four scales are
  * one load). The four groups share the token's loads, and are four streams read side by
- * side (as matvec's rows4_tok1: with two, a first pass from memory ran 15% slower).
+ * side (as matvec's rows4_tok1: two were slower from memory).
  * Accumulators start at the block's correction; floats in the reference's order. */
 static inline __attribute__((always_inline)) void groups4_tok1(float *o, int32_t os, const uint8_t *w, int32_t ws,
                                                                int32_t nb, const block_q8_0 *x, const int32_t *xc,
@@ -311,7 +310,7 @@ static void matvec_x4(float *out, const uint8_t *w, int32_t nb, int32_t n_rows, 
 /* out[t * ldo + r] = row r of w (n_rows x n_in, Q8_0) . token t of xq (n_tok x n_in, Q8_0),
  * for n_tok >= 1. Four tokens or more go through the prefill tile (a last partial octet is
  * padded with zeros); fewer, one at a time through the decode streams (flags: whether w
- * has KERN_Q8_0_PLAIN_SCALES; KERN_Q8_0_REUSE).
+ * has KERN_RELAXED_PLAIN_SCALES; KERN_RELAXED_REUSE).
  * xbuf/wbuf: the caller's scratch for the tokens' and four rows' layouts. Returns 0
  * (nothing written) if it does not take the call; 1 when done. */
 EXPORT("mllm_relaxed_q8_0")

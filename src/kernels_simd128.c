@@ -5,45 +5,21 @@
  * order for every output, so the SIMD build's results are bit-identical to the scalar
  * build's (tests/c/test_kernels_simd.c, run by tests/node/simd.test.js, checks that). The
  * speed comes from computing many outputs at once, not from reassociating sums:
- *  - Q8_0 x Q8_0: int8 widened to int16, i32x4.dot_i16x8 (exact int32). Decode: four rows'
- *    block sums are reduced together by one transpose, then one f32x4 multiply-add per
- *    block serves all four outputs. Prefill: each output lane is one token (below).
- *  - Decode (one token) skips widening the weights: the token is laid out even/odd (odd
- *    times 256), and each 16 weight bytes, seen as int16 lanes, give even*256 and odd by
- *    two immediate shifts (dot_block_split); the exact sum is shifted back once per four
- *    rows. The decode loop holds no v128 constant: V8 13+ rebuilds one at every use.
- *  - Decode (one token) is bound by how many weight cache lines are in flight. It reads the
- *    matrix as 8 sequential streams (one row from each of 8 far-apart stretches, 4 rows a
- *    step) that the hardware prefetchers follow: 10.3 GB/s against 7.2 for rows in order
- *    with software touches one tile ahead (wasm has no prefetch). Four rows a step keep
- *    the loop within V8's 16 xmm registers (V8 issues a loop's loads early, so 8 rows a
- *    step spent a third of its instructions on spills).
- *  - Prefill is register-blocked, 4 rows x 8 tokens: weights and tokens are first laid out
- *    as int16 pairs (each k pair's four rows, or four tokens, in one v128: rows once per
- *    group of up to 64 tokens, tokens once per call), so a broadcast load of one row's pair
- *    against two token vectors leaves exact per-token sums in the lanes: one dot and one
- *    add per 8 multiply-adds and nothing else in the loop (61-70 GOP/s; the 4 x 4 tile
- *    that widened and transposed in its loop did 47).
+ *  - Q8_0 x Q8_0: int8 widened to int16, i32x4.dot_i16x8 (exact int32). Decode reduces four
+ *    rows' block sums with one transpose, skips widening the weights (the token is laid out
+ *    even/odd instead, dot_block_split), and reads each matrix as 8 sequential streams the
+ *    hardware prefetchers follow (wasm has no prefetch), 4 rows a step, with no v128
+ *    constant in the loop (V8 13+ rebuilds one at every use). Prefill is a 4 rows x 8
+ *    tokens tile on int16 pairs laid out once, one token per lane.
  *  - F32/F16/BF16 weights: the scalar 8-partial-sum dot is exactly two f32x4 accumulators.
  *  - Attention: four cached keys per step, finished by one transpose; position blocks keep
  *    the key/value rows in L1 for every query head of a GQA group. Softmax and SwiGLU use
  *    kern_exp's operations on four lanes.
- *  - KERN_Q8_0_X4 weights (rows interleaved by four, repacked at load only where the relaxed
- *    kernels run) come here only when a context turns relaxed SIMD off: a decode of their
- *    own (x4_groups4_tok1) and the prefill tile fed by unpacking each block of four rows.
- *    Node 20 does not repack: there the tile's unpacking would cost prefill about 12%.
- * Relaxed SIMD's int8 dot has its own module (kernels_relaxed.c:
- * clang 14 cannot emit it; Node 20's V8 lowers it to pmaddubsw, which saturates), and this
- * file's prefill tile is the fallback where it is absent or inexact.
- * Also measured without gain: a two-pass decode (integer block sums stored, then scales); a
- * prefill tile ordered by stores (fewer spills, but slower); an online-softmax attention
- * (scores and values in one pass over the cache, 64 positions a block: 30 layers at position
- * 2000 took 12.4 ms against this one's 11.5); exp4's constants as values (opaque_splat)
- * instead of v128 constants (SwiGLU no faster on Node 24, slower on Node 20); and reading a
- * layer's o rows during its attention, to overlap the weight stream with arithmetic
- * (decode 4% slower: the loads that miss stall the attention's loop).
- * fp16 scales are often subnormal (small weights); any trick that turns them into subnormal
- * floats costs an x86 assist per block (30% end to end).
+ *  - KERN_LAYOUT_Q8_0_X4 weights come here only when a context turns relaxed SIMD off.
+ * Relaxed SIMD's int8 dot has its own module (kernels_relaxed.c: clang 14 cannot emit it);
+ * this file's kernels run where it is absent or inexact. fp16 scales are often subnormal:
+ * nothing here turns them into subnormal floats (an x86 assist per block).
+ * Figures, and what was measured without gain: PERF_NOTES.md, "SIMD128 kernels".
  */
 #include "kernels.h"
 
@@ -81,7 +57,7 @@ static inline v128_t scales4(const block_q8_0 *a, const block_q8_0 *b, const blo
     return f16hi_to_f32_finite(scale_bits4(a, b, c, d), k);
 }
 
-/* For blocks whose scales are all +0 or positive normal halves (KERN_Q8_0_PLAIN_SCALES), in
+/* For blocks whose scales are all +0 or positive normal halves (kern_weights.plain_scales), in
  * the decode loop: each scale times 2^-112, in one immediate shift and no v128 constant
  * (see dot_block_split). Shifting the half right by 3 within its u32 lane puts its
  * exponent and mantissa at their f32 places without rebiasing, which reads as the value
@@ -115,7 +91,7 @@ static inline float combine8(v128_t lo, v128_t hi) {
  * rules cost V8 eight), and a NaN or inf shows as a max at or above inf's bits. Then the
  * reference's roundf (half away from zero) exactly, in four ops, and the integral result to
  * int32 by adding 1.5 * 2^23 and reading the low bits (two ops, where i32x4.trunc_sat costs
- * seven). 0.87 ns per value under Node 20 and 24, against 1.36 with the range checks. */
+ * seven). */
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     const int64_t nb = n / MLLM_QK8_0;
     const v128_t absmask = wasm_i32x4_splat(0x7fffffff), signbit = wasm_i32x4_splat((int32_t)0x80000000u);
@@ -291,11 +267,9 @@ static inline v128_t dot4_keys(const float *qh, const float *k0, int64_t ld, int
 /* Positions are taken in blocks small enough that their key (then value) rows stay in L1
  * while every query head of the group uses them: each cached row comes from memory once.
  * The scores read the keys as four streams (four stretches of positions, one key of each
- * per step), which the hardware prefetchers follow better than one (as in the decode
- * matmul): 8-10% faster at position 2000. The same pass touches the value rows of the
- * same positions (one load per cache line, kept alive through a volatile sink), so they
- * arrive as four more streams and are in L2 (1 MB for a group at position 2000) when the
- * value pass reads them in position order: decode at position 512 / 2000 +8% / +9%. */
+ * per step), which the hardware prefetchers follow better than one. The same pass touches
+ * the value rows of the same positions (one load per cache line, kept alive through a
+ * volatile sink), so they are in L2 when the value pass reads them in position order. */
 #define ATT_BLOCK 64
 
 void kern_attention(float *out, const float *q, const float *k, const float *v, int64_t ld, int32_t head_dim,
@@ -477,10 +451,8 @@ void kern_matmul_float_simd128(float *out, int64_t ldo, const kern_weights *kw, 
 #define XW_CAP 65536 /* int16 elements of widened activations (128 KiB of stack) */
 #define TG_MAX 64    /* most tokens per group */
 
-/* Sequential streams a decode matmul reads at once (a multiple of 4). The 30 layers' and
- * the head's decode matmuls of a 125M model in Node: 1 stream 5.2 GB/s (7.2 with software
- * touches one tile ahead), 4 streams 8.7, 8 streams 10.3 (9.4 with touches), 16 no faster,
- * 24 slower. */
+/* Sequential streams a decode matmul reads at once (a multiple of 4; PERF_NOTES.md has the
+ * figures for 1 to 24). */
 #define MV_STREAMS 8
 
 /* One block of one row against a decode token widened in split layout (xs: even elements
@@ -530,9 +502,9 @@ static inline __attribute__((always_inline)) void q8_rows4_tok1(float *out, int6
  * into MV_STREAMS equal stretches, and each step takes the next row of four of them. One
  * function per scale kind, reached through a pointer: inlined into matmul_q8_0's large body
  * (binaryen's -O3 inliner ignores noinline on a direct call) the loop spilled, as V8
- * allocates registers per function (Node 20: 17 -> 11 GB/s on a cached matrix), and a
- * call per four rows cost Node 24 4% of decode. Steps i0..i1-1 of the q (a call per chunk
- * with KERN_Q8_0_REUSE, kernels_q8_simd.h). k: f16_consts for scales4 (any only). */
+ * allocates registers per function; a call per four rows was slower too. Steps i0..i1-1 of
+ * the q (a call per chunk with kern_hints.reuse, kernels_q8_simd.h). k: f16_consts for
+ * scales4 (any only). */
 typedef void (*q8_streams_fn)(float *o, const block_q8_0 *wq, int64_t q, int64_t i0, int64_t i1, int64_t nb,
                               const int16_t *xt, const float *dx, int64_t dx_stride, const f16_consts *k);
 static inline __attribute__((always_inline)) void q8_streams_tok1(float *o, const block_q8_0 *wq, int64_t q,
@@ -601,9 +573,8 @@ static void lanes4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c
  * per row, broadcast by a load (no ALU work), against the 8 tokens' pairs: i32x4.dot_i16x8
  * then leaves each token's exact partial sum in its own lane, so there are no horizontal
  * sums and nothing to widen in the loop; the 16 accumulate ops per 64 multiply-adds are
- * all that is left on the vector ports (47 -> 67-70 GOP/s against the 4 x 4 transposing tile
- * it replaced). The k loop is not unrolled: V8 would issue the loads of both iterations
- * first and spill. Only rows < nr and tokens < nt are stored. */
+ * all that is left on the vector ports. The k loop is not unrolled: V8 would issue the
+ * loads of both iterations first and spill. Only rows < nr and tokens < nt are stored. */
 static void q8_rows4_tok8(float *out, int64_t ldo, const int32_t *wl, const float *dw, int64_t nb, const int32_t *xl,
                           const float *dx, int64_t dx_stride, int nr, int nt) {
     v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
@@ -653,7 +624,7 @@ static void q8_rows4_tok8(float *out, int64_t ldo, const int32_t *wl, const floa
         for (t = 0; t < nt; t++) out[t * ldo + r] = v[2 * r + t / 4][t % 4];
 }
 
-/* ---- KERN_Q8_0_X4 weights (kernels.h), where the relaxed kernels do not take the call */
+/* ---- KERN_LAYOUT_Q8_0_X4 weights (kernels.h), where the relaxed kernels do not take the call */
 
 /* Group block `blk` (four rows' block b) back to four Q8_0 blocks. */
 static void x4_unpack(const uint8_t *blk, block_q8_0 *o) {
@@ -684,8 +655,7 @@ static void x4_token(const block_q8_0 *x, int64_t nb, int16_t *xq, int32_t *xc) 
 /* Four x4 groups, at w + g ws bytes (g < 4), x the token into o + g os (4 floats each).
  * The weights are zero-extended (they are stored + 128, so 0..255) and the correction
  * takes the 128 back out; pair sums are added at the block's end. Four streams side by
- * side, as q8_rows4_tok1's (with two, a first pass from memory ran 2.5x slower). dx as
- * q8_rows4_tok1's. */
+ * side, as q8_rows4_tok1's (two were much slower from memory). dx as q8_rows4_tok1's. */
 static inline __attribute__((always_inline)) void x4_groups4_tok1(float *o, int64_t os, const uint8_t *w, int64_t ws,
                                                                   int64_t nb, const int16_t *xq, const int32_t *xc,
                                                                   const float *dx, const int plain,
@@ -747,10 +717,9 @@ static void x4_matvec(float *out, const uint8_t *w, int64_t nb, int64_t n_rows, 
         quad(out + 4 * g, 0, w + g * gbytes, 0, nb, xq, xc, dx, &k);
 }
 
-/* The x4 pieces matmul_q8_0 calls, kept out of its body: inlined there they cost Node 20's
- * SIMD128 prefill (file layout) a third of its speed, as V8 allocates registers per
- * function (binaryen inlines a direct call whatever it is told, so the calls go through a
- * pointer the compiler cannot see). */
+/* The x4 pieces matmul_q8_0 calls, kept out of its body: inlined there they slow its
+ * file-layout prefill, as V8 allocates registers per function (binaryen inlines a direct
+ * call whatever it is told, so the calls go through a pointer the compiler cannot see). */
 typedef void (*x4_lanes_fn)(const uint8_t *blk, int32_t *wl, float *dw, const f16_consts *k);
 static void x4_lanes_block(const uint8_t *blk, int32_t *wl, float *dw, const f16_consts *k) {
     block_q8_0 u[4];

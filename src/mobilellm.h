@@ -56,7 +56,7 @@ typedef struct mllm_model_params {
     /* 1 (default): with take_ownership, where this build's fastest Q8_0 kernels want it (the
      * relaxed-SIMD ones, in builds that carry them, on engines that run them), the Q8_0
      * weights of the layer blocks are rearranged in place at load, four rows interleaved
-     * (kernels.h KERN_Q8_0_X4), so `data` no longer holds the file's bytes. Results do not
+     * (kernels.h KERN_LAYOUT_Q8_0_X4), so `data` no longer holds the file's bytes. Results do not
      * change. 0: the bytes are left as they are. */
     int32_t repack;
     int32_t reserved[2];
@@ -250,6 +250,19 @@ void mllm_grammar_free(mllm_grammar *gr);
  * shortest completion needs, that completion is forced. A value that can go no further ends
  * the run with MLLM_STOP_EOS. Stop strings and a grammar exclude each other (MLLM_ERR_ARG). */
 mllm_status mllm_generator_set_grammar(mllm_generator *g, mllm_grammar *gr, mllm_error *err);
+
+/* ------------------------------------------------------------------ quantizer (the converter's) */
+
+/* n_rows rows of n_per_row floats at src quantized to ggml type `type` (Q4_0 2, Q4_1 3,
+ * Q5_0 6, Q5_1 7, Q8_0 8, Q2_K..Q6_K 10..14, IQ4_NL 20, IQ4_XS 23) into dst, rows back to
+ * back: the bytes llama.cpp's llama-quantize writes without an importance matrix.
+ * dst_size must be at least n_rows * mllm_quantize_row_bytes(type, n_per_row); every value
+ * must be finite (MLLM_ERR_ARG names the first that is not). */
+mllm_status mllm_quantize_rows(int32_t type, const float *src, int32_t n_rows, int32_t n_per_row, uint8_t *dst,
+                               size_t dst_size, mllm_error *err);
+/* Bytes of one quantized row; 0 for a type mllm_quantize_rows does not write or a row that
+ * is not whole blocks. */
+int32_t mllm_quantize_row_bytes(int32_t type, int32_t n_per_row);
 
 /* ------------------------------------------------------------------ misc */
 

@@ -12,7 +12,9 @@
 #include "error.h"
 #include "gguf_keys.h"
 #include "kernels.h"
+#include "quant_ref.h"
 #include "tokenizer.h"
+#include "weights_check.h"
 
 /* mobilellm.layer_share.mode values, by MLLM_SHARE_* */
 static const char *const share_mode_names[MLLM_SHARE_MODES] = {"immediate", "repeat_all", "reverse"};
@@ -158,6 +160,7 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
                               int required, const gguf_tensor **out, mllm_error *err) {
     const gguf_tensor *t = gguf_find_tensor(&m->gguf, name);
     int64_t want1 = ne1 ? ne1 : 1;
+    mllm_status st;
     *out = NULL;
     if (!t) return required ? mllm_fail(err, MLLM_ERR_MISSING, "missing tensor '%s'", name) : MLLM_OK;
     if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1) {
@@ -179,24 +182,23 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     if (dtype_row_bytes(t->type, t->ne[0]) == 0)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' rows of %lld elements do not fill whole %s blocks",
                          name, (long long)t->ne[0], dtype_name(t->type));
-    if (t->type == MLLM_DTYPE_Q8_0) { /* (the block scan of the one type with block scales so far) */
-        /* An inf or nan scale turns every output it touches into nan: a damaged file, said
-         * now rather than as nan logits later. The same pass notes whether every scale is +0
-         * or a positive normal half (quantizers write amax / 127), which lets the SIMD decode
-         * kernel convert them in one shift. */
-        const block_q8_0 *blk = (const block_q8_0 *)(const void *)t->data;
-        int64_t b, nb = t->n_elems / MLLM_QK8_0;
-        int plain = 1;
-        for (b = 0; b < nb; b++) {
-            uint16_t e = blk[b].d & 0x7c00; /* fp16 exponent */
-            if (e == 0x7c00)
-                return mllm_fail(err, MLLM_ERR_FORMAT,
-                                 "tensor '%s' block %lld has a Q8_0 scale that is inf or nan (a damaged file)", name,
-                                 (long long)b);
-            if ((blk[b].d & 0x8000) || (e == 0 && blk[b].d != 0)) plain = 0; /* negative, -0 or subnormal */
-        }
+    if (dtype_traits_of(t->type)->scan_scales) {
+        /* An inf or nan block scale turns every output it touches into nan: a damaged file,
+         * said now rather than as nan logits later. */
+        int plain = 0;
+        int64_t bad = dtype_traits_of(t->type)->scan_scales(t->data, t->n_elems / dtype_block_elems(t->type), &plain);
+        if (bad >= 0)
+            return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' block %lld has a %s scale that is inf or nan (a damaged file)",
+                             name, (long long)bad, dtype_name(t->type));
         m->forms[t - m->gguf.tensors].plain_scales = (uint32_t)plain;
+    } else if (dtype_block_elems(t->type) > 1) { /* the other block types' scales, likewise */
+        int64_t bad = quant_first_bad_scale(t->type, t->data, t->n_elems / dtype_block_elems(t->type));
+        if (bad >= 0)
+            return mllm_fail(err, MLLM_ERR_FORMAT, "tensor '%s' block %lld has a %s scale that is inf or nan (a damaged file)",
+                             name, (long long)bad, dtype_name(t->type));
     }
+    /* float weights: an inf or nan is refused the same way (weights_check.h) */
+    if ((st = weights_check_finite(t, name, err)) != MLLM_OK) return st;
     m->n_params += t->n_elems;
     m->weight_bytes += (int64_t)t->nbytes;
     *out = t;
@@ -309,6 +311,7 @@ mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_p
     st = gguf_parse(&m->gguf, data, size, err);
     if (st == MLLM_OK) st = load_hparams(m, err);
     if (st == MLLM_OK) st = load_weights(m, err);
+    if (st == MLLM_OK) st = weights_check_all_used(m, err);
     if (st == MLLM_OK) st = tokenizer_new(&m->gguf, &m->tok, err);
     if (st == MLLM_OK && tokenizer_n_vocab(m->tok) != m->hp.n_vocab)
         st = mllm_fail(err, MLLM_ERR_FORMAT, "the tokenizer has %d tokens but token_embd.weight has %d rows",

@@ -46,6 +46,7 @@ struct mllm_sampler {
     int32_t *ring;    /* repeat_last_n accepted tokens */
     int32_t ring_len, ring_head;
     uint32_t rng[4];  /* xoshiro128** state */
+    int32_t nan_id;   /* first NaN logit of the last sample/candidates call, -1 when none */
 };
 
 /* ---------------------------------------------------------------- RNG */
@@ -196,6 +197,7 @@ mllm_status mllm_sampler_new(int32_t n_vocab, const mllm_sampler_params *params,
     n = (size_t)n_vocab;
     s->n_vocab = n_vocab;
     s->p = p;
+    s->nan_id = -1;
     s->work = (float *)malloc(n * sizeof *s->work);
     s->idx = (int32_t *)malloc(n * sizeof *s->idx);
     s->prob = (float *)malloc(n * sizeof *s->prob);
@@ -239,6 +241,8 @@ void mllm_sampler_accept(mllm_sampler *s, int32_t token) {
 
 int32_t mllm_sampler_n_vocab(const mllm_sampler *s) { return s ? s->n_vocab : 0; }
 
+int32_t mllm_sampler_nan_logit(const mllm_sampler *s) { return s ? s->nan_id : -1; }
+
 /* work = penalized logits scaled by 1/temperature (no scaling for greedy), with NaN mapped to
  * -inf and +inf to FLT_MAX so the softmax never sees inf - inf. Returns the argmax (lowest id
  * on ties; 0 when everything is -inf). */
@@ -249,6 +253,7 @@ static int32_t prepare(mllm_sampler *s, const float *logits) {
     float *w = s->work;
     float m = -INFINITY;
     int32_t i, best = 0;
+    s->nan_id = -1;
     if (scale) {
         for (i = 0; i < n; i++) w[i] = logits[i] / t;
     } else {
@@ -267,6 +272,7 @@ static int32_t prepare(mllm_sampler *s, const float *logits) {
     for (i = 0; i < n; i++) {
         float v = w[i];
         if (!(v <= FLT_MAX)) { /* NaN or +inf: rare, so the branch is nearly free */
+            if (v != v && s->nan_id < 0) s->nan_id = i;
             v = v != v ? -INFINITY : FLT_MAX;
             w[i] = v;
         }

@@ -8,6 +8,11 @@
 /* The vocabulary size the sampler was created for. */
 int32_t mllm_sampler_n_vocab(const mllm_sampler *s);
 
+/* The first token whose logit was NaN in the last mllm_sampler_sample/candidates call (which
+ * weighed it as -inf), -1 when none was: the generator stops on it rather than sample from a
+ * broken forward pass. */
+int32_t mllm_sampler_nan_logit(const mllm_sampler *s);
+
 /* Runs every stage of mllm_sampler_sample except the draw (no RNG use, no state change):
  * penalties -> temperature -> top-k -> softmax -> top-p -> min-p -> renormalize. Points *ids
  * and *probs at the sampler's own buffers (valid until its next sample/candidates call),

@@ -10,6 +10,10 @@
 #include "error.h"
 #include "gguf_keys.h"
 
+/* Most tokens or merges a vocabulary may have (real ones have under a million): keeps
+ * tok_table_size's doubling and the 32-bit offsets far from overflow. */
+#define MAX_TABLE_ENTRIES (1u << 28)
+
 /* Token texts llama.cpp marks end-of-generation (and forces to control type) in
  * llama_vocab::impl::load: the EOG list plus the FIM pad/repo/file-separator lists. */
 static int eog_text(const char *s, size_t n) {
@@ -53,7 +57,7 @@ static mllm_status load_pieces(mllm_tokenizer *t, const gguf_file *f, mllm_error
 
     if ((st = gguf_get_arr(f, GGUF_KEY_TOKENIZER_TOKENS, GGUF_VT_STRING, &toks, err))) return st;
     n = toks->arr_len;
-    if (n == 0 || n > 0x7FFFFFF0u)
+    if (n == 0 || n > MAX_TABLE_ENTRIES)
         return mllm_fail(err, MLLM_ERR_FORMAT, "tokenizer.ggml.tokens has %llu entries, not a usable vocabulary",
                          (unsigned long long)n);
     if (gguf_find_kv(f, GGUF_KEY_TOKENIZER_SCORES)) {
@@ -139,7 +143,9 @@ static mllm_status load_merges(mllm_tokenizer *t, const gguf_file *f, mllm_error
 
     if ((st = gguf_get_arr(f, GGUF_KEY_TOKENIZER_MERGES, GGUF_VT_STRING, &kv, err))) return st;
     n = kv->arr_len;
-    if (n > 0x7FFFFFF0u) return mllm_fail(err, MLLM_ERR_FORMAT, "tokenizer.ggml.merges has too many entries");
+    if (n > MAX_TABLE_ENTRIES)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "tokenizer.ggml.merges has %llu entries, more than the %u allowed",
+                         (unsigned long long)n, (unsigned)MAX_TABLE_ENTRIES);
     s = (gguf_str *)malloc((n ? n : 1) * sizeof *s);
     if (!s) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory reading %llu merges", (unsigned long long)n);
     gguf_arr_strings(kv, s);
@@ -215,6 +221,14 @@ static mllm_status pick_pre(mllm_tokenizer *t, const gguf_file *f, mllm_error *e
                      (int)(kv->str.len > 64 ? 64 : kv->str.len), kv->str.ptr);
 }
 
+typedef struct special_key { uint32_t len; int32_t id; } special_key;
+
+static int special_cmp(const void *a, const void *b) {
+    const special_key *x = (const special_key *)a, *y = (const special_key *)b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return x->id < y->id ? -1 : (x->id > y->id);
+}
+
 /* Byte fallback tables and the special-token list (llama.cpp's cache_special_tokens). */
 static mllm_status build_tables(mllm_tokenizer *t, mllm_error *err) {
     int32_t i, n = t->n_vocab, k = 0;
@@ -238,14 +252,17 @@ static mllm_status build_tables(mllm_tokenizer *t, mllm_error *err) {
     t->n_special = 0;
     for (i = 0; i < n; i++)
         if (t->attr[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) t->special[t->n_special++] = i;
-    /* longest first; ties by id (insertion sort: special tokens are few) */
-    for (i = 1; i < t->n_special; i++) {
-        int32_t v = t->special[i], j = i;
-        while (j > 0 && tok_piece_len(t, t->special[j - 1]) < tok_piece_len(t, v)) {
-            t->special[j] = t->special[j - 1];
-            j--;
+    /* longest first; ties by id. A file may mark every token special, so not quadratic. */
+    if (t->n_special > 1) {
+        special_key *keys = (special_key *)malloc((size_t)t->n_special * sizeof *keys);
+        if (!keys) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory sorting special tokens");
+        for (i = 0; i < t->n_special; i++) {
+            keys[i].len = tok_piece_len(t, t->special[i]);
+            keys[i].id = t->special[i];
         }
-        t->special[j] = v;
+        qsort(keys, (size_t)t->n_special, sizeof *keys, special_cmp);
+        for (i = 0; i < t->n_special; i++) t->special[i] = keys[i].id;
+        free(keys);
     }
     return MLLM_OK;
 }

@@ -349,39 +349,10 @@ Reading the figures:
   second pass of a block reads it back from L3 at best: ${f1(ks.decode_matvecs_2x30_immediate.GB_s)} GB/s against ${f1(ks.decode_matvecs_60_unrolled.GB_s)} GB/s from memory for
   60 distinct blocks (the matmuls alone), and nothing end to end. Between a block's two runs come its other six
   matrices (at least 2.8 MB), so no order of rows or matrices leaves any of them in L2. With two threads each core
-  reads 1.9 MB of a block, which partly fits its L2 (a native AVX-512 read loop over 1.9 MB per core runs 85-90 GB/s,
-  against 170 under 1 MiB, on both cores at once), provided the core reads the same rows both times: the pool gives
-  thread t item t first (its home item), so it does (1.05x -> 1.12x, by hand, medians of 5). That was not enough: this
-  L2 keeps lines that were hit over lines read once, so a block's rows, read once in its first pass, lost their places
-  to the previous block's, which its second pass had just hit. In a by-hand benchmark of the relaxed kernel alone
-  (each thread its half of each matrix, as the pool splits them) the second pass ran about 15 GB/s per core against
-  13 for the first. With KERN_Q8_0_REUSE the first pass reads each 64 KiB of rows a second time once it has left L1,
-  an L2 hit, and the block's rows then hold their places: 18-29 GB/s in that benchmark's second pass, and 2x30
-  immediate on 2 threads went from 98.5 to 105.8 tok/s, 1.07x -> 1.20x over 60 unrolled, with a 16-token prompt
-  (1.07x -> 1.14x with this bench's 128, where attention weighs more; medians of 6 interleaved runs, by hand). On one thread the 3.76 MB block does not fit whatever is read, and the extra reads cost 7%, so the
-  engine asks for them only where a thread's share of a block is at most 2 MiB. Node ${ltsVersion}, 2 threads: 2x30
-  immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. What was left before the x4 layout, with the engine's kernel calls timed by hand:
-  q, k and v, read first in the second pass and so evicted first, still run 16-18 GB/s per core there against 26-29
-  for gate and up; o and down have fp16-subnormal scales in this random file (their init shrinks with depth), which
-  the relaxed kernel converts at about 24 GB/s cached against 30 for normal scales; and the head, attention and the
-  steps between matmuls cost both models the same. By those timings 1.3x would need the whole second pass at about
-  33 GB/s per core, above the relaxed kernel's rate on weights already in L2. So the layer blocks' Q8_0 rows are now
-  interleaved by four at load where the relaxed kernels run (KERN_Q8_0_X4, src/kernels.h; same bytes, + 128 already
-  applied): one relaxed dot per 16 bytes leaves each row's sum in its own lane, with no bias, horizontal sums or
-  scale gathers, and the decode kernel alone on cached weights went from 33 to 54 GB/s (from memory: the same 24).
-  That moved 2x30 over 60 on 2 threads only from 1.15x to 1.18x (medians of 4 interleaved runs each, by hand). Timed
-  by hand after it (thread 0, 64 tokens): first passes 303 ms, second passes 150, attention 83, head 50, the rest
-  about 50. The second pass streams about 24 GB/s per core, far under the kernel's cached rate: by then much of a
-  core's 1.88 MB share has left its 2 MiB L2, which the KV cache (read between the passes) and activations share.
-  The KV cache is why the prompt length matters: with a 16-token prompt instead of 128, 2x30 over 60 ran 1.24x to
-  1.30x against 1.20x to 1.21x (2 threads, three by-hand runs of 3-5 interleaved repeats each, medians). Tried after that without gain (by hand, 2 threads,
-  medians of 4 interleaved runs, ratios against the build without the change in the same runs): the second pass
-  reading its chunks of rows in reverse order (1.209 vs 1.208); touches on only part of each matrix, so that what
-  they protect fits (60% of the rows 1.138, 35% 1.130, vs all 1.159; on 1 thread, where the whole block cannot fit,
-  1.07x and 1.02x vs 1.12x without touches); a touch lag of 16, 32 or 48 KiB instead of 64 (1.21, 1.21, 1.20 vs
-  1.20). A decode step's attention now gives each thread one contiguous range of heads, so a core reads the keys and
-  values of two of the three groups rather than up to all three (decode at position 1500 on 2 threads 91.7 -> 95.3
-  tok/s; 2x30 immediate +1.5%, within this machine's noise).
+  reads about 1.9 MB of a block, which partly fits its L2; kern_hints.reuse (src/kernels_q8_simd.h) keeps it there
+  where a thread's share of a block is at most 2 MiB. Node ${ltsVersion}, 2 threads: 2x30
+  immediate ${f1(lts2Immediate.decode_tok_s)} vs 60 unrolled ${f1(lts2Unrolled.decode_tok_s)} tok/s, ${ratio(lts2Immediate.decode_tok_s, lts2Unrolled.decode_tok_s)}. The by-hand
+  measurements behind these choices, and what was tried without gain: PERF_NOTES.md, "Layer sharing".
   Reuse pays only where the kernel outruns the memory that feeds it:
   even with the second pass wholly in L2 at the cached rate (${f1(ks.matvec_q8_0_in_cache.GB_s)} GB/s), 2x30's matmuls would take
   (1 + ${f1(ks.decode_matvecs_30_blocks.GB_s)} / ${f1(ks.matvec_q8_0_in_cache.GB_s)}) / 2 of 60's time, ${(2 / (1 + ks.decode_matvecs_30_blocks.GB_s / ks.matvec_q8_0_in_cache.GB_s)).toFixed(2)}x at most; 1.3x needs a kernel that runs

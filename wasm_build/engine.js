@@ -175,6 +175,39 @@ export class Engine {
   }
 
   /**
+   * Quantize rows of floats to a 4/5/6/8-bit ggml type with the engine's reference quantizers:
+   * the bytes llama.cpp's llama-quantize writes without an importance matrix (the converter's
+   * quantizer). Works through the heap a few MB at a time.
+   * @param {number} type ggml type id (Q4_0 2, ..., IQ4_XS 23; mllm_quantize_rows)
+   * @param {Float32Array} data nRows * nPerRow values, row by row
+   * @param {number} nRows
+   * @param {number} nPerRow
+   * @returns {Uint8Array}
+   */
+  quantizeRows(type, data, nRows, nPerRow) {
+    const m = this.mod;
+    const rowBytes = m._mllm_quantize_row_bytes(type, nPerRow);
+    if (rowBytes <= 0) this.check(m._mllm_quantize_rows(type, 0, 0, nPerRow, 0, 0, this.errPtr));
+    if (data.length !== nRows * nPerRow) throw new MobileLLMError('argument', `quantizeRows: ${data.length} values are not ${nRows} rows of ${nPerRow}.`);
+    const out = new Uint8Array(nRows * rowBytes);
+    const step = Math.max(1, Math.floor((4 << 20) / (nPerRow * 4)));
+    const src = this.alloc(Math.min(step, nRows) * nPerRow * 4);
+    const dst = this.alloc(Math.min(step, nRows) * rowBytes);
+    try {
+      for (let r = 0; r < nRows; r += step) {
+        const n = Math.min(step, nRows - r);
+        this.f32().set(data.subarray(r * nPerRow, (r + n) * nPerRow), src >> 2);
+        this.check(m._mllm_quantize_rows(type, src, n, nPerRow, dst, n * rowBytes, this.errPtr));
+        out.set(this.u8().subarray(dst, dst + n * rowBytes), r * rowBytes);
+      }
+    } finally {
+      this.free(src);
+      this.free(dst);
+    }
+    return out;
+  }
+
+  /**
    * Load a GGUF model from bytes. The bytes are copied once into the wasm heap, which the
    * model then owns (zero-copy views from there on).
    * @param {Uint8Array} bytes
@@ -191,7 +224,7 @@ export class Engine {
    * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
    * repack: false keeps the weights in the file's layout; by default, where the relaxed-SIMD
    * kernels run, the layer blocks' Q8_0 rows are interleaved in place for them at load
-   * (src/kernels.h KERN_Q8_0_X4; same results).
+   * (src/kernels.h KERN_LAYOUT_Q8_0_X4; same results).
    * @param {number} data
    * @param {number} size
    * @param {{repack?: boolean}} [opts]

@@ -342,7 +342,7 @@ function checkStop(stop) {
   }
 }
 
-/** grammar is GBNF text; grammar, jsonSchema and stop exclude one another. @param {Record<string, any>} o */
+/** grammar / jsonSchema: one of them at most, a string grammar, and no stop strings with them. */
 function checkConstraint(o) {
   if (o.grammar !== undefined && typeof o.grammar !== 'string') throw new ArgumentError('The generation option grammar must be a GBNF string.');
   if (o.grammar !== undefined && o.jsonSchema !== undefined) throw new ArgumentError('Give the generation option grammar or jsonSchema, not both.');

@@ -46,15 +46,24 @@ export async function resolveModelFile(source, options = {}) {
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
   const fs = await import('node:fs');
-  const dtype = checkDtype(options.dtype);
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
-    const { convertToFile } = await import('../models/convert/convert.js');
+    // a directory converts straight to the file: every output type of the converter
+    const { convertToFile, OUTPUT_TYPES } = await import('../models/convert/convert.js');
+    const type = typeof options.dtype === 'string' ? options.dtype.toLowerCase() : options.dtype === undefined ? 'q8_0' : '';
+    if (!Object.hasOwn(OUTPUT_TYPES, type)) {
+      throw new ArgumentError(`dtype must be one of ${Object.keys(OUTPUT_TYPES).join(', ')}, not '${options.dtype}'.`);
+    }
+    const { Engine } = await import('../wasm_build/engine.js');
+    const eng = await Engine.create(); // its C quantizers write the 4/5/6-bit types
     try {
-      return await convertToFile(source, outPath, { type: dtype, onWarning: () => {} });
+      return await convertToFile(source, outPath, {
+        type, onWarning: () => {}, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c),
+      });
     } catch (e) {
       throw toApiError(e);
     }
   }
+  const dtype = checkDtype(options.dtype);
   const r = await resolveModelFile(source, { ...options, dtype });
   fs.copyFileSync(r.path, outPath);
   return { warnings: r.warnings };

@@ -19,7 +19,8 @@ export interface OptionSpec {
 }
 
 export type OptionName = 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repeatPenalty' | 'repeatLastN'
-  | 'seed' | 'nCtx' | 'threads' | 'genTokens' | 'promptTokens' | 'ctxPos' | 'reps';
+  | 'seed' | 'nCtx' | 'threads' | 'genTokens' | 'promptTokens' | 'ctxPos' | 'reps' | 'limit' | 'shots' | 'ctx'
+  | 'stride' | 'maxGenTokens';
 
 export const OPTIONS: Readonly<Record<OptionName, OptionSpec>>;
 export const GENERATE_OPTIONS: readonly OptionName[];

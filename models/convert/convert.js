@@ -11,7 +11,8 @@ import { ConvertError } from './errors.js';
 import { GGUFWriter, GGUFValueType } from './gguf_writer.js';
 import { tensorBytes } from './quant.js';
 import { addLlamaMeta } from './llama_meta.js';
-import { GGMLType, OUTPUT_TYPES } from '../../lib/ggml_types.js';
+import { FILE_TYPES, planTensorTypes } from './quant_recipe.js';
+import { GGMLType, ggmlType } from '../../lib/ggml_types.js';
 import { GGUF_KEY } from '../../lib/gguf_keys.js';
 import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES, CONFIG_LIMITS } from './hf_config.js';
 import { describeValue } from './describe.js';
@@ -19,9 +20,19 @@ import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
 import { TorchBinFile } from './pytorch_bin.js';
 
+/** Output types (--type): llama.cpp's file types, each with its general.file_type and the
+ * per-tensor type recipe of quant_recipe.js. */
+export const OUTPUT_TYPES = FILE_TYPES;
+
+/** The types quant.js encodes in JS; the others come from opts.quantizeRows (the engine's C). */
+const JS_TYPES = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0]);
+
 /**
  * @typedef {object} ConvertOptions
- * @property {string} [type]        f32 | f16 | q8_0 | bf16 (default f16)
+ * @property {string} [type]        an OUTPUT_TYPES key: f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | ... (default f16)
+ * @property {(type: number, data: Float32Array, nRows: number, nPerRow: number) => Uint8Array} [quantizeRows]
+ *                                  the quantizer of the types quant.js does not encode (4/5/6-bit):
+ *                                  the engine's, Engine.quantizeRows
  * @property {string} [name]        general.name (default: config _name_or_path or the directory name)
  * @property {number} [shareRepeat] override mobilellm.layer_share.repeat from config.json
  * @property {string} [shareMode]   override mobilellm.layer_share.mode (immediate | repeat_all | reverse)
@@ -121,6 +132,9 @@ export function buildGGUF(files, opts = {}) {
   const w = new GGUFWriter({ alignment: 32 });
   const name = opts.name ?? (typeof cfg._name_or_path === 'string' && cfg._name_or_path ? cfg._name_or_path.split('/').pop() : files.label.split(/[\\/]/).filter(Boolean).pop());
   addLlamaMeta(w, { ...hp, name: name || 'model', ftype: out.ftype, nLayer: order.length });
+  if (out.base !== GGMLType.F32 && out.base !== GGMLType.F16 && out.base !== GGMLType.BF16) {
+    w.addU32('general.quantization_version', 2); // ggml's GGML_QNT_VERSION, as llama-quantize writes
+  }
 
   addVocab(w, files, hp);
 
@@ -157,6 +171,13 @@ export function buildGGUF(files, opts = {}) {
     throw new ConvertError(`The checkpoint tensor '${n}' has no place in a llama-architecture GGUF.`, 'missing');
   }
 
+  // Per-tensor types as llama-quantize chooses them for this file type (quant_recipe.js).
+  const types = planTensorTypes(typeName, plan.map((p) => ({ name: p[1], ne: [...p[2]].reverse() })),
+    { nLayer: order.length, nHead: hp.nHead, nHeadKv: hp.nHeadKv });
+  if (!opts.quantizeRows && [...types.values()].some((t) => !JS_TYPES.has(t))) {
+    throw new ConvertError(`Output type '${typeName}' needs the engine's quantizer (convert through the package API or CLI).`, 'unsupported');
+  }
+
   for (const [hfName, ggufName, shape, isMatrix, permuteHeads] of plan) {
     const e = tensors.entry(hfName);
     if (!e) throw new ConvertError(`The checkpoint has no tensor '${hfName}'.`, 'missing');
@@ -167,15 +188,20 @@ export function buildGGUF(files, opts = {}) {
       throw new ConvertError(`The checkpoint tensor '${hfName}' has dtype ${e.dtype}, which the converter does not support (F32, F16, BF16).`, 'unsupported');
     }
     const ne = [...shape].reverse(); // HF [out, in] is ggml ne [in, out]
-    let type = isMatrix ? out.id : GGMLType.F32;
-    if (isMatrix && ne[0] % out.blockElems !== 0) {
-      type = GGMLType.F16;
-      warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of ${out.blockElems}, so it is stored as F16 instead of ${out.name}.`);
+    const type = /** @type {number} */ (types.get(ggufName));
+    if (isMatrix && type === GGMLType.F16 && out.base !== GGMLType.F16) {
+      warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of 32, so it is stored as F16 instead of ${ggmlType(out.base)?.name}.`);
     }
     w.addTensor(ggufName, type, ne, () => {
       let data = tensors.readF32(hfName).data;
       if (permuteHeads) data = permuteQK(data, shape[0], shape[1], permuteHeads);
-      return tensorBytes(type, data);
+      if (JS_TYPES.has(type)) return tensorBytes(type, data);
+      try {
+        return /** @type {NonNullable<ConvertOptions['quantizeRows']>} */ (opts.quantizeRows)(type, data, data.length / ne[0], ne[0]);
+      } catch (e) {
+        const why = String(e.message).replace(/^./, (c) => c.toLowerCase());
+        throw new ConvertError(`The checkpoint tensor '${hfName}' cannot be quantized to ${ggmlType(type)?.name}: ${why}`);
+      }
     });
   }
   return { writer: w, warnings };

@@ -188,11 +188,13 @@ static void test_bf16_conversion(void) {
 }
 
 static void test_dtype_table(void) {
-    char names[64];
+    char names[128];
     CHECK(dtype_supported(MLLM_DTYPE_F32) && dtype_supported(MLLM_DTYPE_F16));
     CHECK(dtype_supported(MLLM_DTYPE_Q8_0) && dtype_supported(MLLM_DTYPE_BF16));
-    CHECK(!dtype_supported(2) && !dtype_supported(12) && !dtype_supported(1000));
-    CHECK(strcmp(dtype_supported_names(names, sizeof names), "F32, F16, Q8_0, BF16") == 0);
+    CHECK(dtype_supported(MLLM_DTYPE_Q4_0) && dtype_supported(MLLM_DTYPE_Q4_K) && dtype_supported(MLLM_DTYPE_IQ4_XS));
+    CHECK(!dtype_supported(MLLM_DTYPE_Q8_K) && !dtype_supported(MLLM_DTYPE_IQ2_XXS) && !dtype_supported(1000));
+    CHECK(strcmp(dtype_supported_names(names, sizeof names),
+                 "F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16") == 0);
     CHECK(strcmp(dtype_supported_names(names, 9), "F32, F16") == 0); /* cut to fit */
     CHECK(strcmp(dtype_name(0), "F32") == 0);
     CHECK(strcmp(dtype_name(8), "Q8_0") == 0);
@@ -215,7 +217,11 @@ static void test_dtype_table(void) {
     CHECK_EQ_INT(dtype_row_bytes(4, 32), 0); /* retired */
     CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q8_0), MLLM_ACT_Q8_0);
     CHECK_EQ_INT(dtype_act(MLLM_DTYPE_BF16), MLLM_ACT_F32);
-    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q4_K), MLLM_ACT_NONE); /* no kernel yet */
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q4_K), MLLM_ACT_Q8_K); /* ggml's vec_dot_type pairs */
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q5_1), MLLM_ACT_Q8_1);
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_IQ4_NL), MLLM_ACT_Q8_0);
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_Q8_K), MLLM_ACT_NONE); /* an activation format, not a weight type */
+    CHECK_EQ_INT(dtype_act(MLLM_DTYPE_IQ2_XXS), MLLM_ACT_NONE); /* no kernel */
     CHECK(dtype_is_float(MLLM_DTYPE_F16) && !dtype_is_float(MLLM_DTYPE_Q8_0) && !dtype_is_float(MLLM_DTYPE_I32));
 }
 
@@ -230,7 +236,7 @@ static void test_supported_rows_have_a_row_to_float_and_a_kernel(void) {
         CHECK(t->to_float != NULL && t->matmul_scalar != NULL && t->block_elems > 0 && t->block_bytes > 0);
         CHECK(t->repack == NULL || t->repack_preferred != NULL);
     }
-    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT(n, 15);
 }
 
 /* The table's name, block elements and bytes for every ggml type id are ggml's own: the

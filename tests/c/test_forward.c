@@ -401,7 +401,8 @@ static void test_context_params(void) {
     p.n_batch = 3;
     CHECK_EQ_INT(mllm_context_new(b.m, &p, &c, &err), MLLM_OK);
     CHECK_EQ_INT(c->n_batch, 3);
-    CHECK(c->xq == NULL); /* no Q8_0 matrix, no quantized-activation buffer */
+    CHECK(c->act[MLLM_ACT_Q8_0] == NULL && c->act[MLLM_ACT_Q8_1] == NULL && c->act[MLLM_ACT_Q8_K] == NULL);
+    /* (no quantized matrix, no quantized-activation buffer) */
     mllm_context_free(c);
     p.n_ctx = -1;
     CHECK_EQ_INT(mllm_context_new(b.m, &p, &c, &err), MLLM_ERR_ARG);

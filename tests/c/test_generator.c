@@ -11,6 +11,7 @@
 #include "gguf_builder.h"
 #include "gguf_keys.h"
 #include "mobilellm.h"
+#include "sampler.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,11 @@ static uint8_t *g_file;
 static size_t g_size;
 static mllm_model *g_model;
 
-static void build_model(void) {
+/* overflow = 1: token "la" embeds as e_la + e_di and the output row of f18 holds +3e38 and
+ * -3e38 at those two dims, so f18's logit after "la" is inf - inf = NaN (finite weights). */
+static uint8_t *build_model_bytes(int overflow, size_t *size) {
     gguf_builder *b = gb_new(32);
+    uint8_t *bytes;
     const char *toks[NV];
     char fill[NV][8];
     float scores[NV];
@@ -67,24 +71,28 @@ static void build_model(void) {
         out[k_next[i][1] * NV + t] = 1.0f; /* output row = next token, column = input dim t */
         if (k_next[i][2] >= 0) out[k_next[i][2] * NV + t] = 0.5f;
     }
-    gb_kv_str(b, GGUF_KEY_GENERAL_ARCHITECTURE, "llama");
-    gb_kv_u32(b, "llama." GGUF_ARCH_BLOCK_COUNT, 1);
-    gb_kv_u32(b, "llama." GGUF_ARCH_CONTEXT_LENGTH, 64);
-    gb_kv_u32(b, "llama." GGUF_ARCH_EMBEDDING_LENGTH, NV);
-    gb_kv_u32(b, "llama." GGUF_ARCH_FEED_FORWARD_LENGTH, 32);
-    gb_kv_u32(b, "llama." GGUF_ARCH_HEAD_COUNT, 2);
-    gb_kv_u32(b, "llama." GGUF_ARCH_HEAD_COUNT_KV, 2);
-    gb_kv_u32(b, "llama." GGUF_ARCH_ROPE_DIMENSION_COUNT, NV / 2);
-    gb_kv_u32(b, "llama." GGUF_ARCH_VOCAB_SIZE, NV);
-    gb_kv_f32(b, "llama." GGUF_ARCH_RMS_EPS, 1e-5f);
-    gb_kv_f32(b, "llama." GGUF_ARCH_ROPE_FREQ_BASE, 10000.0f);
-    gb_kv_str(b, GGUF_KEY_TOKENIZER_MODEL, "llama");
-    gb_kv_arr_str(b, GGUF_KEY_TOKENIZER_TOKENS, toks, NV);
-    gb_kv_arr_f32(b, GGUF_KEY_TOKENIZER_SCORES, scores, NV);
-    gb_kv_arr_i32(b, GGUF_KEY_TOKENIZER_TOKEN_TYPE, types, NV);
-    gb_kv_u32(b, GGUF_KEY_TOKENIZER_BOS_ID, T_BOS);
-    gb_kv_u32(b, GGUF_KEY_TOKENIZER_EOS_ID, T_EOS);
-    gb_kv_u32(b, GGUF_KEY_TOKENIZER_UNK_ID, T_UNK);
+
+    embd[T_LA * NV + T_DI] = overflow ? 1.0f : 0.0f;
+    out[T_FILL * NV + T_LA] = overflow ? 3e38f : 0.0f;
+    out[T_FILL * NV + T_DI] = overflow ? -3e38f : 0.0f;
+    gb_kv_str(b, "general.architecture", "llama");
+    gb_kv_u32(b, "llama.block_count", 1);
+    gb_kv_u32(b, "llama.context_length", 64);
+    gb_kv_u32(b, "llama.embedding_length", NV);
+    gb_kv_u32(b, "llama.feed_forward_length", 32);
+    gb_kv_u32(b, "llama.attention.head_count", 2);
+    gb_kv_u32(b, "llama.attention.head_count_kv", 2);
+    gb_kv_u32(b, "llama.rope.dimension_count", NV / 2);
+    gb_kv_u32(b, "llama.vocab_size", NV);
+    gb_kv_f32(b, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    gb_kv_f32(b, "llama.rope.freq_base", 10000.0f);
+    gb_kv_str(b, "tokenizer.ggml.model", "llama");
+    gb_kv_arr_str(b, "tokenizer.ggml.tokens", toks, NV);
+    gb_kv_arr_f32(b, "tokenizer.ggml.scores", scores, NV);
+    gb_kv_arr_i32(b, "tokenizer.ggml.token_type", types, NV);
+    gb_kv_u32(b, "tokenizer.ggml.bos_token_id", T_BOS);
+    gb_kv_u32(b, "tokenizer.ggml.eos_token_id", T_EOS);
+    gb_kv_u32(b, "tokenizer.ggml.unknown_token_id", T_UNK);
     gb_tensor(b, "token_embd.weight", 0, 2, ne_dd, embd, sizeof embd);
     gb_tensor(b, "output_norm.weight", 0, 1, ne_d, ones, sizeof ones);
     gb_tensor(b, "output.weight", 0, 2, ne_dd, out, sizeof out);
@@ -100,9 +108,12 @@ static void build_model(void) {
     BLK("ffn_up", 2, ne_fd, zeros_fd, sizeof zeros_fd)
     BLK("ffn_down", 2, ne_df, zeros_fd, sizeof zeros_fd)
 #undef BLK
-    g_file = gb_finish(b, &g_size);
+    bytes = gb_finish(b, size);
     gb_free(b);
+    return bytes;
 }
+
+static void build_model(void) { g_file = build_model_bytes(0, &g_size); }
 
 /* One generation run's outcome. */
 typedef struct run_out {
@@ -380,6 +391,55 @@ static void test_errors_and_after_stop(void) {
     mllm_context_free(ctx);
 }
 
+/* Finite weights whose products overflow give a NaN logit: the step fails with a format
+ * error naming the token, samples nothing, and every later step repeats the failure (the
+ * sampler alone would have weighed the NaN as -inf and picked some other token). */
+static void test_nan_logit_stops_generation(void) {
+    size_t size;
+    uint8_t *bytes = build_model_bytes(1, &size);
+    mllm_model *m = NULL;
+    mllm_context *ctx = NULL;
+    mllm_sampler *smp = NULL;
+    mllm_generator *g = NULL;
+    mllm_context_params cp;
+    mllm_sampler_params sp;
+    mllm_step_result r;
+    mllm_error err;
+    int32_t prompt = T_LA, pass;
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    for (pass = 0; pass < 2 && m; pass++) {
+        mllm_context_params_init(&cp);
+        cp.n_ctx = 16;
+        CHECK_EQ_INT(mllm_context_new(m, &cp, &ctx, &err), MLLM_OK);
+        mllm_sampler_params_init(&sp);
+        sp.temperature = pass ? 0.8f : 0.0f;
+        CHECK_EQ_INT(mllm_sampler_new(NV, &sp, &smp, &err), MLLM_OK);
+        CHECK_EQ_INT(mllm_generator_new(ctx, smp, NULL, &g, &err), MLLM_OK);
+        CHECK_EQ_INT(mllm_eval(ctx, &prompt, 1, 0, &err), MLLM_OK);
+        CHECK(isnan(mllm_logits(ctx, -1)[T_FILL]));
+        CHECK_EQ_INT(mllm_generator_step(g, &r, &err), MLLM_ERR_FORMAT);
+        CHECK_EQ_INT(err.code, MLLM_ERR_FORMAT);
+        CHECK_CONTAINS(err.msg, "NaN logit (token 18)");
+        CHECK_EQ_INT(r.token, -1);
+        CHECK_EQ_INT(r.stop, MLLM_STOP_NONE);
+        CHECK_EQ_INT(r.n_generated, 0);
+        CHECK_EQ_INT(mllm_generator_step(g, &r, &err), MLLM_ERR_FORMAT);
+        CHECK_EQ_INT(r.token, -1);
+        CHECK_EQ_INT(mllm_n_past(ctx), 1);
+        /* the greedy sampler on its own still picks the best finite logit, la -> la, and
+         * reports the NaN it passed over */
+        if (!pass) {
+            CHECK_EQ_INT(mllm_sampler_sample(smp, mllm_logits(ctx, -1)), T_LA);
+            CHECK_EQ_INT(mllm_sampler_nan_logit(smp), T_FILL);
+        }
+        mllm_generator_free(g);
+        mllm_sampler_free(smp);
+        mllm_context_free(ctx);
+    }
+    mllm_model_free(m);
+    free(bytes);
+}
+
 int main(void) {
     RUN(test_model_loads);
     RUN(test_eos_ends_generation);
@@ -393,6 +453,7 @@ int main(void) {
     RUN(test_context_full);
     RUN(test_generator_feeds_repetition_window);
     RUN(test_errors_and_after_stop);
+    RUN(test_nan_logit_stops_generation);
     mllm_model_free(g_model);
     free(g_file);
     return check_summary("generator");

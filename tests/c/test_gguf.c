@@ -549,6 +549,87 @@ static void test_error_tensor_data_outside_file(void) {
     expect_fail_b(b, MLLM_ERR_FORMAT, "lies outside");
 }
 
+/* Two tensors pointing at the same bytes (or partly the same) are refused; ranges that only
+ * touch, and empty tensors at any offset, are fine. */
+static void test_error_overlapping_tensor_data(void) {
+    int64_t ne[2] = {64, 4}, ne0[2] = {0, 4};
+    gguf_builder *b = gb_new(32);
+    gguf_file f;
+    mllm_error err;
+    size_t n;
+    uint8_t *d;
+    gb_tensor(b, "a", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "b", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor_set_offset(b, 1, 0); /* b's bytes are a's */
+    expect_fail_b(b, MLLM_ERR_FORMAT, "tensors 'a' and 'b' share data bytes (overlapping ranges at offsets 0 and 0)");
+
+    b = gb_new(32);
+    gb_tensor(b, "a", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "b", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "c", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor_set_offset(b, 2, 2048 - 32); /* c starts 32 bytes before b ends */
+    expect_fail_b(b, MLLM_ERR_FORMAT, "tensors 'b' and 'c' share data bytes (overlapping ranges at offsets 1024 and 2016)");
+
+    /* adjacent ranges, and an empty tensor sitting at another's offset, parse */
+    b = gb_new(32);
+    gb_tensor(b, "a", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "b", MLLM_DTYPE_F32, 2, ne, NULL, 1024);
+    gb_tensor(b, "empty", MLLM_DTYPE_F32, 2, ne0, NULL, 0);
+    gb_tensor_set_offset(b, 2, 0);
+    d = gb_finish(b, &n);
+    CHECK_EQ_INT(gguf_parse(&f, d, n, &err), MLLM_OK);
+    CHECK_EQ_INT(f.n_tensors, 3);
+    CHECK_EQ_INT(f.tensors[1].offset, 1024);
+    gguf_free(&f);
+    free(d);
+    gb_free(b);
+}
+
+/* Lookups by name (binary search over the parse-time order) find every key and tensor of a
+ * file written in scrambled order, including names that are prefixes of others, and nothing
+ * that is absent. */
+static void test_lookup_by_name_in_large_tables(void) {
+    enum { N = 700 };
+    gguf_builder *b = gb_new(32);
+    gguf_file f;
+    mllm_error err;
+    size_t n;
+    uint8_t *d;
+    char name[32];
+    int64_t ne[1] = {1};
+    float x = 0.0f;
+    int i, k;
+    for (i = 0; i < N; i++) {
+        k = (i * 337) % N; /* a permutation of 0..N-1 */
+        snprintf(name, sizeof name, k % 3 ? "key.%d" : "key.%d.x", k % 3 ? k : k - 1); /* key.2, key.2.x */
+        gb_kv_u32(b, name, (uint32_t)k);
+        snprintf(name, sizeof name, k % 2 ? "t%d" : "t%d.w", k % 2 ? k : k + 1); /* t1, t1.w */
+        gb_tensor(b, name, MLLM_DTYPE_F32, 1, ne, &x, 4);
+    }
+    d = gb_finish(b, &n);
+    gb_free(b);
+    CHECK_EQ_INT(gguf_parse(&f, d, n, &err), MLLM_OK);
+    for (k = 0; k < N; k++) {
+        const gguf_kv *kv;
+        const gguf_tensor *t;
+        snprintf(name, sizeof name, k % 3 ? "key.%d" : "key.%d.x", k % 3 ? k : k - 1); /* key.2, key.2.x */
+        kv = gguf_find_kv(&f, name);
+        CHECK(kv != NULL && kv->u == (uint64_t)k && gguf_str_eq(kv->key, name));
+        snprintf(name, sizeof name, k % 2 ? "t%d" : "t%d.w", k % 2 ? k : k + 1); /* t1, t1.w */
+        t = gguf_find_tensor(&f, name);
+        CHECK(t != NULL && gguf_str_eq(t->name, name));
+    }
+    CHECK(gguf_find_kv(&f, "key.") == NULL);
+    CHECK(gguf_find_kv(&f, "key.2.") == NULL);
+    CHECK(gguf_find_kv(&f, "key.3") == NULL);
+    CHECK(gguf_find_kv(&f, "") == NULL);
+    CHECK(gguf_find_tensor(&f, "t") == NULL);
+    CHECK(gguf_find_tensor(&f, "t999") == NULL);
+    CHECK(gguf_find_tensor(&f, "zzz") == NULL);
+    gguf_free(&f);
+    free(d);
+}
+
 static void test_error_dimension_overflow(void) {
     int64_t ne[4] = {1LL << 32, 1LL << 32, 1, 1};
     gguf_builder *b = one_tensor_builder(MLLM_DTYPE_F32, 2, ne, 0);
@@ -574,9 +655,10 @@ static void test_error_dimension_overflow(void) {
 static void test_error_unsupported_tensor_type(void) {
     int64_t ne[2] = {256, 2};
     gguf_builder *b = gb_new(32);
-    gb_tensor(b, "blk.0.ffn_up.weight", 12 /* Q4_K */, 2, ne, NULL, 288);
+    gb_tensor(b, "blk.0.ffn_up.weight", 16 /* IQ2_XXS */, 2, ne, NULL, 132);
     expect_fail_b(b, MLLM_ERR_UNSUPPORTED,
-                  "tensor 'blk.0.ffn_up.weight' has unsupported type Q4_K (supported: F32, F16, Q8_0, BF16)");
+                  "tensor 'blk.0.ffn_up.weight' has unsupported type IQ2_XXS (supported: F32, F16, Q4_0, Q4_1, Q5_0, "
+                  "Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16)");
     b = gb_new(32);
     gb_tensor(b, "w", 999, 2, ne, NULL, 16);
     expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'w' has unknown type id 999");
@@ -606,10 +688,15 @@ static void test_error_misaligned_offset(void) {
 static void test_error_bad_alignment(void) {
     gguf_builder *b = gb_new(32);
     gb_kv_u32(b, "general.alignment", 48);
-    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 48 is not a nonzero power of two");
+    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 48 is not a power of two of at least 8");
+    /* 1, 2 and 4 are powers of two, but the spec asks for a multiple of 8 (and an odd data
+     * offset would misalign the quantized blocks read in place) */
+    b = gb_new(32);
+    gb_kv_u32(b, "general.alignment", 4);
+    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 4 is not a power of two of at least 8");
     b = gb_new(32);
     gb_kv_u32(b, "general.alignment", 0);
-    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 0 is not a nonzero power of two");
+    expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment 0 is not a power of two of at least 8");
     b = gb_new(32);
     gb_kv_str(b, "general.alignment", "32");
     expect_fail_b(b, MLLM_ERR_FORMAT, "general.alignment has type STRING");
@@ -675,8 +762,8 @@ static void test_error_nested_arrays_too_deep(void) {
 static void test_error_message_sanitizes_names(void) {
     int64_t ne[1] = {8};
     gguf_builder *b = gb_new(32);
-    gb_tensor(b, "bad\nname\x01", 12, 1, ne, NULL, 32);
-    expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'bad?name?' has unsupported type Q4_K");
+    gb_tensor(b, "bad\nname\x01", 16, 1, ne, NULL, 32);
+    expect_fail_b(b, MLLM_ERR_UNSUPPORTED, "tensor 'bad?name?' has unsupported type IQ2_XXS");
 }
 
 static void test_error_null_data(void) {
@@ -701,6 +788,8 @@ int main(void) {
     RUN(test_error_truncated_tensor_info_names_tensor);
     RUN(test_error_huge_counts_do_not_allocate);
     RUN(test_error_tensor_data_outside_file);
+    RUN(test_lookup_by_name_in_large_tables);
+    RUN(test_error_overlapping_tensor_data);
     RUN(test_error_dimension_overflow);
     RUN(test_error_unsupported_tensor_type);
     RUN(test_error_bad_n_dims);

@@ -377,6 +377,246 @@ static void test_non_finite_q8_0_scale_is_a_damaged_file(void) {
     }
 }
 
+/* Write the raw element bits `bits` (4 bytes for F32, 2 for F16/BF16) at element `elem` of
+ * tensor `name` in a built model file. */
+static void poke_elem(uint8_t *bytes, size_t size, const char *name, int64_t elem, uint32_t bits) {
+    gguf_file g;
+    mllm_error err;
+    const gguf_tensor *t;
+    CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
+    t = gguf_find_tensor(&g, name);
+    CHECK(t != NULL && elem < t->n_elems);
+    if (t && elem < t->n_elems) {
+        uint8_t *p = (uint8_t *)(uintptr_t)t->data;
+        if (t->type == MLLM_DTYPE_F32) memcpy(p + 4 * elem, &bits, 4);
+        else {
+            uint16_t h = (uint16_t)bits;
+            memcpy(p + 2 * elem, &h, 2);
+        }
+    }
+    gguf_free(&g);
+}
+
+/* An inf or nan anywhere in an F32, F16 or BF16 weight (a norm, a matrix, the embedding,
+ * the untied head; first, middle or last element) is refused naming the tensor and element;
+ * the largest finite values are not. Bit patterns per IEEE 754 binary32/binary16 and bfloat16. */
+static void test_non_finite_float_weights_are_a_damaged_file(void) {
+    static const struct { uint32_t type, inf, ninf, nan, max; } k[3] = {
+        {MLLM_DTYPE_F32, 0x7f800000u, 0xff800000u, 0x7fc00001u, 0x7f7fffffu},
+        {MLLM_DTYPE_F16, 0x7c00u, 0xfc00u, 0x7e01u, 0x7bffu},
+        {MLLM_DTYPE_BF16, 0x7f80u, 0xff80u, 0x7fc1u, 0x7f7fu}};
+    static const struct { const char *name; int64_t elem; } where[5] = {
+        {"blk.2.attn_norm.weight", 0}, {"blk.1.ffn_down.weight", 48 * 32 - 1}, {"token_embd.weight", 1000},
+        {"output.weight", 64 * 32 - 1}, {"output_norm.weight", 31}};
+    int i, j, v;
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < 5; j++) {
+            tm_spec s = tm_default();
+            tm_weights *w;
+            size_t size;
+            uint8_t *bytes;
+            mllm_error err;
+            mllm_model *m = NULL;
+            char want[160];
+            s.wtype = s.norm_type = s.embd_type = k[i].type;
+            s.tied = 0;
+            w = tm_weights_new(&s, 1);
+            bytes = tm_build(&s, w, &size);
+            for (v = 0; v < 4; v++) {
+                uint32_t bits = v == 0 ? k[i].inf : v == 1 ? k[i].ninf : v == 2 ? k[i].nan : k[i].max;
+                poke_elem(bytes, size, where[j].name, where[j].elem, bits);
+                if (v == 3) {
+                    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+                    mllm_model_free(m);
+                    m = NULL;
+                    continue;
+                }
+                CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
+                CHECK(m == NULL);
+                snprintf(want, sizeof want, "tensor '%s' holds an inf or nan value (element %lld of ", where[j].name,
+                         (long long)where[j].elem);
+                CHECK_CONTAINS(err.msg, want);
+            }
+            free(bytes);
+            tm_weights_free(w);
+        }
+    }
+}
+
+/* Set the u32 value of metadata key `key` in a built file (the key is written once). */
+static void poke_kv_u32(uint8_t *bytes, size_t size, const char *key, uint32_t v) {
+    size_t n = strlen(key), i;
+    for (i = 8; i + n + 8 <= size; i++) {
+        uint64_t len;
+        memcpy(&len, bytes + i - 8, 8);
+        if (len == n && !memcmp(bytes + i, key, n)) {
+            memcpy(bytes + i + n + 4, &v, 4); /* after the key: u32 type, then the value */
+            return;
+        }
+    }
+    CHECK(!"key not found");
+}
+
+/* Tensors the model would not use are refused, not ignored: blocks past block_count (a
+ * block_count smaller than the stored blocks, which would silently run a shallower model)
+ * and names the llama layout does not have. */
+static void test_unused_tensors_are_refused(void) {
+    tm_spec s = tm_default();
+    tm_weights *w = tm_weights_new(&s, 1);
+    size_t size;
+    uint8_t *bytes = tm_build(&s, w, &size);
+    mllm_model *m = NULL;
+    mllm_error err;
+    gguf_builder *b;
+    float x[32] = {0};
+    int64_t ne[1] = {32};
+
+    poke_kv_u32(bytes, size, "llama.block_count", 2); /* 3 blocks stored */
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(err.msg, "the file stores tensor 'blk.2.");
+    CHECK_CONTAINS(err.msg, "but block_count is 2: 9 of its 29 tensors would go unused");
+    poke_kv_u32(bytes, size, "llama.block_count", 3);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    mllm_model_free(m);
+    m = NULL;
+    free(bytes);
+
+    b = gb_new(32);
+    tm_write(b, &s, w);
+    gb_tensor(b, "rope_freqs.weight", MLLM_DTYPE_F32, 1, ne, x, sizeof x);
+    bytes = gb_finish(b, &size);
+    gb_free(b);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_UNSUPPORTED);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(err.msg, "tensor 'rope_freqs.weight' is not one a llama model uses");
+    free(bytes);
+
+    /* a blk tensor with an unknown suffix inside the block range is unknown, not "past the count" */
+    b = gb_new(32);
+    tm_write(b, &s, w);
+    gb_tensor(b, "blk.0.attn_q_norm.weight", MLLM_DTYPE_F32, 1, ne, x, sizeof x);
+    bytes = gb_finish(b, &size);
+    gb_free(b);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "tensor 'blk.0.attn_q_norm.weight' is not one a llama model uses");
+    free(bytes);
+    tm_weights_free(w);
+}
+
+/* Greedy continuation of `prompt` for n tokens. */
+static void greedy(const mllm_model *m, const int32_t *prompt, int n_prompt, int n, int32_t *out) {
+    mllm_context *ctx = NULL;
+    mllm_sampler *smp = NULL;
+    mllm_sampler_params sp;
+    mllm_error err;
+    int32_t tok, i;
+    CHECK_EQ_INT(mllm_context_new(m, NULL, &ctx, &err), MLLM_OK);
+    mllm_sampler_params_init(&sp);
+    sp.temperature = 0.0f;
+    CHECK_EQ_INT(mllm_sampler_new(64, &sp, &smp, &err), MLLM_OK);
+    if (!ctx || !smp) return;
+    CHECK_EQ_INT(mllm_eval(ctx, prompt, n_prompt, 0, &err), MLLM_OK);
+    for (i = 0; i < n; i++) {
+        tok = mllm_sampler_sample(smp, mllm_logits(ctx, -1));
+        out[i] = tok;
+        CHECK_EQ_INT(mllm_eval(ctx, &tok, 1, 0, &err), MLLM_OK);
+    }
+    mllm_sampler_free(smp);
+    mllm_context_free(ctx);
+}
+
+/* A loaded model is untouched by any number of failed loads in the same process: its greedy
+ * continuation is the same before and after 200 loads of damaged files (truncated, bad
+ * magic, a lying tensor count, a nan weight, an overlapping tensor, an extra block), each of
+ * which fails with a coded error, and after one more successful load freed again. */
+static void test_loaded_model_survives_failed_loads(void) {
+    tm_spec s = tm_default();
+    tm_weights *w = tm_weights_new(&s, 5);
+    size_t size, i;
+    uint8_t *bytes = tm_build(&s, w, &size), *bad = (uint8_t *)malloc(size);
+    mllm_model *m = NULL, *m2 = NULL;
+    mllm_error err;
+    const int32_t prompt[4] = {1, 17, 33, 9};
+    int32_t before[24], after[24];
+    int k;
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    if (!m || !bad) return;
+    greedy(m, prompt, 4, 24, before);
+    for (k = 0; k < 200; k++) {
+        size_t n = size;
+        mllm_status st;
+        memcpy(bad, bytes, size);
+        switch (k % 6) {
+        case 0: n = (size_t)k * 37 % size; break;
+        case 1: bad[k % 4] ^= 0x20; break;
+        case 2: { uint64_t big = 1ull << 40; memcpy(bad + 8, &big, 8); break; } /* n_tensors */
+        case 3: poke_elem(bad, size, "blk.1.ffn_up.weight", k, 0x7fc00000u); break;
+        case 4: { /* blk.0.attn_q's data offset = token_embd's (0) */
+            gguf_file g;
+            CHECK_EQ_INT(gguf_parse(&g, bad, size, &err), MLLM_OK);
+            for (i = 0; i < g.n_tensors; i++)
+                if (gguf_str_eq(g.tensors[i].name, "blk.0.attn_q.weight"))
+                    memset((uint8_t *)(uintptr_t)g.tensors[i].name.ptr + g.tensors[i].name.len + 4 + 8 * 2 + 4, 0, 8);
+            gguf_free(&g);
+            break;
+        }
+        default: poke_kv_u32(bad, size, "llama.block_count", 1 + (uint32_t)(k % 2)); break;
+        }
+        m2 = (mllm_model *)(uintptr_t)1;
+        st = mllm_model_load(bad, n, NULL, &m2, &err);
+        CHECK(st != MLLM_OK && m2 == NULL && err.code == (int32_t)st && err.msg[0]);
+        if (k % 6 == 4) CHECK_CONTAINS(err.msg, "share data bytes");
+    }
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m2, &err), MLLM_OK);
+    mllm_model_free(m2);
+    greedy(m, prompt, 4, 24, after);
+    CHECK(memcmp(before, after, sizeof before) == 0);
+    mllm_model_free(m);
+    free(bad);
+    free(bytes);
+    tm_weights_free(w);
+}
+
+/* Likewise for the 4/5/6-bit types' fp16 scales (d, and m or dmin), as ggml validates rows:
+ * the loader names the tensor, block and type; the same file with finite scales loads. */
+static void test_non_finite_scale_of_a_4_bit_type_is_a_damaged_file(void) {
+    static const struct {
+        uint32_t type;
+        size_t block_bytes, off; /* the scale poked: Q4_1's m, Q5_0's d */
+        const char *msg;
+    } cases[2] = {{MLLM_DTYPE_Q4_1, 20, 2, "tensor 'blk.2.attn_q.weight' block 1 has a Q4_1 scale that is inf or nan"},
+                  {MLLM_DTYPE_Q5_0, 22, 0, "tensor 'blk.2.attn_q.weight' block 1 has a Q5_0 scale that is inf or nan"}};
+    int i;
+    for (i = 0; i < 2; i++) {
+        tm_spec s = tm_default();
+        tm_weights *w;
+        size_t size;
+        uint8_t *bytes;
+        mllm_error err;
+        mllm_model *m = NULL;
+        gguf_file g;
+        const gguf_tensor *t;
+        const uint16_t nan_bits = 0x7e00;
+        s.wtype = cases[i].type;
+        w = tm_weights_new(&s, 1);
+        bytes = tm_build(&s, w, &size);
+        CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK); /* as written */
+        mllm_model_free(m);
+        m = NULL;
+        CHECK_EQ_INT(gguf_parse(&g, bytes, size, &err), MLLM_OK);
+        t = gguf_find_tensor(&g, "blk.2.attn_q.weight");
+        CHECK(t != NULL && t->type == cases[i].type);
+        if (t) memcpy((uint8_t *)(uintptr_t)t->data + cases[i].block_bytes + cases[i].off, &nan_bits, 2);
+        gguf_free(&g);
+        CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_ERR_FORMAT);
+        CHECK(m == NULL);
+        CHECK_CONTAINS(err.msg, cases[i].msg);
+        free(bytes);
+        tm_weights_free(w);
+    }
+}
+
 /* The loader marks a Q8_0 matrix for the kernels' plain-scales shortcut only when every
  * block scale is +0 or a positive normal half (as quantizers write them): one subnormal,
  * negative or -0 scale anywhere unmarks it. */
@@ -430,5 +670,9 @@ int main(void) {
     RUN(test_layer_share_keys_are_validated);
     RUN(test_damaged_file_and_bad_arguments);
     RUN(test_non_finite_q8_0_scale_is_a_damaged_file);
+    RUN(test_non_finite_float_weights_are_a_damaged_file);
+    RUN(test_unused_tensors_are_refused);
+    RUN(test_loaded_model_survives_failed_loads);
+    RUN(test_non_finite_scale_of_a_4_bit_type_is_a_damaged_file);
     return check_summary("model");
 }

@@ -24,6 +24,7 @@
 #include "dtype.h"
 #include "gguf_builder.h"
 #include "gguf_keys.h"
+#include "quant_ref.h"
 
 typedef struct tm_spec {
     const char *arch;      /* general.architecture ("llama"); NULL: key omitted */
@@ -129,9 +130,10 @@ static inline void tm_weights_free(tm_weights *w) {
     free(w);
 }
 
-/* The type a matrix with rows of n_in is actually written in. */
+/* The type a matrix with rows of n_in is actually written in (F16 where rows are not whole
+ * blocks of a quantized type). */
 static inline uint32_t tm_eff_type_(uint32_t type, int n_in) {
-    return (type == MLLM_DTYPE_Q8_0 && n_in % 32 != 0) ? MLLM_DTYPE_F16 : type;
+    return (dtype_block_elems(type) > 1 && n_in % dtype_block_elems(type) != 0) ? MLLM_DTYPE_F16 : type;
 }
 
 /* n_rows x n_in floats encoded in `type`; malloc'd, *nbytes set. */
@@ -145,6 +147,12 @@ static inline uint8_t *tm_encode_(const float *x, int n_rows, int n_in, uint32_t
         if (!out) abort();
         for (r = 0; r < n_rows; r++)
             quantize_row_q8_0(x + (size_t)r * n_in, (block_q8_0 *)out + (size_t)r * (n_in / 32), n_in);
+        return out;
+    }
+    if (dtype_block_elems(type) > 1) { /* the 4/5/6-bit types: the engine's reference quantizers */
+        *nbytes = (size_t)n_rows * dtype_row_bytes(type, n_in);
+        out = (uint8_t *)malloc(*nbytes);
+        if (!out || quant_rows(type, x, out, n_rows, n_in) != *nbytes) abort();
         return out;
     }
     *nbytes = n * (type == MLLM_DTYPE_F32 ? 4 : 2);

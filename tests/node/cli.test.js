@@ -164,16 +164,16 @@ test('a model of another architecture is refused as not llama-compatible', () =>
 });
 
 test('an unsupported tensor type is named', () => {
-  // Q4_K (ggml type 12): 256-element blocks of 144 bytes. The writer only knows our types,
-  // so write F32 and patch the type id in the tensor info.
+  // IQ2_XXS (ggml type 16): a type without kernels here. The writer does not write it, so
+  // write F32 and patch the type id in the tensor info.
   const buf = Buffer.from(oddGGUF('llama', GGMLType.F32, 256 * 4));
   const name = Buffer.from('token_embd.weight');
   const at = buf.indexOf(name) + name.length + 4 + 8 * 2; // n_dims u32, two u64 dims
   assert.equal(buf.readUInt32LE(at), 0);
-  buf.writeUInt32LE(12, at);
-  const p = path.join(work, 'q4k.gguf');
+  buf.writeUInt32LE(16, at);
+  const p = path.join(work, 'iq2xxs.gguf');
   fs.writeFileSync(p, buf);
-  assertOneSentence(run(['info', '-m', p]), /'token_embd\.weight' has unsupported type Q4_K/);
+  assertOneSentence(run(['info', '-m', p]), /'token_embd\.weight' has unsupported type IQ2_XXS/);
 });
 
 test('usage mistakes exit 2 with one sentence', () => {

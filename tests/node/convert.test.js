@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readGgufFileInfo, getLlama } from 'node-llama-cpp';
 
 import { convertHF, convertToFile, buildGGUF, memoryFiles } from '../../models/convert/convert.js';
-import { checkpoints, referenceLogits, scratchDir, python, relMaxDiff, argmax, llamaCppLogits } from '../ref/fixtures.js';
+import { checkpoints, referenceLogits, scratchDir, python, relMaxDiff, argmax, llamaCppLogits, safetensorsBytes } from '../ref/fixtures.js';
 
 const GGML = { F32: 0, F16: 1, Q8_0: 8 };
 let ck;
@@ -56,20 +56,6 @@ function variant(from, name, { config, remove = [], write = {} } = {}) {
   for (const f of remove) fs.rmSync(path.join(d, f));
   for (const [f, bytes] of Object.entries(write)) fs.writeFileSync(path.join(d, f), bytes);
   return d;
-}
-
-/** safetensors by hand: [name, dtype, shape, Uint8Array data][], optional __metadata__ */
-function safetensorsBytes(entries, metadata) {
-  const header = metadata ? { __metadata__: metadata } : {};
-  let off = 0;
-  for (const [name, dtype, shape, data] of entries) {
-    header[name] = { dtype, shape, data_offsets: [off, off + data.length] };
-    off += data.length;
-  }
-  const h = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(h.length));
-  return Buffer.concat([len, h, ...entries.map((e) => Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length))]);
 }
 
 /** Every tensor of a fixture's model.safetensors, re-read: [name, dtype, shape, bytes][] */

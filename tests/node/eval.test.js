@@ -293,3 +293,15 @@ test('llm.evaluate() in the worker: the same scores as evaluate() on the engine,
     await llm.unload();
   }
 });
+
+test('evaluation options out of range are argument errors naming the option, before anything is scored', async () => {
+  const m = models.ls_tied_gqa;
+  const task = [{ name: 't', text: jsonl(TASKS.piqa) }];
+  const bad = (o, re) => assert.rejects(evaluate(m, task, o), (e) => e.code === 'argument' && re.test(e.message));
+  await bad({ limit: 0 }, /option limit must be an integer from 1/);
+  await bad({ shots: 1.5 }, /option shots must be an integer from 0/);
+  await bad({ ctx: 64, stride: 65 }, /stride \(65\) cannot exceed the window \(64\)/);
+  await bad({ ctx: 513 }, /option ctx must be an integer from 1 to 512 \(this model's context_length\)/);
+  await assert.rejects(evaluate(m, task, { shots: 2 }), (e) => e.code === 'format' && /2 shots need more than 2 documents/.test(e.message));
+  await assert.rejects(evaluate(m, [], {}), (e) => e.code === 'argument');
+});

@@ -55,7 +55,7 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
     const runs = [];
     // the first run is the reference: the file's layout on the SIMD128 kernels; then repacked
-    // weights (KERN_Q8_0_X4) on SIMD128 and on the relaxed kernels, and the file's on relaxed
+    // weights (KERN_LAYOUT_Q8_0_X4) on SIMD128 and on the relaxed kernels, and the file's on relaxed
     const cases = [[one, 1, false, false], [one, 1, false, true], [one, 1, true, true], [two, 2, true, true],
       [one, 1, true, false]];
     const repacked = [];

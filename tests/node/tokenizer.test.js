@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +22,7 @@ import { getLlama } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { loadCorpus, makeVocabModels } from '../fixtures/make_vocab_models.js';
+import { llamaCppLib, nativeFixture } from '../ref/fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PY = '/usr/bin/python3';
@@ -48,14 +49,6 @@ let llamaRefSkip = '';
 const BPE_KEYS = ['smollmGguf', 'gpt2Gguf', 'defaultGguf'];
 const ALL_KEYS = ['llamaGguf', ...BPE_KEYS];
 
-/** The libllama.so node-llama-cpp ships (the llama.cpp its JS API runs). */
-function findLibllama() {
-  const dir = join(ROOT, 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
-  if (!existsSync(dir)) return null;
-  const f = readdirSync(dir).find((n) => /^libllama\.v.*\.so$/.test(n));
-  return f ? join(dir, f) : null;
-}
-
 before(async () => {
   paths = makeVocabModels();
   eng = await Engine.create();
@@ -63,15 +56,11 @@ before(async () => {
   llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
   for (const k of ALL_KEYS) ref[k] = await llama.loadModel({ modelPath: paths[k] });
 
-  const lib = findLibllama();
-  const src = join(ROOT, 'tests', 'fixtures', 'llama_ref_tokenize.c');
-  const bin = join(ROOT, 'build', 'fixtures', 'llama_ref_tokenize');
+  const lib = llamaCppLib('llama');
   if (!lib) {
     llamaRefSkip = 'no libllama.so from @node-llama-cpp/linux-x64';
   } else {
-    if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
-      execFileSync('cc', ['-std=c99', '-O1', src, '-ldl', '-o', bin]);
-    }
+    const bin = nativeFixture('llama_ref_tokenize');
     try {
       execFileSync(bin, [lib, paths.llamaGguf], { input: '0 0 61\n', stdio: ['pipe', 'pipe', 'pipe'] });
       llamaRefBin = { bin, lib };

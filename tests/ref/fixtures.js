@@ -2,7 +2,7 @@
 // builds the random HF checkpoints once (tests/ref/make_checkpoint.py → build/fixtures/hf/) and
 // runs tests/ref/mobilellm_ref.py for logits. Always Debian's /usr/bin/python3 (it has torch).
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -153,4 +153,52 @@ export function engineLogits(eng, gguf, seq, { chunk = seq.length, nCtx = 512 } 
   } finally {
     model.free();
   }
+}
+
+/**
+ * safetensors by hand: [name, dtype, shape, Uint8Array data][], optional __metadata__
+ * @param {[string, string, number[], Uint8Array][]} entries
+ * @param {Record<string, string>} [metadata]
+ * @returns {Buffer}
+ */
+export function safetensorsBytes(entries, metadata) {
+  const header = metadata ? { __metadata__: metadata } : {};
+  let off = 0;
+  for (const [name, dtype, shape, data] of entries) {
+    header[name] = { dtype, shape, data_offsets: [off, off + data.length] };
+    off += data.length;
+  }
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  return Buffer.concat([len, h, ...entries.map((e) => Buffer.from(e[3].buffer, e[3].byteOffset, e[3].length))]);
+}
+
+/**
+ * A library node-llama-cpp ships prebuilt (llama.cpp's own build): 'llama' (libllama.v*.so),
+ * 'ggml-base', 'ggml-cpu-x64', ...; null where this host has none.
+ * @param {string} name
+ * @returns {string|null}
+ */
+export function llamaCppLib(name) {
+  const dir = path.join(ROOT, 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64');
+  if (!fs.existsSync(dir)) return null;
+  const f = fs.readdirSync(dir).find((n) => n === `lib${name}.so` || new RegExp(`^lib${name}\\.v.*\\.so$`).test(n));
+  return f ? path.join(dir, f) : null;
+}
+
+/**
+ * tests/fixtures/NAME.c (a C program that dlopens llama.cpp's libraries) compiled to
+ * build/fixtures/NAME, again when the source is newer.
+ * @param {string} name
+ * @returns {string} the program's path
+ */
+export function nativeFixture(name) {
+  const src = path.join(ROOT, 'tests', 'fixtures', `${name}.c`);
+  const bin = path.join(FIXTURES, name);
+  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs) {
+    fs.mkdirSync(FIXTURES, { recursive: true });
+    execFileSync('cc', ['-std=c99', '-O1', src, '-ldl', '-o', bin]);
+  }
+  return bin;
 }

@@ -6,6 +6,7 @@
 import { Generator } from '../../wasm_build/engine.js';
 import { AbortError, ArgumentError, ContextFullError, FormatError } from '../errors.js';
 import { yieldToEventLoop } from '../protocol.js';
+import { checkOptions as checkNumbers, contextLength } from '../options.js';
 import { checkOption } from '../options.js';
 import { parseTask } from './tasks.js';
 import { Scorer } from './scorer.js';
@@ -21,9 +22,12 @@ const MAX_GEN_TOKENS = 256; // the harness's max_gen_toks default
  *   signal?: AbortSignal, onProgress?: (p: {task: string, done: number, total: number}) => void}} EvalOptions
  */
 
+/** The numeric evaluation options, checked against the one options table (worker/options.js). */
+const EVAL_OPTIONS = ['limit', 'shots', 'nCtx', 'threads', 'ctx', 'stride', 'maxGenTokens'];
+
 /** @param {EvalOptions} o */
 function checkOptions(o) {
-  for (const k of ['limit', 'shots', 'nCtx', 'threads', 'ctx', 'stride', 'maxGenTokens']) if (o[k] !== undefined) checkOption(k, o[k]);
+  checkNumbers(o, EVAL_OPTIONS);
   if (o.stride !== undefined && o.ctx !== undefined && o.stride > o.ctx) {
     throw new ArgumentError(`The perplexity stride (${o.stride}) cannot exceed the window (${o.ctx}).`);
   }
@@ -39,7 +43,7 @@ function checkOptions(o) {
 export async function evaluate(model, tasks, opts = {}) {
   checkOptions(opts);
   if (!Array.isArray(tasks) || tasks.length === 0) throw new ArgumentError('evaluate() needs at least one task.');
-  const nCtx = opts.nCtx ?? opts.ctx ?? Math.min(model.info.nCtxTrain || 2048, 2048);
+  const nCtx = contextLength(opts.nCtx ?? opts.ctx, model.info.nCtxTrain, { fallbackCap: 2048, shownAs: opts.nCtx !== undefined ? 'nCtx' : 'ctx' });
   if (opts.ctx !== undefined && opts.ctx > nCtx) throw new ArgumentError(`The perplexity window (${opts.ctx}) exceeds the context (${nCtx}).`);
   const ctx = model.newContext({ nCtx, nBatch: Math.min(N_BATCH, nCtx), threads: opts.threads });
   const results = {};

@@ -1,0 +1,94 @@
+/* kernels_quant.c — matmuls of the 4/5/6-bit weight types: each output is one dot product of
+ * quant_dot.c (or its bit-identical SIMD128 version), row by row, every token against a row
+ * while it is in cache. */
+#include "kernels_quant.h"
+
+#include "dtype.h"
+#include "quant_blocks.h"
+#include "quant_dot.h"
+#include "quant_ref.h"
+
+size_t kern_act_row_bytes(int act, int64_t n) {
+    switch (act) {
+    case MLLM_ACT_Q8_0: return dtype_row_bytes(MLLM_DTYPE_Q8_0, n);
+    case MLLM_ACT_Q8_1: return dtype_row_bytes(MLLM_DTYPE_Q8_1, n);
+    case MLLM_ACT_Q8_K: return dtype_row_bytes(MLLM_DTYPE_Q8_K, n);
+    default: return 0;
+    }
+}
+
+void kern_quantize_act(int act, const float *x, void *y, int64_t n) {
+    switch (act) {
+    case MLLM_ACT_Q8_0: kern_quantize_q8_0(x, (block_q8_0 *)y, n); break;
+    case MLLM_ACT_Q8_1: q8_1_quantize(x, y, n); break;
+    case MLLM_ACT_Q8_K: q8_k_quantize(x, y, n); break;
+    default: break;
+    }
+}
+
+static inline void matmul_dots(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                               const void *xq, int64_t n_tok, quant_dot_fn dot, int act) {
+    const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
+    const uint8_t *wr = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
+    int64_t r, t;
+    for (r = 0; r < n_rows; r++, wr += wrow) {
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wr, a + (size_t)t * arow);
+    }
+}
+
+#define DEFINE(name, dot, act)                                                                                 \
+    KERN_QUANT_MATMUL(name) {                                                                                  \
+        (void)x, (void)hints;                                                                                  \
+        matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, dot, act);                                           \
+    }
+
+DEFINE(q4_0_scalar, q4_0_dot_q8_0, MLLM_ACT_Q8_0)
+DEFINE(q4_1_scalar, q4_1_dot_q8_1, MLLM_ACT_Q8_1)
+DEFINE(q5_0_scalar, q5_0_dot_q8_0, MLLM_ACT_Q8_0)
+DEFINE(q5_1_scalar, q5_1_dot_q8_1, MLLM_ACT_Q8_1)
+DEFINE(iq4_nl_scalar, iq4_nl_dot_q8_0, MLLM_ACT_Q8_0)
+DEFINE(q2_k_scalar, q2_k_dot_q8_k, MLLM_ACT_Q8_K)
+DEFINE(q3_k_scalar, q3_k_dot_q8_k, MLLM_ACT_Q8_K)
+DEFINE(q4_k_scalar, q4_k_dot_q8_k, MLLM_ACT_Q8_K)
+DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
+DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
+DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
+#ifdef MLLM_KERNELS_SIMD128
+/* 32-block types: four rows per pass (one transpose per block for the four), the rest alone. */
+static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                                const void *xq, int64_t n_tok, quant_dot4_fn dot4, quant_dot_fn dot, int act) {
+    const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
+    const uint8_t *wr = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
+    int64_t r = 0, t;
+    for (; r + 4 <= n_rows; r += 4, wr += 4 * wrow) {
+        for (t = 0; t < n_tok; t++) {
+            float o[4];
+            dot4(n_in, wr, wrow, a + (size_t)t * arow, o);
+            out[t * ldo + r] = o[0];
+            out[t * ldo + r + 1] = o[1];
+            out[t * ldo + r + 2] = o[2];
+            out[t * ldo + r + 3] = o[3];
+        }
+    }
+    for (; r < n_rows; r++, wr += wrow)
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wr, a + (size_t)t * arow);
+}
+
+#define DEFINE4(name, dot4, dot, act)                                                                          \
+    KERN_QUANT_MATMUL(name) {                                                                                  \
+        (void)x, (void)hints;                                                                                  \
+        matmul_dots4(out, ldo, w, n_in, n_rows, xq, n_tok, dot4, dot, act);                                    \
+    }
+
+DEFINE4(q4_0_simd128, q4_0_dot4_q8_0_simd128, q4_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
+DEFINE4(q4_1_simd128, q4_1_dot4_q8_1_simd128, q4_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
+DEFINE4(q5_0_simd128, q5_0_dot4_q8_0_simd128, q5_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
+DEFINE4(q5_1_simd128, q5_1_dot4_q8_1_simd128, q5_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
+DEFINE4(iq4_nl_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
+DEFINE(q2_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE(q3_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE(q4_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE(q5_k_simd128, q5_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE(q6_k_simd128, q6_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE(iq4_xs_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+#endif

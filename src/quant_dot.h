@@ -1,0 +1,55 @@
+/* quant_dot.h — scalar reference dot products of the 4/5/6-bit weight types against their
+ * activation types, with the semantics of ggml's generic CPU code (ggml/src/ggml-cpu/quants.c
+ * ggml_vec_dot_X_Y_generic): the same exact integer sums and the same float operations in the
+ * same order, so each result is bit-equal to ggml's.
+ *
+ * Activation type per weight type, as ggml's CPU backend pairs them (dtype.c's table says it):
+ *   Q4_0, Q5_0, IQ4_NL x Q8_0;  Q4_1, Q5_1 x Q8_1;  Q2_K..Q6_K, IQ4_XS x Q8_K.
+ * n is the row length, a multiple of the weight type's block; w and a hold n/block blocks.
+ */
+#ifndef MLLM_QUANT_DOT_H
+#define MLLM_QUANT_DOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant_blocks.h"
+
+typedef float (*quant_dot_fn)(int64_t n, const void *w, const void *a);
+
+float q4_0_dot_q8_0(int64_t n, const void *w, const void *a);
+float q4_1_dot_q8_1(int64_t n, const void *w, const void *a);
+float q5_0_dot_q8_0(int64_t n, const void *w, const void *a);
+float q5_1_dot_q8_1(int64_t n, const void *w, const void *a);
+float iq4_nl_dot_q8_0(int64_t n, const void *w, const void *a);
+float q2_k_dot_q8_k(int64_t n, const void *w, const void *a);
+float q3_k_dot_q8_k(int64_t n, const void *w, const void *a);
+float q4_k_dot_q8_k(int64_t n, const void *w, const void *a);
+float q5_k_dot_q8_k(int64_t n, const void *w, const void *a);
+float q6_k_dot_q8_k(int64_t n, const void *w, const void *a);
+float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *a);
+
+#ifdef __wasm_simd128__
+/* The same dot products in SIMD128 (quant_dot_simd128.c), bit-identical to the above. */
+float q4_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
+float q4_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a);
+float q5_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
+float q5_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a);
+float iq4_nl_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
+float q2_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q3_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q4_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q5_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+float iq4_xs_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
+/* The 32-block types' dots of four rows (w, w + row_bytes, ...) with one token: out4[k] is
+ * the dot above of row k, bit for bit. */
+typedef void (*quant_dot4_fn)(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q4_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q4_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q5_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q5_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void iq4_nl_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+#endif
+
+#endif

@@ -1,0 +1,512 @@
+/* quant_dot_simd128.c — WebAssembly SIMD128 versions of quant_dot.c's dot products, compiled
+ * in only under -msimd128, bit-identical to them (tests/c/test_quant_simd.c).
+ *
+ * The integer parts are exact, so they are summed in whatever grouping SIMD likes; every
+ * float operation is the scalar reference's, in its order:
+ *  - 32-blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) and IQ4_XS's 32-sub-blocks: the block's int32
+ *    dot by i32x4.dot_i16x8, summed across lanes, then the scalar's float step per block.
+ *  - Q3_K..Q6_K: ggml's eight lanes (element % 8) are two i32x4 accumulators: each 16
+ *    elements' int16 products are added lane-wise and multiplied by the group scale
+ *    (extmul), and `sums[l] += d * aux32[l]` is two f32x4 multiply-adds.
+ *  - Q2_K: its integer sums (one total per super-block) by dot_i16x8.
+ * IQ4's non-linear levels are one i8x16.swizzle of the 16-entry table.
+ */
+#include "quant_dot.h"
+
+#ifdef __wasm_simd128__
+
+#include <string.h>
+#include <wasm_simd128.h>
+
+#include "codec.h"
+
+#define H2F(h) fp16_to_f32(h)
+
+static const int8_t iq4nl_values[16] = QUANT_IQ4NL_VALUES;
+
+static int32_t hsum_i32(v128_t v) {
+    return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) + wasm_i32x4_extract_lane(v, 2) +
+           wasm_i32x4_extract_lane(v, 3);
+}
+
+/* exact int32 dot of 16 int8 weights with 16 int8 activations, as four lane sums */
+static v128_t dot16(v128_t w, v128_t a) {
+    return wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a)),
+                          wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(a)));
+}
+
+/* byte lane j (0..15) = 0x10 where bit (base + j) of qh is set, else 0 */
+static v128_t fifth_bits(uint32_t qh, int base) {
+    const v128_t sel = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, (int8_t)128, 1, 2, 4, 8, 16, 32, 64, (int8_t)128);
+    uint32_t h = qh >> base;
+    v128_t b = wasm_i8x16_make((int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h,
+                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8),
+                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8));
+    return wasm_v128_and(wasm_i8x16_ne(wasm_v128_and(b, sel), wasm_i8x16_splat(0)), wasm_i8x16_splat(0x10));
+}
+
+/* The block's 32 weights (4 or 5 bits, before any offset) as two 16-lane int8 vectors. */
+static void nibbles(const uint8_t *qs, v128_t *lo, v128_t *hi) {
+    v128_t q = wasm_v128_load(qs);
+    *lo = wasm_v128_and(q, wasm_i8x16_splat(0x0F));
+    *hi = wasm_u8x16_shr(q, 4);
+}
+
+float q4_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a) {
+    const block_q4_0 *x = w;
+    const block_q8_0 *y = a;
+    const int64_t nb = n / QK4_0;
+    float sumf = 0;
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        v128_t lo, hi;
+        int sumi;
+        nibbles(x[ib].qs, &lo, &hi);
+        lo = wasm_i8x16_sub(lo, wasm_i8x16_splat(8));
+        hi = wasm_i8x16_sub(hi, wasm_i8x16_splat(8));
+        sumi = hsum_i32(wasm_i32x4_add(dot16(lo, wasm_v128_load(y[ib].qs)), dot16(hi, wasm_v128_load(y[ib].qs + 16))));
+        sumf += sumi * H2F(x[ib].d) * H2F(y[ib].d);
+    }
+    return sumf;
+}
+
+float q4_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a) {
+    const block_q4_1 *x = w;
+    const block_q8_1 *y = a;
+    const int64_t nb = n / QK4_1;
+    float sumf = 0;
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        v128_t lo, hi;
+        int sumi;
+        nibbles(x[ib].qs, &lo, &hi);
+        sumi = hsum_i32(wasm_i32x4_add(dot16(lo, wasm_v128_load(y[ib].qs)), dot16(hi, wasm_v128_load(y[ib].qs + 16))));
+        sumf += (H2F(x[ib].d) * H2F(y[ib].d)) * sumi + H2F(x[ib].m) * H2F(y[ib].s);
+    }
+    return sumf;
+}
+
+float q5_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a) {
+    const block_q5_0 *x = w;
+    const block_q8_0 *y = a;
+    const int64_t nb = n / QK5_0;
+    float sumf = 0;
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        v128_t lo, hi;
+        uint32_t qh;
+        int sumi;
+        memcpy(&qh, x[ib].qh, sizeof qh);
+        nibbles(x[ib].qs, &lo, &hi);
+        lo = wasm_i8x16_sub(wasm_v128_or(lo, fifth_bits(qh, 0)), wasm_i8x16_splat(16));
+        hi = wasm_i8x16_sub(wasm_v128_or(hi, fifth_bits(qh, 16)), wasm_i8x16_splat(16));
+        sumi = hsum_i32(wasm_i32x4_add(dot16(lo, wasm_v128_load(y[ib].qs)), dot16(hi, wasm_v128_load(y[ib].qs + 16))));
+        sumf += (H2F(x[ib].d) * H2F(y[ib].d)) * sumi;
+    }
+    return sumf;
+}
+
+float q5_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a) {
+    const block_q5_1 *x = w;
+    const block_q8_1 *y = a;
+    const int64_t nb = n / QK5_1;
+    float sumf = 0;
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        v128_t lo, hi;
+        uint32_t qh;
+        int sumi;
+        memcpy(&qh, x[ib].qh, sizeof qh);
+        nibbles(x[ib].qs, &lo, &hi);
+        lo = wasm_v128_or(lo, fifth_bits(qh, 0));
+        hi = wasm_v128_or(hi, fifth_bits(qh, 16));
+        sumi = hsum_i32(wasm_i32x4_add(dot16(lo, wasm_v128_load(y[ib].qs)), dot16(hi, wasm_v128_load(y[ib].qs + 16))));
+        sumf += (H2F(x[ib].d) * H2F(y[ib].d)) * sumi + H2F(x[ib].m) * H2F(y[ib].s);
+    }
+    return sumf;
+}
+
+float iq4_nl_dot_q8_0_simd128(int64_t n, const void *w, const void *a) {
+    const block_iq4_nl *x = w;
+    const block_q8_0 *y = a;
+    const int64_t nb = n / QK4_NL;
+    const v128_t table = wasm_v128_load(iq4nl_values);
+    float sumf = 0;
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        const float d = H2F(y[ib].d) * H2F(x[ib].d);
+        v128_t lo, hi;
+        int sumi;
+        nibbles(x[ib].qs, &lo, &hi);
+        lo = wasm_i8x16_swizzle(table, lo);
+        hi = wasm_i8x16_swizzle(table, hi);
+        sumi = hsum_i32(wasm_i32x4_add(dot16(lo, wasm_v128_load(y[ib].qs)), dot16(hi, wasm_v128_load(y[ib].qs + 16))));
+        sumf += d * sumi;
+    }
+    return sumf;
+}
+
+float iq4_xs_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
+    const block_iq4_xs *x = w;
+    const block_q8_K *y = act;
+    const int64_t nb = n / QK_K;
+    const v128_t table = wasm_v128_load(iq4nl_values);
+    float sumf = 0;
+    int64_t ibl;
+    int ib;
+    for (ibl = 0; ibl < nb; ++ibl) {
+        const float d4d8 = H2F(x[ibl].d) * y[ibl].d;
+        uint16_t h = x[ibl].scales_h;
+        const uint8_t *qs = x[ibl].qs;
+        const int8_t *q8 = y[ibl].qs;
+        for (ib = 0; ib < QK_K / 32; ib += 2) {
+            const uint8_t ls1 = (uint8_t)((x[ibl].scales_l[ib / 2] & 0xf) | ((h << 4) & 0x30));
+            const uint8_t ls2 = (uint8_t)((x[ibl].scales_l[ib / 2] >> 4) | ((h << 2) & 0x30));
+            const float d1 = d4d8 * (ls1 - 32);
+            const float d2 = d4d8 * (ls2 - 32);
+            v128_t lo, hi;
+            h = (uint16_t)(h >> 4);
+            nibbles(qs, &lo, &hi);
+            sumf += d1 * hsum_i32(wasm_i32x4_add(dot16(wasm_i8x16_swizzle(table, lo), wasm_v128_load(q8)),
+                                                 dot16(wasm_i8x16_swizzle(table, hi), wasm_v128_load(q8 + 16))));
+            nibbles(qs + 16, &lo, &hi);
+            sumf += d2 * hsum_i32(wasm_i32x4_add(dot16(wasm_i8x16_swizzle(table, lo), wasm_v128_load(q8 + 32)),
+                                                 dot16(wasm_i8x16_swizzle(table, hi), wasm_v128_load(q8 + 48))));
+            qs += 32;
+            q8 += 64;
+        }
+    }
+    return sumf;
+}
+
+float q2_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a) {
+    const block_q2_K *x = w;
+    const block_q8_K *y = a;
+    const int64_t nb = n / QK_K;
+    float sumf = 0;
+    int64_t i;
+    for (i = 0; i < nb; ++i) {
+        const uint8_t *q2 = x[i].qs, *sc = x[i].scales;
+        const int8_t *q8 = y[i].qs;
+        v128_t acc = wasm_i32x4_splat(0);
+        int summs = 0, is = 0, j, k, shift;
+        float dall, dmin;
+        for (j = 0; j < 16; ++j) summs += y[i].bsums[j] * (sc[j] >> 4);
+        dall = y[i].d * H2F(x[i].d);
+        dmin = y[i].d * H2F(x[i].dmin);
+        for (k = 0; k < QK_K / 128; ++k) {
+            const v128_t v0 = wasm_v128_load(q2), v1 = wasm_v128_load(q2 + 16);
+            for (shift = 0; shift < 8; shift += 2) {
+                v128_t a0 = wasm_v128_and(wasm_u8x16_shr(v0, shift), wasm_i8x16_splat(3));
+                v128_t a1 = wasm_v128_and(wasm_u8x16_shr(v1, shift), wasm_i8x16_splat(3));
+                acc = wasm_i32x4_add(acc, wasm_i32x4_mul(dot16(a0, wasm_v128_load(q8)), wasm_i32x4_splat(sc[is] & 0xF)));
+                acc = wasm_i32x4_add(acc, wasm_i32x4_mul(dot16(a1, wasm_v128_load(q8 + 16)), wasm_i32x4_splat(sc[is + 1] & 0xF)));
+                is += 2;
+                q8 += 32;
+            }
+            q2 += 32;
+        }
+        sumf += dall * hsum_i32(acc) - dmin * summs;
+    }
+    return sumf;
+}
+
+/* ggml's eight-lane accumulation (quant_dot.c k_lanes) on 16 int8 levels of one 16-element
+ * group with scale sc: acc_lo/acc_hi are the lanes element % 8 = 0..3 and 4..7. */
+static void k_group(v128_t levels, const int8_t *q8, int32_t sc, v128_t *acc_lo, v128_t *acc_hi) {
+    const v128_t q = wasm_v128_load(q8);
+    const v128_t p = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(levels), wasm_i16x8_extend_low_i8x16(q)),
+                                    wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(levels), wasm_i16x8_extend_high_i8x16(q)));
+    const v128_t s = wasm_i16x8_splat((int16_t)sc);
+    *acc_lo = wasm_i32x4_add(*acc_lo, wasm_i32x4_extmul_low_i16x8(p, s));
+    *acc_hi = wasm_i32x4_add(*acc_hi, wasm_i32x4_extmul_high_i16x8(p, s));
+}
+
+/* sums[l] += d * aux32[l] on both halves */
+static void k_float(float d, v128_t acc_lo, v128_t acc_hi, v128_t *sums_lo, v128_t *sums_hi) {
+    const v128_t dv = wasm_f32x4_splat(d);
+    *sums_lo = wasm_f32x4_add(*sums_lo, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(acc_lo)));
+    *sums_hi = wasm_f32x4_add(*sums_hi, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(acc_hi)));
+}
+
+static float k_final(float sumf, v128_t sums_lo, v128_t sums_hi) {
+    sumf += wasm_f32x4_extract_lane(sums_lo, 0);
+    sumf += wasm_f32x4_extract_lane(sums_lo, 1);
+    sumf += wasm_f32x4_extract_lane(sums_lo, 2);
+    sumf += wasm_f32x4_extract_lane(sums_lo, 3);
+    sumf += wasm_f32x4_extract_lane(sums_hi, 0);
+    sumf += wasm_f32x4_extract_lane(sums_hi, 1);
+    sumf += wasm_f32x4_extract_lane(sums_hi, 2);
+    sumf += wasm_f32x4_extract_lane(sums_hi, 3);
+    return sumf;
+}
+
+float q3_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
+    const block_q3_K *x = w;
+    const block_q8_K *y = act;
+    const int64_t nb = n / QK_K;
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    v128_t sums_lo = wasm_f32x4_splat(0), sums_hi = wasm_f32x4_splat(0);
+    int64_t i;
+    for (i = 0; i < nb; ++i) {
+        const uint8_t *q3 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        const v128_t hm0 = wasm_v128_load(x[i].hmask), hm1 = wasm_v128_load(x[i].hmask + 16);
+        v128_t acc_lo = wasm_i32x4_splat(0), acc_hi = wasm_i32x4_splat(0);
+        uint32_t auxs[4], tmp;
+        int8_t scales[16];
+        int g = 0, j, shift, bit = 0;
+        memcpy(auxs, x[i].scales, 12);
+        tmp = auxs[2];
+        auxs[2] = ((auxs[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+        auxs[3] = ((auxs[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+        auxs[0] = (auxs[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+        auxs[1] = (auxs[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+        memcpy(scales, auxs, 16);
+        for (j = 0; j < QK_K; j += 128) {
+            const v128_t v0 = wasm_v128_load(q3), v1 = wasm_v128_load(q3 + 16);
+            for (shift = 0; shift < 8; shift += 2, bit++) {
+                const v128_t m = wasm_i8x16_splat((int8_t)(1 << bit));
+                const v128_t four = wasm_i8x16_splat(4);
+                /* level = ((q >> shift) & 3) - (hmask bit ? 0 : 4) */
+                v128_t a0 = wasm_v128_and(wasm_u8x16_shr(v0, shift), wasm_i8x16_splat(3));
+                v128_t a1 = wasm_v128_and(wasm_u8x16_shr(v1, shift), wasm_i8x16_splat(3));
+                a0 = wasm_i8x16_sub(a0, wasm_v128_andnot(four, wasm_i8x16_ne(wasm_v128_and(hm0, m), wasm_i8x16_splat(0))));
+                a1 = wasm_i8x16_sub(a1, wasm_v128_andnot(four, wasm_i8x16_ne(wasm_v128_and(hm1, m), wasm_i8x16_splat(0))));
+                k_group(a0, q8, scales[g] - 32, &acc_lo, &acc_hi);
+                k_group(a1, q8 + 16, scales[g + 1] - 32, &acc_lo, &acc_hi);
+                g += 2;
+                q8 += 32;
+            }
+            q3 += 32;
+        }
+        k_float(H2F(x[i].d) * y[i].d, acc_lo, acc_hi, &sums_lo, &sums_hi);
+    }
+    return k_final(0.0f, sums_lo, sums_hi);
+}
+
+/* Q4_K/Q5_K's 6-bit scales and mins as ggml's dot unpacks them. */
+static void k4_unpack(const uint8_t *packed, uint8_t *scales8, uint8_t *mins8) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t utmp[4], uaux;
+    memcpy(utmp, packed, 12);
+    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+    uaux = utmp[1] & kmask1;
+    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+    utmp[2] = uaux;
+    utmp[0] &= kmask1;
+    memcpy(scales8, &utmp[0], 8);
+    memcpy(mins8, &utmp[2], 8);
+}
+
+/* Q4_K (qh NULL) and Q5_K. */
+static float k45_dot(int64_t nb, const uint8_t *dm, size_t stride, const uint8_t *scales, const uint8_t *qs,
+                     const uint8_t *qh, const block_q8_K *y) {
+    v128_t sums_lo = wasm_f32x4_splat(0), sums_hi = wasm_f32x4_splat(0);
+    float sumf = 0;
+    int64_t i;
+    for (i = 0; i < nb; ++i) {
+        const size_t o = (size_t)i * stride;
+        const uint8_t *q4 = qs + o;
+        const int8_t *q8 = y[i].qs;
+        v128_t acc_lo = wasm_i32x4_splat(0), acc_hi = wasm_i32x4_splat(0), h0 = wasm_i8x16_splat(0), h1 = h0;
+        uint8_t scales8[8], mins8[8];
+        uint16_t dh, dminh;
+        int sumi = 0, j, bit = 0;
+        k4_unpack(scales + o, scales8, mins8);
+        for (j = 0; j < QK_K / 16; ++j) sumi += y[i].bsums[j] * mins8[j / 2];
+        if (qh) {
+            h0 = wasm_v128_load(qh + o);
+            h1 = wasm_v128_load(qh + o + 16);
+        }
+        for (j = 0; j < QK_K / 64; ++j) {
+            const v128_t v0 = wasm_v128_load(q4), v1 = wasm_v128_load(q4 + 16);
+            int half;
+            for (half = 0; half < 2; half++, bit++) {
+                v128_t a0 = half ? wasm_u8x16_shr(v0, 4) : wasm_v128_and(v0, wasm_i8x16_splat(0x0F));
+                v128_t a1 = half ? wasm_u8x16_shr(v1, 4) : wasm_v128_and(v1, wasm_i8x16_splat(0x0F));
+                if (qh) {
+                    const v128_t m = wasm_i8x16_splat((int8_t)(1 << bit)), sixteen = wasm_i8x16_splat(16);
+                    a0 = wasm_i8x16_add(a0, wasm_v128_and(sixteen, wasm_i8x16_ne(wasm_v128_and(h0, m), wasm_i8x16_splat(0))));
+                    a1 = wasm_i8x16_add(a1, wasm_v128_and(sixteen, wasm_i8x16_ne(wasm_v128_and(h1, m), wasm_i8x16_splat(0))));
+                }
+                k_group(a0, q8, scales8[bit], &acc_lo, &acc_hi);
+                k_group(a1, q8 + 16, scales8[bit], &acc_lo, &acc_hi);
+                q8 += 32;
+            }
+            q4 += 32;
+        }
+        memcpy(&dh, dm + o, 2);
+        memcpy(&dminh, dm + o + 2, 2);
+        k_float(H2F(dh) * y[i].d, acc_lo, acc_hi, &sums_lo, &sums_hi);
+        sumf -= H2F(dminh) * y[i].d * sumi;
+    }
+    return k_final(sumf, sums_lo, sums_hi);
+}
+
+float q4_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a) {
+    const block_q4_K *x = w;
+    return k45_dot(n / QK_K, (const uint8_t *)x, sizeof(block_q4_K), x->scales, x->qs, NULL, a);
+}
+
+float q5_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a) {
+    const block_q5_K *x = w;
+    return k45_dot(n / QK_K, (const uint8_t *)x, sizeof(block_q5_K), x->scales, x->qs, x->qh, a);
+}
+
+float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
+    const block_q6_K *x = w;
+    const block_q8_K *y = act;
+    const int64_t nb = n / QK_K;
+    v128_t sums_lo = wasm_f32x4_splat(0), sums_hi = wasm_f32x4_splat(0);
+    int64_t i;
+    for (i = 0; i < nb; ++i) {
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *q8 = y[i].qs;
+        v128_t acc_lo = wasm_i32x4_splat(0), acc_hi = wasm_i32x4_splat(0);
+        int j, part, g = 0;
+        for (j = 0; j < QK_K; j += 128) {
+            /* a[l + 32*part]: part 0: ql[l] & 15, 1: ql[l+32] & 15, 2: ql[l] >> 4, 3: ql[l+32] >> 4;
+             * high bits (qh[l] >> 2*part) & 3; minus 32 */
+            for (part = 0; part < 4; part++) {
+                int h;
+                for (h = 0; h < 2; h++) {
+                    const v128_t l4 = wasm_v128_load(ql + (part & 1) * 32 + 16 * h);
+                    const v128_t lo4 = part < 2 ? wasm_v128_and(l4, wasm_i8x16_splat(0x0F)) : wasm_u8x16_shr(l4, 4);
+                    const v128_t hi2 = wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(qh + 16 * h), 2 * part), wasm_i8x16_splat(3));
+                    const v128_t lev = wasm_i8x16_sub(wasm_v128_or(lo4, wasm_i8x16_shl(hi2, 4)), wasm_i8x16_splat(32));
+                    k_group(lev, q8, x[i].scales[g], &acc_lo, &acc_hi);
+                    g++;
+                    q8 += 16;
+                }
+            }
+            ql += 64;
+            qh += 32;
+        }
+        k_float(H2F(x[i].d) * y[i].d, acc_lo, acc_hi, &sums_lo, &sums_hi);
+    }
+    return k_final(0.0f, sums_lo, sums_hi);
+}
+
+/* ---------------------------------------------------------------- four rows at once (32-blocks)
+ * The same dots for rows w, w + row_bytes, w + 2 row_bytes, w + 3 row_bytes against one token:
+ * each block's four int32 sums leave one transpose as one i32x4 (row k in lane k), and the
+ * scalar's float step per block runs once for the four rows in f32x4 lanes, each lane doing
+ * exactly that row's operations. */
+
+static v128_t transpose_sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+    const v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    const v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* The four rows' fp16 field at byte offset off of block ib. */
+static v128_t halves4(const uint8_t *w, size_t row_bytes, size_t blk_bytes, int64_t ib, size_t off) {
+    float f[4];
+    int k;
+    for (k = 0; k < 4; k++) {
+        uint16_t h;
+        memcpy(&h, w + (size_t)k * row_bytes + (size_t)ib * blk_bytes + off, 2);
+        f[k] = H2F(h);
+    }
+    return wasm_v128_load(f);
+}
+
+/* levels of one row's block as two 16-lane int8 vectors, per type */
+enum { L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_IQ4_NL };
+static void block_levels(int kind, const uint8_t *blk, v128_t table, v128_t *lo, v128_t *hi) {
+    switch (kind) {
+    case L_Q4_0:
+        nibbles(blk + 2, lo, hi);
+        *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(8));
+        *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(8));
+        break;
+    case L_Q4_1: nibbles(blk + 4, lo, hi); break;
+    case L_Q5_0:
+    case L_Q5_1: {
+        const size_t qh_off = kind == L_Q5_0 ? 2 : 4;
+        uint32_t qh;
+        memcpy(&qh, blk + qh_off, 4);
+        nibbles(blk + qh_off + 4, lo, hi);
+        *lo = wasm_v128_or(*lo, fifth_bits(qh, 0));
+        *hi = wasm_v128_or(*hi, fifth_bits(qh, 16));
+        if (kind == L_Q5_0) {
+            *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(16));
+            *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(16));
+        }
+        break;
+    }
+    default:
+        nibbles(blk + 2, lo, hi);
+        *lo = wasm_i8x16_swizzle(table, *lo);
+        *hi = wasm_i8x16_swizzle(table, *hi);
+        break;
+    }
+}
+
+static void dot4(int kind, size_t blk_bytes, int64_t n, const uint8_t *w, size_t row_bytes, const uint8_t *a,
+                 size_t act_bytes, float *out4) {
+    const int64_t nb = n / 32;
+    const v128_t table = wasm_v128_load(iq4nl_values);
+    const size_t act_qs = act_bytes == sizeof(block_q8_1) ? 4 : 2;
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    int64_t ib;
+    for (ib = 0; ib < nb; ++ib) {
+        const uint8_t *ab = a + (size_t)ib * act_bytes;
+        const v128_t a0 = wasm_v128_load(ab + act_qs), a1 = wasm_v128_load(ab + act_qs + 16);
+        v128_t acc[4], sumi;
+        uint16_t dyh;
+        float dy;
+        int k;
+        for (k = 0; k < 4; k++) {
+            v128_t lo, hi;
+            block_levels(kind, w + (size_t)k * row_bytes + (size_t)ib * blk_bytes, table, &lo, &hi);
+            acc[k] = wasm_i32x4_add(dot16(lo, a0), dot16(hi, a1));
+        }
+        sumi = wasm_f32x4_convert_i32x4(transpose_sum4(acc[0], acc[1], acc[2], acc[3]));
+        memcpy(&dyh, ab, 2);
+        dy = H2F(dyh);
+        switch (kind) {
+        case L_Q4_0: /* sumi * dx * dy */
+            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(sumi, halves4(w, row_bytes, blk_bytes, ib, 0)),
+                                                       wasm_f32x4_splat(dy)));
+            break;
+        case L_Q5_0: /* (dx * dy) * sumi */
+            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 0),
+                                                                      wasm_f32x4_splat(dy)), sumi));
+            break;
+        case L_IQ4_NL: /* (dy * dx) * sumi */
+            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_splat(dy),
+                                                                      halves4(w, row_bytes, blk_bytes, ib, 0)), sumi));
+            break;
+        default: { /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
+            uint16_t sh;
+            v128_t t;
+            memcpy(&sh, ab + 2, 2);
+            t = wasm_f32x4_mul(wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 0), wasm_f32x4_splat(dy)), sumi);
+            t = wasm_f32x4_add(t, wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 2), wasm_f32x4_splat(H2F(sh))));
+            sumf = wasm_f32x4_add(sumf, t);
+            break;
+        }
+        }
+    }
+    wasm_v128_store(out4, sumf);
+}
+
+void q4_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q4_0, sizeof(block_q4_0), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+void q4_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q4_1, sizeof(block_q4_1), n, w, row_bytes, a, sizeof(block_q8_1), out4);
+}
+void q5_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q5_0, sizeof(block_q5_0), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+void q5_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_Q5_1, sizeof(block_q5_1), n, w, row_bytes, a, sizeof(block_q8_1), out4);
+}
+void iq4_nl_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    dot4(L_IQ4_NL, sizeof(block_iq4_nl), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+
+#endif

@@ -1,0 +1,221 @@
+/* test_quant_simd.c — the dot products of the 4/5/6-bit types (src/quant_dot.c):
+ *  - always: each equals the double-precision dot of the dequantized rows within 1e-5 of the
+ *    sum of |products| (an independent check of block layouts and scales; for Q4_1/Q5_1 the
+ *    min term takes Q8_1's stored fp16 sum, as ggml defines it);
+ *  - built with -msimd128 (tests/node/quant_simd.test.js runs it under Node): every SIMD128
+ *    dot (src/quant_dot_simd128.c), one row or four at once, equals the scalar one bit for
+ *    bit (NaN equals NaN), on
+ *    random block bytes (any fp16 scale: subnormal, inf, nan; int8 -128 activations) and on
+ *    blocks the quantizers wrote from rows with edge values. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "codec.h"
+#include "dtype.h"
+#include "quant_dot.h"
+#include "quant_ref.h"
+
+static uint32_t rng = 2463534242u;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+static float frand(void) { return (float)((double)next_u32() / 4294967296.0 * 2.0 - 1.0); }
+
+/* type, its activation type, scalar dot, SIMD128 dot */
+typedef struct dot_row {
+    uint32_t type, act;
+    quant_dot_fn scalar;
+#ifdef __wasm_simd128__
+    quant_dot_fn simd;
+#define ROW_SIMD(f) , f
+#else
+#define ROW_SIMD(f)
+#endif
+} dot_row;
+static const dot_row TYPES[] = {
+    {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q8_0, q4_0_dot_q8_0 ROW_SIMD(q4_0_dot_q8_0_simd128)},
+    {MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q8_1, q4_1_dot_q8_1 ROW_SIMD(q4_1_dot_q8_1_simd128)},
+    {MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q8_0, q5_0_dot_q8_0 ROW_SIMD(q5_0_dot_q8_0_simd128)},
+    {MLLM_DTYPE_Q5_1, MLLM_DTYPE_Q8_1, q5_1_dot_q8_1 ROW_SIMD(q5_1_dot_q8_1_simd128)},
+    {MLLM_DTYPE_IQ4_NL, MLLM_DTYPE_Q8_0, iq4_nl_dot_q8_0 ROW_SIMD(iq4_nl_dot_q8_0_simd128)},
+    {MLLM_DTYPE_Q2_K, MLLM_DTYPE_Q8_K, q2_k_dot_q8_k ROW_SIMD(q2_k_dot_q8_k_simd128)},
+    {MLLM_DTYPE_Q3_K, MLLM_DTYPE_Q8_K, q3_k_dot_q8_k ROW_SIMD(q3_k_dot_q8_k_simd128)},
+    {MLLM_DTYPE_Q4_K, MLLM_DTYPE_Q8_K, q4_k_dot_q8_k ROW_SIMD(q4_k_dot_q8_k_simd128)},
+    {MLLM_DTYPE_Q5_K, MLLM_DTYPE_Q8_K, q5_k_dot_q8_k ROW_SIMD(q5_k_dot_q8_k_simd128)},
+    {MLLM_DTYPE_Q6_K, MLLM_DTYPE_Q8_K, q6_k_dot_q8_k ROW_SIMD(q6_k_dot_q8_k_simd128)},
+    {MLLM_DTYPE_IQ4_XS, MLLM_DTYPE_Q8_K, iq4_xs_dot_q8_k ROW_SIMD(iq4_xs_dot_q8_k_simd128)},
+};
+#define N_TYPES (sizeof TYPES / sizeof TYPES[0])
+#define ROW 768 /* three super-blocks */
+
+static uint8_t wbuf[ROW / 32 * 36 + 64], abuf[ROW / 256 * 292 + 64];
+static float xw[ROW], xa[ROW], dw[ROW], da[ROW];
+
+/* activations of the weight type's dot type quantized from x */
+static void quantize_act(uint32_t at, const float *x, void *a) {
+    if (at == MLLM_DTYPE_Q8_0) quantize_row_q8_0(x, a, ROW);
+    else if (at == MLLM_DTYPE_Q8_1) q8_1_quantize(x, a, ROW);
+    else q8_k_quantize(x, a, ROW);
+}
+
+static void fill_row(float *x, int kind) {
+    int i;
+    for (i = 0; i < ROW; i++) {
+        switch (kind % 5) {
+        case 0: x[i] = 0.05f * frand(); break;
+        case 1: x[i] = (i / 32) % 3 ? 0.0f : frand(); break;           /* zero blocks */
+        case 2: x[i] = i == 100 ? 9.0f : 0.01f * frand(); break;         /* outlier */
+        case 3: x[i] = 0.8f + 0.2f * frand(); break;                     /* one sign: large sums */
+        default: x[i] = 1e-6f * frand() * (float)(1 << (next_u32() % 16)); break;
+        }
+    }
+}
+
+static void test_scalar_dot_matches_dequantized_rows(void) {
+    size_t t;
+    int kind;
+    for (t = 0; t < N_TYPES; t++) {
+        uint32_t wt = TYPES[t].type, at = TYPES[t].act;
+        quant_dot_fn dot = TYPES[t].scalar;
+        for (kind = 0; kind < 10; kind++) {
+            double ref = 0, mag = 0;
+            int i;
+            fill_row(xw, kind);
+            fill_row(xa, kind + 3);
+            CHECK(quant_rows(wt, xw, wbuf, 1, ROW) > 0);
+            quantize_act(at, xa, abuf);
+            dequantize_row(wt, wbuf, dw, ROW);
+            dequantize_row(at, abuf, da, ROW);
+            for (i = 0; i < ROW; i++) {
+                ref += (double)dw[i] * da[i];
+                mag += fabs((double)dw[i] * da[i]);
+            }
+            if (at == MLLM_DTYPE_Q8_1) {
+                /* ggml's Q8_1 carries s = fp16(d * sum(q)): the min term uses that rounded sum */
+                const block_q8_1 *a1 = (const block_q8_1 *)(const void *)abuf;
+                int b;
+                for (b = 0; b < ROW / 32; b++) {
+                    /* Q4_1 and Q5_1 both start with fp16 d, fp16 m */
+                    uint16_t mh;
+                    double sum_a = 0;
+                    memcpy(&mh, wbuf + (size_t)b * dtype_block_bytes(wt) + 2, 2);
+                    for (i = 0; i < 32; i++) sum_a += da[b * 32 + i];
+                    ref += (double)fp16_to_f32(mh) * ((double)fp16_to_f32(a1[b].s) - sum_a);
+                }
+            }
+            CHECK_NEAR(dot(ROW, wbuf, abuf), ref, 1e-5 * mag + 1e-30);
+        }
+    }
+}
+
+#ifdef __wasm_simd128__
+static int same(float a, float b) {
+    uint32_t ua, ub;
+    if (a != a && b != b) return 1;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub;
+}
+
+static void test_simd_dots_equal_scalar_bit_for_bit(void) {
+    size_t t;
+    int trial, n_checked = 0;
+    for (t = 0; t < N_TYPES; t++) {
+        uint32_t wt = TYPES[t].type, at = TYPES[t].act;
+        quant_dot_fn ref = TYPES[t].scalar, simd = TYPES[t].simd;
+        size_t wb = (size_t)(ROW / dtype_block_elems(wt)) * dtype_block_bytes(wt);
+        size_t ab = (size_t)(ROW / dtype_block_elems(at)) * dtype_block_bytes(at);
+        CHECK(simd != NULL);
+        if (!simd) continue;
+        for (trial = 0; trial < 400; trial++) {
+            size_t i;
+            int n = trial % 3 == 0 ? (int)dtype_block_elems(wt) : ROW; /* one block, or three super-blocks */
+            float r, s;
+            if (trial < 200) { /* random bytes: every level, any scale, -128 activations */
+                for (i = 0; i < wb; i++) wbuf[i] = (uint8_t)next_u32();
+                for (i = 0; i < ab; i++) abuf[i] = (uint8_t)next_u32();
+                if (at == MLLM_DTYPE_Q8_K && trial % 2) { /* finite activation scales too */
+                    block_q8_K *k = (block_q8_K *)(void *)abuf;
+                    for (i = 0; i < (size_t)ROW / QK_K; i++) k[i].d = frand();
+                }
+            } else {
+                fill_row(xw, trial);
+                fill_row(xa, trial / 7);
+                quant_rows(wt, xw, wbuf, 1, ROW);
+                quantize_act(at, xa, abuf);
+            }
+            r = ref(n, wbuf, abuf);
+            s = simd(n, wbuf, abuf);
+            if (!same(r, s)) {
+                check_g.cur_failed++;
+                fprintf(stderr, "  FAIL type %u trial %d n %d: simd %.9g vs scalar %.9g\n", (unsigned)wt, trial, n, s, r);
+            }
+            n_checked++;
+        }
+    }
+    CHECK_EQ_INT(n_checked, (int)N_TYPES * 400);
+}
+
+/* The four-row dots of the 32-block types equal each row's scalar dot. */
+static void test_simd_dot4_equals_scalar_per_row(void) {
+    static const struct {
+        uint32_t type, act;
+        quant_dot_fn scalar;
+        quant_dot4_fn dot4;
+    } T4[] = {
+        {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q8_0, q4_0_dot_q8_0, q4_0_dot4_q8_0_simd128},
+        {MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q8_1, q4_1_dot_q8_1, q4_1_dot4_q8_1_simd128},
+        {MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q8_0, q5_0_dot_q8_0, q5_0_dot4_q8_0_simd128},
+        {MLLM_DTYPE_Q5_1, MLLM_DTYPE_Q8_1, q5_1_dot_q8_1, q5_1_dot4_q8_1_simd128},
+        {MLLM_DTYPE_IQ4_NL, MLLM_DTYPE_Q8_0, iq4_nl_dot_q8_0, iq4_nl_dot4_q8_0_simd128},
+    };
+    static uint8_t w4[4 * (ROW / 32 * 24)];
+    size_t t;
+    int trial, n_checked = 0;
+    for (t = 0; t < sizeof T4 / sizeof T4[0]; t++) {
+        const size_t wrow = (size_t)(ROW / 32) * dtype_block_bytes(T4[t].type);
+        const size_t ab = (size_t)(ROW / 32) * dtype_block_bytes(T4[t].act);
+        for (trial = 0; trial < 100; trial++) {
+            float o[4];
+            size_t i;
+            int k, n = trial % 4 == 0 ? 32 : ROW;
+            if (trial < 50) {
+                for (i = 0; i < 4 * wrow; i++) w4[i] = (uint8_t)next_u32();
+                for (i = 0; i < ab; i++) abuf[i] = (uint8_t)next_u32();
+            } else {
+                for (k = 0; k < 4; k++) {
+                    fill_row(xw, trial + k);
+                    quant_rows(T4[t].type, xw, w4 + (size_t)k * wrow, 1, ROW);
+                }
+                fill_row(xa, trial);
+                quantize_act(T4[t].act, xa, abuf);
+            }
+            T4[t].dot4(n, w4, wrow, abuf, o);
+            for (k = 0; k < 4; k++) {
+                float r = T4[t].scalar(n, w4 + (size_t)k * wrow, abuf);
+                if (!same(r, o[k])) {
+                    check_g.cur_failed++;
+                    fprintf(stderr, "  FAIL dot4 type %u trial %d row %d: %.9g vs scalar %.9g\n", (unsigned)T4[t].type,
+                            trial, k, o[k], r);
+                }
+                n_checked++;
+            }
+        }
+    }
+    CHECK_EQ_INT(n_checked, 5 * 100 * 4);
+}
+#endif
+
+int main(void) {
+    RUN(test_scalar_dot_matches_dequantized_rows);
+#ifdef __wasm_simd128__
+    RUN(test_simd_dots_equal_scalar_bit_for_bit);
+    RUN(test_simd_dot4_equals_scalar_per_row);
+#endif
+    return check_summary("quant_simd");
+}
