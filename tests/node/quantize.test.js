@@ -19,8 +19,12 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 import { Engine } from '../../wasm_build/engine.js';
 import { convertToFile, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { planTensorTypes } from '../../models/convert/quant_recipe.js';
-import { ggmlNBytes, ggmlTypeName } from '../../models/convert/gguf_writer.js';
+import { ggmlNBytes } from '../../models/convert/gguf_writer.js';
+import { ggmlType } from '../../lib/ggml_types.js';
 import { checkpoints, scratchDir, safetensorsBytes, llamaCppLib, nativeFixture } from '../ref/fixtures.js';
+
+/** @param {number} t ggml's name of type id t */
+const ggmlTypeName = (t) => ggmlType(t)?.name ?? `type ${t}`;
 
 const LIBLLAMA = llamaCppLib('llama');
 const LIBGGML = llamaCppLib('ggml-base');
