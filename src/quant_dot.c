@@ -217,20 +217,6 @@ float q3_k_dot_q8_k(int64_t n, const void *w, const void *act) {
     return sumf;
 }
 
-/* Q4_K/Q5_K's 6-bit scales and mins, unpacked as ggml's dot does (utmp shuffle). */
-static void k4_unpack(const uint8_t *packed, uint8_t *scales8, uint8_t *mins8) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t utmp[4], uaux;
-    memcpy(utmp, packed, 12);
-    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-    uaux = utmp[1] & kmask1;
-    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-    utmp[2] = uaux;
-    utmp[0] &= kmask1;
-    memcpy(scales8, &utmp[0], 8);
-    memcpy(mins8, &utmp[2], 8);
-}
-
 /* Q4_K (hbits NULL) and Q5_K share everything but the fifth bit. */
 static float k45_dot(int64_t n, const uint8_t *base, size_t stride, size_t off_scales, size_t off_qs, long off_qh,
                      const block_q8_K *y) {
@@ -261,7 +247,7 @@ static float k45_dot(int64_t n, const uint8_t *base, size_t stride, size_t off_s
             m = (uint8_t)(m << 1);
             q4 += 32;
         }
-        k4_unpack(blk + off_scales, scales8, mins8);
+        quant_k4_unpack(blk + off_scales, scales8, mins8);
         for (j = 0; j < QK_K / 16; ++j) sumi += y[i].bsums[j] * mins8[j / 2];
         for (j = 0; j < 16; ++j) sc16[j] = scales8[j / 2];
         k_lanes(aux8, y[i].qs, sc16, aux32);

@@ -12,8 +12,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "quant_blocks.h"
+
+/* Q4_K/Q5_K's 12 bytes of packed 6-bit scales and mins, unpacked as ggml's dot does (its utmp
+ * shuffle); shared by the scalar and SIMD128 dots. */
+static inline void quant_k4_unpack(const uint8_t *packed, uint8_t *scales8, uint8_t *mins8) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t utmp[4], uaux;
+    memcpy(utmp, packed, 12);
+    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+    uaux = utmp[1] & kmask1;
+    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+    utmp[2] = uaux;
+    utmp[0] &= kmask1;
+    memcpy(scales8, &utmp[0], 8);
+    memcpy(mins8, &utmp[2], 8);
+}
 
 typedef float (*quant_dot_fn)(int64_t n, const void *w, const void *a);
 

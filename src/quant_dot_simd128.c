@@ -285,20 +285,6 @@ float q3_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
     return k_final(0.0f, sums_lo, sums_hi);
 }
 
-/* Q4_K/Q5_K's 6-bit scales and mins as ggml's dot unpacks them. */
-static void k4_unpack(const uint8_t *packed, uint8_t *scales8, uint8_t *mins8) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t utmp[4], uaux;
-    memcpy(utmp, packed, 12);
-    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-    uaux = utmp[1] & kmask1;
-    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-    utmp[2] = uaux;
-    utmp[0] &= kmask1;
-    memcpy(scales8, &utmp[0], 8);
-    memcpy(mins8, &utmp[2], 8);
-}
-
 /* Q4_K (qh NULL) and Q5_K. */
 static float k45_dot(int64_t nb, const uint8_t *dm, size_t stride, const uint8_t *scales, const uint8_t *qs,
                      const uint8_t *qh, const block_q8_K *y) {
@@ -313,7 +299,7 @@ static float k45_dot(int64_t nb, const uint8_t *dm, size_t stride, const uint8_t
         uint8_t scales8[8], mins8[8];
         uint16_t dh, dminh;
         int sumi = 0, j, bit = 0;
-        k4_unpack(scales + o, scales8, mins8);
+        quant_k4_unpack(scales + o, scales8, mins8);
         for (j = 0; j < QK_K / 16; ++j) sumi += y[i].bsums[j] * mins8[j / 2];
         if (qh) {
             h0 = wasm_v128_load(qh + o);
