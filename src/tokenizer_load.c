@@ -196,13 +196,20 @@ static mllm_status load_merges(mllm_tokenizer *t, const gguf_file *f, mllm_error
     return MLLM_OK;
 }
 
-/* Pre-tokenizer names llama.cpp accepts, for the split rules implemented here. */
+/* Pre-tokenizer names llama.cpp accepts, for the split rules implemented here, with the
+ * settings llama.cpp ties to them (llama_vocab::impl::load): space clean-up on detokenizing,
+ * whole-word pieces before merges, BOS by default. */
 static mllm_status pick_pre(mllm_tokenizer *t, const gguf_file *f, mllm_error *err) {
     const gguf_kv *kv = gguf_find_kv(f, GGUF_KEY_TOKENIZER_PRE);
-    static const struct { const char *name; int32_t pre, clean; } table[] = {
-        {"default", PRE_DEFAULT, 1}, {"gpt-2", PRE_GPT2, 1}, {"gpt2", PRE_GPT2, 1}, {"phi-2", PRE_GPT2, 1},
-        {"mpt", PRE_GPT2, 1}, {"olmo", PRE_GPT2, 1}, {"smollm", PRE_SMOLLM, 0}, {"starcoder", PRE_SMOLLM, 1},
-        {"refact", PRE_SMOLLM, 1}, {"codeshell", PRE_SMOLLM, 1}, {"command-r", PRE_SMOLLM, 0}};
+    static const struct { const char *name; int32_t pre, clean, ignore_merges, add_bos; } table[] = {
+        {"default", PRE_DEFAULT, 1, 0, 0}, {"gpt-2", PRE_GPT2, 1, 0, 0}, {"gpt2", PRE_GPT2, 1, 0, 0},
+        {"phi-2", PRE_GPT2, 1, 0, 0}, {"mpt", PRE_GPT2, 1, 0, 0}, {"olmo", PRE_GPT2, 1, 0, 0},
+        {"smollm", PRE_SMOLLM, 0, 0, 0}, {"starcoder", PRE_SMOLLM, 1, 0, 0}, {"refact", PRE_SMOLLM, 1, 0, 0},
+        {"codeshell", PRE_SMOLLM, 1, 0, 0}, {"command-r", PRE_SMOLLM, 0, 0, 0},
+        {"llama-bpe", PRE_LLAMA3, 1, 1, 1}, {"llama3", PRE_LLAMA3, 1, 1, 1}, {"llama-v3", PRE_LLAMA3, 1, 1, 1},
+        {"falcon3", PRE_LLAMA3, 1, 1, 1}, {"falcon-h1", PRE_LLAMA3, 1, 1, 1}, {"pixtral", PRE_LLAMA3, 1, 1, 1},
+        {"midm-2.0", PRE_LLAMA3, 1, 1, 1}, {"lfm2", PRE_LLAMA3, 1, 1, 1},
+        {"llama4", PRE_GPT4O, 0, 0, 0}, {"gpt-4o", PRE_GPT4O, 0, 0, 0}};
     size_t i;
     t->pre = PRE_DEFAULT;
     t->clean_spaces = 1;
@@ -213,11 +220,13 @@ static mllm_status pick_pre(mllm_tokenizer *t, const gguf_file *f, mllm_error *e
         if (tok_str_is(kv->str.ptr, (size_t)kv->str.len, table[i].name)) {
             t->pre = table[i].pre;
             t->clean_spaces = table[i].clean;
+            t->ignore_merges = table[i].ignore_merges;
+            if (table[i].add_bos) t->add_bos = 1;
             return MLLM_OK;
         }
     }
     return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
-                     "unsupported pre-tokenizer '%.*s' (tokenizer.ggml.pre); supported: default, gpt-2, smollm and their aliases",
+                     "unsupported pre-tokenizer '%.*s' (tokenizer.ggml.pre); supported: default, gpt-2, smollm, llama-bpe, llama4 and their aliases",
                      (int)(kv->str.len > 64 ? 64 : kv->str.len), kv->str.ptr);
 }
 

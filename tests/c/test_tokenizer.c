@@ -406,7 +406,12 @@ static void test_detok_invalid_bytes_become_replacement(void) {
 /* ------------------------------------------------------------------ Unicode */
 
 static void test_unicode_categories(void) {
-    CHECK_EQ_INT(unicode_cpt_flags('a'), UCPT_LETTER);
+    CHECK_EQ_INT(unicode_cpt_flags('a'), UCPT_LETTER | UCPT_LOWER);
+    CHECK_EQ_INT(unicode_cpt_flags('Q'), UCPT_LETTER | UCPT_UPPER);
+    CHECK_EQ_INT(unicode_cpt_flags(0xC9), UCPT_LETTER | UCPT_UPPER);  /* É (Lu) */
+    CHECK_EQ_INT(unicode_cpt_flags(0x1C5), UCPT_LETTER | UCPT_UPPER); /* ǅ (Lt) */
+    CHECK_EQ_INT(unicode_cpt_flags(0x3B1), UCPT_LETTER | UCPT_LOWER); /* α (Ll) */
+    CHECK_EQ_INT(unicode_cpt_flags(0x2B0), UCPT_LETTER);              /* ʰ (Lm) */
     CHECK_EQ_INT(unicode_cpt_flags('7'), UCPT_NUMBER);
     CHECK_EQ_INT(unicode_cpt_flags(' '), UCPT_SEPARATOR | UCPT_WHITESPACE);
     CHECK_EQ_INT(unicode_cpt_flags('\n'), UCPT_CONTROL | UCPT_WHITESPACE);
