@@ -17,17 +17,21 @@
 /* Token texts llama.cpp marks end-of-generation (and forces to control type) in
  * llama_vocab::impl::load: the EOG list plus the FIM pad/repo/file-separator lists. */
 static int eog_text(const char *s, size_t n) {
-    static const char *const names[] = {
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-        "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>", "[e~[",
-        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>"};
+#define NAME(x) {x, sizeof(x) - 1}
+    static const struct { const char *s; size_t n; } names[] = {
+        NAME("<|eot_id|>"), NAME("<|im_end|>"), NAME("<|end|>"), NAME("<|return|>"), NAME("<|call|>"),
+        NAME("<|flush|>"), NAME("<|calls|>"), NAME("<end_of_turn>"), NAME("<|endoftext|>"), NAME("</s>"),
+        NAME("<|eom_id|>"), NAME("<EOT>"), NAME("_<EOT>"), NAME("[EOT]"), NAME("[EOS]"), NAME("<|end_of_text|>"),
+        NAME("<end_of_utterance>"), NAME("<eos>"), NAME("<turn|>"), NAME("<|tool_response>"),
+        NAME("<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"), NAME("[e~["),
+        NAME("<|fim_pad|>"), NAME("<fim-pad>"), NAME("<fim_pad>"), NAME("<PAD>"), NAME("[PAD]"),
+        NAME("<|fim_repo|>"), NAME("<|repo_name|>"), NAME("<fim-repo>"), NAME("<REPO>"), NAME("<reponame>"),
+        NAME("<|file_sep|>")};
+#undef NAME
     size_t i;
     if (n == 0 || (s[0] != '<' && s[0] != '[' && s[0] != '_')) return 0; /* how every name starts */
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (tok_str_is(s, n, names[i])) return 1;
+        if (names[i].n == n && memcmp(s, names[i].s, n) == 0) return 1;
     return 0;
 }
 
@@ -351,9 +355,13 @@ mllm_status tokenizer_new(const gguf_file *f, mllm_tokenizer **out, mllm_error *
     if ((st = build_eog(t, f, err))) goto fail;
     if ((st = build_tables(t, err))) goto fail;
     {
+        /* a piece renders to at most 3 bytes per stored byte (an invalid byte becomes U+FFFD),
+         * so only pieces that could beat the longest so far are rendered */
         int32_t i;
         for (i = 0; i < t->n_vocab; i++) {
-            size_t k = tok_piece_write(t, i, NULL, 0);
+            size_t k;
+            if (3 * (size_t)tok_piece_len(t, i) <= t->max_piece) continue;
+            k = tok_piece_write(t, i, NULL, 0);
             if (k > t->max_piece) t->max_piece = (uint32_t)k;
         }
     }
