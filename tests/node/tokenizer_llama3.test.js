@@ -20,7 +20,10 @@ import { TokenizerLoader } from '@lenml/tokenizers';
 import { getLlama } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
-import { loadCorpus } from '../fixtures/make_vocab_models.js';
+import { GGUFValueType } from '../../models/convert/gguf_writer.js';
+import { GGUF_KEY } from '../../lib/gguf_keys.js';
+import { PRE_TOKENIZERS, ggufPreTokenizer } from '../../lib/pre_tokenizers.js';
+import { bytesToUnicode, loadCorpus, tinyLlama } from '../fixtures/make_vocab_models.js';
 import { llamaCppVocabTests, makeLlama3Fixtures } from '../fixtures/llama3_vocab.js';
 import { randomLines } from '../fixtures/random_lines.js';
 import { llamaCppLib, nativeFixture } from '../ref/fixtures.js';
@@ -179,4 +182,22 @@ test('Llama-3 vocabulary: end-of-generation ids equal llama.cpp\'s for every spe
   assert.deepEqual(eog((id) => ours.l3.isEog(id)), eog((id) => ref3.isEogToken(id)));
   assert.ok(ours.l3.isEog(128009)); // <|eot_id|>, by its text as in llama.cpp
   assert.deepEqual(tok('l3', enc.encode('<|eot_id|>x'), false, true), [128009, 87]);
+});
+
+test('lib/pre_tokenizers.js: every tokenizer.ggml.pre it writes loads in the engine, and it names the Llama-3 and Llama-4 tokenizer.json splits', { skip }, () => {
+  const b2u = bytesToUnicode();
+  const gguf = (pre) => tinyLlama(256, (w) => {
+    w.addString(GGUF_KEY.TOKENIZER_MODEL, 'gpt2');
+    w.addString(GGUF_KEY.TOKENIZER_PRE, pre);
+    w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, Array.from({ length: 256 }, (_, i) => b2u[i]));
+    w.addArray(GGUF_KEY.TOKENIZER_MERGES, GGUFValueType.STRING, []);
+  }, `pre-${pre}`).toBuffer();
+  for (const pre of PRE_TOKENIZERS) {
+    const m = eng.loadModel(gguf(pre));
+    assert.deepEqual(Array.from(m.tokenize(enc.encode('ab'), { addBos: false })), [0x61, 0x62], pre);
+    m.free();
+  }
+  assert.throws(() => eng.loadModel(gguf('qwen2')), /unsupported pre-tokenizer 'qwen2'/);
+  assert.equal(ggufPreTokenizer(JSON.parse(readFileSync(paths.llama3Json, 'utf8')).pre_tokenizer), 'llama-bpe');
+  assert.equal(ggufPreTokenizer(JSON.parse(readFileSync(paths.llama4Json, 'utf8')).pre_tokenizer), 'llama4');
 });
