@@ -30,7 +30,7 @@ before(() => {
 
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** Token ids w0 w1 ... as a prompt: BOS then `n` ids from `from`, varied so no two neighbours repeat. */
+/** A prompt of token ids: BOS, then `n` ids in from .. from + 499 taken in a stride (no two neighbours equal). */
 const ids = (n, from = 300) => [1, ...Array.from({ length: n }, (_, i) => from + ((i * 37) % 500))];
 
 async function collect(llm, prompt, opts) {
