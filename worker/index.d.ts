@@ -230,5 +230,6 @@ export function convertSource(source: string, outPath: string, options?: Omit<Lo
 /** The GBNF grammar of the JSON values that validate against a JSON Schema (see
  * worker/json_schema_grammar.d.ts for what is supported). */
 export { jsonSchemaToGrammar } from './json_schema_grammar.js';
-/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its parsers. */
+/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its
+ * parsers, and the table of boolean options (FLAGS: defaults). */
 export { OPTIONS, FLAGS, MAX_THREADS, checkOption, parseOption } from './options.js';

@@ -1,5 +1,6 @@
 // options.js — the one table of numeric options (generation, context, threads) and their strict
-// parsing, beside the table of boolean ones, shared by the API (index.js, host.js), the CLI (bin/mobilellm.js) and the demo page.
+// parsing, and the table of boolean ones (FLAGS), shared by the API (index.js, host.js), the CLI
+// (bin/mobilellm.js) and the demo page.
 // Integers must be integers and floats finite, both within the range below, so that no value
 // wraps through the engine's 32-bit fields (--ctx 4294967299 is not a context of 3) and none is
 // silently replaced by a default. A refusal is an ArgumentError naming the option and the range.
