@@ -11,12 +11,18 @@ import { evictEntries, evictionOrder } from './cache_evict.js';
 /** @typedef {import('./cache_entry.js').EntryMeta} EntryMeta */
 
 /**
- * Refuse early when the storage cannot hold `needed` more bytes.
+ * Refuse early when the storage cannot hold `needed` more bytes (as far as its estimate tells),
+ * after evicting other models' partial entries.
  * @param {Store} store @param {number} needed @param {string} what for the message
+ * @param {string} [id] the entry being filled (never evicted for itself)
  */
-export async function ensureSpace(store, needed, what) {
+export async function ensureSpace(store, needed, what, id) {
   if (!Number.isFinite(needed) || needed <= 0) return;
-  const { free } = await store.estimate();
+  let { free } = await store.estimate();
+  if (free !== undefined && needed > free && id !== undefined) {
+    const { freedBytes } = await evictEntries(store, { partialOnly: true, except: [id] });
+    if (freedBytes > 0) ({ free } = await store.estimate());
+  }
   if (free !== undefined && needed > free) {
     throw new QuotaError(`Caching ${what} needs ${formatBytes(needed)} of storage but only ${formatBytes(free)} is free.`, { needed, free });
   }

@@ -112,7 +112,7 @@ export async function download(store, url, o) {
     } else if (res.status === 200) {
       resumedFrom = null; // the whole file again
       const len = res.headers.get('content-encoding') ? null : numberOrNull(res.headers.get('content-length'));
-      if (len !== null) await ensureSpace(store, len, o.source).catch(async (e) => { await res.body?.cancel().catch(() => {}); throw e; });
+      if (len !== null) await ensureSpace(store, len, o.source, o.id).catch(async (e) => { await res.body?.cancel().catch(() => {}); throw e; });
       writer = await EntryWriter.create(store, {
         id: o.id, kind: o.kind, source: o.source, size: len,
         etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
@@ -130,8 +130,13 @@ export async function download(store, url, o) {
       failures++;
       continue;
     }
-    if (writer.meta.size !== null && start > 0) await ensureSpace(store, writer.meta.size - start, o.source);
-    await probeSpace(store, writer).catch(async (e) => { await res.body?.cancel().catch(() => {}); throw e; });
+    try {
+      if (writer.meta.size !== null && start > 0) await ensureSpace(store, writer.meta.size - start, o.source, o.id);
+      await probeSpace(store, writer);
+    } catch (e) {
+      await res.body?.cancel().catch(() => {});
+      throw e;
+    }
 
     // Stream the body into the entry.
     progress(true);

@@ -493,7 +493,7 @@ export async function convertToEntry(files, entry, lc) {
   const { writer } = built;
   const { head, dataStart, dataSize } = writer.header();
   const total = dataStart + dataSize;
-  await ensureSpace(lc.store, total, entry.source);
+  await ensureSpace(lc.store, total, entry.source, entry.id);
   const w = await EntryWriter.create(lc.store, { id: entry.id, kind: 'gguf', source: entry.source, size: total, extra: entry.extra });
   try {
     lc.onProgress({ phase: 'convert', loaded: 0, total });
