@@ -310,7 +310,7 @@ test('storage quota: a refused write rejects with the bytes needed and free; onc
     assert.equal(r.error.needed, size - part.storedBytes, 'what is missing after the chunks that fit');
     assert.equal(r.error.size, size);
     assert.ok(r.error.free < 5_000_000, JSON.stringify(r.error));
-    assert.match(r.error.message, /\(5\.9 MB\) in the cache failed for lack of space: \d+(\.\d)? MB of it is stored, it needs \d+(\.\d)? MB more and the storage has .* free; no other cache entry is left to delete\.$/);
+    assert.match(r.error.message, /\(5\.9 MB\) in the cache failed for lack of space: [\d.]+ (kB|MB) of it is stored, it needs [\d.]+ (bytes|kB|MB) more and the storage has .* free; no other cache entry is left to delete\.$/);
 
     // Space again: the stored part is kept and the download continues from it.
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: srv2.url, quotaSize: 100_000_000 });
