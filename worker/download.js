@@ -179,6 +179,8 @@ export async function download(store, url, o) {
 /**
  * Whether the storage takes the next chunk (or what is left of the file, if less), evicting other
  * models' partial entries when it does not; else the quota error, before any byte is read.
+ * (IndexedDB counts space loosely — a deleted record's bytes are reclaimed later — so a transfer
+ * that passes may still be refused one chunk on.)
  * @param {import('./cache_entry.js').Store} store @param {EntryWriter} writer
  */
 async function probeSpace(store, writer) {
