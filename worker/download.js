@@ -7,7 +7,7 @@
 // ranges), so the entry restarts from zero. Every byte that arrived is kept on interruption
 // (EntryWriter.checkpoint), including on abort. Before the body is read, one chunk's worth of
 // storage is probed: a storage that cannot take even that (after evicting other models' partial
-// entries) fails the download with nothing transferred.
+// entries) fails the download before its body is read.
 
 import { EntryWriter, ensureSpace, storageError } from './cache_writer.js';
 import { evictEntries } from './cache_evict.js';
