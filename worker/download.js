@@ -5,9 +5,9 @@
 // page session — asks for `Range: bytes=<stored>-` with `If-Range: <validator>`: a 206 that
 // starts exactly there is appended; a 200 means the file changed (or the server ignores
 // ranges), so the entry restarts from zero. Every byte that arrived is kept on interruption
-// (EntryWriter.checkpoint), including on abort. Before the body is read, one chunk's worth of
-// storage is probed: a storage that cannot take even that (after evicting other models' partial
-// entries) fails the download before its body is read.
+// (EntryWriter.checkpoint), including on abort. One chunk's worth of storage is probed before a
+// resumed transfer is requested (before a fresh one's body is read): a storage that cannot take
+// even that (after evicting other models' partial entries) fails the download there.
 
 import { EntryWriter, ensureSpace, storageError } from './cache_writer.js';
 import { evictEntries } from './cache_evict.js';
@@ -77,6 +77,10 @@ export async function download(store, url, o) {
       if (v) headers['If-Range'] = v;
     }
 
+    // Resuming: the storage must take the next chunk before anything is requested.
+    const probed = start > 0 && writer !== null;
+    if (probed) await probeSpace(store, writer);
+
     let res;
     try {
       res = await fetchFn(url, { headers, signal: o.signal, cache: 'no-store', redirect: 'follow' });
@@ -132,7 +136,7 @@ export async function download(store, url, o) {
     }
     try {
       if (writer.meta.size !== null && start > 0) await ensureSpace(store, writer.meta.size - start, o.source, o.id);
-      await probeSpace(store, writer);
+      if (!probed || writer.length === 0) await probeSpace(store, writer); // a fresh transfer: probed once its size is known
     } catch (e) {
       await res.body?.cancel().catch(() => {});
       throw e;
