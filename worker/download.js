@@ -183,8 +183,7 @@ export async function download(store, url, o) {
 /**
  * Whether the storage takes the next chunk (or what is left of the file, if less), evicting other
  * models' partial entries when it does not; else the quota error, before any byte is read.
- * (IndexedDB counts space loosely — a deleted record's bytes are reclaimed later — so a transfer
- * that passes may still be refused one chunk on.)
+ * (It tells that one chunk fits, not the whole file: a transfer that passes may be refused later.)
  * @param {import('./cache_entry.js').Store} store @param {EntryWriter} writer
  */
 async function probeSpace(store, writer) {
