@@ -8,7 +8,7 @@ import { openPort } from './port.js';
 import { describeSource } from './describe_source.js';
 import { cacheApi } from './cache_api.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
-import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
+import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 /** Load options forwarded to the worker. */
 const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
@@ -56,7 +56,7 @@ export class MobileLLM {
     if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
     checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
     checkDtype(options.dtype);
-    if (options.persist !== undefined && typeof options.persist !== 'boolean') throw new ArgumentError('persist must be true or false.');
+    checkFlags(options, LOAD_FLAGS);
     const { desc, transferList } = await describeSource(source, { transfer });
     const persisted = await storagePersistence(options.persist === true);
     const port = await openPort(worker);

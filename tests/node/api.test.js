@@ -323,6 +323,16 @@ test('a prompt longer than the context is refused with its length and the limit;
   }
 });
 
+test('persist: Node has no storage persistence to ask for (info.persisted null); a non-boolean is an argument error before any worker', async () => {
+  const llm = await MobileLLM.load(tiny, { cacheDir: freshCache(), persist: true });
+  try {
+    assert.equal(llm.info.persisted, null);
+  } finally {
+    await llm.unload();
+  }
+  await assert.rejects(MobileLLM.load(tiny, { persist: 'yes' }), (e) => e instanceof ArgumentError && /^The option persist must be true or false, not 'yes'\.$/.test(e.message));
+});
+
 test('after unload() every call fails with a state error', async () => {
   const llm = await MobileLLM.load(tiny, { cacheDir: freshCache() });
   await llm.unload();
