@@ -272,7 +272,7 @@ test('case 3: a load waiting for another tab\'s download shows its progress, abo
     assert.equal(ra.info.fromCache, false);
     assert.equal(rc.info.fromCache, true, 'C downloaded nothing itself');
     assert.deepEqual(ra.tokens, rc.tokens);
-    assert.deepEqual(srv.requests('/c3/').map((q) => q.status), [200], 'one download for three tabs');
+    assert.deepEqual(srv.requests('/c3/').map((q) => [q.status, q.bytes]), [[200, big.length]], 'one download for three tabs');
     const cEvents = await c.evaluate(() => window.progress);
     assert.ok(cEvents.some((e) => e.waiting && e.loaded > 0), 'C saw A\'s progress');
   } finally {
