@@ -64,6 +64,7 @@ function firefoxPrefs(o) {
 /**
  * @typedef {object} Browser
  * @property {string} engine
+ * @property {string} version  the browser's name and version, e.g. 'Firefox 153.8.0'
  * @property {{quotaOverride: boolean, offline: boolean, console: boolean, longTasks: boolean, screenshots: boolean}} can
  * @property {(url: string) => Promise<void>} goto
  * @property {() => Promise<void>} reload
@@ -115,6 +116,7 @@ async function launchChromium(o) {
   let cdp = null;
   return {
     engine: 'chromium',
+    version: `Chromium ${context.browser()?.version() ?? ''}`.trim(),
     can: { quotaOverride: true, offline: true, console: true, longTasks: true, screenshots: true },
     page,
     consoleErrors,
@@ -143,8 +145,10 @@ async function launchFirefox(o) {
   page.on('console', consoleError(consoleErrors, 'page'));
   page.on('pageerror', (e) => consoleErrors.push(`page error: ${e?.stack ?? e}`));
   const unsupported = (what) => async () => { throw new Error(`${what} is not available in Firefox over WebDriver BiDi`); };
+  const version = (await browser.version()).replace(/^firefox\//i, 'Firefox ');
   return {
     engine: 'firefox',
+    version,
     can: { quotaOverride: false, offline: false, console: true, longTasks: false, screenshots: true },
     page,
     consoleErrors,
@@ -184,6 +188,7 @@ async function launchWebKit(o) {
   }
   const kill = () => { try { process.kill(-proc.pid, 'SIGTERM'); } catch { /* gone already */ } };
   let sid;
+  let version = 'WebKitGTK';
   try {
     for (let i = 0; ; i++) {
       try { await call('GET', '/status'); break; } catch (e) {
@@ -195,6 +200,7 @@ async function launchWebKit(o) {
       'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
     } } });
     sid = s.sessionId;
+    version = `WebKitGTK ${s.capabilities?.browserVersion ?? ''}`.trim();
     await call('POST', `/session/${sid}/timeouts`, { script: 600000, pageLoad: 60000 });
     if (o.viewport) await call('POST', `/session/${sid}/window/rect`, { width: o.viewport.width, height: o.viewport.height });
   } catch (e) {
@@ -206,7 +212,7 @@ async function launchWebKit(o) {
   async function evaluate(fn, arg) {
     const script = `const [src, arg, done] = arguments;
       Promise.resolve().then(() => (new Function('return (' + src + ')'))()(arg))
-        .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: String(e && e.stack || e) }));`;
+        .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: String(e) + (e && e.stack ? '\\n' + e.stack : '') }));`;
     const r = await call('POST', `${S}/execute/async`, { script, args: [fn.toString(), arg ?? null] });
     if (r && 'err' in r) throw new Error(`in the page: ${r.err}`);
     return r?.ok;
@@ -214,6 +220,7 @@ async function launchWebKit(o) {
   const unsupported = (what) => async () => { throw new Error(`${what} is not available in WebKitGTK over W3C WebDriver`); };
   return {
     engine: 'webkit',
+    version,
     can: { quotaOverride: false, offline: false, console: false, longTasks: false, screenshots: true },
     page: null,
     consoleErrors: [],
