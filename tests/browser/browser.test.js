@@ -30,6 +30,8 @@ const GREEDY = { temperature: 0, repeatPenalty: 1, ignoreEos: true };
 let b;
 let srv, work, tinyBytes, size;
 let relaxedTestBuilt = false;
+/** Whether this CPU has AVX-VNNI, where V8 computes relaxed SIMD's int8 dot exactly. */
+const VNNI = /\bavx_vnni\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
 
 before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilellm-browser-'));
@@ -86,10 +88,9 @@ for (const engine of ENGINES) describe(engine, () => {
     await openPage();
   });
   after(async () => {
-    const errors = b?.consoleErrors ?? [];
+    for (const e of b?.consoleErrors ?? []) console.error(`${engine}: ${e}`);
     await b?.close();
     b = undefined;
-    void errors;
   });
 
   test('load -> generate -> reload the page -> generate again with zero weight requests', async () => {
@@ -134,8 +135,9 @@ for (const engine of ENGINES) describe(engine, () => {
         for await (const e of llm.generate('w300 w301 w302 w303', { temperature: 0, repeatPenalty: 1, ignoreEos: true, maxTokens: 12 })) tokens.push(e.token);
         const logits = await llm.logits([1, 700, 701, 702, 703, 704, 705, 706]);
         const info = { threads: llm.info.threads, simd: llm.info.simd, warnings: llm.info.warnings };
+        const relaxedSimd = llm.info.relaxedSimd;
         await llm.unload();
-        return { tokens, info, logitsHash: [...new Uint8Array(await crypto.subtle.digest('SHA-256', logits))].map((x) => x.toString(16).padStart(2, '0')).join(''), n: logits.length };
+        return { tokens, info, relaxedSimd, logitsHash: [...new Uint8Array(await crypto.subtle.digest('SHA-256', logits))].map((x) => x.toString(16).padStart(2, '0')).join(''), n: logits.length };
       })();
       const one = await inPage(run, { url: `${iso.url}/t/tiny.gguf`, threads: 1 });
       const two = await inPage(run, { url: `${iso.url}/t/tiny.gguf`, threads: 2 });
@@ -147,6 +149,7 @@ for (const engine of ENGINES) describe(engine, () => {
         assert.match(two.info.warnings.join(' '), /^2 threads were asked for but this browser offers no SharedArrayBuffer, even to a cross-origin-isolated page, so the model runs on one thread\.$/);
       }
       assert.equal(one.info.threads, 1);
+      assert.deepEqual([one.info.simd, one.relaxedSimd], [BUILD[engine].simd, BUILD[engine].relaxed && VNNI], 'the build this engine allows');
       assert.equal(two.tokens.length, 12);
       assert.deepEqual(two.tokens, one.tokens);
       assert.equal(two.n, 8 * 32000);
@@ -407,7 +410,7 @@ for (const engine of ENGINES) describe(engine, () => {
     // AVX-VNNI, as this one does; there the kernel must have run.
     // Firefox and WebKit do not compute relaxed SIMD's dot exactly (or at all) here: the probe
     // keeps them on the SIMD128 kernels.
-    const vnni = BUILD[engine].relaxed && /\bavx_vnni\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    const vnni = BUILD[engine].relaxed && VNNI;
     assert.equal(r.relaxed, vnni, `relaxed kernel active in ${engine}: ${r.relaxed}, expected ${vnni}`);
 
     // End to end, the engine (dist/mobilellm.js) gives the same logits for every position of
