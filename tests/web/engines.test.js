@@ -4,7 +4,8 @@
 // request, generation streams the API's own greedy text, Stop halts within one token, a reload
 // loads from IndexedDB with zero weight requests, the service worker's COOP/COEP make the
 // reloaded page cross-origin isolated so the engine runs threads, and with the server gone the
-// page reloads through the service worker and generates from the cache.
+// page reloads through the service worker and generates from the cache. And a storage quota
+// error shown in the page (Chromium and Firefox; WebKit's driver has no quota to set).
 // (tests/web/demo.test.js goes deeper in Chromium: keyboard, screenshots, files, cache panel.)
 
 import { describe, test, before, after } from 'node:test';
@@ -161,6 +162,29 @@ for (const engine of ENGINES) describe(engine, () => {
       if (serverUp) await srv.close();
       if (b.can.console) assert.deepEqual(errors, [], 'no console errors');
       else t.diagnostic(`${engine}: console errors are not visible to its driver (W3C WebDriver has no console events)`);
+    }
+  });
+
+  test('the page shows a storage quota error with the sizes and what to do, and stays usable', async (t) => {
+    if (engine === 'webkit') return t.skip('WebKitGTK over W3C WebDriver has no storage quota to set (no per-origin override, no quota preference)');
+    const srv = await startServer();
+    srv.serveFile('/q/tiny.gguf', { data: model });
+    // Chromium: a per-origin override (CDP) before the origin's storage opens; Firefox: a profile
+    // whose storage is limited to 5 MB (a preference). The model is 5.9 MB.
+    const b = await launch(engine, { profileDir: path.join(work, `quota-${engine}`), quotaKiB: Math.floor(5_000_000 / 1024) });
+    try {
+      if (engine === 'chromium') await b.setQuota(srv.url, 5_000_000);
+      await b.goto(`${srv.url}/web/index.html?model=/q/tiny.gguf`);
+      await appReady(b);
+      await click(b, '#load-btn');
+      await b.waitFor(() => !document.getElementById('load-error').hidden, null, 60000);
+      const msg = await b.evaluate(() => document.getElementById('load-error').textContent);
+      assert.match(msg, /needs (at least )?[\d.]+ MB (of storage|more)/, msg);
+      assert.match(msg, /Free some space: delete cached models below\.$/, msg);
+      assert.equal(await b.evaluate(() => document.getElementById('load-btn').disabled), false, 'the page can load again');
+    } finally {
+      await b.close();
+      await srv.close();
     }
   });
 });
