@@ -2,7 +2,8 @@
  *
  * Readable top to bottom like llama2.c's forward(), but batched: every matrix is streamed
  * once per chunk of up to n_batch tokens (decode is the same code with n = 1). Per effective
- * layer: rmsnorm -> q, k, v -> RoPE -> K/V into the layer's cache slot -> causal GQA
+ * layer: rmsnorm -> q, k, v -> RoPE (adjacent pairs; llama4 adds a per-head q/k norm; a
+ * no-RoPE layer may scale q instead) -> K/V into the layer's cache slot -> causal GQA
  * attention -> output projection + residual -> rmsnorm -> SwiGLU FFN + residual. Layer
  * sharing is only an index: effective layer l runs stored block m->layer_block[l] and owns
  * cache slot l. Nothing here allocates after mllm_context_new.
@@ -266,6 +267,12 @@ static void attention(mllm_context *c, const float *kc, const float *vc, int32_t
     mllm_pool_run(c->pool, attention_item, &j, j.n_items * j.parts);
 }
 
+/* The factor of a no-RoPE layer's queries at position pos (Llama 4's attention temperature
+ * tuning, computed in float as Hugging Face does): 1 + scale * log(1 + floor((pos+1) / length)). */
+static float attn_temperature(const mllm_hparams *hp, int32_t pos) {
+    return logf(floorf(((float)pos + 1.0f) / (float)hp->attn_temp_length) + 1.0f) * hp->attn_temp_scale + 1.0f;
+}
+
 /* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
  * written to c->logits from row 0 (first_logit == n: no head at all). Like llama.cpp, the
  * last layer computes only the keys and values of rows before first_logit (the cache
@@ -304,9 +311,20 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             matmul_run(c, &s);
         }
         for (t = 0; t < n; t++) {
-            const float *cs = c->rope + (size_t)t * hp->n_rot;
-            if (t >= r0) kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
-            kern_rope(c->k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
+            float *q = c->q + (size_t)t * c->q_dim, *k = c->k_new + (size_t)t * c->kv_dim;
+            if (b->rope) { /* RoPE, then (llama4) each head's weightless q/k norm */
+                const float *cs = c->rope + (size_t)t * hp->n_rot;
+                if (t >= r0) kern_rope(q, hp->n_head, hp->head_dim, hp->n_rot, cs);
+                kern_rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
+                if (hp->qk_norm) {
+                    if (t >= r0) kern_head_rmsnorm(q, hp->n_head, hp->head_dim, hp->rms_eps);
+                    kern_head_rmsnorm(k, hp->n_head_kv, hp->head_dim, hp->rms_eps);
+                }
+            } else if (hp->attn_temp_scale != 0.0f && t >= r0) { /* a no-RoPE layer's temperature */
+                const float f = attn_temperature(hp, pos0 + t);
+                int32_t i;
+                for (i = 0; i < c->q_dim; i++) q[i] *= f;
+            }
             for (g = 0; g < hp->n_head_kv; g++) { /* into the head-major cache */
                 size_t at = ((size_t)g * c->n_ctx + (size_t)(pos0 + t)) * hp->head_dim;
                 size_t from = (size_t)t * c->kv_dim + (size_t)g * hp->head_dim;

@@ -71,6 +71,33 @@ static mllm_status get_dim(const gguf_file *f, const char *key, int has_def, uin
     return MLLM_OK;
 }
 
+/* llama4 as llama.cpp's converter writes MobileLLM-R1: dense (expert_count 0 or 1, no MoE
+ * layers), full attention (attention.sliding_window 0: without it llama.cpp reads Llama 4's
+ * chunked attention), q/k norm. Hugging Face's no_rope_layers is all ones for R1 (1 = RoPE on
+ * that layer), so every layer has RoPE unless mobilellm.rope.layers says otherwise. */
+static mllm_status llama4_hparams(const gguf_file *f, mllm_hparams *hp, mllm_error *err) {
+    uint32_t experts = 0, moe_step = 0, window = 0;
+    mllm_status st;
+    if ((st = gguf_get_u32_opt(f, "llama4." GGUF_ARCH_EXPERT_COUNT, 0, &experts, err))) return st;
+    if (experts > 1)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has %u experts: mixture-of-experts layers are not supported (only the dense layout of MobileLLM-R1)",
+                         experts);
+    if ((st = gguf_get_u32_opt(f, "llama4." GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP, 0, &moe_step, err))) return st;
+    if (moe_step != 0)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has interleave_moe_layer_step %u: mixture-of-experts layers are not supported", moe_step);
+    if (!gguf_find_kv(f, "llama4." GGUF_ARCH_SLIDING_WINDOW))
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has no attention.sliding_window 0, so it uses Llama 4's chunked attention, which is not supported");
+    if ((st = gguf_get_u32(f, "llama4." GGUF_ARCH_SLIDING_WINDOW, &window, err))) return st;
+    if (window != 0)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has attention.sliding_window %u: Llama 4's chunked attention is not supported", window);
+    hp->qk_norm = 1;
+    return MLLM_OK;
+}
+
 static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     const gguf_file *f = &m->gguf;
     mllm_hparams *hp = &m->hp;
@@ -81,7 +108,7 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     const gguf_kv *mode_kv;
 
     if ((st = gguf_get_str(f, GGUF_KEY_GENERAL_ARCHITECTURE, &arch_s, err)) != MLLM_OK) return st;
-    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm"))) {
+    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm") || gguf_str_eq(arch_s, "llama4"))) {
         int len = arch_s.len > 64 ? 64 : (int)arch_s.len;
         return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "architecture '%.*s' is not llama-compatible", len, arch_s.ptr);
     }
@@ -123,6 +150,14 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     if (!(hp->rope_theta > 0.0f) || !isfinite(hp->rope_theta))
         return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value > 0",
                          K(GGUF_ARCH_ROPE_FREQ_BASE), (double)hp->rope_theta);
+    if (strcmp(arch, "llama4") == 0 && (st = llama4_hparams(f, hp, err)) != MLLM_OK) return st;
+    if ((st = gguf_get_f32_opt(f, K(GGUF_ARCH_TEMPERATURE_SCALE), 0.0f, &hp->attn_temp_scale, err))) return st;
+    if (!isfinite(hp->attn_temp_scale) || fabsf(hp->attn_temp_scale) > 1e6f)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value of at most 1e6",
+                         K(GGUF_ARCH_TEMPERATURE_SCALE), (double)hp->attn_temp_scale);
+    if (hp->attn_temp_scale != 0.0f &&
+        (st = get_dim(f, K(GGUF_ARCH_TEMPERATURE_LENGTH), 0, 0, &hp->attn_temp_length, err)))
+        return st;
 #undef K
 
     /* Layer sharing (this project's keys, the same prefix whatever the architecture). */
@@ -205,6 +240,28 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     return MLLM_OK;
 }
 
+/* Which stored blocks rotate q and k: all, or as mobilellm.rope.layers lists them. */
+static mllm_status load_rope_layers(mllm_model *m, mllm_error *err) {
+    const gguf_kv *kv = gguf_find_kv(&m->gguf, GGUF_KEY_ROPE_LAYERS);
+    int32_t i;
+    for (i = 0; i < m->hp.n_layer_stored; i++) m->blocks[i].rope = 1;
+    if (!kv) return MLLM_OK;
+    if (kv->type != GGUF_VT_ARRAY || kv->arr_type == GGUF_VT_STRING || kv->arr_type == GGUF_VT_ARRAY ||
+        kv->arr_type == GGUF_VT_FLOAT32 || kv->arr_type == GGUF_VT_FLOAT64)
+        return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_ROPE_LAYERS " must be an array of booleans or integers");
+    if (kv->arr_len != (uint64_t)m->hp.n_layer_stored)
+        return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_ROPE_LAYERS " has %llu entries for %d blocks",
+                         (unsigned long long)kv->arr_len, (int)m->hp.n_layer_stored);
+    for (i = 0; i < m->hp.n_layer_stored; i++) {
+        int64_t v = gguf_arr_i64(kv, (uint64_t)i);
+        if (v != 0 && v != 1)
+            return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_ROPE_LAYERS " entry %d is %lld, not 0 or 1", (int)i,
+                             (long long)v);
+        m->blocks[i].rope = (int32_t)v;
+    }
+    return MLLM_OK;
+}
+
 static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     mllm_hparams *hp = &m->hp;
     const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
@@ -257,6 +314,7 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
         T(w_down, "ffn_down", hp->n_ff, d, 0)
 #undef T
     }
+    if ((st = load_rope_layers(m, err)) != MLLM_OK) return st;
     for (i = 0; i < hp->n_layer_eff; i++)
         m->layer_block[i] = model_layer_block(i, hp->n_layer_stored, hp->share_repeat, hp->share_mode);
     return MLLM_OK;
