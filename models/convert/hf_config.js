@@ -88,15 +88,15 @@ export function hparamsFromConfig(cfg) {
     if (v > max) throw new ConvertError(`config.json key '${key}' is ${v}, beyond the ${max} the converter supports.`, 'unsupported');
     return v;
   };
-  /** @param {string} key @param {number} def */
-  const optNum = (key, def) => {
-    const v = cfg[key];
-    if (v === undefined || v === null) return def;
+  /** @param {unknown} v @param {string} key */
+  const optNumOf = (v, key) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 3.4e38) {
       throw new ConvertError(`config.json key '${key}' must be a positive number that fits a float32, not ${describeValue(v)}.`);
     }
     return v;
   };
+  /** @param {string} key @param {number} def */
+  const optNum = (key, def) => (cfg[key] === undefined || cfg[key] === null ? def : optNumOf(cfg[key], key));
 
   const nEmbd = posInt('hidden_size');
   const nHead = posInt('num_attention_heads');
@@ -122,6 +122,16 @@ export function hparamsFromConfig(cfg) {
   if (cfg.rope_scaling != null) {
     throw new ConvertError(`config.json sets 'rope_scaling' (${describeValue(cfg.rope_scaling)}), which is not supported.`, 'unsupported');
   }
+  // Newer transformers write rope_parameters {rope_type, rope_theta} in place of rope_theta.
+  const ropeParams = cfg.rope_parameters;
+  if (ropeParams != null) {
+    if (typeof ropeParams !== 'object' || Array.isArray(ropeParams) || (ropeParams.rope_type ?? 'default') !== 'default') {
+      throw new ConvertError(`config.json sets 'rope_parameters' (${describeValue(ropeParams)}); only plain RoPE (rope_type default) is supported.`, 'unsupported');
+    }
+    if (ropeParams.rope_theta != null && cfg.rope_theta != null && ropeParams.rope_theta !== cfg.rope_theta) {
+      throw new ConvertError(`config.json gives rope_theta ${describeValue(cfg.rope_theta)} and rope_parameters.rope_theta ${describeValue(ropeParams.rope_theta)}, which disagree.`);
+    }
+  }
 
   const { repeat, mode } = layerShareFromConfig(cfg);
   const nLayer = posInt('num_hidden_layers');
@@ -146,7 +156,9 @@ export function hparamsFromConfig(cfg) {
     headDim,
     nLayer,
     nCtx,
-    ropeTheta: optNum('rope_theta', 10000),
+    // Llama 4's default base is 500000 (Hugging Face Llama4TextConfig); llama and MobileLLM's 10000.
+    ropeTheta: ropeParams?.rope_theta != null ? optNumOf(ropeParams.rope_theta, 'rope_parameters.rope_theta')
+      : optNum('rope_theta', modelType === 'llama4_text' ? 500000 : 10000),
     rmsEps: optNum('rms_norm_eps', 1e-5),
     tied: cfg.share_embedding === true || cfg.tie_word_embeddings === true,
     shareRepeat: repeat,

@@ -189,6 +189,8 @@ test('the converter refuses what the llama4 layout cannot hold, each with its re
     [{ use_qk_norm: false }, /use_qk_norm false/],
     [{ no_rope_layers: [1, 1, 2, 1] }, /no_rope_layers must list 0 or 1/],
     [{ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling/],
+    [{ rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8 } }, /only plain RoPE/],
+    [{ rope_parameters: { rope_type: 'default', rope_theta: 10000 } }, /disagree/],
   ];
   for (const [edit, re] of cases) {
     const d = path.join(work, 'refuse');
@@ -197,6 +199,16 @@ test('the converter refuses what the llama4 layout cannot hold, each with its re
     const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
     fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ ...cfg, ...edit }));
     await assert.rejects(convertHF(d, { type: 'f32', ...quiet }), (e) => e.name === 'ConvertError' && re.test(e.message), JSON.stringify(edit));
+  }
+  // rope_parameters (newer transformers) carries the base as rope_theta did; absent, Llama 4's is 500000.
+  const base = await convertHF(ck.dir('r1_gqa_f32'), { type: 'f32', ...quiet });
+  for (const edit of [{ rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }, { rope_theta: undefined }]) {
+    const dd = path.join(work, 'rope-params');
+    fs.rmSync(dd, { recursive: true, force: true });
+    fs.cpSync(ck.dir('r1_gqa_f32'), dd, { recursive: true });
+    const c = JSON.parse(fs.readFileSync(path.join(dd, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(dd, 'config.json'), JSON.stringify({ ...c, ...edit }));
+    assert.deepEqual(await convertHF(dd, { type: 'f32', ...quiet }), base, JSON.stringify(edit));
   }
   // Without layer_types, a chunk at least the context long is full attention; without
   // no_rope_layers, Hugging Face's default leaves every 4th layer without RoPE.

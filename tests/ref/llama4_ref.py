@@ -51,14 +51,14 @@ def forward(cfg, w, tokens, dtype=torch.float32):
     n_kv = cfg.get("num_key_value_heads") or n_head
     hd = cfg.get("head_dim") or n_embd // n_head
     eps = cfg.get("rms_norm_eps", 1e-5)
-    theta = cfg.get("rope_theta", 500000.0)
+    theta = (cfg.get("rope_parameters") or {}).get("rope_theta") or cfg.get("rope_theta", 500000.0)
     n_layer = cfg["num_hidden_layers"]
     interval = cfg.get("no_rope_layer_interval", 4)
     use_rope = cfg.get("no_rope_layers") or [int((i + 1) % interval != 0) for i in range(n_layer)]
     qk_norm = cfg.get("use_qk_norm", True)
     temp_tuning = cfg.get("attn_temperature_tuning", True)
     attn_scale, floor_scale = cfg.get("attn_scale", 0.1), cfg.get("floor_scale", 8192)
-    if cfg.get("rope_scaling") is not None:
+    if cfg.get("rope_scaling") is not None or (cfg.get("rope_parameters") or {}).get("rope_type", "default") != "default":
         raise SystemExit("rope_scaling is not part of this reference")
     W = {k: v.to(dtype) for k, v in w.items()}
     tied = cfg.get("tie_word_embeddings", True) or "lm_head.weight" not in w
