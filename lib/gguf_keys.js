@@ -47,6 +47,7 @@ export const GGUF_ARCH = Object.freeze({
   EXPERT_FEED_FORWARD_LENGTH: 'expert_feed_forward_length',
   INTERLEAVE_MOE_LAYER_STEP: 'interleave_moe_layer_step',
   SLIDING_WINDOW: 'attention.sliding_window',
+  SLIDING_WINDOW_PATTERN: 'attention.sliding_window_pattern',
   TEMPERATURE_SCALE: 'attention.temperature_scale',
   TEMPERATURE_LENGTH: 'attention.temperature_length',
 });

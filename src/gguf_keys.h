@@ -29,6 +29,10 @@
 #define GGUF_ARCH_EXPERT_FEED_FORWARD_LENGTH "expert_feed_forward_length"
 #define GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP "interleave_moe_layer_step"
 #define GGUF_ARCH_SLIDING_WINDOW "attention.sliding_window"
+/* Sliding-window attention (llama and mobilellm files): the window in positions (a query sees
+ * itself and the window - 1 before it) and, per stored block, whether it is windowed (bool
+ * array; absent: every block). llama.cpp's names. */
+#define GGUF_ARCH_SLIDING_WINDOW_PATTERN "attention.sliding_window_pattern"
 /* Attention temperature of layers without RoPE (Llama 4's temperature tuning): q is scaled by
  * 1 + scale * log(1 + floor((pos + 1) / length)). llama.cpp's names. */
 #define GGUF_ARCH_TEMPERATURE_SCALE "attention.temperature_scale"

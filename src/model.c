@@ -150,7 +150,16 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     if (!(hp->rope_theta > 0.0f) || !isfinite(hp->rope_theta))
         return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value > 0",
                          K(GGUF_ARCH_ROPE_FREQ_BASE), (double)hp->rope_theta);
-    if (strcmp(arch, "llama4") == 0 && (st = llama4_hparams(f, hp, err)) != MLLM_OK) return st;
+    if (strcmp(arch, "llama4") == 0) {
+        if ((st = llama4_hparams(f, hp, err)) != MLLM_OK) return st;
+    } else {
+        uint32_t w = 0;
+        if ((st = gguf_get_u32_opt(f, K(GGUF_ARCH_SLIDING_WINDOW), 0, &w, err))) return st;
+        if (w > (1u << 24))
+            return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' is %u, above %u", K(GGUF_ARCH_SLIDING_WINDOW), w,
+                             1u << 24);
+        hp->n_swa = (int32_t)w;
+    }
     if ((st = gguf_get_f32_opt(f, K(GGUF_ARCH_TEMPERATURE_SCALE), 0.0f, &hp->attn_temp_scale, err))) return st;
     if (!isfinite(hp->attn_temp_scale) || fabsf(hp->attn_temp_scale) > 1e6f)
         return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value of at most 1e6",
@@ -240,24 +249,39 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     return MLLM_OK;
 }
 
-/* Which stored blocks rotate q and k: all, or as mobilellm.rope.layers lists them. */
-static mllm_status load_rope_layers(mllm_model *m, mllm_error *err) {
-    const gguf_kv *kv = gguf_find_kv(&m->gguf, GGUF_KEY_ROPE_LAYERS);
-    int32_t i;
-    for (i = 0; i < m->hp.n_layer_stored; i++) m->blocks[i].rope = 1;
+/* A per-block flag array `key` (bool or integer, one 0 or 1 per stored block): *out the key,
+ * NULL when absent. */
+static mllm_status block_flags(const mllm_model *m, const char *key, const gguf_kv **out, mllm_error *err) {
+    const gguf_kv *kv = gguf_find_kv(&m->gguf, key);
+    uint64_t i;
+    *out = NULL;
     if (!kv) return MLLM_OK;
     if (kv->type != GGUF_VT_ARRAY || kv->arr_type == GGUF_VT_STRING || kv->arr_type == GGUF_VT_ARRAY ||
         kv->arr_type == GGUF_VT_FLOAT32 || kv->arr_type == GGUF_VT_FLOAT64)
-        return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_ROPE_LAYERS " must be an array of booleans or integers");
+        return mllm_fail(err, MLLM_ERR_FORMAT, "%s must be an array of booleans or integers", key);
     if (kv->arr_len != (uint64_t)m->hp.n_layer_stored)
-        return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_ROPE_LAYERS " has %llu entries for %d blocks",
+        return mllm_fail(err, MLLM_ERR_FORMAT, "%s has %llu entries for %d blocks", key,
                          (unsigned long long)kv->arr_len, (int)m->hp.n_layer_stored);
-    for (i = 0; i < m->hp.n_layer_stored; i++) {
-        int64_t v = gguf_arr_i64(kv, (uint64_t)i);
+    for (i = 0; i < kv->arr_len; i++) {
+        int64_t v = gguf_arr_i64(kv, i);
         if (v != 0 && v != 1)
-            return mllm_fail(err, MLLM_ERR_FORMAT, GGUF_KEY_ROPE_LAYERS " entry %d is %lld, not 0 or 1", (int)i,
-                             (long long)v);
-        m->blocks[i].rope = (int32_t)v;
+            return mllm_fail(err, MLLM_ERR_FORMAT, "%s entry %d is %lld, not 0 or 1", key, (int)i, (long long)v);
+    }
+    *out = kv;
+    return MLLM_OK;
+}
+
+/* Per stored block: RoPE (all, or as mobilellm.rope.layers lists them) and the sliding window
+ * (every block when the file has a window, or as its sliding_window_pattern lists them). */
+static mllm_status load_layer_pattern(mllm_model *m, const char *pattern_key, mllm_error *err) {
+    const gguf_kv *rope, *swa = NULL;
+    mllm_status st;
+    int32_t i;
+    if ((st = block_flags(m, GGUF_KEY_ROPE_LAYERS, &rope, err))) return st;
+    if (m->hp.n_swa > 0 && (st = block_flags(m, pattern_key, &swa, err))) return st;
+    for (i = 0; i < m->hp.n_layer_stored; i++) {
+        m->blocks[i].rope = rope ? (int32_t)gguf_arr_i64(rope, (uint64_t)i) : 1;
+        m->blocks[i].swa = m->hp.n_swa > 0 ? (swa ? (int32_t)gguf_arr_i64(swa, (uint64_t)i) : 1) : 0;
     }
     return MLLM_OK;
 }
@@ -314,7 +338,12 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
         T(w_down, "ffn_down", hp->n_ff, d, 0)
 #undef T
     }
-    if ((st = load_rope_layers(m, err)) != MLLM_OK) return st;
+    {
+        gguf_str arch;
+        if ((st = gguf_get_str(&m->gguf, GGUF_KEY_GENERAL_ARCHITECTURE, &arch, err))) return st;
+        snprintf(key, sizeof key, "%.*s." GGUF_ARCH_SLIDING_WINDOW_PATTERN, (int)arch.len, arch.ptr);
+        if ((st = load_layer_pattern(m, key, err)) != MLLM_OK) return st;
+    }
     for (i = 0; i < hp->n_layer_eff; i++)
         m->layer_block[i] = model_layer_block(i, hp->n_layer_stored, hp->share_repeat, hp->share_mode);
     return MLLM_OK;
