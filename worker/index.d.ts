@@ -11,13 +11,14 @@ export class MobileLLMError extends Error {
 export class DownloadError extends MobileLLMError { code: 'download'; status?: number; url?: string }
 export class FormatError extends MobileLLMError { code: 'format' }
 export class UnsupportedError extends MobileLLMError { code: 'unsupported'; files?: string[] }
-export class QuotaError extends MobileLLMError { code: 'quota'; needed?: number; free?: number }
+export class QuotaError extends MobileLLMError { code: 'quota'; /** the whole file's bytes, when known */ size?: number; needed?: number; free?: number }
 export class ContextFullError extends MobileLLMError { code: 'context_full'; promptTokens: number; nCtx: number }
 export class AbortError extends MobileLLMError { code: 'aborted' }
 export class BusyError extends MobileLLMError { code: 'busy' }
 export class StateError extends MobileLLMError { code: 'state' }
 export class ArgumentError extends MobileLLMError { code: 'argument' }
 export class NoMemoryError extends MobileLLMError { code: 'nomem' }
+/** also: the entry a load was reading or writing was deleted (or replaced) by another tab or process meanwhile */
 export class CacheError extends MobileLLMError { code: 'cache' }
 export class InternalError extends MobileLLMError { code: 'internal' }
 
@@ -32,6 +33,8 @@ export interface Progress {
   resumedFrom?: number;
   /** the file being downloaded, for multi-file Hugging Face checkpoints */
   file?: string;
+  /** download: another tab or process is downloading this entry; loaded / total are its progress (polled) */
+  waiting?: boolean;
   corrupt?: boolean;
   message?: string;
 }
@@ -58,6 +61,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** true (default): use and fill the cache; false: keep nothing; 'reload': ignore and replace cached copies */
   cache?: boolean | 'reload';
+  /** ask the browser to keep this origin's storage (navigator.storage.persist()); the answer is info.persisted */
+  persist?: boolean;
   /** Node: cache directory (default $MOBILELLM_CACHE_DIR, $XDG_CACHE_HOME/mobilellm-wasm or ~/.cache/mobilellm-wasm) */
   cacheDir?: string;
   /** weight type for converted checkpoints (default 'q8_0') */
@@ -108,6 +113,10 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** wait for a running generation to finish instead of failing with a 'busy' error */
   wait?: boolean;
+  /** true (default): reuse the KV cache the last call left (its prompt and the tokens it
+   * generated), evaluating only the tokens after the prefix this prompt shares with them; the
+   * output is the same as without. false: evaluate the whole prompt. */
+  cachePrompt?: boolean;
 }
 
 export interface GeneratedToken {
@@ -139,7 +148,10 @@ export interface ModelInfo {
   nParams: number; weightBytes: number;
   source: string;
   cacheKey: string | null;
+  /** true when no byte was downloaded or converted for this load (also after waiting for another tab's download) */
   fromCache: boolean;
+  /** whether the browser keeps this origin's storage under pressure (asked for with persist: true); null in Node or without a cache */
+  persisted: boolean | null;
   fileBytes: number;
   warnings: string[];
   loadMs: number;
@@ -155,12 +167,19 @@ export interface ModelInfo {
 }
 
 export interface GenerationStats {
+  /** tokens of the prompt */
   promptTokens: number;
+  /** prompt tokens taken from the KV cache the last call left (cachePrompt) */
+  reusedTokens: number;
+  /** prompt tokens evaluated by this call: promptTokens - reusedTokens (at least 1) */
+  evalTokens: number;
   generatedTokens: number;
   stopReason: 'eos' | 'stop' | 'length' | 'context_full' | 'aborted';
   seed: number;
+  /** time to evaluate the evalTokens */
   prefillMs: number;
   decodeMs: number;
+  /** evalTokens per second */
   prefillTokPerS: number;
   decodeTokPerS: number;
   heapBytes: number;
@@ -205,6 +224,8 @@ export class MobileLLM {
     clear(o?: CacheOptions): Promise<number>;
     usage(o?: CacheOptions): Promise<{ usage: number; entries: number; quota: number | null; free: number | null; store: string }>;
     read(key: string, o?: CacheOptions): Promise<Uint8Array>;
+    /** delete partial entries, then complete ones least recently used first, until at most `keep` bytes (default 0) remain; entries being written are skipped */
+    evict(o?: CacheOptions & { keep?: number }): Promise<{ evicted: string[]; freedBytes: number; usage: number }>;
   };
 }
 
@@ -219,5 +240,6 @@ export function convertSource(source: string, outPath: string, options?: Omit<Lo
 /** The GBNF grammar of the JSON values that validate against a JSON Schema (see
  * worker/json_schema_grammar.d.ts for what is supported). */
 export { jsonSchemaToGrammar } from './json_schema_grammar.js';
-/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its parsers. */
-export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
+/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its
+ * parsers, and the table of boolean options (FLAGS: defaults). */
+export { OPTIONS, FLAGS, MAX_THREADS, checkOption, parseOption } from './options.js';
