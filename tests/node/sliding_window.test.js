@@ -126,3 +126,31 @@ test('a rewind within a batch is served by the ring cache; one it cannot serve i
     model.free();
   }
 });
+
+test('the prompt cache falls back to the whole prompt when a windowed context cannot go back to the shared prefix', async () => {
+  const { PromptCache } = await import('../../worker/prompt_cache.js');
+  const seq = Int32Array.from(ck.tokens.seq300.slice(0, 120));
+  const gguf = await windowed('untied_gqa', WINDOW, null);
+  const model = eng.loadModel(gguf);
+  try {
+    const ctx = model.newContext({ nCtx: 512, nBatch: 8 });
+    try {
+      const cache = new PromptCache(ctx);
+      assert.equal(cache.begin(seq.subarray(0, 100), true), 0);
+      ctx.eval(Array.from(seq.subarray(0, 100)));
+      cache.commit(seq.subarray(0, 100), []);
+      // shares 60 tokens: too far back for the ring, so nothing is reused and the run is right
+      const edited = Int32Array.from(seq);
+      edited[60] = (edited[60] + 1) % 300;
+      assert.equal(cache.begin(edited, true), 0);
+      assert.equal(ctx.nPast, 0);
+      ctx.eval(Array.from(edited));
+      const ref = run(gguf, Array.from(edited), { nCtx: 512, nBatch: 8, prefill: 120 });
+      assert.ok(relMaxDiff(ctx.logits(-1), ref[119]) <= TOL);
+    } finally {
+      ctx.free();
+    }
+  } finally {
+    model.free();
+  }
+});
