@@ -17,7 +17,7 @@ import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { llama4Checkpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, LLAMA4_REF } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
-const EXACT = ['r1_gqa_f32', 'r1_mha_bf16', 'r1_nope_temp']; // F32 files of these hold the checkpoint's exact weights
+const EXACT = ['r1_gqa_f32', 'r1_mha_bf16', 'r1_nope_temp', 'r1_llama3_pre']; // F32 files of these hold the checkpoint's exact weights (the last with R1's llama-bpe tokenizer)
 const quiet = { onWarning: () => {} };
 
 let ck;
