@@ -10,6 +10,7 @@ export const GGUF_KEY = Object.freeze({
   GENERAL_FILE_TYPE: 'general.file_type',
   SHARE_REPEAT: 'mobilellm.layer_share.repeat',
   SHARE_MODE: 'mobilellm.layer_share.mode',
+  ROPE_LAYERS: 'mobilellm.rope.layers',
   TOKENIZER_MODEL: 'tokenizer.ggml.model',
   TOKENIZER_PRE: 'tokenizer.ggml.pre',
   TOKENIZER_TOKENS: 'tokenizer.ggml.tokens',
@@ -41,6 +42,14 @@ export const GGUF_ARCH = Object.freeze({
   ROPE_FREQ_BASE: 'rope.freq_base',
   ROPE_DIMENSION_COUNT: 'rope.dimension_count',
   VOCAB_SIZE: 'vocab_size',
+  EXPERT_COUNT: 'expert_count',
+  EXPERT_USED_COUNT: 'expert_used_count',
+  EXPERT_FEED_FORWARD_LENGTH: 'expert_feed_forward_length',
+  INTERLEAVE_MOE_LAYER_STEP: 'interleave_moe_layer_step',
+  SLIDING_WINDOW: 'attention.sliding_window',
+  SLIDING_WINDOW_PATTERN: 'attention.sliding_window_pattern',
+  TEMPERATURE_SCALE: 'attention.temperature_scale',
+  TEMPERATURE_LENGTH: 'attention.temperature_length',
 });
 
 /** @param {string} arch general.architecture @param {string} suffix a GGUF_ARCH value @returns {string} */

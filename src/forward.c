@@ -2,7 +2,9 @@
  *
  * Readable top to bottom like llama2.c's forward(), but batched: every matrix is streamed
  * once per chunk of up to n_batch tokens (decode is the same code with n = 1). Per effective
- * layer: rmsnorm -> q, k, v -> RoPE -> K/V into the layer's cache slot -> causal GQA
+ * layer: rmsnorm -> q, k, v -> RoPE (adjacent pairs; llama4 adds a per-head q/k norm; a
+ * no-RoPE layer may scale q instead) -> K/V into the layer's cache slot (a ring for a windowed
+ * layer) -> causal GQA (a windowed layer: the last n_swa positions)
  * attention -> output projection + residual -> rmsnorm -> SwiGLU FFN + residual. Layer
  * sharing is only an index: effective layer l runs stored block m->layer_block[l] and owns
  * cache slot l. Nothing here allocates after mllm_context_new.
@@ -206,17 +208,21 @@ static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
 typedef struct attn_job {
     mllm_context *c;
     const float *kc, *vc;
+    int32_t rows, ring, window;       /* the layer's kv_rows, kv_ring; its window (0: all positions) */
     int32_t pos0, t0, n_items, parts; /* n_items: (token, group) pairs */
 } attn_job;
 
 /* Token t's query heads h0..h1-1, all of one group, through the kernel on `thread`'s
- * scores scratch. */
+ * scores scratch. The keys are positions first..p, one run of rows (forward.h). */
 static void attend(const attn_job *j, int32_t t, int32_t h0, int32_t h1, int thread) {
     mllm_context *c = j->c;
     const mllm_hparams *hp = &c->m->hp;
-    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const size_t q_off = (size_t)t * c->q_dim + (size_t)h0 * hd, kv_off = (size_t)(h0 / group) * c->n_ctx * hd;
-    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, h1 - h0, j->pos0 + t + 1,
+    const int32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, p = j->pos0 + t;
+    const int32_t first = j->window > 0 && p + 1 > j->window ? p + 1 - j->window : 0;
+    const int32_t row0 = j->ring ? first % j->ring : first;
+    const size_t q_off = (size_t)t * c->q_dim + (size_t)h0 * hd;
+    const size_t kv_off = ((size_t)(h0 / group) * (size_t)j->rows + (size_t)row0) * hd;
+    kern_attention(c->att + q_off, c->q + q_off, j->kc + kv_off, j->vc + kv_off, hd, hd, h1 - h0, p + 1 - first,
                    1.0f / sqrtf((float)hd), c->scores + (size_t)thread * group * c->n_ctx);
 }
 
@@ -245,12 +251,15 @@ static void attention_heads_item(void *arg, int item, int thread) {
     }
 }
 
-/* Tokens t0..n-1 of the chunk attend. */
-static void attention(mllm_context *c, const float *kc, const float *vc, int32_t pos0, int32_t t0, int32_t n) {
+/* Tokens t0..n-1 of the chunk attend, in effective layer l. */
+static void attention(mllm_context *c, int32_t l, int32_t pos0, int32_t t0, int32_t n) {
     attn_job j;
     j.c = c;
-    j.kc = kc;
-    j.vc = vc;
+    j.kc = c->k_cache + c->kv_off[l];
+    j.vc = c->v_cache + c->kv_off[l];
+    j.rows = c->kv_rows[l];
+    j.ring = c->kv_ring[l];
+    j.window = c->m->blocks[c->m->layer_block[l]].swa ? c->m->hp.n_swa : 0;
     j.pos0 = pos0;
     j.t0 = t0;
     if (n - t0 == 1 && mllm_pool_size(c->pool) > 1) {
@@ -266,6 +275,12 @@ static void attention(mllm_context *c, const float *kc, const float *vc, int32_t
     mllm_pool_run(c->pool, attention_item, &j, j.n_items * j.parts);
 }
 
+/* The factor of a no-RoPE layer's queries at position pos (Llama 4's attention temperature
+ * tuning, computed in float as Hugging Face does): 1 + scale * log(1 + floor((pos+1) / length)). */
+static float attn_temperature(const mllm_hparams *hp, int32_t pos) {
+    return logf(floorf(((float)pos + 1.0f) / (float)hp->attn_temp_length) + 1.0f) * hp->attn_temp_scale + 1.0f;
+}
+
 /* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
  * written to c->logits from row 0 (first_logit == n: no head at all). Like llama.cpp, the
  * last layer computes only the keys and values of rows before first_logit (the cache
@@ -276,7 +291,6 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     const mllm_model *m = c->m;
     const mllm_hparams *hp = &m->hp;
     const int64_t d = hp->n_embd, ff = hp->n_ff;
-    const size_t slot = (size_t)c->n_ctx * c->kv_dim;
     int32_t t, l;
 
     for (t = 0; t < n; t++) {
@@ -286,7 +300,8 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
 
     for (l = 0; l < hp->n_layer_eff; l++) {
         const mllm_block *b = &m->blocks[m->layer_block[l]];
-        float *kc = c->k_cache + (size_t)l * slot, *vc = c->v_cache + (size_t)l * slot;
+        float *kc = c->k_cache + c->kv_off[l], *vc = c->v_cache + c->kv_off[l];
+        const int32_t rows = c->kv_rows[l], ring = c->kv_ring[l];
         /* rows r0..n-1 go through the whole layer; before r0 only k and v */
         const int32_t r0 = l == hp->n_layer_eff - 1 ? first_logit : 0, nr = n - r0;
         const uint32_t reuse = reuse_hint(c, l);
@@ -304,18 +319,35 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             matmul_run(c, &s);
         }
         for (t = 0; t < n; t++) {
-            const float *cs = c->rope + (size_t)t * hp->n_rot;
-            if (t >= r0) kern_rope(c->q + (size_t)t * c->q_dim, hp->n_head, hp->head_dim, hp->n_rot, cs);
-            kern_rope(c->k_new + (size_t)t * c->kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
-            for (g = 0; g < hp->n_head_kv; g++) { /* into the head-major cache */
-                size_t at = ((size_t)g * c->n_ctx + (size_t)(pos0 + t)) * hp->head_dim;
+            float *q = c->q + (size_t)t * c->q_dim, *k = c->k_new + (size_t)t * c->kv_dim;
+            if (b->rope) { /* RoPE, then (llama4) each head's weightless q/k norm */
+                const float *cs = c->rope + (size_t)t * hp->n_rot;
+                if (t >= r0) kern_rope(q, hp->n_head, hp->head_dim, hp->n_rot, cs);
+                kern_rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
+                if (hp->qk_norm) {
+                    if (t >= r0) kern_head_rmsnorm(q, hp->n_head, hp->head_dim, hp->rms_eps);
+                    kern_head_rmsnorm(k, hp->n_head_kv, hp->head_dim, hp->rms_eps);
+                }
+            } else if (hp->attn_temp_scale != 0.0f && t >= r0) { /* a no-RoPE layer's temperature */
+                const float f = attn_temperature(hp, pos0 + t);
+                int32_t i;
+                for (i = 0; i < c->q_dim; i++) q[i] *= f;
+            }
+            for (g = 0; g < hp->n_head_kv; g++) { /* into the head-major cache (a ring: both rows) */
+                const int32_t row = ring ? (pos0 + t) % ring : pos0 + t;
+                size_t at = ((size_t)g * (size_t)rows + (size_t)row) * hp->head_dim;
                 size_t from = (size_t)t * c->kv_dim + (size_t)g * hp->head_dim;
                 memcpy(kc + at, c->k_new + from, sizeof(float) * (size_t)hp->head_dim);
                 memcpy(vc + at, c->v_new + from, sizeof(float) * (size_t)hp->head_dim);
+                if (ring) {
+                    at += (size_t)ring * hp->head_dim;
+                    memcpy(kc + at, c->k_new + from, sizeof(float) * (size_t)hp->head_dim);
+                    memcpy(vc + at, c->v_new + from, sizeof(float) * (size_t)hp->head_dim);
+                }
             }
         }
         if (nr == 0) continue; /* the last layer of a chunk without logits: the cache is filled */
-        attention(c, kc, vc, pos0, r0, n);
+        attention(c, l, pos0, r0, n);
         /* from here on the layer works on rows r0.. only, kept at their own row indices */
         {
             float *x = c->x + (size_t)r0 * d, *xn = c->xn + (size_t)r0 * d;
@@ -407,10 +439,26 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     c->kv_dim = hp->n_head_kv * hp->head_dim;
     c->q_dim = hp->n_head * hp->head_dim;
     nb = (uint64_t)n_batch;
-    c->k_cache = (float *)alloc_array((uint64_t)hp->n_layer_eff * (uint64_t)n_ctx * (uint64_t)c->kv_dim,
-                                      sizeof(float), &failed);
-    c->v_cache = (float *)alloc_array((uint64_t)hp->n_layer_eff * (uint64_t)n_ctx * (uint64_t)c->kv_dim,
-                                      sizeof(float), &failed);
+    c->kv_off = (size_t *)alloc_array((uint64_t)hp->n_layer_eff, sizeof(size_t), &failed);
+    c->kv_rows = (int32_t *)alloc_array((uint64_t)hp->n_layer_eff, sizeof(int32_t), &failed);
+    c->kv_ring = (int32_t *)alloc_array((uint64_t)hp->n_layer_eff, sizeof(int32_t), &failed);
+    c->min_ring = 0;
+    if (!failed) {
+        uint64_t total = 0;
+        int32_t l;
+        for (l = 0; l < hp->n_layer_eff; l++) { /* forward.h: a ring where it is well under n_ctx */
+            int64_t ring = (int64_t)hp->n_swa + n_batch - 1;
+            int windowed = hp->n_swa > 0 && m->blocks[m->layer_block[l]].swa && 2 * ring < (int64_t)n_ctx;
+            c->kv_ring[l] = windowed ? (int32_t)ring : 0;
+            c->kv_rows[l] = windowed ? (int32_t)(2 * ring) : n_ctx;
+            if (windowed && (c->min_ring == 0 || c->kv_ring[l] < c->min_ring)) c->min_ring = c->kv_ring[l];
+            if (total > (uint64_t)SIZE_MAX / sizeof(float)) failed = 1;
+            c->kv_off[l] = (size_t)total;
+            total += (uint64_t)c->kv_rows[l] * (uint64_t)c->kv_dim;
+        }
+        c->k_cache = (float *)alloc_array(total, sizeof(float), &failed);
+        c->v_cache = (float *)alloc_array(total, sizeof(float), &failed);
+    }
     c->x = (float *)alloc_array(nb * (uint64_t)hp->n_embd, sizeof(float), &failed);
     c->xn = (float *)alloc_array(nb * (uint64_t)hp->n_embd, sizeof(float), &failed);
     c->q = (float *)alloc_array(nb * (uint64_t)c->q_dim, sizeof(float), &failed);
@@ -451,6 +499,9 @@ void mllm_context_free(mllm_context *c) {
     mllm_pool_free(c->pool);
     free(c->k_cache);
     free(c->v_cache);
+    free(c->kv_off);
+    free(c->kv_rows);
+    free(c->kv_ring);
     free(c->x);
     free(c->xn);
     free(c->q);
@@ -526,6 +577,15 @@ mllm_status mllm_kv_rewind(mllm_context *c, int32_t n_keep, mllm_error *err) {
     if (n_keep < 0 || n_keep > c->n_past)
         return mllm_fail(err, MLLM_ERR_ARG, "cannot keep %d positions: the cache holds %d", (int)n_keep,
                          (int)c->n_past);
+    if (c->min_ring > 0 && n_keep > 0) {
+        /* the next token's window, positions max(0, n_keep - n_swa + 1)..n_keep - 1, must not
+         * have been overwritten in the ring by a position R later */
+        int32_t first = n_keep - c->m->hp.n_swa + 1 > 0 ? n_keep - c->m->hp.n_swa + 1 : 0;
+        if ((int64_t)first + c->min_ring <= (int64_t)c->n_past - 1)
+            return mllm_fail(err, MLLM_ERR_ARG,
+                             "cannot go back from %d to %d positions: the sliding-window layers no longer hold the window before it (a batch, %d, or all can be dropped)",
+                             (int)c->n_past, (int)n_keep, (int)c->n_batch);
+    }
     if (n_keep < c->n_past) {
         /* Stale K/V rows past n_keep are simply overwritten by later evals. */
         c->n_past = n_keep;

@@ -20,12 +20,22 @@ struct mllm_context {
     int32_t kv_dim;        /* n_head_kv * head_dim */
     int32_t q_dim;         /* n_head * head_dim */
 
-    /* KV cache, F32: layer l's keys are k_cache[l*n_ctx*kv_dim ..], head-major
-     * ([n_head_kv][n_ctx][head_dim]): attention reads each head's keys as one sequential
+    /* KV cache, F32: layer l's keys are k_cache[kv_off[l] ..], head-major
+     * ([n_head_kv][kv_rows[l]][head_dim]): attention reads each head's keys as one sequential
      * stream (position-major rows interleave the heads, and each head's pass skipped the
      * others' lines); likewise v_cache. */
     float *k_cache;
     float *v_cache;
+    /* Per effective layer: where its slot starts (floats into k_cache / v_cache), its rows per
+     * kv head, and its ring period. A windowed layer (sliding-window attention) whose window
+     * plus a batch is well under n_ctx keeps a ring of R = n_swa + n_batch - 1 positions,
+     * position p in rows p % R and p % R + R, so every window is one contiguous run of rows
+     * (kern_attention reads keys in one run) and memory follows the window, not the context.
+     * Other layers: R = 0, position p in row p of n_ctx rows. */
+    size_t *kv_off;
+    int32_t *kv_rows;
+    int32_t *kv_ring;
+    int32_t min_ring;      /* the smallest kv_ring (0: none): mllm_kv_rewind keeps what it still holds */
 
     /* Scratch for one chunk of up to n_batch tokens, token-major rows. */
     float *x;              /* [n_batch][n_embd] residual stream */

@@ -22,10 +22,28 @@
 #define GGUF_ARCH_ROPE_FREQ_BASE "rope.freq_base"
 #define GGUF_ARCH_ROPE_DIMENSION_COUNT "rope.dimension_count"
 #define GGUF_ARCH_VOCAB_SIZE "vocab_size"
+/* llama4 (MobileLLM-R1): written by llama.cpp's converter; the engine runs the dense,
+ * full-attention form (expert_count <= 1, interleave_moe_layer_step 0, sliding_window 0). */
+#define GGUF_ARCH_EXPERT_COUNT "expert_count"
+#define GGUF_ARCH_EXPERT_USED_COUNT "expert_used_count"
+#define GGUF_ARCH_EXPERT_FEED_FORWARD_LENGTH "expert_feed_forward_length"
+#define GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP "interleave_moe_layer_step"
+#define GGUF_ARCH_SLIDING_WINDOW "attention.sliding_window"
+/* Sliding-window attention (llama and mobilellm files): the window in positions (a query sees
+ * itself and the window - 1 before it) and, per stored block, whether it is windowed (bool
+ * array; absent: every block). llama.cpp's names. */
+#define GGUF_ARCH_SLIDING_WINDOW_PATTERN "attention.sliding_window_pattern"
+/* Attention temperature of layers without RoPE (Llama 4's temperature tuning): q is scaled by
+ * 1 + scale * log(1 + floor((pos + 1) / length)). llama.cpp's names. */
+#define GGUF_ARCH_TEMPERATURE_SCALE "attention.temperature_scale"
+#define GGUF_ARCH_TEMPERATURE_LENGTH "attention.temperature_length"
 
 /* This project's layer sharing: the same prefix whatever the architecture. */
 #define GGUF_KEY_SHARE_REPEAT "mobilellm.layer_share.repeat"
 #define GGUF_KEY_SHARE_MODE "mobilellm.layer_share.mode"
+/* Per stored block, 1 = RoPE, 0 = no RoPE (Hugging Face Llama 4's `no_rope_layers` list, whose
+ * 1 means "use RoPE"); absent: RoPE on every layer. Bool or integer array of block_count. */
+#define GGUF_KEY_ROPE_LAYERS "mobilellm.rope.layers"
 
 #define GGUF_KEY_TOKENIZER_MODEL "tokenizer.ggml.model"
 #define GGUF_KEY_TOKENIZER_PRE "tokenizer.ggml.pre"

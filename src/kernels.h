@@ -171,6 +171,10 @@ void kern_swiglu(float *out, const float *gate, const float *up, int64_t n);
  * or BF16, n elements). out may equal x. */
 void kern_rmsnorm(float *out, const float *x, const void *w, uint32_t wtype, int64_t n, float eps);
 
+/* Each of n_head vectors of head_dim floats (contiguous) in place: v / sqrt(mean(v^2) + eps),
+ * no weight (Llama 4's per-head q/k norm); sum of squares in float. */
+void kern_head_rmsnorm(float *x, int32_t n_head, int32_t head_dim, float eps);
+
 /* cs[2i] = cos(pos * base^(-2i/n_rot)), cs[2i+1] = sin(...), i < n_rot/2, computed in
  * double: one table per token position, shared by every layer and head. */
 void kern_rope_table(float *cs, int32_t pos, int32_t n_rot, float base);

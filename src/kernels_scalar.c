@@ -278,6 +278,16 @@ void kern_rmsnorm(float *out, const float *x, const void *w, uint32_t wtype, int
     }
 }
 
+void kern_head_rmsnorm(float *x, int32_t n_head, int32_t head_dim, float eps) {
+    int32_t h, i;
+    for (h = 0; h < n_head; h++) {
+        float *v = x + (size_t)h * head_dim, ss = 0.0f, scale;
+        for (i = 0; i < head_dim; i++) ss += v[i] * v[i];
+        scale = 1.0f / sqrtf(ss / (float)head_dim + eps);
+        for (i = 0; i < head_dim; i++) v[i] *= scale;
+    }
+}
+
 void kern_rope_table(float *cs, int32_t pos, int32_t n_rot, float base) {
     int32_t i;
     for (i = 0; i < n_rot / 2; i++) {

@@ -71,6 +71,33 @@ static mllm_status get_dim(const gguf_file *f, const char *key, int has_def, uin
     return MLLM_OK;
 }
 
+/* llama4 as llama.cpp's converter writes MobileLLM-R1: dense (expert_count 0 or 1, no MoE
+ * layers), full attention (attention.sliding_window 0: without it llama.cpp reads Llama 4's
+ * chunked attention), q/k norm. Hugging Face's no_rope_layers is all ones for R1 (1 = RoPE on
+ * that layer), so every layer has RoPE unless mobilellm.rope.layers says otherwise. */
+static mllm_status llama4_hparams(const gguf_file *f, mllm_hparams *hp, mllm_error *err) {
+    uint32_t experts = 0, moe_step = 0, window = 0;
+    mllm_status st;
+    if ((st = gguf_get_u32_opt(f, "llama4." GGUF_ARCH_EXPERT_COUNT, 0, &experts, err))) return st;
+    if (experts > 1)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has %u experts: mixture-of-experts layers are not supported (only the dense layout of MobileLLM-R1)",
+                         experts);
+    if ((st = gguf_get_u32_opt(f, "llama4." GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP, 0, &moe_step, err))) return st;
+    if (moe_step != 0)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has interleave_moe_layer_step %u: mixture-of-experts layers are not supported", moe_step);
+    if (!gguf_find_kv(f, "llama4." GGUF_ARCH_SLIDING_WINDOW))
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has no attention.sliding_window 0, so it uses Llama 4's chunked attention, which is not supported");
+    if ((st = gguf_get_u32(f, "llama4." GGUF_ARCH_SLIDING_WINDOW, &window, err))) return st;
+    if (window != 0)
+        return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
+                         "llama4 file has attention.sliding_window %u: Llama 4's chunked attention is not supported", window);
+    hp->qk_norm = 1;
+    return MLLM_OK;
+}
+
 static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     const gguf_file *f = &m->gguf;
     mllm_hparams *hp = &m->hp;
@@ -81,7 +108,7 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     const gguf_kv *mode_kv;
 
     if ((st = gguf_get_str(f, GGUF_KEY_GENERAL_ARCHITECTURE, &arch_s, err)) != MLLM_OK) return st;
-    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm"))) {
+    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm") || gguf_str_eq(arch_s, "llama4"))) {
         int len = arch_s.len > 64 ? 64 : (int)arch_s.len;
         return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "architecture '%.*s' is not llama-compatible", len, arch_s.ptr);
     }
@@ -123,6 +150,23 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     if (!(hp->rope_theta > 0.0f) || !isfinite(hp->rope_theta))
         return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value > 0",
                          K(GGUF_ARCH_ROPE_FREQ_BASE), (double)hp->rope_theta);
+    if (strcmp(arch, "llama4") == 0) {
+        if ((st = llama4_hparams(f, hp, err)) != MLLM_OK) return st;
+    } else {
+        uint32_t w = 0;
+        if ((st = gguf_get_u32_opt(f, K(GGUF_ARCH_SLIDING_WINDOW), 0, &w, err))) return st;
+        if (w > (1u << 24))
+            return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' is %u, above %u", K(GGUF_ARCH_SLIDING_WINDOW), w,
+                             1u << 24);
+        hp->n_swa = (int32_t)w;
+    }
+    if ((st = gguf_get_f32_opt(f, K(GGUF_ARCH_TEMPERATURE_SCALE), 0.0f, &hp->attn_temp_scale, err))) return st;
+    if (!isfinite(hp->attn_temp_scale) || fabsf(hp->attn_temp_scale) > 1e6f)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value of at most 1e6",
+                         K(GGUF_ARCH_TEMPERATURE_SCALE), (double)hp->attn_temp_scale);
+    if (hp->attn_temp_scale != 0.0f &&
+        (st = get_dim(f, K(GGUF_ARCH_TEMPERATURE_LENGTH), 0, 0, &hp->attn_temp_length, err)))
+        return st;
 #undef K
 
     /* Layer sharing (this project's keys, the same prefix whatever the architecture). */
@@ -205,6 +249,43 @@ static mllm_status get_tensor(mllm_model *m, const char *name, int64_t ne0, int6
     return MLLM_OK;
 }
 
+/* A per-block flag array `key` (bool or integer, one 0 or 1 per stored block): *out the key,
+ * NULL when absent. */
+static mllm_status block_flags(const mllm_model *m, const char *key, const gguf_kv **out, mllm_error *err) {
+    const gguf_kv *kv = gguf_find_kv(&m->gguf, key);
+    uint64_t i;
+    *out = NULL;
+    if (!kv) return MLLM_OK;
+    if (kv->type != GGUF_VT_ARRAY || kv->arr_type == GGUF_VT_STRING || kv->arr_type == GGUF_VT_ARRAY ||
+        kv->arr_type == GGUF_VT_FLOAT32 || kv->arr_type == GGUF_VT_FLOAT64)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "%s must be an array of booleans or integers", key);
+    if (kv->arr_len != (uint64_t)m->hp.n_layer_stored)
+        return mllm_fail(err, MLLM_ERR_FORMAT, "%s has %llu entries for %d blocks", key,
+                         (unsigned long long)kv->arr_len, (int)m->hp.n_layer_stored);
+    for (i = 0; i < kv->arr_len; i++) {
+        int64_t v = gguf_arr_i64(kv, i);
+        if (v != 0 && v != 1)
+            return mllm_fail(err, MLLM_ERR_FORMAT, "%s entry %d is %lld, not 0 or 1", key, (int)i, (long long)v);
+    }
+    *out = kv;
+    return MLLM_OK;
+}
+
+/* Per stored block: RoPE (all, or as mobilellm.rope.layers lists them) and the sliding window
+ * (every block when the file has a window, or as its sliding_window_pattern lists them). */
+static mllm_status load_layer_pattern(mllm_model *m, const char *pattern_key, mllm_error *err) {
+    const gguf_kv *rope, *swa = NULL;
+    mllm_status st;
+    int32_t i;
+    if ((st = block_flags(m, GGUF_KEY_ROPE_LAYERS, &rope, err))) return st;
+    if (m->hp.n_swa > 0 && (st = block_flags(m, pattern_key, &swa, err))) return st;
+    for (i = 0; i < m->hp.n_layer_stored; i++) {
+        m->blocks[i].rope = rope ? (int32_t)gguf_arr_i64(rope, (uint64_t)i) : 1;
+        m->blocks[i].swa = m->hp.n_swa > 0 ? (swa ? (int32_t)gguf_arr_i64(swa, (uint64_t)i) : 1) : 0;
+    }
+    return MLLM_OK;
+}
+
 static mllm_status load_weights(mllm_model *m, mllm_error *err) {
     mllm_hparams *hp = &m->hp;
     const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
@@ -256,6 +337,12 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
         T(w_up, "ffn_up", d, hp->n_ff, 0)
         T(w_down, "ffn_down", hp->n_ff, d, 0)
 #undef T
+    }
+    {
+        gguf_str arch;
+        if ((st = gguf_get_str(&m->gguf, GGUF_KEY_GENERAL_ARCHITECTURE, &arch, err))) return st;
+        snprintf(key, sizeof key, "%.*s." GGUF_ARCH_SLIDING_WINDOW_PATTERN, (int)arch.len, arch.ptr);
+        if ((st = load_layer_pattern(m, key, err)) != MLLM_OK) return st;
     }
     for (i = 0; i < hp->n_layer_eff; i++)
         m->layer_block[i] = model_layer_block(i, hp->n_layer_stored, hp->share_repeat, hp->share_mode);

@@ -37,10 +37,17 @@ typedef struct mllm_hparams {
     int32_t n_ctx_train;
     float rope_theta;
     float rms_eps;
+    int32_t qk_norm;        /* 1: weightless RMS norm (eps rms_eps) of each q and k head after RoPE,
+                               on the layers with RoPE (llama4's use_qk_norm) */
+    float attn_temp_scale;  /* layers without RoPE: q *= 1 + scale * log(1 + floor((pos+1) / length)); */
+    int32_t attn_temp_length; /* 0 scale: none (Llama 4's attention temperature tuning) */
+    int32_t n_swa;          /* sliding window of the windowed blocks, in positions; 0: none */
 } mllm_hparams;
 
 /* One stored transformer block. Matrices have ne = [in, out]; norms ne = [n_embd]. */
 typedef struct mllm_block {
+    int32_t rope;                 /* 1: q and k are rotated (and qk-normed); 0: a no-RoPE layer */
+    int32_t swa;                  /* 1: attends to the last hp.n_swa positions only (windowed) */
     const gguf_tensor *attn_norm;
     const gguf_tensor *wq, *wk, *wv, *wo;
     const gguf_tensor *ffn_norm;

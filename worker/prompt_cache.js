@@ -36,9 +36,17 @@ export class PromptCache {
   begin(ids, reuse) {
     // A cache whose length is not what was recorded was changed behind our back: reuse none of it.
     const valid = this.held.length === this.ctx.nPast;
-    const keep = reuse && valid ? Math.min(commonPrefix(this.held, ids), ids.length - 1) : 0;
+    let keep = reuse && valid ? Math.min(commonPrefix(this.held, ids), ids.length - 1) : 0;
     this.held = NONE;
-    this.ctx.rewind(keep);
+    try {
+      this.ctx.rewind(keep);
+    } catch (e) {
+      // A sliding-window model's ring no longer holds the window before `keep` (the engine says
+      // so and changes nothing): evaluate the whole prompt again.
+      if (keep === 0) throw e;
+      keep = 0;
+      this.ctx.rewind(0);
+    }
     return keep;
   }
 

@@ -1,5 +1,6 @@
 // convert.js — Hugging Face checkpoint (config.json, safetensors, tokenizer) → GGUF (llama
-// architecture plus this project's mobilellm.layer_share.* keys), in plain JS.
+// architecture plus this project's mobilellm.layer_share.* keys; llama4 for MobileLLM-R1's
+// Llama4ForCausalLM, as llama.cpp's converter writes it), in plain JS.
 //
 //   import { convertToFile } from 'mobilellm-wasm/convert';
 //   await convertToFile('MobileLLM-125M/', 'out.gguf', { type: 'q8_0' });
@@ -148,19 +149,23 @@ export function buildGGUF(files, opts = {}) {
     ['model.norm.weight', 'output_norm.weight', [hp.nEmbd], false, 0],
   ];
   if (!tied) plan.push(['lm_head.weight', 'output.weight', [hp.nVocab, hp.nEmbd], true, 0]);
+  // Llama 4 rotates adjacent pairs as HF stores them (llama.cpp: undo_permute = False) and names
+  // its dense MLP feed_forward; llama/MobileLLM q/k rows are permuted from HF's half-split RoPE.
+  const llama4 = hp.arch === 'llama4';
+  const mlp = llama4 ? 'feed_forward.' : 'mlp.';
   order.forEach((src, i) => {
     const p = `model.layers.${src}.`;
     const b = `blk.${i}.`;
     plan.push(
       [p + 'input_layernorm.weight', b + 'attn_norm.weight', [hp.nEmbd], false, 0],
-      [p + 'self_attn.q_proj.weight', b + 'attn_q.weight', [qRows, hp.nEmbd], true, hp.nHead],
-      [p + 'self_attn.k_proj.weight', b + 'attn_k.weight', [kvRows, hp.nEmbd], true, hp.nHeadKv],
+      [p + 'self_attn.q_proj.weight', b + 'attn_q.weight', [qRows, hp.nEmbd], true, llama4 ? 0 : hp.nHead],
+      [p + 'self_attn.k_proj.weight', b + 'attn_k.weight', [kvRows, hp.nEmbd], true, llama4 ? 0 : hp.nHeadKv],
       [p + 'self_attn.v_proj.weight', b + 'attn_v.weight', [kvRows, hp.nEmbd], true, 0],
       [p + 'self_attn.o_proj.weight', b + 'attn_output.weight', [hp.nEmbd, qRows], true, 0],
       [p + 'post_attention_layernorm.weight', b + 'ffn_norm.weight', [hp.nEmbd], false, 0],
-      [p + 'mlp.gate_proj.weight', b + 'ffn_gate.weight', [hp.nFf, hp.nEmbd], true, 0],
-      [p + 'mlp.up_proj.weight', b + 'ffn_up.weight', [hp.nFf, hp.nEmbd], true, 0],
-      [p + 'mlp.down_proj.weight', b + 'ffn_down.weight', [hp.nEmbd, hp.nFf], true, 0],
+      [p + mlp + 'gate_proj.weight', b + 'ffn_gate.weight', [hp.nFf, hp.nEmbd], true, 0],
+      [p + mlp + 'up_proj.weight', b + 'ffn_up.weight', [hp.nFf, hp.nEmbd], true, 0],
+      [p + mlp + 'down_proj.weight', b + 'ffn_down.weight', [hp.nEmbd, hp.nFf], true, 0],
     );
   });
 
@@ -392,8 +397,16 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
   w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, tokens);
   w.addArray(GGUF_KEY.TOKENIZER_TOKEN_TYPE, GGUFValueType.INT32, types);
   w.addArray(GGUF_KEY.TOKENIZER_MERGES, GGUFValueType.STRING, merges);
-  if (hp.bosId !== null && hp.bosId < n) w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, hp.bosId);
-  if (hp.eosId !== null && hp.eosId < n) w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, hp.eosId);
+  // As llama.cpp's SpecialVocab: tokenizer_config.json's bos/eos token text first, config.json's ids after.
+  const byText = (v) => {
+    const text = typeof v === 'string' ? v : typeof v?.content === 'string' ? v.content : null;
+    const t = text === null ? undefined : (tj.added_tokens ?? []).find((a) => a?.content === text && Number.isInteger(a.id) && a.id >= 0 && a.id < n);
+    return t ? t.id : null;
+  };
+  const bos = byText(tokCfg.bos_token) ?? hp.bosId;
+  const eos = byText(tokCfg.eos_token) ?? hp.eosId;
+  if (bos !== null && bos < n) w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, bos);
+  if (eos !== null && eos < n) w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, eos);
   if (hp.padId !== null && hp.padId < n) w.addU32(GGUF_KEY.TOKENIZER_PAD_ID, hp.padId);
   w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, flag(tokCfg.add_bos_token, templateAddsBos(tj, tokCfg)));
   w.addBool(GGUF_KEY.TOKENIZER_ADD_EOS, flag(tokCfg.add_eos_token, false));

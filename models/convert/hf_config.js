@@ -1,6 +1,7 @@
 // hf_config.js — Hugging Face config.json → the hyper-parameters a llama-architecture GGUF needs.
-// Understands model_type "mobilellm" (share_embedding, layer_sharing) and "llama" (which is also
-// how SmolLM ships: tie_word_embeddings, num_key_value_heads, head_dim).
+// Understands model_type "mobilellm" (share_embedding, layer_sharing), "llama" (which is also
+// how SmolLM ships: tie_word_embeddings, num_key_value_heads, head_dim) and "llama4_text"
+// (MobileLLM-R1's Llama4ForCausalLM: dense, q/k norm, RoPE on adjacent pairs; GGUF arch llama4).
 import { ConvertError } from './errors.js';
 import { describeValue } from './describe.js';
 
@@ -14,6 +15,7 @@ export const CONFIG_LIMITS = Object.freeze({
   num_hidden_layers: 1024,
   hidden_size: 65536,
   intermediate_size: 262144,
+  intermediate_size_mlp: 262144,
   num_attention_heads: 1024,
   num_key_value_heads: 1024,
   head_dim: 4096,
@@ -42,11 +44,27 @@ export const CONFIG_LIMITS = Object.freeze({
  * @property {number|null} bosId  from config.json, null when blank
  * @property {number|null} eosId
  * @property {number|null} padId
+ * @property {'llama'|'llama4'} arch  the GGUF architecture
+ * @property {Llama4Params|null} llama4 the llama4 extras (arch 'llama4')
+ */
+
+/**
+ * What llama.cpp's converter writes for a dense Llama-4 text model (MobileLLM-R1), and the
+ * per-layer RoPE pattern and attention temperature of Hugging Face's Llama4TextAttention.
+ * @typedef {object} Llama4Params
+ * @property {number|null} expertCount       num_local_experts (0 or 1), written when present
+ * @property {number|null} expertUsedCount   num_experts_per_tok, written when present
+ * @property {number} expertFf               intermediate_size (the expert width llama.cpp records)
+ * @property {number} moeStep                interleave_moe_layer_step (0)
+ * @property {boolean} headDimGiven          config.json names head_dim (llama.cpp then writes key/value lengths)
+ * @property {number[]|null} ropeLayers      per layer 1 = RoPE, 0 = none; null when every layer has RoPE
+ * @property {number} tempScale              attention temperature of no-RoPE layers (0: none)
+ * @property {number} tempLength             its floor_scale
  */
 
 export const SHARE_MODES = /** @type {const} */ (['immediate', 'repeat_all', 'reverse']);
 
-const SUPPORTED_TYPES = ['mobilellm', 'llama'];
+const SUPPORTED_TYPES = ['mobilellm', 'llama', 'llama4_text'];
 
 /**
  * @param {Record<string, any>} cfg parsed config.json
@@ -56,9 +74,9 @@ export function hparamsFromConfig(cfg) {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
     throw new ConvertError('config.json does not hold a JSON object.');
   }
-  const modelType = cfg.model_type ?? (isMobileLLMArch(cfg) ? 'mobilellm' : '');
+  const modelType = cfg.model_type ?? (isMobileLLMArch(cfg) ? 'mobilellm' : isLlama4Arch(cfg) ? 'llama4_text' : '');
   if (!SUPPORTED_TYPES.includes(modelType)) {
-    throw new ConvertError(`config.json has model_type ${describeValue(modelType)}, which the converter does not support (mobilellm, llama).`, 'unsupported');
+    throw new ConvertError(`config.json has model_type ${describeValue(modelType)}, which the converter does not support (${SUPPORTED_TYPES.join(', ')}).`, 'unsupported');
   }
 
   /** @param {keyof typeof CONFIG_LIMITS} key */
@@ -70,15 +88,15 @@ export function hparamsFromConfig(cfg) {
     if (v > max) throw new ConvertError(`config.json key '${key}' is ${v}, beyond the ${max} the converter supports.`, 'unsupported');
     return v;
   };
-  /** @param {string} key @param {number} def */
-  const optNum = (key, def) => {
-    const v = cfg[key];
-    if (v === undefined || v === null) return def;
+  /** @param {unknown} v @param {string} key */
+  const optNumOf = (v, key) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 3.4e38) {
       throw new ConvertError(`config.json key '${key}' must be a positive number that fits a float32, not ${describeValue(v)}.`);
     }
     return v;
   };
+  /** @param {string} key @param {number} def */
+  const optNum = (key, def) => (cfg[key] === undefined || cfg[key] === null ? def : optNumOf(cfg[key], key));
 
   const nEmbd = posInt('hidden_size');
   const nHead = posInt('num_attention_heads');
@@ -104,23 +122,43 @@ export function hparamsFromConfig(cfg) {
   if (cfg.rope_scaling != null) {
     throw new ConvertError(`config.json sets 'rope_scaling' (${describeValue(cfg.rope_scaling)}), which is not supported.`, 'unsupported');
   }
+  // Newer transformers write rope_parameters {rope_type, rope_theta} in place of rope_theta.
+  const ropeParams = cfg.rope_parameters;
+  if (ropeParams != null) {
+    if (typeof ropeParams !== 'object' || Array.isArray(ropeParams) || (ropeParams.rope_type ?? 'default') !== 'default') {
+      throw new ConvertError(`config.json sets 'rope_parameters' (${describeValue(ropeParams)}); only plain RoPE (rope_type default) is supported.`, 'unsupported');
+    }
+    if (ropeParams.rope_theta != null && cfg.rope_theta != null && ropeParams.rope_theta !== cfg.rope_theta) {
+      throw new ConvertError(`config.json gives rope_theta ${describeValue(cfg.rope_theta)} and rope_parameters.rope_theta ${describeValue(ropeParams.rope_theta)}, which disagree.`);
+    }
+  }
 
   const { repeat, mode } = layerShareFromConfig(cfg);
+  const nLayer = posInt('num_hidden_layers');
+  const nCtx = cfg.max_position_embeddings == null ? 2048 : posInt('max_position_embeddings');
+  const llama4 = modelType === 'llama4_text' ? llama4FromConfig(cfg, nLayer, nCtx, posInt) : null;
 
-  /** @param {string} key */
-  const optId = (key) => (Number.isInteger(cfg[key]) && cfg[key] >= 0 ? cfg[key] : null);
+  /** An id, or the first of a list of ids (Llama 3's eos_token_id lists several). @param {string} key */
+  const optId = (key) => {
+    const v = Array.isArray(cfg[key]) ? cfg[key][0] : cfg[key];
+    return Number.isInteger(v) && v >= 0 ? v : null;
+  };
 
   return {
     modelType,
+    arch: llama4 ? 'llama4' : 'llama',
+    llama4,
     nVocab: posInt('vocab_size'),
     nEmbd,
-    nFf: posInt('intermediate_size'),
+    nFf: llama4 && cfg.intermediate_size_mlp != null ? posInt('intermediate_size_mlp') : posInt('intermediate_size'),
     nHead,
     nHeadKv,
     headDim,
-    nLayer: posInt('num_hidden_layers'),
-    nCtx: cfg.max_position_embeddings == null ? 2048 : posInt('max_position_embeddings'),
-    ropeTheta: optNum('rope_theta', 10000),
+    nLayer,
+    nCtx,
+    // Llama 4's default base is 500000 (Hugging Face Llama4TextConfig); llama and MobileLLM's 10000.
+    ropeTheta: ropeParams?.rope_theta != null ? optNumOf(ropeParams.rope_theta, 'rope_parameters.rope_theta')
+      : optNum('rope_theta', modelType === 'llama4_text' ? 500000 : 10000),
     rmsEps: optNum('rms_norm_eps', 1e-5),
     tied: cfg.share_embedding === true || cfg.tie_word_embeddings === true,
     shareRepeat: repeat,
@@ -129,6 +167,77 @@ export function hparamsFromConfig(cfg) {
     eosId: optId('eos_token_id'),
     padId: optId('pad_token_id'),
   };
+}
+
+/**
+ * A Llama-4 text config as MobileLLM-R1 ships it, checked for what the llama4 GGUF and the
+ * engine can express: dense (no experts, no MoE layers), full attention on every layer, q/k norm.
+ * no_rope_layers' 1 means "this layer uses RoPE" (Hugging Face Llama4TextAttention.use_rope);
+ * R1 lists 1 for every layer. Absent, Hugging Face's default leaves every no_rope_layer_interval-th
+ * (4th) layer without RoPE.
+ * @param {Record<string, any>} cfg
+ * @param {number} nLayer
+ * @param {number} nCtx
+ * @param {(key: any) => number} posInt
+ * @returns {Llama4Params}
+ */
+function llama4FromConfig(cfg, nLayer, nCtx, posInt) {
+  const count = (key) => {
+    const v = cfg[key];
+    if (v == null) return null;
+    if (!Number.isInteger(v) || v < 0 || v > 1 << 16) throw new ConvertError(`config.json key '${key}' must be a small non-negative integer, not ${describeValue(v)}.`);
+    return v;
+  };
+  const expertCount = count('num_local_experts');
+  const moeStep = count('interleave_moe_layer_step') ?? 0;
+  const moeLayers = cfg.moe_layers ?? [];
+  if ((expertCount ?? 0) > 1 || moeStep > 0 || !Array.isArray(moeLayers) || moeLayers.length > 0) {
+    throw new ConvertError(`config.json describes mixture-of-experts layers (num_local_experts ${describeValue(expertCount)}, interleave_moe_layer_step ${moeStep}), which are not supported: only the dense layout of MobileLLM-R1.`, 'unsupported');
+  }
+  if (cfg.use_qk_norm === false) {
+    throw new ConvertError('config.json sets use_qk_norm false; the llama4 layout always normalizes q and k, so this model cannot be written as llama4.', 'unsupported');
+  }
+  const types = cfg.layer_types;
+  if (types != null) {
+    if (!Array.isArray(types) || types.length !== nLayer || types.some((t) => t !== 'full_attention')) {
+      throw new ConvertError(`config.json layer_types ${describeValue(types)} is not full_attention on each of ${nLayer} layers; Llama 4's chunked attention is not supported.`, 'unsupported');
+    }
+  } else if (cfg.attention_chunk_size != null && !(Number.isInteger(cfg.attention_chunk_size) && cfg.attention_chunk_size >= nCtx)) {
+    throw new ConvertError(`config.json has attention_chunk_size ${describeValue(cfg.attention_chunk_size)} below the context ${nCtx} and no layer_types; Llama 4's chunked attention is not supported.`, 'unsupported');
+  }
+  let rope = cfg.no_rope_layers;
+  if (rope == null || (Array.isArray(rope) && rope.length === 0)) {
+    const interval = cfg.no_rope_layer_interval == null ? 4 : posInt('no_rope_layer_interval');
+    rope = Array.from({ length: nLayer }, (_, i) => ((i + 1) % interval !== 0 ? 1 : 0));
+  }
+  if (!Array.isArray(rope) || rope.length !== nLayer || rope.some((v) => v !== 0 && v !== 1 && v !== true && v !== false)) {
+    throw new ConvertError(`config.json no_rope_layers must list 0 or 1 for each of ${nLayer} layers, not ${describeValue(rope)}.`);
+  }
+  const ropeLayers = rope.map((v) => (v === true || v === 1 ? 1 : 0));
+  const allRope = ropeLayers.every((v) => v === 1);
+  let tempScale = 0;
+  let tempLength = 0;
+  if (!allRope && cfg.attn_temperature_tuning !== false) { // Hugging Face's default is on
+    tempScale = cfg.attn_scale ?? 0.1;
+    tempLength = cfg.floor_scale ?? 8192;
+    if (typeof tempScale !== 'number' || !Number.isFinite(tempScale) || Math.abs(tempScale) > 1e6) throw new ConvertError(`config.json attn_scale must be a finite number, not ${describeValue(tempScale)}.`);
+    if (!Number.isInteger(tempLength) || tempLength < 1 || tempLength > 1 << 24) throw new ConvertError(`config.json floor_scale must be a positive integer, not ${describeValue(tempLength)}.`);
+  }
+  return {
+    expertCount,
+    expertUsedCount: count('num_experts_per_tok'),
+    expertFf: posInt('intermediate_size'),
+    moeStep,
+    headDimGiven: cfg.head_dim != null,
+    ropeLayers: allRope ? null : ropeLayers,
+    tempScale,
+    tempLength,
+  };
+}
+
+/** @param {Record<string, any>} cfg */
+function isLlama4Arch(cfg) {
+  return Array.isArray(cfg.architectures) && cfg.architectures.includes('Llama4ForCausalLM');
 }
 
 /** @param {Record<string, any>} cfg */

@@ -3,6 +3,7 @@
 // and the test fixtures all write it.
 
 import { GGUF_KEY, GGUF_ARCH, archKey } from '../../lib/gguf_keys.js';
+import { GGUFValueType } from './gguf_writer.js';
 
 /**
  * @typedef {object} LlamaMeta
@@ -20,6 +21,10 @@ import { GGUF_KEY, GGUF_ARCH, archKey } from '../../lib/gguf_keys.js';
  * @property {number} nVocab
  * @property {number} [shareRepeat]  with shareMode: mobilellm.layer_share.* (left out when undefined)
  * @property {string} [shareMode]
+ * @property {'llama'|'llama4'} [arch] general.architecture, 'llama' when undefined
+ * @property {import('./hf_config.js').Llama4Params|null} [llama4] arch 'llama4': the keys llama.cpp's
+ *   converter adds for a dense Llama-4 text model (MobileLLM-R1), and the RoPE pattern and
+ *   attention temperature when some layer has no RoPE
  */
 
 /**
@@ -27,8 +32,9 @@ import { GGUF_KEY, GGUF_ARCH, archKey } from '../../lib/gguf_keys.js';
  * @param {LlamaMeta} m
  */
 export function addLlamaMeta(w, m) {
-  const k = (suffix) => archKey('llama', suffix);
-  w.addString(GGUF_KEY.GENERAL_ARCHITECTURE, 'llama');
+  const arch = m.arch ?? 'llama';
+  const k = (suffix) => archKey(arch, suffix);
+  w.addString(GGUF_KEY.GENERAL_ARCHITECTURE, arch);
   w.addString(GGUF_KEY.GENERAL_NAME, m.name);
   w.addU32(GGUF_KEY.GENERAL_FILE_TYPE, m.ftype);
   w.addU32(k(GGUF_ARCH.CONTEXT_LENGTH), m.nCtx);
@@ -41,9 +47,22 @@ export function addLlamaMeta(w, m) {
   w.addF32(k(GGUF_ARCH.RMS_EPS), m.rmsEps);
   w.addU32(k(GGUF_ARCH.ROPE_DIMENSION_COUNT), m.headDim);
   w.addU32(k(GGUF_ARCH.VOCAB_SIZE), m.nVocab);
-  if (m.headDim * m.nHead !== m.nEmbd) {
+  const l4 = arch === 'llama4' ? m.llama4 : null;
+  if (m.headDim * m.nHead !== m.nEmbd || l4?.headDimGiven) {
     w.addU32(k(GGUF_ARCH.KEY_LENGTH), m.headDim);
     w.addU32(k(GGUF_ARCH.VALUE_LENGTH), m.headDim);
+  }
+  if (l4) {
+    if (l4.expertCount !== null) w.addU32(k(GGUF_ARCH.EXPERT_COUNT), l4.expertCount);
+    if (l4.expertUsedCount !== null) w.addU32(k(GGUF_ARCH.EXPERT_USED_COUNT), l4.expertUsedCount);
+    w.addU32(k(GGUF_ARCH.INTERLEAVE_MOE_LAYER_STEP), l4.moeStep);
+    w.addU32(k(GGUF_ARCH.EXPERT_FEED_FORWARD_LENGTH), l4.expertFf);
+    w.addU32(k(GGUF_ARCH.SLIDING_WINDOW), 0); // every layer full attention (llama.cpp: "for MobileLLM")
+  }
+  if (l4?.ropeLayers) w.addArray(GGUF_KEY.ROPE_LAYERS, GGUFValueType.BOOL, l4.ropeLayers.map(Boolean));
+  if (l4 && l4.tempScale !== 0) {
+    w.addF32(k(GGUF_ARCH.TEMPERATURE_SCALE), l4.tempScale);
+    w.addU32(k(GGUF_ARCH.TEMPERATURE_LENGTH), l4.tempLength);
   }
   if (m.shareRepeat !== undefined) {
     w.addU32(GGUF_KEY.SHARE_REPEAT, m.shareRepeat);

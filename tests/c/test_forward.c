@@ -525,6 +525,48 @@ static void test_q8_0_weights_stay_close(void) {
     check_typed(MLLM_DTYPE_Q8_0, MLLM_DTYPE_F32, MLLM_DTYPE_F32, 64, 3e-2, 5e-2);
 }
 
+/* A windowed layer keeps a ring of window + n_batch - 1 positions twice (forward.h), its memory
+ * set by the window; a full-attention layer keeps n_ctx rows. */
+static void test_windowed_layers_keep_a_ring_sized_by_the_window(void) {
+    tm_spec s = tm_default();
+    tm_weights *w = tm_weights_new(&s, 3);
+    gguf_builder *b = gb_new(32);
+    mllm_model *m = NULL;
+    mllm_context *c = NULL;
+    mllm_context_params cp;
+    mllm_error err;
+    uint8_t *bytes;
+    size_t size;
+    int l;
+    tm_write(b, &s, w);
+    gb_kv_u32(b, "llama." GGUF_ARCH_SLIDING_WINDOW, 16);
+    gb_kv_arr_head_(b, "llama." GGUF_ARCH_SLIDING_WINDOW_PATTERN, GB_BOOL, 3);
+    gb_buf_u8(&b->kv, 1);
+    gb_buf_u8(&b->kv, 0);
+    gb_buf_u8(&b->kv, 1);
+    bytes = gb_finish(b, &size);
+    CHECK_EQ_INT(mllm_model_load(bytes, size, NULL, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK_EQ_INT(m->hp.n_swa, 16);
+        mllm_context_params_init(&cp);
+        cp.n_ctx = 4096;
+        cp.n_batch = 8;
+        CHECK_EQ_INT(mllm_context_new(m, &cp, &c, &err), MLLM_OK);
+        if (c) {
+            for (l = 0; l < 3; l++) {
+                CHECK_EQ_INT(c->kv_ring[l], l == 1 ? 0 : 16 + 8 - 1);
+                CHECK_EQ_INT(c->kv_rows[l], l == 1 ? 4096 : 2 * (16 + 8 - 1));
+            }
+            CHECK_EQ_INT(c->min_ring, 16 + 8 - 1);
+            mllm_context_free(c);
+        }
+        mllm_model_free(m);
+    }
+    free(bytes);
+    gb_free(b);
+    tm_weights_free(w);
+}
+
 int main(void) {
     RUN(test_matches_double_reference_for_each_sharing_mode);
     RUN(test_incremental_decode_equals_batched_run);
@@ -535,5 +577,6 @@ int main(void) {
     RUN(test_context_params);
     RUN(test_f16_and_bf16_weights_compute_their_model);
     RUN(test_q8_0_weights_stay_close);
+    RUN(test_windowed_layers_keep_a_ring_sized_by_the_window);
     return check_summary("forward");
 }

@@ -192,6 +192,22 @@ static void test_rmsnorm_matches_double(void) {
     for (i = 0; i < 10; i++) CHECK_NEAR(out[i], (double)x[i] * scale * w[i], 1e-6);
 }
 
+/* Llama 4's weightless q/k norm: each head of 3 is scaled by its own 1/sqrt(mean(v^2) + eps). */
+static void test_head_rmsnorm_normalizes_each_head_alone(void) {
+    enum { NH = 3, HD = 8 };
+    float x[NH * HD], x0[NH * HD];
+    int h, i;
+    fill(x, NH * HD, 3.0f);
+    for (i = 0; i < HD; i++) x[HD + i] *= 100.0f; /* head 1 much larger: its scale alone changes */
+    memcpy(x0, x, sizeof x);
+    kern_head_rmsnorm(x, NH, HD, 1e-5f);
+    for (h = 0; h < NH; h++) {
+        double ss = 0;
+        for (i = 0; i < HD; i++) ss += (double)x0[h * HD + i] * x0[h * HD + i];
+        for (i = 0; i < HD; i++) CHECK_NEAR(x[h * HD + i], x0[h * HD + i] / sqrt(ss / HD + 1e-5), 1e-5);
+    }
+}
+
 static void test_rope_rotates_adjacent_pairs_by_hand_formula(void) {
     /* 2 heads of head_dim 10, n_rot 8: pairs (0,1),(2,3),(4,5),(6,7) rotate, 8 and 9 stay. */
     enum { HD = 10, NROT = 8 };
@@ -268,6 +284,7 @@ int main(void) {
     RUN(test_quantize_q8_0_matches_hand_formula);
     RUN(test_dot_f32_matches_double);
     RUN(test_axpy_adds_scaled_vector);
+    RUN(test_head_rmsnorm_normalizes_each_head_alone);
     RUN(test_widen_row_is_exact_for_every_half_and_bfloat);
     RUN(test_matmul_f32_matches_double);
     RUN(test_matmul_f16_matches_double);

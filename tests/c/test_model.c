@@ -317,6 +317,132 @@ static void test_layer_share_keys_are_validated(void) {
     tm_weights_free(w);
 }
 
+/* Extra metadata for a llama4 / layer-pattern file: the keys named in `kv`, each written when
+ * its value is >= 0 (u32), plus rope.layers from `rope` (n entries, bool; NULL: none). */
+typedef struct extra_keys {
+    int64_t window, experts, moe_step, temp_length;
+    float temp_scale;
+    const uint8_t *rope;
+    int n_rope;
+    uint32_t rope_type; /* GB_BOOL or GB_I32 */
+} extra_keys;
+
+static mllm_status load_with(const tm_spec *s, const extra_keys *x, mllm_model **out, mllm_error *err) {
+    tm_weights *w = tm_weights_new(s, 1);
+    gguf_builder *b = gb_new(32);
+    mllm_model_params p;
+    uint8_t *bytes;
+    size_t size;
+    mllm_status st;
+    char key[96];
+    tm_write(b, s, w);
+#define AK(suffix) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), key)
+    if (x->window >= 0) gb_kv_u32(b, AK(GGUF_ARCH_SLIDING_WINDOW), (uint32_t)x->window);
+    if (x->experts >= 0) gb_kv_u32(b, AK(GGUF_ARCH_EXPERT_COUNT), (uint32_t)x->experts);
+    if (x->moe_step >= 0) gb_kv_u32(b, AK(GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP), (uint32_t)x->moe_step);
+    if (x->temp_scale != 0.0f) gb_kv_f32(b, AK(GGUF_ARCH_TEMPERATURE_SCALE), x->temp_scale);
+    if (x->temp_length >= 0) gb_kv_u32(b, AK(GGUF_ARCH_TEMPERATURE_LENGTH), (uint32_t)x->temp_length);
+#undef AK
+    if (x->rope) {
+        int i;
+        gb_kv_arr_head_(b, GGUF_KEY_ROPE_LAYERS, x->rope_type, (uint64_t)x->n_rope);
+        for (i = 0; i < x->n_rope; i++) {
+            if (x->rope_type == GB_BOOL) gb_buf_u8(&b->kv, x->rope[i]);
+            else gb_buf_u32(&b->kv, x->rope[i]);
+        }
+    }
+    bytes = gb_finish(b, &size);
+    gb_free(b);
+    tm_weights_free(w);
+    mllm_model_params_init(&p);
+    p.take_ownership = 1;
+    *out = NULL;
+    st = mllm_model_load(bytes, size, &p, out, err);
+    if (st != MLLM_OK) free(bytes);
+    return st;
+}
+
+static void expect_fail_with(const tm_spec *s, const extra_keys *x, mllm_status code, const char *needle) {
+    mllm_model *m = NULL;
+    mllm_error err;
+    CHECK_EQ_INT(load_with(s, x, &m, &err), code);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(err.msg, needle);
+}
+
+/* llama4 as llama.cpp's converter writes MobileLLM-R1 (expert_count 1, interleave_moe_layer_step 0,
+ * attention.sliding_window 0) loads with q/k norm and RoPE on every layer; Llama 4's MoE and
+ * chunked-attention forms are refused by name. */
+static void test_llama4_dense_layout_loads_and_moe_or_chunked_is_refused(void) {
+    tm_spec s = tm_default();
+    extra_keys x = {.window = 0, .experts = 1, .moe_step = 0, .temp_length = -1};
+    mllm_model *m = NULL;
+    mllm_error err;
+    int i;
+    s.arch = "llama4";
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK_EQ_INT(m->hp.qk_norm, 1);
+        for (i = 0; i < m->hp.n_layer_stored; i++) CHECK_EQ_INT(m->blocks[i].rope, 1);
+        CHECK(m->hp.attn_temp_scale == 0.0f);
+        mllm_model_free(m);
+    }
+    x.experts = -1; /* absent: dense */
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    mllm_model_free(m);
+    x.window = -1;
+    expect_fail_with(&s, &x, MLLM_ERR_UNSUPPORTED, "llama4 file has no attention.sliding_window 0");
+    x.window = 8192;
+    expect_fail_with(&s, &x, MLLM_ERR_UNSUPPORTED, "attention.sliding_window 8192: Llama 4's chunked attention");
+    x.window = 0;
+    x.experts = 16;
+    expect_fail_with(&s, &x, MLLM_ERR_UNSUPPORTED, "llama4 file has 16 experts");
+    x.experts = 1;
+    x.moe_step = 1;
+    expect_fail_with(&s, &x, MLLM_ERR_UNSUPPORTED, "interleave_moe_layer_step 1");
+
+    /* llama files keep plain attention */
+    s.arch = "llama";
+    x.moe_step = -1;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) { CHECK_EQ_INT(m->hp.qk_norm, 0); mllm_model_free(m); }
+}
+
+/* mobilellm.rope.layers sets each stored block's RoPE on/off; temperature keys are read and checked. */
+static void test_rope_layer_pattern_and_temperature_keys(void) {
+    tm_spec s = tm_default();
+    const uint8_t pattern[3] = {1, 0, 1}, bad[3] = {1, 2, 1};
+    extra_keys x = {.window = -1, .experts = -1, .moe_step = -1, .temp_length = -1, .rope = pattern, .n_rope = 3,
+                    .rope_type = GB_BOOL};
+    mllm_model *m = NULL;
+    mllm_error err;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK_EQ_INT(m->blocks[0].rope, 1);
+        CHECK_EQ_INT(m->blocks[1].rope, 0);
+        CHECK_EQ_INT(m->blocks[2].rope, 1);
+        mllm_model_free(m);
+    }
+    x.rope_type = GB_I32;
+    x.temp_scale = 0.1f;
+    x.temp_length = 8192;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK_EQ_INT(m->blocks[1].rope, 0);
+        CHECK(m->hp.attn_temp_scale == 0.1f);
+        CHECK_EQ_INT(m->hp.attn_temp_length, 8192);
+        mllm_model_free(m);
+    }
+    x.temp_length = -1;
+    expect_fail_with(&s, &x, MLLM_ERR_MISSING, "llama.attention.temperature_length");
+    x.temp_scale = 0.0f;
+    x.n_rope = 2;
+    expect_fail_with(&s, &x, MLLM_ERR_FORMAT, "mobilellm.rope.layers has 2 entries for 3 blocks");
+    x.n_rope = 3;
+    x.rope = bad;
+    expect_fail_with(&s, &x, MLLM_ERR_FORMAT, "mobilellm.rope.layers entry 1 is 2, not 0 or 1");
+}
+
 static void test_damaged_file_and_bad_arguments(void) {
     tm_spec s = tm_default();
     tm_weights *w = tm_weights_new(&s, 1);
@@ -668,6 +794,8 @@ int main(void) {
     RUN(test_head_layout_errors);
     RUN(test_vocab_must_match_tokenizer);
     RUN(test_layer_share_keys_are_validated);
+    RUN(test_llama4_dense_layout_loads_and_moe_or_chunked_is_refused);
+    RUN(test_rope_layer_pattern_and_temperature_keys);
     RUN(test_damaged_file_and_bad_arguments);
     RUN(test_non_finite_q8_0_scale_is_a_damaged_file);
     RUN(test_non_finite_float_weights_are_a_damaged_file);

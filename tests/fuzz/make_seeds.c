@@ -1,6 +1,6 @@
 /* make_seeds.c — writes the fuzzers' seed corpora (built at make time, never committed):
  *   DIR/model/   small complete models from tiny_model.h: every weight type, tied and untied,
- *                each layer-sharing mode (also the GGUF reader's seeds);
+ *                each layer-sharing mode, a llama4 one (also the GGUF reader's seeds);
  *   DIR/tokenizer/ inputs in fuzz_tokenizer.c's layout: both families, with and without byte
  *                tokens, a few pieces and merges, and some text.
  * Usage: make_seeds DIR (the subdirectories must exist). */
@@ -30,6 +30,30 @@ static void model_seed(const char *dir, const char *name, tm_spec s) {
     tm_weights_free(w);
 }
 
+/* A llama4 (MobileLLM-R1) model: the dense keys, q/k norm, block 1 without RoPE and with
+ * Llama 4's attention temperature. */
+static void llama4_seed(const char *dir, const char *name, tm_spec s) {
+    tm_weights *w = tm_weights_new(&s, 11);
+    gguf_builder *b = gb_new(32);
+    size_t size;
+    uint8_t *bytes;
+    int i;
+    s.arch = "llama4";
+    tm_write(b, &s, w);
+    gb_kv_u32(b, "llama4." GGUF_ARCH_EXPERT_COUNT, 1);
+    gb_kv_u32(b, "llama4." GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP, 0);
+    gb_kv_u32(b, "llama4." GGUF_ARCH_SLIDING_WINDOW, 0);
+    gb_kv_f32(b, "llama4." GGUF_ARCH_TEMPERATURE_SCALE, 0.1f);
+    gb_kv_u32(b, "llama4." GGUF_ARCH_TEMPERATURE_LENGTH, 2);
+    gb_kv_arr_head_(b, GGUF_KEY_ROPE_LAYERS, GB_BOOL, (uint64_t)s.n_blocks);
+    for (i = 0; i < s.n_blocks; i++) gb_buf_u8(&b->kv, (uint8_t)(i != 1));
+    bytes = gb_finish(b, &size);
+    write_file(dir, "model", name, bytes, size);
+    free(bytes);
+    gb_free(b);
+    tm_weights_free(w);
+}
+
 int main(int argc, char **argv) {
     const char *dir;
     tm_spec s;
@@ -56,6 +80,8 @@ int main(int argc, char **argv) {
     model_seed(dir, "f32_share_reverse", s);
     s.mode = "repeat_all"; s.repeat = 3;
     model_seed(dir, "f32_share_repeat_all", s);
+    s.mode = NULL; s.repeat = 0; s.n_blocks = 2;
+    llama4_seed(dir, "f32_llama4_nope", s);
 
     {
         /* flags, n_pieces, pieces (len|type<<4, score, bytes), [merges], bos, eos, text */

@@ -14,6 +14,9 @@ export const HF_DIR = path.join(FIXTURES, 'hf');
 const PY = '/usr/bin/python3';
 const MAKE = path.join(ROOT, 'tests/ref/make_checkpoint.py');
 const REF = path.join(ROOT, 'tests/ref/mobilellm_ref.py');
+const MAKE_LLAMA4 = path.join(ROOT, 'tests/ref/make_llama4_checkpoint.py');
+/** The Llama-4 text (MobileLLM-R1) reference, the same --jobs interface as REF. */
+export const LLAMA4_REF = path.join(ROOT, 'tests/ref/llama4_ref.py');
 
 /** @param {string[]} args */
 export function python(args) {
@@ -28,35 +31,51 @@ export function python(args) {
  * @returns {{dir: (name: string) => string, tokens: {n_pieces: number, seq40: number[], seq200: number[], seq300: number[]}}}
  */
 export function checkpoints() {
-  const stampFile = path.join(HF_DIR, '.stamp');
-  const want = createHash('sha256').update(fs.readFileSync(MAKE)).digest('hex');
+  return buildCheckpoints(MAKE, HF_DIR);
+}
+
+/**
+ * The random MobileLLM-R1-shaped checkpoints (tests/ref/make_llama4_checkpoint.py → build/fixtures/hf-llama4/).
+ * @returns {{dir: (name: string) => string, tokens: {n_vocab: number, seq40: number[], seq100: number[]}}}
+ */
+export function llama4Checkpoints() {
+  return buildCheckpoints(MAKE_LLAMA4, path.join(FIXTURES, 'hf-llama4'), [MAKE]);
+}
+
+/** Run `script` into `dir` unless its stamp matches the scripts' hash; `also`: scripts it imports. */
+function buildCheckpoints(script, dir, also = []) {
+  const stampFile = path.join(dir, '.stamp');
+  const hash = createHash('sha256');
+  for (const f of [script, ...also]) hash.update(fs.readFileSync(f));
+  const want = hash.digest('hex');
   const have = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8') : '';
   if (have !== want) {
     // Build beside and swap in, so a half-written set is never used.
-    const tmp = `${HF_DIR}.tmp-${process.pid}`;
+    const tmp = `${dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
-    python([MAKE, tmp]);
+    python([script, tmp]);
     fs.writeFileSync(path.join(tmp, '.stamp'), want);
-    fs.rmSync(HF_DIR, { recursive: true, force: true });
-    fs.renameSync(tmp, HF_DIR);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
   }
   return {
-    dir: (name) => path.join(HF_DIR, name),
-    tokens: JSON.parse(fs.readFileSync(path.join(HF_DIR, 'tokens.json'), 'utf8')),
+    dir: (name) => path.join(dir, name),
+    tokens: JSON.parse(fs.readFileSync(path.join(dir, 'tokens.json'), 'utf8')),
   };
 }
 
 /**
- * Reference logits from mobilellm_ref.py, one Python run for all jobs.
+ * Reference logits from mobilellm_ref.py (or `script`, e.g. LLAMA4_REF), one Python run for all jobs.
  * @param {{dir: string, tokens: number[], mode?: string, repeat?: number, dtype?: string}[]} jobs
+ * @param {string} [script]
  * @returns {Float32Array[]} row-major [n_tokens, n_vocab] per job
  */
-export function referenceLogits(jobs) {
+export function referenceLogits(jobs, script = REF) {
   const work = fs.mkdtempSync(path.join(FIXTURES, 'ref-'));
   try {
     const withOut = jobs.map((j, i) => ({ dtype: 'float64', ...j, out: path.join(work, `${i}.f32`) }));
     fs.writeFileSync(path.join(work, 'jobs.json'), JSON.stringify(withOut));
-    python([REF, '--jobs', path.join(work, 'jobs.json')]);
+    python([script, '--jobs', path.join(work, 'jobs.json')]);
     return withOut.map((j) => {
       const b = fs.readFileSync(j.out);
       return new Float32Array(b.buffer, b.byteOffset, b.length / 4).slice();

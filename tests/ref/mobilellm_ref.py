@@ -12,7 +12,10 @@ pytorch_model.bin) and writes the logits of every position.
 
     mobilellm_ref.py DIR --tokens 1,5,9 [--mode immediate|repeat_all|reverse] [--repeat N]
                      [--dtype float32|float64] [--out logits.f32 | --json]
-    mobilellm_ref.py --jobs jobs.json      # [{"dir", "tokens", "out", "mode"?, "repeat"?, "dtype"?}]
+    mobilellm_ref.py --jobs jobs.json      # [{"dir", "tokens", "out", "mode"?, "repeat"?, "dtype"?,
+                                           #   "window"?, "window_blocks"?}]
+        # window: sliding-window attention (a query sees itself and window - 1 keys before it) on
+        # the stored blocks window_blocks lists as 1 (all when absent)
     mobilellm_ref.py DIR --permuted-qk LAYER --out qk.f32
         # llama.cpp's convert_hf_to_gguf permute of that layer's q (n_head) then k (n_kv) rows, f32
 
@@ -90,7 +93,7 @@ def rotate_half(x):
 
 
 @torch.no_grad()
-def forward(cfg, w, tokens, mode=None, repeat=None, dtype=torch.float32):
+def forward(cfg, w, tokens, mode=None, repeat=None, dtype=torch.float32, window=0, window_blocks=None):
     n_embd = cfg["hidden_size"]
     n_head = cfg["num_attention_heads"]
     n_kv = cfg.get("num_key_value_heads") or n_head
@@ -112,8 +115,11 @@ def forward(cfg, w, tokens, mode=None, repeat=None, dtype=torch.float32):
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos().to(dtype), emb.sin().to(dtype)
     mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
+    # sliding window: query q sees key k iff 0 <= q - k < window (itself and window - 1 before)
+    win_mask = mask.masked_fill(torch.arange(T)[:, None] - torch.arange(T)[None, :] >= window, float("-inf")) if window else mask
 
     for b in layer_order(n_layer, repeat, mode):
+        windowed = window and (window_blocks is None or window_blocks[b])
         p = f"model.layers.{b}."
         h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
         q = (h @ W[p + "self_attn.q_proj.weight"].T).view(T, n_head, hd).transpose(0, 1)
@@ -124,7 +130,7 @@ def forward(cfg, w, tokens, mode=None, repeat=None, dtype=torch.float32):
         rep = n_head // n_kv  # HF repeat_kv: query head i reads kv head i // rep
         k = k.repeat_interleave(rep, dim=0)
         v = v.repeat_interleave(rep, dim=0)
-        att = (q @ k.transpose(1, 2)) / math.sqrt(hd) + mask
+        att = (q @ k.transpose(1, 2)) / math.sqrt(hd) + (win_mask if windowed else mask)
         att = torch.softmax(att.to(torch.float32) if dtype != torch.float64 else att, dim=-1).to(dtype)
         o = (att @ v).transpose(0, 1).reshape(T, n_head * hd)
         x = x + o @ W[p + "self_attn.o_proj.weight"].T
@@ -179,7 +185,8 @@ def main():
         for j in jobs:
             cfg, w = ckpt(j["dir"])
             dt = torch.float64 if j.get("dtype", a.dtype) == "float64" else torch.float32
-            write_logits(forward(cfg, w, j["tokens"], j.get("mode"), j.get("repeat"), dt), j["out"])
+            write_logits(forward(cfg, w, j["tokens"], j.get("mode"), j.get("repeat"), dt, j.get("window", 0),
+                                 j.get("window_blocks")), j["out"])
         return
     if not a.dir:
         ap.error("a checkpoint directory or --jobs is required")
