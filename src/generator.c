@@ -22,13 +22,15 @@
  * because one detokenizer push gives at most the token's piece plus up to 3 bytes of an
  * unfinished UTF-8 character, each byte possibly replaced by U+FFFD (3 bytes); a flush gives
  * at most 3 such replacements (9 bytes); the held-back text is shorter than the longest stop
- * string; one byte for the NUL; 8 spare. max_piece is measured over the vocabulary once.
+ * string; one byte for the NUL; 8 spare. max_piece is the tokenizer's, measured at load.
  *
  * The generator borrows the context and the sampler (the caller frees them, after it); it
  * owns its detokenizer and stop strings. It does not feed the prompt into the sampler's
  * repetition window: the caller accepts prompt tokens if it wants them penalized.
  */
 #include "mobilellm.h"
+#include "model.h"
+#include "tokenizer.h"
 #include "sampler.h"
 #include "stop.h"
 #include "constrain.h"
@@ -82,7 +84,6 @@ mllm_status mllm_generator_new(mllm_context *c, mllm_sampler *s, const mllm_gene
     mllm_generator *g;
     mllm_model_info info;
     mllm_status st;
-    int32_t t;
 
     if (out) *out = NULL;
     if (!c || !s || !out)
@@ -104,11 +105,7 @@ mllm_status mllm_generator_new(mllm_context *c, mllm_sampler *s, const mllm_gene
         return mllm_fail(err, MLLM_ERR_ARG, "the sampler was made for %d tokens but the model has %d.",
                          (int)mllm_sampler_n_vocab(s), (int)info.n_vocab);
     }
-    for (t = 0; t < info.n_vocab; t++) {
-        char tmp[16];
-        int32_t n = mllm_token_to_piece(g->model, t, tmp, (int32_t)sizeof tmp - 1);
-        if (n > g->max_piece) g->max_piece = n;
-    }
+    g->max_piece = tokenizer_max_piece(model_tokenizer(g->model));
     st = mllm_detok_new(g->model, 0 /* a continuation keeps its leading space */, &g->detok, err);
     if (st != MLLM_OK) {
         mllm_generator_free(g);

@@ -76,6 +76,7 @@ void tokenizer_free(mllm_tokenizer *t);
 int32_t tokenizer_n_vocab(const mllm_tokenizer *t);
 int32_t tokenizer_kind(const mllm_tokenizer *t);    /* 0 llama/SPM, 1 gpt2 */
 int32_t tokenizer_add_bos(const mllm_tokenizer *t); /* 1 when tokenize(add_bos=1) prepends BOS */
+int32_t tokenizer_max_piece(const mllm_tokenizer *t); /* longest token_to_piece text, bytes (measured at load) */
 int32_t tokenizer_bos(const mllm_tokenizer *t);     /* -1 when absent */
 int32_t tokenizer_eos(const mllm_tokenizer *t);
 int32_t tokenizer_is_eog(const mllm_tokenizer *t, int32_t token);

@@ -391,6 +391,7 @@ void tokenizer_free(mllm_tokenizer *t) {
 int32_t tokenizer_n_vocab(const mllm_tokenizer *t) { return t ? t->n_vocab : 0; }
 int32_t tokenizer_kind(const mllm_tokenizer *t) { return t ? t->kind : -1; }
 int32_t tokenizer_add_bos(const mllm_tokenizer *t) { return t ? t->add_bos : 0; }
+int32_t tokenizer_max_piece(const mllm_tokenizer *t) { return t ? (int32_t)t->max_piece : 0; }
 
 const char *mllm_tokenizer_name(int32_t kind) {
     return kind == MLLM_TOKENIZER_SPM ? "llama" : kind == MLLM_TOKENIZER_GPT2 ? "gpt2" : "unknown";
