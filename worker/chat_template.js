@@ -7,15 +7,15 @@ import { ArgumentError, FormatError } from './errors.js';
 
 /**
  * The plain fallback for models without a template: the system text, then "User: …" and
- * "Assistant: …" lines, ending in "Assistant:" for the reply; tool results are "Tool: …" lines.
+ * "Assistant: …" lines, ending in "Assistant:" for the reply; tool results are "Tool: …" lines
+ * (tool_calls.js writes calls and results into the messages for models without tool support).
  * A base model does not end its turn with EOS, so generation also stops at FALLBACK_STOP.
  */
 export const FALLBACK_TEMPLATE = [
   '{% for m in messages %}',
   '{% if m.role == "system" %}{{ m.content }}\n\n',
   '{% elif m.role == "user" %}User: {{ m.content }}\n',
-  '{% elif m.role == "assistant" %}Assistant:{% if m.content %} {{ m.content }}{% endif %}',
-  '{% for c in m.tool_calls or [] %} <tool_call>{{ {"name": c.function.name, "arguments": c.function.arguments} | tojson }}</tool_call>{% endfor %}\n',
+  '{% elif m.role == "assistant" %}Assistant: {{ m.content }}\n',
   '{% elif m.role == "tool" %}Tool: {{ m.content }}\n',
   '{% endif %}{% endfor %}',
   '{% if add_generation_prompt %}Assistant:{% endif %}',
