@@ -294,7 +294,7 @@ export class Model {
     // What chat needs (worker/chat_template.js): the template, the special tokens' text, every
     // end-of-generation id (the engine stops on each).
     info.chatTemplate = this.metaString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE);
-    const piece = (id) => (id >= 0 && id < info.nVocab ? new TextDecoder().decode(this.tokenToPiece(id)) : null);
+    const piece = (id) => (id >= 0 && id < info.nVocab ? new TextDecoder().decode(this.tokenText(id)) : null);
     info.bosText = piece(info.bosId);
     info.eosText = piece(info.eosId);
     info.eogIds = [];
@@ -344,6 +344,11 @@ export class Model {
   /** Raw bytes of one token's piece. @param {number} id @returns {Uint8Array} */
   tokenToPiece(id) {
     return this.#bytesCall((out, cap) => this.eng.mod._mllm_token_to_piece(this.ptr, id, out, cap));
+  }
+
+  /** A token's vocabulary entry verbatim (control tokens' text included). @param {number} id @returns {Uint8Array} */
+  tokenText(id) {
+    return this.#bytesCall((out, cap) => this.eng.mod._mllm_token_text(this.ptr, id, out, cap));
   }
 
   /**

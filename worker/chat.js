@@ -114,7 +114,7 @@ async function prepare(llm, p) {
   return {
     id, created: Math.floor(Date.now() / 1000), model: typeof p.model === 'string' ? p.model : (info.name ?? 'mobilellm'),
     ids, gen, stop: [...stop, ...(info.chatTemplate == null ? FALLBACK_STOP : [])],
-    jsonSchema, tools, choice, format, signal: p.signal, wait: !!p.wait,
+    jsonSchema, tools, choice, format, signal: p.signal, wait: !!p.wait, fallback: template.fallback,
   };
 }
 
@@ -158,6 +158,7 @@ async function* run(llm, plan) {
     if (!forced) {
       // auto: the model writes freely; a reply that starts with the call marker becomes a call
       const marker = callMarker(plan.format);
+      const lead = (s) => (plan.fallback ? s.replace(/^ /, '') : s);
       let held = '';
       let free = false;
       for await (const t of llm.generate(plan.ids, { ...base, stop: plan.stop })) {
@@ -165,10 +166,10 @@ async function* run(llm, plan) {
         held += t.text;
         const head = held.trimStart();
         if (head.startsWith(marker)) break; // a call: made again below under its grammar
-        if (!marker.startsWith(head)) { free = true; yield held; }
+        if (!marker.startsWith(head)) { free = true; yield lead(held); }
       }
       if (free || !held.trimStart().startsWith(marker)) {
-        if (!free && held) yield held;
+        if (!free && held) yield lead(held);
         return finish(llm, plan, null);
       }
     }
@@ -189,7 +190,12 @@ async function* run(llm, plan) {
     return finish(llm, plan, { id, type: 'function', function: call });
   }
   const opts = plan.jsonSchema !== undefined ? { ...base, jsonSchema: plan.jsonSchema } : { ...base, stop: plan.stop };
-  for await (const t of llm.generate(plan.ids, opts)) if (t.text) yield t.text;
+  let first = plan.fallback; // the plain format writes "Assistant: TEXT": the reply's leading space is the template's
+  for await (const t of llm.generate(plan.ids, opts)) {
+    const text = first ? t.text.replace(/^ /, '') : t.text;
+    if (t.text) first = false;
+    if (text) yield text;
+  }
   if (plan.jsonSchema !== undefined && llm.lastStats?.stopReason === 'context_full') {
     throw new ContextFullError(`The JSON reply did not fit in the context of ${llm.info.nCtx} tokens.`,
       { promptTokens: plan.ids.length, nCtx: llm.info.nCtx });
