@@ -72,6 +72,8 @@ test('chat panel: streamed replies equal the API\'s, Stop, Clear; JSON-schema bo
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => errors.push(`page error: ${e?.stack ?? e}`));
     await page.goto(`${srv.url}/web/?model=/build/fixtures/web/chat-tiny.gguf`);
+    // the app's module has run once it has drawn the cache panel
+    await page.waitForFunction(() => !document.getElementById('cache-usage').textContent.startsWith('Checking'), null, { timeout: 20000 });
     await page.click('#load-btn');
     await page.waitForSelector('#model-card:not([hidden])', { timeout: 30000 });
     await page.fill('#temperature', '0');
