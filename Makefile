@@ -156,7 +156,7 @@ fuzz-js: deps wasm
 $(DEFAULT_MODEL):
 	@test -f $@ || { echo "missing $@: run 'make model'"; exit 1; }
 
-# The main job needs only the compiler toolchain: the package has no runtime dependencies.
+# The main job needs only the compiler toolchain (the one runtime dependency, @huggingface/jinja, is for chat).
 demo: build/.apt-stamp wasm $(DEFAULT_MODEL)
 	node bin/mobilellm.js generate -n 64 "In the beginning"
 

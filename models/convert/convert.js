@@ -275,7 +275,8 @@ function addVocab(w, files, hp) {
   if (files.has('tokenizer.model')) addSpmVocab(w, files, hp, tokCfg);
   else if (files.has('tokenizer.json')) addGpt2Vocab(w, files, hp, tokCfg);
   else throw new ConvertError(`${files.label} has no tokenizer.model.`, 'missing');
-  const template = chatTemplate(tokCfg.chat_template);
+  // transformers reads chat_template.jinja first, then tokenizer_config.json's chat_template
+  const template = files.has('chat_template.jinja') ? dec.decode(files.read('chat_template.jinja')) : chatTemplate(tokCfg.chat_template);
   if (template !== null) w.addString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE, template);
 }
 

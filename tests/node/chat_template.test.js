@@ -106,3 +106,29 @@ test('bad templates and messages are coded errors', async () => {
     assert.throws(() => normalizeTools(bad), (e) => e.code === 'argument' || e.code === 'unsupported', JSON.stringify(bad));
   }
 });
+
+test('a converted checkpoint carries its chat template (chat_template.jinja over tokenizer_config.json) into the model info', async () => {
+  const { checkpoints, scratchDir } = await import('../ref/fixtures.js');
+  const { convertSource, MobileLLM } = await import('../../worker/index.js');
+  const dir = scratchDir('chat-template-convert');
+  try {
+    const ckpt = path.join(dir, 'ckpt');
+    fs.cpSync(checkpoints().dir('tied_mha_f16'), ckpt, { recursive: true });
+    const cfgPath = path.join(ckpt, 'tokenizer_config.json');
+    const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
+    const info = async (name) => {
+      await convertSource(ckpt, path.join(dir, name), { dtype: 'f32' });
+      const llm = await MobileLLM.load(path.join(dir, name), { worker: false, cache: false });
+      try { return llm.info; } finally { await llm.unload(); }
+    };
+    assert.equal((await info('none.gguf')).chatTemplate, null);
+    fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: source('llama-3-8b-instruct') }));
+    const a = await info('config.gguf');
+    assert.equal(a.chatTemplate, source('llama-3-8b-instruct'));
+    assert.deepEqual([a.bosText, a.eosText], ['<s>', '</s>']);
+    fs.writeFileSync(path.join(ckpt, 'chat_template.jinja'), source('smollm2-instruct'));
+    assert.equal((await info('jinja.gguf')).chatTemplate, source('smollm2-instruct'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
