@@ -228,3 +228,32 @@ test('bad requests are coded errors, and nothing runs', async () => {
     await broken.unload();
   }
 });
+
+test('tool_choice auto: a reply that starts a call is a call, any other is the text tool_choice none gives', async () => {
+  // a third of this vocabulary starts with '{', the opening of a Llama 3.1 call, so sampled replies start calls often
+  const userTokens = Array.from({ length: 150 }, (_, i) => `{${i}`);
+  const llm = await MobileLLM.load(makeRandomModel({ shape: 'tiny', nVocab: 500, seed: 5, specials: SPECIALS, userTokens,
+    chatTemplate: template('llama-3.1-8b-instruct'), nCtx: 4096 }), { worker: false });
+  let calls = 0, texts = 0;
+  try {
+    const messages = [{ role: 'user', content: 'Add 2 and 3.' }];
+    for (let seed = 0; seed < 8; seed++) {
+      const req = { messages, tools: [ADD], max_tokens: 60, seed, temperature: 1.5 };
+      const auto = await llm.chat.completions.create(req);
+      const none = await llm.chat.completions.create({ ...req, tool_choice: 'none' });
+      if (none.choices[0].message.content.trimStart().startsWith('{')) {
+        calls++;
+        assert.equal(auto.choices[0].finish_reason, 'tool_calls', `seed ${seed}`);
+        const call = auto.choices[0].message.tool_calls[0];
+        assert.equal(call.function.name, 'add');
+        assert.ok(ajv.compile(ADD.function.parameters)(JSON.parse(call.function.arguments)), call.function.arguments);
+      } else {
+        texts++;
+        assert.deepEqual(auto.choices[0], none.choices[0], `seed ${seed}`);
+      }
+    }
+  } finally {
+    await llm.unload();
+  }
+  assert.ok(calls >= 1 && texts >= 1, `both branches ran (${calls} calls, ${texts} texts)`);
+});
