@@ -2,7 +2,7 @@
 // API: a random-weight model carrying SmolLM2's ChatML template; two turns whose streamed replies
 // equal llm.chat.completions.create() in Node for the same conversation and settings; Stop ends a
 // reply early; Clear empties the list; a JSON Schema in the Generate panel gives one value that
-// validates (ajv). No console errors.
+// validates (ajv); offline, the reloaded page chats from its caches. No console errors.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,6 +67,7 @@ test('chat panel: streamed replies equal the API\'s, Stop, Clear; JSON-schema bo
     executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 },
   });
   const errors = [];
+  let serverUp = true;
   try {
     const page = context.pages()[0] ?? await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
@@ -120,9 +121,28 @@ test('chat panel: streamed replies equal the API\'s, Stop, Clear; JSON-schema bo
     await page.click('#gen-btn');
     await page.waitForSelector('#gen-error:not([hidden])');
     assert.match(await page.textContent('#gen-error'), /pattern/);
+
+    // Offline: the service worker has cached the template renderer with the package; the
+    // reloaded page, on the cached model, gives the same first reply.
+    await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 20000 });
+    await srv.close();
+    serverUp = false;
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => !document.getElementById('cache-usage').textContent.startsWith('Checking'), null, { timeout: 20000 });
+    await page.click('#load-btn');
+    await page.waitForSelector('#model-card:not([hidden])', { timeout: 30000 });
+    await page.fill('#temperature', '0');
+    await page.fill('#top-p', '0.95');
+    await page.fill('#max-tokens', String(SETTINGS.max_tokens));
+    await page.fill('#seed', String(SETTINGS.seed));
+    await page.fill('#chat-input', turns[0]);
+    await page.click('#chat-send');
+    await page.waitForSelector('#chat-log li.assistant[data-done]', { timeout: 60000 });
+    assert.equal(await page.textContent('#chat-log li.assistant .body'), want[0], 'offline, the same reply');
   } finally {
     await context.close();
-    await srv.close();
+    if (serverUp) await srv.close();
   }
   assert.deepEqual(errors, [], 'no console errors');
 });
