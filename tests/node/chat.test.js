@@ -25,6 +25,9 @@ function randomChatModel(name, seed = 1) {
   return MobileLLM.load(makeRandomModel({ shape: 'tiny', nVocab: 3000, seed, specials: SPECIALS, chatTemplate: template(name), nCtx: 4096 }), { worker: false });
 }
 
+/** usage without prompt_tokens_details (what a request reuses depends on the one before). */
+const sansCache = ({ prompt_tokens_details, ...u }) => (assert.equal(typeof prompt_tokens_details?.cached_tokens, 'number'), u);
+
 const WEATHER = { type: 'function', function: { name: 'get_weather', description: 'Weather of a city.',
   parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, unit: { enum: ['celsius', 'fahrenheit'] } }, required: ['city'] } } };
 const ADD = { type: 'function', function: { name: 'add', description: 'Add two integers.',
@@ -49,7 +52,8 @@ test('a reply is an OpenAI chat.completion whose content is generate() on the re
     assert.deepEqual(r.choices[0], { index: 0, message: { role: 'assistant', content: text.replace(/^ /, '') }, logprobs: null,
       finish_reason: stats.stopReason === 'length' ? 'length' : 'stop' });
     assert.ok(text.length > 0);
-    assert.deepEqual(r.usage, { prompt_tokens: ids.length, completion_tokens: stats.generatedTokens, total_tokens: ids.length + stats.generatedTokens });
+    assert.deepEqual(r.usage, { prompt_tokens: ids.length, completion_tokens: stats.generatedTokens, total_tokens: ids.length + stats.generatedTokens,
+      prompt_tokens_details: { cached_tokens: 0 } }); // the model's first request: nothing to reuse
   } finally {
     await llm.unload();
   }
@@ -70,7 +74,7 @@ test('stream: true gives chat.completion.chunks (role first, the same text, fini
     assert.equal(body.map((c) => c.choices[0].delta.content).join(''), whole.choices[0].message.content);
     assert.deepEqual(chunks.at(-2).choices[0], { index: 0, delta: {}, logprobs: null, finish_reason: whole.choices[0].finish_reason });
     assert.deepEqual(chunks.at(-1).choices, []);
-    assert.deepEqual(chunks.at(-1).usage, whole.usage);
+    assert.deepEqual(sansCache(chunks.at(-1).usage), sansCache(whole.usage)); // (the second request reuses the first's prompt)
   } finally {
     await llm.unload();
   }
@@ -184,7 +188,7 @@ test('a streamed tool call arrives whole in one tool_calls delta', async () => {
     assert.equal(index, 0);
     assert.deepEqual({ ...call, id: 'x' }, { ...whole.choices[0].message.tool_calls[0], id: 'x' });
     assert.equal(chunks.at(-2).choices[0].finish_reason, 'tool_calls');
-    assert.deepEqual(chunks.at(-1).usage, whole.usage);
+    assert.deepEqual(sansCache(chunks.at(-1).usage), sansCache(whole.usage)); // (the second request reuses the first's prompt)
   } finally {
     await llm.unload();
   }
@@ -256,4 +260,22 @@ test('tool_choice auto: a reply that starts a call is a call, any other is the t
     await llm.unload();
   }
   assert.ok(calls >= 1 && texts >= 1, `both branches ran (${calls} calls, ${texts} texts)`);
+});
+
+test('a second turn reuses the first turn\'s prompt from the KV cache (usage.prompt_tokens_details.cached_tokens)', async () => {
+  for (const load of [() => randomChatModel('smollm2-instruct', 4), () => MobileLLM.load(BUNDLED, { worker: false })]) {
+    const llm = await load();
+    try {
+      const messages = [{ role: 'user', content: 'Hello there, how are you today?' }];
+      const one = await llm.chat.completions.create({ messages, max_tokens: 8, seed: 2 });
+      messages.push(one.choices[0].message, { role: 'user', content: 'Good.' });
+      const two = await llm.chat.completions.create({ messages, max_tokens: 8, seed: 2 });
+      assert.ok(two.usage.prompt_tokens > one.usage.prompt_tokens);
+      assert.ok(two.usage.prompt_tokens_details.cached_tokens >= one.usage.prompt_tokens,
+        `turn 2 reused ${two.usage.prompt_tokens_details.cached_tokens} of turn 1's ${one.usage.prompt_tokens} prompt tokens`);
+      assert.equal(two.usage.prompt_tokens_details.cached_tokens, llm.lastStats.reusedTokens);
+    } finally {
+      await llm.unload();
+    }
+  }
 });
