@@ -19,9 +19,9 @@ CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-fra
 
 # Debian packages: what building and `make demo` need, and what only the tests need (the
 # PyTorch reference, Chromium for the browser tests, clang's libFuzzer runtime for the fuzz
-# targets). node/npm come with them if absent.
+# targets, jinja2 for the chat templates' reference renderings). node/npm come with them if absent.
 APT_BUILD := gcc make emscripten clang-19 lld-19
-APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev
+APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev python3-jinja2
 DEFAULT_MODEL := models/default.gguf
 
 .PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model fuzz-js
