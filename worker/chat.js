@@ -6,6 +6,7 @@
 
 import { ArgumentError, ContextFullError, InternalError } from './errors.js';
 import { checkOptions, GENERATE_OPTIONS } from './options.js';
+import { jsonSchemaToGrammar } from './json_schema_grammar.js';
 import { compileTemplate, renderChat, FALLBACK_STOP } from './chat_template.js';
 import { normalizeMessages, normalizeTools } from './chat_messages.js';
 import { toolFormat, callMarker, callGrammar, fallbackMessages, parseCall } from './tool_calls.js';
@@ -86,11 +87,6 @@ async function prepare(llm, p) {
   }
   const kwargs = p.chat_template_kwargs ?? {};
   if (typeof kwargs !== 'object' || Array.isArray(kwargs)) throw new ArgumentError('chat_template_kwargs must be an object.');
-  const template = await compileTemplate(info.chatTemplate);
-  const text = await renderChat(info, messages, { template, kwargs, tools: format === 'fallback' ? null : tools });
-  // The template writes BOS itself where the model wants one (Llama 3's {{ bos_token }}).
-  const addBos = info.addBos && !(info.bosText && text.startsWith(info.bosText));
-  const ids = Array.from(await llm.tokenize(text, { addBos, parseSpecial: true }));
 
   const gen = {
     maxTokens: p.max_tokens ?? p.max_completion_tokens ?? 0, temperature: p.temperature, topP: p.top_p, seed: p.seed,
@@ -110,6 +106,18 @@ async function prepare(llm, p) {
   const jsonSchema = responseSchema(p.response_format);
   if (jsonSchema !== undefined && stop.length) throw new ArgumentError('stop cannot be combined with a JSON response_format, which decides where the reply ends.');
   if (jsonSchema !== undefined && choice !== 'none' && tools.length) throw new ArgumentError('Give response_format or tools, not both.');
+  if (jsonSchema !== undefined) jsonSchemaToGrammar(jsonSchema); // a schema the grammar cannot express fails here, before any work
+
+  // Everything checked: render and tokenize.
+  const template = await compileTemplate(info.chatTemplate);
+  const text = await renderChat(info, messages, { template, kwargs, tools: format === 'fallback' ? null : tools });
+  // The template writes BOS itself where the model wants one (Llama 3's {{ bos_token }}).
+  const addBos = info.addBos && !(info.bosText && text.startsWith(info.bosText));
+  const ids = Array.from(await llm.tokenize(text, { addBos, parseSpecial: true }));
+  if (ids.length >= info.nCtx) {
+    throw new ContextFullError(`The chat prompt is ${ids.length} tokens but the context holds ${info.nCtx}, which leaves no room to reply.`,
+      { promptTokens: ids.length, nCtx: info.nCtx });
+  }
   const id = `chatcmpl-${Array.from({ length: 24 }, () => Math.floor(Math.random() * 16).toString(16)).join('')}`;
   return {
     id, created: Math.floor(Date.now() / 1000), model: typeof p.model === 'string' ? p.model : (info.name ?? 'mobilellm'),

@@ -219,6 +219,11 @@ test('bad requests are coded errors, and nothing runs', async () => {
         for await (const _ of s[Symbol.asyncIterator] ? s : []) { /* drain */ }
       }, (e) => e.code === code && re.test(e.message), JSON.stringify(req).slice(0, 120));
     }
+    // streamed, they fail at create(), before any chunk
+    await assert.rejects(llm.chat.completions.create({ messages: user, stream: true,
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: 'a+' } } } }), (e) => e.code === 'unsupported');
+    await assert.rejects(llm.chat.completions.create({ messages: [{ role: 'user', content: 'word '.repeat(2000) }], stream: true }),
+      (e) => e.code === 'context_full' && e.nCtx === 4096 && e.promptTokens > 4096);
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(llm.chat.completions.create({ messages: user, signal: ac.signal }), (e) => e.code === 'aborted');
