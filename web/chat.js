@@ -63,7 +63,7 @@ export function attachChat(getModel, showMessage, readSampling, errorText) {
     try {
       const stream = await llm.chat.completions.create({
         messages: [...(system ? [{ role: 'system', content: system }] : []), ...turn], stream: true, signal: ctl.signal,
-        max_tokens: s.opts.maxTokens, temperature: s.opts.temperature, top_p: s.opts.topP, seed: s.opts.seed,
+        max_tokens: s.opts.maxTokens, temperature: s.opts.temperature, top_p: s.opts.topP, top_k: s.opts.topK, seed: s.opts.seed,
       });
       for await (const c of stream) {
         const d = c.choices[0]?.delta?.content;

@@ -13,7 +13,7 @@ import { toolFormat, callMarker, callGrammar, fallbackMessages, parseCall } from
 
 /** Request keys create() reads; any other is an 'argument' error. */
 const PARAMS = new Set(['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature',
-  'top_p', 'seed', 'stop', 'response_format', 'tools', 'tool_choice', 'parallel_tool_calls', 'n', 'signal', 'wait',
+  'top_p', 'top_k', 'seed', 'stop', 'response_format', 'tools', 'tool_choice', 'parallel_tool_calls', 'n', 'signal', 'wait',
   'chat_template_kwargs']);
 
 /** @typedef {{info: any, lastStats: any, tokenize: Function, generate: Function}} ChatModel the MobileLLM a chat runs on */
@@ -89,14 +89,14 @@ async function prepare(llm, p) {
   if (typeof kwargs !== 'object' || Array.isArray(kwargs)) throw new ArgumentError('chat_template_kwargs must be an object.');
 
   const gen = {
-    maxTokens: p.max_tokens ?? p.max_completion_tokens ?? 0, temperature: p.temperature, topP: p.top_p, seed: p.seed,
+    maxTokens: p.max_tokens ?? p.max_completion_tokens ?? 0, temperature: p.temperature, topP: p.top_p, topK: p.top_k, seed: p.seed,
   };
   for (const k of Object.keys(gen)) if (gen[k] === undefined || gen[k] === null) delete gen[k];
-  const names = { maxTokens: p.max_tokens !== undefined ? 'max_tokens' : 'max_completion_tokens', temperature: 'temperature', topP: 'top_p', seed: 'seed' };
+  const names = { maxTokens: p.max_tokens !== undefined ? 'max_tokens' : 'max_completion_tokens', temperature: 'temperature', topP: 'top_p', topK: 'top_k', seed: 'seed' };
   try {
     checkOptions(gen, GENERATE_OPTIONS);
   } catch (e) {
-    e.message = e.message.replace(/\b(maxTokens|topP)\b/g, (m) => names[m]);
+    e.message = e.message.replace(/\b(maxTokens|topP|topK)\b/g, (m) => names[m]);
     throw e;
   }
   const stop = p.stop === undefined || p.stop === null ? [] : typeof p.stop === 'string' ? [p.stop] : p.stop;

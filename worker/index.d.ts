@@ -238,6 +238,8 @@ export interface ChatCompletionParams {
   max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
+  /** not OpenAI's (vLLM's and llama.cpp server's extension): the engine's top-k */
+  top_k?: number;
   seed?: number;
   stop?: string | string[];
   response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema?: object | boolean; strict?: boolean } };
