@@ -24,6 +24,23 @@ export const FALLBACK_TEMPLATE = [
 /** Where a reply in the fallback format ends (the model starting the user's next line). */
 export const FALLBACK_STOP = ['\nUser:'];
 
+/** The template's raise_exception(): it refuses these messages (e.g. roles out of order). */
+class TemplateRaise extends Error {}
+
+/** Numbers range() may make in one rendering (templates loop over messages, not over millions). */
+const MAX_RANGE_ITEMS = 100000;
+
+/** Python's strftime for the directives templates use (Llama 3.2's "%d %b %Y"). @param {Date} d @param {string} fmt */
+function strftime(d, fmt) {
+  const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const MONTH = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+  const p2 = (n) => String(n).padStart(2, '0');
+  return fmt.replace(/%[YmdbBHMS%]/g, (t) => ({
+    '%Y': String(d.getFullYear()), '%m': p2(d.getMonth() + 1), '%d': p2(d.getDate()), '%b': MON[d.getMonth()],
+    '%B': MONTH[d.getMonth()], '%H': p2(d.getHours()), '%M': p2(d.getMinutes()), '%S': p2(d.getSeconds()), '%%': '%',
+  })[t]);
+}
+
 /** Most characters of a template, and of a rendered prompt (a 4096-token context holds far fewer). */
 const MAX_TEMPLATE_CHARS = 1 << 20;
 const MAX_PROMPT_CHARS = 1 << 24;
@@ -39,7 +56,7 @@ export async function compileTemplate(source) {
   if (typeof text !== 'string') throw new ArgumentError('A chat template must be a string.');
   if (text.length > MAX_TEMPLATE_CHARS) throw new FormatError(`The chat template is ${text.length} characters, more than the ${MAX_TEMPLATE_CHARS} allowed.`);
   // imported on first use: the demo page maps this name in its import map
-  const { Template } = await import('@huggingface/jinja');
+  const { Template, Environment, Interpreter } = await import('@huggingface/jinja');
   let tpl;
   try {
     tpl = new Template(text);
@@ -49,12 +66,26 @@ export async function compileTemplate(source) {
   const render = (vars) => {
     let out;
     try {
-      out = tpl.render(vars);
+      // Template.render's environment, but with a range() that counts (a template from a file
+      // must not loop or allocate without bound) and a raise_exception() of our own
+      const env = new Environment();
+      let budget = MAX_RANGE_ITEMS;
+      const globals = {
+        true: true, false: false, none: null, True: true, False: false, None: null,
+        raise_exception: (msg) => { throw new TemplateRaise(String(msg)); },
+        range: (a, b, step = 1) => {
+          const [start, stop] = b === undefined ? [0, a] : [a, b];
+          if (![start, stop, step].every(Number.isInteger) || step === 0) throw new Error('range() takes integers and a step other than 0');
+          const n = Math.max(0, Math.ceil((stop - start) / step));
+          if ((budget -= n) < 0) throw new Error(`range() asked for more than ${MAX_RANGE_ITEMS} numbers in one rendering`);
+          return Array.from({ length: n }, (_, i) => start + i * step);
+        },
+        strftime_now: (fmt) => strftime(new Date(), String(fmt)),
+      };
+      for (const [k, v] of Object.entries({ ...globals, ...vars })) env.set(k, v);
+      out = new Interpreter(env).run(tpl.parsed).value;
     } catch (e) {
-      // a plain Error is raise_exception(): the template refusing these messages (e.g. roles out of order)
-      if (e?.constructor === Error) {
-        throw new ArgumentError(`The chat template rejected the messages: ${oneLine(e)}.`);
-      }
+      if (e instanceof TemplateRaise) throw new ArgumentError(`The chat template rejected the messages: ${oneLine(e)}.`);
       throw new FormatError(`The chat template failed to render: ${oneLine(e)}.`);
     }
     if (typeof out !== 'string') throw new FormatError('The chat template did not render to text.');

@@ -82,6 +82,14 @@ test('a model without a template gets the documented plain format', async () => 
   assert.equal((await compileTemplate(null)).source, FALLBACK_TEMPLATE);
 });
 
+test('strftime_now and range behave as in Python (Llama 3.2 dates its system message with strftime_now)', async () => {
+  const tpl = await compileTemplate('{{ strftime_now("%d %b %Y") }}|{{ range(3) | join(",") }}|{{ range(5, 0, -2) | join(",") }}|{{ range(2, 4) | join(",") }}');
+  const got = await renderChat({}, normalizeMessages([{ role: 'user', content: 'x' }]), { template: tpl });
+  const py = python(['-c', 'import datetime; print(datetime.datetime.now().strftime("%d %b %Y") + "|" + ",".join(map(str, range(3))) + "|" '
+    + '+ ",".join(map(str, range(5, 0, -2))) + "|" + ",".join(map(str, range(2, 4))))']).trim();
+  assert.equal(got, py);
+});
+
 test('the converter carries tokenizer_config.json\'s chat_template (a string, or the default of named ones)', () => {
   assert.equal(chatTemplate(undefined), null);
   assert.equal(chatTemplate('{{ x }}'), '{{ x }}');
@@ -95,6 +103,11 @@ test('bad templates and messages are coded errors', async () => {
   const raising = await compileTemplate('{{ raise_exception("Conversation roles must alternate") }}');
   await assert.rejects(renderChat({}, normalizeMessages([{ role: 'user', content: 'x' }]), { template: raising }),
     (e) => e.code === 'argument' && /roles must alternate/.test(e.message));
+  // a template that would loop or allocate without bound stops with an error
+  const user = normalizeMessages([{ role: 'user', content: 'x' }]);
+  for (const bomb of ['{% for i in range(1000000000) %}x{% endfor %}', '{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}']) {
+    await assert.rejects(renderChat({}, user, { template: await compileTemplate(bomb) }), (e) => e.code === 'format' && /range\(\)/.test(e.message));
+  }
   for (const bad of [[], [{ role: 'wizard', content: 'x' }], [{ role: 'user', content: 5 }], [{ role: 'user', content: [{ type: 'image_url' }] }],
     [{ role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{oops' } }] }], 'hello']) {
     assert.throws(() => normalizeMessages(bad), (e) => e.code === 'argument', JSON.stringify(bad));
