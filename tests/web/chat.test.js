@@ -92,9 +92,9 @@ test('chat panel: streamed replies equal the API\'s, Stop, Clear; JSON-schema bo
     }
     assert.equal(await page.evaluate(() => document.getElementById('chat-error').hidden), true);
 
-    // Stop: a long reply ends early and the panel is ready again
+    // Stop: a long reply ends early and the panel is ready again (greedy, this model's replies run
+    // to max tokens without an end-of-turn, seconds of generation)
     await page.fill('#max-tokens', '1500');
-    await page.fill('#temperature', '1');
     await page.fill('#chat-input', 'A long story, please.');
     await page.click('#chat-send');
     await page.waitForFunction(() => (document.querySelector('#chat-log li.assistant.running .body')?.textContent.length ?? 0) > 3, null, { timeout: 30000 });
@@ -103,6 +103,8 @@ test('chat panel: streamed replies equal the API\'s, Stop, Clear; JSON-schema bo
     assert.equal(await page.isEnabled('#chat-send'), true);
     assert.equal(await page.isDisabled('#chat-stop'), true);
     assert.equal(await page.evaluate(() => document.getElementById('chat-error').hidden), true, 'Stop is not an error');
+    assert.equal(await page.getAttribute('#chat-log li.assistant:nth-of-type(6)', 'data-tokens'), null, 'stopped before the stream\'s last (usage) chunk');
+    assert.notEqual(await page.getAttribute('#chat-log li.assistant:nth-of-type(4)', 'data-tokens'), null, 'a finished reply has its usage');
 
     await page.click('#chat-clear');
     assert.equal(await page.evaluate(() => document.querySelectorAll('#chat-log li').length), 0);
