@@ -17,7 +17,7 @@ export class AbortError extends MobileLLMError { code: 'aborted' }
 export class BusyError extends MobileLLMError { code: 'busy' }
 export class StateError extends MobileLLMError { code: 'state' }
 export class ArgumentError extends MobileLLMError { code: 'argument' }
-export class NoMemoryError extends MobileLLMError { code: 'nomem' }
+export class NoMemoryError extends MobileLLMError { code: 'nomem'; needed?: number; limit?: number }
 /** also: the entry a load was reading or writing was deleted (or replaced) by another tab or process meanwhile */
 export class CacheError extends MobileLLMError { code: 'cache' }
 export class InternalError extends MobileLLMError { code: 'internal' }
@@ -73,6 +73,10 @@ export interface LoadOptions {
    * SharedArrayBuffer (Node, or a cross-origin-isolated page: COOP same-origin + COEP require-corp);
    * elsewhere the model runs on one thread and info.warnings says why. Results are identical. */
   threads?: number;
+  /** the most wasm memory (bytes) the model may grow the engine to (default: 1.5 GB on iPhone / iPad,
+   * whose Safari kills pages above about that, else the 4 GiB wasm32 space). A model (or context) that
+   * would pass it is refused with a NoMemoryError naming the sizes, before any memory grows. */
+  memoryLimit?: number;
   /** Hugging Face Hub endpoint (default https://huggingface.co) */
   hfEndpoint?: string;
   /** token for gated / private repos */
@@ -170,6 +174,8 @@ export interface ModelInfo {
   relaxedSimd: boolean;
   /** forward-pass threads actually used (1 where threads are unavailable) */
   threads: number;
+  /** the memoryLimit the model was checked against (bytes) */
+  memoryLimit: number;
 }
 
 export interface GenerationStats {
