@@ -19,9 +19,9 @@ CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-fra
 
 # Debian packages: what building and `make demo` need, and what only the tests need (the
 # PyTorch reference, Chromium for the browser tests, clang's libFuzzer runtime for the fuzz
-# targets). node/npm come with them if absent.
+# targets, jinja2 for the chat templates' reference renderings). node/npm come with them if absent.
 APT_BUILD := gcc make emscripten clang-19 lld-19
-APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev firefox-esr webkit2gtk-driver xvfb xauth
+APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev firefox-esr webkit2gtk-driver xvfb xauth python3-jinja2
 DEFAULT_MODEL := models/default.gguf
 
 .PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model fuzz-js
@@ -156,7 +156,7 @@ fuzz-js: deps wasm
 $(DEFAULT_MODEL):
 	@test -f $@ || { echo "missing $@: run 'make model'"; exit 1; }
 
-# The main job needs only the compiler toolchain: the package has no runtime dependencies.
+# The main job needs only the compiler toolchain (the one runtime dependency, @huggingface/jinja, is for chat).
 demo: build/.apt-stamp wasm $(DEFAULT_MODEL)
 	node bin/mobilellm.js generate -n 64 "In the beginning"
 

@@ -24,6 +24,7 @@ const USAGE = `usage:
   mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k_s|q3_k_m|
                      q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)
   mobilellm info     [-m MODEL]
+  mobilellm chat     [-m MODEL] [--system TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--ctx N] [--raw]
   mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
                      [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--output LOG.jsonl]
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
@@ -262,7 +263,8 @@ async function cmdEval(argv) {
 }
 
 const COMMANDS = { generate: cmdGenerate, tokenize: cmdTokenize, score: cmdScore, bench: cmdBench,
-  convert: cmdConvert, info: cmdInfo, eval: cmdEval };
+  convert: cmdConvert, info: cmdInfo, eval: cmdEval,
+  chat: (argv) => import('./chat.js').then((m) => m.cmdChat(argv, { parseArgs, num })) };
 
 async function main(argv) {
   const [cmd, ...args] = argv;

@@ -26,6 +26,7 @@ export const GGUF_KEY = Object.freeze({
   TOKENIZER_ADD_BOS: 'tokenizer.ggml.add_bos_token',
   TOKENIZER_ADD_EOS: 'tokenizer.ggml.add_eos_token',
   TOKENIZER_ADD_SPACE_PREFIX: 'tokenizer.ggml.add_space_prefix',
+  TOKENIZER_CHAT_TEMPLATE: 'tokenizer.chat_template',
 });
 
 /** Keys under the architecture's prefix: archKey('llama', GGUF_ARCH.BLOCK_COUNT). */

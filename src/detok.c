@@ -68,6 +68,14 @@ int32_t tokenizer_piece(const mllm_tokenizer *t, int32_t token, char *out, int32
     return (int32_t)tok_piece_write(t, token, out, (size_t)cap);
 }
 
+int32_t tokenizer_text(const mllm_tokenizer *t, int32_t token, char *out, int32_t cap) {
+    uint32_t n;
+    if (!t || token < 0 || token >= t->n_vocab || cap < 0 || (cap > 0 && !out)) return -(int32_t)MLLM_ERR_ARG;
+    n = tok_piece_len(t, token);
+    if (n <= (uint32_t)cap && n) memcpy(out, tok_piece_ptr(t, token), n);
+    return (int32_t)n;
+}
+
 /* llama.cpp's clean_up_tokenization_spaces passes (detokenize with clean_spaces). */
 static size_t clean_spaces(char *text, size_t total) {
     size_t i, t1, t2, t3;

@@ -60,5 +60,6 @@
 #define GGUF_KEY_TOKENIZER_ADD_BOS "tokenizer.ggml.add_bos_token"
 #define GGUF_KEY_TOKENIZER_ADD_EOS "tokenizer.ggml.add_eos_token"
 #define GGUF_KEY_TOKENIZER_ADD_SPACE_PREFIX "tokenizer.ggml.add_space_prefix"
+#define GGUF_KEY_TOKENIZER_CHAT_TEMPLATE "tokenizer.chat_template"
 
 #endif

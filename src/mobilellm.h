@@ -114,6 +114,10 @@ int32_t mllm_tokenize(const mllm_model *m, const char *text, int32_t len, int32_
  * size needed if > cap, negative on error. */
 int32_t mllm_token_to_piece(const mllm_model *m, int32_t token, char *out, int32_t cap);
 
+/* A token's vocabulary entry verbatim (control tokens included: "<s>", "<|im_end|>"), as chat
+ * templates write bos_token / eos_token. Same return convention as mllm_token_to_piece. */
+int32_t mllm_token_text(const mllm_model *m, int32_t token, char *out, int32_t cap);
+
 /* Whole-sequence detokenization. With `strip_leading_space`, the space a SentencePiece dummy
  * prefix put before the first text-producing token is removed (a leading BOS does not block
  * it, as in SentencePiece and HF; llama.cpp only looks at the very first token). Same return

@@ -86,6 +86,8 @@ int32_t tokenizer_is_eog(const mllm_tokenizer *t, int32_t token);
 int32_t tokenizer_encode(const mllm_tokenizer *t, const char *text, int32_t len, int32_t add_bos,
                          int32_t parse_special, int32_t *out, int32_t cap, mllm_error *err);
 int32_t tokenizer_piece(const mllm_tokenizer *t, int32_t token, char *out, int32_t cap);
+/* mllm_token_text of mobilellm.h, on a tokenizer. */
+int32_t tokenizer_text(const mllm_tokenizer *t, int32_t token, char *out, int32_t cap);
 int32_t tokenizer_decode(const mllm_tokenizer *t, const int32_t *tokens, int32_t n, int32_t strip_leading_space,
                          char *out, int32_t cap);
 mllm_status tokenizer_detok_new(const mllm_tokenizer *t, int32_t strip_leading_space, mllm_detok **out,

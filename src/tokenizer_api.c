@@ -13,6 +13,10 @@ int32_t mllm_token_to_piece(const mllm_model *m, int32_t token, char *out, int32
     return tokenizer_piece(model_tokenizer(m), token, out, cap);
 }
 
+int32_t mllm_token_text(const mllm_model *m, int32_t token, char *out, int32_t cap) {
+    return tokenizer_text(model_tokenizer(m), token, out, cap);
+}
+
 int32_t mllm_detokenize(const mllm_model *m, const int32_t *tokens, int32_t n, int32_t strip_leading_space,
                         char *out, int32_t cap) {
     return tokenizer_decode(model_tokenizer(m), tokens, n, strip_leading_space, out, cap);

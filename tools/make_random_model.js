@@ -38,7 +38,9 @@ function normals(seed) {
 /**
  * Build the GGUF bytes.
  * @param {{shape?: string, type?: string, share?: number, mode?: string, unroll?: boolean,
- *   seed?: number, nVocab?: number, nCtx?: number}} o
+ *   seed?: number, nVocab?: number, nCtx?: number, specials?: string[], userTokens?: string[], chatTemplate?: string}} o
+ *   specials: control tokens written as the last ids; userTokens: user-defined tokens from id 259;
+ *   chatTemplate: tokenizer.chat_template
  * @returns {Uint8Array}
  */
 export function makeRandomModel(o = {}) {
@@ -62,6 +64,12 @@ export function makeRandomModel(o = {}) {
   const tokens = ['<unk>', '<s>', '</s>'], types = [2, 3, 3];
   for (let b = 0; b < 256; b++) { tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`); types.push(6); }
   for (let i = tokens.length; i < nVocab; i++) { tokens.push(`\u2581w${i}`); types.push(1); }
+  // user-defined tokens (their text is always theirs) follow the byte tokens; control tokens
+  // (e.g. a chat template's <|im_start|>, <|im_end|>) take the last ids
+  (o.userTokens ?? []).forEach((t, k) => { tokens[259 + k] = t; types[259 + k] = 4; });
+  const specials = o.specials ?? [];
+  specials.forEach((t, k) => { tokens[nVocab - specials.length + k] = t; types[nVocab - specials.length + k] = 3; });
+  if (o.chatTemplate !== undefined) w.addString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE, o.chatTemplate);
   w.addString(GGUF_KEY.TOKENIZER_MODEL, 'llama');
   w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, tokens);
   w.addArray(GGUF_KEY.TOKENIZER_SCORES, GGUFValueType.FLOAT32, Float32Array.from(tokens, (_, i) => (types[i] === 1 ? -i : 0)));

@@ -6,6 +6,7 @@
 
 import { StructAbi } from './abi.js';
 import { ggmlType } from '../lib/ggml_types.js';
+import { GGUF_KEY } from '../lib/gguf_keys.js';
 import { isNode } from '../lib/env.js';
 
 /** An engine failure: `code` is one of 'argument','nomem','format','unsupported','missing',
@@ -314,6 +315,14 @@ export class Model {
     e.free(p);
     info.name = this.metaString('general.name');
     info.architecture = this.metaString('general.architecture');
+    // What chat needs (worker/chat_template.js): the template, the special tokens' text, every
+    // end-of-generation id (the engine stops on each).
+    info.chatTemplate = this.metaString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE);
+    const piece = (id) => (id >= 0 && id < info.nVocab ? new TextDecoder().decode(this.tokenText(id)) : null);
+    info.bosText = piece(info.bosId);
+    info.eosText = piece(info.eosId);
+    info.eogIds = [];
+    for (let t = 0; t < info.nVocab; t++) if (this.isEog(t)) info.eogIds.push(t);
     return info;
   }
 
@@ -359,6 +368,11 @@ export class Model {
   /** Raw bytes of one token's piece. @param {number} id @returns {Uint8Array} */
   tokenToPiece(id) {
     return this.#bytesCall((out, cap) => this.eng.mod._mllm_token_to_piece(this.ptr, id, out, cap));
+  }
+
+  /** A token's vocabulary entry verbatim (control tokens' text included). @param {number} id @returns {Uint8Array} */
+  tokenText(id) {
+    return this.#bytesCall((out, cap) => this.eng.mod._mllm_token_text(this.ptr, id, out, cap));
   }
 
   /**

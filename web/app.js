@@ -5,6 +5,7 @@
 // Query parameters (for mirrors and tests): ?model=URL sets the bundled model's URL (default
 // ../models/default.gguf), ?hf=URL a Hugging Face endpoint (default https://huggingface.co).
 import { attachEvaluate } from './evaluate.js';
+import { attachChat } from './chat.js';
 
 import { parseRepoId } from '../lib/repo_id.js';
 import { SAMPLER_DEFAULTS } from '../lib/sampler_defaults.js';
@@ -302,6 +303,7 @@ let genCtl = null;
 form.addEventListener('submit', (e) => { e.preventDefault(); loadModel(); });
 $('cancel-load-btn').addEventListener('click', () => loadCtl?.abort());
 attachEvaluate(() => llm, showMessage); // the Evaluate panel (evaluate.js) scores whatever model is loaded
+attachChat(() => llm, showMessage, readSampling, errorText); // the Chat panel (chat.js) talks to it
 
 const PHASES = {
   download: 'Downloading', convert: 'Converting the checkpoint', verify: 'Cached copy damaged, fetching again',
@@ -503,6 +505,18 @@ async function generate() {
   if (!prompt.trim()) { showMessage($('gen-error'), 'Nothing to continue.', 'Write a prompt first.'); return; }
   const s = readSampling();
   if ('problem' in s) { showMessage($('gen-error'), 'Check the sampling settings.', s.problem); return; }
+  const schemaText = $('json-schema').value.trim();
+  /** @type {Record<string, any>} */
+  const constraint = {};
+  if (schemaText) {
+    try {
+      constraint.jsonSchema = JSON.parse(schemaText);
+      api.jsonSchemaToGrammar(constraint.jsonSchema); // an unsupported schema is reported before anything runs
+    } catch (e) {
+      showMessage($('gen-error'), 'Check the JSON Schema.', e instanceof SyntaxError ? `It is not valid JSON: ${e.message}` : errorText(e));
+      return;
+    }
+  }
 
   genCtl = new AbortController();
   const signal = genCtl.signal;
@@ -528,7 +542,7 @@ async function generate() {
   try {
     promptTokens = (await model.tokenize(prompt)).length;
     const t0 = performance.now();
-    for await (const { text: piece, token } of model.generate(prompt, { ...s.opts, signal })) {
+    for await (const { text: piece, token } of model.generate(prompt, { ...s.opts, ...constraint, signal })) {
       const now = performance.now();
       const stick = out.scrollHeight - out.scrollTop - out.clientHeight < 24;
       if (piece) text.appendData(piece);

@@ -24,9 +24,10 @@ const ROOT = new URL('../', SCOPE); // the folder holding web/, worker/, dist/
 const PKG = new URL('pkg/', SCOPE);
 
 /** The page itself (relative to the scope); all must be cached for install to succeed. */
-const SHELL = ['index.html', 'app.js', 'evaluate.js', 'style.css', 'sw.js', 'manifest.webmanifest', 'icon.svg'];
+const SHELL = ['index.html', 'app.js', 'evaluate.js', 'chat.js', 'style.css', 'sw.js', 'manifest.webmanifest', 'icon.svg'];
 /** Entry points of the package and the page (relative to ROOT); their imports are followed. */
 const SEEDS = ['worker/index.js', 'worker/worker.js', 'wasm_build/engine.js', 'web/app.js',
+  'node_modules/@huggingface/jinja/dist/index.js', // imported by name (the page's import map)
   'dist/mobilellm.js', 'dist/mobilellm.wasm', 'dist/mobilellm-nosimd.js', 'dist/mobilellm-nosimd.wasm',
   'dist/mobilellm-threads.js', 'dist/mobilellm-threads.wasm', 'dist/mobilellm-threads.worker.cjs'];
 /** What app files look like (never model weights, which may be huge and use Range requests). */

@@ -148,6 +148,12 @@ export interface ModelInfo {
   tiedEmbeddings: boolean;
   tokenizer: 'llama' | 'gpt2';
   bosId: number; eosId: number; addBos: boolean;
+  /** GGUF tokenizer.chat_template, or null (chat then uses the plain fallback: "User: …\nAssistant:") */
+  chatTemplate: string | null;
+  /** the BOS and EOS tokens' text as templates write them (bos_token, eos_token) */
+  bosText: string | null; eosText: string | null;
+  /** every end-of-generation id (EOS, <|eot_id|>, <|im_end|>, …): generation stops on each */
+  eogIds: number[];
   ropeTheta: number; rmsEps: number;
   nParams: number; weightBytes: number;
   source: string;
@@ -211,8 +217,100 @@ import type { TaskInput, EvalOptions, EvalReport } from './eval/evaluate.js';
 /** JSON-lines text, a File / Blob of it, or a task object (text or perplexity may be a Blob) */
 export type EvalTask = string | Blob | TaskInput | { name?: string; text: Blob; format?: string } | { name?: string; perplexity: Blob };
 
+// ---------------------------------------------------------------- chat (OpenAI's shapes)
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  /** arguments: JSON text of an object */
+  function: { name: string; arguments: string };
+}
+
+export type ChatMessage =
+  | { role: 'system' | 'developer'; content: string | ChatTextPart[]; name?: string }
+  | { role: 'user'; content: string | ChatTextPart[]; name?: string }
+  | { role: 'assistant'; content: string | ChatTextPart[] | null; tool_calls?: ChatToolCall[]; name?: string }
+  | { role: 'tool'; content: string | ChatTextPart[]; tool_call_id?: string };
+
+export interface ChatTextPart { type: 'text'; text: string }
+
+export interface ChatTool {
+  type: 'function';
+  /** parameters: a JSON Schema of an object, in what jsonSchemaToGrammar supports */
+  function: { name: string; description?: string; parameters?: object };
+}
+
+export interface ChatCompletionParams {
+  messages: ChatMessage[];
+  /** echoed in the response (default: the model's name) */
+  model?: string;
+  stream?: boolean;
+  /** accepted for compatibility: streams always end with a usage chunk */
+  stream_options?: { include_usage?: boolean };
+  /** default: until the model ends its turn or the context is full */
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  /** not OpenAI's (vLLM's and llama.cpp server's extension): the engine's top-k */
+  top_k?: number;
+  seed?: number;
+  stop?: string | string[];
+  response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema?: object | boolean; strict?: boolean } };
+  tools?: ChatTool[];
+  /** default 'auto' with tools: the reply is a call when the model starts one (one call per reply) */
+  tool_choice?: 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+  /** accepted for compatibility: a reply holds one call at most */
+  parallel_tool_calls?: boolean;
+  n?: 1;
+  /** extra variables for the chat template (e.g. date_string, enable_thinking) */
+  chat_template_kwargs?: Record<string, unknown>;
+  signal?: AbortSignal;
+  /** wait for a running generation instead of failing with a 'busy' error */
+  wait?: boolean;
+}
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** prompt tokens the context already held (when generate reports reuse) */
+  prompt_tokens_details?: { cached_tokens: number };
+}
+
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls';
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: [{ index: 0; message: { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[] }; logprobs: null; finish_reason: ChatFinishReason }];
+  usage: ChatUsage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  /** empty in the last chunk, which carries usage */
+  choices: [] | [{ index: 0; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; logprobs: null; finish_reason: ChatFinishReason | null }];
+  usage?: ChatUsage;
+}
+
+export interface ChatApi {
+  completions: {
+    create(params: ChatCompletionParams & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+    create(params: ChatCompletionParams & { stream?: false }): Promise<ChatCompletion>;
+    create(params: ChatCompletionParams): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+  };
+}
+
 export class MobileLLM {
   private constructor();
+  /** OpenAI's chat API, rendered with the model's chat template (worker/chat.js) */
+  readonly chat: ChatApi;
   static load(source: ModelSource, options?: LoadOptions): Promise<MobileLLM>;
   readonly info: Readonly<ModelInfo>;
   readonly lastStats: GenerationStats | null;

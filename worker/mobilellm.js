@@ -7,6 +7,7 @@ import { Gate } from './gate.js';
 import { openPort } from './port.js';
 import { describeSource } from './describe_source.js';
 import { cacheApi } from './cache_api.js';
+import { chatApi } from './chat.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
 import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
@@ -30,6 +31,7 @@ export class MobileLLM {
   /** @type {Record<string, any>|null} */ #lastStats = null;
   #gate = new Gate();
   #unloaded = false;
+  /** @type {ReturnType<typeof chatApi>|null} */ #chat = null;
 
   /** Use MobileLLM.load(). */
   constructor(rpc, port, info, token) {
@@ -85,6 +87,9 @@ export class MobileLLM {
 
   /** Model facts: hparams (stored and effective layers), quant, context, source, cache key. */
   get info() { return this.#info; }
+
+  /** OpenAI's chat API on this model: chat.completions.create({ messages, stream, tools, … }) (chat.js). */
+  get chat() { return (this.#chat ??= chatApi(this)); }
 
   /** Figures of the last finished (or aborted) generation, or null. */
   get lastStats() { return this.#lastStats; }

@@ -281,6 +281,26 @@ function addVocab(w, files, hp) {
   if (files.has('tokenizer.model')) addSpmVocab(w, files, hp, tokCfg);
   else if (files.has('tokenizer.json')) addGpt2Vocab(w, files, hp, tokCfg);
   else throw new ConvertError(`${files.label} has no tokenizer.model.`, 'missing');
+  // transformers reads chat_template.jinja first, then tokenizer_config.json's chat_template
+  const template = files.has('chat_template.jinja') ? dec.decode(files.read('chat_template.jinja')) : chatTemplate(tokCfg.chat_template);
+  if (template !== null) w.addString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE, template);
+}
+
+/**
+ * tokenizer_config.json's chat_template: a string, or (transformers' named form) a list of
+ * {name, template} whose 'default' entry is the chat template; null when there is none.
+ * @param {unknown} v
+ * @returns {string|null}
+ */
+export function chatTemplate(v) {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) {
+    const d = v.find((t) => t && typeof t === 'object' && t.name === 'default');
+    if (d && typeof d.template === 'string') return d.template;
+    if (v.every((t) => t && typeof t === 'object' && typeof t.name === 'string' && typeof t.template === 'string')) return null;
+  }
+  throw new ConvertError(`tokenizer_config.json chat_template is ${describeValue(v)}, not a string or a list of {name, template}.`);
 }
 
 /** @param {CheckpointFiles} files @param {string} name */

@@ -280,6 +280,25 @@ static void test_spm_pieces_and_detokenize(void) {
     tm_close(tm);
 }
 
+/* The vocabulary entry verbatim, control tokens included (chat templates' bos_token / eos_token). */
+static void test_token_text_is_the_vocabulary_entry(void) {
+    tok_model *tm = spm_open(-1), *g = gpt2_open("smollm");
+    char buf[64];
+    CHECK_EQ_INT(mllm_token_text(&tm->m, 1, buf, 64), 3);
+    CHECK(memcmp(buf, "<s>", 3) == 0);
+    CHECK_EQ_INT(mllm_token_text(&tm->m, 2, buf, 64), 4);
+    CHECK(memcmp(buf, "</s>", 4) == 0);
+    CHECK_EQ_INT(mllm_token_text(&tm->m, SPM_SPACE_A, buf, 64), 4); /* "\u2581a": as stored, not decoded */
+    CHECK(memcmp(buf, "\xe2\x96\x81" "a", 4) == 0);
+    CHECK_EQ_INT(mllm_token_text(&tm->m, 2, buf, 2), 4); /* too small: size needed */
+    CHECK(mllm_token_text(&tm->m, SPM_N, buf, 64) < 0);
+    CHECK(mllm_token_text(&tm->m, -1, buf, 64) < 0);
+    CHECK_EQ_INT(mllm_token_text(&g->m, G_IMEND, buf, 64), 10);
+    CHECK(memcmp(buf, "<|im_end|>", 10) == 0);
+    tm_close(tm);
+    tm_close(g);
+}
+
 static void test_special_ids_and_eog(void) {
     tok_model *tm = spm_open(-1), *g = gpt2_open("smollm");
     CHECK_EQ_INT(mllm_token_bos(&tm->m), 1);
@@ -592,6 +611,7 @@ int main(void) {
     RUN(test_tokenize_reports_size_when_buffer_small);
     RUN(test_spm_pieces_and_detokenize);
     RUN(test_special_ids_and_eog);
+    RUN(test_token_text_is_the_vocabulary_entry);
     RUN(test_gpt2_byte_map);
     RUN(test_gpt2_merges_by_rank);
     RUN(test_gpt2_pre_tokenizers_split_digits_differently);
