@@ -380,7 +380,8 @@ float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
  * No widening of weights: the block's activations are split once, for the four rows, into
  * int16 lanes of even and odd elements (x0: 0,2..14; x1: 1,3..15; x2: 16,18..30; x3: 17..31),
  * and 16 bytes of packed nibbles, seen as int16 lanes, give those four orders by a shift and a
- * mask each. Q4_0's offset 8 leaves the loop as 8 * (sum of the activations).
+ * mask each (Q5: the nibbles and fifth bits as bytes first). Q4_0/Q5_0's offsets (8, 16) leave
+ * the loop as offset * (sum of the activations).
  * The rows' fp16 scales convert four at a time (halves_f32x4). */
 
 static v128_t transpose_sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
@@ -431,28 +432,30 @@ static inline __attribute__((always_inline)) v128_t row_block(int kind, const ui
     if (kind == L_IQ4_NL) {
         split_i8(wasm_i8x16_swizzle(table, wasm_v128_and(q, wasm_i8x16_splat(0x0F))), &e0, &e1);
         split_i8(wasm_i8x16_swizzle(table, wasm_u8x16_shr(q, 4)), &e2, &e3);
+    } else if (kind == L_Q5_0 || kind == L_Q5_1) {
+        /* levels as bytes in element order (nibble | 0x10 where bit j of qh is set), then split */
+        const v128_t sel = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, (int8_t)128, 1, 2, 4, 8, 16, 32, 64, (int8_t)128);
+        const v128_t m = wasm_i16x8_splat(0x00FF);
+        uint32_t qh;
+        v128_t h, lo, hi;
+        memcpy(&qh, blk + (kind == L_Q5_0 ? 2 : 4), 4);
+        h = wasm_i32x4_splat((int32_t)qh);
+        lo = wasm_i8x16_shuffle(h, h, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        hi = wasm_i8x16_shuffle(h, h, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        lo = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, sel), sel), wasm_i8x16_splat(0x10));
+        hi = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, sel), sel), wasm_i8x16_splat(0x10));
+        lo = wasm_v128_or(lo, wasm_v128_and(q, wasm_i8x16_splat(0x0F)));
+        hi = wasm_v128_or(hi, wasm_u8x16_shr(q, 4));
+        e0 = wasm_v128_and(lo, m);
+        e1 = wasm_u16x8_shr(lo, 8);
+        e2 = wasm_v128_and(hi, m);
+        e3 = wasm_u16x8_shr(hi, 8);
     } else {
         const v128_t m = wasm_i16x8_splat(0x000F);
         e0 = wasm_v128_and(q, m);
         e1 = wasm_v128_and(wasm_u16x8_shr(q, 8), m);
         e2 = wasm_v128_and(wasm_u16x8_shr(q, 4), m);
         e3 = wasm_u16x8_shr(q, 12);
-        if (kind == L_Q5_0 || kind == L_Q5_1) {
-            /* fifth bit of element j is bit j of qh: lanes of e0 take bits 0,2..14, e1 1,3..15,
-             * e2 16,18..30, e3 17..31. Each level is taken as q4 + 16 h - 16 = q4 - (h ? 0 : 16),
-             * which is Q5_0's offset; Q5_1 adds 16 * sum(activations) back (dotg's offset). */
-            const v128_t even = wasm_i16x8_make(1, 4, 16, 64, 256, 1024, 4096, 16384);
-            const v128_t odd = wasm_i16x8_shl(even, 1), zero = wasm_i16x8_splat(0), sixteen = wasm_i16x8_splat(16);
-            uint32_t qh;
-            v128_t lo, hi;
-            memcpy(&qh, blk + (kind == L_Q5_0 ? 2 : 4), 4);
-            lo = wasm_i16x8_splat((int16_t)qh);
-            hi = wasm_i16x8_splat((int16_t)(qh >> 16));
-            e0 = wasm_i16x8_sub(e0, wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(lo, even), zero), sixteen));
-            e1 = wasm_i16x8_sub(e1, wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(lo, odd), zero), sixteen));
-            e2 = wasm_i16x8_sub(e2, wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hi, even), zero), sixteen));
-            e3 = wasm_i16x8_sub(e3, wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hi, odd), zero), sixteen));
-        }
     }
     return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(e0, x[0]), wasm_i32x4_dot_i16x8(e1, x[1])),
                           wasm_i32x4_add(wasm_i32x4_dot_i16x8(e2, x[2]), wasm_i32x4_dot_i16x8(e3, x[3])));
@@ -485,7 +488,7 @@ static inline __attribute__((always_inline)) void dotg(int kind, size_t blk_byte
     const int64_t nb = n / 32;
     const v128_t table = wasm_v128_load(iq4nl_values);
     const size_t act_qs = act_bytes == sizeof(block_q8_1) ? 4 : 2;
-    const int offset = kind == L_Q4_0 ? 8 : kind == L_Q5_1 ? -16 : 0; /* Q5_0's: row_block */
+    const int offset = kind == L_Q4_0 ? 8 : kind == L_Q5_0 ? 16 : 0;
     v128_t sumf[2];
     int64_t ib;
     int g;
