@@ -11,13 +11,14 @@ export class MobileLLMError extends Error {
 export class DownloadError extends MobileLLMError { code: 'download'; status?: number; url?: string }
 export class FormatError extends MobileLLMError { code: 'format' }
 export class UnsupportedError extends MobileLLMError { code: 'unsupported'; files?: string[] }
-export class QuotaError extends MobileLLMError { code: 'quota'; needed?: number; free?: number }
+export class QuotaError extends MobileLLMError { code: 'quota'; /** the whole file's bytes, when known */ size?: number; needed?: number; free?: number }
 export class ContextFullError extends MobileLLMError { code: 'context_full'; promptTokens: number; nCtx: number }
 export class AbortError extends MobileLLMError { code: 'aborted' }
 export class BusyError extends MobileLLMError { code: 'busy' }
 export class StateError extends MobileLLMError { code: 'state' }
 export class ArgumentError extends MobileLLMError { code: 'argument' }
-export class NoMemoryError extends MobileLLMError { code: 'nomem' }
+export class NoMemoryError extends MobileLLMError { code: 'nomem'; needed?: number; limit?: number }
+/** also: the entry a load was reading or writing was deleted (or replaced) by another tab or process meanwhile */
 export class CacheError extends MobileLLMError { code: 'cache' }
 export class InternalError extends MobileLLMError { code: 'internal' }
 
@@ -32,6 +33,8 @@ export interface Progress {
   resumedFrom?: number;
   /** the file being downloaded, for multi-file Hugging Face checkpoints */
   file?: string;
+  /** download: another tab or process is downloading this entry; loaded / total are its progress (polled) */
+  waiting?: boolean;
   corrupt?: boolean;
   message?: string;
 }
@@ -58,6 +61,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** true (default): use and fill the cache; false: keep nothing; 'reload': ignore and replace cached copies */
   cache?: boolean | 'reload';
+  /** ask the browser to keep this origin's storage (navigator.storage.persist()); the answer is info.persisted */
+  persist?: boolean;
   /** Node: cache directory (default $MOBILELLM_CACHE_DIR, $XDG_CACHE_HOME/mobilellm-wasm or ~/.cache/mobilellm-wasm) */
   cacheDir?: string;
   /** weight type for converted checkpoints (default 'q8_0'): a llama.cpp file type, lower case —
@@ -70,6 +75,10 @@ export interface LoadOptions {
    * SharedArrayBuffer (Node, or a cross-origin-isolated page: COOP same-origin + COEP require-corp);
    * elsewhere the model runs on one thread and info.warnings says why. Results are identical. */
   threads?: number;
+  /** the most wasm memory (bytes) the model may grow the engine to (default: 1.5 GB on iPhone / iPad,
+   * whose Safari kills pages above about that, else the 4 GiB wasm32 space). A model (or context) that
+   * would pass it is refused with a NoMemoryError naming the sizes, before any memory grows. */
+  memoryLimit?: number;
   /** Hugging Face Hub endpoint (default https://huggingface.co) */
   hfEndpoint?: string;
   /** token for gated / private repos */
@@ -145,7 +154,10 @@ export interface ModelInfo {
   nParams: number; weightBytes: number;
   source: string;
   cacheKey: string | null;
+  /** true when no byte was downloaded or converted for this load (also after waiting for another tab's download) */
   fromCache: boolean;
+  /** whether the browser keeps this origin's storage under pressure (asked for with persist: true); null in Node or without a cache */
+  persisted: boolean | null;
   fileBytes: number;
   warnings: string[];
   loadMs: number;
@@ -158,6 +170,8 @@ export interface ModelInfo {
   relaxedSimd: boolean;
   /** forward-pass threads actually used (1 where threads are unavailable) */
   threads: number;
+  /** the memoryLimit the model was checked against (bytes) */
+  memoryLimit: number;
 }
 
 export interface GenerationStats {
@@ -218,6 +232,8 @@ export class MobileLLM {
     clear(o?: CacheOptions): Promise<number>;
     usage(o?: CacheOptions): Promise<{ usage: number; entries: number; quota: number | null; free: number | null; store: string }>;
     read(key: string, o?: CacheOptions): Promise<Uint8Array>;
+    /** delete partial entries, then complete ones least recently used first, until at most `keep` bytes (default 0) remain; entries being written are skipped */
+    evict(o?: CacheOptions & { keep?: number }): Promise<{ evicted: string[]; freedBytes: number; usage: number }>;
   };
 }
 
