@@ -20,8 +20,11 @@ const GGML = [
 const ENGINE = new Set(['F32', 'F16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K',
   'IQ4_NL', 'IQ4_XS', 'BF16']);
 
-/** The types the converter writes, with llama_ftype (general.file_type) of a file of that type. */
-const FTYPE = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 };
+/** The types the converter writes as a whole file (every quantizable tensor of that type, as
+ * llama.cpp's recipe allows), with llama_ftype (general.file_type: LLAMA_FTYPE_MOSTLY_<name>,
+ * ALL_F32 for F32). The mixed file types (q4_k_m, ...) are recipes: models/convert/quant_recipe.js. */
+const FTYPE = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q2_K: 10, Q6_K: 18, IQ4_NL: 25, IQ4_XS: 30,
+  BF16: 32 };
 
 /**
  * @typedef {object} GgmlTypeInfo
@@ -49,6 +52,6 @@ export function ggmlType(id) {
   return BY_ID.get(id) ?? null;
 }
 
-/** Output types of the converter by lower-case name ('q8_0'), in id order. */
+/** Single-type output files of the converter by lower-case name ('q8_0'), in id order. */
 export const OUTPUT_TYPES = Object.freeze(Object.fromEntries(
   GGML_TYPES.filter((t) => t.ftype !== null).map((t) => [t.name.toLowerCase(), t])));

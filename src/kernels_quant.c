@@ -54,37 +54,48 @@ DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
-/* 32-block types: four rows per pass (one transpose per block for the four), the rest alone. */
-static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
-                                const void *xq, int64_t n_tok, quant_dot4_fn dot4, quant_dot_fn dot, int act) {
+/* 32-block types: eight rows per pass, four from each half of the rows (two streams; each
+ * block's activations split once for the eight), then a group of four, the rest alone. */
+static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                                 const void *xq, int64_t n_tok, quant_dot8_fn dot8, quant_dot4_fn dot4,
+                                 quant_dot_fn dot, int act) {
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
-    const uint8_t *wr = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
-    int64_t r = 0, t;
-    for (; r + 4 <= n_rows; r += 4, wr += 4 * wrow) {
+    const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
+    const int64_t quads = n_rows / 4, part = quads / 2;
+    int64_t q, r, t, k;
+    int g;
+    for (q = 0; q < part; q++) {
+        const void *w2[2];
+        for (g = 0; g < 2; g++) w2[g] = wd + (size_t)(4 * (q + g * part)) * wrow;
         for (t = 0; t < n_tok; t++) {
-            float o[4];
-            dot4(n_in, wr, wrow, a + (size_t)t * arow, o);
-            out[t * ldo + r] = o[0];
-            out[t * ldo + r + 1] = o[1];
-            out[t * ldo + r + 2] = o[2];
-            out[t * ldo + r + 3] = o[3];
+            float o[8];
+            dot8(n_in, w2, wrow, a + (size_t)t * arow, o);
+            for (g = 0; g < 2; g++)
+                for (k = 0; k < 4; k++) out[t * ldo + 4 * (q + g * part) + k] = o[4 * g + k];
         }
     }
-    for (; r < n_rows; r++, wr += wrow)
-        for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wr, a + (size_t)t * arow);
+    for (r = 8 * part; r + 4 <= n_rows; r += 4) {
+        for (t = 0; t < n_tok; t++) {
+            float o[4];
+            dot4(n_in, wd + (size_t)r * wrow, wrow, a + (size_t)t * arow, o);
+            for (k = 0; k < 4; k++) out[t * ldo + r + k] = o[k];
+        }
+    }
+    for (; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wd + (size_t)r * wrow, a + (size_t)t * arow);
 }
 
-#define DEFINE4(name, dot4, dot, act)                                                                          \
+#define DEFINE4(name, dot8, dot4, dot, act)                                                                    \
     KERN_QUANT_MATMUL(name) {                                                                                  \
         (void)x, (void)hints;                                                                                  \
-        matmul_dots4(out, ldo, w, n_in, n_rows, xq, n_tok, dot4, dot, act);                                    \
+        matmul_dots8(out, ldo, w, n_in, n_rows, xq, n_tok, dot8, dot4, dot, act);                             \
     }
 
-DEFINE4(q4_0_simd128, q4_0_dot4_q8_0_simd128, q4_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
-DEFINE4(q4_1_simd128, q4_1_dot4_q8_1_simd128, q4_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
-DEFINE4(q5_0_simd128, q5_0_dot4_q8_0_simd128, q5_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
-DEFINE4(q5_1_simd128, q5_1_dot4_q8_1_simd128, q5_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
-DEFINE4(iq4_nl_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
+DEFINE4(q4_0_simd128, q4_0_dot8_q8_0_simd128, q4_0_dot4_q8_0_simd128, q4_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
+DEFINE4(q4_1_simd128, q4_1_dot8_q8_1_simd128, q4_1_dot4_q8_1_simd128, q4_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
+DEFINE4(q5_0_simd128, q5_0_dot8_q8_0_simd128, q5_0_dot4_q8_0_simd128, q5_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
+DEFINE4(q5_1_simd128, q5_1_dot8_q8_1_simd128, q5_1_dot4_q8_1_simd128, q5_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
+DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE(q2_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 DEFINE(q3_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 DEFINE(q4_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)

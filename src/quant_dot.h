@@ -66,6 +66,13 @@ void q4_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const vo
 void q5_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
 void q5_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
 void iq4_nl_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+/* Two such groups of four rows (w2[0], w2[1]: far apart, read as two streams), out8[4 * g + k]. */
+typedef void (*quant_dot8_fn)(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q4_0_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q4_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q5_0_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q5_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void iq4_nl_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
 #endif
 
 #endif

@@ -38,10 +38,8 @@ static v128_t dot16(v128_t w, v128_t a) {
 /* byte lane j (0..15) = 0x10 where bit (base + j) of qh is set, else 0 */
 static v128_t fifth_bits(uint32_t qh, int base) {
     const v128_t sel = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, (int8_t)128, 1, 2, 4, 8, 16, 32, 64, (int8_t)128);
-    uint32_t h = qh >> base;
-    v128_t b = wasm_i8x16_make((int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h, (int8_t)h,
-                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8),
-                               (int8_t)(h >> 8), (int8_t)(h >> 8), (int8_t)(h >> 8));
+    const v128_t h = wasm_i16x8_splat((int16_t)(qh >> base)); /* bytes h0 h1 h0 h1 ... */
+    const v128_t b = wasm_i8x16_shuffle(h, h, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     return wasm_v128_and(wasm_i8x16_ne(wasm_v128_and(b, sel), wasm_i8x16_splat(0)), wasm_i8x16_splat(0x10));
 }
 
@@ -378,7 +376,13 @@ float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {
  * The same dots for rows w, w + row_bytes, w + 2 row_bytes, w + 3 row_bytes against one token:
  * each block's four int32 sums leave one transpose as one i32x4 (row k in lane k), and the
  * scalar's float step per block runs once for the four rows in f32x4 lanes, each lane doing
- * exactly that row's operations. */
+ * exactly that row's operations.
+ * No widening of weights: the block's activations are split once, for the four rows, into
+ * int16 lanes of even and odd elements (x0: 0,2..14; x1: 1,3..15; x2: 16,18..30; x3: 17..31),
+ * and 16 bytes of packed nibbles, seen as int16 lanes, give those four orders by a shift and a
+ * mask each (Q5: the nibbles and fifth bits as bytes first). Q4_0/Q5_0's offsets (8, 16) leave
+ * the loop as offset * (sum of the activations).
+ * The rows' fp16 scales convert four at a time (halves_f32x4). */
 
 static v128_t transpose_sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
     const v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
@@ -386,97 +390,149 @@ static v128_t transpose_sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/* The four rows' fp16 field at byte offset off of block ib. */
-static v128_t halves4(const uint8_t *w, size_t row_bytes, size_t blk_bytes, int64_t ib, size_t off) {
-    float f[4];
-    int k;
-    for (k = 0; k < 4; k++) {
-        uint16_t h;
-        memcpy(&h, w + (size_t)k * row_bytes + (size_t)ib * blk_bytes + off, 2);
-        f[k] = H2F(h);
-    }
-    return wasm_v128_load(f);
+/* Four fp16 halves (the low 16 bits of each i32 lane) to f32, exactly as codec.c's
+ * fp16_to_f32 (inf and nan too), without forming a subnormal float (an x86 assist each): a
+ * subnormal half is its integer mantissa times 2^-24. */
+static v128_t halves_f32x4(v128_t h) {
+    const v128_t em = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+    const v128_t bias = wasm_i32x4_splat(112 << 23);
+    v128_t normal = wasm_i32x4_add(wasm_i32x4_shl(em, 13), bias);
+    v128_t sub;
+    normal = wasm_i32x4_add(normal, wasm_v128_and(wasm_i32x4_gt(em, wasm_i32x4_splat(0x7bff)), bias)); /* inf, nan */
+    sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(em), wasm_f32x4_splat(0x1p-24f));
+    return wasm_v128_or(wasm_v128_bitselect(sub, normal, wasm_i32x4_lt(em, wasm_i32x4_splat(0x400))), sign);
 }
 
-/* levels of one row's block as two 16-lane int8 vectors, per type */
+/* The four rows' fp16 field at p, p + stride, ... as f32x4. */
+static v128_t halves4(const uint8_t *p, size_t stride) {
+    uint16_t h0, h1, h2, h3;
+    memcpy(&h0, p, 2);
+    memcpy(&h1, p + stride, 2);
+    memcpy(&h2, p + 2 * stride, 2);
+    memcpy(&h3, p + 3 * stride, 2);
+    return halves_f32x4(wasm_i32x4_make(h0, h1, h2, h3));
+}
+
 enum { L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_IQ4_NL };
-static void block_levels(int kind, const uint8_t *blk, v128_t table, v128_t *lo, v128_t *hi) {
-    switch (kind) {
-    case L_Q4_0:
-        nibbles(blk + 2, lo, hi);
-        *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(8));
-        *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(8));
-        break;
-    case L_Q4_1: nibbles(blk + 4, lo, hi); break;
-    case L_Q5_0:
-    case L_Q5_1: {
-        const size_t qh_off = kind == L_Q5_0 ? 2 : 4;
+
+/* int16 lanes of 16 int8 values: even ones (*ev) and odd ones (*od) */
+static void split_i8(v128_t v, v128_t *ev, v128_t *od) {
+    *ev = wasm_i16x8_shr(wasm_i16x8_shl(v, 8), 8);
+    *od = wasm_i16x8_shr(v, 8);
+}
+
+/* One row's block: its exact int32 dot with the split activations, as four lane sums (before
+ * any offset). */
+static inline __attribute__((always_inline)) v128_t row_block(int kind, const uint8_t *blk, const v128_t *x,
+                                                               v128_t table) {
+    const size_t qs_off = kind == L_Q4_0 || kind == L_IQ4_NL ? 2 : kind == L_Q4_1 ? 4 : kind == L_Q5_0 ? 6 : 8;
+    const v128_t q = wasm_v128_load(blk + qs_off);
+    v128_t e0, e1, e2, e3;
+    if (kind == L_IQ4_NL) {
+        split_i8(wasm_i8x16_swizzle(table, wasm_v128_and(q, wasm_i8x16_splat(0x0F))), &e0, &e1);
+        split_i8(wasm_i8x16_swizzle(table, wasm_u8x16_shr(q, 4)), &e2, &e3);
+    } else if (kind == L_Q5_0 || kind == L_Q5_1) {
+        /* levels as bytes in element order (nibble | 0x10 where bit j of qh is set), then split */
+        const v128_t sel = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, (int8_t)128, 1, 2, 4, 8, 16, 32, 64, (int8_t)128);
+        const v128_t m = wasm_i16x8_splat(0x00FF);
         uint32_t qh;
-        memcpy(&qh, blk + qh_off, 4);
-        nibbles(blk + qh_off + 4, lo, hi);
-        *lo = wasm_v128_or(*lo, fifth_bits(qh, 0));
-        *hi = wasm_v128_or(*hi, fifth_bits(qh, 16));
-        if (kind == L_Q5_0) {
-            *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(16));
-            *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(16));
-        }
-        break;
+        v128_t h, lo, hi;
+        memcpy(&qh, blk + (kind == L_Q5_0 ? 2 : 4), 4);
+        h = wasm_i32x4_splat((int32_t)qh);
+        lo = wasm_i8x16_shuffle(h, h, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        hi = wasm_i8x16_shuffle(h, h, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        lo = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, sel), sel), wasm_i8x16_splat(0x10));
+        hi = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, sel), sel), wasm_i8x16_splat(0x10));
+        lo = wasm_v128_or(lo, wasm_v128_and(q, wasm_i8x16_splat(0x0F)));
+        hi = wasm_v128_or(hi, wasm_u8x16_shr(q, 4));
+        e0 = wasm_v128_and(lo, m);
+        e1 = wasm_u16x8_shr(lo, 8);
+        e2 = wasm_v128_and(hi, m);
+        e3 = wasm_u16x8_shr(hi, 8);
+    } else {
+        const v128_t m = wasm_i16x8_splat(0x000F);
+        e0 = wasm_v128_and(q, m);
+        e1 = wasm_v128_and(wasm_u16x8_shr(q, 8), m);
+        e2 = wasm_v128_and(wasm_u16x8_shr(q, 4), m);
+        e3 = wasm_u16x8_shr(q, 12);
     }
-    default:
-        nibbles(blk + 2, lo, hi);
-        *lo = wasm_i8x16_swizzle(table, *lo);
-        *hi = wasm_i8x16_swizzle(table, *hi);
-        break;
+    return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(e0, x[0]), wasm_i32x4_dot_i16x8(e1, x[1])),
+                          wasm_i32x4_add(wasm_i32x4_dot_i16x8(e2, x[2]), wasm_i32x4_dot_i16x8(e3, x[3])));
+}
+
+/* The block's float step for the four rows of one group (sumi: their int32 sums after any
+ * offset), in the scalar reference's order, added to *sumf. dy: the activation scale splatted. */
+static inline __attribute__((always_inline)) v128_t block_float(int kind, v128_t sumf, v128_t sumi,
+                                                                 const uint8_t *wb, size_t row_bytes, v128_t dy,
+                                                                 v128_t s) {
+    const v128_t f = wasm_f32x4_convert_i32x4(sumi);
+    switch (kind) {
+    case L_Q4_0: /* sumi * dx * dy */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(f, halves4(wb, row_bytes)), dy));
+    case L_Q5_0: /* (dx * dy) * sumi */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(halves4(wb, row_bytes), dy), f));
+    case L_IQ4_NL: /* (dy * dx) * sumi */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(dy, halves4(wb, row_bytes)), f));
+    default: /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
+        return wasm_f32x4_add(sumf, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(halves4(wb, row_bytes), dy), f),
+                                                   wasm_f32x4_mul(halves4(wb + 2, row_bytes), s)));
     }
 }
 
-static void dot4(int kind, size_t blk_bytes, int64_t n, const uint8_t *w, size_t row_bytes, const uint8_t *a,
-                 size_t act_bytes, float *out4) {
+/* Groups of four rows at w[0..n_groups-1] (n_groups 1 or 2: two far-apart groups read as
+ * two streams, sharing each block's activation split and scales), out[4 * g + k]. */
+static inline __attribute__((always_inline)) void dotg(int kind, size_t blk_bytes, int64_t n, const uint8_t *const *w,
+                                                        int n_groups, size_t row_bytes, const uint8_t *a,
+                                                        size_t act_bytes, float *out) {
     const int64_t nb = n / 32;
     const v128_t table = wasm_v128_load(iq4nl_values);
     const size_t act_qs = act_bytes == sizeof(block_q8_1) ? 4 : 2;
-    v128_t sumf = wasm_f32x4_splat(0.0f);
+    const int offset = kind == L_Q4_0 ? 8 : kind == L_Q5_0 ? 16 : 0;
+    v128_t sumf[2];
     int64_t ib;
+    int g;
+    for (g = 0; g < n_groups; g++) sumf[g] = wasm_f32x4_splat(0.0f);
     for (ib = 0; ib < nb; ++ib) {
         const uint8_t *ab = a + (size_t)ib * act_bytes;
-        const v128_t a0 = wasm_v128_load(ab + act_qs), a1 = wasm_v128_load(ab + act_qs + 16);
-        v128_t acc[4], sumi;
-        uint16_t dyh;
-        float dy;
-        int k;
-        for (k = 0; k < 4; k++) {
-            v128_t lo, hi;
-            block_levels(kind, w + (size_t)k * row_bytes + (size_t)ib * blk_bytes, table, &lo, &hi);
-            acc[k] = wasm_i32x4_add(dot16(lo, a0), dot16(hi, a1));
+        const size_t wo = (size_t)ib * blk_bytes;
+        v128_t x[4], off = wasm_i32x4_splat(0), dy, s = dy = wasm_f32x4_splat(0.0f);
+        uint16_t h;
+        split_i8(wasm_v128_load(ab + act_qs), &x[0], &x[1]);
+        split_i8(wasm_v128_load(ab + act_qs + 16), &x[2], &x[3]);
+        if (offset) { /* offset * sum(activations), in every lane */
+            const v128_t s16 = wasm_i16x8_add(wasm_i16x8_add(x[0], x[1]), wasm_i16x8_add(x[2], x[3]));
+            off = wasm_i32x4_dot_i16x8(s16, wasm_i16x8_splat((int16_t)offset));
+            off = wasm_i32x4_add(off, wasm_i32x4_shuffle(off, off, 2, 3, 0, 1));
+            off = wasm_i32x4_add(off, wasm_i32x4_shuffle(off, off, 1, 0, 3, 2));
         }
-        sumi = wasm_f32x4_convert_i32x4(transpose_sum4(acc[0], acc[1], acc[2], acc[3]));
-        memcpy(&dyh, ab, 2);
-        dy = H2F(dyh);
-        switch (kind) {
-        case L_Q4_0: /* sumi * dx * dy */
-            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(sumi, halves4(w, row_bytes, blk_bytes, ib, 0)),
-                                                       wasm_f32x4_splat(dy)));
-            break;
-        case L_Q5_0: /* (dx * dy) * sumi */
-            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 0),
-                                                                      wasm_f32x4_splat(dy)), sumi));
-            break;
-        case L_IQ4_NL: /* (dy * dx) * sumi */
-            sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_splat(dy),
-                                                                      halves4(w, row_bytes, blk_bytes, ib, 0)), sumi));
-            break;
-        default: { /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
-            uint16_t sh;
-            v128_t t;
-            memcpy(&sh, ab + 2, 2);
-            t = wasm_f32x4_mul(wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 0), wasm_f32x4_splat(dy)), sumi);
-            t = wasm_f32x4_add(t, wasm_f32x4_mul(halves4(w, row_bytes, blk_bytes, ib, 2), wasm_f32x4_splat(H2F(sh))));
-            sumf = wasm_f32x4_add(sumf, t);
-            break;
+        memcpy(&h, ab, 2);
+        dy = halves_f32x4(wasm_i32x4_splat(h));
+        if (act_qs == 4) {
+            memcpy(&h, ab + 2, 2);
+            s = halves_f32x4(wasm_i32x4_splat(h));
         }
+        for (g = 0; g < n_groups; g++) {
+            const uint8_t *wb = w[g] + wo;
+            const v128_t sumi = transpose_sum4(row_block(kind, wb, x, table), row_block(kind, wb + row_bytes, x, table),
+                                               row_block(kind, wb + 2 * row_bytes, x, table),
+                                               row_block(kind, wb + 3 * row_bytes, x, table));
+            sumf[g] = block_float(kind, sumf[g], wasm_i32x4_sub(sumi, off), wb, row_bytes, dy, s);
         }
     }
-    wasm_v128_store(out4, sumf);
+    for (g = 0; g < n_groups; g++) wasm_v128_store(out + 4 * g, sumf[g]);
+}
+
+static inline __attribute__((always_inline)) void dot4(int kind, size_t blk_bytes, int64_t n, const uint8_t *w,
+                                                        size_t row_bytes, const uint8_t *a, size_t act_bytes,
+                                                        float *out4) {
+    dotg(kind, blk_bytes, n, &w, 1, row_bytes, a, act_bytes, out4);
+}
+
+static inline __attribute__((always_inline)) void dot8(int kind, size_t blk_bytes, int64_t n,
+                                                        const uint8_t *const *w2, size_t row_bytes, const uint8_t *a,
+                                                        size_t act_bytes, float *out8) {
+    dotg(kind, blk_bytes, n, w2, 2, row_bytes, a, act_bytes, out8);
 }
 
 void q4_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
@@ -493,6 +549,22 @@ void q5_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const vo
 }
 void iq4_nl_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
     dot4(L_IQ4_NL, sizeof(block_iq4_nl), n, w, row_bytes, a, sizeof(block_q8_0), out4);
+}
+
+void q4_0_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    dot8(L_Q4_0, sizeof(block_q4_0), n, (const uint8_t *const *)w2, row_bytes, a, sizeof(block_q8_0), out8);
+}
+void q4_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    dot8(L_Q4_1, sizeof(block_q4_1), n, (const uint8_t *const *)w2, row_bytes, a, sizeof(block_q8_1), out8);
+}
+void q5_0_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    dot8(L_Q5_0, sizeof(block_q5_0), n, (const uint8_t *const *)w2, row_bytes, a, sizeof(block_q8_0), out8);
+}
+void q5_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    dot8(L_Q5_1, sizeof(block_q5_1), n, (const uint8_t *const *)w2, row_bytes, a, sizeof(block_q8_1), out8);
+}
+void iq4_nl_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    dot8(L_IQ4_NL, sizeof(block_iq4_nl), n, (const uint8_t *const *)w2, row_bytes, a, sizeof(block_q8_0), out8);
 }
 
 #endif

@@ -439,5 +439,7 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
 `;
 // constrained decoding: grammar work per token against a decode step (tools/bench_grammar.js)
 md += sh('node', ['tools/bench_grammar.js', '--md', '--reps', String(REPS)]);
+// the 4/5/6-bit types against Q8_0 (tools/bench_quant.js)
+md += sh('node', ['tools/bench_quant.js', '--md', '--reps', String(REPS)]);
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);

@@ -7,6 +7,7 @@
 // the form llama.cpp can run and the baseline the shared model is compared with.
 import { GGUFWriter, GGUFValueType } from '../models/convert/gguf_writer.js';
 import { tensorBytes } from '../models/convert/quant.js';
+import { needsQuantizer } from '../models/convert/convert.js';
 import { addLlamaMeta } from '../models/convert/llama_meta.js';
 import { GGMLType, OUTPUT_TYPES } from '../lib/ggml_types.js';
 import { GGUF_KEY } from '../lib/gguf_keys.js';
@@ -46,8 +47,11 @@ function normals(seed) {
 export function makeRandomModel(o = {}) {
   const sh = SHAPES[o.shape ?? 'tiny'];
   if (!sh) throw new Error(`unknown shape '${o.shape}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const out = Object.hasOwn(OUTPUT_TYPES, o.type ?? 'q8_0') ? OUTPUT_TYPES[o.type ?? 'q8_0'] : undefined;
-  if (!out) throw new Error(`unknown type '${o.type}' (known: ${Object.keys(OUTPUT_TYPES).join(', ')})`);
+  const known = Object.keys(OUTPUT_TYPES).filter((t) => !needsQuantizer(t));
+  const out = known.includes(o.type ?? 'q8_0') ? OUTPUT_TYPES[o.type ?? 'q8_0'] : undefined;
+  if (!out) {
+    throw new Error(`unknown type '${o.type}' (known: ${known.join(', ')}; for the 4/5/6-bit types quantize an f32 file with llama.cpp, tests/fixtures/llama_ref_quantize.c)`);
+  }
   const type = out.id;
   const share = o.share ?? 1, mode = o.mode ?? 'immediate', nVocab = o.nVocab ?? 32000;
   const { nLayer, nEmbd, nFf, nHead, nHeadKv } = sh;

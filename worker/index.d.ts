@@ -65,8 +65,10 @@ export interface LoadOptions {
   persist?: boolean;
   /** Node: cache directory (default $MOBILELLM_CACHE_DIR, $XDG_CACHE_HOME/mobilellm-wasm or ~/.cache/mobilellm-wasm) */
   cacheDir?: string;
-  /** weight type for converted checkpoints (default 'q8_0') */
-  dtype?: 'q8_0' | 'f16' | 'f32' | 'bf16';
+  /** weight type for converted checkpoints (default 'q8_0'): a llama.cpp file type, lower case —
+   * 'f32', 'f16', 'bf16', 'q8_0', the 4/5/6-bit 'q4_0' ... 'q6_k', 'iq4_nl', 'iq4_xs' and the
+   * K mixes 'q3_k_s' ... 'q5_k_m' (the list: DTYPES of worker/options.js) */
+  dtype?: string;
   /** context length (default: the model's, at most 4096) */
   nCtx?: number;
   /** forward-pass threads (default 1, at most 16). More than 1 runs the pthreads build, which needs

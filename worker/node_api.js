@@ -22,9 +22,10 @@ export async function resolveModelFile(source, options = {}) {
   const { desc } = await describeSource(source, { transfer: false });
   const store = await openStore({ cacheDir: options.cacheDir });
   const dtype = checkDtype(options.dtype);
+  const quantizeRows = await engineQuantizer(dtype);
   try {
     const r = await sourceToFile(desc, {
-      store, cache: options.cache ?? true, dtype, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
+      store, cache: options.cache ?? true, dtype, quantizeRows, hfEndpoint: options.hfEndpoint, hfToken: options.hfToken,
       revision: options.revision, file: options.file, retries: options.retries,
       signal: options.signal ?? new AbortController().signal, warnings: [],
       onProgress: (p) => { try { options.onProgress?.(p); } catch { /* ignore */ } },
@@ -46,25 +47,31 @@ export async function resolveModelFile(source, options = {}) {
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
   const fs = await import('node:fs');
+  const dtype = checkDtype(options.dtype);
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
-    // a directory converts straight to the file: every output type of the converter
-    const { convertToFile, OUTPUT_TYPES } = await import('../models/convert/convert.js');
-    const type = typeof options.dtype === 'string' ? options.dtype.toLowerCase() : options.dtype === undefined ? 'q8_0' : '';
-    if (!Object.hasOwn(OUTPUT_TYPES, type)) {
-      throw new ArgumentError(`dtype must be one of ${Object.keys(OUTPUT_TYPES).join(', ')}, not '${options.dtype}'.`);
-    }
-    const { Engine } = await import('../wasm_build/engine.js');
-    const eng = await Engine.create(); // its C quantizers write the 4/5/6-bit types
+    // a directory converts straight to the file
+    const { convertToFile } = await import('../models/convert/convert.js');
     try {
-      return await convertToFile(source, outPath, {
-        type, onWarning: () => {}, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c),
-      });
+      return await convertToFile(source, outPath, { type: dtype, onWarning: () => {}, quantizeRows: await engineQuantizer(dtype) });
     } catch (e) {
       throw toApiError(e);
     }
   }
-  const dtype = checkDtype(options.dtype);
   const r = await resolveModelFile(source, { ...options, dtype });
   fs.copyFileSync(r.path, outPath);
   return { warnings: r.warnings };
+}
+
+/**
+ * The engine's C quantizer (Engine.quantizeRows) where converting to file type `dtype` needs it
+ * (the 4/5/6-bit types), else undefined (no engine is started).
+ * @param {string} dtype
+ */
+async function engineQuantizer(dtype) {
+  const { needsQuantizer } = await import('../models/convert/convert.js');
+  if (!needsQuantizer(dtype)) return undefined;
+  const { Engine } = await import('../wasm_build/engine.js');
+  const eng = await Engine.create();
+  return (/** @type {number} */ type, /** @type {Float32Array} */ data, /** @type {number} */ nRows, /** @type {number} */ nPerRow) =>
+    eng.quantizeRows(type, data, nRows, nPerRow);
 }

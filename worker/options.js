@@ -7,7 +7,7 @@
 
 import { ArgumentError } from './errors.js';
 import { describeValue } from '../models/convert/describe.js';
-import { OUTPUT_TYPES } from '../lib/ggml_types.js';
+import { FILE_TYPES } from '../models/convert/quant_recipe.js';
 
 /** The engine's thread pool limit (src/threads.c POOL_MAX). */
 export const MAX_THREADS = 16;
@@ -50,8 +50,8 @@ export const OPTIONS = Object.freeze({
   maxGenTokens: { cli: '--max-gen-tokens', label: 'Generated answer tokens', int: true, min: 1, max: MAX_CTX },
 });
 
-/** Weight types a checkpoint may be converted to (the `dtype` option, `convert --type`): the converter's output types. */
-export const DTYPES = Object.freeze(Object.keys(OUTPUT_TYPES));
+/** Weight types a checkpoint may be converted to (the `dtype` option, `convert --type`): the converter's file types (quant_recipe.js). */
+export const DTYPES = Object.freeze(Object.keys(FILE_TYPES));
 
 /**
  * The `dtype` option, lower-cased; q8_0 when absent.

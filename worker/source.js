@@ -38,7 +38,10 @@ import { isNode } from '../lib/env.js';
  * @typedef {object} LoadContext
  * @property {import('./cache_entry.js').Store} store
  * @property {boolean|'reload'} cache   'reload' ignores (and replaces) cached copies
- * @property {string} dtype             for checkpoints: an output type (lib/ggml_types.js OUTPUT_TYPES)
+ * @property {string} dtype             for checkpoints: a file type (quant_recipe.js FILE_TYPES)
+ * @property {(type: number, data: Float32Array, nRows: number, nPerRow: number) => Uint8Array} [quantizeRows]
+ *                                      the engine's C quantizer (Engine.quantizeRows), for the
+ *                                      4/5/6-bit types the JS converter does not encode
  * @property {string} [hfEndpoint]
  * @property {string} [hfToken]
  * @property {string} [revision]
@@ -70,6 +73,7 @@ import { isNode } from '../lib/env.js';
  */
 export async function loadSource(eng, src, lc) {
   lc.consume = (meta) => loadEntry(eng, lc.store, meta, lc);
+  lc.quantizeRows ??= (type, data, nRows, nPerRow) => eng.quantizeRows(type, data, nRows, nPerRow);
   switch (src.type) {
     case 'bytes': {
       lc.onProgress({ phase: 'load', loaded: 0, total: src.bytes.length });
@@ -486,7 +490,7 @@ async function viaFiles(src, lc) {
 export async function convertToEntry(files, entry, lc) {
   let built;
   try {
-    built = buildGGUF(files, { type: lc.dtype, onWarning: (w) => lc.warnings.push(w) });
+    built = buildGGUF(files, { type: lc.dtype, quantizeRows: lc.quantizeRows, onWarning: (w) => lc.warnings.push(w) });
   } catch (e) {
     throw toApiError(e);
   }

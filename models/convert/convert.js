@@ -30,6 +30,14 @@ export const OUTPUT_TYPES = FILE_TYPES;
 const JS_TYPES = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0]);
 
 /**
+ * Whether converting to file type `typeName` (an OUTPUT_TYPES key) needs opts.quantizeRows.
+ * @param {string} typeName
+ */
+export function needsQuantizer(typeName) {
+  return Object.hasOwn(OUTPUT_TYPES, typeName) && !JS_TYPES.has(OUTPUT_TYPES[typeName].base);
+}
+
+/**
  * @typedef {object} ConvertOptions
  * @property {string} [type]        an OUTPUT_TYPES key: f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | ... (default f16)
  * @property {(type: number, data: Float32Array, nRows: number, nPerRow: number) => Uint8Array} [quantizeRows]

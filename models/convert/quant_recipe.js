@@ -7,7 +7,7 @@
 //                                 { nLayer: 30, nHead: 9, nHeadKv: 3 });
 //   types.get('blk.0.attn_v.weight')  // GGMLType.Q6_K
 
-import { GGMLType, ggmlType } from '../../lib/ggml_types.js';
+import { GGMLType, ggmlType, OUTPUT_TYPES } from '../../lib/ggml_types.js';
 
 /** @param {number} t @returns {number} elements per block of ggml type t */
 const ggmlBlockSize = (t) => /** @type {import('../../lib/ggml_types.js').GgmlTypeInfo} */ (ggmlType(t)).blockElems;
@@ -16,19 +16,12 @@ const T = GGMLType;
 
 /**
  * File types: llama.cpp's general.file_type (llama_ftype) and its default tensor type
- * (llama_ftype_get_default_type).
+ * (llama_ftype_get_default_type). The single-type ones are lib/ggml_types.js's OUTPUT_TYPES;
+ * the K mixes are llama.cpp's LLAMA_FTYPE_MOSTLY_Q3_K_S .. Q5_K_M.
  * @type {Readonly<Record<string, {ftype: number, base: number}>>}
  */
 export const FILE_TYPES = Object.freeze({
-  f32: { ftype: 0, base: T.F32 },
-  f16: { ftype: 1, base: T.F16 },
-  bf16: { ftype: 32, base: T.BF16 },
-  q8_0: { ftype: 7, base: T.Q8_0 },
-  q4_0: { ftype: 2, base: T.Q4_0 },
-  q4_1: { ftype: 3, base: T.Q4_1 },
-  q5_0: { ftype: 8, base: T.Q5_0 },
-  q5_1: { ftype: 9, base: T.Q5_1 },
-  q2_k: { ftype: 10, base: T.Q2_K },
+  ...Object.fromEntries(Object.entries(OUTPUT_TYPES).map(([name, t]) => [name, Object.freeze({ ftype: /** @type {number} */ (t.ftype), base: t.id })])),
   q3_k_s: { ftype: 11, base: T.Q3_K },
   q3_k_m: { ftype: 12, base: T.Q3_K },
   q3_k_l: { ftype: 13, base: T.Q3_K },
@@ -36,9 +29,6 @@ export const FILE_TYPES = Object.freeze({
   q4_k_m: { ftype: 15, base: T.Q4_K },
   q5_k_s: { ftype: 16, base: T.Q5_K },
   q5_k_m: { ftype: 17, base: T.Q5_K },
-  q6_k: { ftype: 18, base: T.Q6_K },
-  iq4_nl: { ftype: 25, base: T.IQ4_NL },
-  iq4_xs: { ftype: 30, base: T.IQ4_XS },
 });
 
 const QUANTIZED = new Set([T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_NL, T.IQ4_XS]);

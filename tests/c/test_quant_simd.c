@@ -3,7 +3,7 @@
  *    sum of |products| (an independent check of block layouts and scales; for Q4_1/Q5_1 the
  *    min term takes Q8_1's stored fp16 sum, as ggml defines it);
  *  - built with -msimd128 (tests/node/quant_simd.test.js runs it under Node): every SIMD128
- *    dot (src/quant_dot_simd128.c), one row or four at once, equals the scalar one bit for
+ *    dot (src/quant_dot_simd128.c), one row, four or eight at once, equals the scalar one bit for
  *    bit (NaN equals NaN), on
  *    random block bytes (any fp16 scale: subnormal, inf, nan; int8 -128 activations) and on
  *    blocks the quantizers wrote from rows with edge values. */
@@ -161,53 +161,65 @@ static void test_simd_dots_equal_scalar_bit_for_bit(void) {
     CHECK_EQ_INT(n_checked, (int)N_TYPES * 400);
 }
 
-/* The four-row dots of the 32-block types equal each row's scalar dot. */
+/* The four-row dots of the 32-block types, and their eight-row dots (two groups of four far
+ * apart), equal each row's scalar dot. */
 static void test_simd_dot4_equals_scalar_per_row(void) {
     static const struct {
         uint32_t type, act;
         quant_dot_fn scalar;
         quant_dot4_fn dot4;
+        quant_dot8_fn dot8;
     } T4[] = {
-        {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q8_0, q4_0_dot_q8_0, q4_0_dot4_q8_0_simd128},
-        {MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q8_1, q4_1_dot_q8_1, q4_1_dot4_q8_1_simd128},
-        {MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q8_0, q5_0_dot_q8_0, q5_0_dot4_q8_0_simd128},
-        {MLLM_DTYPE_Q5_1, MLLM_DTYPE_Q8_1, q5_1_dot_q8_1, q5_1_dot4_q8_1_simd128},
-        {MLLM_DTYPE_IQ4_NL, MLLM_DTYPE_Q8_0, iq4_nl_dot_q8_0, iq4_nl_dot4_q8_0_simd128},
+        {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q8_0, q4_0_dot_q8_0, q4_0_dot4_q8_0_simd128, q4_0_dot8_q8_0_simd128},
+        {MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q8_1, q4_1_dot_q8_1, q4_1_dot4_q8_1_simd128, q4_1_dot8_q8_1_simd128},
+        {MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q8_0, q5_0_dot_q8_0, q5_0_dot4_q8_0_simd128, q5_0_dot8_q8_0_simd128},
+        {MLLM_DTYPE_Q5_1, MLLM_DTYPE_Q8_1, q5_1_dot_q8_1, q5_1_dot4_q8_1_simd128, q5_1_dot8_q8_1_simd128},
+        {MLLM_DTYPE_IQ4_NL, MLLM_DTYPE_Q8_0, iq4_nl_dot_q8_0, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot8_q8_0_simd128},
     };
-    static uint8_t w4[4 * (ROW / 32 * 24)];
+    /* 12 rows: the eight-row dot reads rows 0-3 and 8-11 */
+    static uint8_t w12[12 * (ROW / 32 * 24)];
     size_t t;
     int trial, n_checked = 0;
     for (t = 0; t < sizeof T4 / sizeof T4[0]; t++) {
         const size_t wrow = (size_t)(ROW / 32) * dtype_block_bytes(T4[t].type);
         const size_t ab = (size_t)(ROW / 32) * dtype_block_bytes(T4[t].act);
         for (trial = 0; trial < 100; trial++) {
-            float o[4];
+            float o[4], o8[8];
+            const void *w2[2];
             size_t i;
             int k, n = trial % 4 == 0 ? 32 : ROW;
             if (trial < 50) {
-                for (i = 0; i < 4 * wrow; i++) w4[i] = (uint8_t)next_u32();
+                for (i = 0; i < 12 * wrow; i++) w12[i] = (uint8_t)next_u32();
                 for (i = 0; i < ab; i++) abuf[i] = (uint8_t)next_u32();
             } else {
-                for (k = 0; k < 4; k++) {
+                for (k = 0; k < 12; k++) {
                     fill_row(xw, trial + k);
-                    quant_rows(T4[t].type, xw, w4 + (size_t)k * wrow, 1, ROW);
+                    quant_rows(T4[t].type, xw, w12 + (size_t)k * wrow, 1, ROW);
                 }
                 fill_row(xa, trial);
                 quantize_act(T4[t].act, xa, abuf);
             }
-            T4[t].dot4(n, w4, wrow, abuf, o);
-            for (k = 0; k < 4; k++) {
-                float r = T4[t].scalar(n, w4 + (size_t)k * wrow, abuf);
-                if (!same(r, o[k])) {
+            T4[t].dot4(n, w12, wrow, abuf, o);
+            w2[0] = w12;
+            w2[1] = w12 + 8 * wrow;
+            T4[t].dot8(n, w2, wrow, abuf, o8);
+            for (k = 0; k < 12; k++) {
+                float r = T4[t].scalar(n, w12 + (size_t)k * wrow, abuf);
+                if (k < 4 && !same(r, o[k])) {
                     check_g.cur_failed++;
                     fprintf(stderr, "  FAIL dot4 type %u trial %d row %d: %.9g vs scalar %.9g\n", (unsigned)T4[t].type,
                             trial, k, o[k], r);
+                }
+                if ((k < 4 || k >= 8) && !same(r, o8[k < 4 ? k : k - 4])) {
+                    check_g.cur_failed++;
+                    fprintf(stderr, "  FAIL dot8 type %u trial %d row %d: %.9g vs scalar %.9g\n", (unsigned)T4[t].type,
+                            trial, k, o8[k < 4 ? k : k - 4], r);
                 }
                 n_checked++;
             }
         }
     }
-    CHECK_EQ_INT(n_checked, 5 * 100 * 4);
+    CHECK_EQ_INT(n_checked, 5 * 100 * 12);
 }
 #endif
 

@@ -349,7 +349,7 @@ test('failures reject with coded Error subclasses and one sentence naming the ca
     ['no server', () => MobileLLM.load('http://127.0.0.1:1/x.gguf', { cacheDir, retries: 0 }), DownloadError, 'download', /127\.0\.0\.1:1/],
     ['not GGUF', () => MobileLLM.load(crypto.randomBytes(4096), { cacheDir }), FormatError, 'format', /GGUF|magic/i],
     ['a missing path', () => MobileLLM.load(path.join(work, 'missing.gguf'), { cacheDir }), ArgumentError, 'argument', /does not exist/],
-    ['a bad dtype', () => MobileLLM.load(tiny, { cacheDir, dtype: 'q4_0' }), ArgumentError, 'argument', /q4_0/],
+    ['a bad dtype', () => MobileLLM.load(tiny, { cacheDir, dtype: 'iq2_xxs' }), ArgumentError, 'argument', /iq2_xxs/],
     ['a bad source', () => MobileLLM.load(42, { cacheDir }), ArgumentError, 'argument', /source/],
     ['a bad option', async () => {
       const llm = await MobileLLM.load(tiny, { cacheDir });

@@ -41,7 +41,7 @@ test('every ggml type id has its ggml name, elements and bytes per block; retire
 });
 
 test('the converter\'s output types carry llama.cpp\'s general.file_type for a file of that type', () => {
-  assert.deepEqual(Object.keys(OUTPUT_TYPES), ['f32', 'f16', 'q8_0', 'bf16']);
+  assert.deepEqual(Object.keys(OUTPUT_TYPES), ['f32', 'f16', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q8_0', 'q2_k', 'q6_k', 'iq4_nl', 'iq4_xs', 'bf16']);
   for (const t of Object.values(OUTPUT_TYPES)) {
     assert.equal(GgufFileType[t.ftype], t.name === 'F32' ? 'ALL_F32' : `MOSTLY_${t.name}`, t.name);
     assert.ok(t.engine, `the engine runs ${t.name}, which the converter writes`);

@@ -7,6 +7,8 @@
 //              importance matrix; tests/fixtures/llama_ref_quantize.c) writes from the same
 //              checkpoint converted to F32 — on a 256-wide model (K types in place) and a
 //              192-wide untied one (llama.cpp's fallbacks), with edge rows (zero, outlier);
+//   load       MobileLLM.load(checkpoint, {dtype: 'q4_k_m' | ...}) converts with the engine's
+//              quantizer in the API's own path: the recipe's tensor types, the CLI's bytes and logits;
 //   errors     the engine's mllm_quantize_rows refuses what it cannot write, in one sentence.
 
 import { test, before, after } from 'node:test';
@@ -17,6 +19,7 @@ import path from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
+import { MobileLLM } from '../../worker/index.js';
 import { convertToFile, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { planTensorTypes } from '../../models/convert/quant_recipe.js';
 import { ggmlNBytes } from '../../models/convert/gguf_writer.js';
@@ -165,7 +168,7 @@ async function tensorData(file) {
       const ne = t.dimensions.map(Number);
       const buf = Buffer.alloc(ggmlNBytes(t.ggmlType, ne));
       fs.readSync(fd, buf, 0, buf.length, Number(t.fileOffset));
-      m.set(t.name, { type: t.ggmlType, bytes: buf });
+      m.set(t.name, { type: t.ggmlType, ne, bytes: buf });
     }
     return { md: info.metadata, tensors: m };
   } finally {
@@ -215,6 +218,52 @@ for (const [shapeName, s] of Object.entries(QUANT_SHAPES)) {
     assert.deepEqual([...seen].sort(), want.sort());
   });
 }
+
+// ------------------------------------------------------------------ load(checkpoint, {dtype})
+
+test('MobileLLM.load(checkpoint, {dtype: q4_k_m | q5_k_m | q6_k}) quantizes as the recipe says, to the CLI convert\'s bytes and logits', async () => {
+  const s = QUANT_SHAPES.wide256;
+  const dir = makeCheckpoint('load-dtype', s);
+  const cacheDir = path.join(work, 'load-dtype-cache');
+  const seq = ck.tokens.seq40;
+  const want = { q4_k_m: ['Q4_K', 'Q6_K'], q5_k_m: ['Q5_K', 'Q6_K'], q6_k: ['Q6_K'] };
+  for (const [dtype, types] of Object.entries(want)) {
+    const llm = await MobileLLM.load(dir, { cacheDir, dtype });
+    let loaded, logits;
+    try {
+      assert.equal(llm.info.fromCache, false, dtype);
+      loaded = path.join(work, `load-${dtype}.gguf`);
+      fs.writeFileSync(loaded, await MobileLLM.cache.read(/** @type {string} */ (llm.info.cacheKey), { cacheDir }));
+      logits = await llm.logits(seq);
+    } finally {
+      await llm.unload();
+    }
+    // per-tensor types: the recipe's for this file's tensors, and the K types it promises are there
+    const got = await tensorData(loaded);
+    const plan = planTensorTypes(dtype, [...got.tensors].map(([name, t]) => ({ name, ne: t.ne })),
+      { nLayer: s.nLayer, nHead: s.nHead, nHeadKv: s.nHeadKv });
+    for (const [name, t] of got.tensors) assert.equal(ggmlTypeName(t.type), ggmlTypeName(/** @type {number} */ (plan.get(name))), `${dtype} ${name}`);
+    const seen = new Set([...got.tensors.values()].map((t) => ggmlTypeName(t.type)));
+    for (const t of types) assert.ok(seen.has(t), `${dtype} holds ${t} tensors (${[...seen]})`);
+    // the CLI's conversion of the same checkpoint: same tensors, bytes and logits
+    const cli = path.join(work, `cli-${dtype}.gguf`);
+    execFileSync(process.execPath, [path.join('bin', 'mobilellm.js'), 'convert', dir, '-o', cli, '--type', dtype], { stdio: 'pipe' });
+    const ref = await tensorData(cli);
+    assert.deepEqual([...got.tensors.keys()].sort(), [...ref.tensors.keys()].sort(), dtype);
+    for (const [name, t] of ref.tensors) assert.ok(got.tensors.get(name)?.bytes.equals(t.bytes), `${dtype} ${name}: bytes differ from the CLI's`);
+    const again = await MobileLLM.load(cli, { cacheDir });
+    try {
+      const refLogits = await again.logits(seq);
+      assert.equal(refLogits.length, logits.length);
+      assert.ok(logits.some((v) => v !== 0) && Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength)
+        .equals(Buffer.from(refLogits.buffer, refLogits.byteOffset, refLogits.byteLength)), `${dtype}: logits equal the CLI file's`);
+    } finally {
+      await again.unload();
+    }
+    fs.rmSync(loaded);
+    fs.rmSync(cli);
+  }
+});
 
 // ------------------------------------------------------------------ errors
 
