@@ -2,6 +2,7 @@
 // meta.json and one data file, which chunks are written into at their offsets.
 
 import { CHUNK_SIZE } from './cache_entry.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /** @typedef {import('./cache_entry.js').Store} Store */
 
@@ -15,7 +16,7 @@ export class FsStore {
 
   async mods() {
     if (!this.m) {
-      const [fs, path, crypto] = await Promise.all([import('node:fs'), import('node:path'), import('node:crypto')]);
+      const [fs, path, crypto] = await Promise.all([nodeBuiltin('fs'), nodeBuiltin('path'), nodeBuiltin('crypto')]);
       this.m = { fs, path, crypto };
       fs.mkdirSync(path.join(this.root, 'entries'), { recursive: true });
     }
@@ -132,7 +133,7 @@ export class FsStore {
  * @returns {Promise<string>}
  */
 export async function defaultCacheDir() {
-  const [os, path] = await Promise.all([import('node:os'), import('node:path')]);
+  const [os, path] = await Promise.all([nodeBuiltin('os'), nodeBuiltin('path')]);
   if (process.env.MOBILELLM_CACHE_DIR) return path.resolve(process.env.MOBILELLM_CACHE_DIR);
   const base = process.env.XDG_CACHE_HOME ? path.resolve(process.env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
   return path.join(base, 'mobilellm-wasm');

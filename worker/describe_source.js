@@ -6,6 +6,7 @@ import { parseRepoId } from '../lib/repo_id.js';
 import { isNode } from '../lib/env.js';
 import { transferables } from './protocol.js';
 import { ArgumentError } from './errors.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /**
  * Classify a source on the calling side; bytes are transferred to the worker.
@@ -63,7 +64,7 @@ async function describeString(s) {
   if (/^https?:\/\//i.test(s)) return { type: 'url', url: s };
   const looksLikeRepo = !!parseRepoId(s) && !/\.gguf$/i.test(s) && !/^[./~]/.test(s);
   if (isNode) {
-    const fs = await import('node:fs');
+    const fs = await nodeBuiltin('fs');
     if (fs.existsSync(s) || !looksLikeRepo) return { type: 'path', path: s };
     const r = parseRepoId(s);
     return { type: 'hf', repo: r.repo, revision: r.revision };

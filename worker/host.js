@@ -65,8 +65,8 @@ export class Host {
    * each context's pool holds threads - 1 workers for its lifetime).
    * @param {number} [threads]
    */
-  engine(threads = 1) {
-    this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1 });
+  engine(threads = 1, locateFile = undefined) {
+    this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1, locateFile });
     return this.enginePromise;
   }
 
@@ -100,7 +100,7 @@ export class Host {
     const want = o.threads ?? 1;
     if (a.source?.type === 'cache' && o.cache === false) throw new ArgumentError('Loading a cache entry by key needs the cache; do not pass cache: false.');
     const t0 = performance.now();
-    const eng = await this.engine(want);
+    const eng = await this.engine(want, o.locateFile);
     /** @type {string[]} */
     const warnings = [];
     // The engine has a pool only in the pthreads build (it needs SharedArrayBuffer: Node, or a

@@ -7,6 +7,7 @@ import { openStore } from './cache.js';
 import { describeSource } from './describe_source.js';
 import { checkDtype } from './options.js';
 import { ArgumentError, toApiError } from './errors.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /**
  * Node: the path of a GGUF file for any source — a GGUF path as is, or the verified cache entry
@@ -45,7 +46,7 @@ export async function resolveModelFile(source, options = {}) {
  */
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
-  const fs = await import('node:fs');
+  const fs = await nodeBuiltin('fs');
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     // a directory converts straight to the file: every output type of the converter
     const { convertToFile, OUTPUT_TYPES } = await import('../models/convert/convert.js');

@@ -19,6 +19,7 @@ import { describeValue } from './describe.js';
 import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
 import { TorchBinFile } from './pytorch_bin.js';
+import { nodeBuiltin } from '../../lib/node_builtin.js';
 
 /** Output types (--type): llama.cpp's file types, each with its general.file_type and the
  * per-tensor type recipe of quant_recipe.js. */
@@ -421,8 +422,8 @@ export function memoryFiles(map, label = 'the checkpoint') {
  * @returns {Promise<CheckpointFiles>}
  */
 export async function dirFiles(dir) {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
+  const fs = await nodeBuiltin('fs');
+  const path = await nodeBuiltin('path');
   let st;
   try {
     st = fs.statSync(dir);
@@ -486,7 +487,7 @@ export async function convertHF(dir, opts = {}) {
  * @returns {Promise<{warnings: string[]}>}
  */
 export async function convertToFile(dir, outPath, opts = {}) {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeBuiltin('fs/promises');
   const files = await dirFiles(dir);
   const tmp = `${outPath}.partial`;
   try {
