@@ -50,8 +50,8 @@ export async function openPort(useWorker, workerUrl) {
   };
 }
 
-/** The worker script's name, for locateFile and the cross-origin shim (a variable, not a literal,
- * so bundlers do not emit the unbundled file as an asset). */
+/** The worker script's name, for the cross-origin shim (resolved by hand, not as a new URL that
+ * bundlers would emit the unbundled file for). */
 const WORKER_FILE = 'worker.js';
 
 /**
@@ -69,7 +69,7 @@ function startWebWorker(workerUrl) {
   } catch (e) {
     if (/** @type {any} */ (e)?.name !== 'SecurityError') throw e;
   }
-  const target = workerUrl ?? new URL(WORKER_FILE, import.meta.url).href;
+  const target = workerUrl ?? import.meta.url.replace(/[^/?#]*([?#].*)?$/, WORKER_FILE);
   const shim = new Blob([`import ${JSON.stringify(target)};\n`], { type: 'text/javascript' });
   return new Worker(URL.createObjectURL(shim), opts);
 }
