@@ -59,6 +59,7 @@ export async function convertSource(source, outPath, options = {}) {
     try {
       return await convertToFile(source, outPath, {
         type, onWarning: () => {}, quantizeRows: (t, d, r, c) => eng.quantizeRows(t, d, r, c),
+        onTensor: (i, n, name) => { try { options.onProgress?.({ phase: 'convert', tensor: i, tensors: n, name }); } catch { /* ignore */ } },
       });
     } catch (e) {
       throw toApiError(e);

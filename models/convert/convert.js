@@ -31,6 +31,7 @@ const JS_TYPES = new Set([GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8
 /**
  * @typedef {object} ConvertOptions
  * @property {string} [type]        an OUTPUT_TYPES key: f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | ... (default f16)
+ * @property {(i: number, n: number, name: string) => void} [onTensor] called as tensor i of n is converted
  * @property {(type: number, data: Float32Array, nRows: number, nPerRow: number) => Uint8Array} [quantizeRows]
  *                                  the quantizer of the types quant.js does not encode (4/5/6-bit):
  *                                  the engine's, Engine.quantizeRows
@@ -179,6 +180,7 @@ export function buildGGUF(files, opts = {}) {
     throw new ConvertError(`Output type '${typeName}' needs the engine's quantizer (convert through the package API or CLI).`, 'unsupported');
   }
 
+  let done = 0;
   for (const [hfName, ggufName, shape, isMatrix, permuteHeads] of plan) {
     const e = tensors.entry(hfName);
     if (!e) throw new ConvertError(`The checkpoint has no tensor '${hfName}'.`, 'missing');
@@ -194,6 +196,7 @@ export function buildGGUF(files, opts = {}) {
       warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of 32, so it is stored as F16 instead of ${ggmlType(out.base)?.name}.`);
     }
     w.addTensor(ggufName, type, ne, () => {
+      opts.onTensor?.(++done, plan.length, ggufName);
       let data = tensors.readF32(hfName).data;
       if (permuteHeads) data = permuteQK(data, shape[0], shape[1], permuteHeads);
       if (JS_TYPES.has(type)) return tensorBytes(type, data);
