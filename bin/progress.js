@@ -58,7 +58,7 @@ export function progressLine(stream, { quiet = false, now = () => performance.no
       const end = p.total != null && p.loaded === p.total;
       if (t - last < 100 && !end) return;
       last = t;
-      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      const width = Math.max(20, (stream.columns || 80) - 1); // a terminal of unknown size reports 0
       stream.write(`\r\x1b[K${progressText(p).slice(0, width)}`);
       shown = true;
     },

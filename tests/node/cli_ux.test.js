@@ -3,7 +3,8 @@
 // shows on a terminal (a pseudo-terminal from util-linux `script`) and never in a pipe or with --quiet.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,10 +25,12 @@ function run(args) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-/** Run the CLI with stdout and stderr on a pseudo-terminal; returns everything it wrote. */
-function runOnTerminal(args) {
+/** Run the CLI with stdout and stderr on a pseudo-terminal; resolves to everything it wrote.
+ * (Asynchronous: the test's own server must keep answering meanwhile.) */
+async function runOnTerminal(args) {
   const cmd = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  return execFileSync('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env });
+  const { stdout } = await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env, timeout: 120_000 });
+  return stdout;
 }
 
 test('no arguments: the usage on stderr and exit 2', () => {
@@ -84,15 +87,17 @@ test('a download shows one updating progress line on a terminal, none in a pipe 
   const srv = await startServer({ root: work });
   try {
     const url = `${srv.url}/tiny.gguf`;
-    const tty = runOnTerminal(['info', '-m', url]);
+    const tty = await runOnTerminal(['info', '-m', url]);
     assert.match(tty, /\r\x1b\[Kdownloading: [\d.]+ [kM]?B of [\d.]+ [kM]?B \(\d+%\)/);
     assert.match(tty, /\r\x1b\[Kloading: /);
     assert.match(tty, /"nVocab"/);
     fs.rmSync(path.join(work, 'cache'), { recursive: true, force: true });
-    const quiet = runOnTerminal(['info', '--quiet', '-m', url]);
-    assert.doesNotMatch(quiet, /\r|downloading|loading:/);
+    const quiet = await runOnTerminal(['info', '--quiet', '-m', url]);
+    assert.doesNotMatch(quiet, /\r(?!\n)|\x1b|downloading|loading:/); // (the terminal ends lines with \r\n)
     fs.rmSync(path.join(work, 'cache'), { recursive: true, force: true });
-    const piped = run(['info', '-m', url]);
+    const piped = await new Promise((resolve) => {
+      execFile(process.execPath, [CLI, 'info', '-m', url], { cwd: ROOT, encoding: 'utf8', env }, (err, out, errOut) => resolve({ code: err ? err.code : 0, err: errOut }));
+    });
     assert.equal(piped.code, 0, piped.err);
     assert.equal(piped.err, '');
   } finally {
