@@ -74,14 +74,24 @@ async function run(url, threads = 1) {
   }
 }
 
+/** The engine files a server was asked for, once each (the threads build's workers import its
+ * glue again), by name without Vite's hash. */
+const engineRequests = (srv) => [...new Set(srv.log.map((e) => e.path).filter((p) => /mobilellm[-\w]*\.(js|wasm)$/.test(p))
+  .map((p) => p.replace(/^.*\//, '').replace(/-[\w-]{8}\./, '.')))];
+
 test('a Vite build with no config generates the CLI text, on one thread and (cross-origin isolated) two', async () => {
   const out = await viteBuild(app);
-  const one = await run(`${(await serve(out)).url}/index.html`, 1);
+  const plain = await serve(out);
+  const one = await run(`${plain.url}/index.html`, 1);
   assert.equal(one.text, expected);
   assert.equal(one.threads, 1);
-  const two = await run(`${(await serve(out, true)).url}/index.html`, 2);
+  // Only the build that runs is fetched (the SIMD one here), though all three were emitted.
+  assert.deepEqual(engineRequests(plain).filter((p) => p.startsWith('mobilellm')).sort(), ['mobilellm.js', 'mobilellm.wasm']);
+  const isolated = await serve(out, true);
+  const two = await run(`${isolated.url}/index.html`, 2);
   assert.equal(two.text, expected);
   assert.equal(two.threads, 2, `two threads when isolated (warnings: ${two.warnings})`);
+  assert.deepEqual(engineRequests(isolated).filter((p) => p.startsWith('mobilellm')).sort(), ['mobilellm-threads.js', 'mobilellm-threads.wasm']);
 });
 
 test('the Vite dev server serves the package unchanged', async () => {
