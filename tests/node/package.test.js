@@ -53,10 +53,28 @@ test('require() gives the API where Node can require ES modules, else one senten
   assert.match(old.stderr, /Error: mobilellm-wasm is an ES module that this Node cannot require\(\): load it with `await import\('mobilellm-wasm'\)`\./);
 });
 
+/** build/types/: a file importing every run-time export of each entry by the package name, so
+ * tsc fails on any export its .d.ts lacks, and a tsconfig of `settings` over it and consumer.ts. */
+async function typeCheckProject(settings) {
+  const dir = path.join(ROOT, 'build/types');
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = [];
+  for (const [i, entry] of ['mobilellm-wasm', 'mobilellm-wasm/engine', 'mobilellm-wasm/convert'].entries()) {
+    const names = Object.keys(await import(entry)).filter((n) => n !== 'default');
+    assert.ok(names.length > 3, `${entry} exports`);
+    lines.push(`import * as e${i} from '${entry}';`, `export const used${i} = [${names.map((n) => `e${i}.${n}`).join(', ')}];`);
+  }
+  fs.writeFileSync(path.join(dir, 'exports.ts'), lines.join('\n') + '\n');
+  const config = path.join(dir, `tsconfig.${settings}.json`);
+  fs.writeFileSync(config, JSON.stringify({ extends: `../../tests/types/tsconfig.${settings}.json`,
+    files: ['../../tests/types/consumer.ts', 'exports.ts'] }));
+  return config;
+}
+
 for (const settings of ['node', 'browser']) {
-  test(`tsc --strict compiles a consumer of every entry with ${settings} settings`, () => {
+  test(`tsc --strict compiles a consumer of every entry and every export with ${settings} settings`, async () => {
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', `tests/types/tsconfig.${settings}.json`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [tsc, '-p', await typeCheckProject(settings)], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 }
