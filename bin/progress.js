@@ -55,7 +55,7 @@ export function progressLine(stream, { quiet = false, now = () => performance.no
     update(p) {
       if (!on) return;
       const t = now();
-      const end = p.total != null && p.loaded === p.total;
+      const end = (p.total != null && p.loaded === p.total) || (p.tensors !== undefined && p.tensor === p.tensors);
       if (t - last < 100 && !end) return;
       last = t;
       const width = Math.max(20, (stream.columns || 80) - 1); // a terminal of unknown size reports 0

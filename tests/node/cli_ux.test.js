@@ -104,3 +104,17 @@ test('a download shows one updating progress line on a terminal, none in a pipe 
     await srv.close();
   }
 });
+
+test('convert on a terminal counts the tensors up to the number the GGUF header holds', async () => {
+  const { checkpoints } = await import('../ref/fixtures.js');
+  const dir = checkpoints().dir('ls_tied_gqa');
+  const out = path.join(work, 'converted.gguf');
+  const tty = await runOnTerminal(['convert', dir, '-o', out, '--type', 'q8_0']);
+  const counts = [...tty.matchAll(/\r\x1b\[Kconverting: tensor (\d+) of (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.ok(counts.length > 0, `progress shown:\n${JSON.stringify(tty)}`);
+  // GGUF v3 header: magic, u32 version, u64 tensor count (the spec's layout).
+  const nTensors = Number(fs.readFileSync(out).readBigUInt64LE(8));
+  assert.deepEqual(counts.at(-1), [nTensors, nTensors]);
+  assert.ok(counts.every(([i, n], k) => n === nTensors && (k === 0 || i > counts[k - 1][0])), 'counts rise tensor by tensor');
+  assert.match(tty, new RegExp(`wrote ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+});
