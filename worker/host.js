@@ -64,6 +64,7 @@ export class Host {
    * for two contexts of `threads` each (the session's, and the one logits() makes beside it:
    * each context's pool holds threads - 1 workers for its lifetime).
    * @param {number} [threads]
+   * @param {Record<string, string>} [locateFile] engine files served elsewhere, by name (the load option)
    */
   engine(threads = 1, locateFile = undefined) {
     this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1, locateFile });

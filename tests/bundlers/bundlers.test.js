@@ -111,8 +111,15 @@ test('a webpack 5 build with the default configuration generates the CLI text', 
 });
 
 test('a static server with no bundler: the package imported through an import map', async () => {
-  const r = await run(`${(await serve(app)).url}/static.html`);
+  const srv = await serve(app);
+  const r = await run(`${srv.url}/static.html`);
   assert.equal(r.text, expected);
+  // locateFile moves the wasm: it is fetched from there, not from the package's dist/.
+  fs.cpSync(path.join(app, 'node_modules/mobilellm-wasm/dist'), path.join(app, 'elsewhere'), { recursive: true });
+  const moved = await run(`${srv.url}/static.html?wasmDir=${encodeURIComponent(`${srv.url}/elsewhere`)}`);
+  assert.equal(moved.text, expected);
+  const wasm = srv.log.map((e) => e.path).filter((p) => p.endsWith('.wasm'));
+  assert.deepEqual(wasm, ['/node_modules/mobilellm-wasm/dist/mobilellm.wasm', '/elsewhere/mobilellm.wasm']);
 });
 
 test('imported from another origin: the module worker starts through a same-origin blob: shim', async () => {
