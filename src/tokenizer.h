@@ -5,7 +5,8 @@
  *     piece score, byte fallback <0xNN>, dummy-prefix space, spaces as U+2581.
  *   kind 1, tokenizer.ggml.model "gpt2": GPT-2 byte-level BPE (llm_tokenizer_bpe): merge
  *     ranks, a pre-tokenizer chosen by tokenizer.ggml.pre ("default", "gpt-2"/"gpt2",
- *     "smollm", and the others llama.cpp maps to the same split rules).
+ *     "smollm", "llama-bpe" (Llama 3, MobileLLM-R1), "llama4" (Llama 4's GPT-4o split,
+ *     MobileLLM-Pro), and the others llama.cpp maps to the same split rules).
  * Special tokens (control, user-defined, unknown) are split out of the text first, the way
  * llama.cpp's tokenizer_st_partition does; control and unknown ones only with parse_special.
  *
@@ -32,6 +33,14 @@
  * equal length are tried in id order (llama.cpp's order is unspecified); Unicode categories
  * come from Unicode 14 (Python's unicodedata), so code points assigned later count as
  * unassigned.
+ *
+ * "llama4" follows Hugging Face tokenizers (the regex on real Unicode categories), not
+ * llama.cpp, which runs that regex through std::regex on text where every non-ASCII letter is
+ * one byte: llama.cpp cannot tell non-ASCII upper from lower case there, and leaves combining
+ * marks out of the letter classes, so lines with marks (Devanagari, Thai, decomposed accents)
+ * or mixed-case non-ASCII words can tokenize differently in llama.cpp. Its case-insensitive
+ * contractions match ASCII letters only (a regex engine with Unicode case folding would also
+ * take "'ſ").
  */
 #ifndef MLLM_TOKENIZER_H
 #define MLLM_TOKENIZER_H

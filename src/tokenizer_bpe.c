@@ -14,6 +14,10 @@ static const struct {
     {1, {UNICODE_SPLIT_GPT2, UNICODE_SPLIT_GPT2, UNICODE_SPLIT_GPT2, UNICODE_SPLIT_GPT2}},
     /* smollm and friends: \p{N}, gpt2 */
     {2, {UNICODE_SPLIT_EACH_NUMBER, UNICODE_SPLIT_GPT2, UNICODE_SPLIT_GPT2, UNICODE_SPLIT_GPT2}},
+    /* llama3 (llama-bpe) */
+    {1, {UNICODE_SPLIT_LLAMA3, UNICODE_SPLIT_LLAMA3, UNICODE_SPLIT_LLAMA3, UNICODE_SPLIT_LLAMA3}},
+    /* gpt-4o / llama4 */
+    {1, {UNICODE_SPLIT_GPT4O, UNICODE_SPLIT_GPT4O, UNICODE_SPLIT_GPT4O, UNICODE_SPLIT_GPT4O}},
 };
 
 /* One raw fragment through the GPT-2 path: code points (lenient), pre-token splits, then
@@ -45,6 +49,14 @@ int tok_bpe_fragment(const mllm_tokenizer *t, tok_work *w, const char *text, siz
             char u[4];
             size_t ul = unicode_encode_utf8(cpts[j], u), q;
             for (q = 0; q < ul; q++) wl += unicode_encode_utf8(unicode_byte_to_cpt((uint8_t)u[q]), w->buf + wl);
+        }
+        if (t->ignore_merges) { /* llama.cpp: a word that is a piece skips the merges */
+            int32_t id = tok_vocab_find(t, w->buf, wl);
+            if (id >= 0) {
+                tok_emit(e, id);
+                start += seg_a[i];
+                continue;
+            }
         }
         tok_merge_and_emit(t, w, w->buf, wl, e);
         start += seg_a[i];

@@ -23,11 +23,12 @@ enum {
 };
 
 /* BPE pre-tokenizers: which splits run, in order (llama.cpp's llm_tokenizer_bpe regex_exprs). */
-enum { PRE_DEFAULT = 0, PRE_GPT2 = 1, PRE_SMOLLM = 2 };
+enum { PRE_DEFAULT = 0, PRE_GPT2 = 1, PRE_SMOLLM = 2, PRE_LLAMA3 = 3, PRE_GPT4O = 4 };
 
 struct mllm_tokenizer {
     int32_t kind;             /* MLLM_TOKENIZER_SPM | MLLM_TOKENIZER_GPT2 */
     int32_t pre;              /* PRE_* (gpt2 only) */
+    int32_t ignore_merges;    /* a pre-token that is a whole piece is that piece, unmerged (llama3) */
     int32_t n_vocab;
     int32_t bos, eos, unk;    /* -1 when absent */
     int32_t add_bos, add_eos, add_space_prefix, clean_spaces;

@@ -17,17 +17,21 @@
 /* Token texts llama.cpp marks end-of-generation (and forces to control type) in
  * llama_vocab::impl::load: the EOG list plus the FIM pad/repo/file-separator lists. */
 static int eog_text(const char *s, size_t n) {
-    static const char *const names[] = {
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-        "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>", "[e~[",
-        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>"};
+#define NAME(x) {x, sizeof(x) - 1}
+    static const struct { const char *s; size_t n; } names[] = {
+        NAME("<|eot_id|>"), NAME("<|im_end|>"), NAME("<|end|>"), NAME("<|return|>"), NAME("<|call|>"),
+        NAME("<|flush|>"), NAME("<|calls|>"), NAME("<end_of_turn>"), NAME("<|endoftext|>"), NAME("</s>"),
+        NAME("<|eom_id|>"), NAME("<EOT>"), NAME("_<EOT>"), NAME("[EOT]"), NAME("[EOS]"), NAME("<|end_of_text|>"),
+        NAME("<end_of_utterance>"), NAME("<eos>"), NAME("<turn|>"), NAME("<|tool_response>"),
+        NAME("<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"), NAME("[e~["),
+        NAME("<|fim_pad|>"), NAME("<fim-pad>"), NAME("<fim_pad>"), NAME("<PAD>"), NAME("[PAD]"),
+        NAME("<|fim_repo|>"), NAME("<|repo_name|>"), NAME("<fim-repo>"), NAME("<REPO>"), NAME("<reponame>"),
+        NAME("<|file_sep|>")};
+#undef NAME
     size_t i;
     if (n == 0 || (s[0] != '<' && s[0] != '[' && s[0] != '_')) return 0; /* how every name starts */
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (tok_str_is(s, n, names[i])) return 1;
+        if (names[i].n == n && memcmp(s, names[i].s, n) == 0) return 1;
     return 0;
 }
 
@@ -196,13 +200,20 @@ static mllm_status load_merges(mllm_tokenizer *t, const gguf_file *f, mllm_error
     return MLLM_OK;
 }
 
-/* Pre-tokenizer names llama.cpp accepts, for the split rules implemented here. */
+/* Pre-tokenizer names llama.cpp accepts, for the split rules implemented here, with the
+ * settings llama.cpp ties to them (llama_vocab::impl::load): space clean-up on detokenizing,
+ * whole-word pieces before merges, BOS by default. */
 static mllm_status pick_pre(mllm_tokenizer *t, const gguf_file *f, mllm_error *err) {
     const gguf_kv *kv = gguf_find_kv(f, GGUF_KEY_TOKENIZER_PRE);
-    static const struct { const char *name; int32_t pre, clean; } table[] = {
-        {"default", PRE_DEFAULT, 1}, {"gpt-2", PRE_GPT2, 1}, {"gpt2", PRE_GPT2, 1}, {"phi-2", PRE_GPT2, 1},
-        {"mpt", PRE_GPT2, 1}, {"olmo", PRE_GPT2, 1}, {"smollm", PRE_SMOLLM, 0}, {"starcoder", PRE_SMOLLM, 1},
-        {"refact", PRE_SMOLLM, 1}, {"codeshell", PRE_SMOLLM, 1}, {"command-r", PRE_SMOLLM, 0}};
+    static const struct { const char *name; int32_t pre, clean, ignore_merges, add_bos; } table[] = {
+        {"default", PRE_DEFAULT, 1, 0, 0}, {"gpt-2", PRE_GPT2, 1, 0, 0}, {"gpt2", PRE_GPT2, 1, 0, 0},
+        {"phi-2", PRE_GPT2, 1, 0, 0}, {"mpt", PRE_GPT2, 1, 0, 0}, {"olmo", PRE_GPT2, 1, 0, 0},
+        {"smollm", PRE_SMOLLM, 0, 0, 0}, {"starcoder", PRE_SMOLLM, 1, 0, 0}, {"refact", PRE_SMOLLM, 1, 0, 0},
+        {"codeshell", PRE_SMOLLM, 1, 0, 0}, {"command-r", PRE_SMOLLM, 0, 0, 0},
+        {"llama-bpe", PRE_LLAMA3, 1, 1, 1}, {"llama3", PRE_LLAMA3, 1, 1, 1}, {"llama-v3", PRE_LLAMA3, 1, 1, 1},
+        {"falcon3", PRE_LLAMA3, 1, 1, 1}, {"falcon-h1", PRE_LLAMA3, 1, 1, 1}, {"pixtral", PRE_LLAMA3, 1, 1, 1},
+        {"midm-2.0", PRE_LLAMA3, 1, 1, 1}, {"lfm2", PRE_LLAMA3, 1, 1, 1},
+        {"llama4", PRE_GPT4O, 0, 0, 0}, {"gpt-4o", PRE_GPT4O, 0, 0, 0}};
     size_t i;
     t->pre = PRE_DEFAULT;
     t->clean_spaces = 1;
@@ -213,11 +224,13 @@ static mllm_status pick_pre(mllm_tokenizer *t, const gguf_file *f, mllm_error *e
         if (tok_str_is(kv->str.ptr, (size_t)kv->str.len, table[i].name)) {
             t->pre = table[i].pre;
             t->clean_spaces = table[i].clean;
+            t->ignore_merges = table[i].ignore_merges;
+            if (table[i].add_bos) t->add_bos = 1;
             return MLLM_OK;
         }
     }
     return mllm_fail(err, MLLM_ERR_UNSUPPORTED,
-                     "unsupported pre-tokenizer '%.*s' (tokenizer.ggml.pre); supported: default, gpt-2, smollm and their aliases",
+                     "unsupported pre-tokenizer '%.*s' (tokenizer.ggml.pre); supported: default, gpt-2, smollm, llama-bpe, llama4 and their aliases",
                      (int)(kv->str.len > 64 ? 64 : kv->str.len), kv->str.ptr);
 }
 
@@ -342,9 +355,13 @@ mllm_status tokenizer_new(const gguf_file *f, mllm_tokenizer **out, mllm_error *
     if ((st = build_eog(t, f, err))) goto fail;
     if ((st = build_tables(t, err))) goto fail;
     {
+        /* a piece renders to at most 3 bytes per stored byte (an invalid byte becomes U+FFFD),
+         * so only pieces that could beat the longest so far are rendered */
         int32_t i;
         for (i = 0; i < t->n_vocab; i++) {
-            size_t k = tok_piece_write(t, i, NULL, 0);
+            size_t k;
+            if (3 * (size_t)tok_piece_len(t, i) <= t->max_piece) continue;
+            k = tok_piece_write(t, i, NULL, 0);
             if (k > t->max_piece) t->max_piece = (uint32_t)k;
         }
     }

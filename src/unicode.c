@@ -10,10 +10,10 @@ uint32_t unicode_cpt_flags(uint32_t cpt) {
     hi = unicode_ranges_n;
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if ((unicode_ranges[mid] >> 8) <= cpt) lo = mid;
+        if ((unicode_ranges[mid] >> 11) <= cpt) lo = mid;
         else hi = mid;
     }
-    flags = unicode_ranges[lo] & 0xFF;
+    flags = unicode_ranges[lo] & 0x7FF;
     /* White_Space is 25 code points: all in 0x09..0x3000 */
     if (cpt <= 0x3000 && (cpt <= 0x20 || cpt >= 0x85)) {
         uint32_t i;
@@ -176,6 +176,135 @@ static size_t split_gpt2(const uint32_t *cpts, size_t b, size_t e, uint32_t *out
     return n_out;
 }
 
+/* ASCII lower case: the contraction letters have no non-ASCII upper case (llama.cpp lowers
+ * with unicode_tolower, to the same effect). */
+static uint32_t ascii_lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Length (0, 2 or 3) of a contraction 's 't 're 've 'm 'll 'd, any case, at p (segment end e). */
+static size_t contraction_len(const uint32_t *cpts, size_t p, size_t e) {
+    uint32_t c1, c2;
+    if (p + 1 >= e || cpts[p] != '\'') return 0;
+    c1 = ascii_lower(cpts[p + 1]);
+    if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') return 2;
+    if (p + 2 >= e) return 0;
+    c2 = ascii_lower(cpts[p + 2]);
+    if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) return 3;
+    return 0;
+}
+
+/* The tail both Llama 3 and GPT-4o share after their letter and number rules, at pos:
+ *  ?[^\s\p{L}\p{N}]+[\r\n]* (with '/' in the trailing set when slash), \s*[\r\n]+,
+ * \s+(?!\S), \s+, else one code point. Returns the match's end. */
+static size_t match_tail(const uint32_t *cpts, size_t b, size_t e, size_t pos, int slash) {
+    const uint32_t OUT = 0xFFFFFFFFu;
+    uint32_t cpt = seg_cpt(cpts, b, e, pos), flags = seg_flags(cpts, b, e, pos);
+    uint32_t flags2 = cpt == ' ' ? seg_flags(cpts, b, e, pos + 1) : flags;
+    size_t nws = 0, last_rn = 0;
+    if (!(flags2 & (UCPT_WHITESPACE | UCPT_LETTER | UCPT_NUMBER)) && flags) {
+        uint32_t c2;
+        pos += cpt == ' ';
+        while (!(flags2 & (UCPT_WHITESPACE | UCPT_LETTER | UCPT_NUMBER)) && flags2) flags2 = seg_flags(cpts, b, e, ++pos);
+        for (c2 = seg_cpt(cpts, b, e, pos); c2 == '\r' || c2 == '\n' || (slash && c2 == '/');) c2 = seg_cpt(cpts, b, e, ++pos);
+        return pos;
+    }
+    while (seg_flags(cpts, b, e, pos + nws) & UCPT_WHITESPACE) {
+        uint32_t c2 = cpts[pos + nws];
+        if (c2 == '\r' || c2 == '\n') last_rn = pos + nws + 1;
+        nws++;
+    }
+    if (last_rn > 0) return last_rn;                                   /* \s*[\r\n]+ */
+    if (nws > 1 && seg_cpt(cpts, b, e, pos + nws) != OUT) return pos + nws - 1; /* \s+(?!\S) */
+    if (nws > 0) return pos + nws;                                     /* \s+ */
+    return pos + 1;                                                    /* no match */
+}
+
+/* \p{N}{1,3} at pos (a number): the end of up to three number code points. */
+static size_t match_numbers(const uint32_t *cpts, size_t b, size_t e, size_t pos) {
+    size_t n = 0;
+    while (n < 3 && (seg_flags(cpts, b, e, pos + n) & UCPT_NUMBER)) n++;
+    return pos + n;
+}
+
+/* llama.cpp's unicode_regex_split_custom_llama3 over one segment [b, e). */
+static size_t split_llama3(const uint32_t *cpts, size_t b, size_t e, uint32_t *out, size_t n_out) {
+    size_t pos = b;
+    while (pos < e) {
+        uint32_t cpt = cpts[pos], flags = unicode_cpt_flags(cpt);
+        size_t end = contraction_len(cpts, pos, e);
+        if (end) {
+            end += pos;
+        } else if (!(cpt == '\r' || cpt == '\n' || (flags & UCPT_NUMBER)) &&
+                   ((flags & UCPT_LETTER) || (seg_flags(cpts, b, e, pos + 1) & UCPT_LETTER))) {
+            /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+            end = pos + 1;
+            while (seg_flags(cpts, b, e, end) & UCPT_LETTER) end++;
+        } else if (flags & UCPT_NUMBER) {
+            end = match_numbers(cpts, b, e, pos);
+        } else {
+            end = match_tail(cpts, b, e, pos, 0);
+        }
+        out[n_out++] = (uint32_t)(end - pos);
+        pos = end;
+    }
+    return n_out;
+}
+
+/* GPT-4o's letter classes: U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], W = [\p{Ll}\p{Lm}\p{Lo}\p{M}]. */
+static int in_upper(uint32_t f) { return (f & UCPT_MARK) || ((f & UCPT_LETTER) && !(f & UCPT_LOWER)); }
+static int in_lower(uint32_t f) { return (f & UCPT_MARK) || ((f & UCPT_LETTER) && !(f & UCPT_UPPER)); }
+
+/* U*W+ at p as a backtracking engine matches it: the longest U run, given back until W+ can
+ * start (then W+ is its W run, or one code point when given back). 0 when it cannot match. */
+static size_t match_upper_lower(const uint32_t *cpts, size_t b, size_t e, size_t p) {
+    size_t r = 0;
+    while (in_upper(seg_flags(cpts, b, e, p + r))) r++;
+    if (in_lower(seg_flags(cpts, b, e, p + r))) {
+        size_t q = p + r;
+        while (in_lower(seg_flags(cpts, b, e, q))) q++;
+        return q;
+    }
+    while (r > 0) {
+        r--;
+        if (in_lower(seg_flags(cpts, b, e, p + r))) return p + r + 1;
+    }
+    return 0;
+}
+
+/* U+W* at p: 0 when p is not in U. */
+static size_t match_upper_run(const uint32_t *cpts, size_t b, size_t e, size_t p) {
+    size_t q = p;
+    if (!in_upper(seg_flags(cpts, b, e, q))) return 0;
+    while (in_upper(seg_flags(cpts, b, e, q))) q++;
+    while (in_lower(seg_flags(cpts, b, e, q))) q++;
+    return q;
+}
+
+/* The GPT-4o / Llama 4 pattern (unicode.h) over one segment [b, e), alternatives tried in
+ * order at each position, each with and then without its optional prefix code point. */
+static size_t split_gpt4o(const uint32_t *cpts, size_t b, size_t e, uint32_t *out, size_t n_out) {
+    size_t pos = b;
+    while (pos < e) {
+        uint32_t cpt = cpts[pos], flags = unicode_cpt_flags(cpt);
+        /* [^\r\n\p{L}\p{N}]? */
+        int prefix = !(cpt == '\r' || cpt == '\n' || (flags & (UCPT_LETTER | UCPT_NUMBER)));
+        size_t end = 0;
+        if (prefix) end = match_upper_lower(cpts, b, e, pos + 1);
+        if (!end) end = match_upper_lower(cpts, b, e, pos);
+        if (!end && prefix) end = match_upper_run(cpts, b, e, pos + 1);
+        if (!end) end = match_upper_run(cpts, b, e, pos);
+        if (end) {
+            end += contraction_len(cpts, end, e); /* (?i:'s|'t|'re|'ve|'m|'ll|'d)? */
+        } else if (flags & UCPT_NUMBER) {
+            end = match_numbers(cpts, b, e, pos);
+        } else {
+            end = match_tail(cpts, b, e, pos, 1);
+        }
+        out[n_out++] = (uint32_t)(end - pos);
+        pos = end;
+    }
+    return n_out;
+}
+
 /* Membership for the std::regex fallback patterns, which llama.cpp runs on "collapsed" text:
  * ASCII stays itself, a non-ASCII code point becomes a marker byte for its category (or
  * vertical tab when it is whitespace), and \p{X} matches ASCII members or that marker. */
@@ -232,6 +361,8 @@ size_t unicode_split(unicode_split_kind kind, const uint32_t *cpts, const uint32
     for (i = 0; i < n_in; i++) {
         size_t end = start + seg_in[i];
         if (kind == UNICODE_SPLIT_GPT2) n_out = split_gpt2(cpts, start, end, seg_out, n_out);
+        else if (kind == UNICODE_SPLIT_LLAMA3) n_out = split_llama3(cpts, start, end, seg_out, n_out);
+        else if (kind == UNICODE_SPLIT_GPT4O) n_out = split_gpt4o(cpts, start, end, seg_out, n_out);
         else n_out = split_class(kind, cpts, start, end, seg_out, n_out);
         start = end;
     }

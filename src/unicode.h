@@ -24,16 +24,19 @@ enum {
     UCPT_SYMBOL = 0x0040,      /* \p{S} */
     UCPT_CONTROL = 0x0080,     /* \p{C} */
     UCPT_CATEGORIES = 0x00FF,
-    UCPT_WHITESPACE = 0x0100   /* \s: the White_Space property */
+    UCPT_WHITESPACE = 0x0100,  /* \s: the White_Space property */
+    UCPT_UPPER = 0x0200,       /* \p{Lu} or \p{Lt} (with UCPT_LETTER) */
+    UCPT_LOWER = 0x0400        /* \p{Ll} (with UCPT_LETTER); Lm and Lo letters have neither */
 };
 
 /* Generated tables (unicode_data.c). */
-extern const uint32_t unicode_ranges[];    /* (first << 8) | category flag, ascending */
+extern const uint32_t unicode_ranges[];    /* (first << 11) | category and case flags, ascending */
 extern const uint32_t unicode_ranges_n;
 extern const uint32_t unicode_whitespace[]; /* ascending */
 extern const uint32_t unicode_whitespace_n;
 
-/* Category flag of cpt plus UCPT_WHITESPACE when it is White_Space. */
+/* Category flag of cpt, its case flag when it is a cased letter, plus UCPT_WHITESPACE when it
+ * is White_Space. */
 uint32_t unicode_cpt_flags(uint32_t cpt);
 
 /* Bytes of the UTF-8 sequence a lead byte announces, by its high nibble only (llama.cpp's
@@ -74,7 +77,16 @@ typedef enum unicode_split_kind {
     /* \p{N}+ */
     UNICODE_SPLIT_NUMBER_RUNS = 3,
     /* [0-9][0-9][0-9] */
-    UNICODE_SPLIT_DIGIT_TRIPLES = 4
+    UNICODE_SPLIT_DIGIT_TRIPLES = 4,
+    /* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+     * \s*[\r\n]+|\s+(?!\S)|\s+  (Llama 3; llama.cpp's custom llama3) */
+    UNICODE_SPLIT_LLAMA3 = 5,
+    /* [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+     * [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+     * \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+     * (GPT-4o / Llama 4, as a backtracking regex engine matches it on real Unicode categories:
+     * Hugging Face tokenizers' semantics; see tokenizer.h for where llama.cpp differs) */
+    UNICODE_SPLIT_GPT4O = 6
 } unicode_split_kind;
 
 size_t unicode_split(unicode_split_kind kind, const uint32_t *cpts, const uint32_t *seg_in, size_t n_in,

@@ -5,9 +5,10 @@ needs (\\p{L}, \\p{N}, \\p{P}, ... and \\s), from Python's unicodedata.
 Run with Debian's interpreter:  /usr/bin/python3 tools/gen_unicode_data.py > src/unicode_data.c
 
 The tables mirror llama.cpp's scripts/gen-unicode-data.py: one category flag per code point
-(the same bit values as llama.cpp's unicode_cpt_flags), grouped into ranges of equal flags,
-and the White_Space property as a separate list. Each range is packed into one uint32_t,
-(first_code_point << 8) | flags, so the C side binary-searches 4-byte entries.
+(the same bit values as llama.cpp's unicode_cpt_flags) plus a case flag for letters, grouped
+into ranges of equal flags, and the White_Space property as a separate list. Each range is
+packed into one uint32_t, (first_code_point << 11) | flags, so the C side binary-searches
+4-byte entries.
 llama.cpp reads the latest UnicodeData.txt; this uses the Unicode version of the Python that
 runs it (printed into the file) — they differ only on code points assigned since then.
 """
@@ -25,11 +26,16 @@ FLAG_MARK = 0x10
 FLAG_PUNCTUATION = 0x20
 FLAG_SYMBOL = 0x40
 FLAG_CONTROL = 0x80
+# Case sub-flags of letters (this project's, for the Llama-4 / GPT-4o regex's \p{Lu}\p{Lt} and
+# \p{Ll} classes); 0x100 is the White_Space bit, set at run time from the list below.
+FLAG_UPPER = 0x200  # Lu, Lt
+FLAG_LOWER = 0x400  # Ll
 
 CATEGORY_FLAG = {
     "Cn": FLAG_UNDEFINED,
     "Cc": FLAG_CONTROL, "Cf": FLAG_CONTROL, "Co": FLAG_CONTROL, "Cs": FLAG_CONTROL,
-    "Ll": FLAG_LETTER, "Lm": FLAG_LETTER, "Lo": FLAG_LETTER, "Lt": FLAG_LETTER, "Lu": FLAG_LETTER,
+    "Ll": FLAG_LETTER | FLAG_LOWER, "Lm": FLAG_LETTER, "Lo": FLAG_LETTER, "Lt": FLAG_LETTER | FLAG_UPPER,
+    "Lu": FLAG_LETTER | FLAG_UPPER,
     "Mc": FLAG_MARK, "Me": FLAG_MARK, "Mn": FLAG_MARK,
     "Nd": FLAG_NUMBER, "Nl": FLAG_NUMBER, "No": FLAG_NUMBER,
     "Pc": FLAG_PUNCTUATION, "Pd": FLAG_PUNCTUATION, "Pe": FLAG_PUNCTUATION, "Pf": FLAG_PUNCTUATION,
@@ -59,14 +65,14 @@ def main():
               " * (Unicode %s). Do not edit; regenerate:\n"
               " *     /usr/bin/python3 tools/gen_unicode_data.py > src/unicode_data.c\n"
               " *\n"
-              " * unicode_ranges[i] = (first code point << 8) | category flag; the range runs to the next\n"
-              " * entry's first code point (the last range runs to U+10FFFF). */\n"
+              " * unicode_ranges[i] = (first code point << 11) | flags (category, letter case); the range runs\n"
+              " * to the next entry's first code point (the last range runs to U+10FFFF). */\n"
               % (".".join(map(str, sys.version_info[:3])), unicodedata.unidata_version))
     out.write('#include "unicode.h"\n\n')
     out.write("const uint32_t unicode_ranges[%d] = {\n" % len(ranges))
     for i in range(0, len(ranges), 6):
         row = ranges[i:i + 6]
-        out.write("    " + " ".join("0x%08Xu," % ((c << 8) | f) for c, f in row) + "\n")
+        out.write("    " + " ".join("0x%08Xu," % ((c << 11) | f) for c, f in row) + "\n")
     out.write("};\n")
     out.write("const uint32_t unicode_ranges_n = %du;\n\n" % len(ranges))
     out.write("const uint32_t unicode_whitespace[%d] = {\n" % len(WHITE_SPACE))

@@ -3,15 +3,19 @@
 // here, so in a browser the page's main thread only posts messages. It has no side effects on
 // import: worker.js attaches it to the worker's port, port.js runs it in process on request.
 
-import { Engine, Generator, Grammar } from '../wasm_build/engine.js';
+import { Engine, Generator } from '../wasm_build/engine.js';
 import { jsonSchemaToGrammar } from './json_schema_grammar.js';
+import { GrammarCache } from './grammar_cache.js';
+import { PromptCache } from './prompt_cache.js';
 import { openStore } from './cache.js';
 import { loadSource } from './source.js';
 import { transferables, yieldToEventLoop } from './protocol.js';
 import {
   AbortError, ArgumentError, BusyError, ContextFullError, StateError, serializeError, toApiError,
 } from './errors.js';
-import { checkDtype, checkOptions, contextLength, GENERATE_OPTIONS, LOAD_OPTIONS } from './options.js';
+import {
+  checkDtype, checkFlag, checkFlags, checkOptions, contextLength, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_OPTIONS,
+} from './options.js';
 
 const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
 
@@ -25,6 +29,10 @@ export class Host {
     this.model = null;
     /** @type {import('../wasm_build/engine.js').Context|null} */
     this.ctx = null;
+    /** @type {PromptCache|null} what this.ctx's KV cache holds between generations */
+    this.promptCache = null;
+    /** @type {GrammarCache|null} compiled grammars of this.model */
+    this.grammars = null;
     /** @type {Map<number, AbortController>} request id -> its abort switch */
     this.controllers = new Map();
     this.generating = 0;
@@ -123,6 +131,8 @@ export class Host {
       throw e;
     }
     this.model = model;
+    this.promptCache = new PromptCache(this.ctx);
+    this.grammars = new GrammarCache(model);
     return this.describe(origin, performance.now() - t0);
   }
 
@@ -239,7 +249,7 @@ export class Host {
     const o = a.options ?? {};
     let sampler = null;
     let gen = null;
-    let grammar = null;
+    let committed = false; // the prompt cache describes the context again
     try {
       const ctx = this.ctx;
       const ids = this.promptIds(a.prompt, o.addBos, 'generate()');
@@ -248,18 +258,22 @@ export class Host {
           { promptTokens: ids.length, nCtx: ctx.nCtx });
       }
       checkOptions(o, GENERATE_OPTIONS);
+      checkFlags(o, GENERATE_FLAGS);
       checkStop(o.stop);
       checkConstraint(o);
+      const gbnf = o.jsonSchema !== undefined ? jsonSchemaToGrammar(o.jsonSchema) : o.grammar;
+      const grammar = gbnf !== undefined ? this.grammars.get(gbnf) : null;
       const seed = o.seed ?? ((Math.random() * 2 ** 32) >>> 0);
       sampler = m.newSampler({
         temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
         repeatPenalty: o.repeatPenalty, repeatLastN: o.repeatLastN, seed,
       });
       for (const t of ids) sampler.accept(t);
-      ctx.rewind(0);
 
+      // Only what follows the prefix the context already holds is evaluated (cachePrompt).
       const t0 = performance.now();
-      for (let s = 0; s < ids.length; s += PREFILL_SLICE) {
+      const reused = this.promptCache.begin(ids, checkFlag('cachePrompt', o.cachePrompt));
+      for (let s = reused; s < ids.length; s += PREFILL_SLICE) {
         ctx.eval(ids.subarray(s, Math.min(ids.length, s + PREFILL_SLICE)));
         if (s + PREFILL_SLICE < ids.length) {
           await yieldToEventLoop();
@@ -267,8 +281,6 @@ export class Host {
         }
       }
       const t1 = performance.now();
-      const gbnf = o.jsonSchema !== undefined ? jsonSchemaToGrammar(o.jsonSchema) : o.grammar;
-      if (gbnf !== undefined) grammar = new Grammar(m, gbnf);
       gen = new Generator(ctx, sampler, { maxTokens: o.maxTokens ?? 256, ignoreEos: !!o.ignoreEos, stop: o.stop ?? [],
         ...(grammar ? { grammar } : {}) });
       // Flow control: the consumer grants a token per token it takes, so the worker runs at
@@ -277,11 +289,12 @@ export class Host {
       this.credits.set(id, credit);
       const wake = () => credit.wake?.();
       signal.addEventListener('abort', wake, { once: true });
-      let n = 0;
+      /** @type {number[]} */
+      const generated = [];
       let stop = null;
       for (;;) {
         const r = gen.step();
-        if (r.token >= 0) n++;
+        if (r.token >= 0) generated.push(r.token);
         if (r.token >= 0 || r.text) {
           this.post({ id, type: 'token', data: { text: r.text, token: r.token >= 0 ? r.token : null } });
           credit.n--;
@@ -294,10 +307,15 @@ export class Host {
       }
       signal.removeEventListener('abort', wake);
       const t2 = performance.now();
+      // A run that ended without an error (an abort between tokens included) leaves the cache
+      // holding its prompt and the tokens it evaluated: the next call may start from them.
+      this.promptCache.commit(ids, generated);
+      committed = true;
+      const n = generated.length, evalTokens = ids.length - reused;
       this.lastStats = {
-        promptTokens: ids.length, generatedTokens: n, stopReason: stop, seed,
+        promptTokens: ids.length, reusedTokens: reused, evalTokens, generatedTokens: n, stopReason: stop, seed,
         prefillMs: +(t1 - t0).toFixed(2), decodeMs: +(t2 - t1).toFixed(2),
-        prefillTokPerS: +(ids.length / Math.max(1e-6, (t1 - t0) / 1000)).toFixed(2),
+        prefillTokPerS: +(evalTokens / Math.max(1e-6, (t1 - t0) / 1000)).toFixed(2),
         decodeTokPerS: +(n / Math.max(1e-6, (t2 - t1) / 1000)).toFixed(2),
         heapBytes: m.eng.heapBytes,
       };
@@ -305,10 +323,10 @@ export class Host {
       if (stop === 'aborted') throw new AbortError(`The generation was aborted after ${n} tokens.`);
       return this.lastStats;
     } catch (e) {
+      if (!committed) this.promptCache?.clear(); // a failed run may have left the cache anywhere
       throw toApiError(e);
     } finally {
       gen?.free();
-      grammar?.free();
       sampler?.free();
       this.generating = 0;
       this.credits.delete(id);
@@ -319,8 +337,11 @@ export class Host {
   async unload() {
     for (const c of this.controllers.values()) c.abort();
     if (this.generating) await this.generationDone; // never free what a running step uses
+    this.grammars?.free();
     this.ctx?.free();
     this.model?.free();
+    this.grammars = null;
+    this.promptCache = null;
     this.ctx = null;
     this.model = null;
     return true;

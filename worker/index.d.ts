@@ -120,6 +120,10 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** wait for a running generation to finish instead of failing with a 'busy' error */
   wait?: boolean;
+  /** true (default): reuse the KV cache the last call left (its prompt and the tokens it
+   * generated), evaluating only the tokens after the prefix this prompt shares with them; the
+   * output is the same as without. false: evaluate the whole prompt. */
+  cachePrompt?: boolean;
 }
 
 export interface GeneratedToken {
@@ -169,12 +173,19 @@ export interface ModelInfo {
 }
 
 export interface GenerationStats {
+  /** tokens of the prompt */
   promptTokens: number;
+  /** prompt tokens taken from the KV cache the last call left (cachePrompt) */
+  reusedTokens: number;
+  /** prompt tokens evaluated by this call: promptTokens - reusedTokens (at least 1) */
+  evalTokens: number;
   generatedTokens: number;
   stopReason: 'eos' | 'stop' | 'length' | 'context_full' | 'aborted';
   seed: number;
+  /** time to evaluate the evalTokens */
   prefillMs: number;
   decodeMs: number;
+  /** evalTokens per second */
   prefillTokPerS: number;
   decodeTokPerS: number;
   heapBytes: number;
@@ -233,5 +244,6 @@ export function convertSource(source: string, outPath: string, options?: Omit<Lo
 /** The GBNF grammar of the JSON values that validate against a JSON Schema (see
  * worker/json_schema_grammar.d.ts for what is supported). */
 export { jsonSchemaToGrammar } from './json_schema_grammar.js';
-/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its parsers. */
-export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
+/** The one table of numeric options (ranges shared by the API, the CLI and the demo page) and its
+ * parsers, and the table of boolean options (FLAGS: defaults). */
+export { OPTIONS, FLAGS, MAX_THREADS, checkOption, parseOption } from './options.js';

@@ -1,5 +1,5 @@
 // index.js — the package entry: the MobileLLM class (mobilellm.js), its errors (errors.js), the
-// option table (options.js), JSON Schema → GBNF (json_schema_grammar.js) and the Node helpers
+// option tables (options.js), JSON Schema → GBNF (json_schema_grammar.js) and the Node helpers
 // behind the CLI (node_api.js). Types: index.d.ts.
 //
 //   import { MobileLLM } from 'mobilellm-wasm';
@@ -9,7 +9,7 @@
 export { MobileLLM } from './mobilellm.js';
 export { resolveModelFile, convertSource } from './node_api.js';
 export { jsonSchemaToGrammar } from './json_schema_grammar.js';
-export { OPTIONS, MAX_THREADS, checkOption, parseOption } from './options.js';
+export { OPTIONS, FLAGS, MAX_THREADS, checkOption, parseOption } from './options.js';
 export {
   MobileLLMError, DownloadError, FormatError, UnsupportedError, QuotaError, ContextFullError, AbortError,
   BusyError, StateError, ArgumentError, NoMemoryError, CacheError, InternalError,

@@ -9,13 +9,13 @@ import { describeSource } from './describe_source.js';
 import { cacheApi } from './cache_api.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
 import { ENGINE_FILES } from '../wasm_build/engine_files.js';
-import { checkDtype, checkOptions, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
+import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 /** Load options forwarded to the worker. */
 const LOAD_KEYS = ['locateFile', 'cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
 /** Generation options forwarded to the worker. */
 const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
-  'ignoreEos', 'addBos', 'grammar', 'jsonSchema'];
+  'ignoreEos', 'addBos', 'grammar', 'jsonSchema', 'cachePrompt'];
 
 /** Evaluation options forwarded to the worker (eval/evaluate.js). */
 const EVAL_KEYS = ['limit', 'shots', 'bos', 'nCtx', 'ctx', 'stride', 'maxGenTokens', 'log'];
@@ -165,7 +165,9 @@ export class MobileLLM {
   /**
    * Stream a completion, one `{ text, token }` per generated token (text may be '' while
    * UTF-8 bytes or a possible stop string are held back). Only one generation runs at a time:
-   * another caller gets a 'busy' error, or waits its turn with `wait: true`.
+   * another caller gets a 'busy' error, or waits its turn with `wait: true`. The KV cache keeps
+   * the last call's prompt and generated tokens: with `cachePrompt` (default true) only the
+   * tokens after the prefix this prompt shares with them are evaluated.
    * @param {string|ArrayLike<number>} prompt
    * @param {Record<string, any>} [opts]
    * @returns {AsyncGenerator<{text: string, token: number|null}, void, void>}
@@ -177,6 +179,7 @@ export class MobileLLM {
     if (signal?.aborted) throw new AbortError('The generation was aborted before it started.');
     const options = pick(opts, GEN_KEYS);
     checkOptions(options, GENERATE_OPTIONS);
+    checkFlags(options, GENERATE_FLAGS);
     if (typeof options.stop === 'string') options.stop = [options.stop];
     const input = promptArg(prompt, 'generate()');
     await this.#gate.enter(!!opts.wait, signal);

@@ -1,4 +1,5 @@
-// Types of worker/options.js: the one table of numeric options and their strict parsing.
+// Types of worker/options.js: the one table of numeric options and their strict parsing, and the
+// table of boolean ones.
 
 export const MAX_THREADS: number;
 export const MAX_CTX: number;
@@ -24,6 +25,23 @@ export type OptionName = 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'minP' 
 
 export const OPTIONS: Readonly<Record<OptionName, OptionSpec>>;
 export const GENERATE_OPTIONS: readonly OptionName[];
+
+export interface FlagSpec {
+  /** the demo page's name for it */
+  readonly label: string;
+  /** its value when absent */
+  readonly default: boolean;
+  /** what the other value means */
+  readonly note: string;
+}
+export type FlagName = 'cachePrompt';
+/** The boolean options and their defaults. */
+export const FLAGS: Readonly<Record<FlagName, FlagSpec>>;
+export const GENERATE_FLAGS: readonly FlagName[];
+/** A boolean given to the API: the value, its default when undefined, or an 'argument' error. */
+export function checkFlag(name: FlagName, value: unknown): boolean;
+/** checkFlag for each of `names` present in `opts`. */
+export function checkFlags(opts: Record<string, unknown>, names: readonly string[]): void;
 export const LOAD_OPTIONS: readonly OptionName[];
 
 /** A number given to the API, checked against its range (an 'argument' error naming `shownAs` otherwise). */

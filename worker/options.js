@@ -1,5 +1,6 @@
 // options.js — the one table of numeric options (generation, context, threads) and their strict
-// parsing, shared by the API (index.js, host.js), the CLI (bin/mobilellm.js) and the demo page.
+// parsing, and the table of boolean ones (FLAGS), shared by the API (index.js, host.js), the CLI
+// (bin/mobilellm.js) and the demo page.
 // Integers must be integers and floats finite, both within the range below, so that no value
 // wraps through the engine's 32-bit fields (--ctx 4294967299 is not a context of 3) and none is
 // silently replaced by a default. A refusal is an ArgumentError naming the option and the range.
@@ -65,8 +66,40 @@ export function checkDtype(v) {
   return /** @type {string} */ (d);
 }
 
+/**
+ * @typedef {object} FlagSpec
+ * @property {string} label     the demo page's name for it
+ * @property {boolean} default  its value when absent
+ * @property {string} note      what the other value means
+ */
+
+/**
+ * The boolean options and their defaults (the numeric ones are OPTIONS).
+ * @type {Readonly<Record<string, Readonly<FlagSpec>>>}
+ */
+export const FLAGS = Object.freeze({
+  cachePrompt: { label: 'Reuse the KV cache', default: true,
+    note: 'false: evaluate the whole prompt, not only what follows the prefix it shares with the previous call' },
+});
+
+/**
+ * A boolean option given to the API: its value, or its default when absent.
+ * @param {string} name a key of FLAGS
+ * @param {unknown} value
+ * @returns {boolean}
+ */
+export function checkFlag(name, value) {
+  const s = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
+  if (!s) throw new ArgumentError(`There is no boolean option '${String(name).slice(0, 40)}'.`);
+  if (value === undefined) return s.default;
+  if (typeof value !== 'boolean') throw new ArgumentError(`The option ${name} must be true or false, not ${describeValue(value)}.`);
+  return value;
+}
+
 /** The generation options the API checks (generate()). */
 export const GENERATE_OPTIONS = /** @type {const} */ (['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed']);
+/** The boolean generation options the API checks (generate()). */
+export const GENERATE_FLAGS = /** @type {const} */ (['cachePrompt']);
 /** The load options the API checks (MobileLLM.load()), before any worker starts. */
 export const LOAD_OPTIONS = /** @type {const} */ (['nCtx', 'threads']);
 
@@ -134,6 +167,15 @@ export function parseOption(name, text, shownAs) {
  */
 export function checkOptions(opts, names) {
   for (const n of names) if (opts[n] !== undefined) checkOption(n, opts[n]);
+}
+
+/**
+ * Check the boolean options of an options object (absent keys are skipped).
+ * @param {Record<string, unknown>} opts
+ * @param {readonly string[]} names
+ */
+export function checkFlags(opts, names) {
+  for (const n of names) if (opts[n] !== undefined) checkFlag(n, opts[n]);
 }
 
 /**

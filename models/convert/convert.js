@@ -14,6 +14,7 @@ import { addLlamaMeta } from './llama_meta.js';
 import { FILE_TYPES, planTensorTypes } from './quant_recipe.js';
 import { GGMLType, ggmlType } from '../../lib/ggml_types.js';
 import { GGUF_KEY } from '../../lib/gguf_keys.js';
+import { ggufPreTokenizer } from '../../lib/pre_tokenizers.js';
 import { hparamsFromConfig, effectiveLayerOrder, SHARE_MODES, CONFIG_LIMITS } from './hf_config.js';
 import { describeValue } from './describe.js';
 import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
@@ -389,19 +390,39 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
     if (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string')) return m.join(' ');
     throw new ConvertError(`tokenizer.json merge ${i} is ${describeValue(m)}, not a string or a pair of strings.`);
   });
-  // SmolLM splits digits one by one before the GPT-2 regex; llama.cpp calls that pre "smollm".
-  const preJson = JSON.stringify(tj.pre_tokenizer ?? {});
-  const pre = /"Digits"/.test(preJson) && /"individual_digits":true/.test(preJson) ? 'smollm' : 'gpt2';
+  // llama.cpp's name for the split: SmolLM's digits, Llama 3's or Llama 4's regex, else GPT-2's
   w.addString(GGUF_KEY.TOKENIZER_MODEL, 'gpt2');
-  w.addString(GGUF_KEY.TOKENIZER_PRE, pre);
+  w.addString(GGUF_KEY.TOKENIZER_PRE, ggufPreTokenizer(tj.pre_tokenizer));
   w.addArray(GGUF_KEY.TOKENIZER_TOKENS, GGUFValueType.STRING, tokens);
   w.addArray(GGUF_KEY.TOKENIZER_TOKEN_TYPE, GGUFValueType.INT32, types);
   w.addArray(GGUF_KEY.TOKENIZER_MERGES, GGUFValueType.STRING, merges);
   if (hp.bosId !== null && hp.bosId < n) w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, hp.bosId);
   if (hp.eosId !== null && hp.eosId < n) w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, hp.eosId);
   if (hp.padId !== null && hp.padId < n) w.addU32(GGUF_KEY.TOKENIZER_PAD_ID, hp.padId);
-  w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, flag(tokCfg.add_bos_token, false));
+  w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, flag(tokCfg.add_bos_token, templateAddsBos(tj, tokCfg)));
   w.addBool(GGUF_KEY.TOKENIZER_ADD_EOS, flag(tokCfg.add_eos_token, false));
+}
+
+/**
+ * Whether tokenizer.json's post-processor puts the BOS token before the text, read as
+ * llama.cpp's converter reads it (gguf-py SpecialVocab): a TemplateProcessing whose "single"
+ * template has more than one entry and starts with a special token that is tokenizer_config's
+ * bos_token or cls_token, or any special token when the config lacks either. Llama 3's
+ * tokenizer.json adds <|begin_of_text|> so; tokenizer_config's add_bos_token, when set, wins.
+ */
+function templateAddsBos(tj, tokCfg) {
+  const text = (v) => (typeof v === 'string' ? v : typeof v?.content === 'string' ? v.content : null);
+  const pp = tj.post_processor;
+  const procs = Array.isArray(pp?.processors) ? pp.processors : [pp];
+  for (const p of procs) {
+    if (p?.type !== 'TemplateProcessing' || !Array.isArray(p.single) || p.single.length < 2) continue;
+    const first = p.single[0]?.SpecialToken?.id;
+    if (typeof first !== 'string') continue;
+    const bos = text(tokCfg.bos_token), cls = text(tokCfg.cls_token);
+    // a missing bos_token or cls_token is taken from the template, so then it matches
+    return bos === null || cls === null || first === bos || first === cls;
+  }
+  return false;
 }
 
 /**

@@ -1,6 +1,7 @@
 /* test_forward.c — the forward pass against an independent double-precision reference
  * (written here, no KV cache), incremental decode against one batched run, layer sharing
- * against the same weights unrolled, and the context's eval/rewind/CONTEXT_FULL contract. */
+ * against the same weights unrolled, the context's eval/rewind/CONTEXT_FULL contract, and a
+ * rewound context's logits against a fresh one's (multi-turn KV reuse). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -383,6 +384,65 @@ static void test_context_full_and_rewind(void) {
     tm_weights_free(w);
 }
 
+/* Multi-turn KV reuse (worker/prompt_cache.js): a context that held one sequence (prompt, then
+ * tokens fed one at a time as a generator does), rewound to the prefix it shares with a second
+ * sequence, then given the second one's remaining tokens, yields the logits a fresh context
+ * computes for the whole second sequence — bit for bit, with F32, Q8_0 and a layer-shared
+ * model, for every rewind point, whether the suffix runs as one eval or one token at a time,
+ * and with stale rows (past the rewind point) still in the cache. */
+static void test_rewind_then_eval_equals_fresh_eval_bit_for_bit(void) {
+    static const uint32_t types[3] = {MLLM_DTYPE_F32, MLLM_DTYPE_Q8_0, MLLM_DTYPE_Q8_0};
+    static const int32_t held[10] = {1, 17, 5, 63, 42, 8, 8, 30, 2, 11}; /* turn 1: 6 prompt + 4 generated */
+    static const int32_t next[N_TOK] = {1, 17, 5, 63, 40, 41, 9, 30, 2, 11, 59, 3}; /* diverges at 4 */
+    int ty, keep, split, bad = 0, runs = 0;
+    for (ty = 0; ty < 3; ty++) {
+        tm_spec s = tm_default();
+        tm_weights *w;
+        built b;
+        float fresh[N_TOK * 64];
+        mllm_context *f;
+        mllm_error err;
+        s.n_ff = 64;
+        s.wtype = types[ty];
+        if (ty == 2) { s.repeat = 2; s.mode = "immediate"; }
+        w = tm_weights_new(&s, 31 + (uint32_t)ty);
+        b = build_model(&s, w);
+        if (!b.m) { CHECK(0); tm_weights_free(w); continue; }
+        /* fresh: each prefix of `next` evaluated alone in a new context (last-row logits) */
+        for (keep = 1; keep <= N_TOK; keep++) {
+            f = new_ctx(b.m, 32, 8);
+            CHECK(f && mllm_eval(f, next, keep, 0, &err) == MLLM_OK);
+            if (f && mllm_logits(f, -1)) memcpy(fresh + (size_t)(keep - 1) * 64, mllm_logits(f, -1), sizeof(float) * 64);
+            mllm_context_free(f);
+        }
+        for (keep = 0; keep <= 4; keep++)         /* 4: the common prefix; fewer: a deeper rewind */
+            for (split = 0; split < 2; split++) { /* the suffix as one eval, or token by token */
+                mllm_context *c = new_ctx(b.m, 32, 8);
+                int i, t;
+                if (!c) { CHECK(0); continue; }
+                CHECK_EQ_INT(mllm_eval(c, held, 6, 0, &err), MLLM_OK);
+                for (i = 6; i < 10; i++) CHECK_EQ_INT(mllm_eval(c, held + i, 1, 0, &err), MLLM_OK);
+                CHECK_EQ_INT(mllm_kv_rewind(c, keep, &err), MLLM_OK);
+                if (!split) {
+                    CHECK_EQ_INT(mllm_eval(c, next + keep, N_TOK - keep, 0, &err), MLLM_OK);
+                    bad += !mllm_logits(c, -1) || memcmp(mllm_logits(c, -1), fresh + (N_TOK - 1) * 64, sizeof(float) * 64) != 0;
+                    runs++;
+                } else
+                    for (t = keep; t < N_TOK; t++) {
+                        CHECK_EQ_INT(mllm_eval(c, next + t, 1, 0, &err), MLLM_OK);
+                        bad += !mllm_logits(c, -1) || memcmp(mllm_logits(c, -1), fresh + (size_t)t * 64, sizeof(float) * 64) != 0;
+                        runs++;
+                    }
+                CHECK_EQ_INT(mllm_n_past(c), N_TOK);
+                mllm_context_free(c);
+            }
+        free_built(&b);
+        tm_weights_free(w);
+    }
+    CHECK_EQ_INT(runs, 3 * (5 + (12 + 11 + 10 + 9 + 8)));
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void test_context_params(void) {
     tm_spec s = tm_default();
     tm_weights *w = tm_weights_new(&s, 2);
@@ -471,6 +531,7 @@ int main(void) {
     RUN(test_last_row_logits_equal_the_all_logits_row);
     RUN(test_shared_model_equals_unrolled_and_shares_tensors);
     RUN(test_context_full_and_rewind);
+    RUN(test_rewind_then_eval_equals_fresh_eval_bit_for_bit);
     RUN(test_context_params);
     RUN(test_f16_and_bf16_weights_compute_their_model);
     RUN(test_q8_0_weights_stay_close);

@@ -104,13 +104,14 @@ static tok_model *spm_open(int add_space_prefix_key) {
 
 #define BYTE(b) (3 + (b))
 
-/* GPT-2 style: <|endoftext|>, <|im_end|>, the 256 byte characters (id 2 + byte), merge results. */
-enum { G_EOT = 0, G_IMEND = 1, G_BYTES = 2, G_HE = 258, G_THE, G_SP_C, G_AT, G_SP_CAT, G_12, G_N };
+/* GPT-2 style: <|endoftext|>, <|im_end|>, the 256 byte characters (id 2 + byte), merge results,
+ * and "xyz", a piece no merge reaches. */
+enum { G_EOT = 0, G_IMEND = 1, G_BYTES = 2, G_HE = 258, G_THE, G_SP_C, G_AT, G_SP_CAT, G_12, G_XYZ, G_N };
 #define GB(b) (G_BYTES + (b))
 
 static gguf_builder *gpt2_builder(const char *pre, int with_merges) {
     static const char *const merges[] = {"h e", "t he", "\xc4\xa0 c", "a t", "\xc4\xa0" "c at", "1 2"};
-    static const char *const merged[] = {"he", "the", "\xc4\xa0" "c", "at", "\xc4\xa0" "cat", "12"};
+    static const char *const merged[] = {"he", "the", "\xc4\xa0" "c", "at", "\xc4\xa0" "cat", "12", "xyz"};
     const char *toks[G_N];
     char chars[256][4];
     int32_t types[G_N];
@@ -339,6 +340,25 @@ static void test_gpt2_pre_tokenizers_split_digits_differently(void) {
     tm_close(s);
 }
 
+static void test_llama3_whole_word_pieces_and_bos(void) {
+    /* llama.cpp's llama-bpe: a pre-token that is a piece is taken whole (ignore_merges), and
+     * BOS is added by default; gpt-2 merges "xyz" byte by byte and adds no BOS */
+    tok_model *l3 = gpt2_open("llama-bpe"), *g = gpt2_open("gpt-2"), *l4 = gpt2_open("llama4");
+    int32_t ids[64];
+    int n = tok(l3, "xyz", 1, 0, ids);
+    CHECK_IDS(ids, n, G_EOT, G_XYZ);
+    n = tok(g, "xyz", 1, 0, ids);
+    CHECK_IDS(ids, n, GB('x'), GB('y'), GB('z'));
+    n = tok(l4, "xyz", 1, 0, ids); /* llama4 merges as usual and adds no BOS by default */
+    CHECK_IDS(ids, n, GB('x'), GB('y'), GB('z'));
+    /* llama3 splits digits in threes: "1212" is 121 | 2 -> 12 1 2 */
+    n = tok(l3, "1212", 0, 0, ids);
+    CHECK_IDS(ids, n, G_12, GB('1'), GB('2'));
+    tm_close(l3);
+    tm_close(g);
+    tm_close(l4);
+}
+
 static void test_gpt2_special_and_detokenize(void) {
     tok_model *tm = gpt2_open("smollm");
     int32_t ids[64];
@@ -406,7 +426,12 @@ static void test_detok_invalid_bytes_become_replacement(void) {
 /* ------------------------------------------------------------------ Unicode */
 
 static void test_unicode_categories(void) {
-    CHECK_EQ_INT(unicode_cpt_flags('a'), UCPT_LETTER);
+    CHECK_EQ_INT(unicode_cpt_flags('a'), UCPT_LETTER | UCPT_LOWER);
+    CHECK_EQ_INT(unicode_cpt_flags('Q'), UCPT_LETTER | UCPT_UPPER);
+    CHECK_EQ_INT(unicode_cpt_flags(0xC9), UCPT_LETTER | UCPT_UPPER);  /* É (Lu) */
+    CHECK_EQ_INT(unicode_cpt_flags(0x1C5), UCPT_LETTER | UCPT_UPPER); /* ǅ (Lt) */
+    CHECK_EQ_INT(unicode_cpt_flags(0x3B1), UCPT_LETTER | UCPT_LOWER); /* α (Ll) */
+    CHECK_EQ_INT(unicode_cpt_flags(0x2B0), UCPT_LETTER);              /* ʰ (Lm) */
     CHECK_EQ_INT(unicode_cpt_flags('7'), UCPT_NUMBER);
     CHECK_EQ_INT(unicode_cpt_flags(' '), UCPT_SEPARATOR | UCPT_WHITESPACE);
     CHECK_EQ_INT(unicode_cpt_flags('\n'), UCPT_CONTROL | UCPT_WHITESPACE);
@@ -462,6 +487,42 @@ static void test_unicode_gpt2_split(void) {
         CHECK_EQ_INT(seg[0], 3);
         CHECK_EQ_INT(seg[1], 2);
     }
+}
+
+/* Segment lengths (in code points) of one split over UTF-8 text. */
+static size_t split_utf8(unicode_split_kind kind, const char *txt, uint32_t *seg) {
+    uint32_t cpts[128], seg_in[1];
+    size_t n = 0, pos = 0, len = strlen(txt);
+    while (pos < len) cpts[n++] = unicode_decode_lenient((const unsigned char *)txt, len, &pos);
+    seg_in[0] = (uint32_t)n;
+    return unicode_split(kind, cpts, seg_in, 1, seg);
+}
+
+#define CHECK_SEGS(kind, txt, ...)                                             \
+    do {                                                                       \
+        const uint32_t want_[] = {__VA_ARGS__};                                \
+        uint32_t seg_[128];                                                    \
+        size_t k_ = split_utf8(kind, txt, seg_), i_;                           \
+        CHECK_EQ_INT(k_, sizeof want_ / sizeof want_[0]);                      \
+        for (i_ = 0; i_ < k_ && i_ < sizeof want_ / sizeof want_[0]; i_++)     \
+            CHECK_EQ_INT(seg_[i_], want_[i_]);                                 \
+    } while (0)
+
+static void test_unicode_llama3_split(void) {
+    /* The Llama-3 regex (JS RegExp with /u gives the same matches):
+     * I | 'M | " here" | 's | " " | 123 | 45 | " ab" | "\n\n" | " " | " x" | " " | " !!\n" |
+     * "/é" | " \r\n" | "\t" | "." */
+    CHECK_SEGS(UNICODE_SPLIT_LLAMA3, "I'M here's 12345 ab\n\n  x  !!\n/\xc3\xa9 \r\n\t.", 1, 2, 5, 2, 1, 3, 2, 3,
+               2, 1, 2, 1, 4, 2, 3, 1, 1);
+}
+
+static void test_unicode_gpt4o_split(void) {
+    /* The Llama-4 / GPT-4o regex (JS RegExp with /u gives the same matches): HELLOworld |
+     * " camel" | Case | " Àb" | Cd | Éf | " a" | "/b" | "//\n/" | " " | 123 | 45 | " x'S" |
+     * " \u0301x" (a mark is in both letter classes) | " é" | "ǅa" (Lt is upper) | " straße" | É */
+    CHECK_SEGS(UNICODE_SPLIT_GPT4O,
+               "HELLOworld camelCase \xc3\x80" "bCd\xc3\x89" "f a/b//\n/ 12345 x'S \xcc\x81x \xc3\xa9\xc7\x85" "a stra\xc3\x9f" "e\xc3\x89",
+               10, 6, 4, 3, 2, 2, 2, 2, 4, 1, 3, 2, 4, 3, 2, 2, 7, 1);
 }
 
 /* ------------------------------------------------------------------ load errors */
@@ -534,12 +595,15 @@ int main(void) {
     RUN(test_gpt2_byte_map);
     RUN(test_gpt2_merges_by_rank);
     RUN(test_gpt2_pre_tokenizers_split_digits_differently);
+    RUN(test_llama3_whole_word_pieces_and_bos);
     RUN(test_gpt2_special_and_detokenize);
     RUN(test_detok_holds_back_split_emoji);
     RUN(test_detok_invalid_bytes_become_replacement);
     RUN(test_unicode_categories);
     RUN(test_unicode_lenient_decode);
     RUN(test_unicode_gpt2_split);
+    RUN(test_unicode_llama3_split);
+    RUN(test_unicode_gpt4o_split);
     RUN(test_load_errors_name_the_culprit);
     return check_summary("tokenizer");
 }

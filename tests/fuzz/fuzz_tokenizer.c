@@ -7,7 +7,7 @@
  * has a byte token, all pieces are normal, special tokens are not parsed and no BOS is added
  * (its id may name any piece). SentencePiece: minus its dummy-prefix space, with the space
  * piece in the vocabulary and text without U+2581. GPT-2: a merge's result is always in the
- * vocabulary, and the pre-tokenizer is one without space clean-up (smollm).
+ * vocabulary, and the pre-tokenizer is one without space clean-up (smollm, llama4).
  *
  * Input layout: flags, n_pieces, then per piece: len (low 4 bits) | type (high 3 bits),
  * score byte, len bytes; then n_merges and per merge two piece indices (GPT-2); then bos,
@@ -34,7 +34,8 @@ enum {
     F_GPT2 = 1 << 0,        /* GPT-2 byte-level BPE, else SentencePiece */
     F_BYTES = 1 << 1,       /* all 256 byte tokens present */
     F_SPACE_PREFIX = 1 << 2,/* tokenizer.ggml.add_space_prefix (SPM) */
-    F_PRE_SHIFT = 3,        /* 2 bits: pre-tokenizer (GPT-2): smollm, gpt2, default, none */
+    F_PRE_SHIFT = 3,        /* 2 bits: pre-tokenizer (GPT-2): smollm, gpt2, default, and 3: llama-bpe
+                             * (even n_pieces) or llama4 (odd) */
     F_PARSE_SPECIAL = 1 << 5,
     F_ADD_BOS = 1 << 6,
     F_TYPED = 1 << 7        /* pieces carry the type the input gives, else all NORMAL */
@@ -118,7 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static vocab v; /* large; the harness is single-threaded */
     reader r = {data, size, 0};
     int flags = rd_byte(&r), n_pieces = rd_byte(&r), i, gpt2 = flags & F_GPT2, pre = (flags >> F_PRE_SHIFT) & 3;
-    int plain = !(flags & F_TYPED), first_random;
+    int plain = !(flags & F_TYPED), first_random, llama4 = pre == 3 && (n_pieces & 1);
+    int no_cleanup = pre == 0 || llama4; /* pre-tokenizers whose detokenize keeps every space */
     gguf_builder *b;
     uint8_t *bytes;
     size_t fsize;
@@ -190,7 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     b = gb_new(32);
     gb_kv_str(b, "tokenizer.ggml.model", gpt2 ? "gpt2" : "llama");
-    if (gpt2 && pre != 3) gb_kv_str(b, "tokenizer.ggml.pre", pre == 0 ? "smollm" : pre == 1 ? "gpt-2" : "default");
+    if (gpt2)
+        gb_kv_str(b, "tokenizer.ggml.pre", pre == 0 ? "smollm" : pre == 1 ? "gpt-2" : pre == 2 ? "default" : llama4 ? "llama4" : "llama-bpe");
     gb_kv_arr_str(b, "tokenizer.ggml.tokens", v.ptr, (size_t)v.n);
     gb_kv_arr_f32(b, "tokenizer.ggml.scores", v.score, (size_t)v.n);
     gb_kv_arr_i32(b, "tokenizer.ggml.token_type", v.type, (size_t)v.n);
@@ -237,7 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 
         if ((flags & F_BYTES) && plain && !(flags & (F_PARSE_SPECIAL | F_ADD_BOS)) && valid_utf8(text, (size_t)text_len) &&
-            (gpt2 ? pre == 0 : !has_u2581(text, (size_t)text_len))) {
+            (gpt2 ? no_cleanup : !has_u2581(text, (size_t)text_len))) {
             if (n_back != text_len || memcmp(back, text, (size_t)text_len) != 0) {
                 fprintf(stderr, "round trip: %d bytes in, %d bytes back; tokens:", (int)text_len, (int)n_back);
                 for (i = 0; i < n_tok; i++) fprintf(stderr, " %d '%s'", (int)toks[i], v.text[toks[i]]);
@@ -262,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 acc_len += (size_t)k;
             }
             /* GPT-2's whole-sequence clean-up of spaces has no streaming form */
-            if (!(gpt2 && pre != 0)) FUZZ_ASSERT(ok && acc_len == (size_t)n_back && memcmp(acc, back, acc_len) == 0);
+            if (!(gpt2 && !no_cleanup)) FUZZ_ASSERT(ok && acc_len == (size_t)n_back && memcmp(acc, back, acc_len) == 0);
             mllm_detok_free(d);
             free(acc);
         }

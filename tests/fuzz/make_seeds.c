@@ -71,6 +71,20 @@ int main(int argc, char **argv) {
         write_file(dir, "tokenizer", "spm_typed", spm_typed, sizeof spm_typed);
         write_file(dir, "tokenizer", "gpt2_smollm", gpt2, sizeof gpt2);
         write_file(dir, "tokenizer", "gpt2_default", gpt2_default, sizeof gpt2_default);
+        {
+            /* the same vocabularies with pre 3: llama4 (3 pieces, odd) and llama-bpe (2, even) */
+            static const unsigned char text[] = {'A', 'b', 'C', '\'', 'S', ' ', 0xC3, 0x89, 'x', 0xCC, 0x81, ' ', '1', '2',
+                                                 '3', '4', '/', '\n', '/', ' ', ' ', '!', '\r', '\n'};
+            unsigned char l4[sizeof gpt2 + sizeof text], l3[sizeof gpt2_default + sizeof text];
+            memcpy(l4, gpt2, sizeof gpt2);
+            memcpy(l4 + sizeof gpt2, text, sizeof text);
+            l4[0] = 0x1B;
+            memcpy(l3, gpt2_default, sizeof gpt2_default);
+            memcpy(l3 + sizeof gpt2_default, text, sizeof text);
+            l3[0] = 0x1B;
+            write_file(dir, "tokenizer", "gpt2_llama4", l4, sizeof l4);
+            write_file(dir, "tokenizer", "gpt2_llama_bpe", l3, sizeof l3);
+        }
     }
     return 0;
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readGgufFileInfo, getLlama } from 'node-llama-cpp';
 
 import { convertHF, convertToFile, buildGGUF, memoryFiles } from '../../models/convert/convert.js';
+import { LLAMA3_REGEX, LLAMA4_REGEX } from '../../lib/pre_tokenizers.js';
 import { checkpoints, referenceLogits, scratchDir, python, relMaxDiff, argmax, llamaCppLogits, safetensorsBytes } from '../ref/fixtures.js';
 
 const GGML = { F32: 0, F16: 1, Q8_0: 8 };
@@ -163,6 +164,33 @@ test('without tokenizer.model, a GPT-2 BPE tokenizer.json (SmolLM style) becomes
   assert.deepEqual([...g.token_type.slice(0, 8)], [3, 1, 1, 1, 1, 1, 4, 5]);
   assert.deepEqual(g.merges, ['a b', 'Ġ ab']);
   assert.deepEqual([g.bos_token_id, g.eos_token_id, g.add_bos_token], [0, 0, false]);
+});
+
+test('a Llama-3 tokenizer.json becomes pre llama-bpe with BOS added (its TemplateProcessing), a Llama-4 one pre llama4', async () => {
+  // llama.cpp's converter: the pre-tokenizer by its regex (convert_hf_to_gguf get_vocab_base_pre:
+  // "llama-bpe", "llama4"), add_bos_token from TemplateProcessing unless tokenizer_config sets it
+  const vocab = { '<|begin_of_text|>': 0, a: 1, b: 2, 'Ġ': 3, ab: 4, 'Ġab': 5 };
+  const split = (regex) => ({ type: 'Sequence', pretokenizers: [
+    { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false },
+    { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] });
+  const template = { type: 'Sequence', processors: [{ type: 'ByteLevel' }, { type: 'TemplateProcessing',
+    single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }] }] };
+  const cases = [
+    [LLAMA3_REGEX, template, { bos_token: '<|begin_of_text|>' }, 'llama-bpe', true],
+    [LLAMA3_REGEX, template, { bos_token: '<|begin_of_text|>', add_bos_token: false }, 'llama-bpe', false],
+    [LLAMA4_REGEX, null, { bos_token: '<|begin_of_text|>' }, 'llama4', false],
+  ];
+  for (const [i, [regex, post, cfg, pre, addBos]] of cases.entries()) {
+    const tj = { model: { type: 'BPE', vocab, merges: ['a b', 'Ġ ab'] }, added_tokens: [{ id: 0, content: '<|begin_of_text|>', special: true }],
+      pre_tokenizer: split(regex), post_processor: post };
+    const d = variant('untied_gqa', `llama3_tok${i}`, {
+      remove: ['tokenizer.model', 'tokenizer_config.json'],
+      config: (c) => ({ ...c, model_type: 'llama', bos_token_id: 0, eos_token_id: 0 }),
+      write: { 'tokenizer.json': JSON.stringify(tj), 'tokenizer_config.json': JSON.stringify(cfg) },
+    });
+    const { md } = await convertAndRead(d, { type: 'f32' }, `llama3_tok${i}`);
+    assert.deepEqual([md.tokenizer.ggml.pre, md.tokenizer.ggml.add_bos_token], [pre, addBos], `case ${i}`);
+  }
 });
 
 test('q/k rows are permuted exactly like llama.cpp convert_hf_to_gguf permute (n_head for q, n_head_kv for k)', async () => {

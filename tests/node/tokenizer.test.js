@@ -22,6 +22,7 @@ import { getLlama } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { loadCorpus, makeVocabModels } from '../fixtures/make_vocab_models.js';
+import { randomLines } from '../fixtures/random_lines.js';
 import { llamaCppLib, nativeFixture } from '../ref/fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -88,38 +89,6 @@ function llamaCppRaw(key, addSpecial, parseSpecial, inputs = corpus.map(bytesOf)
   const input = inputs.map((b) => `${addSpecial ? 1 : 0} ${parseSpecial ? 1 : 0} ${hex(b)}`).join('\n') + '\n';
   const out = execFileSync(llamaRefBin.bin, [llamaRefBin.lib, paths[key]], { input, maxBuffer: 1 << 26 }).toString();
   return out.split('\n').slice(0, inputs.length).map((l) => (l === '' ? [] : l.split(' ').map(Number)));
-}
-
-/**
- * Seeded random byte strings built from fragments that stress the tokenizers (spaces, digits,
- * apostrophes, punctuation, many scripts, emoji with joiners, odd whitespace, special-token
- * texts) plus random raw bytes. Sequences decoding past U+10FFFF are avoided: llama.cpp
- * throws on them.
- */
-function randomLines(n, seed) {
-  let st = seed >>> 0;
-  const rnd = () => { st = (Math.imul(st, 1103515245) + 12345) >>> 0; return st / 4294967296; };
-  const palette = [' ', ' ', '  ', '\t', '\n', '\r\n', 'a', 'e', 'th', 'the', 'The', 'ing', "'s", "'ll", "'", 'x', 'Z',
-    '0', '1', '12', '123', '9', '.', ',', '!', '?', '...', '(', ')', '$', '+', '<', '=', '>', '^', '~', '|', '`', '_', '-',
-    '#', 'é', 'ñ', 'ü', 'ß', '中', '文', '日本', 'ア', '한', 'ب', 'ש', 'न', 'ि', 'ไ', '😀', '🦙', '\u200d', '\ufe0f',
-    '👍🏽', '½', '²', '١', '१', '\u00a0', '\u3000', '\u2028', '\u0085', '\ufeff', '\u200b', '\u0301', '\u2581', '<s>',
-    '</s>', '<unk>', '<|endoftext|>', '<|im_start|>', '<|im_end|>', '<think>', '\u0000', '\u0007', '\u007f'];
-  const enc = new TextEncoder();
-  const lines = [];
-  for (let i = 0; i < n; i++) {
-    const parts = [];
-    for (let j = Math.floor(rnd() * 20); j > 0; j--) parts.push(...enc.encode(palette[Math.floor(rnd() * palette.length)]));
-    if (rnd() < 0.3) {
-      const raw = [];
-      for (let j = 1 + Math.floor(rnd() * 4); j > 0; j--) raw.push(Math.floor(rnd() * 256));
-      parts.splice(Math.floor(rnd() * (parts.length + 1)), 0, ...raw);
-    }
-    for (let j = 0; j < parts.length; j++) {
-      if ((parts[j] >= 0xf5 && parts[j] <= 0xf7) || (parts[j] === 0xf4 && (parts[j + 1] ?? 0) >= 0x90)) parts[j] = 0x41;
-    }
-    lines.push(Uint8Array.from(parts));
-  }
-  return lines;
 }
 
 /** Raw bytes of our whole-sequence detokenization. */
