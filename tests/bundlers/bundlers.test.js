@@ -1,7 +1,7 @@
 // The package as web developers consume it, in Chromium (Debian's /usr/bin/chromium through
 // playwright-core): `npm pack`ed, unpacked into a fresh app (apps.js) and then
 //  - built by Vite 8 with no config, run on one thread and, served cross-origin isolated, on two;
-//  - served by Vite's dev server;
+//  - served by Vite's dev server (one thread; two with COOP/COEP headers);
 //  - built by webpack 5 with its default configuration;
 //  - served as is by a static server (an import map names the package);
 //  - imported from another origin (a CDN-style URL: the worker starts through a blob: shim).
@@ -94,7 +94,7 @@ test('a Vite build with no config generates the CLI text, on one thread and (cro
   assert.deepEqual(engineRequests(isolated).filter((p) => p.startsWith('mobilellm')).sort(), ['mobilellm-threads.js', 'mobilellm-threads.wasm']);
 });
 
-test('the Vite dev server serves the package unchanged', async () => {
+test('the Vite dev server serves the package unchanged, on one thread and (with COOP/COEP) two', async () => {
   const dev = await viteDev(app);
   servers.push(dev);
   // The dev server has no /model.gguf: the app fetches it from a second server (CORS allowed).
@@ -102,6 +102,12 @@ test('the Vite dev server serves the package unchanged', async () => {
   const page = `${dev.url}/index.html`;
   const r = await run(page.replace('index.html', `index.html?model=${encodeURIComponent(`${models.url}/model.gguf`)}`));
   assert.equal(r.text, expected);
+  // With COOP/COEP headers the dev server's page is cross-origin isolated: two threads.
+  const isolatedDev = await viteDev(app, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+  servers.push(isolatedDev);
+  const two = await run(`${isolatedDev.url}/index.html?model=${encodeURIComponent(`${models.url}/model.gguf`)}`, 2);
+  assert.equal(two.text, expected);
+  assert.equal(two.threads, 2, `two threads when isolated (warnings: ${two.warnings})`);
 });
 
 test('a webpack 5 build with the default configuration generates the CLI text', async () => {
