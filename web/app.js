@@ -309,14 +309,15 @@ function progressTracker() {
   return {
     get downloaded() { return downloaded; },
     get converted() { return converted; },
-    /** @param {{phase: string, loaded: number, total: number|null, rate?: number, file?: string}} p */
+    /** @param {{phase: string, loaded: number, total: number|null, rate?: number, file?: string, waiting?: boolean}} p */
     update(p) {
       if (p.phase !== phase) { phase = p.phase; t0 = performance.now(); }
       const secs = (performance.now() - t0) / 1000;
       const rate = p.rate ?? (secs > 0.05 ? p.loaded / secs : NaN);
-      if (p.phase === 'download') downloaded = Math.max(downloaded, p.loaded);
+      if (p.phase === 'download' && !p.waiting) downloaded = Math.max(downloaded, p.loaded);
       if (p.phase === 'convert') converted = true;
-      $('progress-phase').textContent = `${PHASES[p.phase] ?? p.phase}${p.file ? ` ${p.file}` : ''}`;
+      $('progress-phase').textContent = p.waiting ? 'Waiting for the download in another tab'
+        : `${PHASES[p.phase] ?? p.phase}${p.file ? ` ${p.file}` : ''}`;
       const parts = [];
       if (p.total) {
         const pct = Math.min(100, Math.floor((p.loaded / p.total) * 100));
@@ -398,6 +399,7 @@ async function runLoad(ctl, chosen) {
     const model = await MobileLLM.load(pick.source, {
       signal: ctl.signal,
       onProgress: (p) => tracker.update(p),
+      persist: true, // ask the browser not to evict cached models
       threads: THREADS,
       ...(hfEndpoint ? { hfEndpoint } : {}),
     });
@@ -412,7 +414,6 @@ async function runLoad(ctl, chosen) {
     $('load-status').className = 'status ok';
     $('load-status').textContent = `Model ready (${how}) in ${secs.toFixed(1)} s.`;
     showCard(model.info, pick.label);
-    navigator.storage?.persist?.().catch(() => {}); // ask the browser not to evict cached models
   } catch (e) {
     $('load-status').textContent = 'No model is loaded.';
     $('progress-wrap').hidden = true;

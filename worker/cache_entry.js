@@ -15,8 +15,13 @@
 
 import { isNode } from '../lib/env.js';
 import { nodeBuiltin } from '../lib/node_builtin.js';
+import { CacheError } from './errors.js';
 
-export const CHUNK_SIZE = 4 << 20;
+/** Bytes per chunk of new entries (each entry records its own chunkSize). */
+export const CHUNK_SIZE = 1 << 20;
+/** A partial chunk is committed at least this often while bytes arrive, so an interruption
+ * loses at most this long of transfer (and never more than one chunk). */
+export const COMMIT_MS = 1000;
 
 /**
  * @typedef {object} EntryMeta
@@ -32,6 +37,8 @@ export const CHUNK_SIZE = 4 << 20;
  * @property {string[]} hashes    hex SHA-256 of each stored chunk (the last one may be partial)
  * @property {number} created
  * @property {number} lastUsed
+ * @property {string} [gen]       generation: a fresh random id per (re)creation; every write names it
+ *   and is refused when the stored record has another one or none (the entry was deleted)
  * @property {Record<string, any>} [extra]  e.g. the dtype and input fingerprint of a conversion
  */
 
@@ -40,15 +47,27 @@ export const CHUNK_SIZE = 4 << 20;
  * @typedef {object} Store
  * @property {string} kind                      'indexeddb' | 'fs' | 'memory'
  * @property {(id: string) => Promise<EntryMeta|null>} getMeta
- * @property {(meta: EntryMeta) => Promise<void>} putMeta
- * @property {(meta: EntryMeta, index: number, bytes: Uint8Array) => Promise<void>} putChunk  chunk then meta, atomically where possible
- * @property {(id: string, index: number, length: number) => Promise<Uint8Array>} getChunk
+ * @property {(meta: EntryMeta, o?: WriteMode) => Promise<void>} putMeta  refused (EntryGoneError) unless
+ *   the stored record has meta.gen — or, with create, there is none yet
+ * @property {(meta: EntryMeta, index: number, bytes: Uint8Array, o?: WriteMode) => Promise<void>} putChunk
+ *   chunk and meta under the same generation check, atomically where possible
+ * @property {(meta: EntryMeta) => Promise<void>} touch  lastUsed = now, only while meta.gen is stored
+ * @property {(id: string, index: number, length: number, gen?: string|null) => Promise<Uint8Array>} getChunk
+ *   with gen (a reader): EntryGoneError once the entry is deleted or replaced
  * @property {(id: string) => Promise<void>} deleteEntry
- * @property {() => Promise<EntryMeta[]>} list
+ * @property {() => Promise<EntryMeta[]>} list  stored / complete as the chunks really present say
  * @property {() => Promise<{quota?: number, free?: number}>} estimate
+ * @property {(bytes: number) => Promise<void>} probe  store and drop `bytes` of scratch: throws the
+ *   storage's quota error when even that does not fit (before anything is downloaded)
+ * @property {(id: string, signal?: AbortSignal) => Promise<() => Promise<void>>} lock  the entry's one
+ *   writer across tabs / processes: resolves with a release function once held
+ * @property {(id: string) => Promise<boolean>} isLocked  whether some tab or process holds the lock
  * @property {(id: string) => string} [dataPath]  Node: the file holding the entry's bytes
  * @property {(meta: EntryMeta, index: number, target: Uint8Array) => Promise<number>} [readChunkInto]
+ *   checked like getChunk with a generation
  */
+
+/** @typedef {{create?: boolean}} WriteMode  create: the writer's first write, which makes the record */
 
 /** node:crypto once loaded (Node hashes synchronously: no window in which heap growth could
  * replace the view being hashed). Loaded on first use, not at module load: no top-level await. */
@@ -75,6 +94,34 @@ export class CorruptEntryError extends Error {
     this.name = 'CorruptEntryError';
     this.code = 'format';
   }
+}
+
+/** The entry a reader or writer was using was deleted (or replaced by a new copy) meanwhile. */
+export class EntryGoneError extends CacheError {
+  /** @param {string} id @param {string} doing e.g. 'being read' */
+  constructor(id, doing) {
+    super(`The cache entry '${id}' was deleted while it was ${doing}.`);
+    this.gone = true;
+  }
+}
+
+/** A fresh generation id. */
+export function newGeneration() {
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+/**
+ * The bytes really present of an entry whose chunks 0..n-1 exist (`present` contiguous ones):
+ * never more than its meta claims, never more than its chunks hold.
+ * @param {EntryMeta} m @param {number} present
+ * @returns {EntryMeta}
+ */
+export function realMeta(m, present) {
+  const stored = Math.min(m.stored ?? 0, present * m.chunkSize);
+  return stored === m.stored ? m : { ...m, stored, complete: false };
 }
 
 /**

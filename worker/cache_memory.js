@@ -1,5 +1,7 @@
 // cache_memory.js — a cache store in memory, for loads with caching off (and where IndexedDB is
-// missing); entries go when the page or process does.
+// missing); entries go when the page or process does. Same generation rules as the others.
+
+import { EntryGoneError } from './cache_entry.js';
 
 /** @typedef {import('./cache_entry.js').Store} Store */
 /** @typedef {import('./cache_entry.js').EntryMeta} EntryMeta */
@@ -12,19 +14,37 @@ export class MemoryStore {
     this.entries = new Map();
   }
   async getMeta(id) { const e = this.entries.get(id); return e ? structuredClone(e.meta) : null; }
-  async putMeta(meta) {
+  /** @param {EntryMeta} meta @param {{create?: boolean}} o */
+  #check(meta, o) {
     const e = this.entries.get(meta.id);
-    if (e) e.meta = structuredClone(meta); else this.entries.set(meta.id, { meta: structuredClone(meta), chunks: [] });
+    if (e ? e.meta.gen !== meta.gen : !o.create) throw new EntryGoneError(meta.id, 'being written');
+    if (!e) this.entries.set(meta.id, { meta: structuredClone(meta), chunks: [] });
+    return /** @type {{meta: EntryMeta, chunks: Uint8Array[]}} */ (this.entries.get(meta.id));
   }
-  async putChunk(meta, index, bytes) {
-    await this.putMeta(meta);
-    this.entries.get(meta.id).chunks[index] = bytes.slice();
+  async putMeta(meta, o = {}) { this.#check(meta, o).meta = structuredClone(meta); }
+  async putChunk(meta, index, bytes, o = {}) {
+    const e = this.#check(meta, o);
+    e.meta = structuredClone(meta);
+    e.chunks[index] = bytes.slice();
   }
-  async getChunk(id, index, length) {
-    const c = this.entries.get(id)?.chunks[index];
+  async touch(meta) { const e = this.entries.get(meta.id); if (e && e.meta.gen === meta.gen) e.meta.lastUsed = Date.now(); }
+  async getChunk(id, index, length, gen) {
+    const e = this.entries.get(id);
+    if (gen !== undefined && (!e || e.meta.gen !== (gen ?? undefined))) throw new EntryGoneError(id, 'being read');
+    const c = e?.chunks[index];
     return c ? c.subarray(0, length) : new Uint8Array(0);
   }
   async deleteEntry(id) { this.entries.delete(id); }
-  async list() { return [...this.entries.values()].map((e) => structuredClone(e.meta)); }
+  async list() {
+    return [...this.entries.values()].map((e) => {
+      let present = 0;
+      while (e.chunks[present]) present++;
+      const stored = Math.min(e.meta.stored, present * e.meta.chunkSize);
+      return { ...structuredClone(e.meta), stored, complete: e.meta.complete && stored === e.meta.stored };
+    });
+  }
   async estimate() { return {}; }
+  async probe() {}
+  async lock() { return async () => {}; }
+  async isLocked() { return false; }
 }

@@ -1,5 +1,7 @@
 // cache_reader.js — reading a complete cache entry into caller memory, every chunk checked
-// against its length and hash.
+// against its length and hash, and against the entry's generation: a reader whose entry is
+// deleted mid-read fails with a 'cache' error instead of refetching or mixing copies (a model
+// already loaded keeps its own copy in the wasm heap and is unaffected).
 
 import { CorruptEntryError, sha256Hex } from './cache_entry.js';
 
@@ -14,7 +16,8 @@ import { CorruptEntryError, sha256Hex } from './cache_entry.js';
  * @param {EntryMeta} meta
  * @param {(offset: number, length: number) => Uint8Array} target
  * @param {(loaded: number) => void} [onChunk]
- * @returns {Promise<void>} rejects with CorruptEntryError when the entry is damaged
+ * @returns {Promise<void>} rejects with CorruptEntryError when the entry is damaged, with
+ *   EntryGoneError (a 'cache' error) when it is deleted or replaced before the last chunk is read
  */
 export async function readEntryInto(store, meta, target, onChunk) {
   if (!meta.complete || meta.size === null || meta.stored !== meta.size) throw new CorruptEntryError(meta, 'it is incomplete');
@@ -29,7 +32,7 @@ export async function readEntryInto(store, meta, target, onChunk) {
       const got = await store.readChunkInto(meta, i, bytes);
       if (got !== len) throw new CorruptEntryError(meta, `chunk ${i} holds ${got} bytes instead of ${len}`);
     } else {
-      bytes = await store.getChunk(meta.id, i, len);
+      bytes = await store.getChunk(meta.id, i, len, meta.gen ?? null);
       if (bytes.length !== len) throw new CorruptEntryError(meta, `chunk ${i} holds ${bytes.length} bytes instead of ${len}`);
     }
     if ((await sha256Hex(bytes)) !== meta.hashes[i]) throw new CorruptEntryError(meta, `chunk ${i} does not match its checksum`);

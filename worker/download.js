@@ -5,10 +5,13 @@
 // page session — asks for `Range: bytes=<stored>-` with `If-Range: <validator>`: a 206 that
 // starts exactly there is appended; a 200 means the file changed (or the server ignores
 // ranges), so the entry restarts from zero. Every byte that arrived is kept on interruption
-// (EntryWriter.checkpoint), including on abort.
+// (EntryWriter.checkpoint), including on abort. One chunk's worth of storage is probed before a
+// resumed transfer is requested (before a fresh one's body is read): a storage that cannot take
+// even that (after evicting other models' partial entries) fails the download there.
 
-import { EntryWriter, ensureSpace } from './cache_writer.js';
-import { AbortError, DownloadError } from './errors.js';
+import { EntryWriter, ensureSpace, storageError } from './cache_writer.js';
+import { evictEntries } from './cache_evict.js';
+import { AbortError, DownloadError, toApiError } from './errors.js';
 
 /**
  * @typedef {object} DownloadOptions
@@ -74,6 +77,10 @@ export async function download(store, url, o) {
       if (v) headers['If-Range'] = v;
     }
 
+    // Resuming: the storage must take the next chunk before anything is requested.
+    const probed = start > 0 && writer !== null;
+    if (probed) await probeSpace(store, writer);
+
     let res;
     try {
       res = await fetchFn(url, { headers, signal: o.signal, cache: 'no-store', redirect: 'follow' });
@@ -109,7 +116,7 @@ export async function download(store, url, o) {
     } else if (res.status === 200) {
       resumedFrom = null; // the whole file again
       const len = res.headers.get('content-encoding') ? null : numberOrNull(res.headers.get('content-length'));
-      if (len !== null) await ensureSpace(store, len, o.source).catch(async (e) => { await res.body?.cancel().catch(() => {}); throw e; });
+      if (len !== null) await ensureSpace(store, len, o.source, o.id).catch(async (e) => { await res.body?.cancel().catch(() => {}); throw e; });
       writer = await EntryWriter.create(store, {
         id: o.id, kind: o.kind, source: o.source, size: len,
         etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'),
@@ -127,7 +134,13 @@ export async function download(store, url, o) {
       failures++;
       continue;
     }
-    if (writer.meta.size !== null && start > 0) await ensureSpace(store, writer.meta.size - start, o.source);
+    try {
+      if (writer.meta.size !== null && start > 0) await ensureSpace(store, writer.meta.size - start, o.source, o.id);
+      if (!probed || writer.length === 0) await probeSpace(store, writer); // a fresh transfer: probed once its size is known
+    } catch (e) {
+      await res.body?.cancel().catch(() => {});
+      throw e;
+    }
 
     // Stream the body into the entry.
     progress(true);
@@ -141,9 +154,12 @@ export async function download(store, url, o) {
         progress(false);
       }
     } catch (e) {
+      if (e?.code === 'quota' || e?.code === 'cache') { // the storage refused: stop the transfer too
+        await reader.cancel().catch(() => {});
+        throw e;
+      }
       await writer.checkpoint();
       if (o.signal?.aborted) throw aborted();
-      if (e?.code === 'quota' || e?.code === 'cache') throw e;
       lastError = new DownloadError(`The connection to ${url} broke after ${writer.length} of ${writer.meta.size ?? 'unknown'} bytes (${e?.cause?.code ?? e?.message ?? e}).`, { url });
       failures++;
       continue;
@@ -161,6 +177,30 @@ export async function download(store, url, o) {
     const meta = await writer.finish();
     progress(true);
     return meta;
+  }
+}
+
+/**
+ * Whether the storage takes the next chunk (or what is left of the file, if less), evicting other
+ * models' partial entries when it does not; else the quota error, before any byte is read.
+ * (It tells that one chunk fits, not the whole file: a transfer that passes may be refused later.)
+ * @param {import('./cache_entry.js').Store} store @param {EntryWriter} writer
+ */
+async function probeSpace(store, writer) {
+  const m = writer.meta;
+  const n = Math.min(m.chunkSize, m.size !== null ? m.size - writer.length : m.chunkSize);
+  if (n <= 0) return;
+  try {
+    await store.probe(n);
+  } catch (e) {
+    if (toApiError(e).code !== 'quota') throw e;
+    const { freedBytes } = await evictEntries(store, { partialOnly: true, except: [m.id] });
+    try {
+      if (freedBytes === 0) throw e;
+      await store.probe(n);
+    } catch (e2) {
+      throw await storageError(store, m, e2, writer.length, n);
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import { MobileLLMError } from '../wasm_build/engine.js';
 export { MobileLLMError };
 
 /** Extra fields some errors carry (copied across the worker boundary). */
-const DETAIL_KEYS = ['status', 'url', 'needed', 'free', 'promptTokens', 'nCtx', 'files'];
+const DETAIL_KEYS = ['status', 'url', 'needed', 'free', 'size', 'promptTokens', 'nCtx', 'files'];
 
 function define(name, code) {
   const cls = class extends MobileLLMError {

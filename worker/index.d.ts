@@ -12,13 +12,14 @@ export class MobileLLMError extends Error {
 export class DownloadError extends MobileLLMError { code: 'download'; status?: number; url?: string }
 export class FormatError extends MobileLLMError { code: 'format' }
 export class UnsupportedError extends MobileLLMError { code: 'unsupported'; files?: string[] }
-export class QuotaError extends MobileLLMError { code: 'quota'; needed?: number; free?: number }
+export class QuotaError extends MobileLLMError { code: 'quota'; /** the whole file's bytes, when known */ size?: number; needed?: number; free?: number }
 export class ContextFullError extends MobileLLMError { code: 'context_full'; promptTokens: number; nCtx: number }
 export class AbortError extends MobileLLMError { code: 'aborted' }
 export class BusyError extends MobileLLMError { code: 'busy' }
 export class StateError extends MobileLLMError { code: 'state' }
 export class ArgumentError extends MobileLLMError { code: 'argument' }
 export class NoMemoryError extends MobileLLMError { code: 'nomem' }
+/** also: the entry a load was reading or writing was deleted (or replaced) by another tab or process meanwhile */
 export class CacheError extends MobileLLMError { code: 'cache' }
 export class InternalError extends MobileLLMError { code: 'internal' }
 
@@ -37,6 +38,8 @@ export interface Progress {
   tensor?: number;
   tensors?: number;
   name?: string;
+  /** download: another tab or process is downloading this entry; loaded / total are its progress (polled) */
+  waiting?: boolean;
   corrupt?: boolean;
   message?: string;
 }
@@ -63,6 +66,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** true (default): use and fill the cache; false: keep nothing; 'reload': ignore and replace cached copies */
   cache?: boolean | 'reload';
+  /** ask the browser to keep this origin's storage (navigator.storage.persist()); the answer is info.persisted */
+  persist?: boolean;
   /** Node: cache directory (default $MOBILELLM_CACHE_DIR, $XDG_CACHE_HOME/mobilellm-wasm or ~/.cache/mobilellm-wasm) */
   cacheDir?: string;
   /** weight type for converted checkpoints (default 'q8_0') */
@@ -155,7 +160,10 @@ export interface ModelInfo {
   nParams: number; weightBytes: number;
   source: string;
   cacheKey: string | null;
+  /** true when no byte was downloaded or converted for this load (also after waiting for another tab's download) */
   fromCache: boolean;
+  /** whether the browser keeps this origin's storage under pressure (asked for with persist: true); null in Node or without a cache */
+  persisted: boolean | null;
   fileBytes: number;
   warnings: string[];
   loadMs: number;
@@ -230,6 +238,8 @@ export class MobileLLM {
     clear(o?: CacheOptions): Promise<number>;
     usage(o?: CacheOptions): Promise<{ usage: number; entries: number; quota: number | null; free: number | null; store: string }>;
     read(key: string, o?: CacheOptions): Promise<Uint8Array>;
+    /** delete partial entries, then complete ones least recently used first, until at most `keep` bytes (default 0) remain; entries being written are skipped */
+    evict(o?: CacheOptions & { keep?: number }): Promise<{ evicted: string[]; freedBytes: number; usage: number }>;
   };
 }
 

@@ -9,7 +9,7 @@ import { describeSource } from './describe_source.js';
 import { cacheApi } from './cache_api.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
 import { ENGINE_FILES } from '../wasm_build/engine_files.js';
-import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_OPTIONS, MAX_CTX } from './options.js';
+import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 /** Load options forwarded to the worker. */
 const LOAD_KEYS = ['locateFile', 'cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
@@ -57,8 +57,10 @@ export class MobileLLM {
     if (signal?.aborted) throw new AbortError('Loading the model was aborted before it started.');
     checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
     checkDtype(options.dtype);
+    checkFlags(options, LOAD_FLAGS);
     const files = locatedFiles(options.locateFile);
     const { desc, transferList } = await describeSource(source, { transfer });
+    const persisted = await storagePersistence(options.persist === true);
     const port = await openPort(worker, files[WORKER_FILE]);
     const rpc = new RpcClient(port);
     const args = { source: desc, options: { ...pick(options, LOAD_KEYS), locateFile: files } };
@@ -73,7 +75,7 @@ export class MobileLLM {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const info = await call.done;
-      return new MobileLLM(rpc, port, info, CONSTRUCT);
+      return new MobileLLM(rpc, port, { ...info, persisted: options.cache === false ? null : persisted }, CONSTRUCT);
     } catch (e) {
       rpc.close(e);
       await port.terminate?.();
@@ -239,6 +241,21 @@ export class MobileLLM {
 
   /** The model cache (IndexedDB in browsers, a directory in Node). */
   static cache = cacheApi;
+}
+
+/**
+ * Whether the browser keeps this origin's storage (the model cache) under storage pressure:
+ * asked for with navigator.storage.persist() when `ask`, else read; null where there is no such
+ * thing (Node, whose cache directory is never evicted; a worker scope cannot ask).
+ * @param {boolean} ask @returns {Promise<boolean|null>}
+ */
+async function storagePersistence(ask) {
+  const st = globalThis.navigator?.storage;
+  try {
+    if (ask && typeof st?.persist === 'function') return await st.persist();
+    if (typeof st?.persisted === 'function') return await st.persisted();
+  } catch { /* an opaque origin, or storage denied */ }
+  return null;
 }
 
 const CONSTRUCT = Symbol('construct');

@@ -80,6 +80,8 @@ export function checkDtype(v) {
 export const FLAGS = Object.freeze({
   cachePrompt: { label: 'Reuse the KV cache', default: true,
     note: 'false: evaluate the whole prompt, not only what follows the prefix it shares with the previous call' },
+  persist: { label: 'Keep cached models', default: false,
+    note: 'true: ask the browser to keep this origin\'s storage (navigator.storage.persist()); the answer is info.persisted' },
 });
 
 /**
@@ -102,6 +104,8 @@ export const GENERATE_OPTIONS = /** @type {const} */ (['maxTokens', 'temperature
 export const GENERATE_FLAGS = /** @type {const} */ (['cachePrompt']);
 /** The load options the API checks (MobileLLM.load()), before any worker starts. */
 export const LOAD_OPTIONS = /** @type {const} */ (['nCtx', 'threads']);
+/** The boolean load options (FLAGS) the API checks. */
+export const LOAD_FLAGS = /** @type {const} */ (['persist']);
 
 /** @param {OptionSpec} s */
 function rangeText(s) {

@@ -20,6 +20,7 @@ import { CorruptEntryError, sha256Hex, CHUNK_SIZE } from './cache_entry.js';
 import { EntryWriter, ensureSpace } from './cache_writer.js';
 import { readEntryInto } from './cache_reader.js';
 import { download } from './download.js';
+import { withEntryLock } from './cache_lock.js';
 import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
 import { AbortError, ArgumentError, CacheError, DownloadError, FormatError, toApiError } from './errors.js';
 import { yieldToEventLoop } from './protocol.js';
@@ -179,27 +180,32 @@ async function viaCache(id, source, lc, produce) {
   } else {
     await lc.store.deleteEntry(id);
   }
-  // One producer per entry across tabs (Web Locks): a second tab waits, then finds it cached.
-  const meta = await withLock(`mobilellm-cache:${id}`, async () => {
+  // One producer per entry across tabs and processes: a second one waits (showing the first
+  // one's progress, abortable), then finds it cached.
+  let produced = false;
+  let last = null;
+  const meta = await withEntryLock(lc.store, id, {
+    signal: lc.signal, source,
+    onWait: (m) => {
+      const now = Date.now();
+      const stored = m?.stored ?? 0;
+      const rate = last && now > last.t ? Math.max(0, (stored - last.stored) * 1000 / (now - last.t)) : 0;
+      last = { t: now, stored };
+      lc.onProgress({ phase: 'download', loaded: stored, total: m?.size ?? null, rate, waiting: true });
+    },
+  }, async () => {
     const ready = lc.cache !== 'reload' ? await lc.store.getMeta(id) : null;
-    return ready?.complete && ready.kind === 'gguf' ? ready : produce();
+    if (ready?.complete && ready.kind === 'gguf') return ready;
+    produced = true;
+    return produce();
   });
   try {
-    return { value: await lc.consume(meta), source, cacheKey: id, fromCache: false, fileBytes: meta.size, warnings: lc.warnings };
+    return { value: await lc.consume(meta), source, cacheKey: id, fromCache: !produced, fileBytes: meta.size, warnings: lc.warnings };
   } catch (e) {
     if (!(e instanceof CorruptEntryError)) throw e;
     await lc.store.deleteEntry(id); // damaged while we wrote it: never keep it
     throw new FormatError(e.message);
   }
-}
-
-/**
- * Run fn holding a browser-wide lock where the Web Locks API exists (browsers); else just run it.
- * @template T @param {string} name @param {() => Promise<T>} fn @returns {Promise<T>}
- */
-function withLock(name, fn) {
-  const locks = globalThis.navigator?.locks;
-  return locks?.request ? locks.request(name, fn) : fn();
 }
 
 /**
@@ -236,7 +242,7 @@ async function loadEntry(eng, store, meta, lc) {
     throw e;
   }
   const model = eng.loadModelAt(ptr, meta.size); // owns ptr from here, freed on failure too
-  store.putMeta({ ...meta, lastUsed: Date.now() }).catch(() => {});
+  await store.touch(meta).catch(() => {}); // only while this very copy is stored: never re-creates a deleted entry
   return model;
 }
 
@@ -488,7 +494,7 @@ export async function convertToEntry(files, entry, lc) {
   const { writer } = built;
   const { head, dataStart, dataSize } = writer.header();
   const total = dataStart + dataSize;
-  await ensureSpace(lc.store, total, entry.source);
+  await ensureSpace(lc.store, total, entry.source, entry.id);
   const w = await EntryWriter.create(lc.store, { id: entry.id, kind: 'gguf', source: entry.source, size: total, extra: entry.extra });
   try {
     lc.onProgress({ phase: 'convert', loaded: 0, total });

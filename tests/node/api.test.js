@@ -323,6 +323,16 @@ test('a prompt longer than the context is refused with its length and the limit;
   }
 });
 
+test('persist: Node has no storage persistence to ask for (info.persisted null); a non-boolean is an argument error before any worker', async () => {
+  const llm = await MobileLLM.load(tiny, { cacheDir: freshCache(), persist: true });
+  try {
+    assert.equal(llm.info.persisted, null);
+  } finally {
+    await llm.unload();
+  }
+  await assert.rejects(MobileLLM.load(tiny, { persist: 'yes' }), (e) => e instanceof ArgumentError && /^The option persist must be true or false, not 'yes'\.$/.test(e.message));
+});
+
 test('after unload() every call fails with a state error', async () => {
   const llm = await MobileLLM.load(tiny, { cacheDir: freshCache() });
   await llm.unload();
@@ -577,7 +587,8 @@ test('storage limits reject with a quota error saying how much is needed and how
     assert.ok(e instanceof QuotaError);
     assert.equal(e.needed, 10 << 20);
     assert.equal(e.free, 1024);
-    assert.match(e.message, /needs 10\.5 MB more and the storage has 1\.0 kB free\.$/);
+    assert.equal(e.size, 10 << 20, 'the whole model\'s size');
+    assert.match(e.message, /^Storing x\.gguf \(10\.5 MB\) in the cache failed for lack of space: 0 bytes of it is stored, it needs 10\.5 MB more and the storage has 1\.0 kB free; no other cache entry is left to delete\.$/);
     return true;
   });
   // The download path checks the announced size before writing anything.
