@@ -42,22 +42,23 @@ export function progressText(p) {
 
 /**
  * A progress line on `stream` when it is a terminal and `quiet` is false; otherwise a no-op.
- * `update(event)` redraws at most every 100 ms (and always at the end of a phase); `done()`
+ * `update(event)` redraws at most every 100 ms (and always at a phase's start and end); `done()`
  * clears the line, so what follows starts on a clean one.
  * @param {{isTTY?: boolean, columns?: number, write: (s: string) => any}} stream
  * @param {{quiet?: boolean, now?: () => number}} [o]
  */
 export function progressLine(stream, { quiet = false, now = () => performance.now() } = {}) {
   const on = !!stream.isTTY && !quiet;
-  let last = -Infinity, shown = false;
+  let last = -Infinity, shown = false, phase = '';
   return {
     /** @param {Parameters<typeof progressText>[0]} p */
     update(p) {
       if (!on) return;
       const t = now();
       const end = (p.total != null && p.loaded === p.total) || (p.tensors !== undefined && p.tensor === p.tensors);
-      if (t - last < 100 && !end) return;
+      if (t - last < 100 && !end && p.phase === phase) return;
       last = t;
+      phase = p.phase;
       const width = Math.max(20, (stream.columns || 80) - 1); // a terminal of unknown size reports 0
       stream.write(`\r\x1b[K${progressText(p).slice(0, width)}`);
       shown = true;
