@@ -21,7 +21,7 @@ CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-fra
 # PyTorch reference, Chromium for the browser tests, clang's libFuzzer runtime for the fuzz
 # targets). node/npm come with them if absent.
 APT_BUILD := gcc make emscripten clang-19 lld-19
-APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev
+APT_TEST := python3-torch python3-numpy python3-sentencepiece chromium libclang-rt-19-dev firefox-esr webkit2gtk-driver xvfb xauth
 DEFAULT_MODEL := models/default.gguf
 
 .PHONY: all deps native wasm test test-c test-san test-node test-py demo bench clean model fuzz-js

@@ -1,22 +1,19 @@
 #!/usr/bin/env node
 // bench_browser.js — the browser half of `make bench`: serves the repository on 127.0.0.1
 // (a static, read-only server that also sends the cross-origin-isolation headers, so pages
-// may use SharedArrayBuffer), drives Debian's headless Chromium through playwright-core to
-// tools/bench_page/, and runs this project's engine and wllama (llama.cpp in wasm) on the
-// same GGUF in the same browser. Prints one JSON line per run.
-//   node tools/bench_browser.js MODEL [--runs mobilellm,wllama,mobilellm-nosimd,mobilellm-norelaxed] [-p 128] [-n 64]
-//        [--threads 1] [--reps 1]
+// may use SharedArrayBuffer), drives a Debian browser — Chromium, Firefox or WebKitGTK, through
+// tests/browser/driver.js — to tools/bench_page/, and runs this project's engine and wllama
+// (llama.cpp in wasm) on the same GGUF in the same browser. Prints one JSON line per run.
+//   node tools/bench_browser.js MODEL [--engine chromium|firefox|webkit]
+//        [--runs mobilellm,wllama,mobilellm-nosimd,mobilellm-norelaxed] [-p 128] [-n 64] [--threads 1] [--reps 1]
 import { createServer } from 'node:http';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch } from '../tests/browser/driver.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript',
   '.cjs': 'text/javascript',
   '.wasm': 'application/wasm', '.json': 'application/json', '.gguf': 'application/octet-stream' };
@@ -42,36 +39,37 @@ export function serveRepo() {
 }
 
 /**
- * Run the given benchmarks in one fresh headless Chromium.
- * @param {{model: string, runs: string[], P?: number, N?: number, threads?: number, reps?: number}} o
+ * Run the given benchmarks in one fresh browser (default Chromium).
+ * @param {{model: string, runs: string[], engine?: string, P?: number, N?: number, threads?: number, reps?: number}} o
  * @returns {Promise<Array<{run: string, result: any}>>}
  */
 export async function benchBrowser(o) {
   const { server, origin } = await serveRepo();
-  const profile = mkdtempSync(join(tmpdir(), 'mllm-bench-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const engine = o.engine ?? 'chromium';
+  const profile = mkdtempSync(join(tmpdir(), `mllm-bench-${engine}-`));
+  let b = null;
   const out = [];
   try {
-    const page = ctx.pages()[0] ?? await ctx.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`[page] ${m.text()}\n`); });
-    await page.goto(`${origin}/tools/bench_page/index.html`);
-    await page.waitForFunction(() => window.benchReady === true);
-    const isolated = await page.evaluate(() => window.crossOriginIsolatedNow());
+    b = await launch(engine, { profileDir: profile });
+    await b.goto(`${origin}/tools/bench_page/index.html`);
+    await b.waitFor(() => window.benchReady === true, null, 60000);
+    const isolated = await b.evaluate(() => window.crossOriginIsolatedNow());
     const modelUrl = `/${normalize(o.model).split(sep).join('/')}`;
     for (let rep = 0; rep < (o.reps ?? 1); rep++) {
       for (const run of o.runs) {
-        const engine = run.startsWith('wllama') ? 'wllama' : 'mobilellm';
+        const which = run.startsWith('wllama') ? 'wllama' : 'mobilellm';
         const opts = { modelUrl, P: o.P ?? 128, N: o.N ?? 64, threads: o.threads ?? 1 };
         if (run === 'mobilellm-nosimd') opts.simd = false;
         if (run === 'mobilellm-norelaxed') opts.relaxedSimd = false;
-        const result = await page.evaluate(([e, op]) => window.bench(e, op), [engine, opts]);
+        const result = await b.evaluate(([e, op]) => window.bench(e, op), [which, opts]);
         result.cross_origin_isolated = isolated;
-        result.browser = `Chromium ${ctx.browser()?.version() ?? ''}`.trim();
+        result.browser = b.version;
         out.push({ run, result });
       }
     }
   } finally {
-    await ctx.close();
+    for (const e of b?.consoleErrors ?? []) process.stderr.write(`[${engine}] ${e}\n`);
+    await b?.close();
     server.close();
     rmSync(profile, { recursive: true, force: true });
   }
@@ -84,6 +82,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--runs') o.runs = args[++i].split(',');
+    else if (a === '--engine') o.engine = args[++i];
     else if (a === '-p') o.P = Number(args[++i]);
     else if (a === '-n') o.N = Number(args[++i]);
     else if (a === '--threads') o.threads = Number(args[++i]);

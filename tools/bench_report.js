@@ -113,11 +113,13 @@ const simd1 = mainRes[0], lts1 = mainRes[2], llama1 = mainRes[4];
 // ---------------------------------------------------------------- 2. browser
 log('chromium rows');
 let browser = [], browserErr = null, noRelaxed = null;
+/** The best prefill and decode of one run's repetitions. */
+const bestRun = (list, run) => list.filter((r) => r.run === run).map((r) => r.result)
+  .reduce((a, b) => ({ ...a, prefill_tok_s: Math.max(a.prefill_tok_s, b.prefill_tok_s), decode_tok_s: Math.max(a.decode_tok_s, b.decode_tok_s) }));
 try {
   const runs = await benchBrowser({ model: models.base, runs: ['mobilellm', 'wllama', 'mobilellm-norelaxed'], P, N, threads: 1, reps: REPS });
   const thr = await benchBrowser({ model: models.base, runs: ['mobilellm', 'wllama'], P, N, threads: 2, reps: Math.min(REPS, 2) });
-  const best = (list, run) => list.filter((r) => r.run === run).map((r) => r.result)
-    .reduce((a, b) => ({ ...a, prefill_tok_s: Math.max(a.prefill_tok_s, b.prefill_tok_s), decode_tok_s: Math.max(a.decode_tok_s, b.decode_tok_s) }));
+  const best = bestRun;
   const rx = (r) => (r.relaxed ? ' (relaxed SIMD)' : '');
   const m1 = best(runs, 'mobilellm'), m2 = best(thr, 'mobilellm');
   noRelaxed = best(runs, 'mobilellm-norelaxed');
@@ -130,6 +132,27 @@ try {
 } catch (e) {
   browserErr = String(e?.message ?? e).split('\n')[0];
   log(`browser bench failed: ${browserErr}`);
+}
+
+// Firefox and WebKit (Safari's engine): ours and wllama, 1 thread, in the same browser.
+/** @type {Array<{engine: string, ours: any, wllama: any}>} */
+const otherEngines = [];
+const otherErr = [];
+for (const engine of ['firefox', 'webkit']) {
+  log(`${engine} rows`);
+  try {
+    const ours = bestRun(await benchBrowser({ engine, model: models.base, runs: ['mobilellm'], P, N, threads: 1, reps: Math.min(REPS, 2) }), 'mobilellm');
+    let wllama;
+    try {
+      wllama = bestRun(await benchBrowser({ engine, model: models.base, runs: ['wllama'], P, N, threads: 1, reps: Math.min(REPS, 2) }), 'wllama');
+    } catch (e) {
+      wllama = { error: String(e?.message ?? e).split('\n')[0].replace(/^.*?Error: /, '') };
+    }
+    otherEngines.push({ engine, ours, wllama });
+  } catch (e) {
+    otherErr.push(`${engine}: ${String(e?.message ?? e).split('\n')[0]}`);
+    log(`${engine} bench failed: ${otherErr.at(-1)}`);
+  }
 }
 
 // ---------------------------------------------------------------- 3. long context
@@ -273,6 +296,28 @@ only behind a flag, and lowers the dot to pmaddubsw + pmaddwd, which saturates o
 } else md += `The browser run failed: ${browserErr}\n`;
 
 md += `
+## Firefox and WebKit (Safari's engine), 1 thread (\`node tools/bench_browser.js --engine firefox|webkit\`)
+
+`;
+if (otherEngines.length) {
+  md += `| engine | browser | prefill tok/s | decode tok/s | prefill vs wllama | decode vs wllama |
+| --- | --- | ---: | ---: | ---: | ---: |
+`;
+  for (const { ours, wllama } of otherEngines) {
+    const vs = (k) => (wllama.error ? '-' : ratio(ours[k], wllama[k]));
+    md += `| mobilellm wasm ${ours.simd === false ? 'scalar' : 'SIMD128'} | ${ours.browser} | ${f1(ours.prefill_tok_s)} | ${f1(ours.decode_tok_s)} | ${vs('prefill_tok_s')} | ${vs('decode_tok_s')} |\n`;
+    md += wllama.error ? `| wllama (llama.cpp wasm) | ${ours.browser} | does not run: ${wllama.error} | | | |\n`
+      : `| wllama (llama.cpp wasm) | ${wllama.browser} | ${f1(wllama.prefill_tok_s)} | ${f1(wllama.decode_tok_s)} | 1.00x | 1.00x |\n`;
+  }
+  md += `
+Firefox ESR over WebDriver BiDi (puppeteer-core), WebKitGTK's MiniBrowser over W3C WebDriver under xvfb-run; the same
+bench page, model and prompt as the Chromium rows. Neither runs the relaxed-SIMD kernels (their relaxed int8 dot is
+not exact here); WebKitGTK has no SharedArrayBuffer, so it has no threads rows.
+`;
+}
+for (const e of otherErr) md += `The ${e.split(':')[0]} run failed: ${e.slice(e.indexOf(':') + 2)}\n`;
+
+md += `
 ## Decode at long context (SIMD, Node, 1 thread; 16-token prompt after K cached positions, then 32 steps)
 
 | position K | prefill tok/s | decode tok/s |
@@ -384,6 +429,7 @@ alone during this run (1.00 = two free cores), which is what the 2-thread rows c
 
 ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
   `- Chromium rows: \`node tools/bench_browser.js ${models.base} --runs mobilellm,wllama,mobilellm-norelaxed --threads 1\` (and \`--runs mobilellm,wllama --threads 2\`)`,
+  `- Firefox and WebKit rows: \`node tools/bench_browser.js ${models.base} --engine firefox --runs mobilellm,wllama --threads 1\` (and \`--engine webkit\`)`,
   `- shared-prefix scoring: \`node tools/bench_eval.js -m ${models.base} --reps ${REPS}\``,
   `- chat turn 2: \`node tools/bench_chat.js -m ${models.base} --reps ${REPS}\``,
   `- long context: \`node bin/mobilellm.js bench -m ${models.base} -p 16 -n 32 --ctx-pos K\``,

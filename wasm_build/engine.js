@@ -26,6 +26,9 @@ const enc = new TextEncoder();
 /** The most bytes one allocation can hold: wasm32 addresses 4 GiB and malloc takes a 32-bit size,
  * so a larger request must never reach it (it would wrap to a small block). */
 export const MAX_ALLOC = 2 ** 32 - 1;
+/** Allocations this large are checked against the engine's memoryLimit first (the per-token
+ * and per-struct ones are far smaller; model bytes and caches far larger). */
+const RESERVE_FROM = 1 << 20;
 /** Threads one engine may start: two contexts of the pool's 16 (src/threads.c POOL_MAX) each, less the caller. */
 export const MAX_ENGINE_THREADS = 31;
 
@@ -123,6 +126,9 @@ export class Engine {
   /** @param {any} mod the instantiated Emscripten module */
   constructor(mod) {
     this.mod = mod;
+    /** The most linear memory this engine may grow to (bytes): a page that grows past what its
+     * browser grants is killed, so large allocations are refused before that (reserve()). */
+    this.memoryLimit = MAX_ALLOC + 1;
     this.abi = new StructAbi(mod);
     this.errPtr = mod._malloc(this.abi.size('mllm_error'));
     this.scratch = mod._malloc(64); // out-pointers
@@ -156,6 +162,7 @@ export class Engine {
     if (bytes > MAX_ALLOC) {
       throw new MobileLLMError('unsupported', `${what} of ${bytes} bytes is more than the 4 GiB the engine's wasm32 memory can address`);
     }
+    if (bytes >= RESERVE_FROM) this.reserve(bytes, what);
     const p = this.mod._malloc(Math.max(1, bytes));
     if (!p) throw new MobileLLMError('nomem', `out of wasm memory allocating ${bytes} bytes for ${what}`);
     if (p + bytes > this.u8().length) { // malloc's block must lie inside linear memory
@@ -166,9 +173,26 @@ export class Engine {
   }
   free(p) { if (p) this.mod._free(p); }
 
-  /** Copy bytes into the heap; returns the pointer (caller frees). */
-  put(bytes) {
-    const p = this.alloc(bytes.length);
+  /**
+   * Refuse (a 'nomem' error with `needed` and `limit`) what could grow the memory past
+   * memoryLimit: at worst it all lands above the current heap, which cannot shrink.
+   * @param {number} bytes
+   * @param {string} what what the bytes are, for the message
+   * @param {string} [fix] what would fit
+   */
+  reserve(bytes, what, fix = 'a smaller model fits') {
+    const grown = this.heapBytes + bytes;
+    if (grown <= this.memoryLimit) return;
+    const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+    const e = new MobileLLMError('nomem', `${what[0].toUpperCase()}${what.slice(1)} needs ${mb(bytes)} of memory; with the ${mb(this.heapBytes)} the engine holds already `
+      + `that is ${mb(grown)}, past the ${mb(this.memoryLimit)} this page may use (memoryLimit): ${fix}`);
+    Object.assign(e, { needed: grown, limit: this.memoryLimit });
+    throw e;
+  }
+
+  /** Copy bytes into the heap; returns the pointer (caller frees). @param {Uint8Array} bytes @param {string} [what] */
+  put(bytes, what) {
+    const p = this.alloc(bytes.length, what);
     this.u8().set(bytes, p);
     return p;
   }
@@ -228,7 +252,7 @@ export class Engine {
    * @returns {Model}
    */
   loadModel(bytes, opts = {}) {
-    return this.loadModelAt(this.put(bytes), bytes.length, opts);
+    return this.loadModelAt(this.put(bytes, 'the model'), bytes.length, opts);
   }
 
   /**

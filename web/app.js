@@ -8,6 +8,7 @@ import { attachEvaluate } from './evaluate.js';
 
 import { parseRepoId } from '../lib/repo_id.js';
 import { SAMPLER_DEFAULTS } from '../lib/sampler_defaults.js';
+import { defaultMemoryLimit } from '../worker/memory.js';
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
@@ -18,6 +19,8 @@ const hfEndpoint = params.get('hf') || undefined;
 const ISOLATED = globalThis.crossOriginIsolated === true;
 // The engine may use worker threads only where SharedArrayBuffer exists (cross-origin isolated).
 const THREADS = ISOLATED ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8)) : 1;
+// The wasm memory a model and its context may take here (the API refuses larger ones).
+const MEMORY_LIMIT = defaultMemoryLimit();
 
 // The sampling form starts at the engine's defaults.
 $('temperature').defaultValue = String(SAMPLER_DEFAULTS.temperature);
@@ -69,6 +72,12 @@ function showEnv() {
   iso.title = ISOLATED ? 'COOP/COEP are set: SharedArrayBuffer and threads are available.'
     : 'The server sends no COOP/COEP headers; the engine runs on one thread.';
 }
+function showMemory() {
+  const mem = $('env-mem');
+  mem.textContent = `models up to ${fmtBytes(MEMORY_LIMIT)}`;
+  mem.title = `A model and its context must fit in ${fmtBytes(MEMORY_LIMIT)} of wasm memory in this browser; a larger one is refused with a message and the tab keeps running.`;
+}
+showMemory();
 addEventListener('online', showEnv);
 addEventListener('offline', showEnv);
 showEnv();
@@ -157,7 +166,7 @@ function advice(e, pick) {
     case 'format': return 'The file is not a GGUF model (or it is damaged).';
     case 'unsupported': return 'This engine runs llama / MobileLLM models with F32, F16, BF16 or Q8_0 weights.';
     case 'quota': return 'Free some space: delete cached models below.';
-    case 'nomem': return 'The model does not fit in this tab\'s memory; try a smaller one.';
+    case 'nomem': return `Models up to ${fmtBytes(MEMORY_LIMIT)} (with their context) fit in this tab; try a smaller model or quantization.`;
     case 'context_full': return 'Shorten the prompt.';
     default: return '';
   }

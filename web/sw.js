@@ -9,11 +9,16 @@
 // API as ./pkg/worker/index.js when it is controlled: ./pkg/<path> is this worker's view of
 // ../<path>, inside the scope, and the model worker started from there is controlled too.
 //
+// Cross-origin isolation where the host sends no headers (GitHub Pages and the like): every
+// response this worker gives carries COOP/COEP/CORP when the server's lacks them, so from the
+// second load on the page (and the model's workers) are cross-origin isolated: SharedArrayBuffer,
+// hence the engine's threads. A server that sends its own values keeps them.
+//
 // Strategy: network first (an online visit always gets the current files and refreshes the
 // cache), the cache when the network fails. Install crawls the package's module graph from a
 // few entry points, so files the API adds later are cached without editing a list here.
 
-const VERSION = 'mobilellm-web-v1';
+const VERSION = 'mobilellm-web-v2';
 const SCOPE = new URL(self.registration.scope); // …/web/
 const ROOT = new URL('../', SCOPE); // the folder holding web/, worker/, dist/
 const PKG = new URL('pkg/', SCOPE);
@@ -26,6 +31,12 @@ const SEEDS = ['worker/index.js', 'worker/worker.js', 'wasm_build/engine.js', 'w
   'dist/mobilellm-threads.js', 'dist/mobilellm-threads.wasm', 'dist/mobilellm-threads.worker.cjs'];
 /** What app files look like (never model weights, which may be huge and use Range requests). */
 const APP_FILE = /\.(?:[mc]?js|wasm|html|css|webmanifest|svg|png|ico)$/i;
+/** The headers that make a document cross-origin isolated; CORP lets its own resources load under COEP. */
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
 /** Module specifiers and asset names in a script: './x.js', '../../lib/y.js', '../dist/z.wasm', 'mobilellm.wasm'. */
 const REFERENCE = /["'`]((?:\.{1,2}\/)*[\w@~-][\w@~.\/-]*\.(?:[mc]?js|wasm))["'`]/g;
 
@@ -93,11 +104,30 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   if (req.mode === 'navigate' && url.href.startsWith(SCOPE.href)) {
-    event.respondWith(networkFirst(req, url.pathname.endsWith('/') ? new URL('index.html', url) : null));
+    event.respondWith(networkFirst(req, url.pathname.endsWith('/') ? new URL('index.html', url) : null).then(withIsolation));
     return;
   }
-  if (url.href.startsWith(ROOT.href) && APP_FILE.test(url.pathname)) event.respondWith(networkFirst(req, null));
+  if (url.href.startsWith(ROOT.href) && APP_FILE.test(url.pathname)) event.respondWith(networkFirst(req, null).then(withIsolation));
 });
+
+/**
+ * The response with the isolation headers it lacks (an error or opaque response as it is).
+ * @param {Response} res
+ */
+function withIsolation(res) {
+  if (res.type === 'error' || res.type === 'opaque' || res.type === 'opaqueredirect') return res;
+  return Object.keys(ISOLATION).every((k) => res.headers.has(k)) ? res : rewrap(res);
+}
+
+/**
+ * The same status, headers (plus the isolation ones it lacks) and body, in a response with no
+ * URL of its own. @param {Response} res
+ */
+function rewrap(res) {
+  const headers = new Headers(res.headers);
+  for (const [k, v] of Object.entries(ISOLATION)) if (!headers.has(k)) headers.set(k, v);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
 
 /**
  * @param {Request|URL} req
@@ -124,8 +154,7 @@ async function networkFirst(req, alt) {
  */
 async function fromPackage(real) {
   const res = await networkFirst(real, null);
-  if (res.type === 'error') return res;
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return res.type === 'error' ? res : rewrap(res);
 }
 
 /** Cache keys ignore the query (?model=… must not miss the cached page). @param {string} href */

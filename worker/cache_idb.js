@@ -18,7 +18,9 @@ function idbDone(r) {
   return new Promise((resolve, reject) => {
     if ('oncomplete' in r) {
       r.oncomplete = () => resolve(undefined);
-      r.onerror = () => reject(r.error);
+      // A failed request's error reaches the transaction first, while its own `error` is still
+      // null (Firefox's quota refusal arrives this way): take the request's.
+      r.onerror = (ev) => reject(/** @type {any} */ (ev?.target)?.error ?? r.error);
       r.onabort = () => reject(r.error ?? new DOMException('The IndexedDB transaction was aborted.', 'AbortError'));
     } else {
       r.onsuccess = () => resolve(r.result);

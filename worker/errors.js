@@ -8,7 +8,7 @@ import { MobileLLMError } from '../wasm_build/engine.js';
 export { MobileLLMError };
 
 /** Extra fields some errors carry (copied across the worker boundary). */
-const DETAIL_KEYS = ['status', 'url', 'needed', 'free', 'size', 'promptTokens', 'nCtx', 'files'];
+const DETAIL_KEYS = ['status', 'url', 'needed', 'free', 'size', 'limit', 'promptTokens', 'nCtx', 'files'];
 
 function define(name, code) {
   const cls = class extends MobileLLMError {
@@ -41,7 +41,7 @@ export const BusyError = define('BusyError', 'busy');
 export const StateError = define('StateError', 'state');
 /** A bad argument from the caller. */
 export const ArgumentError = define('ArgumentError', 'argument');
-/** The wasm heap could not grow. */
+/** The wasm heap could not grow, or would pass memoryLimit: `needed` and `limit` in bytes when known. */
 export const NoMemoryError = define('NoMemoryError', 'nomem');
 /** The local cache failed in a way that is not a quota problem. */
 export const CacheError = define('CacheError', 'cache');

@@ -16,6 +16,7 @@ import {
 import {
   checkDtype, checkFlag, checkFlags, checkOptions, contextLength, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_OPTIONS,
 } from './options.js';
+import { contextBytes, defaultMemoryLimit } from './memory.js';
 
 const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
 
@@ -110,6 +111,8 @@ export class Host {
     if (a.source?.type === 'cache' && o.cache === false) throw new ArgumentError('Loading a cache entry by key needs the cache; do not pass cache: false.');
     const t0 = performance.now();
     const eng = await this.engine(want, o.locateFile);
+    // Large allocations (the model, its context) are refused before the memory would grow past this.
+    eng.memoryLimit = o.memoryLimit ?? defaultMemoryLimit();
     /** @type {string[]} */
     const warnings = [];
     // The engine has a pool only in the pthreads build (it needs SharedArrayBuffer: Node, or a
@@ -125,6 +128,7 @@ export class Host {
     const model = origin.value;
     try {
       const nCtx = contextLength(o.nCtx, model.info.nCtxTrain || 2048, { fallbackCap: 4096 });
+      eng.reserve(contextBytes(model.info, nCtx), `Its context of ${nCtx} tokens`, 'a shorter nCtx or a smaller model fits');
       this.ctx = model.newContext({ nCtx, threads: this.threads });
     } catch (e) {
       model.free();
@@ -153,6 +157,7 @@ export class Host {
       simd: eng.build?.simd ?? null,
       relaxedSimd: eng.build?.relaxed ?? false,
       threads: this.threads,
+      memoryLimit: eng.memoryLimit,
     };
   }
 
@@ -350,10 +355,12 @@ export class Host {
 
 /** Why a request for `want` threads runs on one. @param {number} want @param {Engine} eng */
 function threadsWarning(want, eng) {
-  const shared = typeof SharedArrayBuffer === 'function' && (globalThis.crossOriginIsolated !== false);
+  const isolated = globalThis.crossOriginIsolated !== false;
   const why = eng.build?.simd === false ? 'the threaded build needs WebAssembly SIMD, which this browser lacks'
-    : !shared ? 'threads need SharedArrayBuffer, which only a cross-origin-isolated page has (serve it with COOP: same-origin and COEP: require-corp)'
-      : 'the engine was started without threads';
+    : !isolated ? 'threads need SharedArrayBuffer, which only a cross-origin-isolated page has (serve it with COOP: same-origin and COEP: require-corp)'
+      // (WebKitGTK: isolated, yet no SharedArrayBuffer, and its shared wasm memory cannot be posted to a worker)
+      : typeof SharedArrayBuffer !== 'function' ? 'this browser offers no SharedArrayBuffer, even to a cross-origin-isolated page'
+        : 'the engine was started without threads';
   return `${want} threads were asked for but ${why}, so the model runs on one thread.`;
 }
 

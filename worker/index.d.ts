@@ -18,7 +18,7 @@ export class AbortError extends MobileLLMError { code: 'aborted' }
 export class BusyError extends MobileLLMError { code: 'busy' }
 export class StateError extends MobileLLMError { code: 'state' }
 export class ArgumentError extends MobileLLMError { code: 'argument' }
-export class NoMemoryError extends MobileLLMError { code: 'nomem' }
+export class NoMemoryError extends MobileLLMError { code: 'nomem'; needed?: number; limit?: number }
 /** also: the entry a load was reading or writing was deleted (or replaced) by another tab or process meanwhile */
 export class CacheError extends MobileLLMError { code: 'cache' }
 export class InternalError extends MobileLLMError { code: 'internal' }
@@ -78,6 +78,10 @@ export interface LoadOptions {
    * SharedArrayBuffer (Node, or a cross-origin-isolated page: COOP same-origin + COEP require-corp);
    * elsewhere the model runs on one thread and info.warnings says why. Results are identical. */
   threads?: number;
+  /** the most wasm memory (bytes) the model may grow the engine to (default: 1.5 GB on iPhone / iPad,
+   * whose Safari kills pages above about that, else the 4 GiB wasm32 space). A model (or context) that
+   * would pass it is refused with a NoMemoryError naming the sizes, before any memory grows. */
+  memoryLimit?: number;
   /** Hugging Face Hub endpoint (default https://huggingface.co) */
   hfEndpoint?: string;
   /** token for gated / private repos */
@@ -178,6 +182,8 @@ export interface ModelInfo {
   threads: number;
   /** weight matrices interleaved at load for the relaxed-SIMD kernels (0 where they do not run) */
   repacked: number;
+  /** the memoryLimit the model was checked against (bytes) */
+  memoryLimit: number;
 }
 
 export interface GenerationStats {

@@ -12,7 +12,7 @@ import { ENGINE_FILES } from '../wasm_build/engine_files.js';
 import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 /** Load options forwarded to the worker. */
-const LOAD_KEYS = ['locateFile', 'cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
+const LOAD_KEYS = ['locateFile', 'cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'memoryLimit', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
 /** Generation options forwarded to the worker. */
 const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
   'ignoreEos', 'addBos', 'grammar', 'jsonSchema', 'cachePrompt'];

@@ -20,7 +20,7 @@ export interface OptionSpec {
 }
 
 export type OptionName = 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repeatPenalty' | 'repeatLastN'
-  | 'seed' | 'nCtx' | 'threads' | 'genTokens' | 'promptTokens' | 'ctxPos' | 'reps' | 'limit' | 'shots' | 'ctx'
+  | 'seed' | 'nCtx' | 'threads' | 'memoryLimit' | 'genTokens' | 'promptTokens' | 'ctxPos' | 'reps' | 'limit' | 'shots' | 'ctx'
   | 'stride' | 'maxGenTokens';
 
 export const OPTIONS: Readonly<Record<OptionName, OptionSpec>>;

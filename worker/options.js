@@ -38,6 +38,7 @@ export const OPTIONS = Object.freeze({
   seed: { cli: '--seed', label: 'Seed', int: true, min: 0, max: 2 ** 32 - 1 },
   nCtx: { cli: '--ctx', label: 'Context', int: true, min: 1, max: MAX_CTX, note: 'at most the model\'s context_length' },
   threads: { cli: '--threads', label: 'Threads', int: true, min: 1, max: MAX_THREADS },
+  memoryLimit: { cli: '--memory-limit', label: 'Memory limit (bytes)', int: true, min: 1 << 20, max: 2 ** 32, note: 'default: what this browser grants a page' },
   genTokens: { cli: '-n', label: 'Generated tokens', int: true, min: 1, max: MAX_CTX },
   promptTokens: { cli: '-p', label: 'Prompt tokens', int: true, min: 1, max: MAX_CTX },
   ctxPos: { cli: '--ctx-pos', label: 'Context position', int: true, min: 0, max: MAX_CTX },
@@ -103,7 +104,7 @@ export const GENERATE_OPTIONS = /** @type {const} */ (['maxTokens', 'temperature
 /** The boolean generation options the API checks (generate()). */
 export const GENERATE_FLAGS = /** @type {const} */ (['cachePrompt']);
 /** The load options the API checks (MobileLLM.load()), before any worker starts. */
-export const LOAD_OPTIONS = /** @type {const} */ (['nCtx', 'threads']);
+export const LOAD_OPTIONS = /** @type {const} */ (['nCtx', 'threads', 'memoryLimit']);
 /** The boolean load options (FLAGS) the API checks. */
 export const LOAD_FLAGS = /** @type {const} */ (['persist']);
 

@@ -1,6 +1,7 @@
-# tests/web/web.mk — the demo page's browser tests (web/ in Debian's Chromium via playwright-core,
-# on the real API). Included by the Makefile; `make test-web` runs them. They need the wasm
-# build and the npm dev dependencies; they write fixtures to build/fixtures/web/ and
+# tests/web/web.mk — the demo page's browser tests (web/ on the real API): demo.test.js in
+# Debian's Chromium via playwright-core, engines.test.js in Chromium, Firefox and WebKit through
+# tests/browser/driver.js. Included by the Makefile; `make test-web` runs them. They need the
+# wasm build and the npm dev dependencies; they write fixtures to build/fixtures/web/ and
 # screenshots to test-output/web/.
 .PHONY: test-web serve
 

@@ -19,6 +19,10 @@ async function benchMobileLLM(opts) {
 }
 
 async function benchWllama({ modelUrl, P = 128, N = 64, threads = 1 }) {
+  // wllama 3's build is memory64 wasm with JSPI (WebAssembly.promising); WebKitGTK 2.50 has neither.
+  if (typeof WebAssembly.promising !== 'function') {
+    throw new Error('wllama 3 needs WebAssembly JSPI (WebAssembly.promising) and memory64, which this browser lacks');
+  }
   const { Wllama } = await import('/node_modules/@wllama/wllama/esm/index.js');
   const wllama = new Wllama({ default: '/node_modules/@wllama/wllama/esm/wasm/wllama.wasm' },
     { suppressNativeLog: true, allowOffline: true });
