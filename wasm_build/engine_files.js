@@ -84,9 +84,9 @@ async function readBytes(name, url) {
 }
 
 /**
- * A same-origin address for the threads build's pthread worker script: its text in a blob: URL
- * (served from another origin or as `.cjs` with a non-JavaScript type, the file itself could not
- * start a Worker). Node takes the file's path.
+ * An address that can start the threads build's pthread worker: the file itself when it is on
+ * this page's origin; otherwise (another origin, or a data: URL a bundler inlined it as) its text
+ * in a same-origin blob: URL. Node takes the file's path.
  * @param {string} url
  * @returns {Promise<string>}
  */
@@ -96,6 +96,7 @@ export async function pthreadWorkerUrl(url) {
     const { fileURLToPath } = await nodeBuiltin('url');
     return url.startsWith('file:') ? fileURLToPath(url) : url;
   }
+  if (new URL(url).origin === globalThis.location?.origin) return url;
   const text = new TextDecoder().decode(await readBytes(name, url));
   return URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
 }
