@@ -120,6 +120,7 @@ native: build/native/libmllm.a build/native/mllm
 include wasm_build/wasm.mk
 include tests/browser/browser.mk
 include tests/web/web.mk
+include tests/bundlers/bundlers.mk
 include tests/fuzz/fuzz.mk
 
 # ---------------------------------------------------------------- the bundled model (make model)
@@ -142,7 +143,7 @@ test-node: deps wasm
 test-py: build/.apt-test-stamp
 	$(PY) models/train/test_export.py
 
-test: deps test-c test-san test-fuzz test-node test-py test-browser test-web
+test: deps test-c test-san test-fuzz test-node test-py test-browser test-web test-bundlers
 
 # JS fuzz harnesses for the converter's readers and the GGUF loader (tests/fuzz/run.js): each
 # target runs FUZZ_JS_CASES seeded mutations; unclean failures are saved under build/fuzz-js/.

@@ -9,27 +9,47 @@ import { runBench } from '../wasm_build/bench_procedure.js';
 import { parseOption, contextLength } from '../worker/options.js';
 import { parseRepoId } from '../lib/repo_id.js';
 import { escapeControls, terminalWriter } from './terminal.js';
+import { progressLine } from './progress.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_MODEL = `${ROOT}models/default.gguf`;
 
+/** Each command's usage, for `mobilellm help COMMAND` and (all of them) --help. */
+const HELP = {
+  generate: `mobilellm generate [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+                   [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--ignore-eos] [--raw]
+                   [--json-schema FILE_OR_JSON | --grammar FILE] PROMPT
+    -n N: tokens to generate (0: until end of text); --temp 0 is greedy; --seed makes sampling
+    repeatable; --stop STR ends at STR (repeatable); --ctx N: context length; --ignore-eos keeps
+    going past end of text; --raw writes control characters as they are on a terminal; with
+    --json-schema or --grammar (GBNF) prints exactly the constrained value`,
+  tokenize: `mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)      -> JSON array of ids`,
+  score: `mobilellm score    [-m MODEL] --tokens JSON_OR_FILE              -> [{"argmax", "logprob_next"}, ...]`,
+  bench: `mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--reps R] [--ctx-pos K]
+                   [--no-simd] [--no-relaxed]                    -> JSON speeds`,
+  convert: `mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|
+                   q3_k_s|q3_k_m|q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)`,
+  info: `mobilellm info     [-m MODEL]                                    -> JSON hparams`,
+  chat: `mobilellm chat     [-m MODEL] [--system TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--ctx N] [--raw]
+    an interactive chat on the terminal: replies stream, the KV cache is kept between turns
+    (only the new turn is evaluated); the model's chat template or a plain fallback; ends on
+    EOF (Ctrl-D)`,
+  eval: `mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
+                   [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--max-gen-tokens N]
+                   [--output LOG.jsonl]                          -> JSON scores per file`,
+  help: `mobilellm help [COMMAND]                                         this text, or one command's`,
+};
+
 const USAGE = `usage:
-  mobilellm generate [-m MODEL] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-                     [--repeat-penalty R] [--seed S] [--stop STR]... [--ctx N] [--raw]
-                     [--json-schema FILE_OR_JSON | --grammar FILE] PROMPT
-                     (with a schema or grammar, prints exactly the constrained value)
-  mobilellm tokenize [-m MODEL] [--no-bos] (TEXT | --file F)
-  mobilellm score    [-m MODEL] --tokens JSON_OR_FILE
-  mobilellm bench    [-m MODEL] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--threads T] [--ctx-pos K] [--no-simd] [--no-relaxed]
-  mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k_s|q3_k_m|
-                     q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)
-  mobilellm info     [-m MODEL]
-  mobilellm chat     [-m MODEL] [--system TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--ctx N] [--raw]
-  mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
-                     [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--output LOG.jsonl]
+${Object.values(HELP).map((h) => `  ${h}`).join('\n')}
+  mobilellm --version
+Options for every command: --quiet (no progress line on stderr; it only shows on a terminal).
 MODEL is a GGUF file, a Hugging Face checkpoint directory, a repo id or a URL; it defaults to the
 bundled model. Numeric options take decimal values within their ranges (worker/options.js); generate
 writes control characters of the text as visible escapes when stdout is a terminal, unless --raw.`;
+
+/** The progress line on stderr (bin/progress.js); main() sets --quiet. */
+let progress = progressLine(process.stderr);
 
 class UsageError extends Error {}
 
@@ -65,10 +85,19 @@ function num(opts, flag, option, def) {
 async function readModel(path) {
   path ??= DEFAULT_MODEL;
   const st = await stat(path).catch(() => null);
-  if (st?.isFile()) return new Uint8Array(await readFile(path));
+  const read = async (file) => {
+    const size = (await stat(file)).size;
+    progress.update({ phase: 'load', loaded: 0, total: size });
+    const bytes = new Uint8Array(await readFile(file));
+    progress.done();
+    return bytes;
+  };
+  if (st?.isFile()) return read(path);
   if (st?.isDirectory() || /^https?:\/\//.test(path) || (!st && parseRepoId(path))) {
     const { resolveModelFile } = await import('../worker/index.js');
-    return new Uint8Array(await readFile((await resolveModelFile(path)).path));
+    const r = await resolveModelFile(path, { onProgress: (p) => progress.update(p) });
+    progress.done();
+    return read(r.path);
   }
   throw new UsageError(path === DEFAULT_MODEL
     ? `the bundled model ${path} is missing: run 'make model' or pass -m MODEL`
@@ -214,7 +243,8 @@ async function cmdConvert(argv) {
   const { OUTPUT_TYPES } = await import('../models/convert/convert.js');
   if (!Object.hasOwn(OUTPUT_TYPES, type)) throw new UsageError(`--type must be one of ${Object.keys(OUTPUT_TYPES).join(', ')}, not '${opts['--type']}'`);
   const { convertSource } = await import('../worker/index.js');
-  const { warnings } = await convertSource(rest[0], opts['-o'], { dtype: type });
+  const { warnings } = await convertSource(rest[0], opts['-o'], { dtype: type, onProgress: (p) => progress.update(p) });
+  progress.done();
   for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
   process.stderr.write(`wrote ${opts['-o']}\n`);
 }
@@ -267,10 +297,26 @@ const COMMANDS = { generate: cmdGenerate, tokenize: cmdTokenize, score: cmdScore
   chat: (argv) => import('./chat.js').then((m) => m.cmdChat(argv, { parseArgs, num })) };
 
 async function main(argv) {
+  const quiet = argv.includes('--quiet');
+  if (quiet) argv = argv.filter((a) => a !== '--quiet');
+  progress = progressLine(process.stderr, { quiet });
   const [cmd, ...args] = argv;
-  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(USAGE + '\n'); return 0; }
-  const fn = COMMANDS[cmd];
-  if (!fn) throw new UsageError(`unknown command '${cmd}' (expected one of: ${Object.keys(COMMANDS).join(', ')})`);
+  if (!cmd) { process.stderr.write(USAGE + '\n'); return 2; }
+  if (cmd === '-h' || cmd === '--help') { process.stdout.write(USAGE + '\n'); return 0; }
+  if (cmd === '-V' || cmd === '--version') {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`mobilellm ${pkg.version}\n`);
+    return 0;
+  }
+  if (cmd === 'help') {
+    if (!args.length) { process.stdout.write(USAGE + '\n'); return 0; }
+    if (!Object.hasOwn(HELP, args[0])) throw new UsageError(`no help for '${args[0]}' (commands: ${Object.keys(HELP).join(', ')})`);
+    process.stdout.write(`usage: ${HELP[args[0]]}\n`);
+    return 0;
+  }
+  const fn = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (!fn) throw new UsageError(`unknown command '${cmd}' (expected one of: ${Object.keys(COMMANDS).join(', ')}; see mobilellm --help)`);
+  if (args.includes('--help') || args.includes('-h')) { process.stdout.write(`usage: ${HELP[cmd] ?? cmd}\n`); return 0; }
   await fn(args);
   return 0;
 }
@@ -278,6 +324,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
   const msg = e instanceof UsageError || e instanceof MobileLLMError || e?.code ? e.message : String(e?.stack ?? e);
   const line = `mobilellm: ${msg.replace(/\.?$/, '.')}`;
+  progress.done();
   process.stderr.write(`${process.stderr.isTTY ? escapeControls(line) : line}\n`); // messages may quote a file's bytes
   process.exitCode = e instanceof UsageError || e?.name === 'ArgumentError' ? 2 : 1; // a bad option is a usage mistake
 });

@@ -8,6 +8,8 @@ import { StructAbi } from './abi.js';
 import { ggmlType } from '../lib/ggml_types.js';
 import { GGUF_KEY } from '../lib/gguf_keys.js';
 import { isNode } from '../lib/env.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
+import { locateEngineFile, readWasm, pthreadWorkerUrl, importGlue, glueMessage } from './engine_files.js';
 
 /** An engine failure: `code` is one of 'argument','nomem','format','unsupported','missing',
  * 'context_full','state'; `message` is the engine's one-sentence explanation. */
@@ -71,9 +73,11 @@ export class Engine {
    * `relaxed`: whether its Q8_0 matmuls run on the relaxed-SIMD kernels here (the SIMD builds
    * carry them; they run where the engine computes the relaxed int8 dot exactly, e.g. Chromium
    * or Node 24+ on x86 with AVX-VNNI; src/kernels_relaxed.c).
-   * @param {{wasmBinary?: Uint8Array, moduleUrl?: string, simd?: boolean, threads?: number}} [opts]
+   * @param {{wasmBinary?: Uint8Array, moduleUrl?: string, simd?: boolean, threads?: number,
+   *   locateFile?: ((name: string, defaultUrl: string) => string|URL|undefined)|Record<string, string>}} [opts]
    *   simd: force the SIMD (true) or scalar (false) build; threads: the most threads a context
-   *   may use (contexts ask with newContext({threads})); moduleUrl overrides the choice.
+   *   may use (contexts ask with newContext({threads})); locateFile: the address of a dist/ file
+   *   by name (engine_files.js), for files served elsewhere; moduleUrl overrides the choice.
    * @returns {Promise<Engine>}
    */
   static async create(opts = {}) {
@@ -82,27 +86,36 @@ export class Engine {
     const want = field('threads', opts.threads ?? 1, 1, MAX_ENGINE_THREADS);
     const shared = typeof SharedArrayBuffer === 'function' && (isNode || globalThis.crossOriginIsolated === true);
     const threads = want > 1 && simd && shared ? want : 1;
-    const file = threads > 1 ? 'mobilellm-threads.js' : simd ? 'mobilellm.js' : 'mobilellm-nosimd.js';
-    const moduleUrl = opts.moduleUrl ?? new URL(`../dist/${file}`, import.meta.url).href;
+    const base = threads > 1 ? 'mobilellm-threads' : simd ? 'mobilellm' : 'mobilellm-nosimd';
+    const moduleUrl = opts.moduleUrl ?? locateEngineFile(`${base}.js`, opts.locateFile);
+    const wasmUrl = opts.moduleUrl ? opts.moduleUrl.replace(/\.js$/, '.wasm') : locateEngineFile(`${base}.wasm`, opts.locateFile);
     if (threads > 1 && isNode) {
       // emcc 3.1.6's Node pthreads glue is CommonJS-flavoured: give the ES module the
       // require and __dirname it expects (its worker script, *.worker.cjs, has its own).
-      const { createRequire } = await import('node:module');
-      const { fileURLToPath } = await import('node:url');
+      const { createRequire } = await nodeBuiltin('module');
+      const { fileURLToPath } = await nodeBuiltin('url');
       globalThis.require ??= createRequire(moduleUrl);
       globalThis.__dirname ??= fileURLToPath(new URL('.', moduleUrl));
       globalThis.__filename ??= fileURLToPath(moduleUrl);
     }
-    const { default: createMobileLLM } = await import(moduleUrl);
-    let wasmBinary = opts.wasmBinary;
-    if (!wasmBinary && isNode) {
-      // emcc 3.1.6 cannot fetch() a file path under Node: hand it the bytes.
-      const { readFile } = await import('node:fs/promises');
-      wasmBinary = await readFile(new URL(moduleUrl.replace(/\.js$/, '.wasm')));
-    }
-    const modOpts = wasmBinary ? { wasmBinary } : {};
+    const createMobileLLM = await importGlue(`${base}.js`, moduleUrl);
+    // The bytes are read here (emcc 3.1.6 cannot fetch() a path under Node, and its own fetch
+    // would fail with an unexplained abort), then handed to the module.
+    const wasmBinary = opts.wasmBinary ?? await readWasm(`${base}.wasm`, wasmUrl);
+    const workerUrl = threads > 1 ? await pthreadWorkerUrl(opts.moduleUrl ? opts.moduleUrl.replace(/\.js$/, '.worker.cjs')
+      : locateEngineFile('mobilellm-threads.worker.cjs', opts.locateFile)) : '';
+    const modOpts = {
+      wasmBinary, mainScriptUrlOrBlob: moduleUrl,
+      locateFile: (/** @type {string} */ f) => (f.endsWith('.wasm') ? wasmUrl : f.endsWith('.worker.cjs') ? workerUrl : f),
+      print: () => {}, printErr: () => {},
+    };
     if (threads > 1) modOpts.mllmPoolSize = threads - 1;
-    const mod = await createMobileLLM(modOpts);
+    let mod;
+    try {
+      mod = await createMobileLLM(modOpts);
+    } catch (e) {
+      throw new MobileLLMError('unsupported', `The engine ${base}.wasm from ${wasmUrl} could not start here: ${glueMessage(e)}`);
+    }
     // Node: the pool's worker threads must not keep the process alive.
     if (isNode) for (const w of mod.PThread?.unusedWorkers ?? []) w.unref?.();
     const eng = new Engine(mod);

@@ -14,6 +14,7 @@
 // by chunk straight into the wasm heap, so the transient extra memory is one chunk.
 
 import { isNode } from '../lib/env.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 import { CacheError } from './errors.js';
 
 /** Bytes per chunk of new entries (each entry records its own chunkSize). */
@@ -68,12 +69,17 @@ export const COMMIT_MS = 1000;
 
 /** @typedef {{create?: boolean}} WriteMode  create: the writer's first write, which makes the record */
 
-// Node hashes synchronously (no window in which the heap view could be replaced by growth).
-const nodeCrypto = isNode ? await import('node:crypto') : null;
+/** node:crypto once loaded (Node hashes synchronously: no window in which heap growth could
+ * replace the view being hashed). Loaded on first use, not at module load: no top-level await. */
+let nodeCrypto = null;
 
 /** @param {Uint8Array} bytes @returns {Promise<string>} */
 export async function sha256Hex(bytes) {
-  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(bytes).digest('hex');
+  if (isNode) {
+    // A copy across the one await of the first call, so a growing heap cannot detach it.
+    if (!nodeCrypto) { const copy = bytes.slice(); nodeCrypto = await nodeBuiltin('crypto'); bytes = copy; }
+    return nodeCrypto.createHash('sha256').update(bytes).digest('hex');
+  }
   const d = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
   let s = '';
   for (const b of d) s += b.toString(16).padStart(2, '0');

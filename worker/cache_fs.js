@@ -5,6 +5,7 @@
 // across processes holds a lock file (locks/).
 
 import { CHUNK_SIZE, EntryGoneError, newGeneration } from './cache_entry.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /** A held lock's file is touched this often; one untouched for LOCK_STALE_MS has a dead owner. */
 const LOCK_BEAT_MS = 1000;
@@ -22,7 +23,7 @@ export class FsStore {
 
   async mods() {
     if (!this.m) {
-      const [fs, path, crypto] = await Promise.all([import('node:fs'), import('node:path'), import('node:crypto')]);
+      const [fs, path, crypto] = await Promise.all([nodeBuiltin('fs'), nodeBuiltin('path'), nodeBuiltin('crypto')]);
       this.m = { fs, path, crypto };
       fs.mkdirSync(path.join(this.root, 'entries'), { recursive: true });
     }
@@ -274,7 +275,7 @@ export class FsStore {
  * @returns {Promise<string>}
  */
 export async function defaultCacheDir() {
-  const [os, path] = await Promise.all([import('node:os'), import('node:path')]);
+  const [os, path] = await Promise.all([nodeBuiltin('os'), nodeBuiltin('path')]);
   if (process.env.MOBILELLM_CACHE_DIR) return path.resolve(process.env.MOBILELLM_CACHE_DIR);
   const base = process.env.XDG_CACHE_HOME ? path.resolve(process.env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
   return path.join(base, 'mobilellm-wasm');

@@ -6,6 +6,7 @@ import { parseRepoId } from '../lib/repo_id.js';
 import { isNode } from '../lib/env.js';
 import { transferables } from './protocol.js';
 import { ArgumentError } from './errors.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /**
  * Classify a source on the calling side; bytes are transferred to the worker.
@@ -15,7 +16,11 @@ import { ArgumentError } from './errors.js';
  */
 export async function describeSource(source, o) {
   const none = [];
-  if (source instanceof URL) return { desc: { type: 'url', url: source.href }, transferList: none };
+  if (source instanceof URL) {
+    // Node: a file: URL names a local file (fetch() cannot read it); browsers fetch any URL.
+    if (isNode && source.protocol === 'file:') return { desc: await filePath(source), transferList: none };
+    return { desc: { type: 'url', url: source.href }, transferList: none };
+  }
   if (typeof source === 'string') return { desc: await describeString(source.trim()), transferList: none };
   if (source instanceof ArrayBuffer) {
     const bytes = new Uint8Array(o.transfer ? source : source.slice(0));
@@ -61,9 +66,14 @@ async function describeString(s) {
     return { type: 'hf', repo: r.repo, revision: r.revision };
   }
   if (/^https?:\/\//i.test(s)) return { type: 'url', url: s };
+  if (isNode && /^file:/i.test(s)) {
+    let u;
+    try { u = new URL(s); } catch { throw new ArgumentError(`'${s}' is not a valid file: URL.`); }
+    return filePath(u);
+  }
   const looksLikeRepo = !!parseRepoId(s) && !/\.gguf$/i.test(s) && !/^[./~]/.test(s);
   if (isNode) {
-    const fs = await import('node:fs');
+    const fs = await nodeBuiltin('fs');
     if (fs.existsSync(s) || !looksLikeRepo) return { type: 'path', path: s };
     const r = parseRepoId(s);
     return { type: 'hf', repo: r.repo, revision: r.revision };
@@ -73,4 +83,14 @@ async function describeString(s) {
     return { type: 'hf', repo: r.repo, revision: r.revision };
   }
   return { type: 'url', url: new URL(s, globalThis.location?.href).href };
+}
+
+/** Node: the path a file: URL names. @param {URL} u @returns {Promise<import('./source.js').SourceDesc>} */
+async function filePath(u) {
+  const { fileURLToPath } = await nodeBuiltin('url');
+  try {
+    return { type: 'path', path: fileURLToPath(u) };
+  } catch (e) {
+    throw new ArgumentError(`The file URL ${u.href} does not name a local file (${e?.message ?? e}).`);
+  }
 }

@@ -73,9 +73,10 @@ export class Host {
    * for two contexts of `threads` each (the session's, and the one logits() makes beside it:
    * each context's pool holds threads - 1 workers for its lifetime).
    * @param {number} [threads]
+   * @param {Record<string, string>} [locateFile] engine files served elsewhere, by name (the load option)
    */
-  engine(threads = 1) {
-    this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1 });
+  engine(threads = 1, locateFile = undefined) {
+    this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1, locateFile });
     return this.enginePromise;
   }
 
@@ -109,7 +110,7 @@ export class Host {
     const want = o.threads ?? 1;
     if (a.source?.type === 'cache' && o.cache === false) throw new ArgumentError('Loading a cache entry by key needs the cache; do not pass cache: false.');
     const t0 = performance.now();
-    const eng = await this.engine(want);
+    const eng = await this.engine(want, o.locateFile);
     // Large allocations (the model, its context) are refused before the memory would grow past this.
     eng.memoryLimit = o.memoryLimit ?? defaultMemoryLimit();
     /** @type {string[]} */

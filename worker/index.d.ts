@@ -1,4 +1,5 @@
-// Types of the package entry (worker/index.js).
+// Types of the package entry (worker/index.js). They need no DOM library: Node programs
+// compile them with @types/node alone (Blob, URL and AbortSignal are globals there).
 
 export type ErrorCode = 'download' | 'format' | 'unsupported' | 'quota' | 'context_full' | 'aborted' | 'busy'
   | 'state' | 'argument' | 'nomem' | 'cache' | 'internal';
@@ -33,6 +34,10 @@ export interface Progress {
   resumedFrom?: number;
   /** the file being downloaded, for multi-file Hugging Face checkpoints */
   file?: string;
+  /** convert (Node's convertSource of a directory): tensor `tensor` of `tensors`, named `name` */
+  tensor?: number;
+  tensors?: number;
+  name?: string;
   /** download: another tab or process is downloading this entry; loaded / total are its progress (polled) */
   waiting?: boolean;
   corrupt?: boolean;
@@ -51,7 +56,7 @@ export type ModelSource =
   | ArrayBuffer // transferred to the worker (detached here) unless transfer: false
   | ArrayBufferView
   | Blob // File included: a GGUF
-  | File[] | FileList // a checkpoint's files
+  | ArrayLike<Blob & { readonly name: string }> // a checkpoint's files: File[] or a FileList
   | { repo: string; revision?: string }
   | { cacheKey: string } // a complete entry of MobileLLM.cache.list(), loaded with no request; unknown or partial: a 'cache' error
   | CheckpointFileSet;
@@ -92,7 +97,14 @@ export interface LoadOptions {
   worker?: boolean;
   /** transfer (detach) an ArrayBuffer source instead of copying it (default true) */
   transfer?: boolean;
+  /** where the worker script ('worker.js') and the engine files of dist/ ('mobilellm.wasm', ...) are
+   * when not beside the package's own modules: a function (name, defaultUrl) => absolute URL
+   * (undefined: the default), or an object of name -> URL */
+  locateFile?: LocateFile;
 }
+
+import type { LocateFile } from '../wasm_build/engine.js';
+export type { LocateFile };
 
 export interface GenerateOptions {
   /** default 256; 0: until end of text or a full context */
@@ -176,6 +188,8 @@ export interface ModelInfo {
   relaxedSimd: boolean;
   /** forward-pass threads actually used (1 where threads are unavailable) */
   threads: number;
+  /** weight matrices interleaved at load for the relaxed-SIMD kernels (0 where they do not run) */
+  repacked: number;
   /** the memoryLimit the model was checked against (bytes) */
   memoryLimit: number;
 }

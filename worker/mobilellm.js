@@ -9,10 +9,11 @@ import { describeSource } from './describe_source.js';
 import { cacheApi } from './cache_api.js';
 import { chatApi } from './chat.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
+import { ENGINE_FILES } from '../wasm_build/engine_files.js';
 import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
 
 /** Load options forwarded to the worker. */
-const LOAD_KEYS = ['cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'memoryLimit', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
+const LOAD_KEYS = ['locateFile', 'cache', 'cacheDir', 'dtype', 'nCtx', 'threads', 'memoryLimit', 'hfEndpoint', 'hfToken', 'revision', 'file', 'retries'];
 /** Generation options forwarded to the worker. */
 const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed', 'stop',
   'ignoreEos', 'addBos', 'grammar', 'jsonSchema', 'cachePrompt'];
@@ -59,11 +60,12 @@ export class MobileLLM {
     checkOptions(options, LOAD_OPTIONS); // before any worker (or thread pool) starts
     checkDtype(options.dtype);
     checkFlags(options, LOAD_FLAGS);
+    const files = locatedFiles(options.locateFile);
     const { desc, transferList } = await describeSource(source, { transfer });
     const persisted = await storagePersistence(options.persist === true);
-    const port = await openPort(worker);
+    const port = await openPort(worker, files[WORKER_FILE]);
     const rpc = new RpcClient(port);
-    const args = { source: desc, options: pick(options, LOAD_KEYS) };
+    const args = { source: desc, options: { ...pick(options, LOAD_KEYS), locateFile: files } };
     const call = rpc.call('load', args, {
       transfer: transferList,
       onEvent: (type, data) => {
@@ -262,6 +264,36 @@ async function storagePersistence(ask) {
 }
 
 const CONSTRUCT = Symbol('construct');
+
+/** The worker script's name for locateFile. */
+const WORKER_FILE = 'worker.js';
+
+/**
+ * The files a locateFile option moves: its function (name, defaultUrl) => address, or an object
+ * of name -> address, asked for the worker script and every engine file, as a plain object
+ * that can cross to the worker.
+ * @param {unknown} locate
+ * @returns {Record<string, string>}
+ */
+function locatedFiles(locate) {
+  if (locate === undefined || locate === null) return {};
+  if (typeof locate !== 'function' && typeof locate !== 'object') {
+    throw new ArgumentError('locateFile must be a function (name, defaultUrl) => URL or an object of file name -> URL.');
+  }
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const name of [WORKER_FILE, ...Object.keys(ENGINE_FILES)]) {
+    const def = name === WORKER_FILE ? '' : ENGINE_FILES[name]().href;
+    const got = typeof locate === 'function' ? locate(name, def) : /** @type {any} */ (locate)[name];
+    if (got === undefined || got === null || got === '') continue;
+    try {
+      out[name] = new URL(String(got), globalThis.location?.href).href;
+    } catch {
+      throw new ArgumentError(`locateFile gave '${String(got)}' for ${name}, which is not an absolute URL.`);
+    }
+  }
+  return out;
+}
 
 /** One evaluate() task as {name, text, format} or {name, perplexity}; Blobs are read here. */
 async function taskInput(t, i) {

@@ -7,6 +7,7 @@ import { openStore } from './cache.js';
 import { describeSource } from './describe_source.js';
 import { checkDtype } from './options.js';
 import { ArgumentError, toApiError } from './errors.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /**
  * Node: the path of a GGUF file for any source — a GGUF path as is, or the verified cache entry
@@ -46,13 +47,16 @@ export async function resolveModelFile(source, options = {}) {
  */
 export async function convertSource(source, outPath, options = {}) {
   if (!isNode) throw new ArgumentError('convertSource() is for Node.');
-  const fs = await import('node:fs');
+  const fs = await nodeBuiltin('fs');
   const dtype = checkDtype(options.dtype);
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     // a directory converts straight to the file
     const { convertToFile } = await import('../models/convert/convert.js');
     try {
-      return await convertToFile(source, outPath, { type: dtype, onWarning: () => {}, quantizeRows: await engineQuantizer(dtype) });
+      return await convertToFile(source, outPath, {
+        type: dtype, onWarning: () => {}, quantizeRows: await engineQuantizer(dtype),
+        onTensor: (i, n, name) => { try { options.onProgress?.({ phase: 'convert', tensor: i, tensors: n, name }); } catch { /* ignore */ } },
+      });
     } catch (e) {
       throw toApiError(e);
     }

@@ -25,6 +25,7 @@ import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
 import { AbortError, ArgumentError, CacheError, DownloadError, FormatError, toApiError } from './errors.js';
 import { yieldToEventLoop } from './protocol.js';
 import { isNode } from '../lib/env.js';
+import { nodeBuiltin } from '../lib/node_builtin.js';
 
 /**
  * @typedef {{type: 'url', url: string}
@@ -148,7 +149,7 @@ function dlOpts(lc, id, kind, source, file, hub = false) {
 /** @param {string} p @returns {Promise<{path: string, dir: boolean, size: number}>} */
 async function nodeStat(p) {
   if (!isNode) throw new ArgumentError('File paths are model sources only in Node; in a browser pass a URL, a File or bytes.');
-  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  const [fs, path] = await Promise.all([nodeBuiltin('fs'), nodeBuiltin('path')]);
   const abs = path.resolve(p);
   try {
     const st = fs.statSync(abs);
@@ -286,7 +287,7 @@ async function loadBlob(eng, blob, name, lc) {
 
 /** A GGUF file on disk, read straight into the heap. */
 async function loadFile(eng, abs, size, lc) {
-  const fs = await import('node:fs');
+  const fs = await nodeBuiltin('fs');
   const fd = fs.openSync(abs, 'r');
   let ptr = 0;
   try {
@@ -312,7 +313,7 @@ async function loadFile(eng, abs, size, lc) {
 
 /** A Hugging Face checkpoint directory on disk, converted once and cached. */
 async function viaDir(dir, lc) {
-  const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  const [fs, path] = await Promise.all([nodeBuiltin('fs'), nodeBuiltin('path')]);
   const { dirFiles } = await import('../models/convert/convert.js');
   const fingerprint = fs.readdirSync(dir).sort().map((n) => {
     const s = fs.statSync(path.join(dir, n));
@@ -427,7 +428,7 @@ async function rawSources(store, raw) {
   const out = {};
   for (const [f, meta] of Object.entries(raw)) {
     if (store.dataPath) {
-      const fs = await import('node:fs');
+      const fs = await nodeBuiltin('fs');
       const fd = fs.openSync(store.dataPath(meta.id), 'r');
       out[f] = {
         size: meta.size,

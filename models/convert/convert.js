@@ -21,6 +21,7 @@ import { describeValue } from './describe.js';
 import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
 import { TorchBinFile } from './pytorch_bin.js';
+import { nodeBuiltin } from '../../lib/node_builtin.js';
 
 /** Output types (--type): llama.cpp's file types, each with its general.file_type and the
  * per-tensor type recipe of quant_recipe.js. */
@@ -40,6 +41,7 @@ export function needsQuantizer(typeName) {
 /**
  * @typedef {object} ConvertOptions
  * @property {string} [type]        an OUTPUT_TYPES key: f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | ... (default f16)
+ * @property {(i: number, n: number, name: string) => void} [onTensor] called as tensor i of n is converted
  * @property {(type: number, data: Float32Array, nRows: number, nPerRow: number) => Uint8Array} [quantizeRows]
  *                                  the quantizer of the types quant.js does not encode (4/5/6-bit):
  *                                  the engine's, Engine.quantizeRows
@@ -192,6 +194,7 @@ export function buildGGUF(files, opts = {}) {
     throw new ConvertError(`Output type '${typeName}' needs the engine's quantizer (convert through the package API or CLI).`, 'unsupported');
   }
 
+  let done = 0;
   for (const [hfName, ggufName, shape, isMatrix, permuteHeads] of plan) {
     const e = tensors.entry(hfName);
     if (!e) throw new ConvertError(`The checkpoint has no tensor '${hfName}'.`, 'missing');
@@ -207,6 +210,7 @@ export function buildGGUF(files, opts = {}) {
       warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of 32, so it is stored as F16 instead of ${ggmlType(out.base)?.name}.`);
     }
     w.addTensor(ggufName, type, ne, () => {
+      opts.onTensor?.(++done, plan.length, ggufName);
       let data = tensors.readF32(hfName).data;
       if (permuteHeads) data = permuteQK(data, shape[0], shape[1], permuteHeads);
       if (JS_TYPES.has(type)) return tensorBytes(type, data);
@@ -483,8 +487,8 @@ export function memoryFiles(map, label = 'the checkpoint') {
  * @returns {Promise<CheckpointFiles>}
  */
 export async function dirFiles(dir) {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
+  const fs = await nodeBuiltin('fs');
+  const path = await nodeBuiltin('path');
   let st;
   try {
     st = fs.statSync(dir);
@@ -548,7 +552,7 @@ export async function convertHF(dir, opts = {}) {
  * @returns {Promise<{warnings: string[]}>}
  */
 export async function convertToFile(dir, outPath, opts = {}) {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeBuiltin('fs/promises');
   const files = await dirFiles(dir);
   const tmp = `${outPath}.partial`;
   try {

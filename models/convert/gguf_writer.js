@@ -15,6 +15,7 @@
 // converter can produce each tensor only when it is written instead of holding all of them.
 
 import { ggmlType } from '../../lib/ggml_types.js';
+import { nodeBuiltin } from '../../lib/node_builtin.js';
 
 /** GGUF metadata value types. */
 export const GGUFValueType = Object.freeze({
@@ -260,7 +261,7 @@ export class GGUFWriter {
 
   /** Streams the file to disk (Node). @param {string} path */
   async writeFile(path) {
-    const fs = await import('node:fs/promises');
+    const fs = await nodeBuiltin('fs/promises');
     const { head, dataStart } = this.header();
     const fh = await fs.open(path, 'w');
     const write = async (/** @type {Uint8Array} */ b) => {

@@ -452,8 +452,9 @@ test('on a terminal the CLI writes control characters from model text as visible
   fs.writeFileSync(model, escapeVocabModel());
   const args = ['generate', '-m', model, '-n', '40', '--temp', '1.5', '--seed', '5', '--ignore-eos', '--min-p', '0', 'x'];
   const viaPty = (extra) => {
-    // script(1) from util-linux runs the command on a real pseudo-terminal.
-    const cmd = [process.execPath, CLI, ...args, ...extra].map((a) => `'${a}'`).join(' ');
+    // script(1) from util-linux runs the command on a real pseudo-terminal (--quiet: no progress
+    // line on the terminal's stderr, so what shows is the model's text alone).
+    const cmd = [process.execPath, CLI, ...args, '--quiet', ...extra].map((a) => `'${a}'`).join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'latin1' });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
