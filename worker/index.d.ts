@@ -174,7 +174,8 @@ export interface ModelInfo {
   cacheKey: string | null;
   /** true when no byte was downloaded or converted for this load (also after waiting for another tab's download) */
   fromCache: boolean;
-  /** whether the browser keeps this origin's storage under pressure (asked for with persist: true); null in Node or without a cache */
+  /** whether the browser keeps this origin's storage under pressure (asked for with persist: true;
+   * where the browser asks the user first, as Firefox does, the state when the load ended); null in Node or without a cache */
   persisted: boolean | null;
   fileBytes: number;
   warnings: string[];

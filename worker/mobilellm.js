@@ -62,7 +62,8 @@ export class MobileLLM {
     checkFlags(options, LOAD_FLAGS);
     const files = locatedFiles(options.locateFile);
     const { desc, transferList } = await describeSource(source, { transfer });
-    const persisted = await storagePersistence(options.persist === true);
+    // Firefox asks the user before it answers persist(): the load never waits on that answer.
+    const asking = storagePersistence(options.persist === true);
     const port = await openPort(worker, files[WORKER_FILE]);
     const rpc = new RpcClient(port);
     const args = { source: desc, options: { ...pick(options, LOAD_KEYS), locateFile: files } };
@@ -77,6 +78,8 @@ export class MobileLLM {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const info = await call.done;
+      // the answer if it came during the load, else the state now (a pending prompt grants nothing yet)
+      const persisted = await Promise.race([asking, storagePersistence(false)]);
       return new MobileLLM(rpc, port, { ...info, persisted: options.cache === false ? null : persisted }, CONSTRUCT);
     } catch (e) {
       rpc.close(e);
