@@ -3,7 +3,8 @@
 // It serves the repository root (the page imports ../worker/ and ../dist/) on 127.0.0.1 and by
 // default sends COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer, threads);
 // --plain leaves those headers out. Model files get ETags and Range support, so the API's
-// resumable downloads work against it as they do against a CDN.
+// resumable downloads work against it as they do against a CDN. From an installed package, the
+// page's dependencies (node_modules/…) are found in the app's node_modules, as Node finds them.
 //
 //   node tools/serve.js [--port 8080] [--host 127.0.0.1] [--plain] [--root DIR]
 //   import { startServe } from './tools/serve.js';
@@ -30,6 +31,24 @@ const ISOLATION = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
+
+/**
+ * A `/node_modules/…` path the served folder lacks, looked up the way Node resolves a dependency
+ * (the nearest node_modules folder above): the page's import map names
+ * `../node_modules/@huggingface/jinja/…`, which an installed package finds in the app's
+ * node_modules. Only files inside a node_modules folder; null when there is none.
+ * @param {string} root @param {string} rel
+ */
+function dependencyFile(root, rel) {
+  const inner = path.normalize(rel).split(path.sep).filter(Boolean);
+  if (inner[0] !== 'node_modules' || inner.length < 2 || inner.includes('..')) return null;
+  for (let dir = path.dirname(root); ; dir = path.dirname(dir)) {
+    const modules = path.join(dir, 'node_modules');
+    const file = path.join(modules, ...inner.slice(1));
+    if (file.startsWith(modules + path.sep) && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return file;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
 
 /**
  * @param {{root?: string, port?: number, host?: string, isolate?: boolean}} [o]
@@ -72,7 +91,12 @@ export async function startServe(o = {}) {
     if (file !== root && !file.startsWith(root + path.sep)) return send(403, 'Outside the served folder.\n');
 
     let st;
-    try { st = fs.statSync(file); } catch { return send(404, `Not found: ${rel}\n`); }
+    try { st = fs.statSync(file); } catch { /* below */ }
+    if (!st) {
+      const dep = dependencyFile(root, rel);
+      if (!dep) return send(404, `Not found: ${rel}\n`);
+      return serveFile(req, res, dep, entry, common, send);
+    }
     if (st.isDirectory()) {
       if (!rel.endsWith('/')) return send(301, 'Moved\n', { Location: `${url.pathname}/${url.search}` });
       return serveFile(req, res, path.join(file, 'index.html'), entry, common, send);

@@ -1,6 +1,7 @@
 // tools/serve.js (`npm run serve`): the headers that make the demo page cross-origin isolated
 // (and their absence with --plain), byte ranges with ETag / If-Range for resumable downloads,
-// the folder redirect, and no file outside the served root.
+// the folder redirect, no file outside the served root, and an installed package's dependencies
+// found in the app's node_modules.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,4 +103,27 @@ test('nothing outside the served folder: a raw ../ path is refused', async () =>
   const enc = await fetch(`${isolated.url}/%2e%2e/${path.basename(outside)}`);
   assert.ok(enc.status === 403 || enc.status === 404);
   assert.doesNotMatch(await enc.text(), /not to be served/);
+});
+
+test('an installed package: /node_modules/… it lacks comes from the app\'s node_modules (the page\'s import map), nothing else from outside', async () => {
+  // app/node_modules/mobilellm-wasm is served; its dependency sits in app/node_modules.
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'mobilellm-serve-app-'));
+  const pkg = path.join(app, 'node_modules', 'mobilellm-wasm');
+  fs.mkdirSync(path.join(pkg, 'web'), { recursive: true });
+  fs.mkdirSync(path.join(app, 'node_modules', '@huggingface', 'jinja', 'dist'), { recursive: true });
+  fs.writeFileSync(path.join(app, 'node_modules', '@huggingface', 'jinja', 'dist', 'index.js'), 'export const jinja = 1;\n');
+  fs.writeFileSync(path.join(app, 'secret.txt'), 'not to be served');
+  const srv = await startServe({ root: pkg, port: 0 });
+  try {
+    const r = await fetch(`${srv.url}/node_modules/@huggingface/jinja/dist/index.js`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(await r.text(), 'export const jinja = 1;\n');
+    assert.equal((await fetch(`${srv.url}/node_modules/@huggingface/missing.js`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/node_modules/%2e%2e/secret.txt`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/secret.txt`)).status, 404);
+  } finally {
+    await srv.close();
+    fs.rmSync(app, { recursive: true, force: true });
+  }
 });
