@@ -29,6 +29,9 @@ class TemplateRaise extends Error {}
 
 /** Numbers range() may make in one rendering (templates loop over messages, not over millions). */
 const MAX_RANGE_ITEMS = 100000;
+/** Template nodes one rendering may evaluate: a published template over a long conversation takes
+ * tens of thousands; loops nested over the messages of a hostile template stop here. */
+const MAX_EVAL_STEPS = 1_000_000;
 
 /** Python's strftime for the directives templates use (Llama 3.2's "%d %b %Y"). @param {Date} d @param {string} fmt */
 function strftime(d, fmt) {
@@ -57,6 +60,16 @@ export async function compileTemplate(source) {
   if (text.length > MAX_TEMPLATE_CHARS) throw new FormatError(`The chat template is ${text.length} characters, more than the ${MAX_TEMPLATE_CHARS} allowed.`);
   // imported on first use: the demo page maps this name in its import map
   const { Template, Environment, Interpreter } = await import('@huggingface/jinja');
+  // Every node the interpreter evaluates goes through evaluate(): counting there bounds loops
+  // that range() does not make (over messages, strings, lists).
+  class BoundedInterpreter extends Interpreter {
+    steps = 0;
+    /** @param {any} statement @param {any} environment */
+    evaluate(statement, environment) {
+      if (++this.steps > MAX_EVAL_STEPS) throw new Error(`it took more than ${MAX_EVAL_STEPS} evaluation steps`);
+      return super.evaluate(statement, environment);
+    }
+  }
   let tpl;
   try {
     tpl = new Template(text);
@@ -83,7 +96,7 @@ export async function compileTemplate(source) {
         strftime_now: (fmt) => strftime(new Date(), String(fmt)),
       };
       for (const [k, v] of Object.entries({ ...globals, ...vars })) env.set(k, v);
-      out = new Interpreter(env).run(tpl.parsed).value;
+      out = new BoundedInterpreter(env).run(tpl.parsed).value;
     } catch (e) {
       if (e instanceof TemplateRaise) throw new ArgumentError(`The chat template rejected the messages: ${oneLine(e)}.`);
       throw new FormatError(`The chat template failed to render: ${oneLine(e)}.`);

@@ -108,6 +108,15 @@ test('bad templates and messages are coded errors', async () => {
   for (const bomb of ['{% for i in range(1000000000) %}x{% endfor %}', '{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}']) {
     await assert.rejects(renderChat({}, user, { template: await compileTemplate(bomb) }), (e) => e.code === 'format' && /range\(\)/.test(e.message));
   }
+  // loops without range(): three deep over 200 messages (8 million iterations) stop at the step bound
+  const many = normalizeMessages(Array.from({ length: 200 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' })));
+  const nested = await compileTemplate('{% for a in messages %}{% for b in messages %}{% for c in messages %}.{% endfor %}{% endfor %}{% endfor %}');
+  const t0 = performance.now();
+  await assert.rejects(renderChat({}, many, { template: nested }), (e) => e.code === 'format' && /more than 1000000 evaluation steps/.test(e.message));
+  assert.ok(performance.now() - t0 < 30000, 'stopped by the step bound, not by finishing');
+  // the same conversation through a real template stays far inside the bound
+  const chatml = await compileTemplate("{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+  assert.equal((await renderChat({}, many, { template: chatml })).split('<|im_start|>').length, 202);
   for (const bad of [[], [{ role: 'wizard', content: 'x' }], [{ role: 'user', content: 5 }], [{ role: 'user', content: [{ type: 'image_url' }] }],
     [{ role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{oops' } }] }], 'hello']) {
     assert.throws(() => normalizeMessages(bad), (e) => e.code === 'argument', JSON.stringify(bad));
