@@ -14,7 +14,7 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
-import { llama4Checkpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, LLAMA4_REF } from '../ref/fixtures.js';
+import { llama4Checkpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, LLAMA4_REF, compareRows } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
 const EXACT = ['r1_gqa_f32', 'r1_mha_bf16', 'r1_nope_temp', 'r1_llama3_pre']; // F32 files of these hold the checkpoint's exact weights (the last with R1's llama-bpe tokenizer)
@@ -30,19 +30,6 @@ before(async () => {
 });
 
 after(() => fs.rmSync(work, { recursive: true, force: true }));
-
-/** Worst relative difference over all positions, asserting each one is within tol. */
-function compareRows(rows, ref, label, tol = TOL) {
-  const nVocab = ref.length / rows.length;
-  let worst = 0;
-  rows.forEach((row, p) => {
-    assert.equal(row.length, nVocab);
-    const d = relMaxDiff(row, ref.subarray(p * nVocab, (p + 1) * nVocab));
-    assert.ok(d <= tol, `${label} position ${p}: max |diff| / range = ${d}`);
-    worst = Math.max(worst, d);
-  });
-  return worst;
-}
 
 test('the converter writes an R1 checkpoint as llama.cpp does: llama4 keys, dense FFN names, q/k rows not permuted', async () => {
   const file = path.join(work, 'r1.gguf');
@@ -96,11 +83,11 @@ test(`F32 engine logits equal the Llama-4 PyTorch reference at every position: m
   const seq = ck.tokens.seq40;
   const refs = referenceLogits(EXACT.map((n) => ({ dir: ck.dir(n), tokens: seq })), LLAMA4_REF);
   for (const [i, name] of EXACT.entries()) {
-    const worst = compareRows(engineLogits(eng, await convertHF(ck.dir(name), { type: 'f32', ...quiet }), seq), refs[i], name);
+    const worst = compareRows(engineLogits(eng, await convertHF(ck.dir(name), { type: 'f32', ...quiet }), seq), refs[i], name, TOL);
     t.diagnostic(`${name}: max |diff| / range = ${worst.toExponential(2)}`);
   }
   // The BF16 checkpoint written as BF16 holds the same numbers.
-  const worst = compareRows(engineLogits(eng, await convertHF(ck.dir('r1_mha_bf16'), { type: 'bf16', ...quiet }), seq), refs[1], 'r1_mha_bf16 as bf16');
+  const worst = compareRows(engineLogits(eng, await convertHF(ck.dir('r1_mha_bf16'), { type: 'bf16', ...quiet }), seq), refs[1], 'r1_mha_bf16 as bf16', TOL);
   t.diagnostic(`r1_mha_bf16 as bf16: max |diff| / range = ${worst.toExponential(2)}`);
 });
 
@@ -139,7 +126,7 @@ test(`KV-cached decode (prefill 10, then one token at a time) equals the full re
         ctx.eval([seq[p]]);
         rows.push(ctx.logits(-1));
       }
-      const worst = compareRows(rows, refs[i], `${name} decode`);
+      const worst = compareRows(rows, refs[i], `${name} decode`, TOL);
       t.diagnostic(`${name} decode: max |diff| / range = ${worst.toExponential(2)}`);
     } finally {
       ctx.free();

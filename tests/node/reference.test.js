@@ -11,7 +11,7 @@ import { getLlama } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF } from '../../models/convert/convert.js';
-import { checkpoints, referenceLogits, relMaxDiff, argmax, scratchDir, llamaCppLogits, engineLogits } from '../ref/fixtures.js';
+import { checkpoints, referenceLogits, relMaxDiff, argmax, scratchDir, llamaCppLogits, engineLogits, compareRows } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
 const CONFIGS = ['ls_tied_gqa', 'tied_mha_f16', 'untied_gqa', 'ls_untied_mha_bf16'];
@@ -29,24 +29,11 @@ before(async () => {
 
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** Worst relative difference over all positions, asserting each one. */
-function compareRows(rows, ref, label) {
-  const nVocab = ref.length / rows.length;
-  let worst = 0;
-  rows.forEach((row, p) => {
-    assert.equal(row.length, nVocab);
-    const d = relMaxDiff(row, ref.subarray(p * nVocab, (p + 1) * nVocab));
-    assert.ok(d <= TOL, `${label} position ${p}: max |diff| / range = ${d}`);
-    worst = Math.max(worst, d);
-  });
-  return worst;
-}
-
 test(`F32 engine logits equal the PyTorch reference at every position: max |diff| <= ${TOL} x logit range`, async (t) => {
   const seq = ck.tokens.seq40;
   const refs = referenceLogits(CONFIGS.map((n) => ({ dir: ck.dir(n), tokens: seq })));
   for (const [i, name] of CONFIGS.entries()) {
-    const worst = compareRows(engineLogits(eng, await convertHF(ck.dir(name), { type: 'f32', ...quiet }), seq), refs[i], name);
+    const worst = compareRows(engineLogits(eng, await convertHF(ck.dir(name), { type: 'f32', ...quiet }), seq), refs[i], name, TOL);
     t.diagnostic(`${name}: max |diff| / range = ${worst.toExponential(2)}`);
   }
 });
@@ -57,7 +44,7 @@ test(`layer-sharing orders repeat_all and reverse match the reference run in the
   const refs = referenceLogits(cases.map(([n, mode]) => ({ dir: ck.dir(n), tokens: seq, mode })));
   for (const [i, [name, mode]] of cases.entries()) {
     const gguf = await convertHF(ck.dir(name), { type: 'f32', shareMode: mode, ...quiet });
-    const worst = compareRows(engineLogits(eng, gguf, seq), refs[i], `${name} ${mode}`);
+    const worst = compareRows(engineLogits(eng, gguf, seq), refs[i], `${name} ${mode}`, TOL);
     t.diagnostic(`${name} ${mode}: max |diff| / range = ${worst.toExponential(2)}`);
   }
   // The orders really differ: the same file read as immediate gives other logits.
@@ -81,7 +68,7 @@ test(`KV-cached decode (prefill 10, then one token at a time) equals the full re
         assert.equal(ctx.nPast, p + 1);
         rows.push(ctx.logits(-1));
       }
-      const worst = compareRows(rows, refs[i], `${name} decode`);
+      const worst = compareRows(rows, refs[i], `${name} decode`, TOL);
       t.diagnostic(`${name} decode: max |diff| / range = ${worst.toExponential(2)}`);
     } finally {
       ctx.free();

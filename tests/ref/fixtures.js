@@ -2,6 +2,7 @@
 // builds the random HF checkpoints once (tests/ref/make_checkpoint.py → build/fixtures/hf/) and
 // runs tests/ref/mobilellm_ref.py for logits. Always Debian's /usr/bin/python3 (it has torch).
 
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -108,6 +109,23 @@ export function relMaxDiff(a, b) {
     d = Math.max(d, Math.abs(a[i] - b[i]));
   }
   return d / (mx - mn);
+}
+
+/**
+ * The worst relMaxDiff over all positions of `rows` (one logit row per position) against `ref`
+ * (the rows back to back), asserting each position is within `tol`.
+ * @param {ArrayLike<number>[]} rows @param {Float32Array|Float64Array} ref @param {string} label @param {number} tol
+ */
+export function compareRows(rows, ref, label, tol) {
+  const nVocab = ref.length / rows.length;
+  let worst = 0;
+  rows.forEach((row, p) => {
+    assert.equal(row.length, nVocab);
+    const d = relMaxDiff(row, ref.subarray(p * nVocab, (p + 1) * nVocab));
+    assert.ok(d <= tol, `${label} position ${p}: max |diff| / range = ${d}`);
+    worst = Math.max(worst, d);
+  });
+  return worst;
 }
 
 /** @param {ArrayLike<number>} row */
