@@ -4,6 +4,12 @@
  * its general.file_type and base tensor type. */
 export const OUTPUT_TYPES: Readonly<Record<string, { ftype: number; base: number }>>;
 
+/** Whether converting to file type `typeName` (an OUTPUT_TYPES key) needs ConvertOptions.quantizeRows (the engine's C quantizers). */
+export function needsQuantizer(typeName: string): boolean;
+
+/** tokenizer_config.json's chat_template: a string, or the `default` entry of transformers' named list; null when there is none. */
+export function chatTemplate(v: unknown): string | null;
+
 export interface ConvertOptions {
   /** an OUTPUT_TYPES key (default 'f16') */
   type?: string;
