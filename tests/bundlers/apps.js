@@ -17,12 +17,27 @@ export function packPackage(dir) {
   return path.join(dir, out.trim().split('\n').pop());
 }
 
-/** A copy of app/ with the tarball unpacked as node_modules/mobilellm-wasm. @returns {string} */
+/**
+ * A copy of app/ with the tarball unpacked as node_modules/mobilellm-wasm and its runtime
+ * dependencies beside it, as `npm install` would place them (copied from this repository's
+ * node_modules, which holds the versions package-lock.json pins). @returns {string}
+ */
 export function makeApp(dir, tarball) {
   fs.cpSync(APP, dir, { recursive: true });
   const pkg = path.join(dir, 'node_modules/mobilellm-wasm');
   fs.mkdirSync(pkg, { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', pkg, '--strip-components=1']);
+  const seen = new Set();
+  const install = (manifest) => {
+    for (const name of Object.keys(JSON.parse(fs.readFileSync(manifest, 'utf8')).dependencies ?? {})) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const from = path.join(REPO, 'node_modules', name);
+      fs.cpSync(from, path.join(dir, 'node_modules', name), { recursive: true });
+      install(path.join(from, 'package.json'));
+    }
+  };
+  install(path.join(pkg, 'package.json'));
   return dir;
 }
 
