@@ -174,7 +174,7 @@ for (const engine of ENGINES) describe(engine, () => {
   test('a download cut at ~50% resumes with a Range request, and the cached bytes are identical', async () => {
     // (throttled, so every engine hands the page bytes before the cut: unthrottled, WebKit once
     // reported the cut before any byte reached the page, and the retry rightly started over)
-    srv.serveFile('/cut/tiny.gguf', { data: tinyBytes, cutAt: Math.floor(size / 2), throttle: 256 * 1024 });
+    srv.serveFile('/cut/tiny.gguf', { data: tinyBytes, cutAt: Math.floor(size / 2), throttle: 64 * 1024 });
     srv.clearLog();
     const url = `${srv.url}/cut/tiny.gguf`;
     const r = await inPage(async (api, { url, gen }) => {
