@@ -88,6 +88,21 @@ def write_safetensors(path, tensors, dtype):
             f.write(b)
 
 
+def block_tensors(pre, rnd, norm_w, q_rows, kv_rows, n_embd, n_ff, ffn):
+    """One decoder layer's HF tensors, drawn in this order (Llama: ffn "mlp"; Llama 4: "feed_forward")."""
+    return [
+        (pre + "input_layernorm.weight", norm_w()),
+        (pre + "self_attn.q_proj.weight", rnd(q_rows, n_embd, std=0.1)),
+        (pre + "self_attn.k_proj.weight", rnd(kv_rows, n_embd, std=0.1)),
+        (pre + "self_attn.v_proj.weight", rnd(kv_rows, n_embd, std=0.1)),
+        (pre + "self_attn.o_proj.weight", rnd(n_embd, q_rows, std=0.08)),
+        (pre + "post_attention_layernorm.weight", norm_w()),
+        (pre + f"{ffn}.gate_proj.weight", rnd(n_ff, n_embd, std=0.1)),
+        (pre + f"{ffn}.up_proj.weight", rnd(n_ff, n_embd, std=0.1)),
+        (pre + f"{ffn}.down_proj.weight", rnd(n_embd, n_ff, std=0.08)),
+    ]
+
+
 def make_weights(p, n_vocab):
     g = torch.Generator().manual_seed(p["seed"])
 
@@ -101,17 +116,7 @@ def make_weights(p, n_vocab):
     ts = [("model.embed_tokens.weight", rnd(n_vocab, N_EMBD, std=0.1))]
     for i in range(p["n_layer"]):
         pre = f"model.layers.{i}."
-        ts += [
-            (pre + "input_layernorm.weight", norm_w()),
-            (pre + "self_attn.q_proj.weight", rnd(q_rows, N_EMBD, std=0.1)),
-            (pre + "self_attn.k_proj.weight", rnd(kv_rows, N_EMBD, std=0.1)),
-            (pre + "self_attn.v_proj.weight", rnd(kv_rows, N_EMBD, std=0.1)),
-            (pre + "self_attn.o_proj.weight", rnd(N_EMBD, q_rows, std=0.08)),
-            (pre + "post_attention_layernorm.weight", norm_w()),
-            (pre + "mlp.gate_proj.weight", rnd(N_FF, N_EMBD, std=0.1)),
-            (pre + "mlp.up_proj.weight", rnd(N_FF, N_EMBD, std=0.1)),
-            (pre + "mlp.down_proj.weight", rnd(N_EMBD, N_FF, std=0.08)),
-        ]
+        ts += block_tensors(pre, rnd, norm_w, q_rows, kv_rows, N_EMBD, N_FF, "mlp")
     ts.append(("model.norm.weight", norm_w()))
     if not p["tied"]:
         ts.append(("lm_head.weight", rnd(n_vocab, N_EMBD, std=0.1)))

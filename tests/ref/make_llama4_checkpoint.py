@@ -20,7 +20,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_checkpoint import write_safetensors  # noqa: E402
+from make_checkpoint import block_tensors, write_safetensors  # noqa: E402
 
 N_EMBD, N_FF, HEAD_DIM, N_LAYER = 64, 160, 16, 4
 SPECIAL = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"]
@@ -88,17 +88,7 @@ def make_weights(p, n_vocab):
     ts = [("model.embed_tokens.weight", rnd(n_vocab, N_EMBD, std=0.5))]
     for i in range(N_LAYER):
         pre = f"model.layers.{i}."
-        ts += [
-            (pre + "input_layernorm.weight", norm_w()),
-            (pre + "self_attn.q_proj.weight", rnd(q_rows, N_EMBD, std=0.1)),
-            (pre + "self_attn.k_proj.weight", rnd(kv_rows, N_EMBD, std=0.1)),
-            (pre + "self_attn.v_proj.weight", rnd(kv_rows, N_EMBD, std=0.1)),
-            (pre + "self_attn.o_proj.weight", rnd(N_EMBD, q_rows, std=0.08)),
-            (pre + "post_attention_layernorm.weight", norm_w()),
-            (pre + "feed_forward.gate_proj.weight", rnd(N_FF, N_EMBD, std=0.1)),
-            (pre + "feed_forward.up_proj.weight", rnd(N_FF, N_EMBD, std=0.1)),
-            (pre + "feed_forward.down_proj.weight", rnd(N_EMBD, N_FF, std=0.08)),
-        ]
+        ts += block_tensors(pre, rnd, norm_w, q_rows, kv_rows, N_EMBD, N_FF, "feed_forward")
     ts.append(("model.norm.weight", norm_w()))
     return ts
 
