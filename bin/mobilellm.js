@@ -8,6 +8,7 @@ import { jsonSchemaToGrammar } from '../worker/json_schema_grammar.js';
 import { runBench } from '../wasm_build/bench_procedure.js';
 import { parseOption, contextLength } from '../worker/options.js';
 import { parseRepoId } from '../lib/repo_id.js';
+import { modelCard } from '../lib/model_card.js';
 import { escapeControls, terminalWriter } from './terminal.js';
 import { progressLine } from './progress.js';
 
@@ -29,7 +30,7 @@ const HELP = {
                    [--no-simd] [--no-relaxed]                    -> JSON speeds`,
   convert: `mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|
                    q3_k_s|q3_k_m|q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)`,
-  info: `mobilellm info     [-m MODEL]                                    -> JSON hparams`,
+  info: `mobilellm info     [-m MODEL]                                    -> JSON hparams and the model card`,
   chat: `mobilellm chat     [-m MODEL] [--system TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--ctx N] [--raw]
     an interactive chat on the terminal: replies stream, the KV cache is kept between turns
     (only the new turn is evaluated); the model's chat template or a plain fallback; ends on
@@ -253,7 +254,10 @@ async function cmdInfo(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value' });
   if (rest.length) throw new UsageError(`info takes no positional arguments (got '${rest[0]}')`);
   const { model } = await load(opts);
-  process.stdout.write(JSON.stringify(model.info, null, 2) + '\n');
+  // the facts, then the model card in words (lib/model_card.js); lists of numbers on one line
+  const text = JSON.stringify({ ...model.info, card: modelCard(model.info) }, null, 2)
+    .replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, nums) => `[${nums.split(/,\s*/).join(', ')}]`);
+  process.stdout.write(text + '\n');
 }
 
 async function cmdEval(argv) {

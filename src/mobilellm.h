@@ -89,11 +89,39 @@ typedef struct mllm_model_info {
     float rope_theta;
     float rms_eps;
     int32_t n_repacked;        /* weight matrices in the interleaved layout (mllm_model_params.repack) */
+    int32_t qk_norm;           /* 1: a weightless RMS norm of each q and k head after RoPE (llama4) */
+    int32_t n_swa;             /* sliding window of the windowed layers, in positions; 0: none */
+    int32_t n_swa_layers;      /* effective layers that attend within the window (the rest: the whole context) */
+    int32_t n_rope_layers;     /* effective layers whose q and k are rotated */
     int64_t n_params;          /* parameters stored (shared blocks counted once) */
     int64_t weight_bytes;      /* bytes of tensor data */
 } mllm_model_info;
 
 void mllm_model_get_info(const mllm_model *m, mllm_model_info *out);
+
+/* One effective layer as the forward pass runs it (the model card's per-layer pattern). */
+typedef struct mllm_layer_info {
+    int32_t block;    /* the stored block it runs (layer sharing runs a block several times) */
+    int32_t rope;     /* 1: q and k are rotated */
+    int32_t window;   /* attends to the last `window` positions; 0: to the whole context */
+    int32_t qk_norm;  /* 1: q and k heads are RMS-normed after RoPE */
+    float rope_theta; /* this layer's RoPE base (when rope is 1) */
+} mllm_layer_info;
+
+/* Layer `layer` (0 .. n_layer_effective-1) of the model; MLLM_ERR_ARG outside that range. */
+mllm_status mllm_model_get_layer(const mllm_model *m, int32_t layer, mllm_layer_info *out, mllm_error *err);
+
+/* The tensors of one ggml type in the model (the weight-type mix of a mixed file). */
+typedef struct mllm_type_usage {
+    int32_t type;      /* a ggml type id (mllm_dtype_name) */
+    int32_t n_tensors;
+    int64_t n_elems;
+    int64_t bytes;
+} mllm_type_usage;
+
+/* Fills out[0 .. min(count, cap)-1] with one entry per tensor type the model holds, in
+ * ascending type id, and returns count (the distinct types; 0 when m is NULL). */
+int32_t mllm_model_type_usage(const mllm_model *m, mllm_type_usage *out, int32_t cap);
 
 /* Metadata string (e.g. "general.name"); returns NULL when absent or not a string. The
  * pointer stays valid while the model lives; *len receives the byte length. */

@@ -7,6 +7,7 @@
 import { StructAbi } from './abi.js';
 import { ggmlType } from '../lib/ggml_types.js';
 import { GGUF_KEY } from '../lib/gguf_keys.js';
+import { modelFamily } from '../lib/model_family.js';
 import { isNode } from '../lib/env.js';
 import { nodeBuiltin } from '../lib/node_builtin.js';
 import { locateEngineFile, readWasm, pthreadWorkerUrl, importGlue, glueMessage } from './engine_files.js';
@@ -299,6 +300,9 @@ const INFO_AS = {
   rope_theta: (v) => ['ropeTheta', +v.toPrecision(7)],
   rms_eps: (v) => ['rmsEps', +v.toPrecision(7)],
   n_repacked: (v) => ['repacked', v],
+  qk_norm: (v) => ['qkNorm', v === 1],
+  n_swa: (v) => ['slidingWindow', v],
+  n_swa_layers: (v) => ['nWindowedLayers', v],
 };
 
 /** Model.info from the C struct's fields by name: every field of mllm_model_info appears,
@@ -326,8 +330,17 @@ export class Model {
     e.mod._mllm_model_get_info(this.ptr, p);
     const info = modelInfo(e, e.abi.read(p, 'mllm_model_info'));
     e.free(p);
-    info.name = this.metaString('general.name');
-    info.architecture = this.metaString('general.architecture');
+    info.name = this.metaString(GGUF_KEY.GENERAL_NAME);
+    info.architecture = this.metaString(GGUF_KEY.GENERAL_ARCHITECTURE);
+    // The model card: family, attention and RoPE pattern per effective layer, tokenizer, weight types.
+    info.basename = this.metaString(GGUF_KEY.GENERAL_BASENAME);
+    info.family = modelFamily(info);
+    const layers = Array.from({ length: info.nLayerEffective }, (_, l) => this.layer(l));
+    info.windowedLayers = layers.flatMap((l, i) => (l.window > 0 ? [i] : []));
+    info.ropeLayers = layers.flatMap((l, i) => (l.rope ? [i] : []));
+    info.attention = info.nWindowedLayers === 0 ? 'global' : info.nWindowedLayers === info.nLayerEffective ? 'local' : 'local-global';
+    info.preTokenizer = this.metaString(GGUF_KEY.TOKENIZER_PRE);
+    info.weightTypes = this.typeUsage();
     // What chat needs (worker/chat_template.js): the template, the special tokens' text, every
     // end-of-generation id (the engine stops on each).
     info.chatTemplate = this.metaString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE);
@@ -337,6 +350,33 @@ export class Model {
     info.eogIds = [];
     for (let t = 0; t < info.nVocab; t++) if (this.isEog(t)) info.eogIds.push(t);
     return info;
+  }
+
+  /** Effective layer `l` as the forward pass runs it (C mllm_layer_info, fields by camelCase name). */
+  layer(l) {
+    const e = this.eng, p = e.alloc(e.abi.size('mllm_layer_info'));
+    try {
+      e.check(e.mod._mllm_model_get_layer(this.ptr, l, p, e.errPtr));
+      const f = e.abi.read(p, 'mllm_layer_info');
+      return { block: f.block, rope: f.rope === 1, window: f.window, qkNorm: f.qk_norm === 1, ropeTheta: +f.rope_theta.toPrecision(7) };
+    } finally {
+      e.free(p);
+    }
+  }
+
+  /** The weight-type mix: one entry per tensor type, the most bytes first. */
+  typeUsage() {
+    const e = this.eng, size = e.abi.size('mllm_type_usage');
+    const n = e.mod._mllm_model_type_usage(this.ptr, 0, 0);
+    const p = e.alloc(Math.max(1, n) * size);
+    try {
+      e.mod._mllm_model_type_usage(this.ptr, p, n);
+      return Array.from({ length: n }, (_, i) => e.abi.read(p + i * size, 'mllm_type_usage'))
+        .map((u) => ({ type: ggmlType(u.type)?.name ?? String(u.type), tensors: u.n_tensors, params: u.n_elems, bytes: u.bytes }))
+        .sort((a, b) => b.bytes - a.bytes);
+    } finally {
+      e.free(p);
+    }
   }
 
   /** @param {string} key @returns {string|null} */

@@ -18,6 +18,8 @@ static const struct {
     {"mllm_error", sizeof(mllm_error)},
     {"mllm_model_params", sizeof(mllm_model_params)},
     {"mllm_model_info", sizeof(mllm_model_info)},
+    {"mllm_layer_info", sizeof(mllm_layer_info)},
+    {"mllm_type_usage", sizeof(mllm_type_usage)},
     {"mllm_context_params", sizeof(mllm_context_params)},
     {"mllm_sampler_params", sizeof(mllm_sampler_params)},
     {"mllm_generator_params", sizeof(mllm_generator_params)},
