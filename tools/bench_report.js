@@ -441,5 +441,6 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
 md += sh('node', ['tools/bench_grammar.js', '--md', '--reps', String(REPS)]);
 // the 4/5/6-bit types against Q8_0 (tools/bench_quant.js)
 md += sh('node', ['tools/bench_quant.js', '--md', '--reps', String(REPS)]);
+md += sh('node', ['tools/bench_family.js', '--md', '--reps', String(REPS), ...(QUICK ? ['--quick'] : [])]); // MobileLLM-R1 shapes (issue 22)
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);
