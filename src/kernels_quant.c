@@ -54,8 +54,8 @@ DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
-/* 32-block types: eight rows per pass, four from each half of the rows (two streams; each
- * block's activations split once for the eight), then a group of four, the rest alone. */
+/* Eight rows per pass, four from each half of the rows (two streams; each block's activations
+ * laid out once for the eight), then a group of four, the rest alone. */
 static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                                  const void *xq, int64_t n_tok, quant_dot8_fn dot8, quant_dot4_fn dot4,
                                  quant_dot_fn dot, int act) {
@@ -96,10 +96,10 @@ DEFINE4(q4_1_simd128, q4_1_dot8_q8_1_simd128, q4_1_dot4_q8_1_simd128, q4_1_dot_q
 DEFINE4(q5_0_simd128, q5_0_dot8_q8_0_simd128, q5_0_dot4_q8_0_simd128, q5_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE4(q5_1_simd128, q5_1_dot8_q8_1_simd128, q5_1_dot4_q8_1_simd128, q5_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
 DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
-DEFINE(q2_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q3_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q4_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q5_k_simd128, q5_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q6_k_simd128, q6_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(iq4_xs_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q2_k_simd128, q2_k_dot8_q8_k_simd128, q2_k_dot4_q8_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q3_k_simd128, q3_k_dot8_q8_k_simd128, q3_k_dot4_q8_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q4_k_simd128, q4_k_dot8_q8_k_simd128, q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q5_k_simd128, q5_k_dot8_q8_k_simd128, q5_k_dot4_q8_k_simd128, q5_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q6_k_simd128, q6_k_dot8_q8_k_simd128, q6_k_dot4_q8_k_simd128, q6_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 #endif
