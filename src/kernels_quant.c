@@ -54,27 +54,27 @@ DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
-/* Eight rows per pass, four from each half of the rows (two streams; each block's activations
- * laid out once for the eight), then a group of four, the rest alone. */
+/* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
+ * activations laid out once for the eight; eight streams, each a sequential read, as the Q8_0
+ * decode reads them), then a group of four, the rest alone. */
 static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                                  const void *xq, int64_t n_tok, quant_dot8_fn dot8, quant_dot4_fn dot4,
                                  quant_dot_fn dot, int act) {
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
     const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
-    const int64_t quads = n_rows / 4, part = quads / 2;
+    const int64_t span = n_rows / 8;
     int64_t q, r, t, k;
-    int g;
-    for (q = 0; q < part; q++) {
+    for (q = 0; q < span; q++) {
         const void *w2[2];
-        for (g = 0; g < 2; g++) w2[g] = wd + (size_t)(4 * (q + g * part)) * wrow;
+        w2[0] = wd + (size_t)q * wrow;
+        w2[1] = wd + (size_t)(q + 4 * span) * wrow;
         for (t = 0; t < n_tok; t++) {
             float o[8];
-            dot8(n_in, w2, wrow, a + (size_t)t * arow, o);
-            for (g = 0; g < 2; g++)
-                for (k = 0; k < 4; k++) out[t * ldo + 4 * (q + g * part) + k] = o[4 * g + k];
+            dot8(n_in, w2, (size_t)span * wrow, a + (size_t)t * arow, o);
+            for (k = 0; k < 8; k++) out[t * ldo + q + k * span] = o[k];
         }
     }
-    for (r = 8 * part; r + 4 <= n_rows; r += 4) {
+    for (r = 8 * span; r + 4 <= n_rows; r += 4) {
         for (t = 0; t < n_tok; t++) {
             float o[4];
             dot4(n_in, wd + (size_t)r * wrow, wrow, a + (size_t)t * arow, o);
