@@ -1,6 +1,6 @@
 /* kernels_quant.c — matmuls of the 4/5/6-bit weight types: each output is one dot product of
- * quant_dot.c (or its bit-identical SIMD128 version), row by row, every token against a row
- * while it is in cache. */
+ * quant_dot.c (or its bit-identical SIMD128 version); the scalar goes row by row, the SIMD128
+ * eight or four rows at once; every token against the rows while they are in cache. */
 #include "kernels_quant.h"
 
 #include "dtype.h"

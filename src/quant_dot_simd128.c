@@ -10,6 +10,8 @@
  *    (extmul), and `sums[l] += d * aux32[l]` is two f32x4 multiply-adds.
  *  - Q2_K: its integer sums (one total per super-block) by dot_i16x8.
  * IQ4's non-linear levels are one i8x16.swizzle of the 16-entry table.
+ * The four- and eight-row versions below (one token against several rows) lay each block's
+ * activations out once for all the rows; the matmuls of kernels_quant.c use them.
  */
 #include "quant_dot.h"
 
