@@ -122,13 +122,12 @@ async function runTask(scorer, name, t, opts, log) {
       tokens: prepared[i].map((p) => p.cont.length), pred: s.pred, pred_norm: s.pred_norm, acc: s.acc, acc_norm: s.acc_norm });
   };
   if (items[0]?.kind !== 'generate' && opts.batch > 0) {
-    // a few batches' worth of documents at a time, then progress (and a chance to abort)
+    // a few batches' worth of documents at a time, then their progress (and a chance to abort)
     for (let i = 0; i < items.length;) {
       let j = i, tokens = 0;
       while (j < items.length && (j === i || tokens <= 4 * opts.batch)) tokens += prepared[j++].reduce((n, p) => n + p.ctx.length + p.cont.length, 0);
       scorer.documents(prepared.slice(i, j), opts.batch).forEach((res, k) => record(i + k, res));
-      i = j;
-      await step(opts, name, i, items.length);
+      for (; i < j; i++) await step(opts, name, i + 1, items.length);
     }
     return { format, n: docs.length, ...aggregate(docs, ['acc', 'acc_norm', 'acc_bytes']), ...(opts.shots ? { shots: opts.shots } : {}) };
   }

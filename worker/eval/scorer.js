@@ -286,6 +286,7 @@ export class Scorer {
     };
     seqs.forEach((s, r) => {
       const n = s.length - 1 - P;
+      if (n === 0) return; // its one row is the prefix's last, scored above
       if (n > batch) { // alone, as the one-document path does it
         run();
         this.#rows(s, P, s.length - 1, ctxLen[r] - 1, (p, row) => {
