@@ -37,7 +37,7 @@ const HELP = {
   eval: `mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
                    [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--max-gen-tokens N]
                    [--batch TOKENS] [--output LOG.jsonl]         -> JSON scores per file
-    --batch: tokens per forward pass of several documents (default 256; 0: one at a time)`,
+    --batch: tokens per forward pass of several documents (default 512; 0: one document at a time)`,
   help: `mobilellm help [COMMAND]                                         this text, or one command's`,
 };
 

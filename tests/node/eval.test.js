@@ -142,7 +142,7 @@ test('batched scoring (several documents per forward pass) gives bit-identical l
   for (const m of Object.values(models)) {
     const one = await evaluate(m, ourTasks(), { log: true, batch: 0 });
     const scratch = await evaluate(m, ourTasks(), { log: true, shared: false });
-    // 256: whole documents packed together; 12: most documents larger than a batch (their
+    // default (512): whole documents packed together; 12: most documents larger than a batch (their
     // contexts first, the choices batched after them); 3: choices longer than a batch too
     for (const batch of [undefined, 12, 3]) {
       const b = await evaluate(m, ourTasks(), { log: true, batch });

@@ -15,7 +15,7 @@ import { aggregate, byteLength, scoreChoice, scoreGenerated, wordCount } from '.
 const N_BATCH = 128; // rows of logits per all-logits eval
 // Documents scored together (Scorer.documents): tokens per forward pass, at most as many as
 // leave the logits of a full batch (n_vocab floats each) within BATCH_LOGITS_BYTES.
-const BATCH_TOKENS = 256;
+const BATCH_TOKENS = 512;
 const BATCH_LOGITS_BYTES = 64 * 2 ** 20;
 const MAX_GEN_TOKENS = 256; // the harness's max_gen_toks default
 
