@@ -65,6 +65,8 @@ export function needsQuantizer(typeName) {
  */
 
 const dec = new TextDecoder();
+/** Names of quantization parameters (torchao fake quantizers, GPTQ/AWQ and llm-compressor tensors). */
+const QUANT_PARAM = /(fake_quant|\.(scales?|zero_points?|zeros|qweight|qzeros|g_idx|weight_scale|weight_zero_point|input_scale)$)/;
 /** The most bytes of a file read whole (config and tokenizer files: tokenizer.json of a 200k vocabulary is ~20 MB). */
 const MAX_SMALL_FILE = 256 << 20;
 
@@ -161,8 +163,11 @@ export function buildGGUF(files, opts = {}) {
   if (!tied) plan.push(['lm_head.weight', 'output.weight', [hp.nVocab, hp.nEmbd], true, 0]);
   // Llama 4 rotates adjacent pairs as HF stores them (llama.cpp: undo_permute = False) and names
   // its dense MLP feed_forward; llama/MobileLLM q/k rows are permuted from HF's half-split RoPE.
-  const llama4 = hp.arch === 'llama4';
-  const mlp = llama4 ? 'feed_forward.' : 'mlp.';
+  // MobileLLM-Pro is taken to rotate as Llama 4 does (its layout's origin; models/README.md) and
+  // may name its MLP either way.
+  const llama4 = hp.arch !== 'llama';
+  const mlp = hp.arch === 'llama4' || (hp.arch === 'mobilellm-p1' && tensors.has('model.layers.0.feed_forward.gate_proj.weight'))
+    ? 'feed_forward.' : 'mlp.';
   order.forEach((src, i) => {
     const p = `model.layers.${src}.`;
     const b = `blk.${i}.`;
@@ -184,6 +189,9 @@ export function buildGGUF(files, opts = {}) {
   for (const n of tensors.names()) {
     if (planned.has(n) || n.endsWith('.rotary_emb.inv_freq')) continue; // inv_freq is recomputed from rope_theta
     if (n === 'lm_head.weight' && tied) continue; // with share_embedding the embedding is the head
+    if (QUANT_PARAM.test(n)) {
+      throw new ConvertError(`The checkpoint tensor '${n}' is a quantization parameter (an int4 or fake-quantized checkpoint such as MobileLLM-Pro's int4 ones), which the converter cannot map exactly; convert the BF16 checkpoint and choose --type q4_0 or another.`, 'unsupported');
+    }
     throw new ConvertError(`The checkpoint tensor '${n}' has no place in a llama-architecture GGUF.`, 'missing');
   }
 
@@ -440,6 +448,15 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
   if (bos !== null && bos < n) w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, bos);
   if (eos !== null && eos < n) w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, eos);
   if (hp.padId !== null && hp.padId < n) w.addU32(GGUF_KEY.TOKENIZER_PAD_ID, hp.padId);
+  if (hp.arch === 'mobilellm-p1') {
+    // Pro stops on several ids (config.json eos_token_id): Llama 4's <|eot|> and <|eom|> go into
+    // the end-of-turn and end-of-message keys, which the engine stops on as on eos.
+    for (const e of hp.eosIds) {
+      if (e >= n) continue;
+      if (tokens[e] === '<|eot|>' || tokens[e] === '<|eot_id|>') w.addU32(GGUF_KEY.TOKENIZER_EOT_ID, e);
+      else if (tokens[e] === '<|eom|>' || tokens[e] === '<|eom_id|>') w.addU32(GGUF_KEY.TOKENIZER_EOM_ID, e);
+    }
+  }
   w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, flag(tokCfg.add_bos_token, templateAddsBos(tj, tokCfg)));
   w.addBool(GGUF_KEY.TOKENIZER_ADD_EOS, flag(tokCfg.add_eos_token, false));
 }
