@@ -17,7 +17,7 @@ import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { proCheckpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, PRO_REF, compareRows, safetensorsBytes } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
-const PRESETS = ['pro_f32', 'pro_local_base_bf16'];
+const PRESETS = ['pro_f32', 'pro_local_base_bf16']; // pro_int4 has its own test
 const quiet = { onWarning: () => {} };
 
 let ck;
@@ -187,16 +187,84 @@ test('the converter refuses Pro configs that contradict what it assumes, and int
     await assert.rejects(convertHF(variant('pro_f32', 'refuse', edit), { type: 'f32', ...quiet }),
       (e) => e.name === 'ConvertError' && re.test(e.message), JSON.stringify(edit));
   }
-  // An int4 checkpoint: the weights beside their fake-quantizer scales (a second shard).
-  const d = variant('pro_f32', 'int4', {});
-  fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'model-00001-of-00002.safetensors'));
-  const scale = 'model.layers.0.self_attn.q_proj.weight_fake_quantizer.scale';
-  fs.writeFileSync(path.join(d, 'model-00002-of-00002.safetensors'), safetensorsBytes([[scale, 'F32', [64, 2], new Uint8Array(512)]]));
-  const st = fs.readFileSync(path.join(d, 'model-00001-of-00002.safetensors'));
-  const names = Object.keys(JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString()));
-  const weightMap = Object.fromEntries(names.map((n) => [n, 'model-00001-of-00002.safetensors']));
-  weightMap[scale] = 'model-00002-of-00002.safetensors';
-  fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
-  await assert.rejects(convertHF(d, { type: 'f32', ...quiet }),
-    (e) => e.name === 'ConvertError' && e.code === 'unsupported' && e.message.includes(`'${scale}' is a quantization parameter`), 'int4 scales');
+  // Int4 checkpoints whose quantizer Q4_0 cannot hold exactly, or whose parameters are of
+  // another kind, are refused naming the tensor.
+  const q = 'model.layers.0.self_attn.q_proj.weight';
+  const int4Cases = [
+    [[[q + '_fake_quantizer.scale', 'F32', [64, 2], f32Bytes(128, (i) => (i === 5 ? 0.1 : 0.0625))]], /'model.layers.0.self_attn.q_proj.weight' has the scale 0.1.* not a positive float16 value/],
+    [[[q + '_fake_quantizer.scale', 'F32', [64, 4], f32Bytes(256, () => 0.0625)]], /groups of 16 values, not a multiple of 32/],
+    [[[q + '_fake_quantizer.scale', 'F32', [64, 2], f32Bytes(128, () => 0.0625)], [q + '_fake_quantizer.zero_point', 'F32', [64, 2], f32Bytes(128, (i) => (i === 3 ? 1 : 0))]], /non-zero zero point/],
+    [[[q.replace('.weight', '.qweight'), 'F32', [2], f32Bytes(2, () => 1)]], /'model.layers.0.self_attn.q_proj.qweight' is a quantization parameter/],
+  ];
+  for (const [extra, re] of int4Cases) {
+    const d = variant('pro_f32', 'int4-refuse', {});
+    fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'model-00001-of-00002.safetensors'));
+    fs.writeFileSync(path.join(d, 'model-00002-of-00002.safetensors'), safetensorsBytes(extra));
+    const st = fs.readFileSync(path.join(d, 'model-00001-of-00002.safetensors'));
+    const names = Object.keys(JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString()));
+    const weightMap = Object.fromEntries(names.map((n) => [n, 'model-00001-of-00002.safetensors']));
+    for (const [n] of extra) weightMap[n] = 'model-00002-of-00002.safetensors';
+    fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+    await assert.rejects(convertHF(d, { type: 'f32', ...quiet }),
+      (e) => e.name === 'ConvertError' && e.code === 'unsupported' && re.test(e.message), String(re));
+  }
 });
+
+/** n float32 values f(i), as bytes. @param {number} n @param {(i: number) => number} f */
+function f32Bytes(n, f) {
+  return new Uint8Array(Float32Array.from({ length: n }, (_, i) => f(i)).buffer);
+}
+
+test('an int4 checkpoint\'s fake-quantized matrices become Q4_0 holding exactly torch\'s weights, and run within activation rounding of the reference', async (t) => {
+  const warnings = [];
+  const gguf = await convertHF(ck.dir('pro_int4'), { type: 'f32', onWarning: (m) => warnings.push(m) });
+  assert.match(warnings.join(' '), /42 fake-quantized int4 matrices are written as Q4_0/);
+  const file = path.join(work, 'int4.gguf');
+  fs.writeFileSync(file, gguf);
+  const info = await readGgufFileInfo(file);
+  // torch's fake-quantized weights (tests/ref/pro_make_checkpoint.py) against the Q4_0 blocks, value for value
+  const exp = fs.readFileSync(path.join(ck.dir('expected'), 'pro_int4-dequantized.safetensors'));
+  const hlen = Number(exp.readBigUInt64LE(0));
+  const header = JSON.parse(exp.subarray(8, 8 + hlen).toString());
+  const ggufBytes = fs.readFileSync(file);
+  let checked = 0;
+  for (const [hfName, e] of Object.entries(header).filter(([n]) => n !== '__metadata__')) {
+    const m = /^model\.layers\.(\d+)\.(self_attn|feed_forward)\.(\w+)_proj\.weight$/.exec(hfName);
+    assert.ok(m, hfName);
+    const ggufName = `blk.${m[1]}.${{ q: 'attn_q', k: 'attn_k', v: 'attn_v', o: 'attn_output', gate: 'ffn_gate', up: 'ffn_up', down: 'ffn_down' }[m[3]]}.weight`;
+    const ti = info.fullTensorInfo.find((x) => x.name === ggufName);
+    assert.equal(ti.ggmlType, 2, `${ggufName} is Q4_0`);
+    const want = new Float32Array(exp.buffer.slice(exp.byteOffset + 8 + hlen + e.data_offsets[0], exp.byteOffset + 8 + hlen + e.data_offsets[1]));
+    const blocks = ggufBytes.subarray(Number(ti.fileOffset), Number(ti.fileOffset) + want.length / 32 * 18);
+    for (let b = 0; b < want.length / 32; b++) {
+      const d = f16(blocks[b * 18] | (blocks[b * 18 + 1] << 8));
+      for (let j = 0; j < 32; j++) {
+        const nib = j < 16 ? blocks[b * 18 + 2 + j] & 15 : blocks[b * 18 + 2 + j - 16] >> 4;
+        const got = Math.fround(d * (nib - 8));
+        if (got !== want[b * 32 + j]) assert.fail(`${ggufName} value ${b * 32 + j}: ${got}, torch ${want[b * 32 + j]}`);
+      }
+    }
+    checked++;
+  }
+  assert.equal(checked, 42);
+  const seq = ck.tokens.seq40;
+  const [ref] = referenceLogits([{ dir: ck.dir('pro_int4'), tokens: seq }], PRO_REF);
+  const nVocab = ref.length / seq.length;
+  let worst = 0;
+  let same = 0;
+  engineLogits(eng, gguf, seq).forEach((row, p) => {
+    const r = ref.subarray(p * nVocab, (p + 1) * nVocab);
+    worst = Math.max(worst, relMaxDiff(row, r));
+    same += argmax(row) === argmax(r);
+  });
+  t.diagnostic(`int4 as Q4_0 against the fake-quantized reference: max |diff| / range = ${worst.toExponential(2)}, argmax ${same}/${seq.length}`);
+  // The weights are exact; what remains is the Q8_0 rounding of the activations Q4_0 is dotted with.
+  assert.ok(worst <= 0.05 && same >= 0.9 * seq.length, `${worst}, ${same}/${seq.length}`);
+});
+
+/** IEEE half bits to a number. @param {number} h */
+function f16(h) {
+  const e = (h >> 10) & 31, m = h & 1023, sgn = h & 0x8000 ? -1 : 1;
+  if (e === 0) return sgn * m * 2 ** -24;
+  return sgn * (1 + m / 1024) * 2 ** (e - 15);
+}

@@ -5,7 +5,9 @@ config.json carries what facebook/MobileLLM-Pro's config.json carries (architect
 MobileLLMP1ForCausalLM, layer_types with full_attention on every 4th layer from the first and on
 the last, sliding_window, attention_chunk_size, attn_scale, eos_token_id a list of three ids,
 intermediate_size_mlp, tie_word_embeddings) at a small size: 6 layers of width 64, a window of 8
-so that 40 tokens reach five windows. model.safetensors in F32 or BF16; tokenizer.json a small
+so that 40 tokens reach five windows. model.safetensors in F32 or BF16 (an int4 preset: two
+shards, the second the fake quantizer's scales; OUT_DIR/expected/ holds torch's fake-quantized
+weights of it); tokenizer.json a small
 byte-level BPE with Llama 4's pre-tokenizer regex and Llama 4's special tokens (<|eot|>, <|eom|>).
 
     /usr/bin/python3 tests/ref/pro_make_checkpoint.py OUT_DIR
@@ -40,7 +42,27 @@ PRESETS = {
     # a RoPE base of the windowed layers' own, q/k norm, BF16 weights, HF Llama's MLP names
     "pro_local_base_bf16": dict(n_head=4, n_kv=1, dtype="BF16", seed=32, ffn="mlp",
                                 extra={"rope_local_base_freq": 100.0, "use_qk_norm": True}),
+    # an int4 checkpoint as Pro's int4 ones are described: BF16 weights beside
+    # <matrix>.weight_fake_quantizer.scale (groups of 32; o_proj one scale per row), two shards
+    "pro_int4": dict(n_head=4, n_kv=2, dtype="BF16", seed=33, ffn="feed_forward", extra={}, int4=True),
 }
+
+
+def fake_quant_scales(ts):
+    """Per matrix: scales (fp16 values) so that round(w / s) stays in -7..7, and torch's
+    fake-quantized weight s * clamp(round(w * (1/s)), -8, 7) for the test's exact comparison."""
+    scales, deq = [], []
+    for name, t in ts:
+        if not name.startswith("model.layers.") or t.dim() != 2:
+            continue
+        w = t.to(torch.bfloat16).to(torch.float32)
+        group = w.shape[1] if "o_proj" in name else 32
+        g = w.reshape(w.shape[0], -1, group)
+        s = (g.abs().amax(-1) / 7.0).to(torch.float16).to(torch.float32)  # [rows, groups]
+        q = torch.clamp(torch.round(g * (1.0 / s)[..., None]), -8, 7)
+        scales.append((name + "_fake_quantizer.scale", s))
+        deq.append((name, (q * s[..., None]).reshape(w.shape)))
+    return scales, deq
 
 
 def tokenizer_json():
@@ -130,7 +152,18 @@ def main():
     for name, p in PRESETS.items():
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
-        write_safetensors(os.path.join(d, "model.safetensors"), make_weights(p, n_vocab), p["dtype"])
+        ts = make_weights(p, n_vocab)
+        if p.get("int4"):
+            scales, deq = fake_quant_scales(ts)
+            shards = {"model-00001-of-00002.safetensors": ts, "model-00002-of-00002.safetensors": scales}
+            write_safetensors(os.path.join(d, "model-00001-of-00002.safetensors"), ts, p["dtype"])
+            write_safetensors(os.path.join(d, "model-00002-of-00002.safetensors"), scales, "F32")
+            with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+                json.dump({"weight_map": {n: shard for shard, tl in shards.items() for n, _ in tl}}, f)
+            os.makedirs(os.path.join(out, "expected"), exist_ok=True)
+            write_safetensors(os.path.join(out, "expected", f"{name}-dequantized.safetensors"), deq, "F32")
+        else:
+            write_safetensors(os.path.join(d, "model.safetensors"), ts, p["dtype"])
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(config_for(p, n_vocab, n_base, name), f, indent=2)
         with open(os.path.join(d, "tokenizer.json"), "w") as f:

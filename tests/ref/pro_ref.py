@@ -9,7 +9,9 @@ at position i sees keys i - sliding_window + 1 .. i (Hugging Face's sliding-wind
 full_attention layer keys 0 .. i. RoPE on every layer unless no_rope_layers lists a 0; the
 windowed layers rotate with rope_local_base_freq when the config has one, else rope_theta; q and k
 are RMS-normed per head (no weight) after RoPE only with use_qk_norm true. The MLP tensors may be
-named mlp.* or feed_forward.*.
+named mlp.* or feed_forward.*. An int4 checkpoint (shards with <matrix>.weight_fake_quantizer.scale,
+one scale per group of columns) runs its fake-quantized weights, s * clamp(round(w * (1/s)), -8, 7)
+in float32 (torchao's symmetric int4).
 
     pro_ref.py --jobs jobs.json   # [{"dir", "tokens", "out", "dtype"?: "float32"|"float64"}]
 
@@ -24,7 +26,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mobilellm_ref import load_checkpoint, write_logits  # noqa: E402
+from mobilellm_ref import load_checkpoint, load_safetensors, write_logits  # noqa: E402
 from llama4_ref import rms, rope_pairs  # noqa: E402
 
 
@@ -85,6 +87,29 @@ def forward(cfg, w, tokens, dtype=torch.float64):
     return x @ head.T
 
 
+def load_pro(d):
+    """config.json and the weights, from model.safetensors or the shards of its index, fake
+    quantizers applied and dropped."""
+    index = os.path.join(d, "model.safetensors.index.json")
+    if not os.path.exists(index):
+        return load_checkpoint(d)
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    with open(index) as f:
+        shards = sorted(set(json.load(f)["weight_map"].values()))
+    w = {}
+    for s in shards:
+        w.update(load_safetensors(os.path.join(d, s)))
+    for name in [n for n in w if n.endswith("_fake_quantizer.scale")]:
+        s = w.pop(name).to(torch.float32)
+        m = name[: -len("_fake_quantizer.scale")]
+        t = w[m].to(torch.float32)
+        g = t.reshape(t.shape[0], s.shape[1], -1)
+        q = torch.clamp(torch.round(g * (1.0 / s)[..., None]), -8, 7)
+        w[m] = (q * s[..., None]).reshape(t.shape)
+    return cfg, w
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", required=True)
@@ -94,7 +119,7 @@ def main():
     cache = {}
     for j in jobs:
         if j["dir"] not in cache:
-            cache[j["dir"]] = load_checkpoint(j["dir"])
+            cache[j["dir"]] = load_pro(j["dir"])
         cfg, w = cache[j["dir"]]
         dt = torch.float64 if j.get("dtype", "float64") == "float64" else torch.float32
         write_logits(forward(cfg, w, j["tokens"], dt), j["out"])
