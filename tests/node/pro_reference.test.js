@@ -14,6 +14,7 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
+import { GGUF_ARCH, GGUF_ARCHITECTURE, archKey } from '../../lib/gguf_keys.js';
 import { proCheckpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, PRO_REF, compareRows, safetensorsBytes } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
@@ -268,3 +269,24 @@ function f16(h) {
   if (e === 0) return sgn * m * 2 ** -24;
   return sgn * (1 + m / 1024) * 2 ** (e - 15);
 }
+
+/** Where the value of metadata key `key` of GGUF value type `type` starts in `bytes`. */
+function valueAt(bytes, key, type) {
+  const k = Buffer.from(key);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let at = buf.indexOf(k); at >= 0; at = buf.indexOf(k, at + 1)) {
+    if (Number(buf.readBigUInt64LE(at - 8)) === k.length && buf.readUInt32LE(at + k.length) === type) return at + k.length + 4;
+  }
+  throw new Error(`no key ${key}`);
+}
+
+test('the engine refuses a mobilellm-p1 file whose windowed RoPE base is not a finite positive number', async () => {
+  const gguf = Buffer.from(await convertHF(ck.dir('pro_local_base_bf16'), { type: 'f32', ...quiet }));
+  const at = valueAt(gguf, archKey(GGUF_ARCHITECTURE.MOBILELLM_P1, GGUF_ARCH.ROPE_FREQ_BASE_SWA), 6);
+  for (const bad of [-1, 0, Infinity, NaN]) {
+    gguf.writeFloatLE(bad, at);
+    assert.throws(() => eng.loadModel(gguf), (e) => e.code === 'format' && /rope\.freq_base_swa.*finite value > 0/.test(e.message), String(bad));
+  }
+  gguf.writeFloatLE(100, at);
+  eng.loadModel(gguf).free();
+});
