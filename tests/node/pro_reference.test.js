@@ -145,6 +145,28 @@ test(`KV-cached decode to twelve windows (prefill 10, then one token at a time; 
   }
 });
 
+test(`layer sharing stays available: Pro's blocks each run twice (immediate) equal the reference, prompt and decode (<= ${TOL} x range)`, async (t) => {
+  const seq = ck.tokens.seq40;
+  const [ref] = referenceLogits([{ dir: ck.dir('pro_local_base_bf16'), tokens: seq, repeat: 2 }], PRO_REF);
+  const gguf = await convertHF(ck.dir('pro_local_base_bf16'), { type: 'f32', shareRepeat: 2, ...quiet });
+  let worst = compareRows(engineLogits(eng, gguf, seq), ref, 'shared x2', TOL);
+  t.diagnostic(`shared x2 prompt: max |diff| / range = ${worst.toExponential(2)}`);
+  const model = eng.loadModel(gguf);
+  const ctx = model.newContext({ nCtx: 64, nBatch: 4 });
+  try {
+    const rows = [];
+    for (const tok of seq) {
+      ctx.eval([tok]);
+      rows.push(ctx.logits(-1));
+    }
+    worst = compareRows(rows, ref, 'shared x2 decode', TOL);
+    t.diagnostic(`shared x2 decode: max |diff| / range = ${worst.toExponential(2)}`);
+  } finally {
+    ctx.free();
+    model.free();
+  }
+});
+
 // Quantized files hold other weights than the checkpoint, so the bound is the quantization error
 // (as the R1 test's, whose shapes these match): F16 <= 2e-3 and every argmax, Q8_0 <= 0.05 and
 // >= 90%, the 2-6-bit types <= 0.3 and >= 75%.

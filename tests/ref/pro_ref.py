@@ -13,7 +13,10 @@ named mlp.* or feed_forward.*. An int4 checkpoint (shards with <matrix>.weight_f
 one scale per group of columns) runs its fake-quantized weights, s * clamp(round(w * (1/s)), -8, 7)
 in float32 (torchao's symmetric int4).
 
-    pro_ref.py --jobs jobs.json   # [{"dir", "tokens", "out", "dtype"?: "float32"|"float64"}]
+    pro_ref.py --jobs jobs.json   # [{"dir", "tokens", "out", "dtype"?: "float32"|"float64", "repeat"?: n}]
+
+"repeat" runs each block n times in a row (MobileLLM's immediate layer sharing; every pass its own
+attention over the whole sequence, as separate KV slots give).
 
 Each job writes raw little-endian float32 logits, row-major [n_tokens, n_vocab].
 """
@@ -31,7 +34,7 @@ from llama4_ref import rms, rope_pairs  # noqa: E402
 
 
 @torch.no_grad()
-def forward(cfg, w, tokens, dtype=torch.float64):
+def forward(cfg, w, tokens, dtype=torch.float64, repeat=1):
     n_embd = cfg["hidden_size"]
     n_head = cfg["num_attention_heads"]
     n_kv = cfg.get("num_key_value_heads") or n_head
@@ -58,7 +61,7 @@ def forward(cfg, w, tokens, dtype=torch.float64):
     full = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
     rel = pos[:, None] - pos[None, :]  # query i minus key j
     local = full.masked_fill(rel >= window, float("-inf")) if window > 0 else full
-    for l in range(n_layer):
+    for l in [b for b in range(n_layer) for _ in range(repeat)]:  # layer sharing: each block `repeat` times in a row
         p = f"model.layers.{l}."
         sliding = types[l] == "sliding_attention"
         h = rms(x, eps) * W[p + "input_layernorm.weight"]
@@ -122,7 +125,7 @@ def main():
             cache[j["dir"]] = load_pro(j["dir"])
         cfg, w = cache[j["dir"]]
         dt = torch.float64 if j.get("dtype", "float64") == "float64" else torch.float32
-        write_logits(forward(cfg, w, j["tokens"], dt), j["out"])
+        write_logits(forward(cfg, w, j["tokens"], dt, j.get("repeat", 1)), j["out"])
 
 
 if __name__ == "__main__":
