@@ -11,7 +11,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 import { Engine } from '../../wasm_build/engine.js';
-import { convertHF } from '../../models/convert/convert.js';
+import { buildGGUF, convertHF, dirFiles } from '../../models/convert/convert.js';
+import { GGUF_ARCH, archKey } from '../../lib/gguf_keys.js';
 import { evaluate } from '../../worker/eval/evaluate.js';
 import { parseTask, parsePyLiteral, hellaswagPreprocess, pyCapitalize } from '../../worker/eval/tasks.js';
 import { scoreGenerated, meanStderr } from '../../worker/eval/metrics.js';
@@ -152,6 +153,19 @@ test('batched scoring (several documents per forward pass) gives bit-identical l
     }
     assert.deepEqual(one.log.map((x) => x.lls), scratch.log.map((x) => x.lls), 'one at a time vs from scratch');
   }
+  // a model with sliding-window layers, which the engine does not batch: scored one document at a time
+  const files = await dirFiles(ck.dir('untied_gqa'));
+  let windowed;
+  try {
+    const { writer } = buildGGUF(files, { type: 'f32', ...quiet });
+    writer.addU32(archKey('llama', GGUF_ARCH.SLIDING_WINDOW), 8);
+    windowed = eng.loadModel(writer.toBuffer());
+  } finally {
+    files.close?.();
+  }
+  const w = await evaluate(windowed, ourTasks(), { log: true });
+  assert.deepEqual(w.log.map((x) => x.lls), (await evaluate(windowed, ourTasks(), { log: true, batch: 0 })).log.map((x) => x.lls));
+  windowed.free();
 });
 
 test('rolling-window perplexity equals the harness\'s loglikelihood_rolling windows in PyTorch (stride = window and stride < window)', async (t) => {

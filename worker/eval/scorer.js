@@ -7,7 +7,8 @@
 // before the next. Whatever the cache still holds from the previous document is reused too.
 // Batched (documents()): several documents in one forward pass (Context.evalBatch), each
 // document's shared prefix once and every continuation seeing it; the log-likelihoods are
-// bit-identical to the one-document-at-a-time path's (tests/c/test_batch.c).
+// bit-identical to the one-document-at-a-time path's (tests/c/test_batch.c). Models the engine
+// does not batch (sliding-window layers) are scored one document at a time.
 
 /** @param {ArrayLike<number>} a @param {ArrayLike<number>} b @param {number} n */
 function commonPrefix(a, b, n = Infinity) {
@@ -166,6 +167,8 @@ export class Scorer {
    * @returns {{ll: number, greedy: boolean}[][]}
    */
   documents(docs, batch) {
+    this.canBatch ??= this.#probeBatch();
+    if (!this.canBatch) return docs.map((reqs) => this.loglikelihoods(reqs)); // e.g. sliding-window layers
     const plans = docs.map((reqs) => this.#plan(reqs));
     const out = plans.map((p) => p.seqs.map(() => ({ ll: 0, greedy: true })));
     let pack = [], used = 0;
@@ -182,6 +185,21 @@ export class Scorer {
     });
     flush();
     return out;
+  }
+
+  /** Whether the engine runs batches of several sequences on this model: one token tried. */
+  #probeBatch() {
+    this.ctx.rewind(0);
+    this.cached = new Int32Array(0);
+    try {
+      this.ctx.evalBatch({ token: [0], pos: [0], seeFrom: [0], seeTo: [0], segFrom: [0], logits: [0] });
+    } catch (e) {
+      if (/** @type {any} */ (e).code === 'unsupported') return false;
+      throw e;
+    } finally {
+      this.ctx.rewind(0);
+    }
+    return true;
   }
 
   /** A document's sequences, their shared prefix P (never past the shortest context) and the
