@@ -38,13 +38,15 @@ export function describeAttention(info) {
 }
 
 /**
- * @param {{nLayerEffective: number, ropeLayers: number[], ropeTheta: number, qkNorm: boolean}} info
+ * @param {{nLayerEffective: number, ropeLayers: number[], ropeTheta: number, ropeThetaWindowed?: number|null, qkNorm: boolean}} info
  * @returns {string}
  */
 export function describeRope(info) {
   const n = info.nLayerEffective, k = info.ropeLayers.length;
   const where = k === n ? 'every layer' : k === 0 ? 'no layer' : `layers ${layerRanges(info.ropeLayers)} (none on ${layerRanges(others(info.ropeLayers, n))})`;
-  return `${where}${k ? `, base ${info.ropeTheta}` : ''}${info.qkNorm ? '; q/k RMS norm after RoPE' : ''}`;
+  const base = !k ? '' : info.ropeThetaWindowed == null ? `, base ${info.ropeTheta}`
+    : `, base ${info.ropeTheta} (windowed layers ${info.ropeThetaWindowed})`;
+  return `${where}${base}${info.qkNorm ? '; q/k RMS norm after RoPE' : ''}`;
 }
 
 /** @param {{weightTypes: {type: string, tensors: number, bytes: number}[], weightBytes: number}} info */

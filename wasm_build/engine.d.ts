@@ -71,6 +71,8 @@ export interface EngineModelInfo {
   nRopeLayers: number;
   /** effective layers whose q and k are rotated */
   ropeLayers: number[];
+  /** the RoPE base of the windowed layers where it differs from ropeTheta (rope.freq_base_swa), else null */
+  ropeThetaWindowed: number | null;
   /** a weightless RMS norm of each q and k head after RoPE */
   qkNorm: boolean;
   /** tokenizer.ggml.pre (the pre-tokenizer's name), or null */
@@ -155,6 +157,9 @@ export class Context {
   logitsView(i?: number): Float32Array;
   logits(i?: number): Float32Array;
   rewind(n: number): void;
+  /** several sequences in one forward pass (mllm_eval_batch); logitsView(k): the k-th marked token */
+  evalBatch(b: { token: ArrayLike<number>; pos: ArrayLike<number>; seeFrom: ArrayLike<number>; seeTo: ArrayLike<number>;
+    segFrom: ArrayLike<number>; logits: ArrayLike<number> }): void;
   free(): void;
 }
 

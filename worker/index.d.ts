@@ -185,6 +185,8 @@ export interface ModelInfo {
   nRopeLayers: number;
   /** effective layers whose q and k are rotated (RoPE base ropeTheta) */
   ropeLayers: number[];
+  /** the RoPE base of the windowed layers where it differs from ropeTheta (rope.freq_base_swa, MobileLLM-Pro), else null */
+  ropeThetaWindowed: number | null;
   /** a weightless RMS norm of each q and k head after RoPE (Llama 4 / MobileLLM-R1) */
   qkNorm: boolean;
   /** tokenizer.ggml.pre: the pre-tokenizer's name (e.g. 'llama-bpe'), or null */

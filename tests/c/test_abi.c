@@ -21,6 +21,7 @@ static const struct {
     {"mllm_layer_info", sizeof(mllm_layer_info)},
     {"mllm_type_usage", sizeof(mllm_type_usage)},
     {"mllm_context_params", sizeof(mllm_context_params)},
+    {"mllm_batch_token", sizeof(mllm_batch_token)},
     {"mllm_sampler_params", sizeof(mllm_sampler_params)},
     {"mllm_generator_params", sizeof(mllm_generator_params)},
     {"mllm_step_result", sizeof(mllm_step_result)},

@@ -181,3 +181,33 @@ test('a windowed, layer-shared file: the window and which effective layers use i
     model.free();
   }
 });
+
+test('a MobileLLM-Pro-shaped file (mobilellm-p1): family by architecture, local-global layers, the windowed layers\' RoPE base', async () => {
+  const { proCheckpoints } = await import('../ref/fixtures.js');
+  const file = path.join(work, 'pro.gguf');
+  fs.writeFileSync(file, await convertHF(proCheckpoints().dir('pro_local_base_bf16'), { type: 'q8_0', ...quiet }));
+  const { info, md, gguf, model } = await both(file);
+  try {
+    const p1 = md['mobilellm-p1'];
+    assert.equal(info.architecture, 'mobilellm-p1');
+    assert.equal(md.general.name, 'pro_local_base_bf16');
+    assert.equal(info.family, 'MobileLLM-Pro', 'by architecture, whatever the name');
+    assert.equal(info.slidingWindow, p1.attention.sliding_window);
+    const want = p1.attention.sliding_window_pattern.flatMap((on, i) => (on ? [i] : []));
+    assert.ok(want.length > 0 && want.length < p1.block_count);
+    assert.deepEqual(info.windowedLayers, want);
+    assert.equal(info.attention, 'local-global');
+    assert.equal(info.qkNorm, Boolean(p1.attention.qk_norm ?? false));
+    assert.equal(info.ropeTheta, p1.rope.freq_base);
+    assert.notEqual(p1.rope.freq_base_swa, p1.rope.freq_base, 'this checkpoint has a local RoPE base');
+    assert.equal(info.ropeThetaWindowed, p1.rope.freq_base_swa);
+    assert.equal(model.layer(want[0]).ropeTheta, p1.rope.freq_base_swa);
+    const global = [...Array(info.nLayerEffective).keys()].filter((l) => !want.includes(l));
+    assert.equal(model.layer(global[0]).ropeTheta, p1.rope.freq_base);
+    assert.match(modelCard(info).rope, new RegExp(`^every layer, base ${p1.rope.freq_base} \\(windowed layers ${p1.rope.freq_base_swa}\\)`));
+    assert.match(modelCard(info).attention, new RegExp(`global layers ${layerRanges(global)}$`));
+    checkWeightTypes(info, gguf);
+  } finally {
+    model.free();
+  }
+});
