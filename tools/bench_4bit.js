@@ -166,9 +166,26 @@ Commands: \`${cmdText(cmds[0])}\` and \`${cmdText(cmds[1])}\`.
 }
 
 // ---------------------------------------------------------------- 4. layer sharing at Q4_K_M
+/** Whether our engine gives bit-identical logits on two files for a few prompt tokens (the
+ * shared file and its unrolled copy must be the same network). */
+async function sameLogits(a, b) {
+  const { Engine } = await import('../wasm_build/engine.js');
+  const eng = await Engine.create();
+  const logits = [a, b].map((f) => {
+    const m = eng.loadModel(readFileSync(f)), c = m.newContext({ nCtx: 64, nBatch: 8 });
+    c.eval(Int32Array.from([1, 500, 900, 77, 3000, 12]));
+    const l = Float32Array.from(c.logitsView());
+    c.free();
+    m.free();
+    return l;
+  });
+  return logits[0].length === logits[1].length && logits[0].every((x, i) => Object.is(x, logits[1][i]));
+}
+
 async function secSharing(la) {
   const shared = quantizedModel('125m', 'q4_k_m', { share: 2, mode: 'immediate' });
   const unrolled = unrollShared(shared, `${QUANT_DIR}/random-125m-share2-unrolled-q4_k_m.gguf`);
+  const same = await sameLogits(shared, unrolled);
   const T2 = ['--threads', '2'];
   const cmds = [cliLts(shared, T2), cliLts(unrolled, T2), cliLts(shared), cliLts(unrolled)];
   const node = bestOfCli(cmds);
@@ -193,7 +210,7 @@ async function secSharing(la) {
 \`${shared}\`: the 125M shape with 30 stored blocks, each run twice in a row (\`mobilellm.layer_share\` repeat 2,
 \`immediate\`), written as F32 and quantized by llama.cpp to Q4_K_M (the share keys pass through); \`${unrolled}\`: that
 file's quantized blocks copied into 60 plain layers (tools/bench_models.js unrollShared; our engine's logits on the two
-are bit-identical). ${P}-token prompt, ${N} decode steps, best of ${REPS} interleaved runs. Heap: the wasm memory after the run.
+${same ? 'are bit-identical, checked in this run' : 'DIFFER in this run: the comparison below is not of the same network'}). ${P}-token prompt, ${N} decode steps, best of ${REPS} interleaved runs. Heap: the wasm memory after the run.
 "By CPU time": the same ratio of decode rates by the process's CPU time (Node only; every thread's, the pool's waits
 included), which other tenants' load disturbs less than the wall clock.
 
