@@ -36,7 +36,8 @@ const HELP = {
     EOF (Ctrl-D)`,
   eval: `mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
                    [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--max-gen-tokens N]
-                   [--output LOG.jsonl]                          -> JSON scores per file`,
+                   [--batch TOKENS] [--output LOG.jsonl]         -> JSON scores per file
+    --batch: tokens per forward pass of several documents (default 512; 0: one document at a time)`,
   help: `mobilellm help [COMMAND]                                         this text, or one command's`,
 };
 
@@ -260,7 +261,7 @@ async function cmdInfo(argv) {
 async function cmdEval(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '--task': 'list', '--perplexity': 'list', '--format': 'value',
     '--limit': 'value', '--shots': 'value', '--threads': 'value', '--output': 'value', '--ctx': 'value', '--stride': 'value',
-    '--no-bos': 'bool', '--max-gen-tokens': 'value' });
+    '--no-bos': 'bool', '--max-gen-tokens': 'value', '--batch': 'value' });
   if (rest.length) throw new UsageError(`eval takes no positional arguments (got '${rest[0]}'); name files with --task or --perplexity`);
   const files = [...(opts['--task'] ?? []).map((f) => ['task', f]), ...(opts['--perplexity'] ?? []).map((f) => ['perplexity', f])];
   if (!files.length) throw new UsageError('eval needs --task FILE.jsonl or --perplexity FILE');
@@ -268,6 +269,7 @@ async function cmdEval(argv) {
     limit: num(opts, '--limit', 'limit', undefined), shots: num(opts, '--shots', 'shots', 0),
     threads: num(opts, '--threads', 'threads', 1), ctx: num(opts, '--ctx', 'ctx', undefined),
     stride: num(opts, '--stride', 'stride', undefined), maxGenTokens: num(opts, '--max-gen-tokens', 'maxGenTokens', undefined),
+    batch: num(opts, '--batch', 'batch', undefined),
     ...(opts['--no-bos'] ? { bos: false } : {}), log: !!opts['--output'],
   };
   const { basename } = await import('node:path');

@@ -174,6 +174,30 @@ int32_t mllm_n_ctx(const mllm_context *c);
 /* Forget positions >= n_keep (0 clears). Logits become invalid. */
 mllm_status mllm_kv_rewind(mllm_context *c, int32_t n_keep, mllm_error *err);
 
+/* ------------------------------------------------------- several sequences in one batch */
+
+/* One token of an mllm_eval_batch. Token i of the batch goes into KV slot n_past + i, is
+ * rotated for position `pos`, and attends to slots see_from .. see_to - 1 and then to slots
+ * seg_from .. n_past + i (its own sequence up to itself), in that order. E.g. a context at
+ * slots 0..P-1 (positions 0.., each seeing seg_from = 0 up to itself), then each of its
+ * continuations seeing 0..P-1 and its own slots, at positions P..: the context is evaluated
+ * once and every continuation gets exactly the logits it gets evaluated after it alone. */
+typedef struct mllm_batch_token {
+    int32_t token;
+    int32_t pos;      /* 0 <= pos < n_ctx */
+    int32_t see_from; /* 0 <= see_from <= see_to <= seg_from <= n_past + i */
+    int32_t see_to;
+    int32_t seg_from;
+    int32_t logits;   /* 1: compute its logits; mllm_logits(c, k) is the k-th such token's */
+} mllm_batch_token;
+
+/* Evaluate n <= n_batch tokens of several sequences in one forward pass (one stream of the
+ * weights for all). Afterwards n_past counts the batch's slots, but mllm_eval refuses to
+ * append to them (MLLM_ERR_STATE) until the cache is rewound to the single sequence before
+ * them. Models with sliding-window layers are refused (MLLM_ERR_UNSUPPORTED). A bad token
+ * changes nothing. */
+mllm_status mllm_eval_batch(mllm_context *c, const mllm_batch_token *batch, int32_t n, mllm_error *err);
+
 /* -------------------------------------------------------------- sampler */
 
 typedef struct mllm_sampler_params {

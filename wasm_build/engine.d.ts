@@ -128,6 +128,9 @@ export class Context {
   logitsView(i?: number): Float32Array;
   logits(i?: number): Float32Array;
   rewind(n: number): void;
+  /** several sequences in one forward pass (mllm_eval_batch); logitsView(k): the k-th marked token */
+  evalBatch(b: { token: ArrayLike<number>; pos: ArrayLike<number>; seeFrom: ArrayLike<number>; seeTo: ArrayLike<number>;
+    segFrom: ArrayLike<number>; logits: ArrayLike<number> }): void;
   free(): void;
 }
 

@@ -497,6 +497,8 @@ export class Context {
     this.ptr = ptr;
     this.idsPtr = 0;
     this.idsCap = 0;
+    this.batchPtr = 0;
+    this.batchCap = 0;
   }
 
   get nPast() { return this.eng.mod._mllm_n_past(this.ptr); }
@@ -536,10 +538,38 @@ export class Context {
   /** Forget positions >= n. @param {number} n */
   rewind(n) { this.eng.check(this.eng.mod._mllm_kv_rewind(this.ptr, n, this.eng.errPtr)); }
 
+  /**
+   * Several sequences in one forward pass (mllm_eval_batch, src/mobilellm.h): token i goes into
+   * KV slot nPast + i at position pos[i] and attends to slots seeFrom[i] .. seeTo[i] - 1, then
+   * segFrom[i] .. its own. logitsView(k) is then the k-th token marked in `logits`. Every array
+   * has one entry per token.
+   * @param {{token: ArrayLike<number>, pos: ArrayLike<number>, seeFrom: ArrayLike<number>,
+   *   seeTo: ArrayLike<number>, segFrom: ArrayLike<number>, logits: ArrayLike<number>}} b
+   */
+  evalBatch(b) {
+    const e = this.eng, n = b.token.length;
+    const size = e.abi.size('mllm_batch_token');
+    if (n > this.batchCap) {
+      e.free(this.batchPtr);
+      this.batchCap = Math.max(n, 64);
+      this.batchPtr = e.alloc(this.batchCap * size);
+    }
+    const at = (f) => e.abi.field('mllm_batch_token', f).offset >> 2;
+    const cols = [['token', b.token], ['pos', b.pos], ['see_from', b.seeFrom], ['see_to', b.seeTo], ['seg_from', b.segFrom], ['logits', b.logits]];
+    const heap = e.i32(), base = this.batchPtr >> 2, stride = size >> 2;
+    for (const [f, col] of cols) {
+      if (col.length !== n) throw new MobileLLMError('argument', `evalBatch: ${f} has ${col.length} entries for ${n} tokens`);
+      const o = base + at(f);
+      for (let i = 0; i < n; i++) heap[o + i * stride] = col[i];
+    }
+    e.check(e.mod._mllm_eval_batch(this.ptr, this.batchPtr, n, e.errPtr));
+  }
+
   free() {
     if (this.ptr) {
       this.eng.mod._mllm_context_free(this.ptr);
       this.eng.free(this.idsPtr);
+      this.eng.free(this.batchPtr);
       this.ptr = 0;
     }
   }

@@ -19,6 +19,7 @@ static const struct {
     {"mllm_model_params", sizeof(mllm_model_params)},
     {"mllm_model_info", sizeof(mllm_model_info)},
     {"mllm_context_params", sizeof(mllm_context_params)},
+    {"mllm_batch_token", sizeof(mllm_batch_token)},
     {"mllm_sampler_params", sizeof(mllm_sampler_params)},
     {"mllm_generator_params", sizeof(mllm_generator_params)},
     {"mllm_step_result", sizeof(mllm_step_result)},
