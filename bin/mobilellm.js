@@ -229,7 +229,8 @@ async function cmdBench(argv) {
   if (K + P + N > Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256)))
     throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the model's context of ${model.info.nCtxTrain}`);
   const relaxedSimd = !opts['--no-relaxed'];
-  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads, relaxedSimd });
+  const cpuClock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads, relaxedSimd, cpuClock });
   const res = {
     ...speed, load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1), prompt_tokens: P, gen_tokens: N, threads,

@@ -4,6 +4,9 @@
 // noisy; the best run is the least disturbed one), runs of the things compared are
 // interleaved, and ratios are taken within this run.
 //   BENCH_REPS=3 node tools/bench_report.js [--quick]   (--quick: 1 rep, no scalar/long-context rows)
+//   node tools/bench_report.js --only SECTION[,SECTION]  (issue 20's sections of tools/bench_4bit.js:
+//        chromium, wllama, native, sharing, shapes; reruns just those and rewrites them in BENCHMARKS.md;
+//        the same from make: BENCH_ONLY=shapes make bench)
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync, mkdirSync, statSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +19,12 @@ import path from 'node:path';
 
 const QUICK = process.argv.includes('--quick');
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : process.env.BENCH_ONLY;
+if (ONLY) {
+  execFileSync('node', ['tools/bench_4bit.js', '--only', ONLY, '--reps', String(REPS),
+    ...(QUICK ? ['--quick'] : []), '--update', 'BENCHMARKS.md'], { stdio: 'inherit', env: { ...process.env, NODE_PATH: '/usr/share/nodejs' } });
+  process.exit(0);
+}
 const P = 128, N = 64;
 const FIX = 'build/fixtures';
 const ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
@@ -428,5 +437,8 @@ md += sh('node', ['tools/bench_quant.js', '--md', '--reps', String(REPS)]);
 // MobileLLM-Pro's KV memory with and without its window (tools/bench_pro.js)
 md += sh('node', ['tools/bench_pro.js', '--md']);
 md += sh('node', ['tools/bench_family.js', '--md', '--reps', String(REPS), ...(QUICK ? ['--quick'] : [])]); // MobileLLM-R1 shapes (issue 22)
+// issue 20's tables: Chromium 4-bit vs Q8_0, wllama, native llama.cpp, Q4_K_M sharing, the five shapes
+log('issue 20 sections (tools/bench_4bit.js)');
+md += sh('node', ['tools/bench_4bit.js', '--md', '--reps', String(REPS), ...(QUICK ? ['--quick'] : [])]);
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);
