@@ -104,6 +104,35 @@ static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, 
         for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wd + (size_t)r * wrow, a + (size_t)t * arow);
 }
 
+/* Q3_K..Q6_K: one token as above; several: four neighbouring rows against up to
+ * QUANT_DOTN_MAX_TOK tokens at a time, each super-block's weights unpacked once for them. */
+static inline void matmul_k(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                            const void *xq, int64_t n_tok, quant_dotn_fn dotn, quant_dot8_fn dot8,
+                            quant_dot4_fn dot4, quant_dot_fn dot) {
+    const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(MLLM_ACT_Q8_K, n_in);
+    const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
+    int64_t r, t;
+    if (n_tok == 1) {
+        matmul_dots8(out, ldo, w, n_in, n_rows, xq, n_tok, dot8, dot4, dot, MLLM_ACT_Q8_K);
+        return;
+    }
+    for (r = 0; r + 4 <= n_rows; r += 4) {
+        for (t = 0; t < n_tok; t += QUANT_DOTN_MAX_TOK) {
+            const int nt = (int)(n_tok - t < QUANT_DOTN_MAX_TOK ? n_tok - t : QUANT_DOTN_MAX_TOK);
+            dotn(n_in, wd + (size_t)r * wrow, wrow, a + (size_t)t * arow, arow, nt, out + t * ldo + r, ldo);
+        }
+    }
+    for (; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wd + (size_t)r * wrow, a + (size_t)t * arow);
+}
+
+#define DEFINEK(name, lc)                                                                                      \
+    KERN_QUANT_MATMUL(name) {                                                                                  \
+        (void)x, (void)hints;                                                                                  \
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, lc##_dotn_q8_k_simd128, lc##_dot8_q8_k_simd128,         \
+                 lc##_dot4_q8_k_simd128, lc##_dot_q8_k_simd128);                                               \
+    }
+
 #define DEFINE4(name, dot8, dot4, dot, act)                                                                    \
     KERN_QUANT_MATMUL(name) {                                                                                  \
         (void)x, (void)hints;                                                                                  \
@@ -119,9 +148,9 @@ KERN_QUANT_MATMUL(q5_1_simd128) {
 }
 DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE4(q2_k_simd128, q2_k_dot8_q8_k_simd128, q2_k_dot4_q8_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE4(q3_k_simd128, q3_k_dot8_q8_k_simd128, q3_k_dot4_q8_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE4(q4_k_simd128, q4_k_dot8_q8_k_simd128, q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE4(q5_k_simd128, q5_k_dot8_q8_k_simd128, q5_k_dot4_q8_k_simd128, q5_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE4(q6_k_simd128, q6_k_dot8_q8_k_simd128, q6_k_dot4_q8_k_simd128, q6_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINEK(q3_k_simd128, q3_k)
+DEFINEK(q4_k_simd128, q4_k)
+DEFINEK(q5_k_simd128, q5_k)
+DEFINEK(q6_k_simd128, q6_k)
 DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 #endif

@@ -619,10 +619,27 @@ static inline __attribute__((always_inline)) v128_t bit_to(v128_t h, int b, int 
 enum { K_Q3, K_Q4, K_Q5, K_Q6 };
 
 /* One row's super-block integer sums in ggml's lanes (*lo: 0..3, *hi: 4..7), and for Q4_K/Q5_K
- * its eight mins (bytes 0..7 of *mins). blk: the row's block. */
+ * its eight mins (bytes 0..7 of *mins). blk: the row's block. With st (not NULL) it sums
+ * nothing: st[2g], st[2g + 1] get group g's levels times its scale, int16 in kx's order. */
 static inline __attribute__((always_inline)) void k_row(int kind, const uint8_t *blk, const v128_t *kx,
-                                                         v128_t *lo_out, v128_t *hi_out, v128_t *mins) {
+                                                         v128_t *lo_out, v128_t *hi_out, v128_t *mins, v128_t *st) {
     v128_t lo = wasm_i32x4_splat(0), hi = lo;
+#define KG(lev, s, g)                                                                                           \
+    do {                                                                                                        \
+        if (st) {                                                                                               \
+            st[2 * (g)] = wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(lev), s);                                  \
+            st[2 * (g) + 1] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(lev), s);                             \
+        } else                                                                                                  \
+            kgroup(lev, s, kx + 2 * (g), &lo, &hi);                                                             \
+    } while (0)
+#define KG16(l16, h16, s, g)                                                                                    \
+    do {                                                                                                        \
+        if (st) {                                                                                               \
+            st[2 * (g)] = wasm_i16x8_mul(l16, s);                                                               \
+            st[2 * (g) + 1] = wasm_i16x8_mul(h16, s);                                                           \
+        } else                                                                                                  \
+            kgroup16(l16, h16, s, kx + 2 * (g), &lo, &hi);                                                      \
+    } while (0)
     const v128_t m0f = wasm_i8x16_splat(0x0F);
     if (kind == K_Q4 || kind == K_Q5) {
         const size_t qs_off = kind == K_Q4 ? offsetof(block_q4_K, qs) : offsetof(block_q5_K, qs);
@@ -640,17 +657,16 @@ static inline __attribute__((always_inline)) void k_row(int kind, const uint8_t 
             const v128_t sa = wasm_i16x8_splat(scales8[2 * j]), sb = wasm_i16x8_splat(scales8[2 * j + 1]);
             _Pragma("clang loop unroll(full)") for (h = 0; h < 2; h++) {
                 const v128_t v = kshuf(wasm_v128_load(q4 + 32 * j + 16 * h));
-                const v128_t *xa = kx + 2 * (4 * j + h), *xb = kx + 2 * (4 * j + 2 + h);
                 if (kind == K_Q4) {
                     const v128_t wl = wasm_u16x8_extend_low_u8x16(v), wh = wasm_u16x8_extend_high_u8x16(v);
                     const v128_t m = wasm_i16x8_splat(0x0F);
-                    kgroup16(wasm_v128_and(wl, m), wasm_v128_and(wh, m), sa, xa, &lo, &hi);
-                    kgroup16(wasm_u16x8_shr(wl, 4), wasm_u16x8_shr(wh, 4), sb, xb, &lo, &hi);
+                    KG16(wasm_v128_and(wl, m), wasm_v128_and(wh, m), sa, 4 * j + h);
+                    KG16(wasm_u16x8_shr(wl, 4), wasm_u16x8_shr(wh, 4), sb, 4 * j + 2 + h);
                 } else {
                     const v128_t a = wasm_v128_or(wasm_v128_and(v, m0f), bit_to(hq[h], 2 * j, 4));
                     const v128_t b = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(v, 4), m0f), bit_to(hq[h], 2 * j + 1, 4));
-                    kgroup(a, sa, xa, &lo, &hi);
-                    kgroup(b, sb, xb, &lo, &hi);
+                    KG(a, sa, 4 * j + h);
+                    KG(b, sb, 4 * j + 2 + h);
                 }
             }
         }
@@ -674,10 +690,10 @@ static inline __attribute__((always_inline)) void k_row(int kind, const uint8_t 
                 const int g = 8 * half + h;
                 const v128_t s_half = half ? sc_hi : sc_lo;
 #define Q6_SPLAT(k) wasm_i16x8_shuffle(s_half, s_half, k, k, k, k, k, k, k, k)
-                kgroup(wasm_i8x16_sub(a0, k32), h ? Q6_SPLAT(1) : Q6_SPLAT(0), kx + 2 * g, &lo, &hi);
-                kgroup(wasm_i8x16_sub(a1, k32), h ? Q6_SPLAT(3) : Q6_SPLAT(2), kx + 2 * (g + 2), &lo, &hi);
-                kgroup(wasm_i8x16_sub(a2, k32), h ? Q6_SPLAT(5) : Q6_SPLAT(4), kx + 2 * (g + 4), &lo, &hi);
-                kgroup(wasm_i8x16_sub(a3, k32), h ? Q6_SPLAT(7) : Q6_SPLAT(6), kx + 2 * (g + 6), &lo, &hi);
+                KG(wasm_i8x16_sub(a0, k32), h ? Q6_SPLAT(1) : Q6_SPLAT(0), g);
+                KG(wasm_i8x16_sub(a1, k32), h ? Q6_SPLAT(3) : Q6_SPLAT(2), g + 2);
+                KG(wasm_i8x16_sub(a2, k32), h ? Q6_SPLAT(5) : Q6_SPLAT(4), g + 4);
+                KG(wasm_i8x16_sub(a3, k32), h ? Q6_SPLAT(7) : Q6_SPLAT(6), g + 6);
 #undef Q6_SPLAT
             }
         }
@@ -706,13 +722,24 @@ static inline __attribute__((always_inline)) void k_row(int kind, const uint8_t 
                     const v128_t q = s ? wasm_v128_and(wasm_u16x8_shr(v, 2 * s), m3) : wasm_v128_and(v, m3);
                     const v128_t lev = wasm_i8x16_sub(wasm_v128_or(q, bit_to(hm[h], 4 * j + s, 2)), k4);
                     const int g = 8 * j + 2 * s + h;
-                    kgroup(lev, wasm_i16x8_splat((int16_t)(scales[g] - 32)), kx + 2 * g, &lo, &hi);
+                    KG(lev, wasm_i16x8_splat((int16_t)(scales[g] - 32)), g);
                 }
             }
         }
     }
+#undef KG
+#undef KG16
     *lo_out = lo;
     *hi_out = hi;
+}
+
+/* Q4_K/Q5_K: the sum of bsums[j] * mins[j / 2] (b0, b1: bsums 0..7, 8..15; mins: bytes 0..7),
+ * as four int32 lanes, mins widened to int16 pairs. */
+static inline v128_t k_minsum(v128_t b0, v128_t b1, v128_t mins) {
+    const v128_t z = wasm_i8x16_splat(0);
+    return wasm_i32x4_add(
+        wasm_i32x4_dot_i16x8(b0, wasm_i8x16_shuffle(mins, z, 0, 16, 0, 16, 1, 16, 1, 16, 2, 16, 2, 16, 3, 16, 3, 16)),
+        wasm_i32x4_dot_i16x8(b1, wasm_i8x16_shuffle(mins, z, 4, 16, 4, 16, 5, 16, 5, 16, 6, 16, 6, 16, 7, 16, 7, 16)));
 }
 
 /* Groups of four rows at w[0..n_groups-1] (as dotg), Q3_K..Q6_K. */
@@ -729,7 +756,7 @@ static inline __attribute__((always_inline)) void k_dotg(int kind, size_t blk_by
     for (g = 0; g < n_groups; g++) sumf[g] = wasm_f32x4_splat(0.0f);
     for (i = 0; i < nb; ++i) {
         const v128_t yd = wasm_f32x4_splat(y[i].d);
-        const v128_t b0 = wasm_v128_load(y[i].bsums), b1 = wasm_v128_load(y[i].bsums + 8), z = wasm_i8x16_splat(0);
+        const v128_t b0 = wasm_v128_load(y[i].bsums), b1 = wasm_v128_load(y[i].bsums + 8);
         kx_stage(y[i].qs, kx);
         for (g = 0; g < n_groups; g++) {
             const uint8_t *wb = w[g] + (size_t)i * blk_bytes;
@@ -741,11 +768,8 @@ static inline __attribute__((always_inline)) void k_dotg(int kind, size_t blk_by
                 v128_t lo, hi, mins = wasm_i16x8_splat(0);
                 v128_t dv;
                 const int r = 4 * g + k;
-                k_row(kind, wb + (size_t)k * row_bytes, kx, &lo, &hi, &mins);
-                if (kind == K_Q4 || kind == K_Q5) /* sum of bsums[j] * mins[j / 2], mins as int16 pairs */
-                    md[k] = wasm_i32x4_add(
-                        wasm_i32x4_dot_i16x8(b0, wasm_i8x16_shuffle(mins, z, 0, 16, 0, 16, 1, 16, 1, 16, 2, 16, 2, 16, 3, 16, 3, 16)),
-                        wasm_i32x4_dot_i16x8(b1, wasm_i8x16_shuffle(mins, z, 4, 16, 4, 16, 5, 16, 5, 16, 6, 16, 6, 16, 7, 16, 7, 16)));
+                k_row(kind, wb + (size_t)k * row_bytes, kx, &lo, &hi, &mins, NULL);
+                if (kind == K_Q4 || kind == K_Q5) md[k] = k_minsum(b0, b1, mins);
                 dv = wasm_f32x4_splat(d4[k]);
                 sums_lo[r] = wasm_f32x4_add(sums_lo[r], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(lo)));
                 sums_hi[r] = wasm_f32x4_add(sums_hi[r], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(hi)));
@@ -761,6 +785,64 @@ static inline __attribute__((always_inline)) void k_dotg(int kind, size_t blk_by
         float s4[4];
         wasm_v128_store(s4, sumf[g]);
         for (k = 0; k < 4; k++) out[4 * g + k] = k_final(s4[k], sums_lo[4 * g + k], sums_hi[4 * g + k]);
+    }
+}
+
+/* ---------------------------------------------------------------- four rows, several tokens (K types)
+ * Prefill: the four rows' super-block is unpacked once (levels times group scale, int16, in kx's
+ * order) for up to QUANT_DOTN_MAX_TOK tokens, each of which then costs one int16 dot per group.
+ * Every float step is k_dotg's for that token, so each output is bit for bit its one-row dot. */
+static inline __attribute__((always_inline)) void k_dotn(int kind, size_t blk_bytes, int64_t n, const uint8_t *w,
+                                                          size_t row_bytes, const uint8_t *a, size_t a_bytes,
+                                                          int n_tok, float *out, int64_t ldo) {
+    const int64_t nb = n / QK_K;
+    const size_t d_off = kind == K_Q3 ? offsetof(block_q3_K, d) : kind == K_Q6 ? offsetof(block_q6_K, d) : 0;
+    v128_t lev[4][2 * QK_K / 16], mins[4], kx[2 * QK_K / 16];
+    v128_t sums_lo[QUANT_DOTN_MAX_TOK][4], sums_hi[QUANT_DOTN_MAX_TOK][4], sumf[QUANT_DOTN_MAX_TOK];
+    int64_t i;
+    int t, k, g;
+    for (t = 0; t < n_tok; t++) {
+        sumf[t] = wasm_f32x4_splat(0.0f);
+        for (k = 0; k < 4; k++) sums_lo[t][k] = sums_hi[t][k] = wasm_f32x4_splat(0.0f);
+    }
+    for (i = 0; i < nb; ++i) {
+        const uint8_t *wb = w + (size_t)i * blk_bytes;
+        const v128_t dw = halves4(wb + d_off, row_bytes);
+        const v128_t dminw = kind == K_Q4 || kind == K_Q5 ? halves4(wb + 2, row_bytes) : wasm_f32x4_splat(0.0f);
+        for (k = 0; k < 4; k++) {
+            v128_t lo, hi;
+            mins[k] = wasm_i16x8_splat(0);
+            k_row(kind, wb + (size_t)k * row_bytes, NULL, &lo, &hi, &mins[k], lev[k]);
+        }
+        for (t = 0; t < n_tok; t++) {
+            const block_q8_K *y = (const block_q8_K *)(const void *)(a + (size_t)t * a_bytes) + i;
+            const v128_t yd = wasm_f32x4_splat(y->d);
+            float d4[4];
+            v128_t md[4];
+            kx_stage(y->qs, kx);
+            wasm_v128_store(d4, wasm_f32x4_mul(dw, yd));
+            for (k = 0; k < 4; k++) {
+                v128_t lo = wasm_i32x4_splat(0), hi = lo, dv;
+                _Pragma("clang loop unroll(full)") for (g = 0; g < QK_K / 16; g++) {
+                    lo = wasm_i32x4_add(lo, wasm_i32x4_dot_i16x8(lev[k][2 * g], kx[2 * g]));
+                    hi = wasm_i32x4_add(hi, wasm_i32x4_dot_i16x8(lev[k][2 * g + 1], kx[2 * g + 1]));
+                }
+                if (kind == K_Q4 || kind == K_Q5)
+                    md[k] = k_minsum(wasm_v128_load(y->bsums), wasm_v128_load(y->bsums + 8), mins[k]);
+                dv = wasm_f32x4_splat(d4[k]);
+                sums_lo[t][k] = wasm_f32x4_add(sums_lo[t][k], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(lo)));
+                sums_hi[t][k] = wasm_f32x4_add(sums_hi[t][k], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(hi)));
+            }
+            if (kind == K_Q4 || kind == K_Q5) { /* sumf -= (dmin * d8) * sumi */
+                const v128_t sumi = transpose_sum4(md[0], md[1], md[2], md[3]);
+                sumf[t] = wasm_f32x4_sub(sumf[t], wasm_f32x4_mul(wasm_f32x4_mul(dminw, yd), wasm_f32x4_convert_i32x4(sumi)));
+            }
+        }
+    }
+    for (t = 0; t < n_tok; t++) {
+        float s4[4];
+        wasm_v128_store(s4, sumf[t]);
+        for (k = 0; k < 4; k++) out[t * ldo + k] = k_final(s4[k], sums_lo[t][k], sums_hi[t][k]);
     }
 }
 
@@ -866,6 +948,10 @@ static inline __attribute__((always_inline)) void iq4xs_dotg(int64_t n, const ui
     }                                                                                                          \
     void lc##_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) { \
         k_dotg(kind, sizeof(blk), n, (const uint8_t *const *)w2, 2, row_bytes, a, out8);                        \
+    }                                                                                                          \
+    void lc##_dotn_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, size_t a_bytes,     \
+                                int n_tok, float *out, int64_t ldo) {                                          \
+        k_dotn(kind, sizeof(blk), n, w, row_bytes, a, a_bytes, n_tok, out, ldo);                               \
     }
 K_ENTRY(q3_k, K_Q3, block_q3_K)
 K_ENTRY(q4_k, K_Q4, block_q4_K)

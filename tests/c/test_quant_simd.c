@@ -235,14 +235,16 @@ static void test_simd_dot4_equals_scalar_per_row(void) {
 }
 
 /* The SIMD128 matmul of every type (eight rows from eight stretches, then fours, then single
- * rows) equals the scalar matmul bit for bit, for row counts that are and are not multiples
- * of 4 and 8, one token and several, into a strided output. */
+ * rows; the K types' several-token path: four rows against up to 8 tokens) equals the scalar
+ * matmul bit for bit, for row counts that are and are not multiples of 4 and 8, token counts
+ * below, at and above 8, into a strided output. */
 static void test_simd_matmul_equals_scalar_for_any_row_count(void) {
-    enum { MAX_ROWS = 41, N_TOK = 3, LDO = 48 };
+    enum { MAX_ROWS = 41, N_TOK = 17, LDO = 48 };
     static const int ROWS[] = {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 31, 33, 40, 41};
+    static const int TOKS[] = {1, 2, 3, 5, 8, 17};
     static uint8_t wm[MAX_ROWS * (ROW / 32 * 36)], am[N_TOK * (ROW / 256 * 292)];
     static float xr[ROW], o_simd[N_TOK * LDO], o_ref[N_TOK * LDO];
-    size_t t, ri;
+    size_t t, ri, ti;
     int n_checked = 0;
     for (t = 0; t < N_TYPES; t++) {
         const uint32_t wt = TYPES[t].type;
@@ -266,8 +268,9 @@ static void test_simd_matmul_equals_scalar_for_any_row_count(void) {
         kw.layout = KERN_LAYOUT_ROWS;
         kw.plain_scales = 0;
         for (ri = 0; ri < sizeof ROWS / sizeof ROWS[0]; ri++) {
-            for (tok = 1; tok <= N_TOK; tok += 2) {
+            for (ti = 0; ti < sizeof TOKS / sizeof TOKS[0]; ti++) {
                 const int nr = ROWS[ri];
+                tok = TOKS[ti];
                 memset(o_simd, 0, sizeof o_simd);
                 memset(o_ref, 0, sizeof o_ref);
                 tr->matmul_simd128(o_simd, LDO, &kw, ROW, nr, NULL, am, tok, hints);
@@ -283,7 +286,7 @@ static void test_simd_matmul_equals_scalar_for_any_row_count(void) {
             }
         }
     }
-    CHECK_EQ_INT(n_checked, (int)N_TYPES * 17 * 2);
+    CHECK_EQ_INT(n_checked, (int)N_TYPES * 17 * 6);
 }
 #endif
 
