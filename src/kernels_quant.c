@@ -104,8 +104,9 @@ static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, 
         for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wd + (size_t)r * wrow, a + (size_t)t * arow);
 }
 
-/* Q3_K..Q6_K: one token as above; several: four neighbouring rows against up to
- * QUANT_DOTN_MAX_TOK tokens at a time, each super-block's weights unpacked once for them. */
+/* Q3_K..Q6_K: one token as above; several: QUANT_DOTN_ROWS neighbouring rows against up to
+ * QUANT_DOTN_MAX_TOK tokens at a time, each super-block's weights unpacked once for them; the
+ * remaining rows one by one. */
 static inline void matmul_k(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                             const void *xq, int64_t n_tok, quant_dotn_fn dotn, quant_dot8_fn dot8,
                             quant_dot4_fn dot4, quant_dot_fn dot) {
@@ -116,7 +117,7 @@ static inline void matmul_k(float *out, int64_t ldo, const kern_weights *w, int6
         matmul_dots8(out, ldo, w, n_in, n_rows, xq, n_tok, dot8, dot4, dot, MLLM_ACT_Q8_K);
         return;
     }
-    for (r = 0; r + 4 <= n_rows; r += 4) {
+    for (r = 0; r + QUANT_DOTN_ROWS <= n_rows; r += QUANT_DOTN_ROWS) {
         for (t = 0; t < n_tok; t += QUANT_DOTN_MAX_TOK) {
             const int nt = (int)(n_tok - t < QUANT_DOTN_MAX_TOK ? n_tok - t : QUANT_DOTN_MAX_TOK);
             dotn(n_in, wd + (size_t)r * wrow, wrow, a + (size_t)t * arow, arow, nt, out + t * ldo + r, ldo);

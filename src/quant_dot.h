@@ -87,9 +87,10 @@ void q4_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, 
 void q5_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
 void q6_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
 void iq4_xs_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
-/* Four rows (w, w + row_bytes, ..) against n_tok <= QUANT_DOTN_MAX_TOK tokens' Q8_K rows (a,
- * a + a_bytes, ..): out[t * ldo + k] is row k's dot with token t, bit for bit the one-row dot. */
-enum { QUANT_DOTN_MAX_TOK = 8 };
+/* QUANT_DOTN_ROWS rows (w, w + row_bytes, ..) against n_tok <= QUANT_DOTN_MAX_TOK tokens' Q8_K
+ * rows (a, a + a_bytes, ..): out[t * ldo + k] is row k's dot with token t, bit for bit the
+ * one-row dot. */
+enum { QUANT_DOTN_ROWS = 8, QUANT_DOTN_MAX_TOK = 16 };
 typedef void (*quant_dotn_fn)(int64_t n, const void *w, size_t row_bytes, const void *a, size_t a_bytes, int n_tok,
                               float *out, int64_t ldo);
 void q3_k_dotn_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, size_t a_bytes, int n_tok,

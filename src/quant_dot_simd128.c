@@ -788,8 +788,8 @@ static inline __attribute__((always_inline)) void k_dotg(int kind, size_t blk_by
     }
 }
 
-/* ---------------------------------------------------------------- four rows, several tokens (K types)
- * Prefill: the four rows' super-block is unpacked once (levels times group scale, int16, in kx's
+/* ---------------------------------------------------------------- QUANT_DOTN_ROWS rows, several tokens (K types)
+ * Prefill: the rows' super-block is unpacked once (levels times group scale, int16, in kx's
  * order) for up to QUANT_DOTN_MAX_TOK tokens, each of which then costs one int16 dot per group.
  * Every float step is k_dotg's for that token, so each output is bit for bit its one-row dot. */
 static inline __attribute__((always_inline)) void k_dotn(int kind, size_t blk_bytes, int64_t n, const uint8_t *w,
@@ -797,19 +797,23 @@ static inline __attribute__((always_inline)) void k_dotn(int kind, size_t blk_by
                                                           int n_tok, float *out, int64_t ldo) {
     const int64_t nb = n / QK_K;
     const size_t d_off = kind == K_Q3 ? offsetof(block_q3_K, d) : kind == K_Q6 ? offsetof(block_q6_K, d) : 0;
-    v128_t lev[4][2 * QK_K / 16], mins[4], kx[2 * QK_K / 16];
-    v128_t sums_lo[QUANT_DOTN_MAX_TOK][4], sums_hi[QUANT_DOTN_MAX_TOK][4], sumf[QUANT_DOTN_MAX_TOK];
+    v128_t lev[QUANT_DOTN_ROWS][2 * QK_K / 16], mins[QUANT_DOTN_ROWS], kx[2 * QK_K / 16];
+    v128_t sums_lo[QUANT_DOTN_MAX_TOK][QUANT_DOTN_ROWS], sums_hi[QUANT_DOTN_MAX_TOK][QUANT_DOTN_ROWS];
+    v128_t sumf[QUANT_DOTN_MAX_TOK][QUANT_DOTN_ROWS / 4];
     int64_t i;
-    int t, k, g;
+    int t, k, g, q;
     for (t = 0; t < n_tok; t++) {
-        sumf[t] = wasm_f32x4_splat(0.0f);
-        for (k = 0; k < 4; k++) sums_lo[t][k] = sums_hi[t][k] = wasm_f32x4_splat(0.0f);
+        for (k = 0; k < QUANT_DOTN_ROWS; k++) sums_lo[t][k] = sums_hi[t][k] = wasm_f32x4_splat(0.0f);
+        for (k = 0; k < QUANT_DOTN_ROWS / 4; k++) sumf[t][k] = wasm_f32x4_splat(0.0f);
     }
     for (i = 0; i < nb; ++i) {
         const uint8_t *wb = w + (size_t)i * blk_bytes;
-        const v128_t dw = halves4(wb + d_off, row_bytes);
-        const v128_t dminw = kind == K_Q4 || kind == K_Q5 ? halves4(wb + 2, row_bytes) : wasm_f32x4_splat(0.0f);
-        for (k = 0; k < 4; k++) {
+        v128_t dw[QUANT_DOTN_ROWS / 4], dminw[QUANT_DOTN_ROWS / 4];
+        for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) {
+            dw[q] = halves4(wb + 4 * q * row_bytes + d_off, row_bytes);
+            dminw[q] = kind == K_Q4 || kind == K_Q5 ? halves4(wb + 4 * q * row_bytes + 2, row_bytes) : wasm_f32x4_splat(0.0f);
+        }
+        for (k = 0; k < QUANT_DOTN_ROWS; k++) {
             v128_t lo, hi;
             mins[k] = wasm_i16x8_splat(0);
             k_row(kind, wb + (size_t)k * row_bytes, NULL, &lo, &hi, &mins[k], lev[k]);
@@ -817,11 +821,11 @@ static inline __attribute__((always_inline)) void k_dotn(int kind, size_t blk_by
         for (t = 0; t < n_tok; t++) {
             const block_q8_K *y = (const block_q8_K *)(const void *)(a + (size_t)t * a_bytes) + i;
             const v128_t yd = wasm_f32x4_splat(y->d);
-            float d4[4];
-            v128_t md[4];
+            float d4[QUANT_DOTN_ROWS];
+            v128_t md[QUANT_DOTN_ROWS];
             kx_stage(y->qs, kx);
-            wasm_v128_store(d4, wasm_f32x4_mul(dw, yd));
-            for (k = 0; k < 4; k++) {
+            for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) wasm_v128_store(d4 + 4 * q, wasm_f32x4_mul(dw[q], yd));
+            for (k = 0; k < QUANT_DOTN_ROWS; k++) {
                 v128_t lo = wasm_i32x4_splat(0), hi = lo, dv;
                 _Pragma("clang loop unroll(full)") for (g = 0; g < QK_K / 16; g++) {
                     lo = wasm_i32x4_add(lo, wasm_i32x4_dot_i16x8(lev[k][2 * g], kx[2 * g]));
@@ -833,16 +837,17 @@ static inline __attribute__((always_inline)) void k_dotn(int kind, size_t blk_by
                 sums_lo[t][k] = wasm_f32x4_add(sums_lo[t][k], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(lo)));
                 sums_hi[t][k] = wasm_f32x4_add(sums_hi[t][k], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(hi)));
             }
-            if (kind == K_Q4 || kind == K_Q5) { /* sumf -= (dmin * d8) * sumi */
-                const v128_t sumi = transpose_sum4(md[0], md[1], md[2], md[3]);
-                sumf[t] = wasm_f32x4_sub(sumf[t], wasm_f32x4_mul(wasm_f32x4_mul(dminw, yd), wasm_f32x4_convert_i32x4(sumi)));
-            }
+            if (kind == K_Q4 || kind == K_Q5) /* sumf -= (dmin * d8) * sumi */
+                for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) {
+                    const v128_t sumi = transpose_sum4(md[4 * q], md[4 * q + 1], md[4 * q + 2], md[4 * q + 3]);
+                    sumf[t][q] = wasm_f32x4_sub(sumf[t][q], wasm_f32x4_mul(wasm_f32x4_mul(dminw[q], yd), wasm_f32x4_convert_i32x4(sumi)));
+                }
         }
     }
     for (t = 0; t < n_tok; t++) {
-        float s4[4];
-        wasm_v128_store(s4, sumf[t]);
-        for (k = 0; k < 4; k++) out[t * ldo + k] = k_final(s4[k], sums_lo[t][k], sums_hi[t][k]);
+        float s4[QUANT_DOTN_ROWS];
+        for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) wasm_v128_store(s4 + 4 * q, sumf[t][q]);
+        for (k = 0; k < QUANT_DOTN_ROWS; k++) out[t * ldo + k] = k_final(s4[k], sums_lo[t][k], sums_hi[t][k]);
     }
 }
 
