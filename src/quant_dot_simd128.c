@@ -825,17 +825,24 @@ static inline __attribute__((always_inline)) void k_dotn(int kind, size_t blk_by
             v128_t md[QUANT_DOTN_ROWS];
             kx_stage(y->qs, kx);
             for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) wasm_v128_store(d4 + 4 * q, wasm_f32x4_mul(dw[q], yd));
-            for (k = 0; k < QUANT_DOTN_ROWS; k++) {
-                v128_t lo = wasm_i32x4_splat(0), hi = lo, dv;
-                _Pragma("clang loop unroll(full)") for (g = 0; g < QK_K / 16; g++) {
-                    lo = wasm_i32x4_add(lo, wasm_i32x4_dot_i16x8(lev[k][2 * g], kx[2 * g]));
-                    hi = wasm_i32x4_add(hi, wasm_i32x4_dot_i16x8(lev[k][2 * g + 1], kx[2 * g + 1]));
+            for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) { /* four rows share each kx load */
+                v128_t lo[4], hi[4];
+                for (k = 0; k < 4; k++) lo[k] = hi[k] = wasm_i32x4_splat(0);
+                for (g = 0; g < QK_K / 16; g++) {
+                    const v128_t x0 = kx[2 * g], x1 = kx[2 * g + 1];
+                    _Pragma("clang loop unroll(full)") for (k = 0; k < 4; k++) {
+                        lo[k] = wasm_i32x4_add(lo[k], wasm_i32x4_dot_i16x8(lev[4 * q + k][2 * g], x0));
+                        hi[k] = wasm_i32x4_add(hi[k], wasm_i32x4_dot_i16x8(lev[4 * q + k][2 * g + 1], x1));
+                    }
                 }
-                if (kind == K_Q4 || kind == K_Q5)
-                    md[k] = k_minsum(wasm_v128_load(y->bsums), wasm_v128_load(y->bsums + 8), mins[k]);
-                dv = wasm_f32x4_splat(d4[k]);
-                sums_lo[t][k] = wasm_f32x4_add(sums_lo[t][k], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(lo)));
-                sums_hi[t][k] = wasm_f32x4_add(sums_hi[t][k], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(hi)));
+                for (k = 0; k < 4; k++) {
+                    const int r = 4 * q + k;
+                    const v128_t dv = wasm_f32x4_splat(d4[r]);
+                    if (kind == K_Q4 || kind == K_Q5)
+                        md[r] = k_minsum(wasm_v128_load(y->bsums), wasm_v128_load(y->bsums + 8), mins[r]);
+                    sums_lo[t][r] = wasm_f32x4_add(sums_lo[t][r], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(lo[k])));
+                    sums_hi[t][r] = wasm_f32x4_add(sums_hi[t][r], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(hi[k])));
+                }
             }
             if (kind == K_Q4 || kind == K_Q5) /* sumf -= (dmin * d8) * sumi */
                 for (q = 0; q < QUANT_DOTN_ROWS / 4; q++) {
