@@ -44,6 +44,19 @@ test('Node LTS: the SIMD kernel tests pass with the relaxed kernel linked in, an
   assert.match(out, new RegExp(`relaxed active: ${vnni}`), out);
 });
 
+test('Node LTS: the relaxed matmuls of the 4/5/6-bit types equal the scalar references bit for bit, and run wherever relaxed SIMD compiles (tests/c/test_quant_simd.c)', () => {
+  mkdirSync(OUT, { recursive: true });
+  const src = ['tests/c/test_quant_simd.c', ...KERNEL_SOURCES];
+  execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
+    '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=node', '-s', 'SINGLE_FILE=1',
+    '-s', 'EXPORTED_RUNTIME_METHODS=[]', '-o', `${OUT}/test_quant_simd.cjs`],
+  { cwd: ROOT, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = run([`${OUT}/test_quant_simd.cjs`]);
+  // Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K: their operands stay in 0..127, so no CPU feature gates them
+  assert.match(out, /relaxed quant types taken: 7,/, out);
+  assert.match(out, /quant_simd: 4 passed, 0 failed/, out);
+});
+
 test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, weights repacked or not, prefill and decode, 1 and 2 threads', () => {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}/tiny.gguf`, makeRandomModel({ shape: 'tiny', type: 'q8_0', seed: 5, nVocab: 1000 }));

@@ -1,0 +1,415 @@
+/* kernels_relaxed_quant.c — matmuls of the 4/5/6-bit types (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
+ * Q5_K, Q6_K) on relaxed SIMD's int8 dot, bit-identical to quant_dot.c's scalar references.
+ *
+ * The weights' levels are small unsigned integers (Q4 0..15, Q5 0..31, Q6_K 0..63) and go in
+ * as the dot's second operand, the signed activation bytes as the first; offsets (Q4_0's 8,
+ * Q5_0's 16, Q6_K's 32) leave as offset x the activations' sum. These are the integers of the
+ * scalar reference, so every float step can be its own, in its order.
+ * No mllm_relaxed_probe gate: with the second operand in 0..127 the relaxed dots are defined
+ * identically on every engine (pair sums stay under 2^15, so pmaddubsw does not saturate).
+ *
+ * The K types keep ggml's eight lanes (element % 8, quant_dot.c k_lanes): each 32 bytes of
+ * weights (and the token's 32 activations, once per token) are permuted by four byte unpacks
+ * so that each 4-byte lane holds elements k, k+8, k+16, k+24 of the 32: an i16x8 relaxed dot
+ * then leaves each 16-element group's lane-k pair in its own int16, and one i32x4.dot_i16x8
+ * with the groups' scales adds them into lane k.
+ *
+ * Built with kernels_relaxed.c into the relaxed module (wasm_build/wasm.mk): no stack, data or
+ * globals; every buffer comes from the caller. Everywhere else this file compiles to nothing. */
+#if defined(__wasm_relaxed_simd__)
+#include <wasm_simd128.h>
+
+#include "dtype.h"
+#include "kernels_q8_simd.h"
+#include "quant_blocks.h"
+
+#define EXPORT(name) __attribute__((export_name(name)))
+#define INLINE static inline __attribute__((always_inline))
+#define DOT32(a, b, c) __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4((a), (b), (c))
+#define DOT16(a, b) __builtin_wasm_relaxed_dot_i8x16_i7x16_s_i16x8((a), (b))
+
+/* Loop constants as values (kernels_q8_simd.h opaque_splat: V8 rebuilds v128 constants at
+ * each use in a loop). */
+typedef struct qconsts {
+    v128_t m4, m30, x10, sel, ones, lo16, em, sgn, bias, big, sub_lim, two_m24;
+} qconsts;
+
+INLINE qconsts qconsts_make(void) {
+    qconsts k;
+    k.m4 = opaque_splat(0x0f0f0f0f);
+    k.m30 = opaque_splat(0x30303030);
+    k.x10 = opaque_splat(0x10101010);
+    k.sel = wasm_i64x2_splat((int64_t)0x8040201008040201ull); /* bit j % 8 of byte j */
+    k.ones = opaque_splat(0x01010101);
+    k.lo16 = opaque_splat(0xffff);
+    k.em = opaque_splat(0x7fff);
+    k.sgn = opaque_splat(0x8000);
+    k.bias = opaque_splat(112 << 23);
+    k.big = opaque_splat(0x7bff);
+    k.sub_lim = opaque_splat(0x400);
+    k.two_m24 = opaque_splat(0x33800000); /* 2^-24 */
+    return k;
+}
+
+/* fp16 bits in the low 16 bits of each u32 lane (high bits zero) -> f32, exactly as codec.c's
+ * fp16_to_f32 for every half (inf, nan, subnormals), without a subnormal float. */
+INLINE v128_t halves_f32(v128_t h, const qconsts *k) {
+    const v128_t em = wasm_v128_and(h, k->em), sign = wasm_i32x4_shl(wasm_v128_and(h, k->sgn), 16);
+    v128_t normal = wasm_i32x4_add(wasm_i32x4_shl(em, 13), k->bias);
+    const v128_t sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(em), k->two_m24);
+    normal = wasm_i32x4_add(normal, wasm_v128_and(wasm_i32x4_gt(em, k->big), k->bias)); /* inf, nan */
+    return wasm_v128_or(wasm_v128_bitselect(sub, normal, wasm_i32x4_lt(em, k->sub_lim)), sign);
+}
+
+/* One fp16 to f32, exactly (the K types' per-super-block scales). */
+static float half_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    float f;
+    if (e == 0) {
+        f = (float)m * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* ---------------------------------------------------------------- blocks of 32 */
+
+/* Block bytes, offset of qs, of qh (Q5), and the activation block's bytes, per type. */
+#define BLK_BYTES(t) ((t) == MLLM_DTYPE_Q4_0 ? 18 : (t) == MLLM_DTYPE_Q4_1 ? 20 : (t) == MLLM_DTYPE_Q5_0 ? 22 : 24)
+#define QS_OFF(t) ((t) == MLLM_DTYPE_Q4_0 ? 2 : (t) == MLLM_DTYPE_Q4_1 ? 4 : (t) == MLLM_DTYPE_Q5_0 ? 6 : 8)
+#define QH_OFF(t) ((t) == MLLM_DTYPE_Q5_0 ? 2 : 4)
+#define IS_Q5(t) ((t) == MLLM_DTYPE_Q5_0 || (t) == MLLM_DTYPE_Q5_1)
+#define HAS_MIN(t) ((t) == MLLM_DTYPE_Q4_1 || (t) == MLLM_DTYPE_Q5_1)
+#define ACT_BYTES(t) (HAS_MIN(t) ? (int32_t)sizeof(block_q8_1) : (int32_t)sizeof(block_q8_0))
+
+/* A row's block against the token's two halves x0, x1 (elements 0-15, 16-31): its dot with
+ * the unsigned levels as four lane sums, started at c. */
+INLINE v128_t block32(int type, const uint8_t *blk, v128_t x0, v128_t x1, v128_t c, const qconsts *k) {
+    const v128_t q = wasm_v128_load(blk + QS_OFF(type));
+    v128_t lo = wasm_v128_and(q, k->m4), hi = wasm_v128_and(wasm_u16x8_shr(q, 4), k->m4);
+    if (IS_Q5(type)) { /* the fifth bit of element j is bit j of qh: 0x10 into byte j */
+        const v128_t h = wasm_v128_load32_splat(blk + QH_OFF(type));
+        const v128_t hl = wasm_i8x16_shuffle(h, h, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        const v128_t hh = wasm_i8x16_shuffle(h, h, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        lo = wasm_v128_or(lo, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hl, k->sel), k->sel), k->x10));
+        hi = wasm_v128_or(hi, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hh, k->sel), k->sel), k->x10));
+    }
+    return DOT32(x1, hi, DOT32(x0, lo, c));
+}
+
+/* The four rows' fp16 at byte off of rows p0..p3's block, as f32x4 (row k in lane k). */
+INLINE v128_t halves4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, const uint8_t *p3, int off,
+                      const qconsts *k) {
+    v128_t h = wasm_v128_load16_lane(p0 + off, wasm_i32x4_splat(0), 0);
+    h = wasm_v128_load16_lane(p1 + off, h, 2);
+    h = wasm_v128_load16_lane(p2 + off, h, 4);
+    return halves_f32(wasm_v128_load16_lane(p3 + off, h, 6), k);
+}
+
+/* One group of four rows (r0..r3, byte pointers to their first block) times the token's
+ * block b, added to sumf in the scalar reference's float order (row k in lane k). */
+INLINE v128_t group32(int type, v128_t sumf, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                      const uint8_t *r3, v128_t x0, v128_t x1, v128_t c, v128_t dy, v128_t sy, const qconsts *k) {
+    const v128_t sumi = hsum4_i32(block32(type, r0, x0, x1, c, k), block32(type, r1, x0, x1, c, k),
+                                  block32(type, r2, x0, x1, c, k), block32(type, r3, x0, x1, c, k));
+    const v128_t f = wasm_f32x4_convert_i32x4(sumi), dw = halves4(r0, r1, r2, r3, 0, k);
+    switch (type) {
+    case MLLM_DTYPE_Q4_0: /* sumi * dx * dy */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(f, dw), dy));
+    case MLLM_DTYPE_Q5_0: /* (dx * dy) * sumi */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f));
+    default: /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
+        return wasm_f32x4_add(sumf, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f),
+                                                   wasm_f32x4_mul(halves4(r0, r1, r2, r3, 2, k), sy)));
+    }
+}
+
+/* G (1 or 2) groups of four rows (group g's row j at pg[j]) times n_tok tokens; token t's
+ * outputs of group g at og + t * ldo (nr: how many of a single group's rows are real). */
+INLINE void rows32(int type, int G, float *o0, float *o1, int32_t ldo, const uint8_t *p00, const uint8_t *p01,
+                   const uint8_t *p02, const uint8_t *p03, const uint8_t *p10, const uint8_t *p11,
+                   const uint8_t *p12, const uint8_t *p13, int32_t nb, const uint8_t *xq, int32_t n_tok, int nr,
+                   const qconsts *k) {
+    const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type), qoff = HAS_MIN(type) ? 4 : 2;
+    const int offset = type == MLLM_DTYPE_Q4_0 ? 3 : type == MLLM_DTYPE_Q5_0 ? 4 : 0; /* log2 of 8, 16 */
+    int32_t t, b;
+    for (t = 0; t < n_tok; t++) {
+        const uint8_t *x = xq + t * nb * as;
+        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+        for (b = 0; b < nb; b++, x += as) {
+            const int32_t wo = b * bs;
+            const v128_t x0 = wasm_v128_load(x + qoff), x1 = wasm_v128_load(x + qoff + 16);
+            const v128_t dy = halves_f32(wasm_v128_and(wasm_v128_load16_splat(x), k->lo16), k);
+            const v128_t sy = HAS_MIN(type) ? halves_f32(wasm_v128_and(wasm_v128_load16_splat(x + 2), k->lo16), k) : dy;
+            v128_t c = wasm_i32x4_splat(0);
+            if (offset) /* each row's lanes start at -offset x the activations' partial sums */
+                c = wasm_i32x4_sub(c, wasm_i32x4_shl(DOT32(x1, k->ones, DOT32(x0, k->ones, c)), offset));
+            s0 = group32(type, s0, p00 + wo, p01 + wo, p02 + wo, p03 + wo, x0, x1, c, dy, sy, k);
+            if (G > 1) s1 = group32(type, s1, p10 + wo, p11 + wo, p12 + wo, p13 + wo, x0, x1, c, dy, sy, k);
+        }
+        if (nr == 4) {
+            wasm_v128_store(o0 + t * ldo, s0);
+            if (G > 1) wasm_v128_store(o1 + t * ldo, s1);
+        } else {
+            float *o = o0 + t * ldo;
+            o[0] = wasm_f32x4_extract_lane(s0, 0);
+            if (nr > 1) o[1] = wasm_f32x4_extract_lane(s0, 1);
+            if (nr > 2) o[2] = wasm_f32x4_extract_lane(s0, 2);
+        }
+    }
+}
+
+/* Rows in groups of four: two groups a pass from the two halves of the rows (two streams
+ * sharing each block's activations), then a last group, its missing rows repeating its last. */
+INLINE void matmul32(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows,
+                     const uint8_t *xq, int32_t n_tok) {
+    const int32_t wrow = nb * BLK_BYTES(type), quads = n_rows / 4, part = quads / 2;
+    const qconsts k = qconsts_make();
+    int32_t q, r;
+    for (q = 0; q < part; q++) {
+        const uint8_t *a = w + 4 * q * wrow, *b = w + 4 * (q + part) * wrow;
+        rows32(type, 2, out + 4 * q, out + 4 * (q + part), ldo, a, a + wrow, a + 2 * wrow, a + 3 * wrow, b, b + wrow,
+               b + 2 * wrow, b + 3 * wrow, nb, xq, n_tok, 4, &k);
+    }
+    for (r = 8 * part; r < n_rows; r += 4) {
+        const int nr = n_rows - r < 4 ? n_rows - r : 4;
+        const uint8_t *a = w + r * wrow;
+        const uint8_t *a1 = a + (nr > 1 ? wrow : 0), *a2 = a + (nr > 2 ? 2 : nr - 1) * wrow,
+                      *a3 = a + (nr > 3 ? 3 : nr - 1) * wrow;
+        rows32(type, 1, out + r, out + r, ldo, a, a1, a2, a3, a, a1, a2, a3, nb, xq, n_tok, nr, &k);
+    }
+}
+
+/* ---------------------------------------------------------------- K types (256-blocks) */
+
+/* The permutation: 32 bytes (a: 0-15, b: 16-31) to lane order, *lo holding lanes k = 0..3 and
+ * *hi k = 4..7, lane k = bytes k, k+8, k+16, k+24. */
+INLINE void lanes32(v128_t a, v128_t b, v128_t *lo, v128_t *hi) {
+    const v128_t t1 = wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const v128_t t2 = wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    *lo = wasm_i8x16_shuffle(t1, t2, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    *hi = wasm_i8x16_shuffle(t1, t2, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+/* A token's layout for the K kernels, per super-block (KSCR bytes): its 256 quants in lane
+ * order by 32, then for each 32, -32 x its int16 pair sums in the same order (Q6_K's offset). */
+#define KSCR 512
+
+static void k_token(const block_q8_K *y, int32_t nsb, uint8_t *dst, const qconsts *k) {
+    int32_t i, c;
+    for (i = 0; i < nsb; i++, dst += KSCR) {
+        for (c = 0; c < 8; c++) {
+            v128_t lo, hi;
+            lanes32(wasm_v128_load(y[i].qs + 32 * c), wasm_v128_load(y[i].qs + 32 * c + 16), &lo, &hi);
+            wasm_v128_store(dst + 32 * c, lo);
+            wasm_v128_store(dst + 32 * c + 16, hi);
+            wasm_v128_store(dst + 256 + 32 * c, wasm_i16x8_mul(DOT16(lo, k->ones), wasm_i16x8_splat(-32)));
+            wasm_v128_store(dst + 256 + 32 * c + 16, wasm_i16x8_mul(DOT16(hi, k->ones), wasm_i16x8_splat(-32)));
+        }
+    }
+}
+
+/* 32 elements' levels (lo, hi in lane order) x the token's 32 (xp) into the lane sums:
+ * sc: int16 lanes alternating the first and the second 16's scale. cor: Q6_K's offset term
+ * (int16, added before the scales) or NULL. */
+INLINE void k32(v128_t lo, v128_t hi, const uint8_t *xp, const uint8_t *cor, v128_t sc, v128_t *acc_lo,
+                v128_t *acc_hi) {
+    v128_t p = DOT16(wasm_v128_load(xp), lo), q = DOT16(wasm_v128_load(xp + 16), hi);
+    if (cor) {
+        p = wasm_i16x8_add(p, wasm_v128_load(cor));
+        q = wasm_i16x8_add(q, wasm_v128_load(cor + 16));
+    }
+    *acc_lo = wasm_i32x4_add(*acc_lo, wasm_i32x4_dot_i16x8(p, sc));
+    *acc_hi = wasm_i32x4_add(*acc_hi, wasm_i32x4_dot_i16x8(q, sc));
+}
+
+/* int16 lanes alternating v's int16 lanes i and j */
+#define PAIR16(v, i, j) wasm_i8x16_shuffle(v, v, 2 * (i), 2 * (i) + 1, 2 * (j), 2 * (j) + 1, 2 * (i), 2 * (i) + 1, \
+                                           2 * (j), 2 * (j) + 1, 2 * (i), 2 * (i) + 1, 2 * (j), 2 * (j) + 1,     \
+                                           2 * (i), 2 * (i) + 1, 2 * (j), 2 * (j) + 1)
+
+/* Q4_K's (q5 0) or Q5_K's (q5 1) super-block of one row against the token's (xs: its KSCR
+ * bytes; bsums: its 16-element sums): the eight lane sums and the mins' sum. */
+INLINE void k45_block(int q5, const uint8_t *blk, const uint8_t *xs, const int16_t *bsums, v128_t *acc_lo,
+                      v128_t *acc_hi, int32_t *summ, const qconsts *k) {
+    const uint8_t *qs = blk + (q5 ? 48 : 16);
+    /* the 6-bit scales and mins (quant_dot.h quant_k4_unpack), as int16 lanes */
+    const v128_t u = wasm_v128_load(blk + 4); /* u0 u1 u2 (and qh/qs bytes, unused) */
+    const v128_t lo6 = wasm_v128_and(u, opaque_splat(0x3f3f3f3f));
+    const v128_t u2 = wasm_i32x4_shuffle(u, wasm_u32x4_shr(u, 4), 2, 6, 2, 6);
+    const v128_t hi6 = wasm_v128_or(wasm_v128_and(u2, k->m4),
+                                    wasm_i32x4_shl(wasm_v128_and(wasm_u32x4_shr(u, 6), opaque_splat(0x03030303)), 4));
+    const v128_t sm = wasm_i32x4_shuffle(lo6, hi6, 0, 4, 1, 5); /* bytes: scales 0-7, mins 0-7 */
+    const v128_t sc = wasm_u16x8_extend_low_u8x16(sm), mn = wasm_u16x8_extend_high_u8x16(sm);
+    /* sum_j bsums[j] * mins[j / 2], exact in int32 for any bsums */
+    v128_t m = wasm_i32x4_add(
+        wasm_i32x4_dot_i16x8(wasm_v128_load(bsums), wasm_i8x16_shuffle(mn, mn, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7)),
+        wasm_i32x4_dot_i16x8(wasm_v128_load(bsums + 8),
+                             wasm_i8x16_shuffle(mn, mn, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15)));
+    v128_t h0 = wasm_i32x4_splat(0), h1 = h0, a0 = h0, a1 = h0;
+    m = wasm_i32x4_add(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_i32x4_add(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    *summ = wasm_i32x4_extract_lane(m, 0);
+    if (q5) lanes32(wasm_v128_load(blk + 16), wasm_v128_load(blk + 32), &h0, &h1);
+#define K45_PAIR(j)                                                                                            \
+    do {                                                                                                       \
+        v128_t l0, l1, e0, e1, o0, o1;                                                                         \
+        lanes32(wasm_v128_load(qs + 32 * (j)), wasm_v128_load(qs + 32 * (j) + 16), &l0, &l1);                  \
+        e0 = wasm_v128_and(l0, k->m4), e1 = wasm_v128_and(l1, k->m4);                                          \
+        o0 = wasm_v128_and(wasm_u16x8_shr(l0, 4), k->m4), o1 = wasm_v128_and(wasm_u16x8_shr(l1, 4), k->m4);    \
+        if (q5) { /* bit 2j (2j+1) of qh byte l: the fifth bit of the even (odd) sub-block's element l */  \
+            e0 = wasm_v128_or(e0, wasm_v128_and(2 * (j) <= 4 ? wasm_i16x8_shl(h0, 4 - 2 * (j))               \
+                                                               : wasm_u16x8_shr(h0, 2 * (j) - 4), k->x10));    \
+            e1 = wasm_v128_or(e1, wasm_v128_and(2 * (j) <= 4 ? wasm_i16x8_shl(h1, 4 - 2 * (j))               \
+                                                               : wasm_u16x8_shr(h1, 2 * (j) - 4), k->x10));    \
+            o0 = wasm_v128_or(o0, wasm_v128_and(2 * (j) + 1 <= 4 ? wasm_i16x8_shl(h0, 3 - 2 * (j))           \
+                                                                   : wasm_u16x8_shr(h0, 2 * (j) - 3), k->x10)); \
+            o1 = wasm_v128_or(o1, wasm_v128_and(2 * (j) + 1 <= 4 ? wasm_i16x8_shl(h1, 3 - 2 * (j))           \
+                                                                   : wasm_u16x8_shr(h1, 2 * (j) - 3), k->x10)); \
+        }                                                                                                      \
+        k32(e0, e1, xs + 64 * (j), NULL, PAIR16(sc, 2 * (j), 2 * (j)), &a0, &a1);                              \
+        k32(o0, o1, xs + 64 * (j) + 32, NULL, PAIR16(sc, 2 * (j) + 1, 2 * (j) + 1), &a0, &a1);                 \
+    } while (0)
+    K45_PAIR(0);
+    K45_PAIR(1);
+    K45_PAIR(2);
+    K45_PAIR(3);
+#undef K45_PAIR
+    *acc_lo = a0;
+    *acc_hi = a1;
+}
+
+/* Q6_K's super-block of one row against the token's: the eight lane sums (offset included). */
+INLINE void q6_block(const uint8_t *blk, const uint8_t *xs, v128_t *acc_lo, v128_t *acc_hi, const qconsts *k) {
+    /* int8 scales as int16 lanes */
+    const v128_t sc = wasm_i16x8_extend_low_i8x16(wasm_v128_load64_zero(blk + 192)),
+                 sc2 = wasm_i16x8_extend_low_i8x16(wasm_v128_load64_zero(blk + 200));
+    v128_t a0 = wasm_i32x4_splat(0), a1 = a0;
+    int half;
+    for (half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half, *x = xs + 128 * half;
+        const v128_t s = half ? sc2 : sc;
+        v128_t l10, l11, l20, l21, h0, h1;
+        lanes32(wasm_v128_load(ql), wasm_v128_load(ql + 16), &l10, &l11);
+        lanes32(wasm_v128_load(ql + 32), wasm_v128_load(ql + 48), &l20, &l21);
+        lanes32(wasm_v128_load(qh), wasm_v128_load(qh + 16), &h0, &h1);
+        /* part p: low 4 bits from ql (p 0, 2: ql[l]; 1, 3: ql[l + 32]; p >= 2 the high nibble),
+         * bits 4-5 from (qh[l] >> 2p) & 3 */
+        k32(wasm_v128_or(wasm_v128_and(l10, k->m4), wasm_v128_and(wasm_i16x8_shl(h0, 4), k->m30)),
+            wasm_v128_or(wasm_v128_and(l11, k->m4), wasm_v128_and(wasm_i16x8_shl(h1, 4), k->m30)), x, x + 256,
+            PAIR16(s, 0, 1), &a0, &a1);
+        k32(wasm_v128_or(wasm_v128_and(l20, k->m4), wasm_v128_and(wasm_i16x8_shl(h0, 2), k->m30)),
+            wasm_v128_or(wasm_v128_and(l21, k->m4), wasm_v128_and(wasm_i16x8_shl(h1, 2), k->m30)), x + 32,
+            x + 256 + 32, PAIR16(s, 2, 3), &a0, &a1);
+        k32(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l10, 4), k->m4), wasm_v128_and(h0, k->m30)),
+            wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l11, 4), k->m4), wasm_v128_and(h1, k->m30)), x + 64,
+            x + 256 + 64, PAIR16(s, 4, 5), &a0, &a1);
+        k32(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l20, 4), k->m4), wasm_v128_and(wasm_u16x8_shr(h0, 2), k->m30)),
+            wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l21, 4), k->m4), wasm_v128_and(wasm_u16x8_shr(h1, 2), k->m30)),
+            x + 96, x + 256 + 96, PAIR16(s, 6, 7), &a0, &a1);
+    }
+    *acc_lo = a0;
+    *acc_hi = a1;
+}
+
+/* One row of a K type against n_tok tokens laid out by k_token (xs, ys: the tokens' blocks
+ * for their scales), out[t * ldo], in quant_dot.c's float order. */
+INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, const uint8_t *xs,
+                  const block_q8_K *ys, int32_t n_tok, const qconsts *k) {
+    const int32_t bs = type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
+                       : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
+                                                 : (int32_t)sizeof(block_q4_K);
+    int32_t t, i;
+    for (t = 0; t < n_tok; t++) {
+        const uint8_t *x = xs + t * nsb * KSCR;
+        const block_q8_K *y = ys + t * nsb;
+        v128_t sums_lo = wasm_f32x4_splat(0.0f), sums_hi = sums_lo;
+        float sumf = 0.0f;
+        for (i = 0; i < nsb; i++) {
+            const uint8_t *blk = w + i * bs;
+            v128_t a0, a1, dv;
+            if (type == MLLM_DTYPE_Q6_K) {
+                uint16_t dh;
+                q6_block(blk, x + i * KSCR, &a0, &a1, k);
+                __builtin_memcpy(&dh, blk + 208, 2);
+                dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
+            } else {
+                uint16_t dh, dminh;
+                int32_t summ;
+                k45_block(type == MLLM_DTYPE_Q5_K, blk, x + i * KSCR, y[i].bsums, &a0, &a1, &summ, k);
+                __builtin_memcpy(&dh, blk, 2);
+                __builtin_memcpy(&dminh, blk + 2, 2);
+                dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
+                sumf -= half_f32(dminh) * y[i].d * (float)summ;
+            }
+            sums_lo = wasm_f32x4_add(sums_lo, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(a0)));
+            sums_hi = wasm_f32x4_add(sums_hi, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(a1)));
+        }
+        sumf += wasm_f32x4_extract_lane(sums_lo, 0);
+        sumf += wasm_f32x4_extract_lane(sums_lo, 1);
+        sumf += wasm_f32x4_extract_lane(sums_lo, 2);
+        sumf += wasm_f32x4_extract_lane(sums_lo, 3);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 0);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 1);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 2);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 3);
+        out[t * ldo] = sumf;
+    }
+}
+
+/* The K types: the tokens laid out in chunks that fit xbuf, then row by row. */
+INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                     const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    const int32_t wrow = nsb * (type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
+                                : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
+                                                          : (int32_t)sizeof(block_q4_K));
+    const qconsts k = qconsts_make();
+    int32_t t0, t, r;
+    for (t0 = 0; t0 < n_tok; t0 += chunk) {
+        const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+        for (t = 0; t < nt; t++) k_token(xq + (t0 + t) * nsb, nsb, xbuf + t * nsb * KSCR, &k);
+        for (r = 0; r < n_rows; r++)
+            k_row(type, out + t0 * ldo + r, ldo, w + r * wrow, nsb, xbuf, xq + t0 * nsb, nt, &k);
+    }
+}
+
+/* ---------------------------------------------------------------- entry point */
+
+/* out[t * ldo + r] = quant_dot.c's dot of row r of w (n_rows x n_in of `type`, the file's
+ * layout) with token t of xq (in the type's activation format), for the types above. xbuf:
+ * the caller's scratch (16-byte aligned; the K types need KSCR bytes per 256 inputs of a
+ * token). Returns 1 when done, 0 (nothing written) for a call it does not take; n_tok 0
+ * asks whether it takes the type. */
+EXPORT("mllm_relaxed_quant")
+int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
+                           const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
+    const int k_type = type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K || type == MLLM_DTYPE_Q6_K;
+    const int b32 = type == MLLM_DTYPE_Q4_0 || type == MLLM_DTYPE_Q4_1 || type == MLLM_DTYPE_Q5_0 ||
+                    type == MLLM_DTYPE_Q5_1;
+    if (!k_type && !b32) return 0;
+    if (n_tok == 0) return 1;
+    if (n_in <= 0 || n_rows < 0 || n_tok < 0 || ldo < n_rows) return 0;
+    if (b32) {
+        const int32_t nb = n_in / 32;
+        if (n_in % 32) return 0;
+        if (type == MLLM_DTYPE_Q4_0) matmul32(MLLM_DTYPE_Q4_0, out, ldo, w, nb, n_rows, xq, n_tok);
+        else if (type == MLLM_DTYPE_Q4_1) matmul32(MLLM_DTYPE_Q4_1, out, ldo, w, nb, n_rows, xq, n_tok);
+        else if (type == MLLM_DTYPE_Q5_0) matmul32(MLLM_DTYPE_Q5_0, out, ldo, w, nb, n_rows, xq, n_tok);
+        else matmul32(MLLM_DTYPE_Q5_1, out, ldo, w, nb, n_rows, xq, n_tok);
+        return 1;
+    }
+    {
+        const int32_t nsb = n_in / QK_K, chunk = nsb ? xbytes / (nsb * KSCR) : 0;
+        const block_q8_K *y = (const block_q8_K *)(const void *)xq;
+        if (n_in % QK_K || chunk < 1 || ((uintptr_t)xbuf & 15)) return 0;
+        if (type == MLLM_DTYPE_Q4_K) matmul_k(MLLM_DTYPE_Q4_K, out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q5_K) matmul_k(MLLM_DTYPE_Q5_K, out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else matmul_k(MLLM_DTYPE_Q6_K, out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        return 1;
+    }
+}
+#else
+typedef int kernels_relaxed_quant_unused; /* ISO C wants a declaration in every translation unit */
+#endif
