@@ -126,14 +126,23 @@ INLINE v128_t group32(int type, v128_t sumf, const uint8_t *r0, const uint8_t *r
     }
 }
 
-/* G (1 or 2) groups of four rows (group g's row j at pg[j]) times n_tok tokens; token t's
- * outputs of group g at og + t * ldo (nr: how many of a single group's rows are real). */
-INLINE void rows32(int type, int G, float *o0, float *o1, int32_t ldo, const uint8_t *p00, const uint8_t *p01,
-                   const uint8_t *p02, const uint8_t *p03, const uint8_t *p10, const uint8_t *p11,
-                   const uint8_t *p12, const uint8_t *p13, int32_t nb, const uint8_t *xq, int32_t n_tok, int nr,
-                   const qconsts *k) {
+/* Store f's lanes at o[0], o[os], o[2 os], o[3 os] (the first nr). */
+INLINE void store4(float *o, int32_t os, v128_t f, int nr) {
+    o[0] = wasm_f32x4_extract_lane(f, 0);
+    if (nr > 1) o[os] = wasm_f32x4_extract_lane(f, 1);
+    if (nr > 2) o[2 * os] = wasm_f32x4_extract_lane(f, 2);
+    if (nr > 3) o[3 * os] = wasm_f32x4_extract_lane(f, 3);
+}
+
+/* G (1 or 2) groups of four rows, row j of group g at p + (4 g + j) * ps (bytes), times n_tok
+ * tokens; token t's output of that row at o + t * ldo + (4 g + j) * os (nr: how many of a
+ * single group's rows are real; the others repeat its last). */
+INLINE void rows32(int type, int G, float *o, int32_t os, int32_t ldo, const uint8_t *p, int32_t ps, int32_t nb,
+                   const uint8_t *xq, int32_t n_tok, int nr, const qconsts *k) {
     const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type), qoff = HAS_MIN(type) ? 4 : 2;
     const int offset = type == MLLM_DTYPE_Q4_0 ? 3 : type == MLLM_DTYPE_Q5_0 ? 4 : 0; /* log2 of 8, 16 */
+    const uint8_t *p1 = p + (nr > 1 ? ps : 0), *p2 = p + (nr > 2 ? 2 : nr - 1) * ps, *p3 = p + (nr > 3 ? 3 : nr - 1) * ps;
+    const uint8_t *p4 = p + 4 * ps, *p5 = p + 5 * ps, *p6 = p + 6 * ps, *p7 = p + 7 * ps;
     int32_t t, b;
     for (t = 0; t < n_tok; t++) {
         const uint8_t *x = xq + t * nb * as;
@@ -146,40 +155,25 @@ INLINE void rows32(int type, int G, float *o0, float *o1, int32_t ldo, const uin
             v128_t c = wasm_i32x4_splat(0);
             if (offset) /* each row's lanes start at -offset x the activations' partial sums */
                 c = wasm_i32x4_sub(c, wasm_i32x4_shl(DOT32(x1, k->ones, DOT32(x0, k->ones, c)), offset));
-            s0 = group32(type, s0, p00 + wo, p01 + wo, p02 + wo, p03 + wo, x0, x1, c, dy, sy, k);
-            if (G > 1) s1 = group32(type, s1, p10 + wo, p11 + wo, p12 + wo, p13 + wo, x0, x1, c, dy, sy, k);
+            s0 = group32(type, s0, p + wo, p1 + wo, p2 + wo, p3 + wo, x0, x1, c, dy, sy, k);
+            if (G > 1) s1 = group32(type, s1, p4 + wo, p5 + wo, p6 + wo, p7 + wo, x0, x1, c, dy, sy, k);
         }
-        if (nr == 4) {
-            wasm_v128_store(o0 + t * ldo, s0);
-            if (G > 1) wasm_v128_store(o1 + t * ldo, s1);
-        } else {
-            float *o = o0 + t * ldo;
-            o[0] = wasm_f32x4_extract_lane(s0, 0);
-            if (nr > 1) o[1] = wasm_f32x4_extract_lane(s0, 1);
-            if (nr > 2) o[2] = wasm_f32x4_extract_lane(s0, 2);
-        }
+        store4(o + t * ldo, os, s0, nr);
+        if (G > 1) store4(o + t * ldo + 4 * os, os, s1, 4);
     }
 }
 
-/* Rows in groups of four: two groups a pass from the two halves of the rows (two streams
- * sharing each block's activations), then a last group, its missing rows repeating its last. */
+/* Eight streams, as the Q8_0 decode (PERF_NOTES.md): the rows cut into 8 stretches, each pass
+ * the next row of each (two groups of four); then the last n_rows % 8 in groups of four, the
+ * last group's missing rows repeating its last. */
 INLINE void matmul32(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows,
                      const uint8_t *xq, int32_t n_tok) {
-    const int32_t wrow = nb * BLK_BYTES(type), quads = n_rows / 4, part = quads / 2;
+    const int32_t wrow = nb * BLK_BYTES(type), q = n_rows / 8;
     const qconsts k = qconsts_make();
-    int32_t q, r;
-    for (q = 0; q < part; q++) {
-        const uint8_t *a = w + 4 * q * wrow, *b = w + 4 * (q + part) * wrow;
-        rows32(type, 2, out + 4 * q, out + 4 * (q + part), ldo, a, a + wrow, a + 2 * wrow, a + 3 * wrow, b, b + wrow,
-               b + 2 * wrow, b + 3 * wrow, nb, xq, n_tok, 4, &k);
-    }
-    for (r = 8 * part; r < n_rows; r += 4) {
-        const int nr = n_rows - r < 4 ? n_rows - r : 4;
-        const uint8_t *a = w + r * wrow;
-        const uint8_t *a1 = a + (nr > 1 ? wrow : 0), *a2 = a + (nr > 2 ? 2 : nr - 1) * wrow,
-                      *a3 = a + (nr > 3 ? 3 : nr - 1) * wrow;
-        rows32(type, 1, out + r, out + r, ldo, a, a1, a2, a3, a, a1, a2, a3, nb, xq, n_tok, nr, &k);
-    }
+    int32_t i, r;
+    for (i = 0; i < q; i++) rows32(type, 2, out + i, q, ldo, w + i * wrow, q * wrow, nb, xq, n_tok, 4, &k);
+    for (r = 8 * q; r < n_rows; r += 4)
+        rows32(type, 1, out + r, 1, ldo, w + r * wrow, wrow, nb, xq, n_tok, n_rows - r < 4 ? n_rows - r : 4, &k);
 }
 
 /* ---------------------------------------------------------------- K types (256-blocks) */
