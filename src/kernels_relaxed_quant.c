@@ -360,11 +360,16 @@ INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_
                                 : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
                                                           : (int32_t)sizeof(block_q4_K));
     const qconsts k = qconsts_make();
-    int32_t t0, t, r;
+    const int32_t q = n_rows / 8;
+    int32_t t0, t, r, i, g;
     for (t0 = 0; t0 < n_tok; t0 += chunk) {
         const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
         for (t = 0; t < nt; t++) k_token(xq + (t0 + t) * nsb, nsb, xbuf + t * nsb * KSCR, &k);
-        for (r = 0; r < n_rows; r++)
+        /* eight streams: row i of each of 8 stretches in turn, then the last n_rows % 8 */
+        for (i = 0; i < q; i++)
+            for (g = 0; g < 8; g++)
+                k_row(type, out + t0 * ldo + g * q + i, ldo, w + (g * q + i) * wrow, nsb, xbuf, xq + t0 * nsb, nt, &k);
+        for (r = 8 * q; r < n_rows; r++)
             k_row(type, out + t0 * ldo + r, ldo, w + r * wrow, nsb, xbuf, xq + t0 * nsb, nt, &k);
     }
 }
