@@ -84,18 +84,25 @@ static float half_f32(uint16_t h) {
 #define HAS_MIN(t) ((t) == MLLM_DTYPE_Q4_1 || (t) == MLLM_DTYPE_Q5_1)
 #define ACT_BYTES(t) (HAS_MIN(t) ? (int32_t)sizeof(block_q8_1) : (int32_t)sizeof(block_q8_0))
 
-/* A row's block against the token's two halves x0, x1 (elements 0-15, 16-31): its dot with
- * the unsigned levels as four lane sums, started at c. */
-INLINE v128_t block32(int type, const uint8_t *blk, v128_t x0, v128_t x1, v128_t c, const qconsts *k) {
+/* A row's block's levels: lo = elements 0-15, hi = 16-31, unsigned (before any offset). */
+INLINE void levels32(int type, const uint8_t *blk, v128_t *lo, v128_t *hi, const qconsts *k) {
     const v128_t q = wasm_v128_load(blk + QS_OFF(type));
-    v128_t lo = wasm_v128_and(q, k->m4), hi = wasm_v128_and(wasm_u16x8_shr(q, 4), k->m4);
+    *lo = wasm_v128_and(q, k->m4);
+    *hi = wasm_v128_and(wasm_u16x8_shr(q, 4), k->m4);
     if (IS_Q5(type)) { /* the fifth bit of element j is bit j of qh: 0x10 into byte j */
         const v128_t h = wasm_v128_load32_splat(blk + QH_OFF(type));
         const v128_t hl = wasm_i8x16_shuffle(h, h, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         const v128_t hh = wasm_i8x16_shuffle(h, h, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-        lo = wasm_v128_or(lo, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hl, k->sel), k->sel), k->x10));
-        hi = wasm_v128_or(hi, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hh, k->sel), k->sel), k->x10));
+        *lo = wasm_v128_or(*lo, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hl, k->sel), k->sel), k->x10));
+        *hi = wasm_v128_or(*hi, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hh, k->sel), k->sel), k->x10));
     }
+}
+
+/* A row's block against the token's two halves x0, x1 (elements 0-15, 16-31): its dot with
+ * the unsigned levels as four lane sums, started at c. */
+INLINE v128_t block32(int type, const uint8_t *blk, v128_t x0, v128_t x1, v128_t c, const qconsts *k) {
+    v128_t lo, hi;
+    levels32(type, blk, &lo, &hi, k);
     return DOT32(x1, hi, DOT32(x0, lo, c));
 }
 
@@ -108,21 +115,79 @@ INLINE v128_t halves4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, c
     return halves_f32(wasm_v128_load16_lane(p3 + off, h, 6), k);
 }
 
-/* One group of four rows (r0..r3, byte pointers to their first block) times the token's
- * block b, added to sumf in the scalar reference's float order (row k in lane k). */
-INLINE v128_t group32(int type, v128_t sumf, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
-                      const uint8_t *r3, v128_t x0, v128_t x1, v128_t c, v128_t dy, v128_t sy, const qconsts *k) {
-    const v128_t sumi = hsum4_i32(block32(type, r0, x0, x1, c, k), block32(type, r1, x0, x1, c, k),
-                                  block32(type, r2, x0, x1, c, k), block32(type, r3, x0, x1, c, k));
-    const v128_t f = wasm_f32x4_convert_i32x4(sumi), dw = halves4(r0, r1, r2, r3, 0, k);
+/* The block's float step for four rows (sumi: their int32 sums after any offset; r0..r3 their
+ * blocks), added to sumf in the scalar reference's order (row k in lane k). */
+INLINE v128_t float32(int type, v128_t sumf, v128_t sumi, v128_t dw, v128_t mw, v128_t dy, v128_t sy) {
+    const v128_t f = wasm_f32x4_convert_i32x4(sumi);
     switch (type) {
     case MLLM_DTYPE_Q4_0: /* sumi * dx * dy */
         return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(f, dw), dy));
     case MLLM_DTYPE_Q5_0: /* (dx * dy) * sumi */
         return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f));
     default: /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
-        return wasm_f32x4_add(sumf, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f),
-                                                   wasm_f32x4_mul(halves4(r0, r1, r2, r3, 2, k), sy)));
+        return wasm_f32x4_add(sumf, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f), wasm_f32x4_mul(mw, sy)));
+    }
+}
+
+/* One group of four rows (r0..r3, byte pointers to their block) times the token's block. */
+INLINE v128_t group32(int type, v128_t sumf, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                      const uint8_t *r3, v128_t x0, v128_t x1, v128_t c, v128_t dy, v128_t sy, const qconsts *k) {
+    const v128_t sumi = hsum4_i32(block32(type, r0, x0, x1, c, k), block32(type, r1, x0, x1, c, k),
+                                  block32(type, r2, x0, x1, c, k), block32(type, r3, x0, x1, c, k));
+    return float32(type, sumf, sumi, halves4(r0, r1, r2, r3, 0, k),
+                   HAS_MIN(type) ? halves4(r0, r1, r2, r3, 2, k) : sumf, dy, sy);
+}
+
+/* The token's block at x: its halves, scale (and Q8_1's s), and each row's lane start c. */
+#define TOKEN_BLOCK(type, x)                                                                                   \
+    const v128_t x0 = wasm_v128_load((x) + (HAS_MIN(type) ? 4 : 2)), x1 = wasm_v128_load((x) + (HAS_MIN(type) ? 20 : 18)); \
+    const v128_t dy = halves_f32(wasm_v128_and(wasm_v128_load16_splat(x), k->lo16), k);                          \
+    const v128_t sy = HAS_MIN(type) ? halves_f32(wasm_v128_and(wasm_v128_load16_splat((x) + 2), k->lo16), k) : dy; \
+    v128_t c = wasm_i32x4_splat(0);                                                                            \
+    if (offset) /* each row's lanes start at -offset x the activations' partial sums */                       \
+        c = wasm_i32x4_sub(c, wasm_i32x4_shl(DOT32(x1, k->ones, DOT32(x0, k->ones, c)), offset))
+
+/* The tokens' blocks for prefill32, once per call: per token and block three v128s (PRE
+ * bytes): each row's lane start c, the scale dy and Q8_1's s, splatted. */
+#define PRE 48
+INLINE void prefill_tokens(int type, uint8_t *dst, const uint8_t *xq, int32_t nb, int32_t n_tok, const qconsts *k) {
+    const int32_t as = ACT_BYTES(type);
+    const int offset = type == MLLM_DTYPE_Q4_0 ? 3 : type == MLLM_DTYPE_Q5_0 ? 4 : 0;
+    int32_t i;
+    for (i = 0; i < n_tok * nb; i++, dst += PRE) {
+        const uint8_t *x = xq + i * as;
+        TOKEN_BLOCK(type, x);
+        wasm_v128_store(dst, c);
+        wasm_v128_store(dst + 16, dy);
+        wasm_v128_store(dst + 32, sy);
+    }
+}
+
+/* Several tokens (pre: their prefill_tokens), four consecutive rows (o: their outputs for
+ * token 0): each block's levels and scales once for all the tokens, whose sums wait in out
+ * between blocks. */
+INLINE void prefill32(int type, float *o, int32_t ldo, const uint8_t *p, int32_t ps, int32_t nb, const uint8_t *xq,
+                      const uint8_t *pre, int32_t n_tok, const qconsts *k) {
+    const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type), qoff = HAS_MIN(type) ? 4 : 2;
+    int32_t t, b;
+    for (t = 0; t < n_tok; t++) wasm_v128_store(o + t * ldo, wasm_f32x4_splat(0.0f));
+    for (b = 0; b < nb; b++) {
+        const uint8_t *r0 = p + b * bs, *r1 = r0 + ps, *r2 = r1 + ps, *r3 = r2 + ps;
+        const v128_t dw = halves4(r0, r1, r2, r3, 0, k), mw = HAS_MIN(type) ? halves4(r0, r1, r2, r3, 2, k) : dw;
+        v128_t l0, h0, l1, h1, l2, h2, l3, h3;
+        levels32(type, r0, &l0, &h0, k);
+        levels32(type, r1, &l1, &h1, k);
+        levels32(type, r2, &l2, &h2, k);
+        levels32(type, r3, &l3, &h3, k);
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *x = xq + (t * nb + b) * as + qoff, *pt = pre + (t * nb + b) * PRE;
+            const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 16), c = wasm_v128_load(pt);
+            float *ot = o + t * ldo;
+            wasm_v128_store(ot, float32(type, wasm_v128_load(ot),
+                                        hsum4_i32(DOT32(x1, h0, DOT32(x0, l0, c)), DOT32(x1, h1, DOT32(x0, l1, c)),
+                                                  DOT32(x1, h2, DOT32(x0, l2, c)), DOT32(x1, h3, DOT32(x0, l3, c))),
+                                        dw, mw, wasm_v128_load(pt + 16), wasm_v128_load(pt + 32)));
+        }
     }
 }
 
@@ -139,7 +204,7 @@ INLINE void store4(float *o, int32_t os, v128_t f, int nr) {
  * single group's rows are real; the others repeat its last). */
 INLINE void rows32(int type, int G, float *o, int32_t os, int32_t ldo, const uint8_t *p, int32_t ps, int32_t nb,
                    const uint8_t *xq, int32_t n_tok, int nr, const qconsts *k) {
-    const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type), qoff = HAS_MIN(type) ? 4 : 2;
+    const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type);
     const int offset = type == MLLM_DTYPE_Q4_0 ? 3 : type == MLLM_DTYPE_Q5_0 ? 4 : 0; /* log2 of 8, 16 */
     const uint8_t *p1 = p + (nr > 1 ? ps : 0), *p2 = p + (nr > 2 ? 2 : nr - 1) * ps, *p3 = p + (nr > 3 ? 3 : nr - 1) * ps;
     const uint8_t *p4 = p + 4 * ps, *p5 = p + 5 * ps, *p6 = p + 6 * ps, *p7 = p + 7 * ps;
@@ -149,12 +214,7 @@ INLINE void rows32(int type, int G, float *o, int32_t os, int32_t ldo, const uin
         v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
         for (b = 0; b < nb; b++, x += as) {
             const int32_t wo = b * bs;
-            const v128_t x0 = wasm_v128_load(x + qoff), x1 = wasm_v128_load(x + qoff + 16);
-            const v128_t dy = halves_f32(wasm_v128_and(wasm_v128_load16_splat(x), k->lo16), k);
-            const v128_t sy = HAS_MIN(type) ? halves_f32(wasm_v128_and(wasm_v128_load16_splat(x + 2), k->lo16), k) : dy;
-            v128_t c = wasm_i32x4_splat(0);
-            if (offset) /* each row's lanes start at -offset x the activations' partial sums */
-                c = wasm_i32x4_sub(c, wasm_i32x4_shl(DOT32(x1, k->ones, DOT32(x0, k->ones, c)), offset));
+            TOKEN_BLOCK(type, x);
             s0 = group32(type, s0, p + wo, p1 + wo, p2 + wo, p3 + wo, x0, x1, c, dy, sy, k);
             if (G > 1) s1 = group32(type, s1, p4 + wo, p5 + wo, p6 + wo, p7 + wo, x0, x1, c, dy, sy, k);
         }
@@ -167,12 +227,22 @@ INLINE void rows32(int type, int G, float *o, int32_t os, int32_t ldo, const uin
  * the next row of each (two groups of four); then the last n_rows % 8 in groups of four, the
  * last group's missing rows repeating its last. */
 INLINE void matmul32(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows,
-                     const uint8_t *xq, int32_t n_tok) {
-    const int32_t wrow = nb * BLK_BYTES(type), q = n_rows / 8;
+                     const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
+    const int32_t wrow = nb * BLK_BYTES(type), q = n_rows / 8, as = ACT_BYTES(type);
+    const int32_t chunk = xbytes / (nb * PRE); /* tokens a prefill pass takes */
     const qconsts k = qconsts_make();
-    int32_t i, r;
-    for (i = 0; i < q; i++) rows32(type, 2, out + i, q, ldo, w + i * wrow, q * wrow, nb, xq, n_tok, 4, &k);
-    for (r = 8 * q; r < n_rows; r += 4)
+    int32_t i, r = 0, t0;
+    if (n_tok > 1 && chunk > 1 && n_rows >= 4) { /* prefill: groups of four rows, then as decode for the last n_rows % 4 */
+        for (t0 = 0; t0 < n_tok; t0 += chunk) {
+            const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+            const uint8_t *x = xq + t0 * nb * as;
+            prefill_tokens(type, xbuf, x, nb, nt, &k);
+            for (r = 0; r + 4 <= n_rows; r += 4) prefill32(type, out + t0 * ldo + r, ldo, w + r * wrow, wrow, nb, x, xbuf, nt, &k);
+        }
+    } else {
+        for (i = 0, r = 8 * q; i < q; i++) rows32(type, 2, out + i, q, ldo, w + i * wrow, q * wrow, nb, xq, n_tok, 4, &k);
+    }
+    for (; r < n_rows; r += 4)
         rows32(type, 1, out + r, 1, ldo, w + r * wrow, wrow, nb, xq, n_tok, n_rows - r < 4 ? n_rows - r : 4, &k);
 }
 
@@ -379,7 +449,7 @@ INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_
 /* out[t * ldo + r] = quant_dot.c's dot of row r of w (n_rows x n_in of `type`, the file's
  * layout) with token t of xq (in the type's activation format), for the types above. xbuf:
  * the caller's scratch (16-byte aligned; the K types need KSCR bytes per 256 inputs of a
- * token). Returns 1 when done, 0 (nothing written) for a call it does not take; n_tok 0
+ * token; the 32-block types' prefill takes PRE per 32 inputs and runs as decode without). Returns 1 when done, 0 (nothing written) for a call it does not take; n_tok 0
  * asks whether it takes the type. */
 EXPORT("mllm_relaxed_quant")
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
@@ -392,11 +462,11 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
     if (n_in <= 0 || n_rows < 0 || n_tok < 0 || ldo < n_rows) return 0;
     if (b32) {
         const int32_t nb = n_in / 32;
-        if (n_in % 32) return 0;
-        if (type == MLLM_DTYPE_Q4_0) matmul32(MLLM_DTYPE_Q4_0, out, ldo, w, nb, n_rows, xq, n_tok);
-        else if (type == MLLM_DTYPE_Q4_1) matmul32(MLLM_DTYPE_Q4_1, out, ldo, w, nb, n_rows, xq, n_tok);
-        else if (type == MLLM_DTYPE_Q5_0) matmul32(MLLM_DTYPE_Q5_0, out, ldo, w, nb, n_rows, xq, n_tok);
-        else matmul32(MLLM_DTYPE_Q5_1, out, ldo, w, nb, n_rows, xq, n_tok);
+        if (n_in % 32 || ((uintptr_t)xbuf & 15)) return 0;
+        if (type == MLLM_DTYPE_Q4_0) matmul32(MLLM_DTYPE_Q4_0, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else if (type == MLLM_DTYPE_Q4_1) matmul32(MLLM_DTYPE_Q4_1, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else if (type == MLLM_DTYPE_Q5_0) matmul32(MLLM_DTYPE_Q5_0, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else matmul32(MLLM_DTYPE_Q5_1, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
         return 1;
     }
     {
