@@ -270,11 +270,12 @@ static void test_relaxed_matmuls_equal_scalar_bit_for_bit(void) {
             }
             for (i = 0; i < MAXT * LDO; i++) got[i] = want[i] = -7.0f;
             CHECK(kern_matmul_scalar(want, LDO, &w, n, ROWS[ri], NULL, am, n_tok, plain));
-            if (trial % 3 == 1 && dtype_block_elems(wt) == 32) {
-                /* scratch for two tokens' prefill (the tokens in passes of two), or none (as decode) */
+            if (trial % 3 == 1) {
+                /* small scratch: 32-blocks: two tokens' prefill (the tokens in passes of two) or none
+                 * (as decode); K types: one token's layout (the tokens one a pass) */
                 static uint8_t small[2 * ROW / 32 * 48] __attribute__((aligned(16)));
-                CHECK(mllm_relaxed_quant((int32_t)wt, got, LDO, wm, n, ROWS[ri], am, n_tok, small,
-                                         trial % 2 ? 2 * n / 32 * 48 : 0) == 1);
+                const int32_t bytes = dtype_block_elems(wt) == 256 ? n / 256 * 512 : trial % 2 ? 2 * n / 32 * 48 : 0;
+                CHECK(mllm_relaxed_quant((int32_t)wt, got, LDO, wm, n, ROWS[ri], am, n_tok, small, bytes) == 1);
             } else {
                 CHECK(kern_matmul_quant_relaxed(got, LDO, &w, n, ROWS[ri], NULL, am, n_tok, relaxed));
             }
