@@ -49,8 +49,15 @@ export const GGUF_ARCH = Object.freeze({
   INTERLEAVE_MOE_LAYER_STEP: 'interleave_moe_layer_step',
   SLIDING_WINDOW: 'attention.sliding_window',
   SLIDING_WINDOW_PATTERN: 'attention.sliding_window_pattern',
+  ROPE_FREQ_BASE_SWA: 'rope.freq_base_swa',
+  QK_NORM: 'attention.qk_norm',
   TEMPERATURE_SCALE: 'attention.temperature_scale',
   TEMPERATURE_LENGTH: 'attention.temperature_length',
+});
+
+/** general.architecture values the engine reads beyond llama.cpp's own (GGUF_ARCHITECTURE_* in the header). */
+export const GGUF_ARCHITECTURE = Object.freeze({
+  MOBILELLM_P1: 'mobilellm-p1',
 });
 
 /** @param {string} arch general.architecture @param {string} suffix a GGUF_ARCH value @returns {string} */

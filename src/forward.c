@@ -296,6 +296,9 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
     for (t = 0; t < n; t++) {
         kern_embed(c->x + t * d, m->tok_embd->data, m->tok_embd->type, tokens[t], d);
         kern_rope_table(c->rope + (size_t)t * hp->n_rot, pos0 + t, hp->n_rot, hp->rope_theta);
+        if (hp->rope_theta_swa != hp->rope_theta) /* the windowed blocks' own base, the second half */
+            kern_rope_table(c->rope + ((size_t)c->n_batch + (size_t)t) * hp->n_rot, pos0 + t, hp->n_rot,
+                            hp->rope_theta_swa);
     }
 
     for (l = 0; l < hp->n_layer_eff; l++) {
@@ -321,7 +324,8 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         for (t = 0; t < n; t++) {
             float *q = c->q + (size_t)t * c->q_dim, *k = c->k_new + (size_t)t * c->kv_dim;
             if (b->rope) { /* RoPE, then (llama4) each head's weightless q/k norm */
-                const float *cs = c->rope + (size_t)t * hp->n_rot;
+                const int second = b->swa && hp->rope_theta_swa != hp->rope_theta;
+                const float *cs = c->rope + ((second ? (size_t)c->n_batch : 0) + (size_t)t) * hp->n_rot;
                 if (t >= r0) kern_rope(q, hp->n_head, hp->head_dim, hp->n_rot, cs);
                 kern_rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, cs);
                 if (hp->qk_norm) {
@@ -473,7 +477,7 @@ mllm_status mllm_context_new(const mllm_model *m, const mllm_context_params *par
     }
     c->scores = (float *)alloc_array((uint64_t)mllm_pool_size(c->pool) * (uint64_t)(hp->n_head / hp->n_head_kv) *
                                          (uint64_t)n_ctx, sizeof(float), &failed);
-    c->rope = (float *)alloc_array(nb * (uint64_t)hp->n_rot, sizeof(float), &failed);
+    c->rope = (float *)alloc_array(2 * nb * (uint64_t)hp->n_rot, sizeof(float), &failed);
     c->logits = (float *)alloc_array((uint64_t)hp->n_vocab, sizeof(float), &failed);
     c->logits_rows = 1;
     acts = model_acts(m);

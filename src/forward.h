@@ -48,7 +48,8 @@ struct mllm_context {
     float *scores;         /* [threads][n_head/n_head_kv][n_ctx] one GQA group's attention weights, per thread */
     mllm_pool *pool;       /* the helper threads (n_threads - 1 of them); NULL: single-threaded */
     uint32_t relaxed;      /* kern_hints.relaxed for every matmul (mllm_context_params.relaxed_simd) */
-    float *rope;           /* [n_batch][n_rot] cos/sin per position */
+    float *rope;           /* [2][n_batch][n_rot] cos/sin per position: rope_theta's, then (where
+                              it differs) the windowed blocks' rope_theta_swa's */
     uint8_t *act[MLLM_ACT_Q8_K + 1]; /* by activation format (dtype.h mllm_act): [n_batch] rows of
                               max(n_embd, q_dim, n_ff) quantized activations (kern_quantize_act);
                               NULL for the float formats and any format no matrix's dot takes */

@@ -33,10 +33,20 @@
  * itself and the window - 1 before it) and, per stored block, whether it is windowed (bool
  * array; absent: every block). llama.cpp's names. */
 #define GGUF_ARCH_SLIDING_WINDOW_PATTERN "attention.sliding_window_pattern"
+/* RoPE base of the windowed blocks where it differs from rope.freq_base (llama.cpp's name, as
+ * gemma3 writes it); absent: rope.freq_base on every block. */
+#define GGUF_ARCH_ROPE_FREQ_BASE_SWA "rope.freq_base_swa"
+/* 1: the weightless per-head RMS norm of q and k after RoPE (llama4's use_qk_norm), for the
+ * architectures where it is a choice (mobilellm-p1); llama4 always has it. Bool, absent: 0. */
+#define GGUF_ARCH_QK_NORM "attention.qk_norm"
 /* Attention temperature of layers without RoPE (Llama 4's temperature tuning): q is scaled by
  * 1 + scale * log(1 + floor((pos + 1) / length)). llama.cpp's names. */
 #define GGUF_ARCH_TEMPERATURE_SCALE "attention.temperature_scale"
 #define GGUF_ARCH_TEMPERATURE_LENGTH "attention.temperature_length"
+
+/* MobileLLM-Pro (Hugging Face MobileLLMP1ForCausalLM): the llama keys plus the window, its
+ * per-block pattern and the keys above; llama.cpp has no architecture for it (models/README.md). */
+#define GGUF_ARCHITECTURE_MOBILELLM_P1 "mobilellm-p1"
 
 /* This project's layer sharing: the same prefix whatever the architecture. */
 #define GGUF_KEY_SHARE_REPEAT "mobilellm.layer_share.repeat"

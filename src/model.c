@@ -108,7 +108,8 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
     const gguf_kv *mode_kv;
 
     if ((st = gguf_get_str(f, GGUF_KEY_GENERAL_ARCHITECTURE, &arch_s, err)) != MLLM_OK) return st;
-    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm") || gguf_str_eq(arch_s, "llama4"))) {
+    if (!(gguf_str_eq(arch_s, "llama") || gguf_str_eq(arch_s, "mobilellm") || gguf_str_eq(arch_s, "llama4") ||
+          gguf_str_eq(arch_s, GGUF_ARCHITECTURE_MOBILELLM_P1))) {
         int len = arch_s.len > 64 ? 64 : (int)arch_s.len;
         return mllm_fail(err, MLLM_ERR_UNSUPPORTED, "architecture '%.*s' is not llama-compatible", len, arch_s.ptr);
     }
@@ -159,6 +160,18 @@ static mllm_status load_hparams(mllm_model *m, mllm_error *err) {
             return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' is %u, above %u", K(GGUF_ARCH_SLIDING_WINDOW), w,
                              1u << 24);
         hp->n_swa = (int32_t)w;
+    }
+    hp->rope_theta_swa = hp->rope_theta;
+    if (strcmp(arch, GGUF_ARCHITECTURE_MOBILELLM_P1) == 0) {
+        /* MobileLLM-Pro: a RoPE base of its own on the windowed blocks, and q/k norm by choice */
+        int qk = 0;
+        if ((st = gguf_get_f32_opt(f, K(GGUF_ARCH_ROPE_FREQ_BASE_SWA), hp->rope_theta, &hp->rope_theta_swa, err)))
+            return st;
+        if (!(hp->rope_theta_swa > 0.0f) || !isfinite(hp->rope_theta_swa))
+            return mllm_fail(err, MLLM_ERR_FORMAT, "metadata key '%s' (%g) must be a finite value > 0",
+                             K(GGUF_ARCH_ROPE_FREQ_BASE_SWA), (double)hp->rope_theta_swa);
+        if ((st = gguf_get_bool_opt(f, K(GGUF_ARCH_QK_NORM), 0, &qk, err))) return st;
+        hp->qk_norm = qk;
     }
     if ((st = gguf_get_f32_opt(f, K(GGUF_ARCH_TEMPERATURE_SCALE), 0.0f, &hp->attn_temp_scale, err))) return st;
     if (!isfinite(hp->attn_temp_scale) || fabsf(hp->attn_temp_scale) > 1e6f)

@@ -36,6 +36,7 @@ typedef struct mllm_hparams {
     int32_t share_mode;     /* MLLM_SHARE_* */
     int32_t n_ctx_train;
     float rope_theta;
+    float rope_theta_swa;   /* RoPE base of the windowed blocks (rope.freq_base_swa; else rope_theta) */
     float rms_eps;
     int32_t qk_norm;        /* 1: weightless RMS norm (eps rms_eps) of each q and k head after RoPE,
                                on the layers with RoPE (llama4's use_qk_norm) */

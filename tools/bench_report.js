@@ -441,5 +441,7 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
 md += sh('node', ['tools/bench_grammar.js', '--md', '--reps', String(REPS)]);
 // the 4/5/6-bit types against Q8_0 (tools/bench_quant.js)
 md += sh('node', ['tools/bench_quant.js', '--md', '--reps', String(REPS)]);
+// MobileLLM-Pro's KV memory with and without its window (tools/bench_pro.js)
+md += sh('node', ['tools/bench_pro.js', '--md']);
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);

@@ -22,6 +22,7 @@ import { parseSpmModel, ggufTokenType, GgufTokenType } from './spm_model.js';
 import { SafetensorsFile, SafetensorsSet, memorySource } from './safetensors.js';
 import { TorchBinFile } from './pytorch_bin.js';
 import { nodeBuiltin } from '../../lib/node_builtin.js';
+import { FAKE_QUANT_SCALE, FAKE_QUANT_ZERO_POINT, fakeQuantToQ4_0 } from './int4.js';
 
 /** Output types (--type): llama.cpp's file types, each with its general.file_type and the
  * per-tensor type recipe of quant_recipe.js. */
@@ -65,6 +66,8 @@ export function needsQuantizer(typeName) {
  */
 
 const dec = new TextDecoder();
+/** Names of quantization parameters (torchao fake quantizers, GPTQ/AWQ and llm-compressor tensors). */
+const QUANT_PARAM = /(fake_quant|\.(scales?|zero_points?|zeros|qweight|qzeros|g_idx|weight_scale|weight_zero_point|input_scale)$)/;
 /** The most bytes of a file read whole (config and tokenizer files: tokenizer.json of a 200k vocabulary is ~20 MB). */
 const MAX_SMALL_FILE = 256 << 20;
 
@@ -161,8 +164,11 @@ export function buildGGUF(files, opts = {}) {
   if (!tied) plan.push(['lm_head.weight', 'output.weight', [hp.nVocab, hp.nEmbd], true, 0]);
   // Llama 4 rotates adjacent pairs as HF stores them (llama.cpp: undo_permute = False) and names
   // its dense MLP feed_forward; llama/MobileLLM q/k rows are permuted from HF's half-split RoPE.
-  const llama4 = hp.arch === 'llama4';
-  const mlp = llama4 ? 'feed_forward.' : 'mlp.';
+  // MobileLLM-Pro is taken to rotate as Llama 4 does (its layout's origin; models/README.md) and
+  // may name its MLP either way.
+  const llama4 = hp.arch !== 'llama';
+  const mlp = hp.arch === 'llama4' || (hp.arch === 'mobilellm-p1' && tensors.has('model.layers.0.feed_forward.gate_proj.weight'))
+    ? 'feed_forward.' : 'mlp.';
   order.forEach((src, i) => {
     const p = `model.layers.${src}.`;
     const b = `blk.${i}.`;
@@ -179,18 +185,36 @@ export function buildGGUF(files, opts = {}) {
     );
   });
 
+  // Fake-quantized int4 matrices (MobileLLM-Pro's int4 checkpoints): written as Q4_0, exactly.
+  /** @type {Map<string, {scale: string, zeroPoint: string|null}>} */
+  const int4 = new Map();
+  for (const [hfName, , , isMatrix] of plan) {
+    if (isMatrix && tensors.has(hfName + FAKE_QUANT_SCALE)) {
+      int4.set(hfName, { scale: hfName + FAKE_QUANT_SCALE, zeroPoint: tensors.has(hfName + FAKE_QUANT_ZERO_POINT) ? hfName + FAKE_QUANT_ZERO_POINT : null });
+    }
+  }
+  if (int4.size > 0) warn(`${int4.size} fake-quantized int4 matrices are written as Q4_0, which holds them exactly; the output type applies to the other tensors.`);
+
   // Every checkpoint tensor must have a place: dropping one silently would change the model.
   const planned = new Set(plan.map((p) => p[0]));
+  for (const q of int4.values()) {
+    planned.add(q.scale);
+    if (q.zeroPoint) planned.add(q.zeroPoint);
+  }
   for (const n of tensors.names()) {
     if (planned.has(n) || n.endsWith('.rotary_emb.inv_freq')) continue; // inv_freq is recomputed from rope_theta
     if (n === 'lm_head.weight' && tied) continue; // with share_embedding the embedding is the head
+    if (QUANT_PARAM.test(n)) {
+      throw new ConvertError(`The checkpoint tensor '${n}' is a quantization parameter (an int4 or fake-quantized checkpoint such as MobileLLM-Pro's int4 ones), which the converter cannot map exactly; convert the BF16 checkpoint and choose --type q4_0 or another.`, 'unsupported');
+    }
     throw new ConvertError(`The checkpoint tensor '${n}' has no place in a llama-architecture GGUF.`, 'missing');
   }
 
   // Per-tensor types as llama-quantize chooses them for this file type (quant_recipe.js).
   const types = planTensorTypes(typeName, plan.map((p) => ({ name: p[1], ne: [...p[2]].reverse() })),
     { nLayer: order.length, nHead: hp.nHead, nHeadKv: hp.nHeadKv });
-  if (!opts.quantizeRows && [...types.values()].some((t) => !JS_TYPES.has(t))) {
+  for (const [hfName, ggufName] of plan) if (int4.has(hfName)) types.set(ggufName, GGMLType.Q4_0);
+  if (!opts.quantizeRows && plan.some((p) => !int4.has(p[0]) && !JS_TYPES.has(/** @type {number} */ (types.get(p[1]))))) {
     throw new ConvertError(`Output type '${typeName}' needs the engine's quantizer (convert through the package API or CLI).`, 'unsupported');
   }
 
@@ -206,6 +230,31 @@ export function buildGGUF(files, opts = {}) {
     }
     const ne = [...shape].reverse(); // HF [out, in] is ggml ne [in, out]
     const type = /** @type {number} */ (types.get(ggufName));
+    const q4 = int4.get(hfName);
+    if (q4) {
+      const se = /** @type {NonNullable<ReturnType<typeof tensors.entry>>} */ (tensors.entry(q4.scale));
+      const ze = q4.zeroPoint ? tensors.entry(q4.zeroPoint) : null;
+      const groups = se.shape.length === 2 && se.shape[0] === shape[0] ? se.shape[1] : se.shape.length === 1 && se.shape[0] === shape[0] ? 1 : 0;
+      if (groups < 1 || shape[1] % groups !== 0) {
+        throw new ConvertError(`The int4 scale tensor '${q4.scale}' has shape [${se.shape}], not [${shape[0]}, groups] for the weight's [${shape}].`);
+      }
+      if (ze && (ze.shape.length !== se.shape.length || ze.shape.some((d, i) => d !== se.shape[i]))) {
+        throw new ConvertError(`The int4 zero-point tensor '${q4.zeroPoint}' has shape [${ze.shape}], not its scale's [${se.shape}].`);
+      }
+      w.addTensor(ggufName, GGMLType.Q4_0, ne, () => {
+        opts.onTensor?.(++done, plan.length, ggufName);
+        let data = tensors.readF32(hfName).data;
+        let scale = tensors.readF32(q4.scale).data;
+        let zp = q4.zeroPoint ? tensors.readF32(q4.zeroPoint).data : null;
+        if (permuteHeads) {
+          data = permuteQK(data, shape[0], shape[1], permuteHeads);
+          scale = permuteQK(scale, shape[0], groups, permuteHeads);
+          if (zp) zp = permuteQK(zp, shape[0], groups, permuteHeads);
+        }
+        return fakeQuantToQ4_0(data, shape[0], shape[1], scale, groups, zp, hfName);
+      });
+      continue;
+    }
     if (isMatrix && type === GGMLType.F16 && out.base !== GGMLType.F16) {
       warn(`Tensor '${ggufName}' has rows of ${ne[0]} values, not a multiple of 32, so it is stored as F16 instead of ${ggmlType(out.base)?.name}.`);
     }
@@ -440,6 +489,15 @@ function addGpt2Vocab(w, files, hp, tokCfg) {
   if (bos !== null && bos < n) w.addU32(GGUF_KEY.TOKENIZER_BOS_ID, bos);
   if (eos !== null && eos < n) w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, eos);
   if (hp.padId !== null && hp.padId < n) w.addU32(GGUF_KEY.TOKENIZER_PAD_ID, hp.padId);
+  if (hp.arch === 'mobilellm-p1') {
+    // Pro stops on several ids (config.json eos_token_id): Llama 4's <|eot|> and <|eom|> go into
+    // the end-of-turn and end-of-message keys, which the engine stops on as on eos.
+    for (const e of hp.eosIds) {
+      if (e >= n) continue;
+      if (tokens[e] === '<|eot|>' || tokens[e] === '<|eot_id|>') w.addU32(GGUF_KEY.TOKENIZER_EOT_ID, e);
+      else if (tokens[e] === '<|eom|>' || tokens[e] === '<|eom_id|>') w.addU32(GGUF_KEY.TOKENIZER_EOM_ID, e);
+    }
+  }
   w.addBool(GGUF_KEY.TOKENIZER_ADD_BOS, flag(tokCfg.add_bos_token, templateAddsBos(tj, tokCfg)));
   w.addBool(GGUF_KEY.TOKENIZER_ADD_EOS, flag(tokCfg.add_eos_token, false));
 }

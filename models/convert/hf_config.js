@@ -1,7 +1,9 @@
 // hf_config.js — Hugging Face config.json → the hyper-parameters a llama-architecture GGUF needs.
 // Understands model_type "mobilellm" (share_embedding, layer_sharing), "llama" (which is also
 // how SmolLM ships: tie_word_embeddings, num_key_value_heads, head_dim) and "llama4_text"
-// (MobileLLM-R1's Llama4ForCausalLM: dense, q/k norm, RoPE on adjacent pairs; GGUF arch llama4).
+// (MobileLLM-R1's Llama4ForCausalLM: dense, q/k norm, RoPE on adjacent pairs; GGUF arch llama4),
+// and MobileLLM-Pro's MobileLLMP1ForCausalLM (its Llama-4 text layout with local-global
+// attention; GGUF arch mobilellm-p1, this project's key set: models/README.md).
 import { ConvertError } from './errors.js';
 import { describeValue } from './describe.js';
 
@@ -43,9 +45,26 @@ export const CONFIG_LIMITS = Object.freeze({
  * @property {ShareMode} shareMode
  * @property {number|null} bosId  from config.json, null when blank
  * @property {number|null} eosId
+ * @property {number[]} eosIds     every id of config.json's eos_token_id (a number or a list)
  * @property {number|null} padId
- * @property {'llama'|'llama4'} arch  the GGUF architecture
+ * @property {'llama'|'llama4'|'mobilellm-p1'} arch  the GGUF architecture
  * @property {Llama4Params|null} llama4 the llama4 extras (arch 'llama4')
+ * @property {ProParams|null} pro      the mobilellm-p1 extras (arch 'mobilellm-p1')
+ */
+
+/**
+ * MobileLLM-Pro's attention layout, from its config.json: layer_types (full_attention or
+ * sliding_attention per layer) with sliding_window; the RoPE pattern and temperature read as
+ * Llama 4's; q/k norm only where use_qk_norm says so; a windowed layers' RoPE base when the
+ * config names one (rope_local_base_freq, Gemma 3's key).
+ * @typedef {object} ProParams
+ * @property {number} window            sliding_window (0 when no layer is windowed)
+ * @property {number[]} swaLayers       per layer 1 = sliding_attention, 0 = full_attention
+ * @property {number|null} ropeThetaSwa the windowed layers' RoPE base; null: rope_theta everywhere
+ * @property {boolean} qkNorm           use_qk_norm
+ * @property {number[]|null} ropeLayers per layer 1 = RoPE, 0 = none; null: RoPE on every layer
+ * @property {number} tempScale         Llama 4's attention temperature of no-RoPE layers (0: none)
+ * @property {number} tempLength
  */
 
 /**
@@ -65,6 +84,8 @@ export const CONFIG_LIMITS = Object.freeze({
 export const SHARE_MODES = /** @type {const} */ (['immediate', 'repeat_all', 'reverse']);
 
 const SUPPORTED_TYPES = ['mobilellm', 'llama', 'llama4_text'];
+/** Hugging Face's class of MobileLLM-Pro (its model_type is not relied on: the class decides). */
+export const PRO_ARCHITECTURE = 'MobileLLMP1ForCausalLM';
 
 /**
  * @param {Record<string, any>} cfg parsed config.json
@@ -74,8 +95,10 @@ export function hparamsFromConfig(cfg) {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
     throw new ConvertError('config.json does not hold a JSON object.');
   }
-  const modelType = cfg.model_type ?? (isMobileLLMArch(cfg) ? 'mobilellm' : isLlama4Arch(cfg) ? 'llama4_text' : '');
-  if (!SUPPORTED_TYPES.includes(modelType)) {
+  const isPro = Array.isArray(cfg.architectures) && cfg.architectures.includes(PRO_ARCHITECTURE);
+  const modelType = isPro ? String(cfg.model_type ?? 'mobilellm_p1')
+    : cfg.model_type ?? (isMobileLLMArch(cfg) ? 'mobilellm' : isLlama4Arch(cfg) ? 'llama4_text' : '');
+  if (!isPro && !SUPPORTED_TYPES.includes(modelType)) {
     throw new ConvertError(`config.json has model_type ${describeValue(modelType)}, which the converter does not support (${SUPPORTED_TYPES.join(', ')}).`, 'unsupported');
   }
 
@@ -136,7 +159,11 @@ export function hparamsFromConfig(cfg) {
   const { repeat, mode } = layerShareFromConfig(cfg);
   const nLayer = posInt('num_hidden_layers');
   const nCtx = cfg.max_position_embeddings == null ? 2048 : posInt('max_position_embeddings');
-  const llama4 = modelType === 'llama4_text' ? llama4FromConfig(cfg, nLayer, nCtx, posInt) : null;
+  const llama4 = !isPro && modelType === 'llama4_text' ? llama4FromConfig(cfg, nLayer, nCtx, posInt) : null;
+  const pro = isPro ? proFromConfig(cfg, nLayer) : null;
+  if (pro && cfg.rope_theta == null && ropeParams?.rope_theta == null) {
+    throw new ConvertError('config.json of MobileLLM-Pro has no rope_theta; its default is not known to the converter, so it will not guess one.', 'missing');
+  }
 
   /** An id, or the first of a list of ids (Llama 3's eos_token_id lists several). @param {string} key */
   const optId = (key) => {
@@ -146,11 +173,12 @@ export function hparamsFromConfig(cfg) {
 
   return {
     modelType,
-    arch: llama4 ? 'llama4' : 'llama',
+    arch: pro ? 'mobilellm-p1' : llama4 ? 'llama4' : 'llama',
     llama4,
+    pro,
     nVocab: posInt('vocab_size'),
     nEmbd,
-    nFf: llama4 && cfg.intermediate_size_mlp != null ? posInt('intermediate_size_mlp') : posInt('intermediate_size'),
+    nFf: (llama4 || pro) && cfg.intermediate_size_mlp != null ? posInt('intermediate_size_mlp') : posInt('intermediate_size'),
     nHead,
     nHeadKv,
     headDim,
@@ -160,11 +188,13 @@ export function hparamsFromConfig(cfg) {
     ropeTheta: ropeParams?.rope_theta != null ? optNumOf(ropeParams.rope_theta, 'rope_parameters.rope_theta')
       : optNum('rope_theta', modelType === 'llama4_text' ? 500000 : 10000),
     rmsEps: optNum('rms_norm_eps', 1e-5),
-    tied: cfg.share_embedding === true || cfg.tie_word_embeddings === true,
+    // MobileLLM-Pro shares its embedding (model card, tech report) unless the config says otherwise.
+    tied: cfg.share_embedding === true || cfg.tie_word_embeddings === true || (pro !== null && cfg.tie_word_embeddings !== false),
     shareRepeat: repeat,
     shareMode: mode,
     bosId: optId('bos_token_id'),
     eosId: optId('eos_token_id'),
+    eosIds: (Array.isArray(cfg.eos_token_id) ? cfg.eos_token_id : [cfg.eos_token_id]).filter((v) => Number.isInteger(v) && v >= 0),
     padId: optId('pad_token_id'),
   };
 }
@@ -233,6 +263,61 @@ function llama4FromConfig(cfg, nLayer, nCtx, posInt) {
     tempScale,
     tempLength,
   };
+}
+
+/**
+ * MobileLLM-Pro's config.json (facebook/MobileLLM-Pro: 30 layers, layer_types full_attention on
+ * layers 0, 4, ..., 28 and 29, sliding_attention elsewhere, sliding_window 512), checked for what
+ * the mobilellm-p1 GGUF holds. What its published config does not say is assumed and refused
+ * when a config says otherwise: dense layers (no experts), no q/k norm unless use_qk_norm is
+ * true, RoPE on every layer unless no_rope_layers lists one without (1 = RoPE, as Llama 4),
+ * layer_types only full_attention or sliding_attention (not Llama 4's chunked attention).
+ * @param {Record<string, any>} cfg
+ * @param {number} nLayer
+ * @returns {ProParams}
+ */
+function proFromConfig(cfg, nLayer) {
+  if ((cfg.num_local_experts ?? 0) > 1 || (cfg.interleave_moe_layer_step ?? 0) > 0 || (Array.isArray(cfg.moe_layers) && cfg.moe_layers.length > 0)) {
+    throw new ConvertError(`config.json of MobileLLM-Pro describes mixture-of-experts layers (num_local_experts ${describeValue(cfg.num_local_experts)}, interleave_moe_layer_step ${describeValue(cfg.interleave_moe_layer_step)}), which are not supported.`, 'unsupported');
+  }
+  const types = cfg.layer_types;
+  if (!Array.isArray(types) || types.length !== nLayer || types.some((t) => t !== 'full_attention' && t !== 'sliding_attention')) {
+    throw new ConvertError(`config.json layer_types ${describeValue(types)} is not full_attention or sliding_attention on each of ${nLayer} layers, as MobileLLM-Pro's is.`, 'unsupported');
+  }
+  const swaLayers = types.map((t) => (t === 'sliding_attention' ? 1 : 0));
+  let window = 0;
+  if (swaLayers.includes(1)) {
+    const w = cfg.sliding_window;
+    if (!Number.isInteger(w) || w < 1 || w > 1 << 24) throw new ConvertError(`config.json sliding_window must be a positive integer for its sliding_attention layers, not ${describeValue(w)}.`);
+    window = w;
+  }
+  if (cfg.use_qk_norm != null && typeof cfg.use_qk_norm !== 'boolean') throw new ConvertError(`config.json use_qk_norm must be true or false, not ${describeValue(cfg.use_qk_norm)}.`);
+  let ropeThetaSwa = null;
+  const local = cfg.rope_local_base_freq;
+  if (local != null) {
+    if (typeof local !== 'number' || !Number.isFinite(local) || local <= 0 || local > 3.4e38) throw new ConvertError(`config.json rope_local_base_freq must be a positive number that fits a float32, not ${describeValue(local)}.`);
+    ropeThetaSwa = local;
+  }
+  let ropeLayers = null;
+  let tempScale = 0;
+  let tempLength = 0;
+  const rope = cfg.no_rope_layers;
+  if (rope != null && !(Array.isArray(rope) && rope.length === 0)) {
+    if (!Array.isArray(rope) || rope.length !== nLayer || rope.some((v) => v !== 0 && v !== 1 && v !== true && v !== false)) {
+      throw new ConvertError(`config.json no_rope_layers must list 0 or 1 for each of ${nLayer} layers, not ${describeValue(rope)}.`);
+    }
+    const r = rope.map((v) => (v === true || v === 1 ? 1 : 0));
+    if (!r.every((v) => v === 1)) {
+      ropeLayers = r;
+      if (cfg.attn_temperature_tuning !== false) { // Hugging Face Llama 4's default is on
+        tempScale = cfg.attn_scale ?? 0.1;
+        tempLength = cfg.floor_scale ?? 8192;
+        if (typeof tempScale !== 'number' || !Number.isFinite(tempScale) || Math.abs(tempScale) > 1e6) throw new ConvertError(`config.json attn_scale must be a finite number, not ${describeValue(tempScale)}.`);
+        if (!Number.isInteger(tempLength) || tempLength < 1 || tempLength > 1 << 24) throw new ConvertError(`config.json floor_scale must be a positive integer, not ${describeValue(tempLength)}.`);
+      }
+    }
+  }
+  return { window, swaLayers, ropeThetaSwa, qkNorm: cfg.use_qk_norm === true, ropeLayers, tempScale, tempLength };
 }
 
 /** @param {Record<string, any>} cfg */

@@ -21,7 +21,9 @@ import { GGUFValueType } from './gguf_writer.js';
  * @property {number} nVocab
  * @property {number} [shareRepeat]  with shareMode: mobilellm.layer_share.* (left out when undefined)
  * @property {string} [shareMode]
- * @property {'llama'|'llama4'} [arch] general.architecture, 'llama' when undefined
+ * @property {'llama'|'llama4'|'mobilellm-p1'} [arch] general.architecture, 'llama' when undefined
+ * @property {import('./hf_config.js').ProParams|null} [pro] arch 'mobilellm-p1': the window, its
+ *   per-block pattern, the windowed blocks' RoPE base, q/k norm, and the RoPE pattern (models/README.md)
  * @property {import('./hf_config.js').Llama4Params|null} [llama4] arch 'llama4': the keys llama.cpp's
  *   converter adds for a dense Llama-4 text model (MobileLLM-R1), and the RoPE pattern and
  *   attention temperature when some layer has no RoPE
@@ -59,10 +61,18 @@ export function addLlamaMeta(w, m) {
     w.addU32(k(GGUF_ARCH.EXPERT_FEED_FORWARD_LENGTH), l4.expertFf);
     w.addU32(k(GGUF_ARCH.SLIDING_WINDOW), 0); // every layer full attention (llama.cpp: "for MobileLLM")
   }
-  if (l4?.ropeLayers) w.addArray(GGUF_KEY.ROPE_LAYERS, GGUFValueType.BOOL, l4.ropeLayers.map(Boolean));
-  if (l4 && l4.tempScale !== 0) {
-    w.addF32(k(GGUF_ARCH.TEMPERATURE_SCALE), l4.tempScale);
-    w.addU32(k(GGUF_ARCH.TEMPERATURE_LENGTH), l4.tempLength);
+  const pro = arch === 'mobilellm-p1' ? m.pro : null;
+  if (pro) {
+    w.addU32(k(GGUF_ARCH.SLIDING_WINDOW), pro.window);
+    if (pro.window > 0) w.addArray(k(GGUF_ARCH.SLIDING_WINDOW_PATTERN), GGUFValueType.BOOL, pro.swaLayers.map(Boolean));
+    if (pro.ropeThetaSwa !== null && pro.ropeThetaSwa !== m.ropeTheta) w.addF32(k(GGUF_ARCH.ROPE_FREQ_BASE_SWA), pro.ropeThetaSwa);
+    if (pro.qkNorm) w.addBool(k(GGUF_ARCH.QK_NORM), true);
+  }
+  const extra = l4 ?? pro;
+  if (extra?.ropeLayers) w.addArray(GGUF_KEY.ROPE_LAYERS, GGUFValueType.BOOL, extra.ropeLayers.map(Boolean));
+  if (extra && extra.tempScale !== 0) {
+    w.addF32(k(GGUF_ARCH.TEMPERATURE_SCALE), extra.tempScale);
+    w.addU32(k(GGUF_ARCH.TEMPERATURE_LENGTH), extra.tempLength);
   }
   if (m.shareRepeat !== undefined) {
     w.addU32(GGUF_KEY.SHARE_REPEAT, m.shareRepeat);

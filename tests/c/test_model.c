@@ -325,6 +325,9 @@ typedef struct extra_keys {
     const uint8_t *rope;
     int n_rope;
     uint32_t rope_type; /* GB_BOOL or GB_I32 */
+    float rope_swa;     /* rope.freq_base_swa when != 0 */
+    int qk_norm;        /* attention.qk_norm: 0 absent, 1 false, 2 true, 3 an f32 (a wrong type) */
+    const uint8_t *swa; /* attention.sliding_window_pattern (n_rope entries, bool) when set */
 } extra_keys;
 
 static mllm_status load_with(const tm_spec *s, const extra_keys *x, mllm_model **out, mllm_error *err) {
@@ -342,6 +345,14 @@ static mllm_status load_with(const tm_spec *s, const extra_keys *x, mllm_model *
     if (x->moe_step >= 0) gb_kv_u32(b, AK(GGUF_ARCH_INTERLEAVE_MOE_LAYER_STEP), (uint32_t)x->moe_step);
     if (x->temp_scale != 0.0f) gb_kv_f32(b, AK(GGUF_ARCH_TEMPERATURE_SCALE), x->temp_scale);
     if (x->temp_length >= 0) gb_kv_u32(b, AK(GGUF_ARCH_TEMPERATURE_LENGTH), (uint32_t)x->temp_length);
+    if (x->rope_swa != 0.0f) gb_kv_f32(b, AK(GGUF_ARCH_ROPE_FREQ_BASE_SWA), x->rope_swa);
+    if (x->qk_norm == 1 || x->qk_norm == 2) gb_kv_bool(b, AK(GGUF_ARCH_QK_NORM), x->qk_norm == 2);
+    if (x->qk_norm == 3) gb_kv_f32(b, AK(GGUF_ARCH_QK_NORM), 1.0f);
+    if (x->swa) {
+        int i;
+        gb_kv_arr_head_(b, AK(GGUF_ARCH_SLIDING_WINDOW_PATTERN), GB_BOOL, (uint64_t)x->n_rope);
+        for (i = 0; i < x->n_rope; i++) gb_buf_u8(&b->kv, x->swa[i]);
+    }
 #undef AK
     if (x->rope) {
         int i;
@@ -406,6 +417,55 @@ static void test_llama4_dense_layout_loads_and_moe_or_chunked_is_refused(void) {
     x.moe_step = -1;
     CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
     if (m) { CHECK_EQ_INT(m->hp.qk_norm, 0); mllm_model_free(m); }
+}
+
+/* mobilellm-p1 (MobileLLM-Pro): the window on the blocks its pattern marks, the windowed blocks'
+ * own RoPE base (rope.freq_base otherwise) and q/k norm only where attention.qk_norm says so;
+ * other architectures ignore both keys. */
+static void test_mobilellm_p1_keys(void) {
+    tm_spec s = tm_default();
+    const uint8_t swa[3] = {0, 1, 0};
+    extra_keys x = {.window = 16, .experts = -1, .moe_step = -1, .temp_length = -1, .n_rope = 3, .swa = swa};
+    mllm_model *m = NULL;
+    mllm_error err;
+    s.arch = GGUF_ARCHITECTURE_MOBILELLM_P1;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK_EQ_INT(m->hp.n_swa, 16);
+        CHECK_EQ_INT(m->blocks[0].swa, 0);
+        CHECK_EQ_INT(m->blocks[1].swa, 1);
+        CHECK_EQ_INT(m->blocks[2].swa, 0);
+        CHECK(m->hp.rope_theta_swa == m->hp.rope_theta);
+        CHECK_EQ_INT(m->hp.qk_norm, 0);
+        mllm_model_free(m);
+    }
+    x.rope_swa = 100.0f;
+    x.qk_norm = 2;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK(m->hp.rope_theta_swa == 100.0f && m->hp.rope_theta == 10000.0f);
+        CHECK_EQ_INT(m->hp.qk_norm, 1);
+        mllm_model_free(m);
+    }
+    x.qk_norm = 1;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) { CHECK_EQ_INT(m->hp.qk_norm, 0); mllm_model_free(m); }
+    x.qk_norm = 3;
+    expect_fail_with(&s, &x, MLLM_ERR_FORMAT, "mobilellm-p1.attention.qk_norm' has type FLOAT32, expected a bool");
+    x.qk_norm = 0;
+    x.rope_swa = -1.0f;
+    expect_fail_with(&s, &x, MLLM_ERR_FORMAT, "mobilellm-p1.rope.freq_base_swa' (-1) must be a finite value > 0");
+    /* a llama file with the same keys: neither applies */
+    s.arch = "llama";
+    x.rope_swa = 100.0f;
+    x.qk_norm = 2;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (m) {
+        CHECK(m->hp.rope_theta_swa == m->hp.rope_theta);
+        CHECK_EQ_INT(m->hp.qk_norm, 0);
+        CHECK_EQ_INT(m->blocks[1].swa, 1);
+        mllm_model_free(m);
+    }
 }
 
 /* mobilellm.rope.layers sets each stored block's RoPE on/off; temperature keys are read and checked. */
@@ -795,6 +855,7 @@ int main(void) {
     RUN(test_vocab_must_match_tokenizer);
     RUN(test_layer_share_keys_are_validated);
     RUN(test_llama4_dense_layout_loads_and_moe_or_chunked_is_refused);
+    RUN(test_mobilellm_p1_keys);
     RUN(test_rope_layer_pattern_and_temperature_keys);
     RUN(test_damaged_file_and_bad_arguments);
     RUN(test_non_finite_q8_0_scale_is_a_damaged_file);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { readGgufFileInfo } from 'node-llama-cpp';
 
-import { GGUF_KEY, GGUF_ARCH, archKey } from '../../lib/gguf_keys.js';
+import { GGUF_KEY, GGUF_ARCH, GGUF_ARCHITECTURE, archKey } from '../../lib/gguf_keys.js';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { scratchDir } from '../ref/fixtures.js';
 
@@ -22,6 +22,7 @@ test('the JS keys equal the C header\'s, name for name (whole keys and architect
   assert.ok(Object.keys(whole).length >= 20 && Object.keys(arch).length >= 10, 'the header was read');
   assert.deepEqual({ ...GGUF_KEY }, whole);
   assert.deepEqual({ ...GGUF_ARCH }, arch);
+  assert.deepEqual({ ...GGUF_ARCHITECTURE }, cDefines('GGUF_ARCHITECTURE'));
 });
 
 test('every metadata key of a generated model is a known key (read back by llama.cpp\'s reader)', async () => {

@@ -18,6 +18,9 @@ const REF = path.join(ROOT, 'tests/ref/mobilellm_ref.py');
 const MAKE_LLAMA4 = path.join(ROOT, 'tests/ref/make_llama4_checkpoint.py');
 /** The Llama-4 text (MobileLLM-R1) reference, the same --jobs interface as REF. */
 export const LLAMA4_REF = path.join(ROOT, 'tests/ref/llama4_ref.py');
+const MAKE_PRO = path.join(ROOT, 'tests/ref/pro_make_checkpoint.py');
+/** The MobileLLM-Pro reference (local-global attention), the same --jobs interface as REF. */
+export const PRO_REF = path.join(ROOT, 'tests/ref/pro_ref.py');
 
 /** @param {string[]} args */
 export function python(args) {
@@ -41,6 +44,14 @@ export function checkpoints() {
  */
 export function llama4Checkpoints() {
   return buildCheckpoints(MAKE_LLAMA4, path.join(FIXTURES, 'hf-llama4'), [MAKE]);
+}
+
+/**
+ * The random MobileLLM-Pro-shaped checkpoints (tests/ref/pro_make_checkpoint.py → build/fixtures/hf-pro/).
+ * @returns {{dir: (name: string) => string, tokens: {n_vocab: number, window: number, seq40: number[], seq100: number[]}}}
+ */
+export function proCheckpoints() {
+  return buildCheckpoints(MAKE_PRO, path.join(FIXTURES, 'hf-pro'), [MAKE, MAKE_LLAMA4]);
 }
 
 /** Run `script` into `dir` unless its stamp matches the scripts' hash; `also`: scripts it imports. */
