@@ -446,11 +446,27 @@ INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_
 
 /* ---------------------------------------------------------------- entry point */
 
-/* out[t * ldo + r] = quant_dot.c's dot of row r of w (n_rows x n_in of `type`, the file's
- * layout) with token t of xq (in the type's activation format), for the types above. xbuf:
- * the caller's scratch (16-byte aligned; the K types need KSCR bytes per 256 inputs of a
- * token; the 32-block types' prefill takes PRE per 32 inputs and runs as decode without). Returns 1 when done, 0 (nothing written) for a call it does not take; n_tok 0
- * asks whether it takes the type. */
+/* One function per type and path, so that the engine compiles and tiers up each on its own
+ * (one function holding every type stayed in the baseline tier through a Chromium prefill). */
+#define NOINLINE static __attribute__((noinline))
+#define MM32(name, T)                                                                                          \
+    NOINLINE void name(float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows, const uint8_t *xq, \
+                       int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {                                         \
+        matmul32(T, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);                                         \
+    }
+MM32(mm_q4_0, MLLM_DTYPE_Q4_0)
+MM32(mm_q4_1, MLLM_DTYPE_Q4_1)
+MM32(mm_q5_0, MLLM_DTYPE_Q5_0)
+MM32(mm_q5_1, MLLM_DTYPE_Q5_1)
+#define MMK(name, T)                                                                                           \
+    NOINLINE void name(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,                 \
+                       const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {                    \
+        matmul_k(T, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);                                         \
+    }
+MMK(mm_q4_k, MLLM_DTYPE_Q4_K)
+MMK(mm_q5_k, MLLM_DTYPE_Q5_K)
+MMK(mm_q6_k, MLLM_DTYPE_Q6_K)
+
 EXPORT("mllm_relaxed_quant")
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
                            const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
@@ -463,19 +479,19 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
     if (b32) {
         const int32_t nb = n_in / 32;
         if (n_in % 32 || ((uintptr_t)xbuf & 15)) return 0;
-        if (type == MLLM_DTYPE_Q4_0) matmul32(MLLM_DTYPE_Q4_0, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
-        else if (type == MLLM_DTYPE_Q4_1) matmul32(MLLM_DTYPE_Q4_1, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
-        else if (type == MLLM_DTYPE_Q5_0) matmul32(MLLM_DTYPE_Q5_0, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
-        else matmul32(MLLM_DTYPE_Q5_1, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        if (type == MLLM_DTYPE_Q4_0) mm_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else if (type == MLLM_DTYPE_Q4_1) mm_q4_1(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else if (type == MLLM_DTYPE_Q5_0) mm_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else mm_q5_1(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
         return 1;
     }
     {
         const int32_t nsb = n_in / QK_K, chunk = nsb ? xbytes / (nsb * KSCR) : 0;
         const block_q8_K *y = (const block_q8_K *)(const void *)xq;
         if (n_in % QK_K || chunk < 1 || ((uintptr_t)xbuf & 15)) return 0;
-        if (type == MLLM_DTYPE_Q4_K) matmul_k(MLLM_DTYPE_Q4_K, out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
-        else if (type == MLLM_DTYPE_Q5_K) matmul_k(MLLM_DTYPE_Q5_K, out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
-        else matmul_k(MLLM_DTYPE_Q6_K, out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        if (type == MLLM_DTYPE_Q4_K) mm_q4_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q5_K) mm_q5_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else mm_q6_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         return 1;
     }
 }
