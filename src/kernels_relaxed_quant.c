@@ -1,9 +1,9 @@
-/* kernels_relaxed_quant.c — matmuls of the 4/5/6-bit types (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
- * Q5_K, Q6_K) on relaxed SIMD's int8 dot, bit-identical to quant_dot.c's scalar references.
+/* kernels_relaxed_quant.c — matmuls of the 3/4/5/6-bit types (Q4_0, Q4_1, Q5_0, Q5_1, Q3_K,
+ * Q4_K, Q5_K, Q6_K) on relaxed SIMD's int8 dot, bit-identical to quant_dot.c's scalar references.
  *
- * The weights' levels are small unsigned integers (Q4 0..15, Q5 0..31, Q6_K 0..63) and go in
- * as the dot's second operand, the signed activation bytes as the first; offsets (Q4_0's 8,
- * Q5_0's 16, Q6_K's 32) leave as offset x the activations' sum. These are the integers of the
+ * The weights' levels are small unsigned integers (Q4 0..15, Q5 0..31, Q3_K 0..7, Q6_K 0..63)
+ * and go in as the dot's second operand, the signed activation bytes as the first; offsets
+ * (Q4_0's 8, Q5_0's 16, Q3_K's 4, Q6_K's 32) leave as offset x the activations' sum. These are the integers of the
  * scalar reference, so every float step can be its own, in its order.
  * No mllm_relaxed_probe gate: with the second operand in 0..127 the relaxed dots are defined
  * identically on every engine (pair sums stay under 2^15, so pmaddubsw does not saturate).
@@ -378,11 +378,61 @@ INLINE void q6_block(const uint8_t *blk, const uint8_t *xs, v128_t *acc_lo, v128
     *acc_hi = a1;
 }
 
+/* Q3_K's super-block of one row against the token's: the eight lane sums (offset included).
+ * Levels (q & 3) | hmask bit << 2, 0..7; the offset 4 is the token's -32 pair sums / 8. */
+INLINE void q3_block(const uint8_t *blk, const uint8_t *xs, v128_t *acc_lo, v128_t *acc_hi, const qconsts *k) {
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t a0, a1, a2;
+    v128_t h0, h1, sc, sc2, acc0 = wasm_i32x4_splat(0), acc1 = acc0;
+    const v128_t m3 = wasm_i8x16_splat(3), m4b = wasm_i8x16_splat(4);
+    int half;
+    (void)k;
+    __builtin_memcpy(&a0, blk + 96, 4);
+    __builtin_memcpy(&a1, blk + 100, 4);
+    __builtin_memcpy(&a2, blk + 104, 4);
+    { /* the 6-bit scales (quant_dot.c q3_k_dot_q8_k), as int16 minus 32 */
+        const v128_t u = wasm_i32x4_make((int32_t)((a0 & kmask2) | (((a2 >> 0) & kmask1) << 4)),
+                                         (int32_t)((a1 & kmask2) | (((a2 >> 2) & kmask1) << 4)),
+                                         (int32_t)(((a0 >> 4) & kmask2) | (((a2 >> 4) & kmask1) << 4)),
+                                         (int32_t)(((a1 >> 4) & kmask2) | (((a2 >> 6) & kmask1) << 4)));
+        sc = wasm_i16x8_sub(wasm_i16x8_extend_low_i8x16(u), wasm_i16x8_splat(32));
+        sc2 = wasm_i16x8_sub(wasm_i16x8_extend_high_i8x16(u), wasm_i16x8_splat(32));
+    }
+    lanes32(wasm_v128_load(blk), wasm_v128_load(blk + 16), &h0, &h1);
+    for (half = 0; half < 2; half++) {
+        const uint8_t *x = xs + 128 * half;
+        const v128_t s = half ? sc2 : sc;
+        v128_t q0, q1;
+        lanes32(wasm_v128_load(blk + 32 + 32 * half), wasm_v128_load(blk + 48 + 32 * half), &q0, &q1);
+#define Q3_PART(p)                                                                                             \
+    do {                                                                                                       \
+        const int b = 4 * half + (p); /* the hmask bit of this part, to bit 2 */                                 \
+        const v128_t g0 = b >= 2 ? wasm_u16x8_shr(h0, b - 2) : wasm_i16x8_shl(h0, 2 - b);                      \
+        const v128_t g1 = b >= 2 ? wasm_u16x8_shr(h1, b - 2) : wasm_i16x8_shl(h1, 2 - b);                      \
+        const v128_t l0 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q0, 2 * (p)), m3), wasm_v128_and(g0, m4b)); \
+        const v128_t l1 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q1, 2 * (p)), m3), wasm_v128_and(g1, m4b)); \
+        v128_t pp = DOT16(wasm_v128_load(x + 32 * (p)), l0), qq = DOT16(wasm_v128_load(x + 32 * (p) + 16), l1);  \
+        pp = wasm_i16x8_add(pp, wasm_i16x8_shr(wasm_v128_load(x + 256 + 32 * (p)), 3));                        \
+        qq = wasm_i16x8_add(qq, wasm_i16x8_shr(wasm_v128_load(x + 256 + 32 * (p) + 16), 3));                   \
+        acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(pp, PAIR16(s, 2 * (p), 2 * (p) + 1)));               \
+        acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(qq, PAIR16(s, 2 * (p), 2 * (p) + 1)));               \
+    } while (0)
+        Q3_PART(0);
+        Q3_PART(1);
+        Q3_PART(2);
+        Q3_PART(3);
+#undef Q3_PART
+    }
+    *acc_lo = acc0;
+    *acc_hi = acc1;
+}
+
 /* One row of a K type against n_tok tokens laid out by k_token (xs, ys: the tokens' blocks
  * for their scales), out[t * ldo], in quant_dot.c's float order. */
 INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, const uint8_t *xs,
                   const block_q8_K *ys, int32_t n_tok, const qconsts *k) {
-    const int32_t bs = type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
+    const int32_t bs = type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
+                       : type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
                        : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
                                                  : (int32_t)sizeof(block_q4_K);
     int32_t t, i;
@@ -394,10 +444,11 @@ INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t n
         for (i = 0; i < nsb; i++) {
             const uint8_t *blk = w + i * bs;
             v128_t a0, a1, dv;
-            if (type == MLLM_DTYPE_Q6_K) {
+            if (type == MLLM_DTYPE_Q6_K || type == MLLM_DTYPE_Q3_K) {
                 uint16_t dh;
-                q6_block(blk, x + i * KSCR, &a0, &a1, k);
-                __builtin_memcpy(&dh, blk + 208, 2);
+                if (type == MLLM_DTYPE_Q6_K) q6_block(blk, x + i * KSCR, &a0, &a1, k);
+                else q3_block(blk, x + i * KSCR, &a0, &a1, k);
+                __builtin_memcpy(&dh, blk + (type == MLLM_DTYPE_Q6_K ? 208 : 108), 2);
                 dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
             } else {
                 uint16_t dh, dminh;
@@ -426,7 +477,8 @@ INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t n
 /* The K types: the tokens laid out in chunks that fit xbuf, then row by row. */
 INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
                      const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    const int32_t wrow = nsb * (type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
+    const int32_t wrow = nsb * (type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
+                                : type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
                                 : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
                                                           : (int32_t)sizeof(block_q4_K));
     const qconsts k = qconsts_make();
@@ -466,11 +518,13 @@ MM32(mm_q5_1, MLLM_DTYPE_Q5_1)
 MMK(mm_q4_k, MLLM_DTYPE_Q4_K)
 MMK(mm_q5_k, MLLM_DTYPE_Q5_K)
 MMK(mm_q6_k, MLLM_DTYPE_Q6_K)
+MMK(mm_q3_k, MLLM_DTYPE_Q3_K)
 
 EXPORT("mllm_relaxed_quant")
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
                            const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
-    const int k_type = type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K || type == MLLM_DTYPE_Q6_K;
+    const int k_type = type == MLLM_DTYPE_Q3_K || type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K ||
+                       type == MLLM_DTYPE_Q6_K;
     const int b32 = type == MLLM_DTYPE_Q4_0 || type == MLLM_DTYPE_Q4_1 || type == MLLM_DTYPE_Q5_0 ||
                     type == MLLM_DTYPE_Q5_1;
     if (!k_type && !b32) return 0;
@@ -491,6 +545,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
         if (n_in % QK_K || chunk < 1 || ((uintptr_t)xbuf & 15)) return 0;
         if (type == MLLM_DTYPE_Q4_K) mm_q4_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == MLLM_DTYPE_Q5_K) mm_q5_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q3_K) mm_q3_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else mm_q6_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         return 1;
     }

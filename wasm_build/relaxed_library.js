@@ -17,7 +17,7 @@ mergeInto(LibraryManager.library, {
     'var mllmRelaxedFn, mllmRelaxedQuantFn;\n' + // undefined until this thread tries; then the kernel or null
     // For engine.js: whether Q8_0 matmuls run on the relaxed kernels in this (the calling) thread.
     'Module["mllmRelaxedActive"] = function() { return mllmRelaxedKernel() !== null; };\n' +
-    // For tests: whether the 4/5/6-bit types' matmuls run on the relaxed kernels in this thread.
+    // For tests: whether the 3/4/5/6-bit types' matmuls run on the relaxed kernels in this thread.
     'Module["mllmRelaxedQuantActive"] = function() { mllmRelaxedKernel(); return mllmRelaxedQuantFn !== null; };',
   $mllmRelaxedKernel: function() {
     if (mllmRelaxedFn === undefined) {
