@@ -54,7 +54,7 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     /* the activation formats: readable (tests), never weights */
     [MLLM_DTYPE_Q8_1] = {.name = "Q8_1", .block_elems = QK8_1, .block_bytes = sizeof(block_q8_1),
                          .to_float = q8_1_dequantize},
-    QUANT(MLLM_DTYPE_Q2_K, "Q2_K", QK_K, block_q2_K, q2_k, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_Q2_K, "Q2_K", QK_K, block_q2_K, q2_k, MLLM_ACT_Q8_K),
     QUANT_R(MLLM_DTYPE_Q3_K, "Q3_K", QK_K, block_q3_K, q3_k, MLLM_ACT_Q8_K),
     QUANT_R(MLLM_DTYPE_Q4_K, "Q4_K", QK_K, block_q4_K, q4_k, MLLM_ACT_Q8_K),
     QUANT_R(MLLM_DTYPE_Q5_K, "Q5_K", QK_K, block_q5_K, q5_k, MLLM_ACT_Q8_K),

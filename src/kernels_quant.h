@@ -36,7 +36,7 @@ KERN_QUANT_MATMUL(q5_k_simd128);
 KERN_QUANT_MATMUL(q6_k_simd128);
 KERN_QUANT_MATMUL(iq4_xs_simd128);
 #ifdef MLLM_RELAXED_IMPORT
-/* The relaxed-SIMD module's kernels of Q4_0, Q4_1, Q5_0, Q5_1, Q3_K..Q6_K (w->type says
+/* The relaxed-SIMD module's kernels of Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K (w->type says
  * which; src/kernels_relaxed_quant.c): 1 when done, 0 without writing where the engine has no
  * relaxed SIMD or the call is not one they take (then the SIMD128 kernel runs). */
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,

@@ -1,7 +1,7 @@
-/* kernels_relaxed_quant.c — matmuls of the 3/4/5/6-bit types (Q4_0, Q4_1, Q5_0, Q5_1, Q3_K,
- * Q4_K, Q5_K, Q6_K) on relaxed SIMD's int8 dot, bit-identical to quant_dot.c's scalar references.
+/* kernels_relaxed_quant.c — matmuls of the 2..6-bit types (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K)
+ * on relaxed SIMD's int8 dot, bit-identical to quant_dot.c's scalar references.
  *
- * The weights' levels are small unsigned integers (Q4 0..15, Q5 0..31, Q3_K 0..7, Q6_K 0..63)
+ * The weights' levels are small unsigned integers (Q4 0..15, Q5 0..31, Q2_K 0..3, Q3_K 0..7, Q6_K 0..63)
  * and go in as the dot's second operand, the signed activation bytes as the first; offsets
  * (Q4_0's 8, Q5_0's 16, Q3_K's 4, Q6_K's 32) leave as offset x the activations' sum. These are the integers of the
  * scalar reference, so every float step can be its own, in its order.
@@ -427,11 +427,55 @@ INLINE void q3_block(const uint8_t *blk, const uint8_t *xs, v128_t *acc_lo, v128
     *acc_hi = acc1;
 }
 
+/* Q2_K's super-block of one row against the token (y, in its own order: Q2_K needs only
+ * totals): dall * isum - dmin * summs as quant_dot.c forms it. Levels 0..3. */
+INLINE float q2_block(const uint8_t *blk, const block_q8_K *y) {
+    const v128_t m3 = wasm_i8x16_splat(3), s0 = wasm_v128_load(blk); /* scales: low nibble scale, high min */
+    const v128_t sc = wasm_v128_and(s0, wasm_i8x16_splat(15)), mn = wasm_u8x16_shr(s0, 4);
+    const v128_t sc_lo = wasm_u16x8_extend_low_u8x16(sc), sc_hi = wasm_u16x8_extend_high_u8x16(sc);
+    v128_t acc = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums), wasm_u16x8_extend_low_u8x16(mn)),
+                                wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums + 8), wasm_u16x8_extend_high_u8x16(mn)));
+    v128_t is = wasm_i32x4_splat(0);
+    uint16_t dh, dminh;
+    int32_t summs, isum;
+    int half;
+    acc = wasm_i32x4_add(acc, wasm_i32x4_shuffle(acc, acc, 2, 3, 0, 1));
+    acc = wasm_i32x4_add(acc, wasm_i32x4_shuffle(acc, acc, 1, 0, 3, 2));
+    summs = wasm_i32x4_extract_lane(acc, 0);
+    for (half = 0; half < 2; half++) {
+        const v128_t q0 = wasm_v128_load(blk + 16 + 32 * half), q1 = wasm_v128_load(blk + 32 + 32 * half);
+        const v128_t s = half ? sc_hi : sc_lo;
+        const int8_t *x = y->qs + 128 * half;
+#define Q2_PART(j)                                                                                             \
+    do {                                                                                                       \
+        const v128_t a = DOT16(wasm_v128_load(x + 32 * (j)), wasm_v128_and(wasm_u16x8_shr(q0, 2 * (j)), m3));   \
+        const v128_t b = DOT16(wasm_v128_load(x + 32 * (j) + 16), wasm_v128_and(wasm_u16x8_shr(q1, 2 * (j)), m3)); \
+        is = wasm_i32x4_add(is, wasm_i32x4_dot_i16x8(a, wasm_i16x8_shuffle(s, s, 2 * (j), 2 * (j), 2 * (j), 2 * (j), \
+                                                                           2 * (j), 2 * (j), 2 * (j), 2 * (j)))); \
+        is = wasm_i32x4_add(is, wasm_i32x4_dot_i16x8(b, wasm_i16x8_shuffle(s, s, 2 * (j) + 1, 2 * (j) + 1,     \
+                                                                           2 * (j) + 1, 2 * (j) + 1, 2 * (j) + 1, \
+                                                                           2 * (j) + 1, 2 * (j) + 1, 2 * (j) + 1))); \
+    } while (0)
+        Q2_PART(0);
+        Q2_PART(1);
+        Q2_PART(2);
+        Q2_PART(3);
+#undef Q2_PART
+    }
+    is = wasm_i32x4_add(is, wasm_i32x4_shuffle(is, is, 2, 3, 0, 1));
+    is = wasm_i32x4_add(is, wasm_i32x4_shuffle(is, is, 1, 0, 3, 2));
+    isum = wasm_i32x4_extract_lane(is, 0);
+    __builtin_memcpy(&dh, blk + 80, 2);
+    __builtin_memcpy(&dminh, blk + 82, 2);
+    return y->d * half_f32(dh) * (float)isum - y->d * half_f32(dminh) * (float)summs;
+}
+
 /* One row of a K type against n_tok tokens laid out by k_token (xs, ys: the tokens' blocks
  * for their scales), out[t * ldo], in quant_dot.c's float order. */
 INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, const uint8_t *xs,
                   const block_q8_K *ys, int32_t n_tok, const qconsts *k) {
-    const int32_t bs = type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
+    const int32_t bs = type == MLLM_DTYPE_Q2_K ? (int32_t)sizeof(block_q2_K)
+                       : type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
                        : type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
                        : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
                                                  : (int32_t)sizeof(block_q4_K);
@@ -441,6 +485,11 @@ INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t n
         const block_q8_K *y = ys + t * nsb;
         v128_t sums_lo = wasm_f32x4_splat(0.0f), sums_hi = sums_lo;
         float sumf = 0.0f;
+        if (type == MLLM_DTYPE_Q2_K) { /* one float sum, no lanes */
+            for (i = 0; i < nsb; i++) sumf += q2_block(w + i * bs, y + i);
+            out[t * ldo] = sumf;
+            continue;
+        }
         for (i = 0; i < nsb; i++) {
             const uint8_t *blk = w + i * bs;
             v128_t a0, a1, dv;
@@ -477,7 +526,8 @@ INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t n
 /* The K types: the tokens laid out in chunks that fit xbuf, then row by row. */
 INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
                      const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    const int32_t wrow = nsb * (type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
+    const int32_t wrow = nsb * (type == MLLM_DTYPE_Q2_K ? (int32_t)sizeof(block_q2_K)
+                                : type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
                                 : type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
                                 : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
                                                           : (int32_t)sizeof(block_q4_K));
@@ -519,11 +569,12 @@ MMK(mm_q4_k, MLLM_DTYPE_Q4_K)
 MMK(mm_q5_k, MLLM_DTYPE_Q5_K)
 MMK(mm_q6_k, MLLM_DTYPE_Q6_K)
 MMK(mm_q3_k, MLLM_DTYPE_Q3_K)
+MMK(mm_q2_k, MLLM_DTYPE_Q2_K)
 
 EXPORT("mllm_relaxed_quant")
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
                            const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
-    const int k_type = type == MLLM_DTYPE_Q3_K || type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K ||
+    const int k_type = type == MLLM_DTYPE_Q2_K || type == MLLM_DTYPE_Q3_K || type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K ||
                        type == MLLM_DTYPE_Q6_K;
     const int b32 = type == MLLM_DTYPE_Q4_0 || type == MLLM_DTYPE_Q4_1 || type == MLLM_DTYPE_Q5_0 ||
                     type == MLLM_DTYPE_Q5_1;
@@ -546,6 +597,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
         if (type == MLLM_DTYPE_Q4_K) mm_q4_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == MLLM_DTYPE_Q5_K) mm_q5_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == MLLM_DTYPE_Q3_K) mm_q3_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q2_K) mm_q2_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else mm_q6_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         return 1;
     }

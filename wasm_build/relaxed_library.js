@@ -7,7 +7,7 @@
 // Each thread instantiates the module on its first call, over the engine's own memory, if it
 // compiles (the engine has relaxed SIMD). The Q8_0 kernel (mllm_relaxed_q8_0) feeds the dot
 // operands above 127, so it runs only where mllm_relaxed_probe says the engine's dot is exact
-// for them (x86 with AVX-VNNI; not pmaddubsw or signed lowerings); the 4/5/6-bit types'
+// for them (x86 with AVX-VNNI; not pmaddubsw or signed lowerings); the 2..6-bit types'
 // kernel (mllm_relaxed_quant) keeps its operands in 0..127, defined alike everywhere, so it
 // runs wherever the module compiles. Otherwise a call returns 0 and the SIMD128 kernel does
 // the work. A call costs one JS hop, against a whole matrix of work.
@@ -17,7 +17,7 @@ mergeInto(LibraryManager.library, {
     'var mllmRelaxedFn, mllmRelaxedQuantFn;\n' + // undefined until this thread tries; then the kernel or null
     // For engine.js: whether Q8_0 matmuls run on the relaxed kernels in this (the calling) thread.
     'Module["mllmRelaxedActive"] = function() { return mllmRelaxedKernel() !== null; };\n' +
-    // For tests: whether the 3/4/5/6-bit types' matmuls run on the relaxed kernels in this thread.
+    // For tests: whether the 2..6-bit types' matmuls run on the relaxed kernels in this thread.
     'Module["mllmRelaxedQuantActive"] = function() { mllmRelaxedKernel(); return mllmRelaxedQuantFn !== null; };',
   $mllmRelaxedKernel: function() {
     if (mllmRelaxedFn === undefined) {

@@ -233,7 +233,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 
 static void test_relaxed_matmuls_equal_scalar_bit_for_bit(void) {
     static const uint32_t T[] = {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q5_1,
-                                 MLLM_DTYPE_Q3_K, MLLM_DTYPE_Q4_K, MLLM_DTYPE_Q5_K, MLLM_DTYPE_Q6_K};
+                                 MLLM_DTYPE_Q2_K, MLLM_DTYPE_Q3_K, MLLM_DTYPE_Q4_K, MLLM_DTYPE_Q5_K, MLLM_DTYPE_Q6_K};
     static const int ROWS[] = {1, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 21};
     enum { MAXR = 21, MAXT = 5, LDO = 23 };
     static uint8_t wm[MAXR * (ROW / 256 * 210)], am[MAXT * (ROW / 256 * 292)];

@@ -54,8 +54,8 @@ test('Node LTS: the relaxed matmuls of the 4/5/6-bit types equal the scalar refe
     '-s', 'EXPORTED_RUNTIME_METHODS=[]', '-o', `${OUT}/test_quant_simd.cjs`],
   { cwd: ROOT, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = run([`${OUT}/test_quant_simd.cjs`]);
-  // Q4_0, Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K: their operands stay in 0..127, so no CPU feature gates them
-  assert.match(out, /relaxed quant types taken: 8,/, out);
+  // Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K: their operands stay in 0..127, so no CPU feature gates them
+  assert.match(out, /relaxed quant types taken: 9,/, out);
   assert.match(out, /quant_simd: 4 passed, 0 failed/, out);
 });
 
@@ -105,10 +105,10 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
 
 test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
-  // the bundled model (width 256, ffn 704): Q3_K..Q6_K where rows are 256, fallbacks for ffn_down
+  // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
   const quantizeRows = (t, d, r, c) => eng.quantizeRows(t, d, r, c);
-  const types = ['q4_0', 'q4_1', 'q5_0', 'q5_1', 'q3_k_m', 'q4_k_m', 'q5_k_m', 'q6_k'];
+  const types = ['q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_m', 'q4_k_m', 'q5_k_m', 'q6_k'];
   for (const t of types) {
     await convertToFile(`${ROOT}models/default`, `${OUT}/default-${t}.gguf`, { type: t, quantizeRows, onWarning: () => {} });
   }
