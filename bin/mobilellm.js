@@ -8,6 +8,7 @@ import { jsonSchemaToGrammar } from '../worker/json_schema_grammar.js';
 import { runBench } from '../wasm_build/bench_procedure.js';
 import { parseOption, contextLength } from '../worker/options.js';
 import { parseRepoId } from '../lib/repo_id.js';
+import { modelCard } from '../lib/model_card.js';
 import { escapeControls, terminalWriter } from './terminal.js';
 import { progressLine } from './progress.js';
 
@@ -29,14 +30,15 @@ const HELP = {
                    [--no-simd] [--no-relaxed]                    -> JSON speeds`,
   convert: `mobilellm convert  HF_DIR|REPO_ID|URL -o OUT.gguf [--type q8_0|f16|f32|bf16|q4_0|q4_1|q5_0|q5_1|q2_k|
                    q3_k_s|q3_k_m|q3_k_l|q4_k_s|q4_k_m|q5_k_s|q5_k_m|q6_k|iq4_nl|iq4_xs] (4/5/6-bit types: HF_DIR only)`,
-  info: `mobilellm info     [-m MODEL]                                    -> JSON hparams`,
+  info: `mobilellm info     [-m MODEL]                                    -> JSON hparams and the model card`,
   chat: `mobilellm chat     [-m MODEL] [--system TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--ctx N] [--raw]
     an interactive chat on the terminal: replies stream, the KV cache is kept between turns
     (only the new turn is evaluated); the model's chat template or a plain fallback; ends on
     EOF (Ctrl-D)`,
   eval: `mobilellm eval     [-m MODEL] (--task FILE.jsonl)... [--format F] [--limit N] [--shots K] [--no-bos]
                    [--perplexity FILE]... [--ctx N] [--stride S] [--threads T] [--max-gen-tokens N]
-                   [--output LOG.jsonl]                          -> JSON scores per file`,
+                   [--batch TOKENS] [--output LOG.jsonl]         -> JSON scores per file
+    --batch: tokens per forward pass of several documents (default 512; 0: one document at a time)`,
   help: `mobilellm help [COMMAND]                                         this text, or one command's`,
 };
 
@@ -227,7 +229,8 @@ async function cmdBench(argv) {
   if (K + P + N > Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256)))
     throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the model's context of ${model.info.nCtxTrain}`);
   const relaxedSimd = !opts['--no-relaxed'];
-  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads, relaxedSimd });
+  const cpuClock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const speed = runBench(model, { promptTokens: P, genTokens: N, ctxPos: K, threads, relaxedSimd, cpuClock });
   const res = {
     ...speed, load_ms: +loadMs.toFixed(1), peak_mem_mb: +(eng.heapBytes / 1048576).toFixed(1),
     peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1), prompt_tokens: P, gen_tokens: N, threads,
@@ -253,13 +256,16 @@ async function cmdInfo(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value' });
   if (rest.length) throw new UsageError(`info takes no positional arguments (got '${rest[0]}')`);
   const { model } = await load(opts);
-  process.stdout.write(JSON.stringify(model.info, null, 2) + '\n');
+  // the facts, then the model card in words (lib/model_card.js); lists of numbers on one line
+  const text = JSON.stringify({ ...model.info, card: modelCard(model.info) }, null, 2)
+    .replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, nums) => `[${nums.split(/,\s*/).join(', ')}]`);
+  process.stdout.write(text + '\n');
 }
 
 async function cmdEval(argv) {
   const { opts, rest } = parseArgs(argv, { '-m': 'value', '--task': 'list', '--perplexity': 'list', '--format': 'value',
     '--limit': 'value', '--shots': 'value', '--threads': 'value', '--output': 'value', '--ctx': 'value', '--stride': 'value',
-    '--no-bos': 'bool', '--max-gen-tokens': 'value' });
+    '--no-bos': 'bool', '--max-gen-tokens': 'value', '--batch': 'value' });
   if (rest.length) throw new UsageError(`eval takes no positional arguments (got '${rest[0]}'); name files with --task or --perplexity`);
   const files = [...(opts['--task'] ?? []).map((f) => ['task', f]), ...(opts['--perplexity'] ?? []).map((f) => ['perplexity', f])];
   if (!files.length) throw new UsageError('eval needs --task FILE.jsonl or --perplexity FILE');
@@ -267,6 +273,7 @@ async function cmdEval(argv) {
     limit: num(opts, '--limit', 'limit', undefined), shots: num(opts, '--shots', 'shots', 0),
     threads: num(opts, '--threads', 'threads', 1), ctx: num(opts, '--ctx', 'ctx', undefined),
     stride: num(opts, '--stride', 'stride', undefined), maxGenTokens: num(opts, '--max-gen-tokens', 'maxGenTokens', undefined),
+    batch: num(opts, '--batch', 'batch', undefined),
     ...(opts['--no-bos'] ? { bos: false } : {}), log: !!opts['--output'],
   };
   const { basename } = await import('node:path');

@@ -6,6 +6,7 @@
 export const GGUF_KEY = Object.freeze({
   GENERAL_ARCHITECTURE: 'general.architecture',
   GENERAL_NAME: 'general.name',
+  GENERAL_BASENAME: 'general.basename',
   GENERAL_ALIGNMENT: 'general.alignment',
   GENERAL_FILE_TYPE: 'general.file_type',
   SHARE_REPEAT: 'mobilellm.layer_share.repeat',

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_pass.h"
 #include "dtype.h"
 #include "error.h"
 #include "kernels.h"
@@ -281,24 +282,26 @@ static float attn_temperature(const mllm_hparams *hp, int32_t pos) {
     return logf(floorf(((float)pos + 1.0f) / (float)hp->attn_temp_length) + 1.0f) * hp->attn_temp_scale + 1.0f;
 }
 
-/* Run n tokens at positions pos0.. through every layer. Rows first_logit..n-1 get logits,
+/* Run n tokens at positions pos0.. through every layer (forward.h; a batch's tokens at their
+ * own positions). Rows first_logit..n-1 get logits,
  * written to c->logits from row 0 (first_logit == n: no head at all). Like llama.cpp, the
  * last layer computes only the keys and values of rows before first_logit (the cache
  * needs them; nothing else does): 1/n_layer of a prompt's work, and the whole last layer
  * but k and v for chunks before a prompt's last. Every row is computed independently, so
  * the rows that are computed get exactly the values they get in a full pass. */
-static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t pos0, int32_t first_logit) {
+void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t pos0, int32_t first_logit,
+                   const mllm_batch_token *batch) {
     const mllm_model *m = c->m;
     const mllm_hparams *hp = &m->hp;
     const int64_t d = hp->n_embd, ff = hp->n_ff;
     int32_t t, l;
 
     for (t = 0; t < n; t++) {
-        kern_embed(c->x + t * d, m->tok_embd->data, m->tok_embd->type, tokens[t], d);
-        kern_rope_table(c->rope + (size_t)t * hp->n_rot, pos0 + t, hp->n_rot, hp->rope_theta);
+        const int32_t pos = batch ? batch[t].pos : pos0 + t;
+        kern_embed(c->x + t * d, m->tok_embd->data, m->tok_embd->type, batch ? batch[t].token : tokens[t], d);
+        kern_rope_table(c->rope + (size_t)t * hp->n_rot, pos, hp->n_rot, hp->rope_theta);
         if (hp->rope_theta_swa != hp->rope_theta) /* the windowed blocks' own base, the second half */
-            kern_rope_table(c->rope + ((size_t)c->n_batch + (size_t)t) * hp->n_rot, pos0 + t, hp->n_rot,
-                            hp->rope_theta_swa);
+            kern_rope_table(c->rope + ((size_t)c->n_batch + (size_t)t) * hp->n_rot, pos, hp->n_rot, hp->rope_theta_swa);
     }
 
     for (l = 0; l < hp->n_layer_eff; l++) {
@@ -333,7 +336,7 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
                     kern_head_rmsnorm(k, hp->n_head_kv, hp->head_dim, hp->rms_eps);
                 }
             } else if (hp->attn_temp_scale != 0.0f && t >= r0) { /* a no-RoPE layer's temperature */
-                const float f = attn_temperature(hp, pos0 + t);
+                const float f = attn_temperature(hp, batch ? batch[t].pos : pos0 + t);
                 int32_t i;
                 for (i = 0; i < c->q_dim; i++) q[i] *= f;
             }
@@ -351,7 +354,8 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
             }
         }
         if (nr == 0) continue; /* the last layer of a chunk without logits: the cache is filled */
-        attention(c, l, pos0, r0, n);
+        if (batch) batch_attention(c, l, batch, pos0);
+        else attention(c, l, pos0, r0, n);
         /* from here on the layer works on rows r0.. only, kept at their own row indices */
         {
             float *x = c->x + (size_t)r0 * d, *xn = c->xn + (size_t)r0 * d;
@@ -375,6 +379,7 @@ static void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int
         }
     }
 
+    if (batch) first_logit = n - batch_logit_rows(c, batch, n); /* its marked rows, moved to the end */
     if (first_logit < n) {
         int32_t n_out = n - first_logit;
         row_steps(c, ROWS_NORM, c->xn, c->x + (size_t)first_logit * d, NULL, m->output_norm, d, n_out,
@@ -516,9 +521,25 @@ void mllm_context_free(mllm_context *c) {
     free(c->up);
     free(c->scores);
     free(c->rope);
+    free(c->gather);
+    free(c->pieces);
     for (i = 0; i <= MLLM_ACT_Q8_K; i++) free(c->act[i]);
     free(c->logits);
     free(c);
+}
+
+mllm_status forward_logit_rows(mllm_context *c, int32_t n, mllm_error *err) {
+    if (n > c->logits_rows) { /* once per context: to n_batch rows */
+        /* in 64 bits: n_batch * n_vocab floats can pass a 32-bit size_t (wasm) */
+        uint64_t bytes = sizeof(float) * (uint64_t)c->n_batch * (uint64_t)c->m->hp.n_vocab;
+        float *grown = bytes <= (uint64_t)SIZE_MAX ? (float *)realloc(c->logits, (size_t)bytes) : NULL;
+        if (!grown)
+            return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the logits of %d tokens (an all-logits eval)",
+                             (int)c->n_batch);
+        c->logits = grown;
+        c->logits_rows = c->n_batch;
+    }
+    return MLLM_OK;
 }
 
 mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t all_logits, mllm_error *err) {
@@ -529,6 +550,10 @@ mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t
     if (all_logits && n > c->n_batch)
         return mllm_fail(err, MLLM_ERR_ARG, "an all-logits eval of %d tokens exceeds the batch size %d", (int)n,
                          (int)c->n_batch);
+    if (c->n_past != c->n_seq)
+        return mllm_fail(err, MLLM_ERR_STATE,
+                         "the cache holds a batch of several sequences after position %d: rewind to it before evaluating one sequence",
+                         (int)c->n_seq);
     if (n > c->n_ctx - c->n_past)
         return mllm_fail(err, MLLM_ERR_CONTEXT_FULL,
                          "evaluating %d tokens after %d would exceed the context length %d", (int)n,
@@ -538,15 +563,9 @@ mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t
             return mllm_fail(err, MLLM_ERR_ARG, "token %d at index %d is outside the vocabulary 0..%d",
                              (int)tokens[i], (int)i, (int)c->m->hp.n_vocab - 1);
 
-    if (all_logits && n > c->logits_rows) { /* once per context, before any state changes */
-        /* in 64 bits: n_batch * n_vocab floats can pass a 32-bit size_t (wasm) */
-        uint64_t bytes = sizeof(float) * (uint64_t)c->n_batch * (uint64_t)c->m->hp.n_vocab;
-        float *grown = bytes <= (uint64_t)SIZE_MAX ? (float *)realloc(c->logits, (size_t)bytes) : NULL;
-        if (!grown)
-            return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for the logits of %d tokens (an all-logits eval)",
-                             (int)c->n_batch);
-        c->logits = grown;
-        c->logits_rows = c->n_batch;
+    if (all_logits) {
+        mllm_status st = forward_logit_rows(c, n, err); /* before any state changes */
+        if (st != MLLM_OK) return st;
     }
     c->logits_valid = 0;
     for (off = 0; off < n; off += c->n_batch) {
@@ -554,9 +573,10 @@ mllm_status mllm_eval(mllm_context *c, const int32_t *tokens, int32_t n, int32_t
         int32_t first = cn; /* no logits for chunks before the last */
         if (all_logits) first = 0;
         else if (off + cn == n) first = cn - 1;
-        forward_chunk(c, tokens + off, cn, c->n_past, first);
+        forward_chunk(c, tokens + off, cn, c->n_past, first, NULL);
         c->n_past += cn;
     }
+    c->n_seq = c->n_past;
     c->logits_n = n;
     c->logits_all = all_logits ? 1 : 0;
     c->logits_valid = 1;
@@ -593,6 +613,7 @@ mllm_status mllm_kv_rewind(mllm_context *c, int32_t n_keep, mllm_error *err) {
     if (n_keep < c->n_past) {
         /* Stale K/V rows past n_keep are simply overwritten by later evals. */
         c->n_past = n_keep;
+        if (c->n_seq > n_keep) c->n_seq = n_keep;
         c->logits_valid = 0;
     }
     return MLLM_OK;

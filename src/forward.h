@@ -17,6 +17,8 @@ struct mllm_context {
     int32_t n_ctx;
     int32_t n_batch;
     int32_t n_past;
+    int32_t n_seq;         /* slots 0..n_seq-1 hold one sequence at positions 0..; mllm_eval appends only
+                              there, and past it lie the slots of a batch (mllm_eval_batch) */
     int32_t kv_dim;        /* n_head_kv * head_dim */
     int32_t q_dim;         /* n_head * head_dim */
 
@@ -54,6 +56,12 @@ struct mllm_context {
                               max(n_embd, q_dim, n_ff) quantized activations (kern_quantize_act);
                               NULL for the float formats and any format no matrix's dot takes */
 
+    /* mllm_eval_batch's scratch (batch.c), grown there on first use, freed with the context */
+    float *gather;         /* [threads][2][gather_rows][head_dim] one KV group's visible keys, then values */
+    int32_t gather_rows;
+    int32_t *pieces;       /* [n_batch + 1] the batch's pieces (batch_attention.h): first tokens, then n */
+    int32_t n_pieces;
+
     float *logits;         /* [logits_rows][n_vocab] */
     int32_t logits_rows;   /* 1 until the first all-logits eval of several tokens grows it to
                               n_batch: most contexts never need n_batch rows of n_vocab floats */
@@ -61,6 +69,16 @@ struct mllm_context {
     int32_t logits_all;    /* 1: row i holds token i; 0: row 0 holds the last token */
     int32_t logits_valid;
 };
+
+/* Run n tokens through every layer (forward.c). batch NULL: tokens at positions and slots
+ * pos0.., one sequence, logits for rows first_logit.. (n: none). batch (mllm_eval_batch,
+ * tokens NULL, first_logit 0): its tokens, positions and visibility, in slots pos0..; logits
+ * for the tokens it marks. Either way the logits go to c->logits from row 0. */
+void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t pos0, int32_t first_logit,
+                   const mllm_batch_token *batch);
+
+/* Make c->logits hold n rows (n <= n_batch); MLLM_ERR_NOMEM leaves the context as it was. */
+mllm_status forward_logit_rows(mllm_context *c, int32_t n, mllm_error *err);
 
 /* The model a context evaluates (the generator needs its tokenizer; also declared in
  * sampler.h). */

@@ -7,6 +7,7 @@
 
 #define GGUF_KEY_GENERAL_ARCHITECTURE "general.architecture"
 #define GGUF_KEY_GENERAL_NAME "general.name"
+#define GGUF_KEY_GENERAL_BASENAME "general.basename"
 #define GGUF_KEY_GENERAL_ALIGNMENT "general.alignment"
 #define GGUF_KEY_GENERAL_FILE_TYPE "general.file_type"
 

@@ -1,6 +1,6 @@
 /* kernels_quant.c — matmuls of the 4/5/6-bit weight types: each output is one dot product of
- * quant_dot.c (or its bit-identical SIMD128 version), row by row, every token against a row
- * while it is in cache. */
+ * quant_dot.c (or its bit-identical SIMD128 version); the scalar goes row by row, the SIMD128
+ * eight or four rows at once; every token against the rows while they are in cache. */
 #include "kernels_quant.h"
 
 #include "dtype.h"
@@ -54,27 +54,27 @@ DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
-/* 32-block types: eight rows per pass, four from each half of the rows (two streams; each
- * block's activations split once for the eight), then a group of four, the rest alone. */
+/* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
+ * activations laid out once for the eight; eight streams, each a sequential read, as the Q8_0
+ * decode reads them), then a group of four, the rest alone. */
 static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                                  const void *xq, int64_t n_tok, quant_dot8_fn dot8, quant_dot4_fn dot4,
                                  quant_dot_fn dot, int act) {
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
     const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
-    const int64_t quads = n_rows / 4, part = quads / 2;
+    const int64_t span = n_rows / 8;
     int64_t q, r, t, k;
-    int g;
-    for (q = 0; q < part; q++) {
+    for (q = 0; q < span; q++) {
         const void *w2[2];
-        for (g = 0; g < 2; g++) w2[g] = wd + (size_t)(4 * (q + g * part)) * wrow;
+        w2[0] = wd + (size_t)q * wrow;
+        w2[1] = wd + (size_t)(q + 4 * span) * wrow;
         for (t = 0; t < n_tok; t++) {
             float o[8];
-            dot8(n_in, w2, wrow, a + (size_t)t * arow, o);
-            for (g = 0; g < 2; g++)
-                for (k = 0; k < 4; k++) out[t * ldo + 4 * (q + g * part) + k] = o[4 * g + k];
+            dot8(n_in, w2, (size_t)span * wrow, a + (size_t)t * arow, o);
+            for (k = 0; k < 8; k++) out[t * ldo + q + k * span] = o[k];
         }
     }
-    for (r = 8 * part; r + 4 <= n_rows; r += 4) {
+    for (r = 8 * span; r + 4 <= n_rows; r += 4) {
         for (t = 0; t < n_tok; t++) {
             float o[4];
             dot4(n_in, wd + (size_t)r * wrow, wrow, a + (size_t)t * arow, o);
@@ -82,6 +82,25 @@ static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, 
         }
     }
     for (; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wd + (size_t)r * wrow, a + (size_t)t * arow);
+}
+
+/* Four rows per pass from four stretches, the rest alone: Q5_1, whose eight-row pass holds
+ * more than V8 keeps in registers (from memory it ran 12-15% slower than this). */
+static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                                 const void *xq, int64_t n_tok, quant_dot4_fn dot4, quant_dot_fn dot, int act) {
+    const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
+    const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
+    const int64_t span = n_rows / 4;
+    int64_t q, r, t, k;
+    for (q = 0; q < span; q++) {
+        for (t = 0; t < n_tok; t++) {
+            float o[4];
+            dot4(n_in, wd + (size_t)q * wrow, (size_t)span * wrow, a + (size_t)t * arow, o);
+            for (k = 0; k < 4; k++) out[t * ldo + q + k * span] = o[k];
+        }
+    }
+    for (r = 4 * span; r < n_rows; r++)
         for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wd + (size_t)r * wrow, a + (size_t)t * arow);
 }
 
@@ -94,14 +113,17 @@ static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, 
 DEFINE4(q4_0_simd128, q4_0_dot8_q8_0_simd128, q4_0_dot4_q8_0_simd128, q4_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE4(q4_1_simd128, q4_1_dot8_q8_1_simd128, q4_1_dot4_q8_1_simd128, q4_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
 DEFINE4(q5_0_simd128, q5_0_dot8_q8_0_simd128, q5_0_dot4_q8_0_simd128, q5_0_dot_q8_0_simd128, MLLM_ACT_Q8_0)
-DEFINE4(q5_1_simd128, q5_1_dot8_q8_1_simd128, q5_1_dot4_q8_1_simd128, q5_1_dot_q8_1_simd128, MLLM_ACT_Q8_1)
+KERN_QUANT_MATMUL(q5_1_simd128) {
+    (void)x, (void)hints;
+    matmul_dots4(out, ldo, w, n_in, n_rows, xq, n_tok, q5_1_dot4_q8_1_simd128, q5_1_dot_q8_1_simd128, MLLM_ACT_Q8_1);
+}
 DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
-DEFINE(q2_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q3_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q4_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q5_k_simd128, q5_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(q6_k_simd128, q6_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
-DEFINE(iq4_xs_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q2_k_simd128, q2_k_dot8_q8_k_simd128, q2_k_dot4_q8_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q3_k_simd128, q3_k_dot8_q8_k_simd128, q3_k_dot4_q8_k_simd128, q3_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q4_k_simd128, q4_k_dot8_q8_k_simd128, q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q5_k_simd128, q5_k_dot8_q8_k_simd128, q5_k_dot4_q8_k_simd128, q5_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(q6_k_simd128, q6_k_dot8_q8_k_simd128, q6_k_dot4_q8_k_simd128, q6_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 
 #ifdef MLLM_RELAXED_IMPORT
 /* src/kernels_relaxed_quant.c (the relaxed module, supplied by wasm_build/relaxed_library.js):

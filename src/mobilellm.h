@@ -89,11 +89,39 @@ typedef struct mllm_model_info {
     float rope_theta;
     float rms_eps;
     int32_t n_repacked;        /* weight matrices in the interleaved layout (mllm_model_params.repack) */
+    int32_t qk_norm;           /* 1: a weightless RMS norm of each q and k head after RoPE (llama4) */
+    int32_t n_swa;             /* sliding window of the windowed layers, in positions; 0: none */
+    int32_t n_swa_layers;      /* effective layers that attend within the window (the rest: the whole context) */
+    int32_t n_rope_layers;     /* effective layers whose q and k are rotated */
     int64_t n_params;          /* parameters stored (shared blocks counted once) */
     int64_t weight_bytes;      /* bytes of tensor data */
 } mllm_model_info;
 
 void mllm_model_get_info(const mllm_model *m, mllm_model_info *out);
+
+/* One effective layer as the forward pass runs it (the model card's per-layer pattern). */
+typedef struct mllm_layer_info {
+    int32_t block;    /* the stored block it runs (layer sharing runs a block several times) */
+    int32_t rope;     /* 1: q and k are rotated */
+    int32_t window;   /* attends to the last `window` positions; 0: to the whole context */
+    int32_t qk_norm;  /* 1: q and k heads are RMS-normed after RoPE */
+    float rope_theta; /* this layer's RoPE base (when rope is 1) */
+} mllm_layer_info;
+
+/* Layer `layer` (0 .. n_layer_effective-1) of the model; MLLM_ERR_ARG outside that range. */
+mllm_status mllm_model_get_layer(const mllm_model *m, int32_t layer, mllm_layer_info *out, mllm_error *err);
+
+/* The tensors of one ggml type in the model (the weight-type mix of a mixed file). */
+typedef struct mllm_type_usage {
+    int32_t type;      /* a ggml type id (mllm_dtype_name) */
+    int32_t n_tensors;
+    int64_t n_elems;
+    int64_t bytes;
+} mllm_type_usage;
+
+/* Fills out[0 .. min(count, cap)-1] with one entry per tensor type the model holds, in
+ * ascending type id, and returns count (the distinct types; 0 when m is NULL). */
+int32_t mllm_model_type_usage(const mllm_model *m, mllm_type_usage *out, int32_t cap);
 
 /* Metadata string (e.g. "general.name"); returns NULL when absent or not a string. The
  * pointer stays valid while the model lives; *len receives the byte length. */
@@ -173,6 +201,30 @@ int32_t mllm_n_past(const mllm_context *c);
 int32_t mllm_n_ctx(const mllm_context *c);
 /* Forget positions >= n_keep (0 clears). Logits become invalid. */
 mllm_status mllm_kv_rewind(mllm_context *c, int32_t n_keep, mllm_error *err);
+
+/* ------------------------------------------------------- several sequences in one batch */
+
+/* One token of an mllm_eval_batch. Token i of the batch goes into KV slot n_past + i, is
+ * rotated for position `pos`, and attends to slots see_from .. see_to - 1 and then to slots
+ * seg_from .. n_past + i (its own sequence up to itself), in that order. E.g. a context at
+ * slots 0..P-1 (positions 0.., each seeing seg_from = 0 up to itself), then each of its
+ * continuations seeing 0..P-1 and its own slots, at positions P..: the context is evaluated
+ * once and every continuation gets exactly the logits it gets evaluated after it alone. */
+typedef struct mllm_batch_token {
+    int32_t token;
+    int32_t pos;      /* 0 <= pos < n_ctx */
+    int32_t see_from; /* 0 <= see_from <= see_to <= seg_from <= n_past + i */
+    int32_t see_to;
+    int32_t seg_from;
+    int32_t logits;   /* 1: compute its logits; mllm_logits(c, k) is the k-th such token's */
+} mllm_batch_token;
+
+/* Evaluate n <= n_batch tokens of several sequences in one forward pass (one stream of the
+ * weights for all). Afterwards n_past counts the batch's slots, but mllm_eval refuses to
+ * append to them (MLLM_ERR_STATE) until the cache is rewound to the single sequence before
+ * them. Models with sliding-window layers are refused (MLLM_ERR_UNSUPPORTED). A bad token
+ * changes nothing. */
+mllm_status mllm_eval_batch(mllm_context *c, const mllm_batch_token *batch, int32_t n, mllm_error *err);
 
 /* -------------------------------------------------------------- sampler */
 

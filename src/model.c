@@ -469,8 +469,56 @@ void mllm_model_get_info(const mllm_model *m, mllm_model_info *o) {
         int64_t i;
         for (i = 0; i < (int64_t)m->gguf.n_tensors; i++) o->n_repacked += m->forms[i].layout != KERN_LAYOUT_ROWS;
     }
+    o->qk_norm = hp->qk_norm;
+    o->n_swa = hp->n_swa;
+    {
+        int32_t l;
+        for (l = 0; l < hp->n_layer_eff; l++) {
+            const mllm_block *b = &m->blocks[m->layer_block[l]];
+            o->n_swa_layers += b->swa;
+            o->n_rope_layers += b->rope;
+        }
+    }
     o->n_params = m->n_params;
     o->weight_bytes = m->weight_bytes;
+}
+
+mllm_status mllm_model_get_layer(const mllm_model *m, int32_t layer, mllm_layer_info *out, mllm_error *err) {
+    const mllm_block *b;
+    mllm_error_clear(err);
+    if (!m || !out) return mllm_fail(err, MLLM_ERR_ARG, "mllm_model_get_layer needs a model and a place for the answer");
+    if (layer < 0 || layer >= m->hp.n_layer_eff)
+        return mllm_fail(err, MLLM_ERR_ARG, "layer %d is outside 0..%d", (int)layer, (int)m->hp.n_layer_eff - 1);
+    b = &m->blocks[m->layer_block[layer]];
+    memset(out, 0, sizeof *out);
+    out->block = m->layer_block[layer];
+    out->rope = b->rope;
+    out->window = b->swa ? m->hp.n_swa : 0;
+    out->qk_norm = m->hp.qk_norm && b->rope; /* llama4 norms q and k on the layers with RoPE only */
+    out->rope_theta = b->swa ? m->hp.rope_theta_swa : m->hp.rope_theta; /* a windowed block's own base (Pro) */
+    return MLLM_OK;
+}
+
+int32_t mllm_model_type_usage(const mllm_model *m, mllm_type_usage *out, int32_t cap) {
+    int32_t type, n = 0;
+    if (!m) return 0;
+    for (type = 0; type < MLLM_DTYPE_COUNT; type++) { /* ascending id; a model has a few hundred tensors at most per type */
+        mllm_type_usage u;
+        uint64_t i;
+        memset(&u, 0, sizeof u);
+        u.type = type;
+        for (i = 0; i < m->gguf.n_tensors; i++) {
+            const gguf_tensor *t = &m->gguf.tensors[i];
+            if ((int32_t)t->type != type) continue;
+            u.n_tensors++;
+            u.n_elems += t->n_elems;
+            u.bytes += (int64_t)t->nbytes;
+        }
+        if (!u.n_tensors) continue;
+        if (out && n < cap) out[n] = u;
+        n++;
+    }
+    return n;
 }
 
 const char *mllm_model_meta_str(const mllm_model *m, const char *key, int32_t *len) {

@@ -58,8 +58,9 @@ float q4_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float q5_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float q6_k_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
 float iq4_xs_dot_q8_k_simd128(int64_t n, const void *w, const void *a);
-/* The 32-block types' dots of four rows (w, w + row_bytes, ...) with one token: out4[k] is
- * the dot above of row k, bit for bit. */
+/* The 32-block types' dots of four rows (w, w + row_bytes, ...; row_bytes: the distance
+ * between them, any multiple of a row's size) with one token: out4[k] is the dot above of
+ * row k, bit for bit. */
 typedef void (*quant_dot4_fn)(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
 void q4_0_dot4_q8_0_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
 void q4_1_dot4_q8_1_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
@@ -73,6 +74,19 @@ void q4_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, 
 void q5_0_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
 void q5_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
 void iq4_nl_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+/* The same four- and eight-row dots for the K types and IQ4_XS (against Q8_K). */
+void q2_k_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q3_k_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q4_k_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q5_k_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q6_k_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void iq4_xs_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4);
+void q2_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q3_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q4_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q5_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void q6_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
+void iq4_xs_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8);
 #endif
 
 #endif

@@ -10,11 +10,14 @@
  *    (extmul), and `sums[l] += d * aux32[l]` is two f32x4 multiply-adds.
  *  - Q2_K: its integer sums (one total per super-block) by dot_i16x8.
  * IQ4's non-linear levels are one i8x16.swizzle of the 16-entry table.
+ * The four- and eight-row versions below (one token against several rows) lay each block's
+ * activations out once for all the rows; the matmuls of kernels_quant.c use them.
  */
 #include "quant_dot.h"
 
 #ifdef __wasm_simd128__
 
+#include <stddef.h>
 #include <string.h>
 #include <wasm_simd128.h>
 
@@ -565,6 +568,324 @@ void q5_1_dot8_q8_1_simd128(int64_t n, const void *const *w2, size_t row_bytes, 
 }
 void iq4_nl_dot8_q8_0_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
     dot8(L_IQ4_NL, sizeof(block_iq4_nl), n, (const uint8_t *const *)w2, row_bytes, a, sizeof(block_q8_0), out8);
+}
+
+/* ---------------------------------------------------------------- four rows at once (K types)
+ * The K types' dots for groups of four rows against one token, each row's result bit for bit
+ * its one-row dot. Each super-block's activations are laid out once for all rows; per row the
+ * scales are decoded once per super-block and the weights are not widened beyond int16.
+ * Q3_K..Q6_K keep ggml's eight lanes (element % 8): a 16-element group's levels, byte-shuffled
+ * to element order 0,8,1,9,..,7,15 and widened, pair in i32x4.dot_i16x8 elements k and k+8
+ * (the same lane), times the group scale (int16, exact); so acc_lo holds lanes 0..3, acc_hi
+ * 4..7, and the activations are shuffled and widened the same way once (kx below).
+ * Q2_K and IQ4_XS sum over whole groups, so their lanes need no order; their float steps
+ * (per super-block, per sub-block) run in f32x4 lanes of four rows, as the 32-blocks' do. */
+
+static inline v128_t kshuf(v128_t v) { return wasm_i8x16_shuffle(v, v, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15); }
+
+/* The super-block's 256 activations in the order above, int16: kx[2g], kx[2g + 1]: group g's
+ * lanes 0..3 and 4..7 pairs. */
+static inline void kx_stage(const int8_t *q8, v128_t *kx) {
+    int g;
+    for (g = 0; g < QK_K / 16; g++) {
+        const v128_t w = kshuf(wasm_v128_load(q8 + 16 * g));
+        kx[2 * g] = wasm_i16x8_extend_low_i8x16(w);
+        kx[2 * g + 1] = wasm_i16x8_extend_high_i8x16(w);
+    }
+}
+
+/* One group: 16 levels (int8, already in kshuf order) times scale s (int16 splat) with its
+ * activations kx[0..1], into lanes 0..3 / 4..7. */
+static inline __attribute__((always_inline)) void kgroup(v128_t lev, v128_t s, const v128_t *kx, v128_t *lo,
+                                                          v128_t *hi) {
+    *lo = wasm_i32x4_add(*lo, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(lev), s), kx[0]));
+    *hi = wasm_i32x4_add(*hi, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(lev), s), kx[1]));
+}
+
+/* The same for levels already int16 (lo: lanes 0..3 pairs, hi: 4..7). */
+static inline __attribute__((always_inline)) void kgroup16(v128_t l16, v128_t h16, v128_t s, const v128_t *kx,
+                                                            v128_t *lo, v128_t *hi) {
+    *lo = wasm_i32x4_add(*lo, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(l16, s), kx[0]));
+    *hi = wasm_i32x4_add(*hi, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(h16, s), kx[1]));
+}
+
+/* bit b of each byte of h moved to bit `to` (others cleared), bytewise through int16 shifts */
+static inline __attribute__((always_inline)) v128_t bit_to(v128_t h, int b, int to) {
+    const v128_t m = wasm_i8x16_splat((int8_t)(1 << to));
+    if (b == to) return wasm_v128_and(h, m);
+    return wasm_v128_and(b < to ? wasm_i16x8_shl(h, to - b) : wasm_u16x8_shr(h, b - to), m);
+}
+
+enum { K_Q3, K_Q4, K_Q5, K_Q6 };
+
+/* One row's super-block integer sums in ggml's lanes (*lo: 0..3, *hi: 4..7), and for Q4_K/Q5_K
+ * its eight mins (bytes 0..7 of *mins). blk: the row's block. */
+static inline __attribute__((always_inline)) void k_row(int kind, const uint8_t *blk, const v128_t *kx,
+                                                         v128_t *lo_out, v128_t *hi_out, v128_t *mins) {
+    v128_t lo = wasm_i32x4_splat(0), hi = lo;
+    const v128_t m0f = wasm_i8x16_splat(0x0F);
+    if (kind == K_Q4 || kind == K_Q5) {
+        const size_t qs_off = kind == K_Q4 ? offsetof(block_q4_K, qs) : offsetof(block_q5_K, qs);
+        const uint8_t *q4 = blk + qs_off;
+        uint8_t scales8[8], mins8[8];
+        v128_t hq[2] = {wasm_i8x16_splat(0), wasm_i8x16_splat(0)};
+        int j, h;
+        quant_k4_unpack(blk + 4, scales8, mins8);
+        *mins = wasm_v128_load64_zero(mins8);
+        if (kind == K_Q5) {
+            hq[0] = kshuf(wasm_v128_load(blk + offsetof(block_q5_K, qh)));
+            hq[1] = kshuf(wasm_v128_load(blk + offsetof(block_q5_K, qh) + 16));
+        }
+        _Pragma("clang loop unroll(full)") for (j = 0; j < QK_K / 64; j++) {
+            const v128_t sa = wasm_i16x8_splat(scales8[2 * j]), sb = wasm_i16x8_splat(scales8[2 * j + 1]);
+            _Pragma("clang loop unroll(full)") for (h = 0; h < 2; h++) {
+                const v128_t v = kshuf(wasm_v128_load(q4 + 32 * j + 16 * h));
+                const v128_t *xa = kx + 2 * (4 * j + h), *xb = kx + 2 * (4 * j + 2 + h);
+                if (kind == K_Q4) {
+                    const v128_t wl = wasm_u16x8_extend_low_u8x16(v), wh = wasm_u16x8_extend_high_u8x16(v);
+                    const v128_t m = wasm_i16x8_splat(0x0F);
+                    kgroup16(wasm_v128_and(wl, m), wasm_v128_and(wh, m), sa, xa, &lo, &hi);
+                    kgroup16(wasm_u16x8_shr(wl, 4), wasm_u16x8_shr(wh, 4), sb, xb, &lo, &hi);
+                } else {
+                    const v128_t a = wasm_v128_or(wasm_v128_and(v, m0f), bit_to(hq[h], 2 * j, 4));
+                    const v128_t b = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(v, 4), m0f), bit_to(hq[h], 2 * j + 1, 4));
+                    kgroup(a, sa, xa, &lo, &hi);
+                    kgroup(b, sb, xb, &lo, &hi);
+                }
+            }
+        }
+    } else if (kind == K_Q6) {
+        const block_q6_K *x = (const block_q6_K *)(const void *)blk;
+        const v128_t m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+        const v128_t sc = wasm_v128_load(x->scales);
+        const v128_t sc_lo = wasm_i16x8_extend_low_i8x16(sc), sc_hi = wasm_i16x8_extend_high_i8x16(sc);
+        int half, h;
+        _Pragma("clang loop unroll(full)") for (half = 0; half < 2; half++) {
+            const uint8_t *ql = x->ql + 64 * half, *qh = x->qh + 32 * half;
+            _Pragma("clang loop unroll(full)") for (h = 0; h < 2; h++) {
+                const v128_t l0 = kshuf(wasm_v128_load(ql + 16 * h)), l1 = kshuf(wasm_v128_load(ql + 32 + 16 * h));
+                const v128_t hv = kshuf(wasm_v128_load(qh + 16 * h));
+                /* parts 0..3: elements 32 * part + 16 * h + l of this half, group 8 * half + 2 * part + h */
+                const v128_t a0 = wasm_v128_or(wasm_v128_and(l0, m0f), wasm_v128_and(wasm_i16x8_shl(hv, 4), m30));
+                const v128_t a1 = wasm_v128_or(wasm_v128_and(l1, m0f), wasm_v128_and(wasm_i16x8_shl(hv, 2), m30));
+                const v128_t a2 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), m0f), wasm_v128_and(hv, m30));
+                const v128_t a3 =
+                    wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), m0f), wasm_v128_and(wasm_u16x8_shr(hv, 2), m30));
+                const int g = 8 * half + h;
+                const v128_t s_half = half ? sc_hi : sc_lo;
+#define Q6_SPLAT(k) wasm_i16x8_shuffle(s_half, s_half, k, k, k, k, k, k, k, k)
+                kgroup(wasm_i8x16_sub(a0, k32), h ? Q6_SPLAT(1) : Q6_SPLAT(0), kx + 2 * g, &lo, &hi);
+                kgroup(wasm_i8x16_sub(a1, k32), h ? Q6_SPLAT(3) : Q6_SPLAT(2), kx + 2 * (g + 2), &lo, &hi);
+                kgroup(wasm_i8x16_sub(a2, k32), h ? Q6_SPLAT(5) : Q6_SPLAT(4), kx + 2 * (g + 4), &lo, &hi);
+                kgroup(wasm_i8x16_sub(a3, k32), h ? Q6_SPLAT(7) : Q6_SPLAT(6), kx + 2 * (g + 6), &lo, &hi);
+#undef Q6_SPLAT
+            }
+        }
+    } else { /* K_Q3 */
+        const block_q3_K *x = (const block_q3_K *)(const void *)blk;
+        const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+        const v128_t m3 = wasm_i8x16_splat(3), k4 = wasm_i8x16_splat(4);
+        uint32_t auxs[4], tmp;
+        int8_t scales[16];
+        v128_t hm[2];
+        int j, s, h;
+        memcpy(auxs, x->scales, 12);
+        tmp = auxs[2];
+        auxs[2] = ((auxs[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+        auxs[3] = ((auxs[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+        auxs[0] = (auxs[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+        auxs[1] = (auxs[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+        memcpy(scales, auxs, 16);
+        hm[0] = kshuf(wasm_v128_load(x->hmask));
+        hm[1] = kshuf(wasm_v128_load(x->hmask + 16));
+        _Pragma("clang loop unroll(full)") for (j = 0; j < 2; j++) {
+            _Pragma("clang loop unroll(full)") for (h = 0; h < 2; h++) {
+                const v128_t v = kshuf(wasm_v128_load(x->qs + 32 * j + 16 * h));
+                _Pragma("clang loop unroll(full)") for (s = 0; s < 4; s++) {
+                    /* level = ((q >> 2s) & 3) | (hmask bit << 2), minus 4: element 128 j + 32 s + 16 h + l */
+                    const v128_t q = s ? wasm_v128_and(wasm_u16x8_shr(v, 2 * s), m3) : wasm_v128_and(v, m3);
+                    const v128_t lev = wasm_i8x16_sub(wasm_v128_or(q, bit_to(hm[h], 4 * j + s, 2)), k4);
+                    const int g = 8 * j + 2 * s + h;
+                    kgroup(lev, wasm_i16x8_splat((int16_t)(scales[g] - 32)), kx + 2 * g, &lo, &hi);
+                }
+            }
+        }
+    }
+    *lo_out = lo;
+    *hi_out = hi;
+}
+
+/* Groups of four rows at w[0..n_groups-1] (as dotg), Q3_K..Q6_K. */
+static inline __attribute__((always_inline)) void k_dotg(int kind, size_t blk_bytes, int64_t n,
+                                                          const uint8_t *const *w, int n_groups, size_t row_bytes,
+                                                          const block_q8_K *y, float *out) {
+    const int64_t nb = n / QK_K;
+    const int nr = 4 * n_groups;
+    v128_t sums_lo[8], sums_hi[8], sumf[2];
+    v128_t kx[2 * QK_K / 16];
+    int64_t i;
+    int g, k;
+    for (k = 0; k < nr; k++) sums_lo[k] = sums_hi[k] = wasm_f32x4_splat(0.0f);
+    for (g = 0; g < n_groups; g++) sumf[g] = wasm_f32x4_splat(0.0f);
+    for (i = 0; i < nb; ++i) {
+        const v128_t yd = wasm_f32x4_splat(y[i].d);
+        const v128_t b0 = wasm_v128_load(y[i].bsums), b1 = wasm_v128_load(y[i].bsums + 8), z = wasm_i8x16_splat(0);
+        kx_stage(y[i].qs, kx);
+        for (g = 0; g < n_groups; g++) {
+            const uint8_t *wb = w[g] + (size_t)i * blk_bytes;
+            const size_t d_off = kind == K_Q3 ? offsetof(block_q3_K, d) : kind == K_Q6 ? offsetof(block_q6_K, d) : 0;
+            float d4[4];
+            v128_t md[4];
+            wasm_v128_store(d4, wasm_f32x4_mul(halves4(wb + d_off, row_bytes), yd));
+            for (k = 0; k < 4; k++) {
+                v128_t lo, hi, mins = wasm_i16x8_splat(0);
+                v128_t dv;
+                const int r = 4 * g + k;
+                k_row(kind, wb + (size_t)k * row_bytes, kx, &lo, &hi, &mins);
+                if (kind == K_Q4 || kind == K_Q5) /* sum of bsums[j] * mins[j / 2], mins as int16 pairs */
+                    md[k] = wasm_i32x4_add(
+                        wasm_i32x4_dot_i16x8(b0, wasm_i8x16_shuffle(mins, z, 0, 16, 0, 16, 1, 16, 1, 16, 2, 16, 2, 16, 3, 16, 3, 16)),
+                        wasm_i32x4_dot_i16x8(b1, wasm_i8x16_shuffle(mins, z, 4, 16, 4, 16, 5, 16, 5, 16, 6, 16, 6, 16, 7, 16, 7, 16)));
+                dv = wasm_f32x4_splat(d4[k]);
+                sums_lo[r] = wasm_f32x4_add(sums_lo[r], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(lo)));
+                sums_hi[r] = wasm_f32x4_add(sums_hi[r], wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(hi)));
+            }
+            if (kind == K_Q4 || kind == K_Q5) { /* sumf -= (dmin * d8) * sumi */
+                const v128_t sumi = transpose_sum4(md[0], md[1], md[2], md[3]);
+                sumf[g] = wasm_f32x4_sub(sumf[g], wasm_f32x4_mul(wasm_f32x4_mul(halves4(wb + 2, row_bytes), yd),
+                                                                 wasm_f32x4_convert_i32x4(sumi)));
+            }
+        }
+    }
+    for (g = 0; g < n_groups; g++) {
+        float s4[4];
+        wasm_v128_store(s4, sumf[g]);
+        for (k = 0; k < 4; k++) out[4 * g + k] = k_final(s4[k], sums_lo[4 * g + k], sums_hi[4 * g + k]);
+    }
+}
+
+/* Q2_K: one integer total per super-block and row (lanes in any order), then
+ * sumf += dall * isum - dmin * summs in f32x4 lanes of four rows. */
+static inline __attribute__((always_inline)) void q2k_dotg(int64_t n, const uint8_t *const *w, int n_groups,
+                                                            size_t row_bytes, const block_q8_K *y, float *out) {
+    const int64_t nb = n / QK_K;
+    v128_t sumf[2], kx[2 * QK_K / 16];
+    int64_t i;
+    int g, k;
+    for (g = 0; g < n_groups; g++) sumf[g] = wasm_f32x4_splat(0.0f);
+    for (i = 0; i < nb; ++i) {
+        const v128_t yd = wasm_f32x4_splat(y[i].d);
+        const v128_t b0 = wasm_v128_load(y[i].bsums), b1 = wasm_v128_load(y[i].bsums + 8);
+        kx_stage(y[i].qs, kx);
+        for (g = 0; g < n_groups; g++) {
+            const uint8_t *wb = w[g] + (size_t)i * sizeof(block_q2_K);
+            v128_t isum[4], summs[4];
+            for (k = 0; k < 4; k++) {
+                const block_q2_K *x = (const block_q2_K *)(const void *)(wb + (size_t)k * row_bytes);
+                const v128_t sc = wasm_v128_load(x->scales), m3 = wasm_i8x16_splat(3);
+                const v128_t sl = wasm_v128_and(sc, wasm_i8x16_splat(0x0F)), mn = wasm_u8x16_shr(sc, 4);
+                const v128_t sl_lo = wasm_u16x8_extend_low_u8x16(sl), sl_hi = wasm_u16x8_extend_high_u8x16(sl);
+                v128_t lo = wasm_i32x4_splat(0), hi = lo;
+                int j, s, h;
+                summs[k] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(mn), b0),
+                                          wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(mn), b1));
+                _Pragma("clang loop unroll(full)") for (j = 0; j < 2; j++) {
+                    const v128_t sh = j ? sl_hi : sl_lo;
+                    _Pragma("clang loop unroll(full)") for (h = 0; h < 2; h++) {
+                        const v128_t v = kshuf(wasm_v128_load(x->qs + 32 * j + 16 * h));
+#define Q2_SPLAT(t) wasm_i16x8_shuffle(sh, sh, t, t, t, t, t, t, t, t)
+                        /* element 128 j + 32 s + 16 h + l: (q >> 2s) & 3, group 8 j + 2 s + h */
+                        _Pragma("clang loop unroll(full)") for (s = 0; s < 4; s++) {
+                            const v128_t q = s ? wasm_v128_and(wasm_u16x8_shr(v, 2 * s), m3) : wasm_v128_and(v, m3);
+                            const v128_t sv = s == 0 ? (h ? Q2_SPLAT(1) : Q2_SPLAT(0))
+                                              : s == 1 ? (h ? Q2_SPLAT(3) : Q2_SPLAT(2))
+                                              : s == 2 ? (h ? Q2_SPLAT(5) : Q2_SPLAT(4))
+                                                       : (h ? Q2_SPLAT(7) : Q2_SPLAT(6));
+                            kgroup(q, sv, kx + 2 * (8 * j + 2 * s + h), &lo, &hi);
+                        }
+#undef Q2_SPLAT
+                    }
+                }
+                isum[k] = wasm_i32x4_add(lo, hi);
+            }
+            {
+                const v128_t dall = wasm_f32x4_mul(yd, halves4(wb + offsetof(block_q2_K, d), row_bytes));
+                const v128_t dmin = wasm_f32x4_mul(yd, halves4(wb + offsetof(block_q2_K, dmin), row_bytes));
+                const v128_t is = wasm_f32x4_convert_i32x4(transpose_sum4(isum[0], isum[1], isum[2], isum[3]));
+                const v128_t ms = wasm_f32x4_convert_i32x4(transpose_sum4(summs[0], summs[1], summs[2], summs[3]));
+                sumf[g] = wasm_f32x4_add(sumf[g], wasm_f32x4_sub(wasm_f32x4_mul(dall, is), wasm_f32x4_mul(dmin, ms)));
+            }
+        }
+    }
+    for (g = 0; g < n_groups; g++) wasm_v128_store(out + 4 * g, sumf[g]);
+}
+
+/* IQ4_XS: each 32-sub-block's four row sums (row_block of IQ4_NL: the same nibble layout) and
+ * sumf += (d4d8 * (ls - 32)) * sumi in f32x4 lanes of four rows. */
+static inline __attribute__((always_inline)) void iq4xs_dotg(int64_t n, const uint8_t *const *w, int n_groups,
+                                                              size_t row_bytes, const block_q8_K *y, float *out) {
+    const int64_t nb = n / QK_K;
+    const v128_t table = wasm_v128_load(iq4nl_values);
+    v128_t sumf[2], x[QK_K / 32][4];
+    int64_t i;
+    int g, k, ib;
+    for (g = 0; g < n_groups; g++) sumf[g] = wasm_f32x4_splat(0.0f);
+    for (i = 0; i < nb; ++i) {
+        const v128_t yd = wasm_f32x4_splat(y[i].d);
+        for (ib = 0; ib < QK_K / 32; ib++) {
+            split_i8(wasm_v128_load(y[i].qs + 32 * ib), &x[ib][0], &x[ib][1]);
+            split_i8(wasm_v128_load(y[i].qs + 32 * ib + 16), &x[ib][2], &x[ib][3]);
+        }
+        for (g = 0; g < n_groups; g++) {
+            const uint8_t *wb = w[g] + (size_t)i * sizeof(block_iq4_xs);
+            const v128_t d4d8 = wasm_f32x4_mul(halves4(wb, row_bytes), yd);
+            int32_t ls[4][QK_K / 32];
+            for (k = 0; k < 4; k++) {
+                const block_iq4_xs *xb = (const block_iq4_xs *)(const void *)(wb + (size_t)k * row_bytes);
+                for (ib = 0; ib < QK_K / 32; ib++)
+                    ls[k][ib] = (((xb->scales_l[ib / 2] >> (4 * (ib & 1))) & 0xf) | (((xb->scales_h >> (2 * ib)) & 3) << 4)) - 32;
+            }
+            for (ib = 0; ib < QK_K / 32; ib++) {
+                const uint8_t *qb = wb + offsetof(block_iq4_xs, qs) + 16 * ib - 2; /* row_block reads qs at +2 */
+                const v128_t sumi = transpose_sum4(row_block(L_IQ4_NL, qb, x[ib], table),
+                                                   row_block(L_IQ4_NL, qb + row_bytes, x[ib], table),
+                                                   row_block(L_IQ4_NL, qb + 2 * row_bytes, x[ib], table),
+                                                   row_block(L_IQ4_NL, qb + 3 * row_bytes, x[ib], table));
+                const v128_t d1 = wasm_f32x4_mul(d4d8, wasm_f32x4_convert_i32x4(wasm_i32x4_make(ls[0][ib], ls[1][ib], ls[2][ib], ls[3][ib])));
+                sumf[g] = wasm_f32x4_add(sumf[g], wasm_f32x4_mul(d1, wasm_f32x4_convert_i32x4(sumi)));
+            }
+        }
+    }
+    for (g = 0; g < n_groups; g++) wasm_v128_store(out + 4 * g, sumf[g]);
+}
+
+#define K_ENTRY(lc, kind, blk)                                                                                  \
+    void lc##_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {       \
+        const uint8_t *w1 = w;                                                                                 \
+        k_dotg(kind, sizeof(blk), n, &w1, 1, row_bytes, a, out4);                                              \
+    }                                                                                                          \
+    void lc##_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) { \
+        k_dotg(kind, sizeof(blk), n, (const uint8_t *const *)w2, 2, row_bytes, a, out8);                        \
+    }
+K_ENTRY(q3_k, K_Q3, block_q3_K)
+K_ENTRY(q4_k, K_Q4, block_q4_K)
+K_ENTRY(q5_k, K_Q5, block_q5_K)
+K_ENTRY(q6_k, K_Q6, block_q6_K)
+#undef K_ENTRY
+
+void q2_k_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    const uint8_t *w1 = w;
+    q2k_dotg(n, &w1, 1, row_bytes, a, out4);
+}
+void q2_k_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    q2k_dotg(n, (const uint8_t *const *)w2, 2, row_bytes, a, out8);
+}
+void iq4_xs_dot4_q8_k_simd128(int64_t n, const void *w, size_t row_bytes, const void *a, float *out4) {
+    const uint8_t *w1 = w;
+    iq4xs_dotg(n, &w1, 1, row_bytes, a, out4);
+}
+void iq4_xs_dot8_q8_k_simd128(int64_t n, const void *const *w2, size_t row_bytes, const void *a, float *out8) {
+    iq4xs_dotg(n, (const uint8_t *const *)w2, 2, row_bytes, a, out8);
 }
 
 #endif

@@ -39,14 +39,17 @@ export function serveRepo() {
 }
 
 /**
- * Run the given benchmarks in one fresh browser (default Chromium).
- * @param {{model: string, runs: string[], engine?: string, P?: number, N?: number, threads?: number, reps?: number}} o
- * @returns {Promise<Array<{run: string, result: any}>>}
+ * Run the given benchmarks in one fresh browser (default Chromium): each of `runs` on `model`,
+ * or `jobs`, each with its own model and options (P, N, threads override the call's).
+ * @param {{model?: string, runs?: string[], jobs?: Array<{run: string, model: string, P?: number, N?: number, threads?: number}>,
+ *   engine?: string, P?: number, N?: number, threads?: number, reps?: number}} o
+ * @returns {Promise<Array<{run: string, model: string, threads: number, result: any}>>}
  */
 export async function benchBrowser(o) {
   const { server, origin } = await serveRepo();
   const engine = o.engine ?? 'chromium';
   const profile = mkdtempSync(join(tmpdir(), `mllm-bench-${engine}-`));
+  const jobs = o.jobs ?? o.runs.map((run) => ({ run, model: o.model }));
   let b = null;
   const out = [];
   try {
@@ -54,17 +57,18 @@ export async function benchBrowser(o) {
     await b.goto(`${origin}/tools/bench_page/index.html`);
     await b.waitFor(() => window.benchReady === true, null, 60000);
     const isolated = await b.evaluate(() => window.crossOriginIsolatedNow());
-    const modelUrl = `/${normalize(o.model).split(sep).join('/')}`;
     for (let rep = 0; rep < (o.reps ?? 1); rep++) {
-      for (const run of o.runs) {
+      for (const job of jobs) {
+        const { run } = job;
+        const modelUrl = `/${normalize(job.model).split(sep).join('/')}`;
         const which = run.startsWith('wllama') ? 'wllama' : 'mobilellm';
-        const opts = { modelUrl, P: o.P ?? 128, N: o.N ?? 64, threads: o.threads ?? 1 };
+        const opts = { modelUrl, P: job.P ?? o.P ?? 128, N: job.N ?? o.N ?? 64, threads: job.threads ?? o.threads ?? 1 };
         if (run === 'mobilellm-nosimd') opts.simd = false;
         if (run === 'mobilellm-norelaxed') opts.relaxedSimd = false;
         const result = await b.evaluate(([e, op]) => window.bench(e, op), [which, opts]);
         result.cross_origin_isolated = isolated;
         result.browser = b.version;
-        out.push({ run, result });
+        out.push({ run, model: job.model, threads: opts.threads, result });
       }
     }
   } finally {

@@ -4,6 +4,9 @@
 // noisy; the best run is the least disturbed one), runs of the things compared are
 // interleaved, and ratios are taken within this run.
 //   BENCH_REPS=3 node tools/bench_report.js [--quick]   (--quick: 1 rep, no scalar/long-context rows)
+//   node tools/bench_report.js --only SECTION[,SECTION]  (issue 20's sections of tools/bench_4bit.js:
+//        chromium, wllama, native, sharing, shapes; reruns just those and rewrites them in BENCHMARKS.md;
+//        the same from make: BENCH_ONLY=shapes make bench)
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync, mkdirSync, statSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +19,12 @@ import path from 'node:path';
 
 const QUICK = process.argv.includes('--quick');
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : process.env.BENCH_ONLY;
+if (ONLY) {
+  execFileSync('node', ['tools/bench_4bit.js', '--only', ONLY, '--reps', String(REPS),
+    ...(QUICK ? ['--quick'] : []), '--update', 'BENCHMARKS.md'], { stdio: 'inherit', env: { ...process.env, NODE_PATH: '/usr/share/nodejs' } });
+  process.exit(0);
+}
 const P = 128, N = 64;
 const FIX = 'build/fixtures';
 const ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
@@ -235,7 +244,7 @@ const targets = [
 
 // ---------------------------------------------------------------- evaluation: shared-prefix scoring
 log('shared-prefix scoring vs from scratch (tools/bench_eval.js)');
-const evalRow = lastJson(sh('node', ['tools/bench_eval.js', '-m', models.base, '--reps', String(REPS), ...(QUICK ? ['--docs', '2'] : [])]));
+const evalMd = sh('node', ['tools/bench_eval.js', '--md', '-m', models.base, '--reps', String(REPS), ...(QUICK ? ['--docs', '2'] : [])]);
 
 // ---------------------------------------------------------------- chat: turn 2 with the KV cache reused
 log('chat turn 2, KV cache reused vs from scratch (tools/bench_chat.js)');
@@ -352,22 +361,7 @@ GB/s = bytes of weights (or KV cache) read per second; GOP/s = 2 x multiply-adds
 | kernel (125M shapes) | SIMD ms | SIMD GB/s | SIMD GOP/s | scalar ms | note |
 | --- | ---: | ---: | ---: | ---: | --- |
 ${krow('plain read loop, 4 MiB (cache)', 'read_4MiB', 'ceiling for cached weights')}${krow('plain read loop, 256 MiB (memory)', 'read_256MiB', 'ceiling for streamed weights')}${krow('Q8_0 matvec 1536x576, in L2', 'matvec_q8_0_in_cache', 'decode kernel, compute-bound')}${krow('decode matvecs, 30 blocks + head', 'decode_matvecs_30_blocks', 'one 125M decode step')}${krow('decode matvecs, 2x30 immediate + head', 'decode_matvecs_2x30_immediate', 'second pass of each block right after the first')}${krow('decode matvecs, 60 blocks + head', 'decode_matvecs_60_unrolled', 'same depth, no reuse')}${krow('prefill matmul, 128 tokens, one block', 'prefill_matmul_128_tokens', '4 rows x 8 tokens, one token per lane')}${krow('attention, 30 layers at position 512', 'attention_30_layers_pos_512', 'F32 KV cache')}${krow('attention, 30 layers at position 2000', 'attention_30_layers_pos_2000', 'F32 KV cache')}
-
-## Evaluation: shared-prefix scoring (\`node tools/bench_eval.js\`, Node ${process.version}, ${evalRow.threads} thread)
-
-HellaSwag-shaped documents on \`${models.base}\`: ${evalRow.choices} endings of ${evalRow.ending_tokens} tokens after a ${evalRow.context_tokens}-token context,
-${evalRow.docs} documents. Shared: the context evaluated once, each ending from it, the KV cache rewound between endings
-(what \`mobilellm eval\` does). From scratch: each context + ending evaluated alone.
-
-| scoring | documents/s |
-| --- | ---: |
-| shared prefix | ${f1(evalRow.shared_docs_s)} |
-| from scratch | ${f1(evalRow.scratch_docs_s)} |
-
-Speed-up ${evalRow.speedup}x (issue 23 asks >= 3x: ${evalRow.speedup >= 3 ? 'met' : 'MISSED'}). By token count the shared path evaluates
-${evalRow.token_ratio}x fewer tokens (${evalRow.context_tokens} + ${evalRow.choices} x ${evalRow.ending_tokens} against ${evalRow.choices} x ${evalRow.context_tokens + evalRow.ending_tokens}), which bounds what it can gain on
-this shape, where every token costs about the same; a figure well above it is noise between runs on this shared machine.
-
+${evalMd}
 ## Chat: the second turn with the KV cache reused (\`node tools/bench_chat.js\`, Node ${process.version}, ${chatRow.threads} thread)
 
 Through the JS API (worker thread) on \`${models.base}\`: turn 1 is a ${chatRow.history_tokens}-token prompt and a ${chatRow.reply_tokens}-token greedy reply;
@@ -430,7 +424,6 @@ alone during this run (1.00 = two free cores), which is what the 2-thread rows c
 ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
   `- Chromium rows: \`node tools/bench_browser.js ${models.base} --runs mobilellm,wllama,mobilellm-norelaxed --threads 1\` (and \`--runs mobilellm,wllama --threads 2\`)`,
   `- Firefox and WebKit rows: \`node tools/bench_browser.js ${models.base} --engine firefox --runs mobilellm,wllama --threads 1\` (and \`--engine webkit\`)`,
-  `- shared-prefix scoring: \`node tools/bench_eval.js -m ${models.base} --reps ${REPS}\``,
   `- chat turn 2: \`node tools/bench_chat.js -m ${models.base} --reps ${REPS}\``,
   `- long context: \`node bin/mobilellm.js bench -m ${models.base} -p 16 -n 32 --ctx-pos K\``,
   ...shareKeys.map((k) => `- ${shareNames[k]}: \`node tools/make_random_model.js --shape 125m --type q8_0 ${makeArgs[k].join(' ')} -o ${models[k]}\`, then \`${cmdText(cli(models[k]))}\``),
@@ -443,5 +436,9 @@ md += sh('node', ['tools/bench_grammar.js', '--md', '--reps', String(REPS)]);
 md += sh('node', ['tools/bench_quant.js', '--md', '--reps', String(REPS)]);
 // MobileLLM-Pro's KV memory with and without its window (tools/bench_pro.js)
 md += sh('node', ['tools/bench_pro.js', '--md']);
+md += sh('node', ['tools/bench_family.js', '--md', '--reps', String(REPS), ...(QUICK ? ['--quick'] : [])]); // MobileLLM-R1 shapes (issue 22)
+// issue 20's tables: Chromium 4-bit vs Q8_0, wllama, native llama.cpp, Q4_K_M sharing, the five shapes
+log('issue 20 sections (tools/bench_4bit.js)');
+md += sh('node', ['tools/bench_4bit.js', '--md', '--reps', String(REPS), ...(QUICK ? ['--quick'] : [])]);
 writeFileSync('BENCHMARKS.md', md);
 process.stdout.write(md);

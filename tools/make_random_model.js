@@ -16,6 +16,9 @@ export const SHAPES = {
   // layers, dim, ffn, heads, kv heads (DESIGN.md; vocab 32000, head_dim 64, ctx 2048)
   '125m': { nLayer: 30, nEmbd: 576, nFf: 1536, nHead: 9, nHeadKv: 3 },
   '350m': { nLayer: 32, nEmbd: 960, nFf: 2560, nHead: 15, nHeadKv: 5 },
+  '600m': { nLayer: 40, nEmbd: 1152, nFf: 3072, nHead: 18, nHeadKv: 6 },
+  '1b': { nLayer: 54, nEmbd: 1280, nFf: 3584, nHead: 20, nHeadKv: 5 },
+  '1.5b': { nLayer: 54, nEmbd: 1600, nFf: 4352, nHead: 25, nHeadKv: 5 },
   tiny: { nLayer: 4, nEmbd: 128, nFf: 320, nHead: 4, nHeadKv: 2 },
   // 3 KV heads of 2 query heads: two threads' halves of the heads each cross a group (as 125M's 9 / 3 do)
   'tiny-gqa3': { nLayer: 2, nEmbd: 192, nFf: 256, nHead: 6, nHeadKv: 3 },
@@ -37,7 +40,7 @@ function normals(seed) {
 }
 
 /**
- * Build the GGUF bytes.
+ * Build the GGUF bytes (randomModelWriter(o).toBuffer()).
  * @param {{shape?: string, type?: string, share?: number, mode?: string, unroll?: boolean,
  *   seed?: number, nVocab?: number, nCtx?: number, specials?: string[], userTokens?: string[], chatTemplate?: string}} o
  *   specials: control tokens written as the last ids; userTokens: user-defined tokens from id 259;
@@ -45,6 +48,17 @@ function normals(seed) {
  * @returns {Uint8Array}
  */
 export function makeRandomModel(o = {}) {
+  return randomModelWriter(o).toBuffer();
+}
+
+/**
+ * The GGUFWriter of makeRandomModel(o). Without unroll each matrix is drawn only when it is
+ * written (in file order, the order the draws always had), so writeFile() streams a 1.5B-shaped
+ * file to disk without holding it in memory.
+ * @param {Parameters<typeof makeRandomModel>[0]} o
+ * @returns {GGUFWriter}
+ */
+export function randomModelWriter(o = {}) {
   const sh = SHAPES[o.shape ?? 'tiny'];
   if (!sh) throw new Error(`unknown shape '${o.shape}' (known: ${Object.keys(SHAPES).join(', ')})`);
   const known = Object.keys(OUTPUT_TYPES).filter((t) => !needsQuantizer(t));
@@ -82,29 +96,24 @@ export function makeRandomModel(o = {}) {
   w.addU32(GGUF_KEY.TOKENIZER_EOS_ID, 2);
   w.addU32(GGUF_KEY.TOKENIZER_UNK_ID, 0);
 
-  const mat = (name, nIn, nOutRows, std) => w.addTensor(name, type, [nIn, nOutRows], tensorBytes(type, rand(nIn * nOutRows, std)));
   const norm = (name) => w.addTensor(name, GGMLType.F32, [nEmbd], tensorBytes(GGMLType.F32, new Float32Array(nEmbd).fill(1)));
-  mat('token_embd.weight', nEmbd, nVocab, 0.02);
+  const embd = () => tensorBytes(type, rand(nEmbd * nVocab, 0.02));
+  w.addTensor('token_embd.weight', type, [nEmbd, nVocab], o.unroll ? embd() : embd); // always the first draw
   norm('output_norm.weight');
-  const blocks = [];
-  for (let b = 0; b < nLayer; b++) {
-    const std = 0.02, outStd = 0.02 / Math.sqrt(2 * nLayer * share);
-    blocks.push({
-      attn_q: tensorBytes(type, rand(nEmbd * nEmbd, std)), attn_k: tensorBytes(type, rand(nEmbd * kvDim, std)),
-      attn_v: tensorBytes(type, rand(nEmbd * kvDim, std)), attn_output: tensorBytes(type, rand(nEmbd * nEmbd, outStd)),
-      ffn_gate: tensorBytes(type, rand(nEmbd * nFf, std)), ffn_up: tensorBytes(type, rand(nEmbd * nFf, std)),
-      ffn_down: tensorBytes(type, rand(nFf * nEmbd, outStd)),
-    });
-  }
-  const shapes = { attn_q: [nEmbd, nEmbd], attn_k: [nEmbd, kvDim], attn_v: [nEmbd, kvDim], attn_output: [nEmbd, nEmbd],
-    ffn_gate: [nEmbd, nFf], ffn_up: [nEmbd, nFf], ffn_down: [nFf, nEmbd] };
+  const std = 0.02, outStd = 0.02 / Math.sqrt(2 * nLayer * share);
+  const shapes = { attn_q: [nEmbd, nEmbd, std], attn_k: [nEmbd, kvDim, std], attn_v: [nEmbd, kvDim, std],
+    attn_output: [nEmbd, nEmbd, outStd], ffn_gate: [nEmbd, nFf, std], ffn_up: [nEmbd, nFf, std], ffn_down: [nFf, nEmbd, outStd] };
+  const draw = (k) => tensorBytes(type, rand(shapes[k][0] * shapes[k][1], shapes[k][2]));
+  // unrolled: every stored block drawn first (an unrolled layer repeats one); else drawn when written
+  const blocks = o.unroll ? Array.from({ length: nLayer }, () => Object.fromEntries(Object.keys(shapes).map((k) => [k, draw(k)]))) : null;
   for (let l = 0; l < nOut; l++) {
-    const src = blocks[o.unroll ? blockFor(l, nLayer, share, mode) : l];
     norm(`blk.${l}.attn_norm.weight`);
     norm(`blk.${l}.ffn_norm.weight`);
-    for (const k of Object.keys(shapes)) w.addTensor(`blk.${l}.${k}.weight`, type, shapes[k], src[k]);
+    for (const k of Object.keys(shapes)) {
+      w.addTensor(`blk.${l}.${k}.weight`, type, shapes[k].slice(0, 2), blocks ? blocks[blockFor(l, nLayer, share, mode)][k] : () => draw(k));
+    }
   }
-  return w.toBuffer();
+  return w;
 }
 
 /** Stored block run at effective layer l. */
@@ -132,8 +141,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     else { console.error(`make_random_model: unknown option '${a}'`); process.exit(2); }
   }
   if (!out) { console.error('make_random_model: -o OUT.gguf is required'); process.exit(2); }
-  const { writeFile, mkdir } = await import('node:fs/promises');
+  const { mkdir } = await import('node:fs/promises');
   const { dirname } = await import('node:path');
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, makeRandomModel(o));
+  await randomModelWriter(o).writeFile(out);
 }

@@ -58,8 +58,34 @@ export interface EngineModelInfo {
   bosId: number; eosId: number; addBos: boolean; ropeTheta: number; rmsEps: number;
   /** weight matrices in the interleaved relaxed-SIMD layout */
   repacked: number;
+  basename: string | null;
+  /** lib/model_family.js: 'MobileLLM', 'MobileLLM-R1', 'MobileLLM-Pro' or 'other' */
+  family: string;
+  /** global: every layer sees the whole context; local: every layer a window; local-global: some of each */
+  attention: 'global' | 'local' | 'local-global';
+  /** the window of the windowed layers, in positions (0: none) */
+  slidingWindow: number;
+  nWindowedLayers: number;
+  /** effective layers that attend within the window */
+  windowedLayers: number[];
+  nRopeLayers: number;
+  /** effective layers whose q and k are rotated */
+  ropeLayers: number[];
+  /** the RoPE base of the windowed layers where it differs from ropeTheta (rope.freq_base_swa), else null */
+  ropeThetaWindowed: number | null;
+  /** a weightless RMS norm of each q and k head after RoPE */
+  qkNorm: boolean;
+  /** tokenizer.ggml.pre (the pre-tokenizer's name), or null */
+  preTokenizer: string | null;
+  /** the weight-type mix, the most bytes first */
+  weightTypes: WeightTypeUsage[];
   [field: string]: unknown;
 }
+
+export interface WeightTypeUsage { type: string; tensors: number; params: number; bytes: number }
+
+/** One effective layer as the forward pass runs it. */
+export interface LayerInfo { block: number; rope: boolean; window: number; qkNorm: boolean; ropeTheta: number }
 
 export class Engine {
   static create(opts?: EngineOptions): Promise<Engine>;
@@ -99,6 +125,9 @@ export class Model {
   ptr: number;
   readonly info: EngineModelInfo;
   readInfo(): EngineModelInfo;
+  /** effective layer l (0 .. nLayerEffective-1) */
+  layer(l: number): LayerInfo;
+  typeUsage(): WeightTypeUsage[];
   metaString(key: string): string | null;
   tokenize(text: string | Uint8Array, opts?: { addBos?: boolean; parseSpecial?: boolean }): Int32Array;
   tokenToPiece(id: number): Uint8Array;
@@ -128,6 +157,9 @@ export class Context {
   logitsView(i?: number): Float32Array;
   logits(i?: number): Float32Array;
   rewind(n: number): void;
+  /** several sequences in one forward pass (mllm_eval_batch); logitsView(k): the k-th marked token */
+  evalBatch(b: { token: ArrayLike<number>; pos: ArrayLike<number>; seeFrom: ArrayLike<number>; seeTo: ArrayLike<number>;
+    segFrom: ArrayLike<number>; logits: ArrayLike<number> }): void;
   free(): void;
 }
 

@@ -7,6 +7,7 @@
 import { StructAbi } from './abi.js';
 import { ggmlType } from '../lib/ggml_types.js';
 import { GGUF_KEY } from '../lib/gguf_keys.js';
+import { modelFamily } from '../lib/model_family.js';
 import { isNode } from '../lib/env.js';
 import { nodeBuiltin } from '../lib/node_builtin.js';
 import { locateEngineFile, readWasm, pthreadWorkerUrl, importGlue, glueMessage } from './engine_files.js';
@@ -299,6 +300,9 @@ const INFO_AS = {
   rope_theta: (v) => ['ropeTheta', +v.toPrecision(7)],
   rms_eps: (v) => ['rmsEps', +v.toPrecision(7)],
   n_repacked: (v) => ['repacked', v],
+  qk_norm: (v) => ['qkNorm', v === 1],
+  n_swa: (v) => ['slidingWindow', v],
+  n_swa_layers: (v) => ['nWindowedLayers', v],
 };
 
 /** Model.info from the C struct's fields by name: every field of mllm_model_info appears,
@@ -326,8 +330,19 @@ export class Model {
     e.mod._mllm_model_get_info(this.ptr, p);
     const info = modelInfo(e, e.abi.read(p, 'mllm_model_info'));
     e.free(p);
-    info.name = this.metaString('general.name');
-    info.architecture = this.metaString('general.architecture');
+    info.name = this.metaString(GGUF_KEY.GENERAL_NAME);
+    info.architecture = this.metaString(GGUF_KEY.GENERAL_ARCHITECTURE);
+    // The model card: family, attention and RoPE pattern per effective layer, tokenizer, weight types.
+    info.basename = this.metaString(GGUF_KEY.GENERAL_BASENAME);
+    info.family = modelFamily(info);
+    const layers = Array.from({ length: info.nLayerEffective }, (_, l) => this.layer(l));
+    info.windowedLayers = layers.flatMap((l, i) => (l.window > 0 ? [i] : []));
+    info.ropeLayers = layers.flatMap((l, i) => (l.rope ? [i] : []));
+    const swaBase = layers.find((l) => l.rope && l.window > 0)?.ropeTheta; // Pro: the windowed layers' own base
+    info.ropeThetaWindowed = swaBase !== undefined && swaBase !== info.ropeTheta ? swaBase : null;
+    info.attention = info.nWindowedLayers === 0 ? 'global' : info.nWindowedLayers === info.nLayerEffective ? 'local' : 'local-global';
+    info.preTokenizer = this.metaString(GGUF_KEY.TOKENIZER_PRE);
+    info.weightTypes = this.typeUsage();
     // What chat needs (worker/chat_template.js): the template, the special tokens' text, every
     // end-of-generation id (the engine stops on each).
     info.chatTemplate = this.metaString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE);
@@ -337,6 +352,33 @@ export class Model {
     info.eogIds = [];
     for (let t = 0; t < info.nVocab; t++) if (this.isEog(t)) info.eogIds.push(t);
     return info;
+  }
+
+  /** Effective layer `l` as the forward pass runs it (C mllm_layer_info, fields by camelCase name). */
+  layer(l) {
+    const e = this.eng, p = e.alloc(e.abi.size('mllm_layer_info'));
+    try {
+      e.check(e.mod._mllm_model_get_layer(this.ptr, l, p, e.errPtr));
+      const f = e.abi.read(p, 'mllm_layer_info');
+      return { block: f.block, rope: f.rope === 1, window: f.window, qkNorm: f.qk_norm === 1, ropeTheta: +f.rope_theta.toPrecision(7) };
+    } finally {
+      e.free(p);
+    }
+  }
+
+  /** The weight-type mix: one entry per tensor type, the most bytes first. */
+  typeUsage() {
+    const e = this.eng, size = e.abi.size('mllm_type_usage');
+    const n = e.mod._mllm_model_type_usage(this.ptr, 0, 0);
+    const p = e.alloc(Math.max(1, n) * size);
+    try {
+      e.mod._mllm_model_type_usage(this.ptr, p, n);
+      return Array.from({ length: n }, (_, i) => e.abi.read(p + i * size, 'mllm_type_usage'))
+        .map((u) => ({ type: ggmlType(u.type)?.name ?? String(u.type), tensors: u.n_tensors, params: u.n_elems, bytes: u.bytes }))
+        .sort((a, b) => b.bytes - a.bytes);
+    } finally {
+      e.free(p);
+    }
   }
 
   /** @param {string} key @returns {string|null} */
@@ -497,6 +539,8 @@ export class Context {
     this.ptr = ptr;
     this.idsPtr = 0;
     this.idsCap = 0;
+    this.batchPtr = 0;
+    this.batchCap = 0;
   }
 
   get nPast() { return this.eng.mod._mllm_n_past(this.ptr); }
@@ -536,10 +580,38 @@ export class Context {
   /** Forget positions >= n. @param {number} n */
   rewind(n) { this.eng.check(this.eng.mod._mllm_kv_rewind(this.ptr, n, this.eng.errPtr)); }
 
+  /**
+   * Several sequences in one forward pass (mllm_eval_batch, src/mobilellm.h): token i goes into
+   * KV slot nPast + i at position pos[i] and attends to slots seeFrom[i] .. seeTo[i] - 1, then
+   * segFrom[i] .. its own. logitsView(k) is then the k-th token marked in `logits`. Every array
+   * has one entry per token.
+   * @param {{token: ArrayLike<number>, pos: ArrayLike<number>, seeFrom: ArrayLike<number>,
+   *   seeTo: ArrayLike<number>, segFrom: ArrayLike<number>, logits: ArrayLike<number>}} b
+   */
+  evalBatch(b) {
+    const e = this.eng, n = b.token.length;
+    const size = e.abi.size('mllm_batch_token');
+    if (n > this.batchCap) {
+      e.free(this.batchPtr);
+      this.batchCap = Math.max(n, 64);
+      this.batchPtr = e.alloc(this.batchCap * size);
+    }
+    const at = (f) => e.abi.field('mllm_batch_token', f).offset >> 2;
+    const cols = [['token', b.token], ['pos', b.pos], ['see_from', b.seeFrom], ['see_to', b.seeTo], ['seg_from', b.segFrom], ['logits', b.logits]];
+    const heap = e.i32(), base = this.batchPtr >> 2, stride = size >> 2;
+    for (const [f, col] of cols) {
+      if (col.length !== n) throw new MobileLLMError('argument', `evalBatch: ${f} has ${col.length} entries for ${n} tokens`);
+      const o = base + at(f);
+      for (let i = 0; i < n; i++) heap[o + i * stride] = col[i];
+    }
+    e.check(e.mod._mllm_eval_batch(this.ptr, this.batchPtr, n, e.errPtr));
+  }
+
   free() {
     if (this.ptr) {
       this.eng.mod._mllm_context_free(this.ptr);
       this.eng.free(this.idsPtr);
+      this.eng.free(this.batchPtr);
       this.ptr = 0;
     }
   }

@@ -8,6 +8,7 @@ import { attachEvaluate } from './evaluate.js';
 import { attachChat } from './chat.js';
 
 import { parseRepoId } from '../lib/repo_id.js';
+import { modelCard } from '../lib/model_card.js';
 import { SAMPLER_DEFAULTS } from '../lib/sampler_defaults.js';
 import { defaultMemoryLimit } from '../worker/memory.js';
 
@@ -436,13 +437,19 @@ async function runLoad(ctl, chosen) {
 /** @param {Record<string, any>} info @param {string} label */
 function showCard(info, label) {
   $('card-title').textContent = info.name || label;
+  const card = modelCard(info);
+  $('card-family').textContent = card.family;
+  $('card-layout').textContent = card.layout;
+  $('card-attn').textContent = card.attention;
+  $('card-rope').textContent = card.rope;
+  $('card-types').textContent = card.weights;
   $('card-params').textContent = `${fmtCount(info.nParams)} (${fmtBytes(info.weightBytes)} of weights)`;
   $('card-layers').textContent = `${info.nLayerStored} stored / ${info.nLayerEffective} effective`;
   $('card-share').textContent = info.shareRepeat > 1 ? `each block runs ×${info.shareRepeat}, ${info.shareMode.replace('_', ' ')}` : 'none';
   $('card-quant').textContent = info.quant ?? info.weightType;
   $('card-ctx').textContent = `${info.nCtx} tokens${info.nCtxTrain && info.nCtxTrain !== info.nCtx ? ` (trained ${info.nCtxTrain})` : ''}`;
   $('card-shape').textContent = `d ${info.nEmbd} · ffn ${info.nFf} · ${info.nHead} heads / ${info.nHeadKv} KV · vocab ${info.nVocab}`;
-  $('card-tok').textContent = info.tokenizer === 'gpt2' ? 'byte-level BPE (GPT-2 style)' : 'SentencePiece BPE (LLaMA)';
+  $('card-tok').textContent = card.vocabulary;
   const threads = typeof info.threads === 'number' ? `${info.threads} ${info.threads === 1 ? 'thread' : 'threads'}`
     : `${THREADS} ${THREADS === 1 ? 'thread' : 'threads'} requested`; // an API without info.threads
   $('card-engine').textContent = `${info.simd === true ? 'wasm SIMD128' : info.simd === false ? 'wasm, no SIMD' : 'wasm'} · ${threads}`;

@@ -48,7 +48,8 @@ export async function listRepo(o) {
  */
 
 const SMALL_FILES = ['config.json', 'tokenizer.model', 'tokenizer.json', 'tokenizer_config.json', 'added_tokens.json',
-  'special_tokens_map.json', 'model.safetensors.index.json', 'chat_template.jinja'];
+  'special_tokens_map.json', 'model.safetensors.index.json', 'chat_template.jinja',
+  'chat_template.json'];
 
 /** Preference among GGUF files when a repo has several, best first (types the engine computes). */
 const GGUF_PREFERENCE = [/q8_0/i, /\bf16\b|fp16/i, /bf16/i, /f32|fp32/i];

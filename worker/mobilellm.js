@@ -19,7 +19,7 @@ const GEN_KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPen
   'ignoreEos', 'addBos', 'grammar', 'jsonSchema', 'cachePrompt'];
 
 /** Evaluation options forwarded to the worker (eval/evaluate.js). */
-const EVAL_KEYS = ['limit', 'shots', 'bos', 'nCtx', 'ctx', 'stride', 'maxGenTokens', 'log'];
+const EVAL_KEYS = ['limit', 'shots', 'bos', 'nCtx', 'ctx', 'stride', 'maxGenTokens', 'batch', 'log'];
 
 /** Tokens the worker may compute ahead of the consumer: after the consumer stops (abort, break),
  * at most one more token is computed. */

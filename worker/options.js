@@ -48,6 +48,7 @@ export const OPTIONS = Object.freeze({
   ctx: { cli: '--ctx', label: 'Perplexity window', int: true, min: 2, max: MAX_CTX },
   stride: { cli: '--stride', label: 'Perplexity stride', int: true, min: 1, max: MAX_CTX },
   maxGenTokens: { cli: '--max-gen-tokens', label: 'Generated answer tokens', int: true, min: 1, max: MAX_CTX },
+  batch: { cli: '--batch', label: 'Tokens per scoring batch', int: true, min: 0, max: 1 << 16, note: '0: one document at a time' },
 });
 
 /** Weight types a checkpoint may be converted to (the `dtype` option, `convert --type`): the converter's file types (quant_recipe.js). */

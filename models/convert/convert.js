@@ -342,18 +342,37 @@ function addVocab(w, files, hp) {
   if (files.has('tokenizer.model')) addSpmVocab(w, files, hp, tokCfg);
   else if (files.has('tokenizer.json')) addGpt2Vocab(w, files, hp, tokCfg);
   else throw new ConvertError(`${files.label} has no tokenizer.model.`, 'missing');
-  // transformers reads chat_template.jinja first, then tokenizer_config.json's chat_template
-  const template = files.has('chat_template.jinja') ? dec.decode(files.read('chat_template.jinja')) : chatTemplate(tokCfg.chat_template);
+  const template = checkpointChatTemplate(files, tokCfg);
   if (template !== null) w.addString(GGUF_KEY.TOKENIZER_CHAT_TEMPLATE, template);
+}
+
+/**
+ * The checkpoint's chat template, where transformers finds it: chat_template.jinja (the file
+ * newer checkpoints ship) over tokenizer_config.json's chat_template, as its tokenizer loads them; then chat_template.json, the older file its processors read
+ * ({"chat_template": ...}), which is all some checkpoints carry. null when none has one.
+ * @param {CheckpointFiles} files
+ * @param {Record<string, any>} tokCfg tokenizer_config.json
+ * @returns {string|null}
+ */
+function checkpointChatTemplate(files, tokCfg) {
+  if (files.has('chat_template.jinja')) return dec.decode(files.read('chat_template.jinja'));
+  const fromConfig = chatTemplate(tokCfg.chat_template);
+  if (fromConfig !== null || !files.has('chat_template.json')) return fromConfig;
+  const json = safeJSON(files, 'chat_template.json');
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConvertError(`chat_template.json is ${describeValue(json)}, not an object with a chat_template.`);
+  }
+  return chatTemplate(json.chat_template, 'chat_template.json');
 }
 
 /**
  * tokenizer_config.json's chat_template: a string, or (transformers' named form) a list of
  * {name, template} whose 'default' entry is the chat template; null when there is none.
  * @param {unknown} v
+ * @param {string} [where] the file it came from, for the error
  * @returns {string|null}
  */
-export function chatTemplate(v) {
+export function chatTemplate(v, where = 'tokenizer_config.json') {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) {
@@ -361,7 +380,7 @@ export function chatTemplate(v) {
     if (d && typeof d.template === 'string') return d.template;
     if (v.every((t) => t && typeof t === 'object' && typeof t.name === 'string' && typeof t.template === 'string')) return null;
   }
-  throw new ConvertError(`tokenizer_config.json chat_template is ${describeValue(v)}, not a string or a list of {name, template}.`);
+  throw new ConvertError(`${where} chat_template is ${describeValue(v)}, not a string or a list of {name, template}.`);
 }
 
 /** @param {CheckpointFiles} files @param {string} name */

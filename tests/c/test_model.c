@@ -838,6 +838,73 @@ static void test_q8_0_plain_scales_mark_needs_every_scale_plain(void) {
     tm_weights_free(w);
 }
 
+/* The model card's per-layer facts (mllm_model_get_layer, the mllm_model_info counts): a stored
+ * block's RoPE flag and window follow it to every effective layer the schedule runs it on;
+ * the type mix counts every tensor once. */
+static void test_layer_info_follows_the_schedule_and_type_usage_counts_tensors(void) {
+    tm_spec s = tm_default();
+    const uint8_t pattern[3] = {1, 0, 1};
+    extra_keys x = {.window = 8, .experts = -1, .moe_step = -1, .temp_length = -1, .rope = pattern, .n_rope = 3,
+                    .rope_type = GB_BOOL};
+    mllm_model *m = NULL;
+    mllm_error err;
+    mllm_model_info info;
+    mllm_layer_info li;
+    mllm_type_usage u[4];
+    int32_t l;
+    s.repeat = 2;
+    s.mode = "reverse";
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (!m) return;
+    mllm_model_get_info(m, &info);
+    CHECK_EQ_INT(info.n_swa, 8);
+    CHECK_EQ_INT(info.n_swa_layers, 6); /* no pattern key: every layer is windowed */
+    CHECK_EQ_INT(info.n_rope_layers, 4); /* block 1 runs twice without RoPE */
+    CHECK_EQ_INT(info.qk_norm, 0);
+    for (l = 0; l < 6; l++) {
+        int32_t block = tm_schedule(l, 3, 2, "reverse"); /* A B C C B A */
+        CHECK_EQ_INT(mllm_model_get_layer(m, l, &li, &err), MLLM_OK);
+        CHECK_EQ_INT(li.block, block);
+        CHECK_EQ_INT(li.rope, pattern[block]);
+        CHECK_EQ_INT(li.window, 8);
+        CHECK_EQ_INT(li.qk_norm, 0);
+        CHECK(li.rope_theta == s.theta);
+    }
+    CHECK_EQ_INT(mllm_model_get_layer(m, 6, &li, &err), MLLM_ERR_ARG);
+    CHECK_CONTAINS(err.msg, "layer 6 is outside 0..5");
+    CHECK_EQ_INT(mllm_model_get_layer(m, -1, &li, &err), MLLM_ERR_ARG);
+    CHECK_EQ_INT(mllm_model_get_layer(NULL, 0, &li, &err), MLLM_ERR_ARG);
+    CHECK_EQ_INT(mllm_model_get_layer(m, 0, NULL, &err), MLLM_ERR_ARG);
+    /* every tensor is F32: one entry, 3 blocks x 9 + token_embd + output_norm (tied head) */
+    CHECK_EQ_INT(mllm_model_type_usage(m, NULL, 0), 1);
+    CHECK_EQ_INT(mllm_model_type_usage(m, u, 4), 1);
+    CHECK_EQ_INT(u[0].type, MLLM_DTYPE_F32);
+    CHECK_EQ_INT(u[0].n_tensors, 3 * 9 + 2);
+    CHECK(u[0].n_elems == info.n_params);
+    CHECK(u[0].bytes == info.weight_bytes);
+    CHECK_EQ_INT(mllm_model_type_usage(NULL, u, 4), 0);
+    mllm_model_free(m);
+
+    /* llama4 (R1): q/k norm on the layers with RoPE only; no window */
+    s = tm_default();
+    s.arch = "llama4";
+    x.window = 0;
+    x.experts = 1;
+    CHECK_EQ_INT(load_with(&s, &x, &m, &err), MLLM_OK);
+    if (!m) return;
+    mllm_model_get_info(m, &info);
+    CHECK_EQ_INT(info.qk_norm, 1);
+    CHECK_EQ_INT(info.n_swa, 0);
+    CHECK_EQ_INT(info.n_swa_layers, 0);
+    CHECK_EQ_INT(mllm_model_get_layer(m, 0, &li, &err), MLLM_OK);
+    CHECK_EQ_INT(li.qk_norm, 1);
+    CHECK_EQ_INT(li.window, 0);
+    CHECK_EQ_INT(mllm_model_get_layer(m, 1, &li, &err), MLLM_OK);
+    CHECK_EQ_INT(li.rope, 0);
+    CHECK_EQ_INT(li.qk_norm, 0);
+    mllm_model_free(m);
+}
+
 int main(void) {
     RUN(test_default_model_loads_with_expected_info);
     RUN(test_schedule_maps_effective_layers_to_stored_blocks);
@@ -857,6 +924,7 @@ int main(void) {
     RUN(test_llama4_dense_layout_loads_and_moe_or_chunked_is_refused);
     RUN(test_mobilellm_p1_keys);
     RUN(test_rope_layer_pattern_and_temperature_keys);
+    RUN(test_layer_info_follows_the_schedule_and_type_usage_counts_tensors);
     RUN(test_damaged_file_and_bad_arguments);
     RUN(test_non_finite_q8_0_scale_is_a_damaged_file);
     RUN(test_non_finite_float_weights_are_a_damaged_file);

@@ -166,8 +166,8 @@ static void test_simd_dots_equal_scalar_bit_for_bit(void) {
     CHECK_EQ_INT(n_checked, (int)N_TYPES * 400);
 }
 
-/* The four-row dots of the 32-block types, and their eight-row dots (two groups of four far
- * apart), equal each row's scalar dot. */
+/* The four-row dots of every type, and their eight-row dots (two groups of four far apart),
+ * equal each row's scalar dot. */
 static void test_simd_dot4_equals_scalar_per_row(void) {
     static const struct {
         uint32_t type, act;
@@ -180,22 +180,33 @@ static void test_simd_dot4_equals_scalar_per_row(void) {
         {MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q8_0, q5_0_dot_q8_0, q5_0_dot4_q8_0_simd128, q5_0_dot8_q8_0_simd128},
         {MLLM_DTYPE_Q5_1, MLLM_DTYPE_Q8_1, q5_1_dot_q8_1, q5_1_dot4_q8_1_simd128, q5_1_dot8_q8_1_simd128},
         {MLLM_DTYPE_IQ4_NL, MLLM_DTYPE_Q8_0, iq4_nl_dot_q8_0, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot8_q8_0_simd128},
+        {MLLM_DTYPE_Q2_K, MLLM_DTYPE_Q8_K, q2_k_dot_q8_k, q2_k_dot4_q8_k_simd128, q2_k_dot8_q8_k_simd128},
+        {MLLM_DTYPE_Q3_K, MLLM_DTYPE_Q8_K, q3_k_dot_q8_k, q3_k_dot4_q8_k_simd128, q3_k_dot8_q8_k_simd128},
+        {MLLM_DTYPE_Q4_K, MLLM_DTYPE_Q8_K, q4_k_dot_q8_k, q4_k_dot4_q8_k_simd128, q4_k_dot8_q8_k_simd128},
+        {MLLM_DTYPE_Q5_K, MLLM_DTYPE_Q8_K, q5_k_dot_q8_k, q5_k_dot4_q8_k_simd128, q5_k_dot8_q8_k_simd128},
+        {MLLM_DTYPE_Q6_K, MLLM_DTYPE_Q8_K, q6_k_dot_q8_k, q6_k_dot4_q8_k_simd128, q6_k_dot8_q8_k_simd128},
+        {MLLM_DTYPE_IQ4_XS, MLLM_DTYPE_Q8_K, iq4_xs_dot_q8_k, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot8_q8_k_simd128},
     };
     /* 12 rows: the eight-row dot reads rows 0-3 and 8-11 */
-    static uint8_t w12[12 * (ROW / 32 * 24)];
+    static uint8_t w12[12 * (ROW / 32 * 36)];
     size_t t;
     int trial, n_checked = 0;
     for (t = 0; t < sizeof T4 / sizeof T4[0]; t++) {
-        const size_t wrow = (size_t)(ROW / 32) * dtype_block_bytes(T4[t].type);
-        const size_t ab = (size_t)(ROW / 32) * dtype_block_bytes(T4[t].act);
+        const int64_t be = dtype_block_elems(T4[t].type);
+        const size_t wrow = (size_t)(ROW / be) * dtype_block_bytes(T4[t].type);
+        const size_t ab = (size_t)(ROW / be) * dtype_block_bytes(T4[t].act);
         for (trial = 0; trial < 100; trial++) {
             float o[4], o8[8];
             const void *w2[2];
             size_t i;
-            int k, n = trial % 4 == 0 ? 32 : ROW;
+            int k, n = trial % 4 == 0 ? (int)be : ROW;
             if (trial < 50) {
                 for (i = 0; i < 12 * wrow; i++) w12[i] = (uint8_t)next_u32();
                 for (i = 0; i < ab; i++) abuf[i] = (uint8_t)next_u32();
+                if (T4[t].act == MLLM_DTYPE_Q8_K && trial % 2) { /* finite activation scales too */
+                    block_q8_K *kb = (block_q8_K *)(void *)abuf;
+                    for (i = 0; i < (size_t)ROW / QK_K; i++) kb[i].d = frand();
+                }
             } else {
                 for (k = 0; k < 12; k++) {
                     fill_row(xw, trial + k);
@@ -224,7 +235,59 @@ static void test_simd_dot4_equals_scalar_per_row(void) {
             }
         }
     }
-    CHECK_EQ_INT(n_checked, 5 * 100 * 12);
+    CHECK_EQ_INT(n_checked, (int)(sizeof T4 / sizeof T4[0]) * 100 * 12);
+}
+
+/* The SIMD128 matmul of every type (eight rows from eight stretches, then fours, then single
+ * rows) equals the scalar matmul bit for bit, for row counts that are and are not multiples
+ * of 4 and 8, one token and several, into a strided output. */
+static void test_simd_matmul_equals_scalar_for_any_row_count(void) {
+    enum { MAX_ROWS = 41, N_TOK = 3, LDO = 48 };
+    static const int ROWS[] = {1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 31, 33, 40, 41};
+    static uint8_t wm[MAX_ROWS * (ROW / 32 * 36)], am[N_TOK * (ROW / 256 * 292)];
+    static float xr[ROW], o_simd[N_TOK * LDO], o_ref[N_TOK * LDO];
+    size_t t, ri;
+    int n_checked = 0;
+    for (t = 0; t < N_TYPES; t++) {
+        const uint32_t wt = TYPES[t].type;
+        const dtype_traits *tr = dtype_traits_of(wt);
+        const size_t wrow = dtype_row_bytes(wt, ROW), arow = kern_act_row_bytes(tr->act, ROW);
+        kern_weights kw;
+        const kern_hints hints = {0, 0};
+        int r, k, tok;
+        CHECK(tr->matmul_simd128 != NULL);
+        if (!tr->matmul_simd128) continue;
+        for (r = 0; r < MAX_ROWS; r++) {
+            fill_row(xr, r);
+            quant_rows(wt, xr, wm + (size_t)r * wrow, 1, ROW);
+        }
+        for (tok = 0; tok < N_TOK; tok++) {
+            fill_row(xr, tok + 1);
+            kern_quantize_act(tr->act, xr, am + (size_t)tok * arow, ROW);
+        }
+        kw.data = wm;
+        kw.type = wt;
+        kw.layout = KERN_LAYOUT_ROWS;
+        kw.plain_scales = 0;
+        for (ri = 0; ri < sizeof ROWS / sizeof ROWS[0]; ri++) {
+            for (tok = 1; tok <= N_TOK; tok += 2) {
+                const int nr = ROWS[ri];
+                memset(o_simd, 0, sizeof o_simd);
+                memset(o_ref, 0, sizeof o_ref);
+                tr->matmul_simd128(o_simd, LDO, &kw, ROW, nr, NULL, am, tok, hints);
+                tr->matmul_scalar(o_ref, LDO, &kw, ROW, nr, NULL, am, tok, hints);
+                for (k = 0; k < N_TOK * LDO; k++) {
+                    if (!same(o_simd[k], o_ref[k])) {
+                        check_g.cur_failed++;
+                        fprintf(stderr, "  FAIL matmul type %u rows %d tokens %d out %d: %.9g vs scalar %.9g\n",
+                                (unsigned)wt, nr, tok, k, o_simd[k], o_ref[k]);
+                    }
+                }
+                n_checked++;
+            }
+        }
+    }
+    CHECK_EQ_INT(n_checked, (int)N_TYPES * 17 * 2);
 }
 #ifdef MLLM_RELAXED_IMPORT
 /* the module's entry point (kernels_relaxed_quant.c), called here with small scratch */
@@ -301,6 +364,7 @@ int main(void) {
 #ifdef __wasm_simd128__
     RUN(test_simd_dots_equal_scalar_bit_for_bit);
     RUN(test_simd_dot4_equals_scalar_per_row);
+    RUN(test_simd_matmul_equals_scalar_for_any_row_count);
 #endif
 #ifdef MLLM_RELAXED_IMPORT
     RUN(test_relaxed_matmuls_equal_scalar_bit_for_bit);

@@ -284,3 +284,41 @@ test('a second turn reuses the first turn\'s prompt from the KV cache (usage.pro
     }
   }
 });
+
+test('an R1-shaped checkpoint (llama4, Llama-3 tokenizer) with chat_template.jinja: the converted file chats through its template', async () => {
+  const { llama4Checkpoints, scratchDir } = await import('../ref/fixtures.js');
+  const { convertSource } = await import('../../worker/index.js');
+  const dir = scratchDir('chat-r1');
+  try {
+    const ckpt = path.join(dir, 'ckpt');
+    fs.cpSync(llama4Checkpoints().dir('r1_llama3_pre'), ckpt, { recursive: true });
+    // R1's template form: a separate chat_template.jinja (over tokenizer_config.json's), a default
+    // reasoning system prompt when the messages bring none, turns closed by <|eot_id|>
+    fs.writeFileSync(path.join(ckpt, 'chat_template.jinja'), "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+      + "{% set sys = messages[0]['content'] %}{% set rest = messages[1:] %}{% else %}{% set sys = 'Please reason step by step.' %}"
+      + "{% set rest = messages %}{% endif %}system: {{ sys }}<|eot_id|>{% for m in rest %}{{ m['role'] }}: {{ m['content'] }}<|eot_id|>"
+      + '{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}');
+    const file = path.join(dir, 'r1.gguf');
+    await convertSource(ckpt, file, { dtype: 'q8_0' });
+    const llm = await MobileLLM.load(file, { worker: false, cache: false });
+    try {
+      assert.equal(llm.info.architecture, 'llama4');
+      assert.equal(llm.info.family, 'other', "the checkpoint's name (random/r1_llama3_pre) is no family's");
+      assert.match(llm.info.chatTemplate, /Please reason step by step/);
+      const r = await llm.chat.completions.create({ messages: [{ role: 'user', content: 'What is 2+3?' }], max_tokens: 8, temperature: 0 });
+      // the rendering, written out by hand: BOS once (the template's), the default system prompt
+      const ids = await llm.tokenize('<|begin_of_text|>system: Please reason step by step.<|eot_id|>user: What is 2+3?<|eot_id|>assistant:',
+        { parseSpecial: true, addBos: false });
+      assert.equal(ids[0], 264, '<|begin_of_text|>');
+      assert.equal(ids.filter((t) => t === 266).length, 2, 'two <|eot_id|> control tokens');
+      let text = '';
+      for await (const t of llm.generate(ids, { maxTokens: 8, temperature: 0 })) text += t.text;
+      assert.equal(r.usage.prompt_tokens, ids.length);
+      assert.equal(r.choices[0].message.content, text.replace(/^ /, ''));
+    } finally {
+      await llm.unload();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -129,7 +129,7 @@ test('bad templates and messages are coded errors', async () => {
   }
 });
 
-test('a converted checkpoint carries its chat template (chat_template.jinja over tokenizer_config.json) into the model info', async () => {
+test('a converted checkpoint carries its chat template (chat_template.jinja over tokenizer_config.json over chat_template.json) into the model info', async () => {
   const { checkpoints, scratchDir } = await import('../ref/fixtures.js');
   const { convertSource, MobileLLM } = await import('../../worker/index.js');
   const dir = scratchDir('chat-template-convert');
@@ -150,6 +150,17 @@ test('a converted checkpoint carries its chat template (chat_template.jinja over
     assert.deepEqual([a.bosText, a.eosText], ['<s>', '</s>']);
     fs.writeFileSync(path.join(ckpt, 'chat_template.jinja'), source('smollm2-instruct'));
     assert.equal((await info('jinja.gguf')).chatTemplate, source('smollm2-instruct'));
+    // chat_template.json, the processors' file ({"chat_template": ...}): read after the other two
+    fs.writeFileSync(path.join(ckpt, 'chat_template.json'), JSON.stringify({ chat_template: source('qwen2.5-7b-instruct') }));
+    assert.equal((await info('jinja-and-json.gguf')).chatTemplate, source('smollm2-instruct'), 'chat_template.jinja wins');
+    fs.rmSync(path.join(ckpt, 'chat_template.jinja'));
+    assert.equal((await info('config-and-json.gguf')).chatTemplate, source('llama-3-8b-instruct'), "tokenizer_config.json's wins");
+    fs.writeFileSync(cfgPath, JSON.stringify(cfg));
+    assert.equal((await info('json.gguf')).chatTemplate, source('qwen2.5-7b-instruct'), 'chat_template.json alone');
+    fs.writeFileSync(path.join(ckpt, 'chat_template.json'), JSON.stringify([source('qwen2.5-7b-instruct')]));
+    await assert.rejects(info('bad.gguf'), (e) => e.code === 'format' && /^chat_template\.json is \[/.test(e.message) && /not an object with a chat_template\.$/.test(e.message));
+    fs.writeFileSync(path.join(ckpt, 'chat_template.json'), JSON.stringify({ chat_template: 7 }));
+    await assert.rejects(info('bad.gguf'), (e) => e.code === 'format' && /chat_template\.json chat_template is/.test(e.message));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 // `mobilellm eval` / evaluate(): every task layout scored against tests/ref/eval_ref.py (the
 // harness's templates, tokenization and scoring rules transcribed in Python over the PyTorch
-// reference model) on random checkpoints; shared-prefix scoring against from-scratch scoring;
+// reference model) on random checkpoints; shared-prefix and batched scoring against from-scratch scoring;
 // rolling-window perplexity; TriviaQA's greedy answers on the bundled model's checkpoint; and
 // the named errors bad task files get.
 
@@ -11,7 +11,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 import { Engine } from '../../wasm_build/engine.js';
-import { convertHF } from '../../models/convert/convert.js';
+import { buildGGUF, convertHF, dirFiles } from '../../models/convert/convert.js';
+import { GGUF_ARCH, archKey } from '../../lib/gguf_keys.js';
 import { evaluate } from '../../worker/eval/evaluate.js';
 import { parseTask, parsePyLiteral, hellaswagPreprocess, pyCapitalize } from '../../worker/eval/tasks.js';
 import { scoreGenerated, meanStderr } from '../../worker/eval/metrics.js';
@@ -136,6 +137,35 @@ test('shared-prefix scoring gives the same log-likelihoods as scoring each conte
     assert.ok(worst <= 1e-6, `shared vs scratch differ by ${worst}`);
     assert.deepEqual(a.results.hellaswag.acc, b.results.hellaswag.acc);
   }
+});
+
+test('batched scoring (several documents per forward pass) gives bit-identical log-likelihoods to one document at a time and to from scratch, at any batch size', async () => {
+  for (const m of Object.values(models)) {
+    const one = await evaluate(m, ourTasks(), { log: true, batch: 0 });
+    const scratch = await evaluate(m, ourTasks(), { log: true, shared: false });
+    // default (512): whole documents packed together; 12: most documents larger than a batch (their
+    // contexts first, the choices batched after them); 3: choices longer than a batch too
+    for (const batch of [undefined, 12, 3]) {
+      const b = await evaluate(m, ourTasks(), { log: true, batch });
+      assert.deepEqual(b.log.map((x) => x.lls), one.log.map((x) => x.lls), `batch ${batch} vs one at a time`);
+      assert.deepEqual(b.log.map((x) => x.greedy), one.log.map((x) => x.greedy));
+      assert.deepEqual(b.results.hellaswag.acc_norm, one.results.hellaswag.acc_norm);
+    }
+    assert.deepEqual(one.log.map((x) => x.lls), scratch.log.map((x) => x.lls), 'one at a time vs from scratch');
+  }
+  // a model with sliding-window layers, which the engine does not batch: scored one document at a time
+  const files = await dirFiles(ck.dir('untied_gqa'));
+  let windowed;
+  try {
+    const { writer } = buildGGUF(files, { type: 'f32', ...quiet });
+    writer.addU32(archKey('llama', GGUF_ARCH.SLIDING_WINDOW), 8);
+    windowed = eng.loadModel(writer.toBuffer());
+  } finally {
+    files.close?.();
+  }
+  const w = await evaluate(windowed, ourTasks(), { log: true });
+  assert.deepEqual(w.log.map((x) => x.lls), (await evaluate(windowed, ourTasks(), { log: true, batch: 0 })).log.map((x) => x.lls));
+  windowed.free();
 });
 
 test('rolling-window perplexity equals the harness\'s loglikelihood_rolling windows in PyTorch (stride = window and stride < window)', async (t) => {

@@ -14,11 +14,12 @@ export async function api(url: string): Promise<string> {
   const llm = await MobileLLM.load(url, opts);
   const info: Readonly<ModelInfo> = llm.info;
   const repacked: number = info.repacked;
+  const card: string = `${info.family} ${info.attention} ${info.slidingWindow} ${info.windowedLayers.length} ${info.ropeLayers.length} ${info.qkNorm} ${info.preTokenizer ?? ''} ${info.weightTypes.map((t) => `${t.type}:${t.tensors}:${t.params}:${t.bytes}`).join()}`;
   let text = '';
   for await (const { text: t, token } of llm.generate('Hello', { maxTokens: 8, temperature: 0 })) text += token === null ? '' : t;
   await llm.unload();
   const g: string = jsonSchemaToGrammar({ type: 'string' });
-  return `${text}${repacked}${g.length}${Object.keys(OPTIONS).length}`;
+  return `${text}${card}${repacked}${g.length}${Object.keys(OPTIONS).length}`;
 }
 
 export async function engine(bytes: Uint8Array): Promise<number> {

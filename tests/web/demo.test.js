@@ -204,6 +204,12 @@ test('cross-origin isolated: first visit, streaming, stop, keyboard, errors, cac
       assert.equal(await page.textContent('#card-quant'), 'Q8_0');
       assert.match(await page.textContent('#card-ctx'), /^2048 tokens/);
       assert.match(await page.textContent('#card-shape'), new RegExp(`^d ${nEmbd} `));
+      assert.equal(await page.textContent('#card-family'), 'other', 'general.name random-tiny names no MobileLLM family');
+      assert.equal(await page.textContent('#card-layout'), 'llama');
+      assert.equal(await page.textContent('#card-attn'), 'global (every layer sees the whole context)');
+      assert.equal(await page.textContent('#card-rope'), 'every layer, base 10000');
+      // the norms (2 per block + output_norm) are the F32 tensors; the rest Q8_0
+      assert.match(await page.textContent('#card-types'), new RegExp(`^Q8_0 [0-9.]+% \\(\\d+ tensors\\) · F32 [0-9.]+% \\(${2 * nLayer + 1} tensors\\)$`));
 
       const g = await generateGreedy(page);
       assert.equal(g.text, reference.text, 'the page shows exactly the text the API generates for these settings');

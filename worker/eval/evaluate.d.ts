@@ -29,6 +29,10 @@ export interface EvalOptions {
   maxGenTokens?: number;
   /** false: score every context + choice from an empty cache (for comparisons; same numbers) */
   shared?: boolean;
+  /** multiple choice: tokens per forward pass of several documents (each document's shared
+   * prefix once, every choice seeing it; default 512, fewer where a batch's logits would pass
+   * 64 MiB); 0: one document at a time. The same numbers either way. */
+  batch?: number;
   /** also return one record per document */
   log?: boolean;
   signal?: AbortSignal;

@@ -13,17 +13,21 @@ import { Scorer } from './scorer.js';
 import { aggregate, byteLength, scoreChoice, scoreGenerated, wordCount } from './metrics.js';
 
 const N_BATCH = 128; // rows of logits per all-logits eval
+// Documents scored together (Scorer.documents): tokens per forward pass, at most as many as
+// leave the logits of a full batch (n_vocab floats each) within BATCH_LOGITS_BYTES.
+const BATCH_TOKENS = 512;
+const BATCH_LOGITS_BYTES = 64 * 2 ** 20;
 const MAX_GEN_TOKENS = 256; // the harness's max_gen_toks default
 
 /**
  * @typedef {{name?: string, text: string, format?: string} | {name?: string, perplexity: string}} TaskInput
  * @typedef {{limit?: number, shots?: number, bos?: boolean, nCtx?: number, threads?: number,
- *   ctx?: number, stride?: number, maxGenTokens?: number, shared?: boolean, log?: boolean,
+ *   ctx?: number, stride?: number, maxGenTokens?: number, shared?: boolean, batch?: number, log?: boolean,
  *   signal?: AbortSignal, onProgress?: (p: {task: string, done: number, total: number}) => void}} EvalOptions
  */
 
 /** The numeric evaluation options, checked against the one options table (worker/options.js). */
-const EVAL_OPTIONS = ['limit', 'shots', 'nCtx', 'threads', 'ctx', 'stride', 'maxGenTokens'];
+const EVAL_OPTIONS = ['limit', 'shots', 'nCtx', 'threads', 'ctx', 'stride', 'maxGenTokens', 'batch'];
 
 /** @param {EvalOptions} o */
 function checkOptions(o) {
@@ -45,17 +49,20 @@ export async function evaluate(model, tasks, opts = {}) {
   if (!Array.isArray(tasks) || tasks.length === 0) throw new ArgumentError('evaluate() needs at least one task.');
   const nCtx = contextLength(opts.nCtx ?? opts.ctx, model.info.nCtxTrain, { fallbackCap: 2048, shownAs: opts.nCtx !== undefined ? 'nCtx' : 'ctx' });
   if (opts.ctx !== undefined && opts.ctx > nCtx) throw new ArgumentError(`The perplexity window (${opts.ctx}) exceeds the context (${nCtx}).`);
-  const ctx = model.newContext({ nCtx, nBatch: Math.min(N_BATCH, nCtx), threads: opts.threads });
+  const batch = Math.min(nCtx, opts.shared === false ? 0
+    : opts.batch ?? Math.max(1, Math.min(BATCH_TOKENS, Math.floor(BATCH_LOGITS_BYTES / 4 / model.info.nVocab))));
+  const nBatch = Math.max(Math.min(N_BATCH, nCtx), batch);
+  const ctx = model.newContext({ nCtx, nBatch, threads: opts.threads });
   const results = {};
   const log = opts.log ? [] : undefined;
   try {
-    const scorer = new Scorer(model, ctx, { bos: opts.bos, nBatch: Math.min(N_BATCH, nCtx) });
+    const scorer = new Scorer(model, ctx, { bos: opts.bos, nBatch });
     for (const [i, t] of tasks.entries()) {
       const name = uniqueName(t.name ?? `task${i + 1}`, results);
       const t0 = performance.now();
       const r = 'perplexity' in t
         ? await runPerplexity(scorer, name, t.perplexity, opts)
-        : await runTask(scorer, name, t, opts, log);
+        : await runTask(scorer, name, t, { ...opts, batch }, log);
       results[name] = { ...r, seconds: +((performance.now() - t0) / 1000).toFixed(3) };
     }
   } finally {
@@ -106,6 +113,24 @@ async function runTask(scorer, name, t, opts, log) {
     });
   });
   const docs = [];
+  const record = (i, res) => {
+    const it = items[i];
+    const lls = res.map((x) => x.ll);
+    const s = scoreChoice(lls, it.normTexts, it.gold);
+    docs.push(s);
+    log?.push({ task: name, line: it.line, gold: it.gold, lls, greedy: res.map((x) => x.greedy),
+      tokens: prepared[i].map((p) => p.cont.length), pred: s.pred, pred_norm: s.pred_norm, acc: s.acc, acc_norm: s.acc_norm });
+  };
+  if (items[0]?.kind !== 'generate' && opts.batch > 0) {
+    // a few batches' worth of documents at a time, then their progress (and a chance to abort)
+    for (let i = 0; i < items.length;) {
+      let j = i, tokens = 0;
+      while (j < items.length && (j === i || tokens <= 4 * opts.batch)) tokens += prepared[j++].reduce((n, p) => n + p.ctx.length + p.cont.length, 0);
+      scorer.documents(prepared.slice(i, j), opts.batch).forEach((res, k) => record(i + k, res));
+      for (; i < j; i++) await step(opts, name, i + 1, items.length);
+    }
+    return { format, n: docs.length, ...aggregate(docs, ['acc', 'acc_norm', 'acc_bytes']), ...(opts.shots ? { shots: opts.shots } : {}) };
+  }
   for (const [i, it] of items.entries()) {
     if (it.kind === 'generate') {
       const budget = Math.min(opts.maxGenTokens ?? MAX_GEN_TOKENS, nCtx - prepared[i].length);
@@ -114,12 +139,7 @@ async function runTask(scorer, name, t, opts, log) {
       docs.push(s);
       log?.push({ task: name, line: it.line, output, answers: it.answers, ...s });
     } else {
-      const res = scorer.loglikelihoods(prepared[i], { shared: opts.shared });
-      const lls = res.map((x) => x.ll);
-      const s = scoreChoice(lls, it.normTexts, it.gold);
-      docs.push(s);
-      log?.push({ task: name, line: it.line, gold: it.gold, lls, greedy: res.map((x) => x.greedy),
-        tokens: prepared[i].map((p) => p.cont.length), pred: s.pred, pred_norm: s.pred_norm, acc: s.acc, acc_norm: s.acc_norm });
+      record(i, scorer.loglikelihoods(prepared[i], { shared: opts.shared }));
     }
     await step(opts, name, i + 1, items.length);
   }

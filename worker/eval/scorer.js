@@ -5,6 +5,10 @@
 // or for WinoGrande the sentence up to the blank) are evaluated once; each continuation is
 // then evaluated from there as one batch and the KV cache is rewound to the shared prefix
 // before the next. Whatever the cache still holds from the previous document is reused too.
+// Batched (documents()): several documents in one forward pass (Context.evalBatch), each
+// document's shared prefix once and every continuation seeing it; the log-likelihoods are
+// bit-identical to the one-document-at-a-time path's (tests/c/test_batch.c). Models the engine
+// does not batch (sliding-window layers) are scored one document at a time.
 
 /** @param {ArrayLike<number>} a @param {ArrayLike<number>} b @param {number} n */
 function commonPrefix(a, b, n = Infinity) {
@@ -13,6 +17,9 @@ function commonPrefix(a, b, n = Infinity) {
   while (i < m && a[i] === b[i]) i++;
   return i;
 }
+
+/** The columns of a Context.evalBatch, filled by Scorer.#append. */
+const newBatch = () => ({ token: [], pos: [], seeFrom: [], seeTo: [], segFrom: [], logits: [] });
 
 /**
  * log_softmax(row)[tok] in float64, and whether tok is the row's argmax (the harness's is_greedy).
@@ -148,6 +155,172 @@ export class Scorer {
       this.#rows(seqs[r], P, seqs[r].length - 1, q.ctx.length - 1, take(r));
     });
     return out;
+  }
+
+  /**
+   * Log-likelihoods of several documents' requests (each document a list of {ctx, cont} from
+   * encodePair), in forward passes of at most `batch` tokens (<= the context's n_batch): whole
+   * documents packed together where they fit, else a document's shared prefix evaluated
+   * first and its continuations batched after it in the cache.
+   * @param {{ctx: Int32Array, cont: Int32Array}[][]} docs
+   * @param {number} batch
+   * @returns {{ll: number, greedy: boolean}[][]}
+   */
+  documents(docs, batch) {
+    this.canBatch ??= this.#probeBatch();
+    if (!this.canBatch) return docs.map((reqs) => this.loglikelihoods(reqs)); // e.g. sliding-window layers
+    const plans = docs.map((reqs) => this.#plan(reqs));
+    const out = plans.map((p) => p.seqs.map(() => ({ ll: 0, greedy: true })));
+    let pack = [], used = 0;
+    const flush = () => {
+      if (pack.length) this.#runPack(pack, out);
+      pack = [];
+      used = 0;
+    };
+    plans.forEach((p, d) => {
+      if (p.tokens > batch) { flush(); this.#runLarge(p, out[d], batch); return; }
+      if (used + p.tokens > batch) flush();
+      pack.push([p, d]);
+      used += p.tokens;
+    });
+    flush();
+    return out;
+  }
+
+  /** Whether the engine runs batches of several sequences on this model: one token tried. */
+  #probeBatch() {
+    this.ctx.rewind(0);
+    this.cached = new Int32Array(0);
+    try {
+      this.ctx.evalBatch({ token: [0], pos: [0], seeFrom: [0], seeTo: [0], segFrom: [0], logits: [0] });
+    } catch (e) {
+      if (/** @type {any} */ (e).code === 'unsupported') return false;
+      throw e;
+    } finally {
+      this.ctx.rewind(0);
+    }
+    return true;
+  }
+
+  /** A document's sequences, their shared prefix P (never past the shortest context) and the
+   * tokens it puts in a batch: P once, then each sequence's inputs after it. */
+  #plan(reqs) {
+    const seqs = reqs.map((r) => {
+      const s = new Int32Array(r.ctx.length + r.cont.length);
+      s.set(r.ctx);
+      s.set(r.cont, r.ctx.length);
+      return s;
+    });
+    let P = Math.min(...reqs.map((q) => q.ctx.length));
+    for (const s of seqs) P = commonPrefix(seqs[0], s, P);
+    const tokens = seqs.reduce((n, s) => n + s.length - 1 - P, P);
+    return { seqs, ctxLen: reqs.map((q) => q.ctx.length), P, tokens };
+  }
+
+  /**
+   * Append a plan's tokens to batch b (its columns, from slot `base`): the prefix seq[0:P] at
+   * positions 0.. unless `prefixAt` >= 0 (the slot where the cache already holds it), then the
+   * given sequences' inputs after P, each seeing the prefix and itself. Rows wanting logits
+   * get take[k] = [sequence, position] in the order evalBatch returns them.
+   */
+  #append(b, base, plan, prefixAt, which, take) {
+    const { seqs, ctxLen, P } = plan;
+    const push = (tok, pos, seeFrom, seeTo, segFrom, want) => {
+      b.token.push(tok); b.pos.push(pos); b.seeFrom.push(seeFrom); b.seeTo.push(seeTo); b.segFrom.push(segFrom);
+      b.logits.push(want ? 1 : 0);
+    };
+    let p0 = prefixAt;
+    if (prefixAt < 0) {
+      p0 = base + b.token.length;
+      for (let i = 0; i < P; i++) push(seqs[0][i], i, p0, p0, p0, i === P - 1 && ctxLen.some((c) => c === P));
+      if (ctxLen.some((c) => c === P)) take.push([-1, P - 1]);
+    }
+    for (const r of which) {
+      const seg = base + b.token.length;
+      for (let i = P; i < seqs[r].length - 1; i++) {
+        const want = i >= ctxLen[r] - 1;
+        push(seqs[r][i], i, p0, p0 + P, seg, want);
+        if (want) take.push([r, i]);
+      }
+    }
+  }
+
+  /** Whole documents in one forward pass from an empty cache. */
+  #runPack(pack, out) {
+    this.ctx.rewind(0);
+    this.cached = new Int32Array(0);
+    const b = newBatch();
+    const takes = pack.map(([p]) => {
+      const take = [];
+      this.#append(b, 0, p, -1, p.seqs.map((_, r) => r), take);
+      return take;
+    });
+    this.ctx.evalBatch(b);
+    let k = 0;
+    pack.forEach(([p, d], i) => { for (const [r, pos] of takes[i]) this.#score(p, out[d], r, pos, k++); });
+    this.ctx.rewind(0);
+  }
+
+  /** Add logits row k of the last evalBatch, at position i, to sequence r's log-likelihood
+   * (r = -1: every sequence whose context is the prefix). */
+  #score(plan, out, r, i, k) {
+    const row = this.ctx.logitsView(k);
+    const rs = r >= 0 ? [r] : plan.seqs.map((_, j) => j).filter((j) => plan.ctxLen[j] === plan.P);
+    for (const j of rs) {
+      const t = tokenLogprob(row, plan.seqs[j][i + 1]);
+      out[j].ll += t.lp;
+      out[j].greedy &&= t.greedy;
+    }
+  }
+
+  /** A document larger than a batch: its prefix into the cache (reusing what it holds), then
+   * its continuations in batches after it; one longer than a batch alone, chunk by chunk. */
+  #runLarge(plan, out, batch) {
+    const { seqs, ctxLen, P } = plan;
+    if (P > 0) {
+      this.#prefill(seqs[0], P);
+      const row = this.ctx.logitsView(-1);
+      seqs.forEach((s, r) => {
+        if (ctxLen[r] !== P) return;
+        const t = tokenLogprob(row, s[P]);
+        out[r].ll += t.lp;
+        out[r].greedy &&= t.greedy;
+      });
+    } else {
+      this.ctx.rewind(0);
+      this.cached = new Int32Array(0);
+    }
+    const prefix = this.cached;
+    let group = [], used = 0;
+    const run = () => {
+      if (!group.length) return;
+      const b = newBatch(), take = [];
+      this.#append(b, P, plan, 0, group, take);
+      this.ctx.evalBatch(b);
+      take.forEach(([r, i], k) => this.#score(plan, out, r, i, k));
+      this.ctx.rewind(P);
+      group = [];
+      used = 0;
+    };
+    seqs.forEach((s, r) => {
+      const n = s.length - 1 - P;
+      if (n === 0) return; // its one row is the prefix's last, scored above
+      if (n > batch) { // alone, as the one-document path does it
+        run();
+        this.#rows(s, P, s.length - 1, ctxLen[r] - 1, (p, row) => {
+          const t = tokenLogprob(row, s[p + 1]);
+          out[r].ll += t.lp;
+          out[r].greedy &&= t.greedy;
+        });
+        this.ctx.rewind(P);
+        return;
+      }
+      if (used + n > batch) run();
+      group.push(r);
+      used += n;
+    });
+    run();
+    this.cached = prefix;
   }
 
   /**
