@@ -28,6 +28,11 @@
 #define QUANT(id, nm, be, blk, lc, ac)                                                                    \
     [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
             .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar, .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128)}
+/* ... with relaxed-SIMD kernels too (kernels_relaxed_quant.c) */
+#define QUANT_R(id, nm, be, blk, lc, ac)                                                                  \
+    [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
+            .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar,                                         \
+            .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128), .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed)}
 static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F32] = {.name = "F32", .block_elems = 1, .block_bytes = 4, .to_float = dequantize_row_f32,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_f32_scalar,
@@ -35,10 +40,10 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F16] = {.name = "F16", .block_elems = 1, .block_bytes = 2, .to_float = dequantize_row_f16,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_half_scalar,
                         .matmul_simd128 = SIMD128(kern_matmul_float_simd128)},
-    QUANT(MLLM_DTYPE_Q4_0, "Q4_0", QK4_0, block_q4_0, q4_0, MLLM_ACT_Q8_0),
-    QUANT(MLLM_DTYPE_Q4_1, "Q4_1", QK4_1, block_q4_1, q4_1, MLLM_ACT_Q8_1),
-    QUANT(MLLM_DTYPE_Q5_0, "Q5_0", QK5_0, block_q5_0, q5_0, MLLM_ACT_Q8_0),
-    QUANT(MLLM_DTYPE_Q5_1, "Q5_1", QK5_1, block_q5_1, q5_1, MLLM_ACT_Q8_1),
+    QUANT_R(MLLM_DTYPE_Q4_0, "Q4_0", QK4_0, block_q4_0, q4_0, MLLM_ACT_Q8_0),
+    QUANT_R(MLLM_DTYPE_Q4_1, "Q4_1", QK4_1, block_q4_1, q4_1, MLLM_ACT_Q8_1),
+    QUANT_R(MLLM_DTYPE_Q5_0, "Q5_0", QK5_0, block_q5_0, q5_0, MLLM_ACT_Q8_0),
+    QUANT_R(MLLM_DTYPE_Q5_1, "Q5_1", QK5_1, block_q5_1, q5_1, MLLM_ACT_Q8_1),
     [MLLM_DTYPE_Q8_0] = {.name = "Q8_0", .block_elems = MLLM_QK8_0, .block_bytes = sizeof(block_q8_0),
                          .to_float = dequantize_row_q8_0, .act = MLLM_ACT_Q8_0,
                          .matmul_scalar = kern_matmul_q8_0_scalar,
@@ -49,11 +54,11 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     /* the activation formats: readable (tests), never weights */
     [MLLM_DTYPE_Q8_1] = {.name = "Q8_1", .block_elems = QK8_1, .block_bytes = sizeof(block_q8_1),
                          .to_float = q8_1_dequantize},
-    QUANT(MLLM_DTYPE_Q2_K, "Q2_K", QK_K, block_q2_K, q2_k, MLLM_ACT_Q8_K),
-    QUANT(MLLM_DTYPE_Q3_K, "Q3_K", QK_K, block_q3_K, q3_k, MLLM_ACT_Q8_K),
-    QUANT(MLLM_DTYPE_Q4_K, "Q4_K", QK_K, block_q4_K, q4_k, MLLM_ACT_Q8_K),
-    QUANT(MLLM_DTYPE_Q5_K, "Q5_K", QK_K, block_q5_K, q5_k, MLLM_ACT_Q8_K),
-    QUANT(MLLM_DTYPE_Q6_K, "Q6_K", QK_K, block_q6_K, q6_k, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_Q2_K, "Q2_K", QK_K, block_q2_K, q2_k, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_Q3_K, "Q3_K", QK_K, block_q3_K, q3_k, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_Q4_K, "Q4_K", QK_K, block_q4_K, q4_k, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_Q5_K, "Q5_K", QK_K, block_q5_K, q5_k, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_Q6_K, "Q6_K", QK_K, block_q6_K, q6_k, MLLM_ACT_Q8_K),
     [MLLM_DTYPE_Q8_K] = {.name = "Q8_K", .block_elems = QK_K, .block_bytes = sizeof(block_q8_K),
                          .to_float = q8_k_dequantize},
     FACTS(MLLM_DTYPE_IQ2_XXS, "IQ2_XXS", 256, 66),
@@ -82,6 +87,7 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
 };
 #undef FACTS
 #undef QUANT
+#undef QUANT_R
 
 static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 

@@ -154,4 +154,31 @@ DEFINEK(q4_k_simd128, q4_k)
 DEFINEK(q5_k_simd128, q5_k)
 DEFINEK(q6_k_simd128, q6_k)
 DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
+
+#ifdef MLLM_RELAXED_IMPORT
+/* src/kernels_relaxed_quant.c (the relaxed module, supplied by wasm_build/relaxed_library.js):
+ * 0 without writing where the engine has no relaxed SIMD, or for a call it does not take. */
+int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
+                           const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
+
+/* The K types' token layout: 512 bytes per 256 inputs (kernels_relaxed_quant.c KSCR), so two
+ * tokens of 16384 inputs; wider rows are declined. */
+#define RELAXED_QUANT_SCRATCH 65536
+
+int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                              const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
+    uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
+    (void)x, (void)hints;
+    if (w->layout != KERN_LAYOUT_ROWS || n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX ||
+        ldo > INT32_MAX || n_tok < 1)
+        return 0;
+    return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
+                              (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
+}
+
+int kern_quant_relaxed_takes(uint32_t type) {
+    uint8_t buf[16] __attribute__((aligned(16)));
+    return mllm_relaxed_quant((int32_t)type, NULL, 0, NULL, 0, 0, NULL, 0, buf, 0) == 1;
+}
+#endif
 #endif

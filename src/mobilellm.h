@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define MLLM_ABI_VERSION 2
+#define MLLM_ABI_VERSION 3 /* 3: mllm_eval_batch, mllm_layer_info, mllm_type_usage, model info window/qk-norm fields */
 
 typedef enum mllm_status {
     MLLM_OK = 0,

@@ -108,8 +108,9 @@ ${rows.join('\n')}
 
 Issue 20's decode target (Q4_0 and Q4_K_M >= 1.25x our Q8_0, asked of Chromium; here Node, by CPU time):
 Q4_0 ${target('q4_0')}; Q4_K_M ${target('q4_k_m')}.
-The 32-block types' SIMD128 matvec (src/quant_dot_simd128.c) runs eight rows a pass; the K types run one
-row at a time, and no 4/5/6-bit type has relaxed-SIMD kernels yet (Node ${ltsV} runs Q8_0 on them).
+Node ${sysV} has no relaxed SIMD: every type runs its SIMD128 kernels (src/quant_dot_simd128.c). Node ${ltsV}
+runs Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K..Q6_K on relaxed-SIMD kernels (src/kernels_relaxed.c,
+src/kernels_relaxed_quant.c); IQ4_NL and IQ4_XS on SIMD128.
 `;
 if (process.argv.includes('--md')) process.stdout.write(md);
 else process.stdout.write(`${JSON.stringify(best)}\n`);

@@ -35,22 +35,26 @@ WASM_LD_RELAXED ?= wasm-ld-19
 # struct field offsets into i32.adds that V8 then executes as leas; without it they fold
 # into the loads' offset immediates)
 RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd128 -mrelaxed-simd -mllvm -disable-lsr \
-  -Wall -Wextra -Isrc
-RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe
+  -ffp-contract=off -Wall -Wextra -Isrc
+RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
+  --export=mllm_relaxed_quant
+# the module's sources: the Q8_0 kernels and the 4/5/6-bit types' (src/kernels_relaxed_quant.c)
+RELAXED_SRC := kernels_relaxed kernels_relaxed_quant
+RELAXED_HDR := src/codec.h src/kernels.h src/kernels_q8_simd.h src/dtype.h src/quant_blocks.h wasm_build/wasm.mk
 
-build/relaxed/kernels_relaxed.o: src/kernels_relaxed.c src/codec.h src/kernels.h src/kernels_q8_simd.h wasm_build/wasm.mk | build/.apt-stamp
+build/relaxed/%.o: src/%.c $(RELAXED_HDR) | build/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -c $< -o $@
 
-build/relaxed/kernels_relaxed-shared.o: src/kernels_relaxed.c src/codec.h src/kernels.h src/kernels_q8_simd.h wasm_build/wasm.mk | build/.apt-stamp
+build/relaxed/%-shared.o: src/%.c $(RELAXED_HDR) | build/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(RELAXED_CFLAGS) -matomics -mbulk-memory -c $< -o $@
 
-build/relaxed/relaxed.wasm: build/relaxed/kernels_relaxed.o
-	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) $< -o $@
+build/relaxed/relaxed.wasm: $(RELAXED_SRC:%=build/relaxed/%.o)
+	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) $^ -o $@
 
-build/relaxed/relaxed-shared.wasm: build/relaxed/kernels_relaxed-shared.o
-	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=4294967296 $< -o $@
+build/relaxed/relaxed-shared.wasm: $(RELAXED_SRC:%=build/relaxed/%-shared.o)
+	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=4294967296 $^ -o $@
 
 build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm
 	sed -e "s|@RELAXED_WASM@|$$(base64 -w0 build/relaxed/relaxed.wasm)|" \

@@ -6,7 +6,11 @@
  *    dot (src/quant_dot_simd128.c), one row, four or eight at once, equals the scalar one bit for
  *    bit (NaN equals NaN), on
  *    random block bytes (any fp16 scale: subnormal, inf, nan; int8 -128 activations) and on
- *    blocks the quantizers wrote from rows with edge values. */
+ *    blocks the quantizers wrote from rows with edge values;
+ *  - built with the relaxed-SIMD module too (-DMLLM_RELAXED_IMPORT, tests/node/relaxed.test.js
+ *    runs it under the Node LTS): every matmul the module takes (src/kernels_relaxed_quant.c)
+ *    equals the scalar reference matmul bit for bit, for row counts that are and are not
+ *    multiples of 4 and 8, one token and several, an output stride past the rows. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -288,6 +292,74 @@ static void test_simd_matmul_equals_scalar_for_any_row_count(void) {
     }
     CHECK_EQ_INT(n_checked, (int)N_TYPES * 17 * 6);
 }
+#ifdef MLLM_RELAXED_IMPORT
+/* the module's entry point (kernels_relaxed_quant.c), called here with small scratch */
+int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
+                           const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
+
+static void test_relaxed_matmuls_equal_scalar_bit_for_bit(void) {
+    static const uint32_t T[] = {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q5_1,
+                                 MLLM_DTYPE_Q2_K, MLLM_DTYPE_Q3_K, MLLM_DTYPE_Q4_K, MLLM_DTYPE_Q5_K, MLLM_DTYPE_Q6_K};
+    static const int ROWS[] = {1, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 21};
+    enum { MAXR = 21, MAXT = 5, LDO = 23 };
+    static uint8_t wm[MAXR * (ROW / 256 * 210)], am[MAXT * (ROW / 256 * 292)];
+    static float got[MAXT * LDO], want[MAXT * LDO];
+    size_t t, ri;
+    int trial, n_takes = 0, n_checked = 0;
+    for (t = 0; t < sizeof T / sizeof T[0]; t++) {
+        const uint32_t wt = T[t], at = dtype_act(wt) == MLLM_ACT_Q8_0 ? MLLM_DTYPE_Q8_0
+                                        : dtype_act(wt) == MLLM_ACT_Q8_1 ? MLLM_DTYPE_Q8_1 : MLLM_DTYPE_Q8_K;
+        const kern_hints relaxed = {1, 0}, plain = {0, 0};
+        n_takes += kern_quant_relaxed_takes(wt);
+        for (trial = 0; trial < 24; trial++) {
+            const int n = trial % 4 == 3 ? (int)dtype_block_elems(wt) : ROW, n_tok = 1 + trial % MAXT;
+            const size_t wrow = dtype_row_bytes(wt, n), arow = dtype_row_bytes(at, n);
+            const kern_weights w = {wm, wt, KERN_LAYOUT_ROWS, 0};
+            size_t i;
+            int r, k, tk;
+            ri = (size_t)trial % (sizeof ROWS / sizeof ROWS[0]);
+            if (trial % 2 == 0) { /* random bytes: every level, any scale (subnormal, inf, nan), -128 activations */
+                for (i = 0; i < (size_t)ROWS[ri] * wrow; i++) wm[i] = (uint8_t)next_u32();
+                for (i = 0; i < (size_t)n_tok * arow; i++) am[i] = (uint8_t)next_u32();
+                if (at == MLLM_DTYPE_Q8_K && trial % 4) /* finite activation scales too */
+                    for (i = 0; i < (size_t)n_tok * (size_t)(n / QK_K); i++)
+                        ((block_q8_K *)(void *)am)[i].d = frand();
+            } else { /* rows with edge values, quantized */
+                for (r = 0; r < ROWS[ri]; r++) {
+                    fill_row(xw, trial + r);
+                    quant_rows(wt, xw, wm + (size_t)r * wrow, 1, n);
+                }
+                for (tk = 0; tk < n_tok; tk++) {
+                    fill_row(xa, trial / 2 + tk);
+                    kern_quantize_act(dtype_act(wt), xa, am + (size_t)tk * arow, n);
+                }
+            }
+            for (i = 0; i < MAXT * LDO; i++) got[i] = want[i] = -7.0f;
+            CHECK(kern_matmul_scalar(want, LDO, &w, n, ROWS[ri], NULL, am, n_tok, plain));
+            if (trial % 3 == 1) {
+                /* small scratch: 32-blocks: two tokens' prefill (the tokens in passes of two) or none
+                 * (as decode); K types: one token's layout (the tokens one a pass) */
+                static uint8_t small[2 * ROW / 32 * 48] __attribute__((aligned(16)));
+                const int32_t bytes = dtype_block_elems(wt) == 256 ? n / 256 * 512 : trial % 2 ? 2 * n / 32 * 48 : 0;
+                CHECK(mllm_relaxed_quant((int32_t)wt, got, LDO, wm, n, ROWS[ri], am, n_tok, small, bytes) == 1);
+            } else {
+                CHECK(kern_matmul_quant_relaxed(got, LDO, &w, n, ROWS[ri], NULL, am, n_tok, relaxed));
+            }
+            for (tk = 0; tk < n_tok; tk++)
+                for (k = 0; k < LDO; k++) {
+                    const float g = got[tk * LDO + k], e = want[tk * LDO + k];
+                    if (!same(g, e)) {
+                        check_g.cur_failed++;
+                        fprintf(stderr, "  FAIL relaxed type %s trial %d rows %d n %d token %d row %d: %.9g vs scalar %.9g\n",
+                                dtype_name(wt), trial, ROWS[ri], n, tk, k, g, e);
+                    }
+                    n_checked++;
+                }
+        }
+    }
+    printf("relaxed quant types taken: %d, outputs compared: %d\n", n_takes, n_checked);
+}
+#endif
 #endif
 
 int main(void) {
@@ -296,6 +368,9 @@ int main(void) {
     RUN(test_simd_dots_equal_scalar_bit_for_bit);
     RUN(test_simd_dot4_equals_scalar_per_row);
     RUN(test_simd_matmul_equals_scalar_for_any_row_count);
+#endif
+#ifdef MLLM_RELAXED_IMPORT
+    RUN(test_relaxed_matmuls_equal_scalar_bit_for_bit);
 #endif
     return check_summary("quant_simd");
 }

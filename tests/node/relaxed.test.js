@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { nodeLts } from '../../tools/node_lts.js';
 import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
+import { convertToFile } from '../../models/convert/convert.js';
+import { Engine } from '../../wasm_build/engine.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/relaxed_node_test`;
@@ -42,6 +44,19 @@ test('Node LTS: the SIMD kernel tests pass with the relaxed kernel linked in, an
     process.once('beforeExit', () => console.log('relaxed active: ' + m.mllmRelaxedActive()));`]);
   assert.match(out, /kernels_simd: 15 passed, 0 failed/, out);
   assert.match(out, new RegExp(`relaxed active: ${vnni}`), out);
+});
+
+test('Node LTS: the relaxed matmuls of the 4/5/6-bit types equal the scalar references bit for bit, and run wherever relaxed SIMD compiles (tests/c/test_quant_simd.c)', () => {
+  mkdirSync(OUT, { recursive: true });
+  const src = ['tests/c/test_quant_simd.c', ...KERNEL_SOURCES];
+  execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
+    '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=node', '-s', 'SINGLE_FILE=1',
+    '-s', 'EXPORTED_RUNTIME_METHODS=[]', '-o', `${OUT}/test_quant_simd.cjs`],
+  { cwd: ROOT, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = run([`${OUT}/test_quant_simd.cjs`]);
+  // Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K: their operands stay in 0..127, so no CPU feature gates them
+  assert.match(out, /relaxed quant types taken: 9,/, out);
+  assert.match(out, /quant_simd: 5 passed, 0 failed/, out);
 });
 
 test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, weights repacked or not, prefill and decode, 1 and 2 threads', () => {
@@ -86,4 +101,45 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
   assert.deepEqual(r.repacked, [0, x4, x4, x4, 0], 'matrices repacked in each run');
   assert.deepEqual(r.diff, [0, 0, 0, 0],
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
+});
+
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, prefill and decode, 1 and 2 threads', async () => {
+  mkdirSync(OUT, { recursive: true });
+  // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
+  const eng = await Engine.create({ simd: true });
+  const quantizeRows = (t, d, r, c) => eng.quantizeRows(t, d, r, c);
+  const types = ['q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_m', 'q4_k_m', 'q5_k_m', 'q6_k'];
+  for (const t of types) {
+    await convertToFile(`${ROOT}models/default`, `${OUT}/default-${t}.gguf`, { type: t, quantizeRows, onWarning: () => {} });
+  }
+  const script = `
+    import { Engine } from ${JSON.stringify(`${ROOT}wasm_build/engine.js`)};
+    import { readFileSync } from 'node:fs';
+    const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 4000));
+    const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
+    const out = { active: [one.mod.mllmRelaxedQuantActive(), two.mod.mllmRelaxedQuantActive()], diff: {} };
+    for (const t of ${JSON.stringify(types)}) {
+      const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/default-' + t + '.gguf'));
+      const runs = [];
+      // the reference: SIMD128 kernels; then relaxed on 1 and on 2 threads
+      for (const [eng, threads, relaxedSimd] of [[one, 1, false], [one, 1, true], [two, 2, true]]) {
+        const model = eng.loadModel(bytes);
+        const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
+        ctx.eval(ids.slice(0, 38), { allLogits: true });
+        const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
+        for (const id of ids.slice(38)) { ctx.eval([id]); got.push(Array.from(ctx.logits())); }
+        runs.push(got);
+        ctx.free(); model.free();
+      }
+      out.diff[t] = runs.slice(1).map((got) => {
+        let d = 0;
+        for (let i = 0; i < 43; i++) for (let j = 0; j < got[i].length; j++) if (!Object.is(got[i][j], runs[0][i][j])) d++;
+        return d;
+      });
+    }
+    console.log(JSON.stringify(out));
+    process.exit(0);`;
+  const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
+  assert.deepEqual(r.active, [true, true], 'the relaxed 4/5/6-bit kernels run in the Node LTS, 1 and 2 threads');
+  for (const t of types) assert.deepEqual(r.diff[t], [0, 0], `${t}: logits that differ from SIMD128's (relaxed 1 thread, 2 threads)`);
 });

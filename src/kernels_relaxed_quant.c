@@ -1,0 +1,607 @@
+/* kernels_relaxed_quant.c — matmuls of the 2..6-bit types (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K)
+ * on relaxed SIMD's int8 dot, bit-identical to quant_dot.c's scalar references.
+ *
+ * The weights' levels are small unsigned integers (Q4 0..15, Q5 0..31, Q2_K 0..3, Q3_K 0..7, Q6_K 0..63)
+ * and go in as the dot's second operand, the signed activation bytes as the first; offsets
+ * (Q4_0's 8, Q5_0's 16, Q3_K's 4, Q6_K's 32) leave as offset x the activations' sum. These are the integers of the
+ * scalar reference, so every float step can be its own, in its order.
+ * No mllm_relaxed_probe gate: with the second operand in 0..127 the relaxed dots are defined
+ * identically on every engine (pair sums stay under 2^15, so pmaddubsw does not saturate).
+ *
+ * The K types keep ggml's eight lanes (element % 8, quant_dot.c k_lanes): each 32 bytes of
+ * weights (and the token's 32 activations, once per token) are permuted by four byte unpacks
+ * so that each 4-byte lane holds elements k, k+8, k+16, k+24 of the 32: an i16x8 relaxed dot
+ * then leaves each 16-element group's lane-k pair in its own int16, and one i32x4.dot_i16x8
+ * with the groups' scales adds them into lane k.
+ *
+ * Built with kernels_relaxed.c into the relaxed module (wasm_build/wasm.mk): no stack, data or
+ * globals; every buffer comes from the caller. Everywhere else this file compiles to nothing. */
+#if defined(__wasm_relaxed_simd__)
+#include <wasm_simd128.h>
+
+#include "dtype.h"
+#include "kernels_q8_simd.h"
+#include "quant_blocks.h"
+
+#define EXPORT(name) __attribute__((export_name(name)))
+#define INLINE static inline __attribute__((always_inline))
+#define DOT32(a, b, c) __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4((a), (b), (c))
+#define DOT16(a, b) __builtin_wasm_relaxed_dot_i8x16_i7x16_s_i16x8((a), (b))
+
+/* Loop constants as values (kernels_q8_simd.h opaque_splat: V8 rebuilds v128 constants at
+ * each use in a loop). */
+typedef struct qconsts {
+    v128_t m4, m30, x10, sel, ones, lo16, em, sgn, bias, big, sub_lim, two_m24;
+} qconsts;
+
+INLINE qconsts qconsts_make(void) {
+    qconsts k;
+    k.m4 = opaque_splat(0x0f0f0f0f);
+    k.m30 = opaque_splat(0x30303030);
+    k.x10 = opaque_splat(0x10101010);
+    k.sel = wasm_i64x2_splat((int64_t)0x8040201008040201ull); /* bit j % 8 of byte j */
+    k.ones = opaque_splat(0x01010101);
+    k.lo16 = opaque_splat(0xffff);
+    k.em = opaque_splat(0x7fff);
+    k.sgn = opaque_splat(0x8000);
+    k.bias = opaque_splat(112 << 23);
+    k.big = opaque_splat(0x7bff);
+    k.sub_lim = opaque_splat(0x400);
+    k.two_m24 = opaque_splat(0x33800000); /* 2^-24 */
+    return k;
+}
+
+/* fp16 bits in the low 16 bits of each u32 lane (high bits zero) -> f32, exactly as codec.c's
+ * fp16_to_f32 for every half (inf, nan, subnormals), without a subnormal float. */
+INLINE v128_t halves_f32(v128_t h, const qconsts *k) {
+    const v128_t em = wasm_v128_and(h, k->em), sign = wasm_i32x4_shl(wasm_v128_and(h, k->sgn), 16);
+    v128_t normal = wasm_i32x4_add(wasm_i32x4_shl(em, 13), k->bias);
+    const v128_t sub = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(em), k->two_m24);
+    normal = wasm_i32x4_add(normal, wasm_v128_and(wasm_i32x4_gt(em, k->big), k->bias)); /* inf, nan */
+    return wasm_v128_or(wasm_v128_bitselect(sub, normal, wasm_i32x4_lt(em, k->sub_lim)), sign);
+}
+
+/* One fp16 to f32, exactly (the K types' per-super-block scales). */
+static float half_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    float f;
+    if (e == 0) {
+        f = (float)m * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* ---------------------------------------------------------------- blocks of 32 */
+
+/* Block bytes, offset of qs, of qh (Q5), and the activation block's bytes, per type. */
+#define BLK_BYTES(t) ((t) == MLLM_DTYPE_Q4_0 ? 18 : (t) == MLLM_DTYPE_Q4_1 ? 20 : (t) == MLLM_DTYPE_Q5_0 ? 22 : 24)
+#define QS_OFF(t) ((t) == MLLM_DTYPE_Q4_0 ? 2 : (t) == MLLM_DTYPE_Q4_1 ? 4 : (t) == MLLM_DTYPE_Q5_0 ? 6 : 8)
+#define QH_OFF(t) ((t) == MLLM_DTYPE_Q5_0 ? 2 : 4)
+#define IS_Q5(t) ((t) == MLLM_DTYPE_Q5_0 || (t) == MLLM_DTYPE_Q5_1)
+#define HAS_MIN(t) ((t) == MLLM_DTYPE_Q4_1 || (t) == MLLM_DTYPE_Q5_1)
+#define ACT_BYTES(t) (HAS_MIN(t) ? (int32_t)sizeof(block_q8_1) : (int32_t)sizeof(block_q8_0))
+
+/* A row's block's levels: lo = elements 0-15, hi = 16-31, unsigned (before any offset). */
+INLINE void levels32(int type, const uint8_t *blk, v128_t *lo, v128_t *hi, const qconsts *k) {
+    const v128_t q = wasm_v128_load(blk + QS_OFF(type));
+    *lo = wasm_v128_and(q, k->m4);
+    *hi = wasm_v128_and(wasm_u16x8_shr(q, 4), k->m4);
+    if (IS_Q5(type)) { /* the fifth bit of element j is bit j of qh: 0x10 into byte j */
+        const v128_t h = wasm_v128_load32_splat(blk + QH_OFF(type));
+        const v128_t hl = wasm_i8x16_shuffle(h, h, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        const v128_t hh = wasm_i8x16_shuffle(h, h, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        *lo = wasm_v128_or(*lo, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hl, k->sel), k->sel), k->x10));
+        *hi = wasm_v128_or(*hi, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hh, k->sel), k->sel), k->x10));
+    }
+}
+
+/* A row's block against the token's two halves x0, x1 (elements 0-15, 16-31): its dot with
+ * the unsigned levels as four lane sums, started at c. */
+INLINE v128_t block32(int type, const uint8_t *blk, v128_t x0, v128_t x1, v128_t c, const qconsts *k) {
+    v128_t lo, hi;
+    levels32(type, blk, &lo, &hi, k);
+    return DOT32(x1, hi, DOT32(x0, lo, c));
+}
+
+/* The four rows' fp16 at byte off of rows p0..p3's block, as f32x4 (row k in lane k). */
+INLINE v128_t halves4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, const uint8_t *p3, int off,
+                      const qconsts *k) {
+    v128_t h = wasm_v128_load16_lane(p0 + off, wasm_i32x4_splat(0), 0);
+    h = wasm_v128_load16_lane(p1 + off, h, 2);
+    h = wasm_v128_load16_lane(p2 + off, h, 4);
+    return halves_f32(wasm_v128_load16_lane(p3 + off, h, 6), k);
+}
+
+/* The block's float step for four rows (sumi: their int32 sums after any offset; r0..r3 their
+ * blocks), added to sumf in the scalar reference's order (row k in lane k). */
+INLINE v128_t float32(int type, v128_t sumf, v128_t sumi, v128_t dw, v128_t mw, v128_t dy, v128_t sy) {
+    const v128_t f = wasm_f32x4_convert_i32x4(sumi);
+    switch (type) {
+    case MLLM_DTYPE_Q4_0: /* sumi * dx * dy */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(f, dw), dy));
+    case MLLM_DTYPE_Q5_0: /* (dx * dy) * sumi */
+        return wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f));
+    default: /* Q4_1, Q5_1: (dx * dy) * sumi + m * s */
+        return wasm_f32x4_add(sumf, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(dw, dy), f), wasm_f32x4_mul(mw, sy)));
+    }
+}
+
+/* One group of four rows (r0..r3, byte pointers to their block) times the token's block. */
+INLINE v128_t group32(int type, v128_t sumf, const uint8_t *r0, const uint8_t *r1, const uint8_t *r2,
+                      const uint8_t *r3, v128_t x0, v128_t x1, v128_t c, v128_t dy, v128_t sy, const qconsts *k) {
+    const v128_t sumi = hsum4_i32(block32(type, r0, x0, x1, c, k), block32(type, r1, x0, x1, c, k),
+                                  block32(type, r2, x0, x1, c, k), block32(type, r3, x0, x1, c, k));
+    return float32(type, sumf, sumi, halves4(r0, r1, r2, r3, 0, k),
+                   HAS_MIN(type) ? halves4(r0, r1, r2, r3, 2, k) : sumf, dy, sy);
+}
+
+/* The token's block at x: its halves, scale (and Q8_1's s), and each row's lane start c. */
+#define TOKEN_BLOCK(type, x)                                                                                   \
+    const v128_t x0 = wasm_v128_load((x) + (HAS_MIN(type) ? 4 : 2)), x1 = wasm_v128_load((x) + (HAS_MIN(type) ? 20 : 18)); \
+    const v128_t dy = halves_f32(wasm_v128_and(wasm_v128_load16_splat(x), k->lo16), k);                          \
+    const v128_t sy = HAS_MIN(type) ? halves_f32(wasm_v128_and(wasm_v128_load16_splat((x) + 2), k->lo16), k) : dy; \
+    v128_t c = wasm_i32x4_splat(0);                                                                            \
+    if (offset) /* each row's lanes start at -offset x the activations' partial sums */                       \
+        c = wasm_i32x4_sub(c, wasm_i32x4_shl(DOT32(x1, k->ones, DOT32(x0, k->ones, c)), offset))
+
+/* The tokens' blocks for prefill32, once per call: per token and block three v128s (PRE
+ * bytes): each row's lane start c, the scale dy and Q8_1's s, splatted. */
+#define PRE 48
+INLINE void prefill_tokens(int type, uint8_t *dst, const uint8_t *xq, int32_t nb, int32_t n_tok, const qconsts *k) {
+    const int32_t as = ACT_BYTES(type);
+    const int offset = type == MLLM_DTYPE_Q4_0 ? 3 : type == MLLM_DTYPE_Q5_0 ? 4 : 0;
+    int32_t i;
+    for (i = 0; i < n_tok * nb; i++, dst += PRE) {
+        const uint8_t *x = xq + i * as;
+        TOKEN_BLOCK(type, x);
+        wasm_v128_store(dst, c);
+        wasm_v128_store(dst + 16, dy);
+        wasm_v128_store(dst + 32, sy);
+    }
+}
+
+/* Several tokens (pre: their prefill_tokens), four consecutive rows (o: their outputs for
+ * token 0): each block's levels and scales once for all the tokens, whose sums wait in out
+ * between blocks. */
+INLINE void prefill32(int type, float *o, int32_t ldo, const uint8_t *p, int32_t ps, int32_t nb, const uint8_t *xq,
+                      const uint8_t *pre, int32_t n_tok, const qconsts *k) {
+    const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type), qoff = HAS_MIN(type) ? 4 : 2;
+    int32_t t, b;
+    for (t = 0; t < n_tok; t++) wasm_v128_store(o + t * ldo, wasm_f32x4_splat(0.0f));
+    for (b = 0; b < nb; b++) {
+        const uint8_t *r0 = p + b * bs, *r1 = r0 + ps, *r2 = r1 + ps, *r3 = r2 + ps;
+        const v128_t dw = halves4(r0, r1, r2, r3, 0, k), mw = HAS_MIN(type) ? halves4(r0, r1, r2, r3, 2, k) : dw;
+        v128_t l0, h0, l1, h1, l2, h2, l3, h3;
+        levels32(type, r0, &l0, &h0, k);
+        levels32(type, r1, &l1, &h1, k);
+        levels32(type, r2, &l2, &h2, k);
+        levels32(type, r3, &l3, &h3, k);
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *x = xq + (t * nb + b) * as + qoff, *pt = pre + (t * nb + b) * PRE;
+            const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 16), c = wasm_v128_load(pt);
+            float *ot = o + t * ldo;
+            wasm_v128_store(ot, float32(type, wasm_v128_load(ot),
+                                        hsum4_i32(DOT32(x1, h0, DOT32(x0, l0, c)), DOT32(x1, h1, DOT32(x0, l1, c)),
+                                                  DOT32(x1, h2, DOT32(x0, l2, c)), DOT32(x1, h3, DOT32(x0, l3, c))),
+                                        dw, mw, wasm_v128_load(pt + 16), wasm_v128_load(pt + 32)));
+        }
+    }
+}
+
+/* Store f's lanes at o[0], o[os], o[2 os], o[3 os] (the first nr). */
+INLINE void store4(float *o, int32_t os, v128_t f, int nr) {
+    o[0] = wasm_f32x4_extract_lane(f, 0);
+    if (nr > 1) o[os] = wasm_f32x4_extract_lane(f, 1);
+    if (nr > 2) o[2 * os] = wasm_f32x4_extract_lane(f, 2);
+    if (nr > 3) o[3 * os] = wasm_f32x4_extract_lane(f, 3);
+}
+
+/* G (1 or 2) groups of four rows, row j of group g at p + (4 g + j) * ps (bytes), times n_tok
+ * tokens; token t's output of that row at o + t * ldo + (4 g + j) * os (nr: how many of a
+ * single group's rows are real; the others repeat its last). */
+INLINE void rows32(int type, int G, float *o, int32_t os, int32_t ldo, const uint8_t *p, int32_t ps, int32_t nb,
+                   const uint8_t *xq, int32_t n_tok, int nr, const qconsts *k) {
+    const int32_t bs = BLK_BYTES(type), as = ACT_BYTES(type);
+    const int offset = type == MLLM_DTYPE_Q4_0 ? 3 : type == MLLM_DTYPE_Q5_0 ? 4 : 0; /* log2 of 8, 16 */
+    const uint8_t *p1 = p + (nr > 1 ? ps : 0), *p2 = p + (nr > 2 ? 2 : nr - 1) * ps, *p3 = p + (nr > 3 ? 3 : nr - 1) * ps;
+    const uint8_t *p4 = p + 4 * ps, *p5 = p + 5 * ps, *p6 = p + 6 * ps, *p7 = p + 7 * ps;
+    int32_t t, b;
+    for (t = 0; t < n_tok; t++) {
+        const uint8_t *x = xq + t * nb * as;
+        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+        for (b = 0; b < nb; b++, x += as) {
+            const int32_t wo = b * bs;
+            TOKEN_BLOCK(type, x);
+            s0 = group32(type, s0, p + wo, p1 + wo, p2 + wo, p3 + wo, x0, x1, c, dy, sy, k);
+            if (G > 1) s1 = group32(type, s1, p4 + wo, p5 + wo, p6 + wo, p7 + wo, x0, x1, c, dy, sy, k);
+        }
+        store4(o + t * ldo, os, s0, nr);
+        if (G > 1) store4(o + t * ldo + 4 * os, os, s1, 4);
+    }
+}
+
+/* Eight streams, as the Q8_0 decode (PERF_NOTES.md): the rows cut into 8 stretches, each pass
+ * the next row of each (two groups of four); then the last n_rows % 8 in groups of four, the
+ * last group's missing rows repeating its last. */
+INLINE void matmul32(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows,
+                     const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
+    const int32_t wrow = nb * BLK_BYTES(type), q = n_rows / 8, as = ACT_BYTES(type);
+    const int32_t chunk = xbytes / (nb * PRE); /* tokens a prefill pass takes */
+    const qconsts k = qconsts_make();
+    int32_t i, r = 0, t0;
+    if (n_tok > 1 && chunk > 1 && n_rows >= 4) { /* prefill: groups of four rows, then as decode for the last n_rows % 4 */
+        for (t0 = 0; t0 < n_tok; t0 += chunk) {
+            const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+            const uint8_t *x = xq + t0 * nb * as;
+            prefill_tokens(type, xbuf, x, nb, nt, &k);
+            for (r = 0; r + 4 <= n_rows; r += 4) prefill32(type, out + t0 * ldo + r, ldo, w + r * wrow, wrow, nb, x, xbuf, nt, &k);
+        }
+    } else {
+        for (i = 0, r = 8 * q; i < q; i++) rows32(type, 2, out + i, q, ldo, w + i * wrow, q * wrow, nb, xq, n_tok, 4, &k);
+    }
+    for (; r < n_rows; r += 4)
+        rows32(type, 1, out + r, 1, ldo, w + r * wrow, wrow, nb, xq, n_tok, n_rows - r < 4 ? n_rows - r : 4, &k);
+}
+
+/* ---------------------------------------------------------------- K types (256-blocks) */
+
+/* The permutation: 32 bytes (a: 0-15, b: 16-31) to lane order, *lo holding lanes k = 0..3 and
+ * *hi k = 4..7, lane k = bytes k, k+8, k+16, k+24. */
+INLINE void lanes32(v128_t a, v128_t b, v128_t *lo, v128_t *hi) {
+    const v128_t t1 = wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const v128_t t2 = wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    *lo = wasm_i8x16_shuffle(t1, t2, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    *hi = wasm_i8x16_shuffle(t1, t2, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+/* A token's layout for the K kernels, per super-block (KSCR bytes): its 256 quants in lane
+ * order by 32, then for each 32, -32 x its int16 pair sums in the same order (Q6_K's offset). */
+#define KSCR 512
+
+static void k_token(const block_q8_K *y, int32_t nsb, uint8_t *dst, const qconsts *k) {
+    int32_t i, c;
+    for (i = 0; i < nsb; i++, dst += KSCR) {
+        for (c = 0; c < 8; c++) {
+            v128_t lo, hi;
+            lanes32(wasm_v128_load(y[i].qs + 32 * c), wasm_v128_load(y[i].qs + 32 * c + 16), &lo, &hi);
+            wasm_v128_store(dst + 32 * c, lo);
+            wasm_v128_store(dst + 32 * c + 16, hi);
+            wasm_v128_store(dst + 256 + 32 * c, wasm_i16x8_mul(DOT16(lo, k->ones), wasm_i16x8_splat(-32)));
+            wasm_v128_store(dst + 256 + 32 * c + 16, wasm_i16x8_mul(DOT16(hi, k->ones), wasm_i16x8_splat(-32)));
+        }
+    }
+}
+
+/* 32 elements' levels (lo, hi in lane order) x the token's 32 (xp) into the lane sums:
+ * sc: int16 lanes alternating the first and the second 16's scale. cor: Q6_K's offset term
+ * (int16, added before the scales) or NULL. */
+INLINE void k32(v128_t lo, v128_t hi, const uint8_t *xp, const uint8_t *cor, v128_t sc, v128_t *acc_lo,
+                v128_t *acc_hi) {
+    v128_t p = DOT16(wasm_v128_load(xp), lo), q = DOT16(wasm_v128_load(xp + 16), hi);
+    if (cor) {
+        p = wasm_i16x8_add(p, wasm_v128_load(cor));
+        q = wasm_i16x8_add(q, wasm_v128_load(cor + 16));
+    }
+    *acc_lo = wasm_i32x4_add(*acc_lo, wasm_i32x4_dot_i16x8(p, sc));
+    *acc_hi = wasm_i32x4_add(*acc_hi, wasm_i32x4_dot_i16x8(q, sc));
+}
+
+/* int16 lanes alternating v's int16 lanes i and j */
+#define PAIR16(v, i, j) wasm_i8x16_shuffle(v, v, 2 * (i), 2 * (i) + 1, 2 * (j), 2 * (j) + 1, 2 * (i), 2 * (i) + 1, \
+                                           2 * (j), 2 * (j) + 1, 2 * (i), 2 * (i) + 1, 2 * (j), 2 * (j) + 1,     \
+                                           2 * (i), 2 * (i) + 1, 2 * (j), 2 * (j) + 1)
+
+/* Q4_K's (q5 0) or Q5_K's (q5 1) super-block of one row against the token's (xs: its KSCR
+ * bytes; bsums: its 16-element sums): the eight lane sums and the mins' sum. */
+INLINE void k45_block(int q5, const uint8_t *blk, const uint8_t *xs, const int16_t *bsums, v128_t *acc_lo,
+                      v128_t *acc_hi, int32_t *summ, const qconsts *k) {
+    const uint8_t *qs = blk + (q5 ? 48 : 16);
+    /* the 6-bit scales and mins (quant_dot.h quant_k4_unpack), as int16 lanes */
+    const v128_t u = wasm_v128_load(blk + 4); /* u0 u1 u2 (and qh/qs bytes, unused) */
+    const v128_t lo6 = wasm_v128_and(u, opaque_splat(0x3f3f3f3f));
+    const v128_t u2 = wasm_i32x4_shuffle(u, wasm_u32x4_shr(u, 4), 2, 6, 2, 6);
+    const v128_t hi6 = wasm_v128_or(wasm_v128_and(u2, k->m4),
+                                    wasm_i32x4_shl(wasm_v128_and(wasm_u32x4_shr(u, 6), opaque_splat(0x03030303)), 4));
+    const v128_t sm = wasm_i32x4_shuffle(lo6, hi6, 0, 4, 1, 5); /* bytes: scales 0-7, mins 0-7 */
+    const v128_t sc = wasm_u16x8_extend_low_u8x16(sm), mn = wasm_u16x8_extend_high_u8x16(sm);
+    /* sum_j bsums[j] * mins[j / 2], exact in int32 for any bsums */
+    v128_t m = wasm_i32x4_add(
+        wasm_i32x4_dot_i16x8(wasm_v128_load(bsums), wasm_i8x16_shuffle(mn, mn, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7)),
+        wasm_i32x4_dot_i16x8(wasm_v128_load(bsums + 8),
+                             wasm_i8x16_shuffle(mn, mn, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15)));
+    v128_t h0 = wasm_i32x4_splat(0), h1 = h0, a0 = h0, a1 = h0;
+    m = wasm_i32x4_add(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_i32x4_add(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    *summ = wasm_i32x4_extract_lane(m, 0);
+    if (q5) lanes32(wasm_v128_load(blk + 16), wasm_v128_load(blk + 32), &h0, &h1);
+#define K45_PAIR(j)                                                                                            \
+    do {                                                                                                       \
+        v128_t l0, l1, e0, e1, o0, o1;                                                                         \
+        lanes32(wasm_v128_load(qs + 32 * (j)), wasm_v128_load(qs + 32 * (j) + 16), &l0, &l1);                  \
+        e0 = wasm_v128_and(l0, k->m4), e1 = wasm_v128_and(l1, k->m4);                                          \
+        o0 = wasm_v128_and(wasm_u16x8_shr(l0, 4), k->m4), o1 = wasm_v128_and(wasm_u16x8_shr(l1, 4), k->m4);    \
+        if (q5) { /* bit 2j (2j+1) of qh byte l: the fifth bit of the even (odd) sub-block's element l */  \
+            e0 = wasm_v128_or(e0, wasm_v128_and(2 * (j) <= 4 ? wasm_i16x8_shl(h0, 4 - 2 * (j))               \
+                                                               : wasm_u16x8_shr(h0, 2 * (j) - 4), k->x10));    \
+            e1 = wasm_v128_or(e1, wasm_v128_and(2 * (j) <= 4 ? wasm_i16x8_shl(h1, 4 - 2 * (j))               \
+                                                               : wasm_u16x8_shr(h1, 2 * (j) - 4), k->x10));    \
+            o0 = wasm_v128_or(o0, wasm_v128_and(2 * (j) + 1 <= 4 ? wasm_i16x8_shl(h0, 3 - 2 * (j))           \
+                                                                   : wasm_u16x8_shr(h0, 2 * (j) - 3), k->x10)); \
+            o1 = wasm_v128_or(o1, wasm_v128_and(2 * (j) + 1 <= 4 ? wasm_i16x8_shl(h1, 3 - 2 * (j))           \
+                                                                   : wasm_u16x8_shr(h1, 2 * (j) - 3), k->x10)); \
+        }                                                                                                      \
+        k32(e0, e1, xs + 64 * (j), NULL, PAIR16(sc, 2 * (j), 2 * (j)), &a0, &a1);                              \
+        k32(o0, o1, xs + 64 * (j) + 32, NULL, PAIR16(sc, 2 * (j) + 1, 2 * (j) + 1), &a0, &a1);                 \
+    } while (0)
+    K45_PAIR(0);
+    K45_PAIR(1);
+    K45_PAIR(2);
+    K45_PAIR(3);
+#undef K45_PAIR
+    *acc_lo = a0;
+    *acc_hi = a1;
+}
+
+/* Q6_K's super-block of one row against the token's: the eight lane sums (offset included). */
+INLINE void q6_block(const uint8_t *blk, const uint8_t *xs, v128_t *acc_lo, v128_t *acc_hi, const qconsts *k) {
+    /* int8 scales as int16 lanes */
+    const v128_t sc = wasm_i16x8_extend_low_i8x16(wasm_v128_load64_zero(blk + 192)),
+                 sc2 = wasm_i16x8_extend_low_i8x16(wasm_v128_load64_zero(blk + 200));
+    v128_t a0 = wasm_i32x4_splat(0), a1 = a0;
+    int half;
+    for (half = 0; half < 2; half++) {
+        const uint8_t *ql = blk + 64 * half, *qh = blk + 128 + 32 * half, *x = xs + 128 * half;
+        const v128_t s = half ? sc2 : sc;
+        v128_t l10, l11, l20, l21, h0, h1;
+        lanes32(wasm_v128_load(ql), wasm_v128_load(ql + 16), &l10, &l11);
+        lanes32(wasm_v128_load(ql + 32), wasm_v128_load(ql + 48), &l20, &l21);
+        lanes32(wasm_v128_load(qh), wasm_v128_load(qh + 16), &h0, &h1);
+        /* part p: low 4 bits from ql (p 0, 2: ql[l]; 1, 3: ql[l + 32]; p >= 2 the high nibble),
+         * bits 4-5 from (qh[l] >> 2p) & 3 */
+        k32(wasm_v128_or(wasm_v128_and(l10, k->m4), wasm_v128_and(wasm_i16x8_shl(h0, 4), k->m30)),
+            wasm_v128_or(wasm_v128_and(l11, k->m4), wasm_v128_and(wasm_i16x8_shl(h1, 4), k->m30)), x, x + 256,
+            PAIR16(s, 0, 1), &a0, &a1);
+        k32(wasm_v128_or(wasm_v128_and(l20, k->m4), wasm_v128_and(wasm_i16x8_shl(h0, 2), k->m30)),
+            wasm_v128_or(wasm_v128_and(l21, k->m4), wasm_v128_and(wasm_i16x8_shl(h1, 2), k->m30)), x + 32,
+            x + 256 + 32, PAIR16(s, 2, 3), &a0, &a1);
+        k32(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l10, 4), k->m4), wasm_v128_and(h0, k->m30)),
+            wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l11, 4), k->m4), wasm_v128_and(h1, k->m30)), x + 64,
+            x + 256 + 64, PAIR16(s, 4, 5), &a0, &a1);
+        k32(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l20, 4), k->m4), wasm_v128_and(wasm_u16x8_shr(h0, 2), k->m30)),
+            wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l21, 4), k->m4), wasm_v128_and(wasm_u16x8_shr(h1, 2), k->m30)),
+            x + 96, x + 256 + 96, PAIR16(s, 6, 7), &a0, &a1);
+    }
+    *acc_lo = a0;
+    *acc_hi = a1;
+}
+
+/* Q3_K's super-block of one row against the token's: the eight lane sums (offset included).
+ * Levels (q & 3) | hmask bit << 2, 0..7; the offset 4 is the token's -32 pair sums / 8. */
+INLINE void q3_block(const uint8_t *blk, const uint8_t *xs, v128_t *acc_lo, v128_t *acc_hi, const qconsts *k) {
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t a0, a1, a2;
+    v128_t h0, h1, sc, sc2, acc0 = wasm_i32x4_splat(0), acc1 = acc0;
+    const v128_t m3 = wasm_i8x16_splat(3), m4b = wasm_i8x16_splat(4);
+    int half;
+    (void)k;
+    __builtin_memcpy(&a0, blk + 96, 4);
+    __builtin_memcpy(&a1, blk + 100, 4);
+    __builtin_memcpy(&a2, blk + 104, 4);
+    { /* the 6-bit scales (quant_dot.c q3_k_dot_q8_k), as int16 minus 32 */
+        const v128_t u = wasm_i32x4_make((int32_t)((a0 & kmask2) | (((a2 >> 0) & kmask1) << 4)),
+                                         (int32_t)((a1 & kmask2) | (((a2 >> 2) & kmask1) << 4)),
+                                         (int32_t)(((a0 >> 4) & kmask2) | (((a2 >> 4) & kmask1) << 4)),
+                                         (int32_t)(((a1 >> 4) & kmask2) | (((a2 >> 6) & kmask1) << 4)));
+        sc = wasm_i16x8_sub(wasm_i16x8_extend_low_i8x16(u), wasm_i16x8_splat(32));
+        sc2 = wasm_i16x8_sub(wasm_i16x8_extend_high_i8x16(u), wasm_i16x8_splat(32));
+    }
+    lanes32(wasm_v128_load(blk), wasm_v128_load(blk + 16), &h0, &h1);
+    for (half = 0; half < 2; half++) {
+        const uint8_t *x = xs + 128 * half;
+        const v128_t s = half ? sc2 : sc;
+        v128_t q0, q1;
+        lanes32(wasm_v128_load(blk + 32 + 32 * half), wasm_v128_load(blk + 48 + 32 * half), &q0, &q1);
+#define Q3_PART(p)                                                                                             \
+    do {                                                                                                       \
+        const int b = 4 * half + (p); /* the hmask bit of this part, to bit 2 */                                 \
+        const v128_t g0 = b >= 2 ? wasm_u16x8_shr(h0, b - 2) : wasm_i16x8_shl(h0, 2 - b);                      \
+        const v128_t g1 = b >= 2 ? wasm_u16x8_shr(h1, b - 2) : wasm_i16x8_shl(h1, 2 - b);                      \
+        const v128_t l0 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q0, 2 * (p)), m3), wasm_v128_and(g0, m4b)); \
+        const v128_t l1 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q1, 2 * (p)), m3), wasm_v128_and(g1, m4b)); \
+        v128_t pp = DOT16(wasm_v128_load(x + 32 * (p)), l0), qq = DOT16(wasm_v128_load(x + 32 * (p) + 16), l1);  \
+        pp = wasm_i16x8_add(pp, wasm_i16x8_shr(wasm_v128_load(x + 256 + 32 * (p)), 3));                        \
+        qq = wasm_i16x8_add(qq, wasm_i16x8_shr(wasm_v128_load(x + 256 + 32 * (p) + 16), 3));                   \
+        acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(pp, PAIR16(s, 2 * (p), 2 * (p) + 1)));               \
+        acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(qq, PAIR16(s, 2 * (p), 2 * (p) + 1)));               \
+    } while (0)
+        Q3_PART(0);
+        Q3_PART(1);
+        Q3_PART(2);
+        Q3_PART(3);
+#undef Q3_PART
+    }
+    *acc_lo = acc0;
+    *acc_hi = acc1;
+}
+
+/* Q2_K's super-block of one row against the token (y, in its own order: Q2_K needs only
+ * totals): dall * isum - dmin * summs as quant_dot.c forms it. Levels 0..3. */
+INLINE float q2_block(const uint8_t *blk, const block_q8_K *y) {
+    const v128_t m3 = wasm_i8x16_splat(3), s0 = wasm_v128_load(blk); /* scales: low nibble scale, high min */
+    const v128_t sc = wasm_v128_and(s0, wasm_i8x16_splat(15)), mn = wasm_u8x16_shr(s0, 4);
+    const v128_t sc_lo = wasm_u16x8_extend_low_u8x16(sc), sc_hi = wasm_u16x8_extend_high_u8x16(sc);
+    v128_t acc = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums), wasm_u16x8_extend_low_u8x16(mn)),
+                                wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums + 8), wasm_u16x8_extend_high_u8x16(mn)));
+    v128_t is = wasm_i32x4_splat(0);
+    uint16_t dh, dminh;
+    int32_t summs, isum;
+    int half;
+    acc = wasm_i32x4_add(acc, wasm_i32x4_shuffle(acc, acc, 2, 3, 0, 1));
+    acc = wasm_i32x4_add(acc, wasm_i32x4_shuffle(acc, acc, 1, 0, 3, 2));
+    summs = wasm_i32x4_extract_lane(acc, 0);
+    for (half = 0; half < 2; half++) {
+        const v128_t q0 = wasm_v128_load(blk + 16 + 32 * half), q1 = wasm_v128_load(blk + 32 + 32 * half);
+        const v128_t s = half ? sc_hi : sc_lo;
+        const int8_t *x = y->qs + 128 * half;
+#define Q2_PART(j)                                                                                             \
+    do {                                                                                                       \
+        const v128_t a = DOT16(wasm_v128_load(x + 32 * (j)), wasm_v128_and(wasm_u16x8_shr(q0, 2 * (j)), m3));   \
+        const v128_t b = DOT16(wasm_v128_load(x + 32 * (j) + 16), wasm_v128_and(wasm_u16x8_shr(q1, 2 * (j)), m3)); \
+        is = wasm_i32x4_add(is, wasm_i32x4_dot_i16x8(a, wasm_i16x8_shuffle(s, s, 2 * (j), 2 * (j), 2 * (j), 2 * (j), \
+                                                                           2 * (j), 2 * (j), 2 * (j), 2 * (j)))); \
+        is = wasm_i32x4_add(is, wasm_i32x4_dot_i16x8(b, wasm_i16x8_shuffle(s, s, 2 * (j) + 1, 2 * (j) + 1,     \
+                                                                           2 * (j) + 1, 2 * (j) + 1, 2 * (j) + 1, \
+                                                                           2 * (j) + 1, 2 * (j) + 1, 2 * (j) + 1))); \
+    } while (0)
+        Q2_PART(0);
+        Q2_PART(1);
+        Q2_PART(2);
+        Q2_PART(3);
+#undef Q2_PART
+    }
+    is = wasm_i32x4_add(is, wasm_i32x4_shuffle(is, is, 2, 3, 0, 1));
+    is = wasm_i32x4_add(is, wasm_i32x4_shuffle(is, is, 1, 0, 3, 2));
+    isum = wasm_i32x4_extract_lane(is, 0);
+    __builtin_memcpy(&dh, blk + 80, 2);
+    __builtin_memcpy(&dminh, blk + 82, 2);
+    return y->d * half_f32(dh) * (float)isum - y->d * half_f32(dminh) * (float)summs;
+}
+
+/* One row of a K type against n_tok tokens laid out by k_token (xs, ys: the tokens' blocks
+ * for their scales), out[t * ldo], in quant_dot.c's float order. */
+INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, const uint8_t *xs,
+                  const block_q8_K *ys, int32_t n_tok, const qconsts *k) {
+    const int32_t bs = type == MLLM_DTYPE_Q2_K ? (int32_t)sizeof(block_q2_K)
+                       : type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
+                       : type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
+                       : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
+                                                 : (int32_t)sizeof(block_q4_K);
+    int32_t t, i;
+    for (t = 0; t < n_tok; t++) {
+        const uint8_t *x = xs + t * nsb * KSCR;
+        const block_q8_K *y = ys + t * nsb;
+        v128_t sums_lo = wasm_f32x4_splat(0.0f), sums_hi = sums_lo;
+        float sumf = 0.0f;
+        if (type == MLLM_DTYPE_Q2_K) { /* one float sum, no lanes */
+            for (i = 0; i < nsb; i++) sumf += q2_block(w + i * bs, y + i);
+            out[t * ldo] = sumf;
+            continue;
+        }
+        for (i = 0; i < nsb; i++) {
+            const uint8_t *blk = w + i * bs;
+            v128_t a0, a1, dv;
+            if (type == MLLM_DTYPE_Q6_K || type == MLLM_DTYPE_Q3_K) {
+                uint16_t dh;
+                if (type == MLLM_DTYPE_Q6_K) q6_block(blk, x + i * KSCR, &a0, &a1, k);
+                else q3_block(blk, x + i * KSCR, &a0, &a1, k);
+                __builtin_memcpy(&dh, blk + (type == MLLM_DTYPE_Q6_K ? 208 : 108), 2);
+                dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
+            } else {
+                uint16_t dh, dminh;
+                int32_t summ;
+                k45_block(type == MLLM_DTYPE_Q5_K, blk, x + i * KSCR, y[i].bsums, &a0, &a1, &summ, k);
+                __builtin_memcpy(&dh, blk, 2);
+                __builtin_memcpy(&dminh, blk + 2, 2);
+                dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
+                sumf -= half_f32(dminh) * y[i].d * (float)summ;
+            }
+            sums_lo = wasm_f32x4_add(sums_lo, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(a0)));
+            sums_hi = wasm_f32x4_add(sums_hi, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(a1)));
+        }
+        sumf += wasm_f32x4_extract_lane(sums_lo, 0);
+        sumf += wasm_f32x4_extract_lane(sums_lo, 1);
+        sumf += wasm_f32x4_extract_lane(sums_lo, 2);
+        sumf += wasm_f32x4_extract_lane(sums_lo, 3);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 0);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 1);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 2);
+        sumf += wasm_f32x4_extract_lane(sums_hi, 3);
+        out[t * ldo] = sumf;
+    }
+}
+
+/* The K types: the tokens laid out in chunks that fit xbuf, then row by row. */
+INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                     const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    const int32_t wrow = nsb * (type == MLLM_DTYPE_Q2_K ? (int32_t)sizeof(block_q2_K)
+                                : type == MLLM_DTYPE_Q3_K ? (int32_t)sizeof(block_q3_K)
+                                : type == MLLM_DTYPE_Q6_K ? (int32_t)sizeof(block_q6_K)
+                                : type == MLLM_DTYPE_Q5_K ? (int32_t)sizeof(block_q5_K)
+                                                          : (int32_t)sizeof(block_q4_K));
+    const qconsts k = qconsts_make();
+    const int32_t q = n_rows / 8;
+    int32_t t0, t, r, i, g;
+    for (t0 = 0; t0 < n_tok; t0 += chunk) {
+        const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+        for (t = 0; t < nt; t++) k_token(xq + (t0 + t) * nsb, nsb, xbuf + t * nsb * KSCR, &k);
+        /* eight streams: row i of each of 8 stretches in turn, then the last n_rows % 8 */
+        for (i = 0; i < q; i++)
+            for (g = 0; g < 8; g++)
+                k_row(type, out + t0 * ldo + g * q + i, ldo, w + (g * q + i) * wrow, nsb, xbuf, xq + t0 * nsb, nt, &k);
+        for (r = 8 * q; r < n_rows; r++)
+            k_row(type, out + t0 * ldo + r, ldo, w + r * wrow, nsb, xbuf, xq + t0 * nsb, nt, &k);
+    }
+}
+
+/* ---------------------------------------------------------------- entry point */
+
+/* One function per type and path, so that the engine compiles and tiers up each on its own
+ * (one function holding every type stayed in the baseline tier through a Chromium prefill). */
+#define NOINLINE static __attribute__((noinline))
+#define MM32(name, T)                                                                                          \
+    NOINLINE void name(float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows, const uint8_t *xq, \
+                       int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {                                         \
+        matmul32(T, out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);                                         \
+    }
+MM32(mm_q4_0, MLLM_DTYPE_Q4_0)
+MM32(mm_q4_1, MLLM_DTYPE_Q4_1)
+MM32(mm_q5_0, MLLM_DTYPE_Q5_0)
+MM32(mm_q5_1, MLLM_DTYPE_Q5_1)
+#define MMK(name, T)                                                                                           \
+    NOINLINE void name(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,                 \
+                       const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {                    \
+        matmul_k(T, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);                                         \
+    }
+MMK(mm_q4_k, MLLM_DTYPE_Q4_K)
+MMK(mm_q5_k, MLLM_DTYPE_Q5_K)
+MMK(mm_q6_k, MLLM_DTYPE_Q6_K)
+MMK(mm_q3_k, MLLM_DTYPE_Q3_K)
+MMK(mm_q2_k, MLLM_DTYPE_Q2_K)
+
+EXPORT("mllm_relaxed_quant")
+int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
+                           const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
+    const int k_type = type == MLLM_DTYPE_Q2_K || type == MLLM_DTYPE_Q3_K || type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K ||
+                       type == MLLM_DTYPE_Q6_K;
+    const int b32 = type == MLLM_DTYPE_Q4_0 || type == MLLM_DTYPE_Q4_1 || type == MLLM_DTYPE_Q5_0 ||
+                    type == MLLM_DTYPE_Q5_1;
+    if (!k_type && !b32) return 0;
+    if (n_tok == 0) return 1;
+    if (n_in <= 0 || n_rows < 0 || n_tok < 0 || ldo < n_rows) return 0;
+    if (b32) {
+        const int32_t nb = n_in / 32;
+        if (n_in % 32 || ((uintptr_t)xbuf & 15)) return 0;
+        if (type == MLLM_DTYPE_Q4_0) mm_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else if (type == MLLM_DTYPE_Q4_1) mm_q4_1(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else if (type == MLLM_DTYPE_Q5_0) mm_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        else mm_q5_1(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, xbytes);
+        return 1;
+    }
+    {
+        const int32_t nsb = n_in / QK_K, chunk = nsb ? xbytes / (nsb * KSCR) : 0;
+        const block_q8_K *y = (const block_q8_K *)(const void *)xq;
+        if (n_in % QK_K || chunk < 1 || ((uintptr_t)xbuf & 15)) return 0;
+        if (type == MLLM_DTYPE_Q4_K) mm_q4_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q5_K) mm_q5_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q3_K) mm_q3_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == MLLM_DTYPE_Q2_K) mm_q2_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else mm_q6_k(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        return 1;
+    }
+}
+#else
+typedef int kernels_relaxed_quant_unused; /* ISO C wants a declaration in every translation unit */
+#endif
