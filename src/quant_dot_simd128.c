@@ -11,7 +11,9 @@
  *  - Q2_K: its integer sums (one total per super-block) by dot_i16x8.
  * IQ4's non-linear levels are one i8x16.swizzle of the 16-entry table.
  * The four- and eight-row versions below (one token against several rows) lay each block's
- * activations out once for all the rows; the matmuls of kernels_quant.c use them.
+ * activations out once for all the rows; the K types' dotn (eight rows against up to 16 tokens,
+ * prefill) also unpacks each weight super-block once for all the tokens. The matmuls of
+ * kernels_quant.c use them.
  */
 #include "quant_dot.h"
 
