@@ -3,8 +3,11 @@
 // 1280, 20/4 heads, ffn 6144, vocab 202048, global attention on layers 0, 4, ..., 28 and 29, a
 // window of 512 elsewhere): file size, load time and heap, the context's memory at 8k and 32k
 // positions with the window against the same file with full attention on every layer (its
-// sliding_window patched to 0), and decode tok/s near position 0, by CPU time, one thread.
-//   node tools/bench_pro.js [--ctx 8192,32768] [--decode 4] [--md] [-o FILE.gguf]
+// sliding_window patched to 0), and decode tok/s near position 0, by CPU time, one thread; then
+// the speed rows of issue 22: prefill and decode in Node and Chromium at 1 and 2 threads, and
+// decode after 0 / 2k / 8k cached positions (Node, 1 thread; --quick: no 8k, no speed reps).
+//   node tools/bench_pro.js [--ctx 8192,32768] [--decode 4] [--md] [--quick] [--no-speed] [-o FILE.gguf]
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +17,8 @@ import { tensorBytes } from '../models/convert/quant.js';
 import { addLlamaMeta } from '../models/convert/llama_meta.js';
 import { GGMLType } from '../lib/ggml_types.js';
 import { GGUF_KEY, GGUF_ARCH, GGUF_ARCHITECTURE, archKey } from '../lib/gguf_keys.js';
+import { benchBrowser } from './bench_browser.js';
+import { nodeLts } from './node_lts.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PRO = { nLayer: 30, nEmbd: 1280, nFf: 6144, nHead: 20, nHeadKv: 4, headDim: 64, nVocab: 202048, window: 512, nCtx: 131072 };
@@ -85,11 +90,50 @@ export function kvBytes(nCtx, nBatch, windowed) {
   return 2 * rows * PRO.nHeadKv * PRO.headDim * 4;
 }
 
+/**
+ * Prefill and decode of `file` through `mobilellm bench` (Node LTS) and the bench page (Chromium) at
+ * 1 and 2 threads, best of `reps`; then decode after each of `positions` cached positions (Node,
+ * 1 thread, one run each: a 16-token prompt after K positions, then 32 steps).
+ */
+async function speedRows(file, { reps, positions, P = 128, N = 32 }) {
+  const node = path.relative(ROOT, nodeLts());
+  const rel = path.relative(ROOT, file);
+  const cli = (extra) => JSON.parse(execFileSync(node, ['bin/mobilellm.js', 'bench', '-m', rel, ...extra],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 }).trim().split('\n').pop());
+  const best = new Map();
+  const keep = (k, r) => {
+    const b = best.get(k);
+    if (!b) { best.set(k, { ...r }); return; }
+    for (const f of ['prefill_tok_s', 'decode_tok_s']) b[f] = Math.max(b[f], r[f]);
+    b.load_ms = Math.min(b.load_ms, r.load_ms);
+  };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const threads of [1, 2]) {
+      console.error(`[bench_pro] rep ${rep + 1}/${reps}: Node ${threads}t`);
+      const r = cli(['-p', String(P), '-n', String(N), '--threads', String(threads)]);
+      keep(`Node ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()}|${threads}`, { heap_mb: r.peak_mem_mb, ...r });
+      console.error(`[bench_pro] rep ${rep + 1}/${reps}: Chromium ${threads}t`);
+      const [b] = await benchBrowser({ model: rel, runs: ['mobilellm'], threads, P, N });
+      if (b.result.error) throw new Error(`Chromium: ${b.result.error}`);
+      keep(`Chromium|${threads}`, b.result);
+    }
+  }
+  const rows = [...best].map(([k, r]) => ({ runtime: k.split('|')[0], threads: Number(k.split('|')[1]), ...r }));
+  const pos = [];
+  for (const K of positions) {
+    console.error(`[bench_pro] decode after ${K} positions`);
+    const r = cli(['-p', '16', '-n', '32', '--ctx-pos', String(K)]);
+    pos.push({ K, decode_tok_s: r.decode_tok_s, heap_mb: r.peak_mem_mb });
+  }
+  return { rows, pos, P, N };
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
   const ctxs = opt('--ctx', '8192,32768').split(',').map(Number);
   const nDecode = Number(opt('--decode', '4'));
+  const quick = args.includes('--quick');
   const file = opt('-o', path.join(ROOT, 'build/fixtures/random-pro-q8_0.gguf'));
   const mib = (b) => b / (1 << 20);
   if (!fs.existsSync(file)) {
@@ -131,8 +175,10 @@ async function main() {
       model.free();
     }
   }
+  const fmt = (x) => (typeof x === 'number' ? x.toFixed(1) : '-');
+  out.speed = args.includes('--no-speed') ? null : await speedRows(file, { reps: quick ? 1 : 2, positions: quick ? [0, 2048] : [0, 2048, 8192] });
   if (args.includes('--md')) {
-    console.log('\n## MobileLLM-Pro: KV memory with its window against full attention (`node tools/bench_pro.js --md`, Node, 1 thread)\n');
+    console.log(`\n## MobileLLM-Pro: KV memory with its window against full attention, and speed (\`node tools/bench_pro.js --md${quick ? ' --quick' : ''}\`)\n`);
     console.log(`\`build/fixtures/random-pro-q8_0.gguf\`: Pro's shape (GGUF \`mobilellm-p1\`, 30 layers, width 1280, 20/4 heads, ffn 6144,
 vocab 202048; global attention on layers 0, 4, ..., 28 and 29, a window of 512 on the other 21) with random Q8_0 weights,
 ${out.fileMiB.toFixed(0)} MiB. "Full" is the same file with \`attention.sliding_window\` 0. Context memory is the heap's growth
@@ -143,6 +189,20 @@ position 0. Load average ${out.loadavg.toFixed(1)} on this run.\n`);
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of out.runs) {
       console.log(`| ${r.windowed ? 'local-global (window 512)' : 'full on every layer'} | ${r.nCtx} | ${r.loadMs.toFixed(0)} | ${r.heapLoadedMiB.toFixed(0)} | ${r.error ? r.error : r.contextMiB.toFixed(0)} | ${r.kvMiB?.toFixed(0) ?? ''} | ${r.decodeTokS?.toFixed(2) ?? ''} |`);
+    }
+    if (out.speed) {
+      const { rows, pos, P, N } = out.speed;
+      console.log(`\nSpeed on the same file (windowed): \`mobilellm bench -m build/fixtures/random-pro-q8_0.gguf -p ${P} -n ${N} --threads T\`
+under Node, the same procedure on the bench page in Chromium (\`tools/bench_browser.js\`); best of ${quick ? 1 : 2} interleaved runs,
+wall clock. Heap: the wasm heap after the run.\n`);
+      console.log('| runtime | threads | load ms | heap MiB | prefill tok/s | decode tok/s |');
+      console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+      for (const r of rows) console.log(`| ${r.runtime} | ${r.threads} | ${fmt(r.load_ms)} | ${fmt(r.heap_mb)} | ${fmt(r.prefill_tok_s)} | ${fmt(r.decode_tok_s)} |`);
+      console.log(`\nDecode after K cached positions (Node, 1 thread, one run each; \`mobilellm bench -m FILE -p 16 -n 32 --ctx-pos K\`):
+the windowed layers attend to at most 512 positions, so only the 9 global layers' attention grows with K.\n`);
+      console.log(`| ${pos.map((p) => `decode tok/s at ${p.K}`).join(' | ')} | ${pos.map((p) => `heap MiB at ${p.K}`).join(' | ')} |`);
+      console.log(`| ${pos.map(() => '---:').join(' | ')} | ${pos.map(() => '---:').join(' | ')} |`);
+      console.log(`| ${pos.map((p) => fmt(p.decode_tok_s)).join(' | ')} | ${pos.map((p) => fmt(p.heap_mb)).join(' | ')} |`);
     }
   } else {
     console.log(JSON.stringify(out, null, 2));

@@ -434,8 +434,8 @@ ${[...rows.map(([n, , c]) => `- ${n}: \`${c}\``),
 md += sh('node', ['tools/bench_grammar.js', '--md', '--reps', String(REPS)]);
 // the 4/5/6-bit types against Q8_0 (tools/bench_quant.js)
 md += sh('node', ['tools/bench_quant.js', '--md', '--reps', String(REPS)]);
-// MobileLLM-Pro's KV memory with and without its window (tools/bench_pro.js)
-md += sh('node', ['tools/bench_pro.js', '--md']);
+// MobileLLM-Pro's KV memory with and without its window, and its speed (tools/bench_pro.js)
+md += sh('node', ['tools/bench_pro.js', '--md', ...(QUICK ? ['--quick'] : [])]);
 md += sh('node', ['tools/bench_family.js', '--md', '--reps', String(REPS), ...(QUICK ? ['--quick'] : [])]); // MobileLLM-R1 shapes (issue 22)
 // issue 20's tables: Chromium 4-bit vs Q8_0, wllama, native llama.cpp, Q4_K_M sharing, the five shapes
 log('issue 20 sections (tools/bench_4bit.js)');
