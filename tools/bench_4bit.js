@@ -24,6 +24,13 @@ import { SHAPES } from './make_random_model.js';
 const argv = process.argv.slice(2);
 const arg = (name, def) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : def);
 const SECTIONS = ['chromium', 'wllama', 'native', 'sharing', 'shapes'];
+{ // a long run: refuse what it does not know (e.g. --help) before starting one
+  const USAGE = 'usage: node tools/bench_4bit.js [--only chromium,wllama,native,sharing,shapes] [--reps R] [--quick] [--md | --update FILE] [--keep]';
+  for (let i = 0; i < argv.length; i++) {
+    if (['--only', '--reps', '--update'].includes(argv[i]) && i + 1 < argv.length) i++;
+    else if (!['--quick', '--md', '--keep'].includes(argv[i])) { console.error(`bench_4bit: unknown argument '${argv[i]}'\n${USAGE}`); process.exit(2); }
+  }
+}
 const QUICK = argv.includes('--quick');
 const REPS = Number(arg('--reps', process.env.BENCH_REPS ?? (QUICK ? 1 : 3)));
 const only = arg('--only', SECTIONS.join(',')).split(',');
