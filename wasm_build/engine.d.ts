@@ -48,7 +48,34 @@ export interface EngineBuild {
 }
 
 /** Model facts read from the C mllm_model_info plus the file's name and architecture. */
-export interface EngineModelInfo {
+/** The model card's facts (the engine's info and the API's ModelInfo both carry them). */
+export interface ModelCardInfo {
+  /** general.basename, or null */
+  basename: string | null;
+  /** from general.architecture, general.basename and general.name (lib/model_family.js):
+   * 'MobileLLM', 'MobileLLM-R1', 'MobileLLM-Pro' or 'other' */
+  family: string;
+  /** global: every layer sees the whole context; local: every layer a sliding window; local-global: some of each */
+  attention: 'global' | 'local' | 'local-global';
+  /** the window of the windowed layers, in positions (0: none) */
+  slidingWindow: number;
+  nWindowedLayers: number;
+  /** effective layers that attend within the window */
+  windowedLayers: number[];
+  nRopeLayers: number;
+  /** effective layers whose q and k are rotated (RoPE base ropeTheta) */
+  ropeLayers: number[];
+  /** the RoPE base of the windowed layers where it differs from ropeTheta (rope.freq_base_swa, MobileLLM-Pro), else null */
+  ropeThetaWindowed: number | null;
+  /** a weightless RMS norm of each q and k head after RoPE (Llama 4 / MobileLLM-R1) */
+  qkNorm: boolean;
+  /** tokenizer.ggml.pre: the pre-tokenizer's name (e.g. 'llama-bpe'), or null */
+  preTokenizer: string | null;
+  /** the weight-type mix: tensors, parameters and bytes per ggml type, the most bytes first */
+  weightTypes: WeightTypeUsage[];
+}
+
+export interface EngineModelInfo extends ModelCardInfo {
   name: string | null;
   architecture: string | null;
   nVocab: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
@@ -58,27 +85,6 @@ export interface EngineModelInfo {
   bosId: number; eosId: number; addBos: boolean; ropeTheta: number; rmsEps: number;
   /** weight matrices in the interleaved relaxed-SIMD layout */
   repacked: number;
-  basename: string | null;
-  /** lib/model_family.js: 'MobileLLM', 'MobileLLM-R1', 'MobileLLM-Pro' or 'other' */
-  family: string;
-  /** global: every layer sees the whole context; local: every layer a window; local-global: some of each */
-  attention: 'global' | 'local' | 'local-global';
-  /** the window of the windowed layers, in positions (0: none) */
-  slidingWindow: number;
-  nWindowedLayers: number;
-  /** effective layers that attend within the window */
-  windowedLayers: number[];
-  nRopeLayers: number;
-  /** effective layers whose q and k are rotated */
-  ropeLayers: number[];
-  /** the RoPE base of the windowed layers where it differs from ropeTheta (rope.freq_base_swa), else null */
-  ropeThetaWindowed: number | null;
-  /** a weightless RMS norm of each q and k head after RoPE */
-  qkNorm: boolean;
-  /** tokenizer.ggml.pre (the pre-tokenizer's name), or null */
-  preTokenizer: string | null;
-  /** the weight-type mix, the most bytes first */
-  weightTypes: WeightTypeUsage[];
   [field: string]: unknown;
 }
 

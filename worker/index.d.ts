@@ -103,8 +103,8 @@ export interface LoadOptions {
   locateFile?: LocateFile;
 }
 
-import type { LocateFile } from '../wasm_build/engine.js';
-export type { LocateFile };
+import type { LocateFile, ModelCardInfo, WeightTypeUsage } from '../wasm_build/engine.js';
+export type { LocateFile, ModelCardInfo, WeightTypeUsage };
 
 export interface GenerateOptions {
   /** default 256; 0: until end of text or a full context */
@@ -144,7 +144,8 @@ export interface GeneratedToken {
   token: number | null;
 }
 
-export interface ModelInfo {
+/** The model's facts (the card's part is the engine's, ModelCardInfo) and this load's. */
+export interface ModelInfo extends ModelCardInfo {
   name: string | null;
   architecture: string | null;
   nVocab: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
@@ -170,29 +171,6 @@ export interface ModelInfo {
   eogIds: number[];
   ropeTheta: number; rmsEps: number;
   nParams: number; weightBytes: number;
-  /** general.basename, or null */
-  basename: string | null;
-  /** from general.architecture, general.basename and general.name (lib/model_family.js):
-   * 'MobileLLM', 'MobileLLM-R1', 'MobileLLM-Pro' or 'other' */
-  family: string;
-  /** global: every layer sees the whole context; local: every layer a sliding window; local-global: some of each */
-  attention: 'global' | 'local' | 'local-global';
-  /** the window of the windowed layers, in positions (0: none) */
-  slidingWindow: number;
-  nWindowedLayers: number;
-  /** effective layers that attend within the window */
-  windowedLayers: number[];
-  nRopeLayers: number;
-  /** effective layers whose q and k are rotated (RoPE base ropeTheta) */
-  ropeLayers: number[];
-  /** the RoPE base of the windowed layers where it differs from ropeTheta (rope.freq_base_swa, MobileLLM-Pro), else null */
-  ropeThetaWindowed: number | null;
-  /** a weightless RMS norm of each q and k head after RoPE (Llama 4 / MobileLLM-R1) */
-  qkNorm: boolean;
-  /** tokenizer.ggml.pre: the pre-tokenizer's name (e.g. 'llama-bpe'), or null */
-  preTokenizer: string | null;
-  /** the weight-type mix: tensors, parameters and bytes per ggml type, the most bytes first */
-  weightTypes: { type: string; tensors: number; params: number; bytes: number }[];
   source: string;
   cacheKey: string | null;
   /** true when no byte was downloaded or converted for this load (also after waiting for another tab's download) */
