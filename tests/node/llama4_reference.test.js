@@ -14,7 +14,7 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
-import { llama4Checkpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, LLAMA4_REF, compareRows } from '../ref/fixtures.js';
+import { llama4Checkpoints, referenceLogits, relMaxDiff, scratchDir, engineLogits, LLAMA4_REF, compareRows, checkQuantizedTypes } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
 const EXACT = ['r1_gqa_f32', 'r1_mha_bf16', 'r1_nope_temp', 'r1_llama3_pre']; // F32 files of these hold the checkpoint's exact weights (the last with R1's llama-bpe tokenizer)
@@ -135,35 +135,16 @@ test(`KV-cached decode (prefill 10, then one token at a time) equals the full re
   }
 });
 
-// Quantized files: the weights differ from the checkpoint's, so the bound is the quantization
-// error, not float rounding (exactness is the F32 and BF16 tests' job). This model's rows of 64
-// and 160 values are not whole 256-blocks, so the K and IQ4_XS types fall back to 32-block types
-// as llama-quantize does. Measured on it: Q8_0 max |diff| / range 1.8e-2 with 39/40 argmax equal
-// to the reference's; the 4- and 5-bit types 0.08-0.18 with 35-39/40. Held to Q8_0 <= 0.05 and
-// >= 36/40, the others <= 0.3 and >= 30/40, F16 <= 2e-3 and 40/40.
-const BOUNDS = { f16: [2e-3, 1], q8_0: [0.05, 0.9] };
-const OTHER_BOUND = [0.3, 0.75];
+// Quantized files (fixtures.js QUANT_BOUNDS): this model's rows of 64 and 160 values are not whole
+// 256-blocks, so the K and IQ4_XS types fall back to 32-block types as llama-quantize does.
+// Measured on it: Q8_0 max |diff| / range 1.8e-2 with 39/40 argmax equal to the reference's; the
+// 4- and 5-bit types 0.08-0.18 with 35-39/40.
 
 test('every output weight type converts, loads and stays within its quantization error of the reference', async (t) => {
   const seq = ck.tokens.seq40;
   const [ref] = referenceLogits([{ dir: ck.dir('r1_gqa_f32'), tokens: seq }], LLAMA4_REF);
-  const nVocab = ref.length / seq.length;
-  const quantizeRows = (ty, d, r, c) => eng.quantizeRows(ty, d, r, c);
-  for (const type of Object.keys(OUTPUT_TYPES)) {
-    if (type === 'f32' || type === 'bf16') continue; // exact, checked above
-    const rows = engineLogits(eng, await convertHF(ck.dir('r1_gqa_f32'), { type, quantizeRows, ...quiet }), seq);
-    let worst = 0;
-    let same = 0;
-    rows.forEach((row, p) => {
-      const r = ref.subarray(p * nVocab, (p + 1) * nVocab);
-      worst = Math.max(worst, relMaxDiff(row, r));
-      same += argmax(row) === argmax(r);
-    });
-    t.diagnostic(`${type}: max |diff| / range = ${worst.toExponential(2)}, argmax agreement ${same}/${seq.length}`);
-    const [maxDiff, minAgree] = BOUNDS[type] ?? OTHER_BOUND;
-    assert.ok(worst <= maxDiff, `${type}: max |diff| / range ${worst} > ${maxDiff}`);
-    assert.ok(same >= minAgree * seq.length, `${type}: argmax agreement ${same}/${seq.length}`);
-  }
+  const types = Object.keys(OUTPUT_TYPES).filter((ty) => ty !== 'f32' && ty !== 'bf16'); // exact, checked above
+  await checkQuantizedTypes(t, eng, { dir: ck.dir('r1_gqa_f32'), seq, ref, types, convertHF, quiet });
 });
 
 test('the converter refuses what the llama4 layout cannot hold, each with its reason', async () => {

@@ -15,7 +15,7 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { GGUF_ARCH, GGUF_ARCHITECTURE, archKey } from '../../lib/gguf_keys.js';
-import { proCheckpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, PRO_REF, compareRows, safetensorsBytes } from '../ref/fixtures.js';
+import { proCheckpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, PRO_REF, compareRows, safetensorsBytes, checkQuantizedTypes } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
 const PRESETS = ['pro_f32', 'pro_local_base_bf16']; // pro_int4 has its own test
@@ -167,32 +167,11 @@ test(`layer sharing stays available: Pro's blocks each run twice (immediate) equ
   }
 });
 
-// Quantized files hold other weights than the checkpoint, so the bound is the quantization error
-// (as the R1 test's, whose shapes these match): F16 <= 2e-3 and every argmax, Q8_0 <= 0.05 and
-// >= 90%, the 2-6-bit types <= 0.3 and >= 75%.
-const BOUNDS = { f16: [2e-3, 1], q8_0: [0.05, 0.9] };
-const OTHER_BOUND = [0.3, 0.75];
-
 test('every output weight type converts, loads and stays within its quantization error of the reference', async (t) => {
   const seq = ck.tokens.seq40;
   const [ref] = referenceLogits([{ dir: ck.dir('pro_f32'), tokens: seq }], PRO_REF);
-  const nVocab = ref.length / seq.length;
-  const quantizeRows = (ty, d, r, c) => eng.quantizeRows(ty, d, r, c);
-  for (const type of Object.keys(OUTPUT_TYPES)) {
-    if (type === 'f32' || type === 'bf16') continue; // exact, checked above
-    const rows = engineLogits(eng, await convertHF(ck.dir('pro_f32'), { type, quantizeRows, ...quiet }), seq);
-    let worst = 0;
-    let same = 0;
-    rows.forEach((row, p) => {
-      const r = ref.subarray(p * nVocab, (p + 1) * nVocab);
-      worst = Math.max(worst, relMaxDiff(row, r));
-      same += argmax(row) === argmax(r);
-    });
-    t.diagnostic(`${type}: max |diff| / range = ${worst.toExponential(2)}, argmax agreement ${same}/${seq.length}`);
-    const [maxDiff, minAgree] = BOUNDS[type] ?? OTHER_BOUND;
-    assert.ok(worst <= maxDiff, `${type}: max |diff| / range ${worst} > ${maxDiff}`);
-    assert.ok(same >= minAgree * seq.length, `${type}: argmax agreement ${same}/${seq.length}`);
-  }
+  const types = Object.keys(OUTPUT_TYPES).filter((ty) => ty !== 'f32' && ty !== 'bf16'); // exact, checked above
+  await checkQuantizedTypes(t, eng, { dir: ck.dir('pro_f32'), seq, ref, types, convertHF, quiet });
 });
 
 test('the converter refuses Pro configs that contradict what it assumes, and int4 checkpoints, each with its reason', async () => {

@@ -204,6 +204,38 @@ export function engineLogits(eng, gguf, seq, { chunk = seq.length, nCtx = 512 } 
 }
 
 /**
+ * Quantized files hold other weights than the checkpoint, so each output type is held to its
+ * quantization error, not float rounding: F16 <= 2e-3 with every argmax equal to the
+ * reference's, Q8_0 <= 0.05 with >= 90%, the 2-6-bit types <= 0.3 with >= 75% (max |diff| / range).
+ */
+export const QUANT_BOUNDS = { f16: [2e-3, 1], q8_0: [0.05, 0.9], other: [0.3, 0.75] };
+
+/**
+ * Convert checkpoint `dir` to each of `types` (convertHF with the engine's quantizer), run `seq`
+ * teacher-forced and hold every position to QUANT_BOUNDS against `ref` (the reference's rows back to back).
+ * @param {import('node:test').TestContext} t @param {any} eng
+ * @param {{dir: string, seq: number[], ref: Float32Array|Float64Array, types: string[], convertHF: Function, quiet?: object}} o
+ */
+export async function checkQuantizedTypes(t, eng, { dir, seq, ref, types, convertHF, quiet = {} }) {
+  const nVocab = ref.length / seq.length;
+  const quantizeRows = (ty, d, r, c) => eng.quantizeRows(ty, d, r, c);
+  for (const type of types) {
+    const rows = engineLogits(eng, await convertHF(dir, { type, quantizeRows, ...quiet }), seq);
+    let worst = 0;
+    let same = 0;
+    rows.forEach((row, p) => {
+      const r = ref.subarray(p * nVocab, (p + 1) * nVocab);
+      worst = Math.max(worst, relMaxDiff(row, r));
+      same += argmax(row) === argmax(r);
+    });
+    t.diagnostic(`${type}: max |diff| / range = ${worst.toExponential(2)}, argmax agreement ${same}/${seq.length}`);
+    const [maxDiff, minAgree] = QUANT_BOUNDS[type] ?? QUANT_BOUNDS.other;
+    assert.ok(worst <= maxDiff, `${type}: max |diff| / range ${worst} > ${maxDiff}`);
+    assert.ok(same >= minAgree * seq.length, `${type}: argmax agreement ${same}/${seq.length}`);
+  }
+}
+
+/**
  * safetensors by hand: [name, dtype, shape, Uint8Array data][], optional __metadata__
  * @param {[string, string, number[], Uint8Array][]} entries
  * @param {Record<string, string>} [metadata]
