@@ -86,7 +86,7 @@ static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, 
 }
 
 /* Four rows per pass from four stretches, the rest alone: Q5_1, whose eight-row pass holds
- * more than V8 keeps in registers (from memory it ran 12-15% slower than this). */
+ * more than V8 keeps in registers and ran slower from memory (PERF_NOTES.md). */
 static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                                  const void *xq, int64_t n_tok, quant_dot4_fn dot4, quant_dot_fn dot, int act) {
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
