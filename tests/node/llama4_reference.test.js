@@ -14,7 +14,7 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
-import { llama4Checkpoints, referenceLogits, relMaxDiff, scratchDir, engineLogits, LLAMA4_REF, compareRows, checkQuantizedTypes } from '../ref/fixtures.js';
+import { llama4Checkpoints, referenceLogits, relMaxDiff, scratchDir, engineLogits, LLAMA4_REF, compareRows, checkQuantizedTypes, cachedDecodeLogits } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
 const EXACT = ['r1_gqa_f32', 'r1_mha_bf16', 'r1_nope_temp', 'r1_llama3_pre']; // F32 files of these hold the checkpoint's exact weights (the last with R1's llama-bpe tokenizer)
@@ -117,19 +117,10 @@ test(`KV-cached decode (prefill 10, then one token at a time) equals the full re
   const refs = referenceLogits(EXACT.map((n) => ({ dir: ck.dir(n), tokens: seq })), LLAMA4_REF);
   for (const [i, name] of EXACT.entries()) {
     const model = eng.loadModel(await convertHF(ck.dir(name), { type: 'f32', ...quiet }));
-    const ctx = model.newContext({ nCtx: 128, nBatch: 16 });
     try {
-      const rows = [];
-      ctx.eval(seq.slice(0, 10), { allLogits: true });
-      for (let p = 0; p < 10; p++) rows.push(ctx.logits(p));
-      for (let p = 10; p < seq.length; p++) {
-        ctx.eval([seq[p]]);
-        rows.push(ctx.logits(-1));
-      }
-      const worst = compareRows(rows, refs[i], `${name} decode`, TOL);
+      const worst = compareRows(cachedDecodeLogits(model, seq), refs[i], `${name} decode`, TOL);
       t.diagnostic(`${name} decode: max |diff| / range = ${worst.toExponential(2)}`);
     } finally {
-      ctx.free();
       model.free();
     }
   }

@@ -15,7 +15,7 @@ import { readGgufFileInfo } from 'node-llama-cpp';
 import { Engine } from '../../wasm_build/engine.js';
 import { convertHF, OUTPUT_TYPES } from '../../models/convert/convert.js';
 import { GGUF_ARCH, GGUF_ARCHITECTURE, archKey } from '../../lib/gguf_keys.js';
-import { proCheckpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, PRO_REF, compareRows, safetensorsBytes, checkQuantizedTypes } from '../ref/fixtures.js';
+import { proCheckpoints, referenceLogits, relMaxDiff, argmax, scratchDir, engineLogits, PRO_REF, compareRows, safetensorsBytes, checkQuantizedTypes, cachedDecodeLogits } from '../ref/fixtures.js';
 
 const TOL = 1e-5; // max |ours - ref| over a position's logits, as a fraction of that position's logit range
 const PRESETS = ['pro_f32', 'pro_local_base_bf16']; // pro_int4 has its own test
@@ -127,19 +127,10 @@ test(`KV-cached decode to twelve windows (prefill 10, then one token at a time; 
   const refs = referenceLogits(PRESETS.map((n) => ({ dir: ck.dir(n), tokens: seq })), PRO_REF);
   for (const [i, name] of PRESETS.entries()) {
     const model = eng.loadModel(await convertHF(ck.dir(name), { type: 'f32', ...quiet }));
-    const ctx = model.newContext({ nCtx: 128, nBatch: 16 });
     try {
-      const rows = [];
-      ctx.eval(seq.slice(0, 10), { allLogits: true });
-      for (let p = 0; p < 10; p++) rows.push(ctx.logits(p));
-      for (let p = 10; p < seq.length; p++) {
-        ctx.eval([seq[p]]);
-        rows.push(ctx.logits(-1));
-      }
-      const worst = compareRows(rows, refs[i], `${name} decode`, TOL);
+      const worst = compareRows(cachedDecodeLogits(model, seq), refs[i], `${name} decode`, TOL);
       t.diagnostic(`${name} decode: max |diff| / range = ${worst.toExponential(2)}`);
     } finally {
-      ctx.free();
       model.free();
     }
   }

@@ -204,6 +204,29 @@ export function engineLogits(eng, gguf, seq, { chunk = seq.length, nCtx = 512 } 
 }
 
 /**
+ * The KV-cached path's logits at every position of `seq`: the first `prefill` tokens in one
+ * all-logits eval, then one token at a time.
+ * @param {any} model a Model from wasm_build/engine.js @param {number[]} seq
+ * @param {{prefill?: number, nCtx?: number, nBatch?: number}} [opts]
+ * @returns {Float32Array[]}
+ */
+export function cachedDecodeLogits(model, seq, { prefill = 10, nCtx = 128, nBatch = 16 } = {}) {
+  const ctx = model.newContext({ nCtx, nBatch });
+  try {
+    const rows = [];
+    ctx.eval(seq.slice(0, prefill), { allLogits: true });
+    for (let p = 0; p < prefill; p++) rows.push(ctx.logits(p));
+    for (let p = prefill; p < seq.length; p++) {
+      ctx.eval([seq[p]]);
+      rows.push(ctx.logits(-1));
+    }
+    return rows;
+  } finally {
+    ctx.free();
+  }
+}
+
+/**
  * Quantized files hold other weights than the checkpoint, so each output type is held to its
  * quantization error, not float rounding: F16 <= 2e-3 with every argmax equal to the
  * reference's, Q8_0 <= 0.05 with >= 90%, the 2-6-bit types <= 0.3 with >= 75% (max |diff| / range).
