@@ -22,6 +22,7 @@
 #include "dtype.h"
 #include "kernels_q8_simd.h"
 #include "quant_blocks.h"
+#include "quant_k_simd.h"
 
 #define EXPORT(name) __attribute__((export_name(name)))
 #define INLINE static inline __attribute__((always_inline))
@@ -492,34 +493,26 @@ INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t n
         }
         for (i = 0; i < nsb; i++) {
             const uint8_t *blk = w + i * bs;
-            v128_t a0, a1, dv;
+            v128_t a0, a1;
+            float d;
             if (type == MLLM_DTYPE_Q6_K || type == MLLM_DTYPE_Q3_K) {
                 uint16_t dh;
                 if (type == MLLM_DTYPE_Q6_K) q6_block(blk, x + i * KSCR, &a0, &a1, k);
                 else q3_block(blk, x + i * KSCR, &a0, &a1, k);
                 __builtin_memcpy(&dh, blk + (type == MLLM_DTYPE_Q6_K ? 208 : 108), 2);
-                dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
+                d = half_f32(dh) * y[i].d;
             } else {
                 uint16_t dh, dminh;
                 int32_t summ;
                 k45_block(type == MLLM_DTYPE_Q5_K, blk, x + i * KSCR, y[i].bsums, &a0, &a1, &summ, k);
                 __builtin_memcpy(&dh, blk, 2);
                 __builtin_memcpy(&dminh, blk + 2, 2);
-                dv = wasm_f32x4_splat(half_f32(dh) * y[i].d);
+                d = half_f32(dh) * y[i].d;
                 sumf -= half_f32(dminh) * y[i].d * (float)summ;
             }
-            sums_lo = wasm_f32x4_add(sums_lo, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(a0)));
-            sums_hi = wasm_f32x4_add(sums_hi, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(a1)));
+            k_float(d, a0, a1, &sums_lo, &sums_hi);
         }
-        sumf += wasm_f32x4_extract_lane(sums_lo, 0);
-        sumf += wasm_f32x4_extract_lane(sums_lo, 1);
-        sumf += wasm_f32x4_extract_lane(sums_lo, 2);
-        sumf += wasm_f32x4_extract_lane(sums_lo, 3);
-        sumf += wasm_f32x4_extract_lane(sums_hi, 0);
-        sumf += wasm_f32x4_extract_lane(sums_hi, 1);
-        sumf += wasm_f32x4_extract_lane(sums_hi, 2);
-        sumf += wasm_f32x4_extract_lane(sums_hi, 3);
-        out[t * ldo] = sumf;
+        out[t * ldo] = k_final(sumf, sums_lo, sums_hi);
     }
 }
 

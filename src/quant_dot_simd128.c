@@ -24,6 +24,7 @@
 #include <wasm_simd128.h>
 
 #include "codec.h"
+#include "quant_k_simd.h"
 
 #define H2F(h) fp16_to_f32(h)
 
@@ -223,25 +224,6 @@ static void k_group(v128_t levels, const int8_t *q8, int32_t sc, v128_t *acc_lo,
     const v128_t s = wasm_i16x8_splat((int16_t)sc);
     *acc_lo = wasm_i32x4_add(*acc_lo, wasm_i32x4_extmul_low_i16x8(p, s));
     *acc_hi = wasm_i32x4_add(*acc_hi, wasm_i32x4_extmul_high_i16x8(p, s));
-}
-
-/* sums[l] += d * aux32[l] on both halves */
-static void k_float(float d, v128_t acc_lo, v128_t acc_hi, v128_t *sums_lo, v128_t *sums_hi) {
-    const v128_t dv = wasm_f32x4_splat(d);
-    *sums_lo = wasm_f32x4_add(*sums_lo, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(acc_lo)));
-    *sums_hi = wasm_f32x4_add(*sums_hi, wasm_f32x4_mul(dv, wasm_f32x4_convert_i32x4(acc_hi)));
-}
-
-static float k_final(float sumf, v128_t sums_lo, v128_t sums_hi) {
-    sumf += wasm_f32x4_extract_lane(sums_lo, 0);
-    sumf += wasm_f32x4_extract_lane(sums_lo, 1);
-    sumf += wasm_f32x4_extract_lane(sums_lo, 2);
-    sumf += wasm_f32x4_extract_lane(sums_lo, 3);
-    sumf += wasm_f32x4_extract_lane(sums_hi, 0);
-    sumf += wasm_f32x4_extract_lane(sums_hi, 1);
-    sumf += wasm_f32x4_extract_lane(sums_hi, 2);
-    sumf += wasm_f32x4_extract_lane(sums_hi, 3);
-    return sumf;
 }
 
 float q3_k_dot_q8_k_simd128(int64_t n, const void *w, const void *act) {

@@ -40,7 +40,7 @@ RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_
   --export=mllm_relaxed_quant
 # the module's sources: the Q8_0 kernels and the 4/5/6-bit types' (src/kernels_relaxed_quant.c)
 RELAXED_SRC := kernels_relaxed kernels_relaxed_quant
-RELAXED_HDR := src/codec.h src/kernels.h src/kernels_q8_simd.h src/dtype.h src/quant_blocks.h wasm_build/wasm.mk
+RELAXED_HDR := src/codec.h src/kernels.h src/kernels_q8_simd.h src/dtype.h src/quant_blocks.h src/quant_k_simd.h wasm_build/wasm.mk
 
 build/relaxed/%.o: src/%.c $(RELAXED_HDR) | build/.apt-stamp
 	@mkdir -p $(dir $@)
