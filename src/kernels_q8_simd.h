@@ -46,6 +46,20 @@ static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
     return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
 }
 
+/* One fp16 to f32, exactly for every half (subnormals, inf, nan) and without a table: for
+ * the relaxed module, which links nothing (codec.c's conversion has data). */
+static inline float f16_bits_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    float f;
+    if (e == 0) { /* zero or subnormal: m * 2^-24, exact in float */
+        f = (float)m * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 /* The fp16 scale bits of four Q8_0 weight blocks (d is the first field of a block_q8_0),
  * each in the high half of its u32 lane. */
 static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
