@@ -4,6 +4,9 @@
 #include "quant_x4.h"
 
 #include <string.h>
+#ifdef MLLM_KERNELS_SIMD128
+#include <wasm_simd128.h>
+#endif
 
 #include "quant_blocks.h"
 
@@ -91,11 +94,59 @@ void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64
     }
 }
 
+#ifdef MLLM_KERNELS_SIMD128
+/* Four vectors whose lane k holds row k's 4 bytes j (vector j) to row k's 16 bytes at o[k]:
+ * a 4 x 4 transpose of 32-bit lanes. */
+static void transpose_store(v128_t v0, v128_t v1, v128_t v2, v128_t v3, uint8_t *const *o) {
+    const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
+    const v128_t t2 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+    wasm_v128_store(o[0], wasm_i64x2_shuffle(t0, t2, 0, 2));
+    wasm_v128_store(o[1], wasm_i64x2_shuffle(t0, t2, 1, 3));
+    wasm_v128_store(o[2], wasm_i64x2_shuffle(t1, t3, 0, 2));
+    wasm_v128_store(o[3], wasm_i64x2_shuffle(t1, t3, 1, 3));
+}
+#endif
+
 void quant_x4_rows4(uint32_t layout, const void *w, int64_t nb, int64_t r, void *out) {
     const size_t bb = (size_t)quant_x4_block_bytes(layout) / 4;
     int64_t k, b;
+#ifdef MLLM_KERNELS_SIMD128
+    /* the SIMD128 matmul's way back (relaxed SIMD turned off): vector moves, not bytes */
+    const uint8_t *g = (const uint8_t *)w + (size_t)(r / 4) * (size_t)nb * 4 * bb;
+    for (b = 0; b < nb; b++, g += 4 * bb) {
+        uint8_t *o[4];
+        for (k = 0; k < 4; k++) {
+            o[k] = (uint8_t *)out + ((size_t)k * (size_t)nb + (size_t)b) * bb;
+            memcpy(o[k], g + 2 * k, 2);
+            o[k] += bb - 16; /* qs, the last 16 bytes of both blocks */
+        }
+        if (layout == KERN_LAYOUT_Q4_0_X4) {
+            transpose_store(wasm_v128_load(g + 8), wasm_v128_load(g + 24), wasm_v128_load(g + 40), wasm_v128_load(g + 56), o);
+        } else { /* levels as kernels.h says, to ggml's nibbles and fifth bits */
+            const v128_t m0f = wasm_i8x16_splat(0x0f), m1f = wasm_i8x16_splat(0x1f), m07 = wasm_i8x16_splat(7);
+            const v128_t m18 = wasm_i8x16_splat(0x18), v4 = wasm_v128_load(g + 72);
+            v128_t q[4];
+            uint32_t qh[4] = {0, 0, 0, 0};
+            int j;
+            for (j = 0; j < 4; j++) {
+                const v128_t v = wasm_v128_load(g + 8 + 16 * j);
+                const v128_t top = j == 0 ? wasm_i16x8_shl(v4, 3) : j == 1 ? wasm_i16x8_shl(v4, 1)
+                                 : j == 2 ? wasm_u16x8_shr(v4, 1) : wasm_u16x8_shr(v4, 3);
+                const v128_t lo = wasm_v128_and(v, m1f);
+                const v128_t hi = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(v, 5), m07), wasm_v128_and(top, m18));
+                const uint32_t bl = (uint32_t)wasm_i8x16_bitmask(wasm_i16x8_shl(lo, 3)); /* bit 4 to the sign */
+                const uint32_t bh = (uint32_t)wasm_i8x16_bitmask(wasm_i16x8_shl(hi, 3));
+                q[j] = wasm_v128_or(wasm_v128_and(lo, m0f), wasm_i16x8_shl(wasm_v128_and(hi, m0f), 4));
+                for (k = 0; k < 4; k++) qh[k] |= ((bl >> (4 * k)) & 15u) << (4 * j) | ((bh >> (4 * k)) & 15u) << (16 + 4 * j);
+            }
+            transpose_store(q[0], q[1], q[2], q[3], o);
+            for (k = 0; k < 4; k++) memcpy(o[k] - 4, &qh[k], 4);
+        }
+    }
+#else
     for (k = 0; k < 4; k++)
         for (b = 0; b < nb; b++) quant_x4_block(layout, w, nb, r + k, b, (uint8_t *)out + ((size_t)k * (size_t)nb + (size_t)b) * bb);
+#endif
 }
 
 /* The scales at stride bb: first inf/nan block or -1; *plain: none subnormal. */

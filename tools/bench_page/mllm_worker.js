@@ -33,7 +33,7 @@ self.onmessage = async (e) => {
       prompt_tokens: P, gen_tokens: N, file_mb: +(size / 1048576).toFixed(1), fetch_ms: +(t1 - t0).toFixed(1),
       load_ms: +(t2 - t1).toFixed(1), heap_mb: +(eng.heapBytes / 1048576).toFixed(1),
       kv_mb: +(i.nLayerEffective * nCtx * i.nHeadKv * i.headDim * 2 * 4 / 1048576).toFixed(2), n_ctx: nCtx,
-      simd: eng.build.simd, relaxed: eng.build.relaxed && relaxedSimd, threads: eng.build.threads, build: eng.build.url.split('/').pop() });
+      repacked: i.repacked, simd: eng.build.simd, relaxed: eng.build.relaxed && relaxedSimd, threads: eng.build.threads, build: eng.build.url.split('/').pop() });
   } catch (err) {
     self.postMessage({ error: String(err?.stack ?? err) });
   }
