@@ -87,21 +87,26 @@ static inline v128_t hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
  * forward.c asks for them only where it may (reuse_hint). Figures: PERF_NOTES.md. */
 #define REUSE_LAG_BYTES 65536
 
+/* Steps per chunk: a step reads step_bytes (one row of each stretch). */
+static inline int64_t reuse_chunk_steps_bytes(int64_t step_bytes) {
+    return (REUSE_LAG_BYTES + step_bytes - 1) / step_bytes;
+}
+
 /* Steps per chunk: a step reads one row, nb blocks, of each of `streams` stretches. */
 static inline int64_t reuse_chunk_steps(int64_t nb, int64_t streams) {
-    const int64_t step = streams * nb * (int64_t)sizeof(block_q8_0);
-    return (REUSE_LAG_BYTES + step - 1) / step;
+    return reuse_chunk_steps_bytes(streams * nb * (int64_t)sizeof(block_q8_0));
 }
 
 /* One load of each 64-byte line of steps i0..i1-1: rows g * q + i0 .. g * q + i1 - 1 of
- * the rows at w, for each stretch g < streams. */
-static inline void touch_steps(const block_q8_0 *w, int64_t q, int64_t nb, int64_t streams, int64_t i0, int64_t i1) {
-    const int64_t len = (i1 - i0) * nb * (int64_t)sizeof(block_q8_0);
+ * row_bytes each from w, for each stretch g < streams. */
+static inline void touch_steps_bytes(const uint8_t *w, int64_t q, int64_t row_bytes, int64_t streams, int64_t i0,
+                                     int64_t i1) {
+    const int64_t len = (i1 - i0) * row_bytes;
     uint32_t acc = 0;
     int64_t g, k;
     if (len <= 0) return;
     for (g = 0; g < streams; g++) {
-        const uint8_t *p = (const uint8_t *)(w + (g * q + i0) * nb);
+        const uint8_t *p = w + (g * q + i0) * row_bytes;
         for (k = 0; k < len; k += 64) acc += p[k];
         acc += p[len - 1];
     }
@@ -110,10 +115,16 @@ static inline void touch_steps(const block_q8_0 *w, int64_t q, int64_t nb, int64
 
 /* After decode steps i0..i1-1 (a chunk of reuse_chunk_steps): touch the chunk before, and
  * the last chunk once it is done. */
+static inline void touch_after_chunk_bytes(const uint8_t *w, int64_t q, int64_t row_bytes, int64_t streams, int64_t i0,
+                                           int64_t i1, int64_t chunk) {
+    if (i0 > 0) touch_steps_bytes(w, q, row_bytes, streams, i0 - chunk, i0);
+    if (i1 == q) touch_steps_bytes(w, q, row_bytes, streams, i0, i1);
+}
+
+/* The same for rows of nb Q8_0 blocks. */
 static inline void touch_after_chunk(const block_q8_0 *w, int64_t q, int64_t nb, int64_t streams, int64_t i0,
                                      int64_t i1, int64_t chunk) {
-    if (i0 > 0) touch_steps(w, q, nb, streams, i0 - chunk, i0);
-    if (i1 == q) touch_steps(w, q, nb, streams, i0, i1);
+    touch_after_chunk_bytes((const uint8_t *)w, q, nb * (int64_t)sizeof(block_q8_0), streams, i0, i1, chunk);
 }
 
 #endif

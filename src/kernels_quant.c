@@ -210,7 +210,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
                            const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
 
 /* src/kernels_relaxed_x4quant.c: Q4_0 and Q5_0 in their x4 layouts (kernels.h); flags:
- * KERN_RELAXED_PLAIN_SCALES. 0 without writing where the engine has no relaxed SIMD or for a
+ * KERN_RELAXED_PLAIN_SCALES, KERN_RELAXED_REUSE. 0 without writing where the engine has no relaxed SIMD or for a
  * call it does not take; n_tok 0: 1 where it runs, without touching out. */
 int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
                              const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes, int32_t flags);
@@ -227,7 +227,8 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
     if (quant_x4_layout(w->layout)) /* Q4_0, Q5_0 repacked: src/kernels_relaxed_x4quant.c */
         return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                                     (int32_t)n_tok, buf, (int32_t)sizeof buf,
-                                    w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) == 1;
+                                    (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) |
+                                        (hints.reuse ? KERN_RELAXED_REUSE : 0)) == 1;
     if (w->layout != KERN_LAYOUT_ROWS) return 0;
     return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                               (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;

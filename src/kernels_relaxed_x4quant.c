@@ -135,21 +135,29 @@ INLINE void token_blocks(int type, const block_q8_0 *x, int32_t nb, int32_t *xc,
 }
 
 /* One token on x4 weights: eight stretches of groups, four a call, then the last
- * n_groups % 8 one at a time. */
+ * n_groups % 8 one at a time. reuse (KERN_RELAXED_REUSE): the steps go in chunks, each
+ * followed by a touch of the chunk before (kernels_q8_simd.h), as kernels_relaxed.c's. */
 INLINE void matvec(int type, float *out, const uint8_t *w, int32_t nb, int32_t n_rows, const block_q8_0 *x,
-                   int32_t *xc, float *dx, int plain) {
+                   int32_t *xc, float *dx, int plain, int reuse) {
     const int32_t n_groups = n_rows / 4, q = n_groups / 8, gbytes = nb * BLOCK_BYTES(type);
+    const int32_t chunk = reuse ? (int32_t)reuse_chunk_steps_bytes(8 * (int64_t)gbytes) : q;
     const x4consts k = x4consts_make();
-    int32_t i, s, g;
+    int32_t i, i0, i1, s, g;
     token_blocks(type, x, nb, xc, dx, plain ? 0x1p112f : 1.0f);
-    if (plain)
-        for (i = 0; i < q; i++)
-            for (s = 0; s < 8; s += 4)
-                groups_tok1(type, 4, out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, x, xc, dx, 1, &k);
-    else
-        for (i = 0; i < q; i++)
-            for (s = 0; s < 8; s += 4)
-                groups_tok1(type, 4, out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, x, xc, dx, 0, &k);
+    for (i0 = 0; i0 < q; i0 = i1) {
+        i1 = q - i0 < chunk ? q : i0 + chunk;
+        if (plain)
+            for (i = i0; i < i1; i++)
+                for (s = 0; s < 8; s += 4)
+                    groups_tok1(type, 4, out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, x, xc,
+                                dx, 1, &k);
+        else
+            for (i = i0; i < i1; i++)
+                for (s = 0; s < 8; s += 4)
+                    groups_tok1(type, 4, out + 4 * (s * q + i), 4 * q, w + (s * q + i) * gbytes, q * gbytes, nb, x, xc,
+                                dx, 0, &k);
+        if (reuse) touch_after_chunk_bytes(w, q, gbytes, 8, i0, i1, chunk);
+    }
     for (g = 8 * q; g < n_groups; g++) groups_tok1(type, 1, out + 4 * g, 0, w + g * gbytes, 0, nb, x, xc, dx, plain, &k);
 }
 
@@ -286,10 +294,10 @@ INLINE void prefill(int type, float *out, int32_t ldo, const uint8_t *w, int32_t
 /* One function per type and path, so that the engine compiles and tiers up each on its own. */
 #define PATHS(T, dec, pre)                                                                                     \
     NOINLINE void dec(float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows, const block_q8_0 *xq, \
-                      int32_t n_tok, uint8_t *xbuf, int plain) {                                              \
+                      int32_t n_tok, uint8_t *xbuf, int plain, int reuse) {                                   \
         int32_t t;                                                                                             \
         for (t = 0; t < n_tok; t++)                                                                            \
-            matvec(T, out + t * ldo, w, nb, n_rows, xq + t * nb, (int32_t *)xbuf, (float *)xbuf + nb, plain);  \
+            matvec(T, out + t * ldo, w, nb, n_rows, xq + t * nb, (int32_t *)xbuf, (float *)xbuf + nb, plain, reuse); \
     }                                                                                                          \
     NOINLINE void pre(float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows, const block_q8_0 *xq, \
                       int32_t n_tok, uint8_t *xbuf, int32_t octets) {                                         \
@@ -300,7 +308,8 @@ PATHS(MLLM_DTYPE_Q5_0, dec_q5_0, pre_q5_0)
 
 /* out[t * ldo + r] = row r of w (n_rows x n_in, Q4_0 or Q5_0 by type, in its x4 layout) .
  * token t of xq (Q8_0), ggml's vec_dot value. The weights' scales must be finite (the loader
- * refuses others); flags: KERN_RELAXED_PLAIN_SCALES when none is subnormal, which lets the
+ * refuses others); flags: KERN_RELAXED_REUSE (kern_hints.reuse), KERN_RELAXED_PLAIN_SCALES
+ * when no scale is subnormal, which lets the
  * decode take them times 2^-112 and the token's scales times 2^112: every product of a
  * nonzero sum and such a scale is a normal float, so each rounding is the reference's. xbuf:
  * the caller's scratch (16-aligned). Returns 1 when done; 0 without writing for a call it
@@ -309,7 +318,7 @@ EXPORT("mllm_relaxed_x4quant")
 int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
                              const block_q8_0 *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes, int32_t flags) {
     const int32_t nb = n_in / 32;
-    const int plain = (flags & KERN_RELAXED_PLAIN_SCALES) != 0;
+    const int plain = (flags & KERN_RELAXED_PLAIN_SCALES) != 0, reuse = (flags & KERN_RELAXED_REUSE) != 0;
     int32_t octets;
     if (type != MLLM_DTYPE_Q4_0 && type != MLLM_DTYPE_Q5_0) return 0;
     if (n_tok == 0) return 1;
@@ -322,9 +331,9 @@ int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const uint8_
         if (type == MLLM_DTYPE_Q4_0) pre_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, octets);
         else pre_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, octets);
     } else if (type == MLLM_DTYPE_Q4_0) {
-        dec_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain);
+        dec_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain, reuse);
     } else {
-        dec_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain);
+        dec_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain, reuse);
     }
     return 1;
 }

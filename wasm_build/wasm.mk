@@ -57,9 +57,10 @@ build/relaxed/relaxed.wasm: $(RELAXED_SRC:%=build/relaxed/%.o)
 build/relaxed/relaxed-shared.wasm: $(RELAXED_SRC:%=build/relaxed/%-shared.o)
 	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=4294967296 $^ -o $@
 
+# (the base64 goes in by node, not on a command line: past 128 KB one argument is too long)
+RELAXED_INLINE_JS := const fs = require("fs"), [src, a, b, out] = process.argv.slice(1), b64 = (f) => fs.readFileSync(f).toString("base64"); fs.writeFileSync(out, fs.readFileSync(src, "utf8").replaceAll("@RELAXED_WASM@", () => b64(a)).replaceAll("@RELAXED_SHARED_WASM@", () => b64(b)));
 build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm
-	sed -e "s|@RELAXED_WASM@|$$(base64 -w0 build/relaxed/relaxed.wasm)|" \
-	    -e "s|@RELAXED_SHARED_WASM@|$$(base64 -w0 build/relaxed/relaxed-shared.wasm)|" $< > $@
+	node -e '$(RELAXED_INLINE_JS)' $< build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm $@
 
 RELAXED_LINK := -DMLLM_RELAXED_IMPORT --js-library build/relaxed/library.js
 

@@ -249,7 +249,8 @@ int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const void *
                              const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes, int32_t flags);
 
 /* variant 0: the engine's entry (kern_matmul_quant_relaxed); 1: scratch for one octet of
- * tokens (prefill in passes of 8); 2: scratch too small for the tile (decode, token by token). */
+ * tokens (prefill in passes of 8); 2: scratch too small for the tile (decode, token by token),
+ * with the reuse hint's touches. */
 static int relaxed_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows, const void *xq,
                       int64_t n_tok, int variant) {
     static uint8_t small[(MAX_IN / 32) * (144 + 320)] __attribute__((aligned(16)));
@@ -257,7 +258,8 @@ static int relaxed_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_
     const int32_t nb = (int32_t)n_in / 32, bytes = variant == 1 ? nb * (144 + 320) : nb * 8;
     if (variant == 0) return kern_matmul_quant_relaxed(out, ldo, w, n_in, n_rows, NULL, xq, n_tok, relaxed);
     return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
-                                (int32_t)n_tok, small, bytes, w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) == 1;
+                                (int32_t)n_tok, small, bytes,
+                                (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) | (variant == 2 ? KERN_RELAXED_REUSE : 0)) == 1;
 }
 
 static void test_relaxed_x4_matmuls_equal_file_layout_scalar(void) {

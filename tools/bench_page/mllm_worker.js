@@ -5,7 +5,7 @@ import { Engine } from '../../wasm_build/engine.js';
 import { runBench } from '../../wasm_build/bench_procedure.js';
 
 self.onmessage = async (e) => {
-  const { modelUrl, P = 128, N = 64, simd, threads = 1, relaxedSimd = true } = e.data;
+  const { modelUrl, P = 128, N = 64, simd, threads = 1, relaxedSimd = true, repack = true } = e.data;
   try {
     const eng = await Engine.create(simd === undefined ? { threads } : { simd, threads });
     const t0 = performance.now();
@@ -23,7 +23,7 @@ self.onmessage = async (e) => {
     }
     if (at !== size) throw new Error(`${modelUrl}: ${at} of ${size} bytes arrived`);
     const t1 = performance.now();
-    const model = eng.loadModelAt(data, size);
+    const model = eng.loadModelAt(data, size, { repack });
     const t2 = performance.now();
     const speed = runBench(model, { promptTokens: P, genTokens: N, threads, relaxedSimd });
     const i = model.info;
