@@ -91,21 +91,23 @@ INLINE void groups_tok1(int type, int G, float *o, int32_t os, const uint8_t *w,
     for (b = 0; b < nb; b++, w += bb) {
         const int8_t *xq = x[b].qs;
         v128_t i0 = wasm_v128_load32_splat(xc + b), i1 = i0, i2 = i0, i3 = i0, lo, hi, dy;
+        v128_t h0 = wasm_i32x4_splat(0), h1 = h0, h2 = h0, h3 = h0; /* the upper quads: a second chain of dots */
         int j;
 #pragma clang loop unroll(full)
         for (j = 0; j < 4; j++) {
             const v128_t xl = wasm_v128_load32_splat(xq + 4 * j), xh = wasm_v128_load32_splat(xq + 16 + 4 * j);
             levels(type, w, j, &lo, &hi, k);
-            i0 = DOT32(xh, hi, DOT32(xl, lo, i0));
+            i0 = DOT32(xl, lo, i0), h0 = DOT32(xh, hi, h0);
             if (G > 1) {
                 levels(type, w + ws, j, &lo, &hi, k);
-                i1 = DOT32(xh, hi, DOT32(xl, lo, i1));
+                i1 = DOT32(xl, lo, i1), h1 = DOT32(xh, hi, h1);
                 levels(type, w + 2 * ws, j, &lo, &hi, k);
-                i2 = DOT32(xh, hi, DOT32(xl, lo, i2));
+                i2 = DOT32(xl, lo, i2), h2 = DOT32(xh, hi, h2);
                 levels(type, w + 3 * ws, j, &lo, &hi, k);
-                i3 = DOT32(xh, hi, DOT32(xl, lo, i3));
+                i3 = DOT32(xl, lo, i3), h3 = DOT32(xh, hi, h3);
             }
         }
+        i0 = wasm_i32x4_add(i0, h0), i1 = wasm_i32x4_add(i1, h1), i2 = wasm_i32x4_add(i2, h2), i3 = wasm_i32x4_add(i3, h3);
         dy = wasm_v128_load32_splat(dx + b);
         f0 = step(type, f0, i0, scales(w, plain, k), dy);
         if (G > 1) {
