@@ -54,7 +54,8 @@ enum {
      * 16-byte load then holds a quad of four rows in the relaxed dot's operand range, so the
      * dot leaves each row's partial sum in its own lane (kernels_relaxed.c). Same values. */
     KERN_LAYOUT_Q8_0_X4 = 1,
-    /* Q4_0 only, n_rows % 4 == 0 (kern_q4_0_to_x4): rows in groups of four, each group's
+    /* Q4_0 and IQ4_NL (the same block: fp16 d, 16 nibble bytes; w->type says which levels the
+     * nibbles index), n_rows % 4 == 0 (kern_q4_0_to_x4, kern_iq4_nl_to_x4): rows in groups of four, each group's
      * blocks one after another, KERN_Q4_0_X4_BLOCK bytes per block of four rows: their four
      * fp16 scales (row 0 first), then for each j = 0..3 sixteen bytes: rows 0..3's qs bytes
      * 4j..4j+3 in row order (ggml's bytes unchanged: low nibble element 4j+i, high nibble
@@ -80,7 +81,7 @@ typedef struct kern_weights {
     uint32_t layout;       /* KERN_LAYOUT_* */
     /* Q8_0: 1 when every block scale is +0 or a positive normal fp16 (as quantizers write
      * them), which lets the SIMD decode convert the scales in one shift (model.c checks).
-     * Q4_0, Q5_0: 1 when no block scale is subnormal (either sign), which lets the relaxed
+     * Q4_0, Q5_0, IQ4_NL: 1 when no block scale is subnormal (either sign), which lets the relaxed
      * x4 kernels convert the scales in two ops (quant_x4.c's scans). */
     uint32_t plain_scales;
 } kern_weights;
@@ -152,6 +153,9 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 #define KERN_RELAXED_PLAIN_SCALES 0x1
 #define KERN_RELAXED_REUSE 0x2
 #define KERN_RELAXED_X4 0x4
+/* The call feeds the dot's second operand values above 127 (IQ4_NL's levels + 128 on the x4
+ * layout): the loader runs it only where mllm_relaxed_probe passed, as the Q8_0 kernels. */
+#define KERN_RELAXED_UNSIGNED 0x8
 
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
  * KERN_LAYOUT_Q8_0_X4, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
@@ -161,6 +165,8 @@ void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
  * tmp: scratch of 4 rows. */
 void kern_q4_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 void kern_q5_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+/* IQ4_NL into KERN_LAYOUT_Q4_0_X4 (its block is Q4_0's; the same rearrangement). */
+void kern_iq4_nl_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 
 /* 1 where kern_matmul runs KERN_LAYOUT_Q8_0_X4 weights faster than the file's layout: SIMD
  * builds whose relaxed-SIMD kernels run in this engine. */

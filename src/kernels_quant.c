@@ -33,7 +33,7 @@ static float x4_dot(const kern_weights *w, int64_t nb, int64_t r, const uint8_t 
     float sumf = 0.0f;
     int64_t b;
     for (b = 0; b < nb; b++) {
-        uint8_t blk[32]; /* a block_q4_0 or block_q5_0 */
+        uint8_t blk[32]; /* a block_q4_0 (or IQ4_NL's, the same bytes) or block_q5_0 */
         quant_x4_block(w->layout, w->data, nb, r, b, blk);
         sumf += dot(32, blk, a + (size_t)b * ablock);
     }
@@ -45,7 +45,7 @@ static inline void matmul_dots(float *out, int64_t ldo, const kern_weights *w, i
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
     const uint8_t *wr = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
     int64_t r, t;
-    if (quant_x4_layout(w->layout)) { /* Q4_0, Q5_0 repacked (kernels.h): the same values */
+    if (quant_x4_layout(w->layout)) { /* Q4_0, Q5_0, IQ4_NL repacked (kernels.h): the same values */
         const int64_t nb = n_in / 32;
         for (r = 0; r < n_rows; r++)
             for (t = 0; t < n_tok; t++) out[t * ldo + r] = x4_dot(w, nb, r, a + (size_t)t * arow, arow / (size_t)nb, dot);
@@ -77,7 +77,7 @@ DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 /* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
  * activations laid out once for the eight; eight streams, each a sequential read, as the Q8_0
  * decode reads them), then a group of four, the rest alone. */
-/* x4 weights (Q4_0, Q5_0 where relaxed SIMD is off): each group of four rows back in the
+/* x4 weights (Q4_0, Q5_0, IQ4_NL where relaxed SIMD is off): each group of four rows back in the
  * file's layout on the stack, then the four-row dot; rows wider than the buffer go through
  * the scalar reference. */
 #define X4_ROWS4_CAP (4 * 8192 / 32 * 22) /* four Q5_0 rows of 8192 */
@@ -224,12 +224,13 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
     (void)x, (void)hints;
     if (n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX || ldo > INT32_MAX || n_tok < 1) return 0;
-    if (quant_x4_layout(w->layout)) /* Q4_0, Q5_0 repacked: src/kernels_relaxed_x4quant.c */
+    if (quant_x4_layout(w->layout)) /* Q4_0, Q5_0, IQ4_NL repacked: src/kernels_relaxed_x4quant.c */
         return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                                     (int32_t)n_tok, buf, (int32_t)sizeof buf,
                                     (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) |
-                                        (hints.reuse ? KERN_RELAXED_REUSE : 0)) == 1;
-    if (w->layout != KERN_LAYOUT_ROWS) return 0;
+                                        (hints.reuse ? KERN_RELAXED_REUSE : 0) |
+                                        (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
+    if (w->layout != KERN_LAYOUT_ROWS || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
     return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                               (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
 }
@@ -245,6 +246,15 @@ int kern_quant_x4_preferred(void) {
 #if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
     uint8_t buf[16] __attribute__((aligned(16)));
     return mllm_relaxed_x4quant(MLLM_DTYPE_Q4_0, NULL, 0, NULL, 32, 0, NULL, 0, buf, 0, 0) == 1;
+#else
+    return 0;
+#endif
+}
+
+int kern_iq4_nl_x4_preferred(void) {
+#if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
+    uint8_t buf[16] __attribute__((aligned(16)));
+    return mllm_relaxed_x4quant(MLLM_DTYPE_IQ4_NL, NULL, 0, NULL, 32, 0, NULL, 0, buf, 0, KERN_RELAXED_UNSIGNED) == 1;
 #else
     return 0;
 #endif

@@ -37,7 +37,7 @@ KERN_QUANT_MATMUL(q6_k_simd128);
 KERN_QUANT_MATMUL(iq4_xs_simd128);
 #ifdef MLLM_RELAXED_IMPORT
 /* The relaxed-SIMD module's kernels of Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K (w->type says
- * which; src/kernels_relaxed_quant.c): 1 when done, 0 without writing where the engine has no
+ * which; src/kernels_relaxed_quant.c) and of IQ4_NL in its x4 layout: 1 when done, 0 without writing where the engine has no
  * relaxed SIMD or the call is not one they take (then the SIMD128 kernel runs). */
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints);
@@ -49,6 +49,9 @@ int kern_quant_relaxed_takes(uint32_t type);
 /* 1 where kern_matmul runs Q4_0 and Q5_0 weights faster in their x4 layouts (kernels.h):
  * SIMD builds whose relaxed-SIMD module runs in this engine (dtype.c's repack_preferred). */
 int kern_quant_x4_preferred(void);
+/* The same for IQ4_NL (in KERN_LAYOUT_Q4_0_X4): its relaxed kernel feeds the dot operands above
+ * 127 (KERN_RELAXED_UNSIGNED), so it runs only where the engine's dot is exact for them. */
+int kern_iq4_nl_x4_preferred(void);
 
 /* Activations of one row x (n floats, a multiple of the format's block) in format act
  * (MLLM_ACT_Q8_0, _Q8_1, _Q8_K) at y; bit-identical to ggml's quantize_row_*_ref. */

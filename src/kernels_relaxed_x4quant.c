@@ -1,4 +1,4 @@
-/* kernels_relaxed_x4quant.c — Q4_0 and Q5_0 matmuls on their x4 layouts (kernels.h
+/* kernels_relaxed_x4quant.c — Q4_0, IQ4_NL and Q5_0 matmuls on their x4 layouts (kernels.h
  * KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4) with relaxed SIMD's int8 dot, bit-identical to
  * quant_dot.c's scalar references.
  *
@@ -8,8 +8,11 @@
  * so each row's sum stays in its own lane: no horizontal sums, and the four scales are one
  * load. Levels are 0..15 / 0..31 (second operand in 0..127: defined alike on every engine,
  * no probe), and the offsets 8 / 16 leave as the accumulators' start, -8 / -16 x the token's
- * block sum. The float steps are the scalar reference's, in its order: Q4_0
- * sumi * dw * dy, Q5_0 (dw * dy) * sumi.
+ * block sum. IQ4_NL's nibbles go through one i8x16.swizzle of its level table + 128 (1..241):
+ * exact only where the engine reads the operand unsigned without saturation, so its calls carry
+ * KERN_RELAXED_UNSIGNED and the loader makes them only where mllm_relaxed_probe passed; the
+ * offset 128 leaves as -128 x the block sum, as kernels_relaxed.c's Q8_0 x4. The float steps are
+ * the scalar reference's, in its order: Q4_0 sumi * dw * dy, Q5_0 and IQ4_NL (dw * dy) * sumi.
  *
  * Decode: kernels_relaxed.c's matvec_x4 structure, eight stretches of groups read side by
  * side, four a call. Prefill (4 tokens or more): each group's levels unpacked once for all the
@@ -24,17 +27,22 @@
 #include "dtype.h"
 #include "kernels.h"
 #include "kernels_q8_simd.h"
+#include "quant_blocks.h"
 
 #define EXPORT(name) __attribute__((export_name(name)))
 #define INLINE static inline __attribute__((always_inline))
 #define NOINLINE static __attribute__((noinline))
 #define DOT32(a, b, c) __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4((a), (b), (c))
 #define Q4 MLLM_DTYPE_Q4_0
-#define BLOCK_BYTES(t) ((t) == Q4 ? KERN_Q4_0_X4_BLOCK : KERN_Q5_0_X4_BLOCK)
+#define Q5 MLLM_DTYPE_Q5_0
+#define IQ4 MLLM_DTYPE_IQ4_NL
+#define BLOCK_BYTES(t) ((t) == Q5 ? KERN_Q5_0_X4_BLOCK : KERN_Q4_0_X4_BLOCK)
+/* log2 of the offset the levels carry (8, 16, 128) */
+#define OFFSET_SHIFT(t) ((t) == Q4 ? 3 : (t) == Q5 ? 4 : 7)
 
 /* Loop constants as values (kernels_q8_simd.h opaque_splat). */
 typedef struct x4consts {
-    v128_t m0f, m1f, m07, m18;
+    v128_t m0f, m1f, m07, m18, iq4; /* iq4: IQ4_NL's levels + 128 by nibble */
     f16_consts f;
 } x4consts;
 
@@ -44,6 +52,10 @@ INLINE x4consts x4consts_make(void) {
     k.m1f = opaque_splat(0x1f1f1f1f);
     k.m07 = opaque_splat(0x07070707);
     k.m18 = opaque_splat(0x18181818);
+#define L(i) (int8_t)(((const int8_t[16])QUANT_IQ4NL_VALUES)[i] + 128)
+    k.iq4 = wasm_i8x16_make(L(0), L(1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9), L(10), L(11), L(12), L(13),
+                            L(14), L(15));
+#undef L
     k.f = f16_consts_make();
     return k;
 }
@@ -54,6 +66,9 @@ INLINE void levels(int type, const uint8_t *blk, int j, v128_t *lo, v128_t *hi, 
     if (type == Q4) {
         *lo = wasm_v128_and(v, k->m0f);
         *hi = wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f);
+    } else if (type == IQ4) {
+        *lo = wasm_i8x16_swizzle(k->iq4, wasm_v128_and(v, k->m0f));
+        *hi = wasm_i8x16_swizzle(k->iq4, wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f));
     } else { /* Q5_0: bits 3-4 of quad 4 + j's levels are bits 2j, 2j+1 of V4 */
         const v128_t v4 = wasm_v128_load(blk + 72);
         const v128_t top = j == 0 ? wasm_i16x8_shl(v4, 3) : j == 1 ? wasm_i16x8_shl(v4, 1)
@@ -126,7 +141,7 @@ INLINE void groups_tok1(int type, int G, float *o, int32_t os, const uint8_t *w,
 
 /* A token's per-block start (-offset x its quant sum) and scale (times unit). */
 INLINE void token_blocks(int type, const block_q8_0 *x, int32_t nb, int32_t *xc, float *dx, float unit) {
-    const int32_t shift = type == Q4 ? 3 : 4; /* offsets 8, 16 */
+    const int32_t shift = OFFSET_SHIFT(type);
     int32_t b, j;
     for (b = 0; b < nb; b++) {
         int32_t sum = 0;
@@ -252,7 +267,7 @@ INLINE void rows4_tok8(int type, float *out, int32_t ldo, const uint8_t *wl, con
  * tokens laid out, then each group unpacked once and run against every octet. */
 INLINE void prefill(int type, float *out, int32_t ldo, const uint8_t *w, int32_t nb, int32_t n_rows,
                     const block_q8_0 *xq, int32_t n_tok, uint8_t *xbuf, int32_t octets) {
-    const int32_t gbytes = nb * BLOCK_BYTES(type), shift = type == Q4 ? 3 : 4;
+    const int32_t gbytes = nb * BLOCK_BYTES(type), shift = OFFSET_SHIFT(type);
     const x4consts k = x4consts_make();
     uint8_t *wl = xbuf;
     float *dw = (float *)(xbuf + nb * 128);
@@ -307,10 +322,12 @@ INLINE void prefill(int type, float *out, int32_t ldo, const uint8_t *w, int32_t
     }
 PATHS(MLLM_DTYPE_Q4_0, dec_q4_0, pre_q4_0)
 PATHS(MLLM_DTYPE_Q5_0, dec_q5_0, pre_q5_0)
+PATHS(MLLM_DTYPE_IQ4_NL, dec_iq4_nl, pre_iq4_nl)
 
-/* out[t * ldo + r] = row r of w (n_rows x n_in, Q4_0 or Q5_0 by type, in its x4 layout) .
+/* out[t * ldo + r] = row r of w (n_rows x n_in, Q4_0, Q5_0 or IQ4_NL by type, in its x4 layout) .
  * token t of xq (Q8_0), ggml's vec_dot value. The weights' scales must be finite (the loader
- * refuses others); flags: KERN_RELAXED_REUSE (kern_hints.reuse), KERN_RELAXED_PLAIN_SCALES
+ * refuses others); flags: KERN_RELAXED_REUSE (kern_hints.reuse), KERN_RELAXED_UNSIGNED (IQ4_NL
+ * is taken only with it), KERN_RELAXED_PLAIN_SCALES
  * when no scale is subnormal, which lets the
  * decode take them times 2^-112 and the token's scales times 2^112: every product of a
  * nonzero sum and such a scale is a normal float, so each rounding is the reference's. xbuf:
@@ -322,7 +339,9 @@ int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const uint8_
     const int32_t nb = n_in / 32;
     const int plain = (flags & KERN_RELAXED_PLAIN_SCALES) != 0, reuse = (flags & KERN_RELAXED_REUSE) != 0;
     int32_t octets;
-    if (type != MLLM_DTYPE_Q4_0 && type != MLLM_DTYPE_Q5_0) return 0;
+    if (type != MLLM_DTYPE_Q4_0 && type != MLLM_DTYPE_Q5_0 &&
+        (type != MLLM_DTYPE_IQ4_NL || !(flags & KERN_RELAXED_UNSIGNED))) /* IQ4_NL: only as the probe allows */
+        return 0;
     if (n_tok == 0) return 1;
     if (n_in % 32 || nb < 1 || n_rows < 0 || n_rows % 4 || n_tok < 0 || ldo < n_rows || ((uintptr_t)xbuf & 15) ||
         xbytes / 8 < nb)
@@ -331,11 +350,14 @@ int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const uint8_
     if (n_tok >= 4 && xbytes > nb * GROUP_BYTES && octets >= 1) {
         if (octets > (n_tok + 7) / 8) octets = (n_tok + 7) / 8;
         if (type == MLLM_DTYPE_Q4_0) pre_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, octets);
-        else pre_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, octets);
+        else if (type == MLLM_DTYPE_Q5_0) pre_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, octets);
+        else pre_iq4_nl(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, octets);
     } else if (type == MLLM_DTYPE_Q4_0) {
         dec_q4_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain, reuse);
-    } else {
+    } else if (type == MLLM_DTYPE_Q5_0) {
         dec_q5_0(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain, reuse);
+    } else {
+        dec_iq4_nl(out, ldo, w, nb, n_rows, xq, n_tok, xbuf, plain, reuse);
     }
     return 1;
 }

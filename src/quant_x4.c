@@ -1,5 +1,5 @@
-/* quant_x4.c — Q4_0 and Q5_0 into and out of their interleaved layouts (kernels.h
- * KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4): the load-time repack, in place, and one block or
+/* quant_x4.c — Q4_0 (and IQ4_NL, the same block) and Q5_0 into and out of their interleaved
+ * layouts (kernels.h KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4): the load-time repack, in place, and one block or
  * four rows back, for the kernels that read the file's layout. */
 #include "quant_x4.h"
 
@@ -12,6 +12,7 @@
 
 QUANT_STATIC_ASSERT(KERN_Q4_0_X4_BLOCK == 4 * sizeof(block_q4_0), q4_0_x4_block);
 QUANT_STATIC_ASSERT(KERN_Q5_0_X4_BLOCK == 4 * sizeof(block_q5_0), q5_0_x4_block);
+QUANT_STATIC_ASSERT(sizeof(block_iq4_nl) == sizeof(block_q4_0), iq4_nl_is_q4_0_shaped); /* d first, then qs */
 
 int quant_x4_layout(uint32_t layout) { return layout == KERN_LAYOUT_Q4_0_X4 || layout == KERN_LAYOUT_Q5_0_X4; }
 
@@ -70,6 +71,8 @@ static void to_x4(uint32_t layout, void *w, int64_t n_in, int64_t n_rows, void *
 void kern_q4_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) { to_x4(KERN_LAYOUT_Q4_0_X4, w, n_in, n_rows, tmp); }
 
 void kern_q5_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) { to_x4(KERN_LAYOUT_Q5_0_X4, w, n_in, n_rows, tmp); }
+
+void kern_iq4_nl_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) { to_x4(KERN_LAYOUT_Q4_0_X4, w, n_in, n_rows, tmp); }
 
 void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64_t b, void *out) {
     const size_t bytes = (size_t)quant_x4_block_bytes(layout);
@@ -168,4 +171,8 @@ int64_t q4_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
 
 int64_t q5_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
     return scan((const uint8_t *)blocks, sizeof(block_q5_0), nb, plain);
+}
+
+int64_t iq4_nl_scan_scales(const void *blocks, int64_t nb, int *plain) {
+    return scan((const uint8_t *)blocks, sizeof(block_iq4_nl), nb, plain);
 }

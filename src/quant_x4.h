@@ -16,15 +16,16 @@ int quant_x4_layout(uint32_t layout);
 int32_t quant_x4_block_bytes(uint32_t layout);
 
 /* Row r's block b of an x4 matrix with nb blocks per row, back in the file's layout
- * (a block_q4_0 or block_q5_0, by layout) at out. */
+ * (a block_q4_0 or block_q5_0, by layout; an IQ4_NL block is a block_q4_0's bytes) at out. */
 void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64_t b, void *out);
 
 /* Four rows from row r (r % 4 == 0) of an x4 matrix back in the file's layout at out. */
 void quant_x4_rows4(uint32_t layout, const void *w, int64_t nb, int64_t r, void *out);
 
-/* dtype.c's scan_scales of Q4_0 and Q5_0: the first block whose scale is inf or nan, or -1;
+/* dtype.c's scan_scales of Q4_0, Q5_0 and IQ4_NL: the first block whose scale is inf or nan, or -1;
  * *plain = 1 when no scale is subnormal (kern_weights.plain_scales). */
 int64_t q4_0_scan_scales(const void *blocks, int64_t nb, int *plain);
 int64_t q5_0_scan_scales(const void *blocks, int64_t nb, int *plain);
+int64_t iq4_nl_scan_scales(const void *blocks, int64_t nb, int *plain);
 
 #endif

@@ -10,7 +10,8 @@
 // operands above 127, so it runs only where mllm_relaxed_probe says the engine's dot is exact
 // for them (x86 with AVX-VNNI; not pmaddubsw or signed lowerings); the 2..6-bit types'
 // kernels (mllm_relaxed_quant, mllm_relaxed_x4quant) keep their operands in 0..127, defined alike everywhere, so it
-// runs wherever the module compiles. Otherwise a call returns 0 and the SIMD128 kernel does
+// runs wherever the module compiles, except IQ4_NL's x4 kernel (flag KERN_RELAXED_UNSIGNED), whose
+// operands go up to 241: it runs only where the probe passed. Otherwise a call returns 0 and the SIMD128 kernel does
 // the work. A call costs one JS hop, against a whole matrix of work.
 
 mergeInto(LibraryManager.library, {
@@ -51,6 +52,8 @@ mergeInto(LibraryManager.library, {
   mllm_relaxed_x4quant__deps: ['$mllmRelaxedKernel'],
   mllm_relaxed_x4quant: function(type, out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, flags) {
     mllmRelaxedKernel();
-    return mllmRelaxedX4QuantFn ? mllmRelaxedX4QuantFn(type, out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, flags) : 0;
+    // flags & 8 (kernels.h KERN_RELAXED_UNSIGNED: IQ4_NL's levels + 128): only where the probe passed
+    if (!mllmRelaxedX4QuantFn || ((flags & 8) && !mllmRelaxedFn)) return 0;
+    return mllmRelaxedX4QuantFn(type, out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, flags);
   },
 });

@@ -1,12 +1,12 @@
-/* test_quant_x4.c — Q4_0 and Q5_0 in their interleaved layouts (kernels.h KERN_LAYOUT_Q4_0_X4,
- * KERN_LAYOUT_Q5_0_X4; src/quant_x4.c):
+/* test_quant_x4.c — Q4_0, IQ4_NL and Q5_0 in their interleaved layouts (kernels.h
+ * KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4; src/quant_x4.c):
  *  - always: every element read from the repacked bytes by the layout's description in
  *    kernels.h equals the file's dequantized value (ggml's), the repack keeps every byte (the
  *    blocks come back), and the scalar matmul on x4 weights equals the scalar matmul on the
  *    file's bit for bit, whole matrices and stretches of groups (as threads split them);
  *  - built with -msimd128 (tests/node/quant_x4.test.js): the SIMD128 matmul on x4 weights too;
  *  - with the relaxed-SIMD module (-DMLLM_RELAXED_IMPORT, run under the Node LTS): the relaxed
- *    x4 kernels (src/kernels_relaxed_x4quant.c), decode and prefill, with and without the plain
+ *    x4 kernels (src/kernels_relaxed_x4quant.c; IQ4_NL's where mllm_relaxed_probe passes), decode and prefill, with and without the plain
  *    scales flag, large and small scratch, 1-17 tokens, 4-100 rows, edge scales (zero, subnormal,
  *    65504, negative) and random bytes: bit for bit the file layout's scalar matmul. */
 #include <math.h>
@@ -31,8 +31,11 @@ static uint32_t next_u32(void) {
 static float frand(void) { return (float)((double)next_u32() / 4294967296.0 * 2.0 - 1.0); }
 
 enum { MAX_IN = 768, MAX_ROWS = 100, MAX_TOK = 17, LDO = 103 };
-static const uint32_t TYPES[] = {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q5_0};
-static const uint32_t LAYOUTS[] = {KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4};
+enum { N_TYPES = 3 };
+static const uint32_t TYPES[N_TYPES] = {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q5_0, MLLM_DTYPE_IQ4_NL};
+static const uint32_t LAYOUTS[N_TYPES] = {KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4, KERN_LAYOUT_Q4_0_X4};
+/* ggml's kvalues_iq4nl (ggml-common.h), written out here as the independent reference */
+static const int IQ4NL_LEVELS[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 static uint8_t file_w[MAX_ROWS * (MAX_IN / 32) * 22], x4_w[MAX_ROWS * (MAX_IN / 32) * 22], tmp[4 * (MAX_IN / 32) * 22];
 static block_q8_0 acts[MAX_TOK * (MAX_IN / 32)];
@@ -81,6 +84,7 @@ static void make_rows(uint32_t type, int n_in, int n_rows, int seed, int random_
     }
     memcpy(x4_w, file_w, (size_t)n_rows * wrow);
     if (type == MLLM_DTYPE_Q4_0) kern_q4_0_to_x4(x4_w, n_in, n_rows, tmp);
+    else if (type == MLLM_DTYPE_IQ4_NL) kern_iq4_nl_to_x4(x4_w, n_in, n_rows, tmp);
     else kern_q5_0_to_x4(x4_w, n_in, n_rows, tmp);
 }
 
@@ -93,8 +97,9 @@ static void make_tokens(int n_in, int n_tok, int seed) {
     }
 }
 
-/* Element e of row r from the x4 bytes, as kernels.h describes the layout: (level - offset) * d. */
-static float x4_element(uint32_t layout, const uint8_t *w, int nb, int r, int e) {
+/* Element e of row r from the x4 bytes, as kernels.h describes the layout: (level - offset) * d,
+ * IQ4_NL's table[nibble] * d. */
+static float x4_element(uint32_t type, uint32_t layout, const uint8_t *w, int nb, int r, int e) {
     const uint8_t *blk = w + ((size_t)(r / 4) * (size_t)nb + (size_t)(e / 32)) * (size_t)quant_x4_block_bytes(layout);
     const int k = e % 32, hi = k >= 16, j = (k % 16) / 4, i = k % 4;
     const uint8_t v = blk[8 + 16 * j + 4 * (r % 4) + i];
@@ -103,7 +108,7 @@ static float x4_element(uint32_t layout, const uint8_t *w, int nb, int r, int e)
     memcpy(&d, blk + 2 * (r % 4), 2);
     if (layout == KERN_LAYOUT_Q4_0_X4) {
         level = hi ? v >> 4 : v & 15;
-        return fp16_to_f32(d) * (float)(level - 8);
+        return fp16_to_f32(d) * (float)(type == MLLM_DTYPE_IQ4_NL ? IQ4NL_LEVELS[level] : level - 8);
     }
     level = hi ? (v >> 5) | ((blk[8 + 64 + 4 * (r % 4) + i] >> (2 * j)) & 3) << 3 : v & 31;
     return fp16_to_f32(d) * (float)(level - 16);
@@ -112,7 +117,7 @@ static float x4_element(uint32_t layout, const uint8_t *w, int nb, int r, int e)
 static void test_x4_bytes_hold_the_file_values_as_documented(void) {
     size_t ti;
     int trial, n_checked = 0;
-    for (ti = 0; ti < 2; ti++) {
+    for (ti = 0; ti < N_TYPES; ti++) {
         const uint32_t type = TYPES[ti], layout = LAYOUTS[ti];
         const size_t wrow = dtype_row_bytes(type, MAX_IN), bb = dtype_block_bytes(type);
         for (trial = 0; trial < 8; trial++) {
@@ -122,10 +127,10 @@ static void test_x4_bytes_hold_the_file_values_as_documented(void) {
             for (r = 0; r < n_rows; r++) {
                 dequantize_row(type, file_w + (size_t)r * wrow, deq, MAX_IN);
                 for (e = 0; e < MAX_IN; e++) {
-                    if (!same(x4_element(layout, x4_w, nb, r, e), deq[e])) {
+                    if (!same(x4_element(type, layout, x4_w, nb, r, e), deq[e])) {
                         check_g.cur_failed++;
                         fprintf(stderr, "  FAIL %s trial %d row %d element %d: %g vs file %g\n", dtype_name(type), trial, r, e,
-                                x4_element(layout, x4_w, nb, r, e), deq[e]);
+                                x4_element(type, layout, x4_w, nb, r, e), deq[e]);
                     }
                     n_checked++;
                 }
@@ -137,7 +142,7 @@ static void test_x4_bytes_hold_the_file_values_as_documented(void) {
             }
         }
     }
-    CHECK_EQ_INT(n_checked, 2 * (4 + 8 + 12 + 4 + 8 + 12 + 4 + 8) * MAX_IN);
+    CHECK_EQ_INT(n_checked, N_TYPES * (4 + 8 + 12 + 4 + 8 + 12 + 4 + 8) * MAX_IN);
 }
 
 static void test_scale_scan_finds_subnormals_and_nonfinite(void) {
@@ -162,6 +167,20 @@ static void test_scale_scan_finds_subnormals_and_nonfinite(void) {
     CHECK_EQ_INT(plain, 0);
     b5[1].d = 0xfc00; /* -inf */
     CHECK_EQ_INT(q5_0_scan_scales(b5, 2, &plain), 1);
+    { /* IQ4_NL's scan: the same rules at its block's stride */
+        block_iq4_nl bi[3];
+        memset(bi, 0, sizeof bi);
+        bi[0].d = 0x3c00;
+        bi[1].d = 0x0200; /* subnormal */
+        bi[2].d = 0xfbff; /* -65504 */
+        CHECK_EQ_INT(iq4_nl_scan_scales(bi, 3, &plain), -1);
+        CHECK_EQ_INT(plain, 0);
+        bi[1].d = 0x8000;
+        CHECK_EQ_INT(iq4_nl_scan_scales(bi, 3, &plain), -1);
+        CHECK_EQ_INT(plain, 1);
+        bi[2].d = 0x7c00; /* inf */
+        CHECK_EQ_INT(iq4_nl_scan_scales(bi, 3, &plain), 2);
+    }
 }
 
 /* A matmul kernel on x4 weights (rows g0*4.. of the matrix, as a thread's stretch) against the
@@ -192,18 +211,19 @@ static int compare(const char *what, uint32_t type, uint32_t layout, int n_in, i
 }
 
 /* Every row count, token count and stretch the kernels split on; variants per kernel. */
-static int sweep(const char *what, matmul_under_test fn, int n_variants, int random_trials) {
+static int sweep(const char *what, matmul_under_test fn, int n_variants, int random_trials, int n_types) {
     static const int ROWS[] = {4, 8, 12, 28, 32, 36, 44, 64, 100};
     static const int TOKS[] = {1, 2, 3, 4, 5, 8, 9, 16, 17};
     static const int INS[] = {MAX_IN, 32, 96};
     size_t ti, ri;
     int n = 0, trial = 0;
-    for (ti = 0; ti < 2; ti++)
+    for (ti = 0; ti < (size_t)n_types; ti++)
         for (ri = 0; ri < sizeof ROWS / sizeof ROWS[0]; ri++, trial++) {
             const int n_rows = ROWS[ri], n_in = INS[ri % 3], random = (int)ri < random_trials;
             int plain = 0, v, k;
             make_rows(TYPES[ti], n_in, n_rows, 5 * trial, random);
             if (TYPES[ti] == MLLM_DTYPE_Q4_0) q4_0_scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain);
+            else if (TYPES[ti] == MLLM_DTYPE_IQ4_NL) iq4_nl_scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain);
             else q5_0_scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain);
             for (k = 0; k < (int)(sizeof TOKS / sizeof TOKS[0]); k++) {
                 make_tokens(n_in, TOKS[k], trial + k);
@@ -226,7 +246,7 @@ static int scalar_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_i
 }
 
 static void test_scalar_matmul_on_x4_equals_file_layout(void) {
-    int n = sweep("scalar", scalar_x4, 1, 3);
+    int n = sweep("scalar", scalar_x4, 1, 3, N_TYPES);
     CHECK(n > 100000);
 }
 
@@ -240,7 +260,7 @@ static int simd128_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_
 }
 
 static void test_simd128_matmul_on_x4_equals_file_layout(void) {
-    int n = sweep("simd128", simd128_x4, 1, 3);
+    int n = sweep("simd128", simd128_x4, 1, 3, N_TYPES);
     CHECK(n > 100000);
 }
 
@@ -259,7 +279,8 @@ static int relaxed_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_
     if (variant == 0) return kern_matmul_quant_relaxed(out, ldo, w, n_in, n_rows, NULL, xq, n_tok, relaxed);
     return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                                 (int32_t)n_tok, small, bytes,
-                                (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) | (variant == 2 ? KERN_RELAXED_REUSE : 0)) == 1;
+                                (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) | (variant == 2 ? KERN_RELAXED_REUSE : 0) |
+                                    (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
 }
 
 static void test_relaxed_x4_matmuls_equal_file_layout_scalar(void) {
@@ -268,9 +289,10 @@ static void test_relaxed_x4_matmuls_equal_file_layout_scalar(void) {
         printf("relaxed x4: not in this engine\n");
         return;
     }
-    n = sweep("relaxed", relaxed_x4, 3, 3);
+    /* IQ4_NL (the last type) only where the probe passes (an engine reading the dot's operand unsigned) */
+    n = sweep("relaxed", relaxed_x4, 3, 3, kern_iq4_nl_x4_preferred() ? N_TYPES : N_TYPES - 1);
     CHECK(n > 300000);
-    printf("relaxed x4 outputs compared: %d\n", n);
+    printf("relaxed x4 outputs compared: %d (IQ4_NL %s)\n", n, kern_iq4_nl_x4_preferred() ? "included" : "not in this engine");
 }
 #endif
 #endif
