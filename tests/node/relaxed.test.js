@@ -103,12 +103,12 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });
 
-test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0 and Q5_0 repacked or not, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0, Q5_0 and IQ4_NL repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
   const quantizeRows = (t, d, r, c) => eng.quantizeRows(t, d, r, c);
-  const types = ['q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_m', 'q4_k_m', 'q5_k_m', 'q6_k'];
+  const types = ['q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_m', 'q4_k_m', 'q5_k_m', 'q6_k', 'iq4_nl'];
   for (const t of types) {
     await convertToFile(`${ROOT}models/default`, `${OUT}/default-${t}.gguf`, { type: t, quantizeRows, onWarning: () => {} });
   }
@@ -123,7 +123,7 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
       const runs = [];
       // the reference: the file's layout on the SIMD128 kernels; then relaxed on 1 and on 2
       // threads, and SIMD128 again, with the weights repacked where the type has a layout for it
-      // (Q4_0, Q5_0: KERN_LAYOUT_Q4_0_X4, _Q5_0_X4)
+      // (Q4_0, IQ4_NL: KERN_LAYOUT_Q4_0_X4; Q5_0: _Q5_0_X4)
       out.repacked[t] = [];
       for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
         [one, 1, false, true]]) {
@@ -152,5 +152,12 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     const x4 = t === 'q4_0' || t === 'q5_0';
     assert.equal(r.repacked[t][0], 0, `${t}: nothing repacked with repack: false`);
     if (x4) assert.deepEqual(r.repacked[t].slice(1), [70, 70, 70], `${t}: every block matrix repacked`);
+    // IQ4_NL's relaxed kernel feeds the dot operands above 127: repacked (and run) only where the
+    // probe passes (avx_vnni); its recipe keeps a few matrices in other types
+    if (t === 'iq4_nl') {
+      const n = r.repacked[t][1];
+      assert.ok(vnni ? n >= 40 && n <= 70 : n === 0, `iq4_nl: ${n} block matrices repacked (avx_vnni: ${vnni})`);
+      assert.deepEqual(r.repacked[t].slice(1), [n, n, n], 'iq4_nl: the same matrices repacked in each run');
+    }
   }
 });
