@@ -77,7 +77,7 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
              kern_iq4_nl_x4_preferred),
     FACTS(MLLM_DTYPE_IQ3_S, "IQ3_S", 256, 110),
     FACTS(MLLM_DTYPE_IQ2_S, "IQ2_S", 256, 82),
-    QUANT(MLLM_DTYPE_IQ4_XS, "IQ4_XS", QK_K, block_iq4_xs, iq4_xs, MLLM_ACT_Q8_K),
+    QUANT_R(MLLM_DTYPE_IQ4_XS, "IQ4_XS", QK_K, block_iq4_xs, iq4_xs, MLLM_ACT_Q8_K),
     FACTS(MLLM_DTYPE_I8, "I8", 1, 1),
     FACTS(MLLM_DTYPE_I16, "I16", 1, 2),
     FACTS(MLLM_DTYPE_I32, "I32", 1, 4),

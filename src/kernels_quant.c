@@ -215,6 +215,12 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
                              const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes, int32_t flags);
 
+/* src/kernels_relaxed_iq4.c: IQ4_XS on the file's layout; 0 without writing where the engine's
+ * relaxed dot is absent or not exact for operands above 127 (mllm_relaxed_probe), or for a call
+ * it does not take; n_tok 0: 1 where it runs. */
+int32_t mllm_relaxed_iq4_xs(float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows, const void *xq,
+                            int32_t n_tok, void *xbuf, int32_t xbytes);
+
 /* The K types' token layout: 512 bytes per 256 inputs (kernels_relaxed_quant.c KSCR), so two
  * tokens of 16384 inputs; wider rows are declined. */
 #define RELAXED_QUANT_SCRATCH 65536
@@ -231,6 +237,9 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
                                         (hints.reuse ? KERN_RELAXED_REUSE : 0) |
                                         (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
     if (w->layout != KERN_LAYOUT_ROWS || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
+    if (w->type == MLLM_DTYPE_IQ4_XS)
+        return mllm_relaxed_iq4_xs(out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf,
+                                   (int32_t)sizeof buf) == 1;
     return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                               (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
 }

@@ -37,7 +37,8 @@ KERN_QUANT_MATMUL(q6_k_simd128);
 KERN_QUANT_MATMUL(iq4_xs_simd128);
 #ifdef MLLM_RELAXED_IMPORT
 /* The relaxed-SIMD module's kernels of Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K (w->type says
- * which; src/kernels_relaxed_quant.c) and of IQ4_NL in its x4 layout: 1 when done, 0 without writing where the engine has no
+ * which; src/kernels_relaxed_quant.c), of IQ4_NL in its x4 layout and of IQ4_XS (where the engine's
+ * dot is exact for operands above 127): 1 when done, 0 without writing where the engine has no
  * relaxed SIMD or the call is not one they take (then the SIMD128 kernel runs). */
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints);

@@ -1,7 +1,7 @@
 // relaxed_library.js — emcc JS library for the SIMD builds: supplies the engine's import
-// mllm_relaxed_q8_0 (src/kernels_simd128.c), mllm_relaxed_quant and mllm_relaxed_x4quant
-// (src/kernels_quant.c) from the small module src/kernels_relaxed.c, src/kernels_relaxed_quant.c
-// and src/kernels_relaxed_x4quant.c are built into.
+// mllm_relaxed_q8_0 (src/kernels_simd128.c), mllm_relaxed_quant, mllm_relaxed_x4quant and
+// mllm_relaxed_iq4_xs (src/kernels_quant.c) from the small module src/kernels_relaxed.c,
+// src/kernels_relaxed_quant.c, src/kernels_relaxed_x4quant.c and src/kernels_relaxed_iq4.c are built into.
 // wasm.mk writes both of its builds in below as base64 (@RELAXED_WASM@ imports a plain
 // memory, @RELAXED_SHARED_WASM@ the threads build's shared one).
 //
@@ -10,20 +10,20 @@
 // operands above 127, so it runs only where mllm_relaxed_probe says the engine's dot is exact
 // for them (x86 with AVX-VNNI; not pmaddubsw or signed lowerings); the 2..6-bit types'
 // kernels (mllm_relaxed_quant, mllm_relaxed_x4quant) keep their operands in 0..127, defined alike everywhere, so it
-// runs wherever the module compiles, except IQ4_NL's x4 kernel (flag KERN_RELAXED_UNSIGNED), whose
-// operands go up to 241: it runs only where the probe passed. Otherwise a call returns 0 and the SIMD128 kernel does
+// runs wherever the module compiles, except IQ4_NL's x4 kernel (flag KERN_RELAXED_UNSIGNED) and
+// IQ4_XS's (mllm_relaxed_iq4_xs), whose operands go up to 241: they run only where the probe passed. Otherwise a call returns 0 and the SIMD128 kernel does
 // the work. A call costs one JS hop, against a whole matrix of work.
 
 mergeInto(LibraryManager.library, {
   $mllmRelaxedKernel__postset:
-    'var mllmRelaxedFn, mllmRelaxedQuantFn, mllmRelaxedX4QuantFn;\n' + // undefined until this thread tries; then the kernel or null
+    'var mllmRelaxedFn, mllmRelaxedQuantFn, mllmRelaxedX4QuantFn, mllmRelaxedIq4XsFn;\n' + // undefined until this thread tries; then the kernel or null
     // For engine.js: whether Q8_0 matmuls run on the relaxed kernels in this (the calling) thread.
     'Module["mllmRelaxedActive"] = function() { return mllmRelaxedKernel() !== null; };\n' +
     // For tests: whether the 2..6-bit types' matmuls run on the relaxed kernels in this thread.
     'Module["mllmRelaxedQuantActive"] = function() { mllmRelaxedKernel(); return mllmRelaxedQuantFn !== null; };',
   $mllmRelaxedKernel: function() {
     if (mllmRelaxedFn === undefined) {
-      mllmRelaxedFn = mllmRelaxedQuantFn = mllmRelaxedX4QuantFn = null;
+      mllmRelaxedFn = mllmRelaxedQuantFn = mllmRelaxedX4QuantFn = mllmRelaxedIq4XsFn = null;
       try {
         var shared = typeof SharedArrayBuffer === 'function' && wasmMemory.buffer instanceof SharedArrayBuffer;
         var b64 = shared ? '@RELAXED_SHARED_WASM@' : '@RELAXED_WASM@';
@@ -32,7 +32,10 @@ mergeInto(LibraryManager.library, {
         var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory } });
         mllmRelaxedQuantFn = inst.exports.mllm_relaxed_quant;
         mllmRelaxedX4QuantFn = inst.exports.mllm_relaxed_x4quant;
-        if (inst.exports.mllm_relaxed_probe(-128, 127, 255)) mllmRelaxedFn = inst.exports.mllm_relaxed_q8_0;
+        if (inst.exports.mllm_relaxed_probe(-128, 127, 255)) {
+          mllmRelaxedFn = inst.exports.mllm_relaxed_q8_0;
+          mllmRelaxedIq4XsFn = inst.exports.mllm_relaxed_iq4_xs;
+        }
       } catch (e) {
         // no relaxed SIMD here (CompileError), or a compile the page forbids: SIMD128 only
       }
@@ -55,5 +58,10 @@ mergeInto(LibraryManager.library, {
     // flags & 8 (kernels.h KERN_RELAXED_UNSIGNED: IQ4_NL's levels + 128): only where the probe passed
     if (!mllmRelaxedX4QuantFn || ((flags & 8) && !mllmRelaxedFn)) return 0;
     return mllmRelaxedX4QuantFn(type, out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes, flags);
+  },
+  mllm_relaxed_iq4_xs__deps: ['$mllmRelaxedKernel'],
+  mllm_relaxed_iq4_xs: function(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes) {
+    mllmRelaxedKernel();
+    return mllmRelaxedIq4XsFn ? mllmRelaxedIq4XsFn(out, ldo, w, nIn, nRows, xq, nTok, xbuf, xbytes) : 0;
   },
 });

@@ -37,10 +37,10 @@ WASM_LD_RELAXED ?= wasm-ld-19
 RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd128 -mrelaxed-simd -mllvm -disable-lsr \
   -ffp-contract=off -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
-  --export=mllm_relaxed_quant --export=mllm_relaxed_x4quant
+  --export=mllm_relaxed_quant --export=mllm_relaxed_x4quant --export=mllm_relaxed_iq4_xs
 # the module's sources: the Q8_0 kernels, the 4/5/6-bit types' (src/kernels_relaxed_quant.c) and Q4_0/Q5_0 on
-# their x4 layouts (src/kernels_relaxed_x4quant.c)
-RELAXED_SRC := kernels_relaxed kernels_relaxed_quant kernels_relaxed_x4quant
+# their x4 layouts (src/kernels_relaxed_x4quant.c), IQ4_XS (src/kernels_relaxed_iq4.c)
+RELAXED_SRC := kernels_relaxed kernels_relaxed_quant kernels_relaxed_x4quant kernels_relaxed_iq4
 RELAXED_HDR := src/codec.h src/kernels.h src/kernels_q8_simd.h src/dtype.h src/quant_blocks.h src/quant_k_simd.h wasm_build/wasm.mk
 
 build/relaxed/%.o: src/%.c $(RELAXED_HDR) | build/.apt-stamp

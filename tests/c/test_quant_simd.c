@@ -359,6 +359,69 @@ static void test_relaxed_matmuls_equal_scalar_bit_for_bit(void) {
     }
     printf("relaxed quant types taken: %d, outputs compared: %d\n", n_takes, n_checked);
 }
+
+/* src/kernels_relaxed_iq4.c's entry point, called here with small scratch */
+int32_t mllm_relaxed_iq4_xs(float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows, const void *xq,
+                            int32_t n_tok, void *xbuf, int32_t xbytes);
+
+/* IQ4_XS's relaxed matmul (operands up to 241: only where mllm_relaxed_probe passes, i.e. the
+ * engine reads them unsigned) against the scalar reference bit for bit: 1-100 rows (the eight-row
+ * passes, groups of four and single rows), 1-17 tokens, edge-value rows, random bytes (every
+ * level and scale, inf and nan included, -128 activations), the engine's entry and the module's
+ * with scratch for one token at a time. */
+static void test_relaxed_iq4_xs_equals_scalar_bit_for_bit(void) {
+    static const int ROWS[] = {1, 3, 4, 7, 8, 9, 12, 15, 16, 17, 21, 36, 64, 100};
+    static const int TOKS[] = {1, 2, 3, 5, 8, 17};
+    enum { MAXR = 100, MAXT = 17, LDO = 103 };
+    static uint8_t wm[MAXR * (ROW / 256 * 136)], am[MAXT * (ROW / 256 * 292)];
+    static float got[MAXT * LDO], want[MAXT * LDO];
+    static uint8_t small[ROW / 256 * 32] __attribute__((aligned(16)));
+    const uint32_t wt = MLLM_DTYPE_IQ4_XS;
+    const kern_hints relaxed = {1, 0}, plain = {0, 0};
+    size_t ri, ki;
+    int n_checked = 0, trial = 0;
+    if (mllm_relaxed_iq4_xs(NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0) != 1) {
+        printf("relaxed iq4_xs: not in this engine\n");
+        return;
+    }
+    for (ri = 0; ri < sizeof ROWS / sizeof ROWS[0]; ri++)
+        for (ki = 0; ki < sizeof TOKS / sizeof TOKS[0]; ki++, trial++) {
+            const int n = trial % 4 == 3 ? QK_K : ROW, n_tok = TOKS[ki], rows = ROWS[ri];
+            const size_t wrow = dtype_row_bytes(wt, n), arow = dtype_row_bytes(MLLM_DTYPE_Q8_K, n);
+            const kern_weights w = {wm, wt, KERN_LAYOUT_ROWS, 0};
+            size_t i;
+            int r, k, tk;
+            if (trial % 3 == 0) { /* random bytes */
+                for (i = 0; i < (size_t)rows * wrow; i++) wm[i] = (uint8_t)next_u32();
+                for (i = 0; i < (size_t)n_tok * arow; i++) am[i] = (uint8_t)next_u32();
+                for (i = 0; i < (size_t)n_tok * (size_t)(n / QK_K); i++) ((block_q8_K *)(void *)am)[i].d = frand();
+            } else { /* rows with edge values (zero blocks, outliers, one sign, tiny), quantized */
+                for (r = 0; r < rows; r++) {
+                    fill_row(xw, trial + r);
+                    quant_rows(wt, xw, wm + (size_t)r * wrow, 1, n);
+                }
+                for (tk = 0; tk < n_tok; tk++) {
+                    fill_row(xa, trial / 2 + tk);
+                    kern_quantize_act(MLLM_ACT_Q8_K, xa, am + (size_t)tk * arow, n);
+                }
+            }
+            for (i = 0; i < MAXT * LDO; i++) got[i] = want[i] = -7.0f;
+            CHECK(kern_matmul_scalar(want, LDO, &w, n, rows, NULL, am, n_tok, plain));
+            if (trial % 2) CHECK(mllm_relaxed_iq4_xs(got, LDO, wm, n, rows, am, n_tok, small, n / 256 * 32) == 1);
+            else CHECK(kern_matmul_quant_relaxed(got, LDO, &w, n, rows, NULL, am, n_tok, relaxed));
+            for (tk = 0; tk < MAXT; tk++)
+                for (k = 0; k < LDO; k++) {
+                    const float g = got[tk * LDO + k], e = want[tk * LDO + k];
+                    if (!same(g, e)) {
+                        check_g.cur_failed++;
+                        fprintf(stderr, "  FAIL relaxed IQ4_XS trial %d rows %d n %d token %d row %d: %.9g vs scalar %.9g\n",
+                                trial, rows, n, tk, k, g, e);
+                    }
+                    n_checked++;
+                }
+        }
+    printf("relaxed iq4_xs outputs compared: %d\n", n_checked);
+}
 #endif
 #endif
 
@@ -371,6 +434,7 @@ int main(void) {
 #endif
 #ifdef MLLM_RELAXED_IMPORT
     RUN(test_relaxed_matmuls_equal_scalar_bit_for_bit);
+    RUN(test_relaxed_iq4_xs_equals_scalar_bit_for_bit);
 #endif
     return check_summary("quant_simd");
 }
