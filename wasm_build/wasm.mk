@@ -17,7 +17,7 @@
 # which run only where the engine computes their int8 dot exactly.
 EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=createMobileLLM \
   -s ENVIRONMENT=web,worker -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
-  -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=8MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
+  -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=1MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
   -s EXPORTED_RUNTIME_METHODS=[] \
   -s EXPORTED_FUNCTIONS=[$(shell sed -e 's/\#.*//' wasm_build/exports.txt | grep -v '^\s*$$' | sed -e "s/.*/'_&'/" | paste -sd,)]
 
