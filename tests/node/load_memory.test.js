@@ -22,17 +22,18 @@ fs.writeFileSync(tinyPath, tiny);
 /** The F32 K and V caches of nCtx positions (as the engine sizes them, one slot per effective layer). */
 const kvBytes = (i, nCtx) => 2 * 4 * i.nLayerEffective * nCtx * i.nHeadKv * i.headDim;
 
-test('the heap holds a model and its KV cache with under 6 MiB besides (32000-token vocabulary)', async () => {
+test('the heap holds a model and its KV cache with under 7 MiB besides (32000-token vocabulary)', async () => {
   // The cache (32 MiB) takes the heap past its initial 32 MiB, so the memory grows: what it
   // grows by beyond what the engine asked for counts. Besides file and cache: the C stack
-  // (1 MiB), the tokenizer's tables, the batch's scratch, the logits and the growth slack.
+  // (1 MiB), the tokenizer's tables, the batch's scratch, the logits and the growth slack:
+  // 4.5 MiB here, 10.4 when memory grew up to 8 MB past each request.
   const eng = await Engine.create();
   const model = eng.loadModel(tiny);
   const ctx = model.newContext({ nCtx: 16384 });
   const kv = kvBytes(model.info, 16384);
   assert.equal(kv, 32 * MiB);
   const extra = eng.heapBytes - tiny.length - kv;
-  assert.ok(extra >= 0 && extra < 6 * MiB, `heap ${eng.heapBytes} = file ${tiny.length} + KV ${kv} + ${(extra / MiB).toFixed(2)} MiB`);
+  assert.ok(extra >= 0 && extra < 7 * MiB, `heap ${eng.heapBytes} = file ${tiny.length} + KV ${kv} + ${(extra / MiB).toFixed(2)} MiB`);
   ctx.free();
   model.free();
 });
