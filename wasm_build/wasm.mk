@@ -28,9 +28,9 @@ WASM_DEPS := $(SRC) $(HDR) wasm_build/exports.txt wasm_build/wasm.mk
 
 # The relaxed-SIMD kernels (src/kernels_relaxed.c): emcc 3.1.6's clang 14 cannot emit
 # relaxed SIMD, and its wasm-opt (binaryen 108) misreads the final opcodes, so clang 19 and
-# wasm-ld 19 build it alone into a module that imports the engine's memory, one for a plain
-# memory and one for the threads build's shared one. build/relaxed/library.js carries both
-# (base64) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
+# wasm-ld 19 build it alone into a module that imports the engine's memory.
+# build/relaxed/library.js carries it (base64, once: the threads build makes its shared-memory
+# copy at run time) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
 CLANG_RELAXED ?= clang-19
 WASM_LD_RELAXED ?= wasm-ld-19
 # (-disable-lsr, as emcc passes its clang: loop strength reduction turns the kernels'
