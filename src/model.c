@@ -363,7 +363,7 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
 }
 
 /* The layer blocks' matrices into their type's repacked layout, in place, where this build's
- * kernels prefer it (mllm_model_params.repack; Q8_0: KERN_LAYOUT_Q8_0_X4). Only the blocks:
+ * kernels prefer it (mllm_model_params.repack; dtype.c's repack rows: Q8_0, Q4_0, Q5_0). Only the blocks:
  * the token embedding is also read a row at a time (and is the head when tied). Out of
  * memory for the 4-row scratch leaves the file's layout, which works too. */
 static void repack_blocks(mllm_model *m) {

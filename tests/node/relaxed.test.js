@@ -13,6 +13,7 @@ import { nodeLts } from '../../tools/node_lts.js';
 import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
 import { convertToFile } from '../../models/convert/convert.js';
 import { Engine } from '../../wasm_build/engine.js';
+import { sharedMemoryImport } from '../../wasm_build/wasm_shared_memory.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/relaxed_node_test`;
@@ -103,7 +104,7 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });
 
-test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0 and Q5_0 repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
@@ -117,13 +118,18 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     import { readFileSync } from 'node:fs';
     const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 4000));
     const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
-    const out = { active: [one.mod.mllmRelaxedQuantActive(), two.mod.mllmRelaxedQuantActive()], diff: {} };
+    const out = { active: [one.mod.mllmRelaxedQuantActive(), two.mod.mllmRelaxedQuantActive()], diff: {}, repacked: {} };
     for (const t of ${JSON.stringify(types)}) {
       const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/default-' + t + '.gguf'));
       const runs = [];
-      // the reference: SIMD128 kernels; then relaxed on 1 and on 2 threads
-      for (const [eng, threads, relaxedSimd] of [[one, 1, false], [one, 1, true], [two, 2, true]]) {
-        const model = eng.loadModel(bytes);
+      // the reference: the file's layout on the SIMD128 kernels; then relaxed on 1 and on 2
+      // threads, and SIMD128 again, with the weights repacked where the type has a layout for it
+      // (Q4_0, Q5_0: KERN_LAYOUT_Q4_0_X4, _Q5_0_X4)
+      out.repacked[t] = [];
+      for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
+        [one, 1, false, true]]) {
+        const model = eng.loadModel(bytes, { repack });
+        out.repacked[t].push(model.info.repacked);
         const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
         ctx.eval(ids.slice(0, 38), { allLogits: true });
         const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
@@ -141,5 +147,32 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     process.exit(0);`;
   const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
   assert.deepEqual(r.active, [true, true], 'the relaxed 4/5/6-bit kernels run in the Node LTS, 1 and 2 threads');
-  for (const t of types) assert.deepEqual(r.diff[t], [0, 0], `${t}: logits that differ from SIMD128's (relaxed 1 thread, 2 threads)`);
+  for (const t of types) {
+    assert.deepEqual(r.diff[t], [0, 0, 0], `${t}: logits that differ from SIMD128's on the file layout (relaxed 1 thread, 2 threads, SIMD128 repacked)`);
+    // the bundled model: 10 blocks x 7 matrices, each with rows in whole groups of four
+    const x4 = t === 'q4_0' || t === 'q5_0';
+    assert.equal(r.repacked[t][0], 0, `${t}: nothing repacked with repack: false`);
+    if (x4) assert.deepEqual(r.repacked[t].slice(1), [70, 70, 70], `${t}: every block matrix repacked`);
+  }
+});
+
+test('the SIMD builds embed the relaxed module once: the threads build makes the shared-memory copy wasm-ld links', () => {
+  const plain = readFileSync(`${ROOT}build/relaxed/relaxed.wasm`), shared = readFileSync(`${ROOT}build/relaxed/relaxed-shared.wasm`);
+  assert.notDeepEqual(plain, shared);
+  assert.deepEqual(Buffer.from(sharedMemoryImport(new Uint8Array(plain), 65536)), shared, 'the derived copy is byte for byte the shared link');
+  const count = (text, bytes) => text.split(bytes.toString('base64')).length - 1;
+  for (const f of ['dist/mobilellm.js', 'dist/mobilellm-threads.js']) {
+    const js = readFileSync(`${ROOT}${f}`, 'utf8');
+    assert.deepEqual([count(js, plain), count(js, shared)], [1, 0], `${f}: copies of the plain and the shared module`);
+  }
+  // a module importing a function and then a memory of 1..2 pages: only the memory's limits change
+  const mod = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 22, 2, 1, 109, 1, 102, 0, 0, 3, 101, 110, 118,
+    6, 109, 101, 109, 111, 114, 121, 2, 1, 1, 2]);
+  assert.ok(WebAssembly.validate(mod));
+  const out = sharedMemoryImport(mod, 300);
+  assert.deepEqual([...out], [...mod.subarray(0, 14), 2, 23, ...mod.subarray(16, 35), 3, 1, 172, 2]);
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: 300, shared: true });
+  assert.ok(new WebAssembly.Instance(new WebAssembly.Module(out), { m: { f() {} }, env: { memory: mem } }));
+  assert.throws(() => sharedMemoryImport(out, 300), /shared already/);
+  assert.throws(() => sharedMemoryImport(mod.subarray(0, 14), 300), /imports no memory/);
 });
