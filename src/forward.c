@@ -178,8 +178,9 @@ static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *
 }
 
 /* Bytes of a thread's share of a block, at most, for which layer l's matmuls get
- * kern_hints.reuse: 2 MiB, the L2 of a core of recent x86 server cores. Over it the second
- * reads buy nothing and cost time. */
+ * kern_hints.reuse: 2 MiB, the L2 of an Intel Sapphire Rapids core, where it was measured. Over
+ * it the second reads buy nothing and cost time; on a 1 MiB-L2 AMD Zen 5 core they did not pay
+ * at any share (PERF_NOTES.md, "Layer sharing at Q4_K_M on two threads"). */
 #define REUSE_MAX_SHARE_BYTES (2u << 20)
 
 /* 1 (kern_hints.reuse) when the next layer runs layer l's block again (immediate sharing) and a

@@ -2,8 +2,8 @@
 // mllm_relaxed_q8_0 (src/kernels_simd128.c), mllm_relaxed_quant, mllm_relaxed_x4quant and
 // mllm_relaxed_iq4_xs (src/kernels_quant.c) from the small module src/kernels_relaxed.c,
 // src/kernels_relaxed_quant.c, src/kernels_relaxed_x4quant.c and src/kernels_relaxed_iq4.c are built into.
-// wasm.mk writes both of its builds in below as base64 (@RELAXED_WASM@ imports a plain
-// memory, @RELAXED_SHARED_WASM@ the threads build's shared one).
+// relaxed_embed.js writes the module in below once, as base64, linked for a plain memory; the
+// threads build's shared memory takes a copy whose import is made shared (wasm_shared_memory.js).
 //
 // Each thread instantiates the module on its first call, over the engine's own memory, if it
 // compiles (the engine has relaxed SIMD). The Q8_0 kernel (mllm_relaxed_q8_0) feeds the dot
@@ -26,9 +26,9 @@ mergeInto(LibraryManager.library, {
       mllmRelaxedFn = mllmRelaxedQuantFn = mllmRelaxedX4QuantFn = mllmRelaxedIq4XsFn = null;
       try {
         var shared = typeof SharedArrayBuffer === 'function' && wasmMemory.buffer instanceof SharedArrayBuffer;
-        var b64 = shared ? '@RELAXED_SHARED_WASM@' : '@RELAXED_WASM@';
-        var bin = atob(b64), bytes = new Uint8Array(bin.length);
+        var bin = atob('@RELAXED_WASM@'), bytes = new Uint8Array(bin.length);
         for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        if (shared) bytes = (@SHARED_MEMORY_IMPORT@)(bytes, @MAX_PAGES@);
         var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory } });
         mllmRelaxedQuantFn = inst.exports.mllm_relaxed_quant;
         mllmRelaxedX4QuantFn = inst.exports.mllm_relaxed_x4quant;

@@ -15,9 +15,11 @@
 #    "type": "module", and the worker script is CommonJS).
 # The two SIMD builds also carry the relaxed-SIMD kernels (src/kernels_relaxed.c, below),
 # which run only where the engine computes their int8 dot exactly.
+# Memory grows to each request plus at most 1 MB (MEMORY_GROWTH_GEOMETRIC_CAP): the model and the
+# KV cache are single large requests, so a larger step only adds memory that is never handed out.
 EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=createMobileLLM \
   -s ENVIRONMENT=web,worker -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
-  -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=8MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
+  -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=1MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
   -s EXPORTED_RUNTIME_METHODS=[] \
   -s EXPORTED_FUNCTIONS=[$(shell sed -e 's/\#.*//' wasm_build/exports.txt | grep -v '^\s*$$' | sed -e "s/.*/'_&'/" | paste -sd,)]
 
@@ -26,9 +28,9 @@ WASM_DEPS := $(SRC) $(HDR) wasm_build/exports.txt wasm_build/wasm.mk
 
 # The relaxed-SIMD kernels (src/kernels_relaxed.c): emcc 3.1.6's clang 14 cannot emit
 # relaxed SIMD, and its wasm-opt (binaryen 108) misreads the final opcodes, so clang 19 and
-# wasm-ld 19 build it alone into a module that imports the engine's memory, one for a plain
-# memory and one for the threads build's shared one. build/relaxed/library.js carries both
-# (base64) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
+# wasm-ld 19 build it alone into a module that imports the engine's memory.
+# build/relaxed/library.js carries it (base64, once: the threads build makes its shared-memory
+# copy at run time) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
 CLANG_RELAXED ?= clang-19
 WASM_LD_RELAXED ?= wasm-ld-19
 # (-disable-lsr, as emcc passes its clang: loop strength reduction turns the kernels'
@@ -38,6 +40,8 @@ RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd12
   -ffp-contract=off -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
   --export=mllm_relaxed_quant --export=mllm_relaxed_x4quant --export=mllm_relaxed_iq4_xs
+# the threads build's memory maximum (MAXIMUM_MEMORY=4GB), in 64 KiB pages
+RELAXED_MAX_PAGES := 65536
 # the module's sources: the Q8_0 kernels, the 4/5/6-bit types' (src/kernels_relaxed_quant.c) and Q4_0/Q5_0 on
 # their x4 layouts (src/kernels_relaxed_x4quant.c), IQ4_XS (src/kernels_relaxed_iq4.c)
 RELAXED_SRC := kernels_relaxed kernels_relaxed_quant kernels_relaxed_x4quant kernels_relaxed_iq4
@@ -55,12 +59,13 @@ build/relaxed/relaxed.wasm: $(RELAXED_SRC:%=build/relaxed/%.o)
 	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) $^ -o $@
 
 build/relaxed/relaxed-shared.wasm: $(RELAXED_SRC:%=build/relaxed/%-shared.o)
-	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=4294967296 $^ -o $@
+	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=$$(( $(RELAXED_MAX_PAGES) * 65536 )) $^ -o $@
 
-# (the base64 goes in by node, not on a command line: past 128 KB one argument is too long)
-RELAXED_INLINE_JS := const fs = require("fs"), [src, a, b, out] = process.argv.slice(1), b64 = (f) => fs.readFileSync(f).toString("base64"); fs.writeFileSync(out, fs.readFileSync(src, "utf8").replaceAll("@RELAXED_WASM@", () => b64(a)).replaceAll("@RELAXED_SHARED_WASM@", () => b64(b)));
-build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm
-	node -e '$(RELAXED_INLINE_JS)' $< build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm $@
+# The plain module is embedded once; the shared link only checks that the threads build's copy,
+# derived from it at run time, is what wasm-ld makes (relaxed_embed.js).
+build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm \
+    wasm_build/relaxed_embed.js wasm_build/wasm_shared_memory.js
+	node wasm_build/relaxed_embed.js $< build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm $(RELAXED_MAX_PAGES) $@
 
 RELAXED_LINK := -DMLLM_RELAXED_IMPORT --js-library build/relaxed/library.js
 
