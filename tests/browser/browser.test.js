@@ -459,9 +459,10 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.equal(e2e.diff, 0, 'bit-identical logits with and without the relaxed kernel');
   });
 
-  test('x4 kernels: the scalar, SIMD128 and (where the relaxed module compiles) relaxed-SIMD matmuls of Q4_0 and Q5_0 on their x4 layouts equal the file layout bit for bit (tests/c/test_quant_x4.c)', async () => {
-    // Built once per run as the SIMD builds link the relaxed module; their operands stay in
-    // 0..127, so no CPU feature gates them: in Chromium they must run.
+  test('x4 kernels: the scalar, SIMD128 and (where the relaxed module compiles) relaxed-SIMD matmuls of Q4_0, Q5_0 and IQ4_NL on their x4 layouts equal the file layout bit for bit (tests/c/test_quant_x4.c)', async () => {
+    // Built once per run as the SIMD builds link the relaxed module; Q4_0's and Q5_0's operands
+    // stay in 0..127, so no CPU feature gates them: in Chromium they must run. IQ4_NL's go up to
+    // 241: it runs where mllm_relaxed_probe passes (AVX-VNNI).
     const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
     const out = path.join(root, 'build', 'relaxed_test');
     fs.mkdirSync(out, { recursive: true });
@@ -477,7 +478,10 @@ for (const engine of ENGINES) describe(engine, () => {
     }, `${srv.url}/build/relaxed_test/test_quant_x4.mjs`);
     const text = lines.join('\n');
     assert.match(text, /quant_x4: 5 passed, 0 failed/, text);
-    if (engine === 'chromium') assert.match(text, /relaxed x4 outputs compared: \d{6,}/, text);
+    if (engine === 'chromium') {
+      assert.match(text, /relaxed x4 outputs compared: \d{6,}/, text);
+      assert.match(text, BUILD[engine].relaxed && VNNI ? /IQ4_NL included/ : /IQ4_NL not in this engine/, text);
+    }
   });
 
   test('a Hugging Face torch.save checkpoint converts in the worker and matches the PyTorch logits', async () => {
