@@ -95,7 +95,8 @@ Issue 20's decode target (Q4_0 and Q4_K_M >= 1.25x our Q8_0, asked of Chromium; 
 Q4_0 ${target('q4_0')}; Q4_K_M ${target('q4_k_m')}.
 Node ${sysV} has no relaxed SIMD: every type runs its SIMD128 kernels (src/quant_dot_simd128.c). Node ${ltsV}
 runs Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K..Q6_K on relaxed-SIMD kernels (src/kernels_relaxed.c,
-src/kernels_relaxed_quant.c); IQ4_NL and IQ4_XS on SIMD128.
+src/kernels_relaxed_quant.c, src/kernels_relaxed_x4quant.c); IQ4_NL and IQ4_XS too (src/kernels_relaxed_x4quant.c,
+src/kernels_relaxed_iq4.c) where the CPU makes relaxed SIMD's dot exact for operands above 127 (AVX-VNNI), else on SIMD128.
 `;
 if (process.argv.includes('--md')) process.stdout.write(md);
 else process.stdout.write(`${JSON.stringify(best)}\n`);
