@@ -53,9 +53,25 @@ enum {
      * quants, the four rows' quants 4j..4j+3 in row order, each stored + 128 (q ^ 0x80). One
      * 16-byte load then holds a quad of four rows in the relaxed dot's operand range, so the
      * dot leaves each row's partial sum in its own lane (kernels_relaxed.c). Same values. */
-    KERN_LAYOUT_Q8_0_X4 = 1
+    KERN_LAYOUT_Q8_0_X4 = 1,
+    /* Q4_K only, n_rows % 4 == 0 (kern_q4_k_to_x4): rows in groups of four, each group's
+     * super-blocks one after another, KERN_Q4_K_X4_BLOCK bytes (the four rows' 4 x 144) each:
+     *  - 0: the four rows' fp16 d, then 8: their fp16 dmin (row 0 first);
+     *  - 16: their 6-bit scales and mins as four vectors of 16 bytes V0..V3: V0 = the scale
+     *    pairs of sub-blocks (0, 1) then (2, 3), V1 of (4, 5) then (6, 7), each pair
+     *    [row 0: s_j, s_j+1, row 1: ..., row 3: ...]; V2, V3 the mins likewise. Stored as
+     *    V0 | V1 << 4 (low nibbles, 16 bytes), V2 | V3 << 4, then the top two bits of
+     *    V0..V3 in bits 0-1, 2-3, 4-5, 6-7 of 16 bytes;
+     *  - 64: for each sub-block pair jp = 0..3 and lane k = 0..7 (ggml's eight float lanes,
+     *    element % 8), 16 bytes: byte 8 rr + 4 s + m holds element 32 (2 jp + s) + k + 8 m
+     *    of row rr (low nibble) and of row rr + 2 (high nibble).
+     * Each 16 bytes of levels then give two relaxed dots whose lanes are one row's sum of one
+     * sub-block in one float lane, with no byte shuffles (kernels_relaxed_quant.c). Same
+     * values: kern_q4_k_x4_block gives any row's super-block back. */
+    KERN_LAYOUT_Q4_K_X4 = 4
 };
 #define KERN_Q8_0_X4_BLOCK 136
+#define KERN_Q4_K_X4_BLOCK 576
 
 typedef struct kern_weights {
     const void *data;
@@ -133,6 +149,9 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 #define KERN_RELAXED_PLAIN_SCALES 0x1
 #define KERN_RELAXED_REUSE 0x2
 #define KERN_RELAXED_X4 0x4
+/* Or-ed into the type argument of the relaxed module's mllm_relaxed_quant: the weights are in
+ * KERN_LAYOUT_Q4_K_X4 (Q4_K only). */
+#define KERN_RELAXED_QUANT_X4 0x100
 
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
  * KERN_LAYOUT_Q8_0_X4, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
@@ -141,6 +160,17 @@ void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 /* 1 where kern_matmul runs KERN_LAYOUT_Q8_0_X4 weights faster than the file's layout: SIMD
  * builds whose relaxed-SIMD kernels run in this engine. */
 int kern_q8_0_x4_preferred(void);
+
+/* Rearrange n_rows (a multiple of 4) Q4_K rows of n_in elements (a multiple of 256) to
+ * KERN_LAYOUT_Q4_K_X4, in place (src/q4_k_x4.c); tmp: scratch of 4 rows (4 * n_in / 256 * 144
+ * bytes). */
+void kern_q4_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+/* Row r's super-block i of a KERN_LAYOUT_Q4_K_X4 matrix of nsb super-blocks a row, back in
+ * the file's bytes (a block_q4_K, 144 bytes, at blk). */
+void kern_q4_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
+/* 1 where kern_matmul runs KERN_LAYOUT_Q4_K_X4 weights faster than the file's layout: builds
+ * whose relaxed-SIMD module runs in this engine (kernels_quant.c). */
+int kern_q4_k_x4_preferred(void);
 
 /* sum_i a[i]*b[i] in float. */
 float kern_dot_f32(const float *a, const float *b, int64_t n);

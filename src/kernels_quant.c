@@ -49,7 +49,30 @@ DEFINE(q5_1_scalar, q5_1_dot_q8_1, MLLM_ACT_Q8_1)
 DEFINE(iq4_nl_scalar, iq4_nl_dot_q8_0, MLLM_ACT_Q8_0)
 DEFINE(q2_k_scalar, q2_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q3_k_scalar, q3_k_dot_q8_k, MLLM_ACT_Q8_K)
-DEFINE(q4_k_scalar, q4_k_dot_q8_k, MLLM_ACT_Q8_K)
+/* Q4_K takes KERN_LAYOUT_Q4_K_X4 too: each row's super-blocks back in the file's bytes, one at
+ * a time, through the same reference steps. */
+static void matmul_q4_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                           const void *xq, int64_t n_tok) {
+    const int64_t nsb = n_in / QK_K;
+    const block_q8_K *a = (const block_q8_K *)xq;
+    int64_t r, t, i;
+    for (r = 0; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) {
+            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sumf = 0;
+            for (i = 0; i < nsb; i++) {
+                block_q4_K b;
+                kern_q4_k_x4_block(w->data, nsb, r, i, &b);
+                q4_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+            }
+            out[t * ldo + r] = quant_k_finish(sums, sumf);
+        }
+}
+
+KERN_QUANT_MATMUL(q4_k_scalar) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q4_K_X4) matmul_q4_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dot_q8_k, MLLM_ACT_Q8_K);
+}
 DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
@@ -150,7 +173,14 @@ KERN_QUANT_MATMUL(q5_1_simd128) {
 DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE4(q2_k_simd128, q2_k_dot8_q8_k_simd128, q2_k_dot4_q8_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 DEFINEK(q3_k_simd128, q3_k)
-DEFINEK(q4_k_simd128, q4_k)
+KERN_QUANT_MATMUL(q4_k_simd128) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q4_K_X4) /* only where a context turned relaxed SIMD off */
+        matmul_q4_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dotn_q8_k_simd128, q4_k_dot8_q8_k_simd128,
+                 q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128);
+}
 DEFINEK(q5_k_simd128, q5_k)
 DEFINEK(q6_k_simd128, q6_k)
 DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
@@ -168,12 +198,13 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
+    const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4;
     (void)x, (void)hints;
-    if (w->layout != KERN_LAYOUT_ROWS || n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX ||
+    if ((w->layout != KERN_LAYOUT_ROWS && !x4) || n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX ||
         ldo > INT32_MAX || n_tok < 1)
         return 0;
-    return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
-                              (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
+    return mllm_relaxed_quant((int32_t)w->type | (x4 ? KERN_RELAXED_QUANT_X4 : 0), out, (int32_t)ldo, w->data,
+                              (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
 }
 
 int kern_quant_relaxed_takes(uint32_t type) {
@@ -182,3 +213,11 @@ int kern_quant_relaxed_takes(uint32_t type) {
 }
 #endif
 #endif
+
+int kern_q4_k_x4_preferred(void) {
+#if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
+    return kern_quant_relaxed_takes(MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4);
+#else
+    return 0;
+#endif
+}

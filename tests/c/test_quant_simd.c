@@ -362,8 +362,113 @@ static void test_relaxed_matmuls_equal_scalar_bit_for_bit(void) {
 #endif
 #endif
 
+/* Bitwise equality, any NaN equal to any NaN. */
+static int same_bits(float a, float b) {
+    uint32_t ua, ub;
+    if (a != a && b != b) return 1;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub;
+}
+
+#ifdef MLLM_RELAXED_IMPORT
+int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
+                           const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
+#endif
+
+/* KERN_LAYOUT_Q4_K_X4 (src/q4_k_x4.c): every row's super-block comes back byte for byte, and
+ * every matmul this build has (scalar, SIMD128, relaxed with full and small scratch) gives on
+ * the repacked weights bit for bit the scalar reference's output on the file's layout, for
+ * 4-24 rows, 1-17 tokens, random bytes (any fp16 d and dmin: zero, subnormal, inf, nan; every
+ * 6-bit scale and min; any bsums) and quantized rows with edge values. */
+static void test_q4_k_x4_layout_equals_file_layout(void) {
+    enum { MAXR = 24, MAXT = 17, LDO = 26 };
+    static const int ROWS[] = {4, 8, 12, 16, 20, 24};
+    static uint8_t wm[MAXR * (ROW / 256 * 144)], wx[MAXR * (ROW / 256 * 144)], tmp[4 * (ROW / 256 * 144)];
+    static uint8_t am[MAXT * (ROW / 256 * 292)];
+    static float want[MAXT * LDO], got[MAXT * LDO];
+    const dtype_traits *tr = dtype_traits_of(MLLM_DTYPE_Q4_K);
+    int trial, n_blocks = 0, n_bad_blocks = 0, n_checked = 0, n_bad = 0, n_paths = 0;
+    CHECK(tr->repack == kern_q4_k_to_x4 && tr->repack_layout == KERN_LAYOUT_Q4_K_X4);
+    for (trial = 0; trial < 36; trial++) {
+        const int n = trial % 3 == 2 ? QK_K : ROW, nsb = n / QK_K, nr = ROWS[trial % 6];
+        const int n_tok = trial % 4 == 3 ? MAXT : 1 + trial % 6;
+        const size_t wrow = dtype_row_bytes(MLLM_DTYPE_Q4_K, n), arow = dtype_row_bytes(MLLM_DTYPE_Q8_K, n);
+        const kern_weights wr = {wm, MLLM_DTYPE_Q4_K, KERN_LAYOUT_ROWS, 0}, w4 = {wx, MLLM_DTYPE_Q4_K, KERN_LAYOUT_Q4_K_X4, 0};
+        const kern_hints plain = {0, 0};
+        size_t i;
+        int r, b, path;
+        if (trial % 2 == 0) {
+            for (i = 0; i < (size_t)nr * wrow; i++) wm[i] = (uint8_t)next_u32();
+            for (i = 0; i < (size_t)n_tok * arow; i++) am[i] = (uint8_t)next_u32();
+            if (trial % 4 == 2)
+                for (i = 0; i < (size_t)n_tok * (size_t)nsb; i++) ((block_q8_K *)(void *)am)[i].d = frand();
+        } else {
+            for (r = 0; r < nr; r++) {
+                fill_row(xw, trial + r);
+                quant_rows(MLLM_DTYPE_Q4_K, xw, wm + (size_t)r * wrow, 1, n);
+            }
+            for (r = 0; r < n_tok; r++) {
+                fill_row(xa, trial / 2 + r);
+                kern_quantize_act(MLLM_ACT_Q8_K, xa, am + (size_t)r * arow, n);
+            }
+        }
+        memcpy(wx, wm, (size_t)nr * wrow);
+        kern_q4_k_to_x4(wx, n, nr, tmp);
+        for (r = 0; r < nr; r++)
+            for (b = 0; b < nsb; b++) {
+                block_q4_K blk;
+                kern_q4_k_x4_block(wx, nsb, r, b, &blk);
+                n_bad_blocks += memcmp(&blk, wm + (size_t)r * wrow + (size_t)b * sizeof blk, sizeof blk) != 0;
+                n_blocks++;
+            }
+        for (i = 0; i < MAXT * LDO; i++) want[i] = -7.0f;
+        CHECK(kern_matmul_scalar(want, LDO, &wr, n, nr, NULL, am, n_tok, plain));
+        for (path = 0; path < 5; path++) {
+            for (i = 0; i < MAXT * LDO; i++) got[i] = -7.0f;
+            if (path == 0) {
+                tr->matmul_scalar(got, LDO, &w4, n, nr, NULL, am, n_tok, plain);
+            } else if (path == 1) {
+#ifdef MLLM_KERNELS_SIMD128
+                tr->matmul_simd128(got, LDO, &w4, n, nr, NULL, am, n_tok, plain);
+#else
+                continue;
+#endif
+            } else {
+#ifdef MLLM_RELAXED_IMPORT
+                if (path == 2) {
+                    const kern_hints relaxed = {1, 0};
+                    CHECK(kern_matmul_quant_relaxed(got, LDO, &w4, n, nr, NULL, am, n_tok, relaxed));
+                } else { /* scratch for one token a pass, or three */
+                    static uint8_t small[3 * (ROW / 256 * 640 + 144)] __attribute__((aligned(16)));
+                    const int32_t bytes = (path == 3 ? 1 : 3) * (nsb * 640 + 144);
+                    CHECK(mllm_relaxed_quant(MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4, got, LDO, wx, n, nr, am, n_tok,
+                                             small, bytes) == 1);
+                }
+#else
+                continue;
+#endif
+            }
+            n_paths++;
+            for (i = 0; i < MAXT * LDO; i++) {
+                if (!same_bits(got[i], want[i])) {
+                    if (n_bad++ < 10)
+                        fprintf(stderr, "  FAIL q4_k x4 path %d trial %d rows %d n %d out %d: %.9g vs scalar %.9g\n", path,
+                                trial, nr, n, (int)i, got[i], want[i]);
+                }
+                n_checked++;
+            }
+        }
+    }
+    CHECK_EQ_INT(n_bad_blocks, 0);
+    CHECK_EQ_INT(n_bad, 0);
+    CHECK(n_blocks > 0 && n_checked > 0);
+    printf("q4_k x4: %d blocks back, %d paths, %d outputs compared\n", n_blocks, n_paths, n_checked);
+}
+
 int main(void) {
     RUN(test_scalar_dot_matches_dequantized_rows);
+    RUN(test_q4_k_x4_layout_equals_file_layout);
 #ifdef __wasm_simd128__
     RUN(test_simd_dots_equal_scalar_bit_for_bit);
     RUN(test_simd_dot4_equals_scalar_per_row);

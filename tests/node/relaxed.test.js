@@ -56,7 +56,7 @@ test('Node LTS: the relaxed matmuls of the 4/5/6-bit types equal the scalar refe
   const out = run([`${OUT}/test_quant_simd.cjs`]);
   // Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K: their operands stay in 0..127, so no CPU feature gates them
   assert.match(out, /relaxed quant types taken: 9,/, out);
-  assert.match(out, /quant_simd: 5 passed, 0 failed/, out);
+  assert.match(out, /quant_simd: 6 passed, 0 failed/, out);
 });
 
 test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, weights repacked or not, prefill and decode, 1 and 2 threads', () => {
@@ -103,7 +103,7 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });
 
-test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
@@ -117,13 +117,16 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     import { readFileSync } from 'node:fs';
     const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 4000));
     const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
-    const out = { active: [one.mod.mllmRelaxedQuantActive(), two.mod.mllmRelaxedQuantActive()], diff: {} };
+    const out = { active: [one.mod.mllmRelaxedQuantActive(), two.mod.mllmRelaxedQuantActive()], diff: {}, repacked: {} };
     for (const t of ${JSON.stringify(types)}) {
       const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/default-' + t + '.gguf'));
       const runs = [];
-      // the reference: SIMD128 kernels; then relaxed on 1 and on 2 threads
-      for (const [eng, threads, relaxedSimd] of [[one, 1, false], [one, 1, true], [two, 2, true]]) {
-        const model = eng.loadModel(bytes);
+      // the reference: the file's layout on the SIMD128 kernels; then repacked weights
+      // (Q4_K: KERN_LAYOUT_Q4_K_X4) on SIMD128, and on relaxed on 1 and on 2 threads
+      out.repacked[t] = [];
+      for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, false, true], [one, 1, true, true], [two, 2, true, true]]) {
+        const model = eng.loadModel(bytes, { repack });
+        out.repacked[t].push(model.info.repacked);
         const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
         ctx.eval(ids.slice(0, 38), { allLogits: true });
         const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
@@ -141,5 +144,10 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     process.exit(0);`;
   const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
   assert.deepEqual(r.active, [true, true], 'the relaxed 4/5/6-bit kernels run in the Node LTS, 1 and 2 threads');
-  for (const t of types) assert.deepEqual(r.diff[t], [0, 0], `${t}: logits that differ from SIMD128's (relaxed 1 thread, 2 threads)`);
+  for (const t of types) {
+    assert.deepEqual(r.diff[t], [0, 0, 0], `${t}: logits that differ from SIMD128's on the file layout (repacked on SIMD128, relaxed 1 thread, 2 threads)`);
+  }
+  // the layer blocks' Q4_K matrices are repacked where the relaxed module runs, and only when asked
+  assert.ok(r.repacked.q4_k_m[1] > 0, `q4_k_m matrices repacked: ${r.repacked.q4_k_m}`);
+  assert.deepEqual(r.repacked.q4_k_m, [0, r.repacked.q4_k_m[1], r.repacked.q4_k_m[1], r.repacked.q4_k_m[1]]);
 });

@@ -1,0 +1,98 @@
+/* q4_k_x4.c — Q4_K weights to and from KERN_LAYOUT_Q4_K_X4 (kernels.h says the layout): four
+ * rows' super-blocks interleaved so that the relaxed kernel needs no byte shuffles and decodes
+ * the four rows' scales at once. Same bytes count, every bit of the file's blocks kept. */
+#include <string.h>
+
+#include "kernels.h"
+#include "quant_blocks.h"
+#include "quant_dot.h"
+
+/* Byte p (0..15) of the 16 levels-bytes of sub-block pair jp, lane k: row rr % 2's element */
+#define X4_ELEM(jp, k, p) (32 * (2 * (jp) + ((p) / 4) % 2) + (k) + 8 * ((p) % 4))
+#define X4_QS 64
+
+/* The element e's 4-bit level of a file block. */
+static int level_of(const block_q4_K *b, int e) {
+    const int j = e / 32, l = e % 32;
+    const uint8_t q = b->qs[(j / 2) * 32 + l];
+    return j % 2 ? q >> 4 : q & 15;
+}
+
+void kern_q4_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) {
+    const int64_t nsb = n_in / QK_K;
+    const size_t group = (size_t)(4 * nsb) * sizeof(block_q4_K);
+    uint8_t *g = (uint8_t *)w;
+    int64_t r0, i;
+    for (r0 = 0; r0 + 4 <= n_rows; r0 += 4, g += group) {
+        const block_q4_K *rows = (const block_q4_K *)tmp;
+        memcpy(tmp, g, group);
+        for (i = 0; i < nsb; i++) {
+            uint8_t *o = g + (size_t)i * KERN_Q4_K_X4_BLOCK;
+            uint8_t sc[4][8], mn[4][8], v[4][16];
+            int r, jp, k, p, s;
+            for (r = 0; r < 4; r++) {
+                const block_q4_K *b = &rows[r * nsb + i];
+                memcpy(o + 2 * r, &b->d, 2);
+                memcpy(o + 8 + 2 * r, &b->dmin, 2);
+                quant_k4_unpack(b->scales, sc[r], mn[r]);
+            }
+            for (jp = 0; jp < 4; jp++)
+                for (r = 0; r < 4; r++)
+                    for (s = 0; s < 2; s++) {
+                        v[jp / 2][8 * (jp % 2) + 2 * r + s] = sc[r][2 * jp + s];
+                        v[2 + jp / 2][8 * (jp % 2) + 2 * r + s] = mn[r][2 * jp + s];
+                    }
+            for (p = 0; p < 16; p++) {
+                o[16 + p] = (uint8_t)((v[0][p] & 15) | (v[1][p] & 15) << 4);
+                o[32 + p] = (uint8_t)((v[2][p] & 15) | (v[3][p] & 15) << 4);
+                o[48 + p] = (uint8_t)(v[0][p] >> 4 | (v[1][p] >> 4) << 2 | (v[2][p] >> 4) << 4 | (v[3][p] >> 4) << 6);
+            }
+            for (jp = 0; jp < 4; jp++)
+                for (k = 0; k < 8; k++)
+                    for (p = 0; p < 16; p++) {
+                        const int e = X4_ELEM(jp, k, p), rr = p / 8;
+                        o[X4_QS + 16 * (8 * jp + k) + p] =
+                            (uint8_t)(level_of(&rows[rr * nsb + i], e) | level_of(&rows[(rr + 2) * nsb + i], e) << 4);
+                    }
+        }
+    }
+}
+
+void kern_q4_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk) {
+    const uint8_t *o = (const uint8_t *)w + (size_t)((r / 4) * nsb + i) * KERN_Q4_K_X4_BLOCK;
+    const int rr = (int)(r % 4);
+    block_q4_K b;
+    uint8_t v[4][16];
+    int p, j, e;
+    memcpy(&b.d, o + 2 * rr, 2);
+    memcpy(&b.dmin, o + 8 + 2 * rr, 2);
+    for (p = 0; p < 16; p++) {
+        const uint8_t h = o[48 + p];
+        v[0][p] = (uint8_t)((o[16 + p] & 15) | (h & 3) << 4);
+        v[1][p] = (uint8_t)((o[16 + p] >> 4) | (h >> 2 & 3) << 4);
+        v[2][p] = (uint8_t)((o[32 + p] & 15) | (h >> 4 & 3) << 4);
+        v[3][p] = (uint8_t)((o[32 + p] >> 4) | (h >> 6) << 4);
+    }
+    /* ggml's packing (quantize_row_q4_K_ref), the inverse of quant_k4_unpack */
+    memset(b.scales, 0, sizeof b.scales);
+    for (j = 0; j < 8; j++) {
+        const int at = 8 * ((j / 2) % 2) + 2 * rr + j % 2;
+        const uint8_t ls = v[j / 4][at], lm = v[2 + j / 4][at];
+        if (j < 4) {
+            b.scales[j] = ls;
+            b.scales[j + 4] = lm;
+        } else {
+            b.scales[j + 4] = (uint8_t)((ls & 15) | (lm & 15) << 4);
+            b.scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            b.scales[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    memset(b.qs, 0, sizeof b.qs);
+    for (e = 0; e < QK_K; e++) {
+        const int jj = e / 32, l = e % 32, jp = jj / 2, k = l % 8, p = 8 * (rr % 2) + 4 * (jj % 2) + l / 8;
+        const uint8_t q = o[X4_QS + 16 * (8 * jp + k) + p];
+        const int lv = rr < 2 ? q & 15 : q >> 4;
+        b.qs[jp * 32 + l] |= (uint8_t)(lv << (4 * (jj % 2)));
+    }
+    memcpy(blk, &b, sizeof b);
+}
