@@ -68,10 +68,23 @@ enum {
      * Each 16 bytes of levels then give two relaxed dots whose lanes are one row's sum of one
      * sub-block in one float lane, with no byte shuffles (kernels_relaxed_quant.c). Same
      * values: kern_q4_k_x4_block gives any row's super-block back. */
-    KERN_LAYOUT_Q4_K_X4 = 4
+    KERN_LAYOUT_Q4_K_X4 = 4,
+    /* Q6_K only, n_rows % 4 == 0 (kern_q6_k_to_x4): as Q4_K's, KERN_Q6_K_X4_BLOCK bytes (4 x 210)
+     * a super-block of four rows:
+     *  - 0: the int8 scales, for each sub-block pair jp = 0..7 eight bytes [row 0: s_2jp,
+     *    s_2jp+1, row 1: ..., row 3: ...];
+     *  - 64: for each jp and each four lanes k0 = 0, 4, 48 bytes: the 6-bit levels of the units
+     *    (jp, k0 + u), u = 0..3, 16 a unit, byte p = 4 rr + 2 s + m holding row rr's element
+     *    16 (2 jp + s) + k + 8 m: low nibbles of u = 0, 1 (low, high) in 16 bytes, of u = 2, 3
+     *    in 16 more, then the top two bits of u = 0..3 in bits 0-1, 2-3, 4-5, 6-7 of 16 bytes;
+     *  - 832: the four rows' fp16 d.
+     * One relaxed i16 dot of a unit leaves each row's two sub-blocks' lane-k pair in int16s
+     * ready for the scales (kernels_relaxed_quant.c). */
+    KERN_LAYOUT_Q6_K_X4 = 5
 };
 #define KERN_Q8_0_X4_BLOCK 136
 #define KERN_Q4_K_X4_BLOCK 576
+#define KERN_Q6_K_X4_BLOCK 840
 
 typedef struct kern_weights {
     const void *data;
@@ -150,7 +163,7 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 #define KERN_RELAXED_REUSE 0x2
 #define KERN_RELAXED_X4 0x4
 /* Or-ed into the type argument of the relaxed module's mllm_relaxed_quant: the weights are in
- * KERN_LAYOUT_Q4_K_X4 (Q4_K only). */
+ * the type's x4 layout (Q4_K: KERN_LAYOUT_Q4_K_X4, Q6_K: KERN_LAYOUT_Q6_K_X4). */
 #define KERN_RELAXED_QUANT_X4 0x100
 
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
@@ -162,15 +175,18 @@ void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 int kern_q8_0_x4_preferred(void);
 
 /* Rearrange n_rows (a multiple of 4) Q4_K rows of n_in elements (a multiple of 256) to
- * KERN_LAYOUT_Q4_K_X4, in place (src/q4_k_x4.c); tmp: scratch of 4 rows (4 * n_in / 256 * 144
+ * KERN_LAYOUT_Q4_K_X4, in place (src/quant_k_x4.c); tmp: scratch of 4 rows (4 * n_in / 256 * 144
  * bytes). */
 void kern_q4_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 /* Row r's super-block i of a KERN_LAYOUT_Q4_K_X4 matrix of nsb super-blocks a row, back in
  * the file's bytes (a block_q4_K, 144 bytes, at blk). */
 void kern_q4_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
-/* 1 where kern_matmul runs KERN_LAYOUT_Q4_K_X4 weights faster than the file's layout: builds
- * whose relaxed-SIMD module runs in this engine (kernels_quant.c). */
-int kern_q4_k_x4_preferred(void);
+/* The same for Q6_K and KERN_LAYOUT_Q6_K_X4 (block_q6_K, 210 bytes; tmp 4 * n_in / 256 * 210). */
+void kern_q6_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+void kern_q6_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
+/* 1 where kern_matmul runs the K types' x4 layouts faster than the file's: builds whose
+ * relaxed-SIMD module runs in this engine (kernels_quant.c). */
+int kern_k_x4_preferred(void);
 
 /* sum_i a[i]*b[i] in float. */
 float kern_dot_f32(const float *a, const float *b, int64_t n);

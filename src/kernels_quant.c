@@ -74,7 +74,29 @@ KERN_QUANT_MATMUL(q4_k_scalar) {
     else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dot_q8_k, MLLM_ACT_Q8_K);
 }
 DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
-DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
+/* Q6_K takes KERN_LAYOUT_Q6_K_X4 as Q4_K its x4 layout. */
+static void matmul_q6_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                           const void *xq, int64_t n_tok) {
+    const int64_t nsb = n_in / QK_K;
+    const block_q8_K *a = (const block_q8_K *)xq;
+    int64_t r, t, i;
+    for (r = 0; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) {
+            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (i = 0; i < nsb; i++) {
+                block_q6_K b;
+                kern_q6_k_x4_block(w->data, nsb, r, i, &b);
+                q6_k_acc_q8_k(&b, a + t * nsb + i, sums);
+            }
+            out[t * ldo + r] = quant_k_finish(sums, 0);
+        }
+}
+
+KERN_QUANT_MATMUL(q6_k_scalar) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q6_K_X4) matmul_q6_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q6_k_dot_q8_k, MLLM_ACT_Q8_K);
+}
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
 /* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
@@ -182,7 +204,14 @@ KERN_QUANT_MATMUL(q4_k_simd128) {
                  q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128);
 }
 DEFINEK(q5_k_simd128, q5_k)
-DEFINEK(q6_k_simd128, q6_k)
+KERN_QUANT_MATMUL(q6_k_simd128) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q6_K_X4) /* only where a context turned relaxed SIMD off */
+        matmul_q6_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q6_k_dotn_q8_k_simd128, q6_k_dot8_q8_k_simd128,
+                 q6_k_dot4_q8_k_simd128, q6_k_dot_q8_k_simd128);
+}
 DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 
 #ifdef MLLM_RELAXED_IMPORT
@@ -198,7 +227,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
-    const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4;
+    const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4 || w->layout == KERN_LAYOUT_Q6_K_X4;
     (void)x, (void)hints;
     if ((w->layout != KERN_LAYOUT_ROWS && !x4) || n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX ||
         ldo > INT32_MAX || n_tok < 1)
@@ -214,7 +243,7 @@ int kern_quant_relaxed_takes(uint32_t type) {
 #endif
 #endif
 
-int kern_q4_k_x4_preferred(void) {
+int kern_k_x4_preferred(void) {
 #if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
     return kern_quant_relaxed_takes(MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4);
 #else

@@ -282,39 +282,43 @@ float q5_k_dot_q8_k(int64_t n, const void *w, const void *a) {
                    (long)offsetof(block_q5_K, qh), a);
 }
 
+/* One super-block of Q6_K into the eight lane sums, as ggml's loop body. */
+static void q6_block(const block_q6_K *x, const block_q8_K *y, float *sums) {
+    const uint8_t *q4 = x->ql, *qh = x->qh;
+    int8_t aux8[QK_K];
+    int32_t aux32[8], sc16[16];
+    int8_t *a = aux8;
+    float d;
+    int j, l;
+    for (j = 0; j < QK_K; j += 128) {
+        for (l = 0; l < 32; ++l) {
+            a[l + 0] = (int8_t)((int8_t)((q4[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+            a[l + 32] = (int8_t)((int8_t)((q4[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+            a[l + 64] = (int8_t)((int8_t)((q4[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+            a[l + 96] = (int8_t)((int8_t)((q4[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+        }
+        a += 128;
+        q4 += 64;
+        qh += 32;
+    }
+    for (j = 0; j < 16; ++j) sc16[j] = x->scales[j];
+    k_lanes(aux8, y->qs, sc16, aux32);
+    d = H2F(x->d) * y->d;
+    for (l = 0; l < 8; ++l) sums[l] += d * aux32[l];
+}
+
 float q6_k_dot_q8_k(int64_t n, const void *w, const void *act) {
     const block_q6_K *x = w;
     const block_q8_K *y = act;
     const int64_t nb = n / QK_K;
-    int8_t aux8[QK_K];
-    int32_t aux32[8], sc16[16];
-    float sums[8], sumf = 0;
+    float sums[8];
     int64_t i;
-    int j, l;
     memset(sums, 0, sizeof sums);
-    for (i = 0; i < nb; ++i) {
-        const uint8_t *q4 = x[i].ql, *qh = x[i].qh;
-        int8_t *a = aux8;
-        float d;
-        for (j = 0; j < QK_K; j += 128) {
-            for (l = 0; l < 32; ++l) {
-                a[l + 0] = (int8_t)((int8_t)((q4[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                a[l + 32] = (int8_t)((int8_t)((q4[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-                a[l + 64] = (int8_t)((int8_t)((q4[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                a[l + 96] = (int8_t)((int8_t)((q4[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-            }
-            a += 128;
-            q4 += 64;
-            qh += 32;
-        }
-        for (j = 0; j < 16; ++j) sc16[j] = x[i].scales[j];
-        k_lanes(aux8, y[i].qs, sc16, aux32);
-        d = H2F(x[i].d) * y[i].d;
-        for (l = 0; l < 8; ++l) sums[l] += d * aux32[l];
-    }
-    for (l = 0; l < 8; ++l) sumf += sums[l];
-    return sumf;
+    for (i = 0; i < nb; ++i) q6_block(x + i, y + i, sums);
+    return quant_k_finish(sums, 0);
 }
+
+void q6_k_acc_q8_k(const void *blk, const void *a, float *sums) { q6_block(blk, a, sums); }
 
 float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *act) {
     const block_iq4_xs *x = w;

@@ -1,6 +1,7 @@
-/* q4_k_x4.c — Q4_K weights to and from KERN_LAYOUT_Q4_K_X4 (kernels.h says the layout): four
- * rows' super-blocks interleaved so that the relaxed kernel needs no byte shuffles and decodes
- * the four rows' scales at once. Same bytes count, every bit of the file's blocks kept. */
+/* quant_k_x4.c — Q4_K and Q6_K weights to and from KERN_LAYOUT_Q4_K_X4 and KERN_LAYOUT_Q6_K_X4
+ * (kernels.h says the layouts): four rows' super-blocks interleaved so that the relaxed kernels
+ * need no byte shuffles and decode the four rows' scales at once. Same byte count, every bit of
+ * the file's blocks kept. */
 #include <string.h>
 
 #include "kernels.h"
@@ -93,6 +94,80 @@ void kern_q4_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *
         const uint8_t q = o[X4_QS + 16 * (8 * jp + k) + p];
         const int lv = rr < 2 ? q & 15 : q >> 4;
         b.qs[jp * 32 + l] |= (uint8_t)(lv << (4 * (jj % 2)));
+    }
+    memcpy(blk, &b, sizeof b);
+}
+
+/* ---------------------------------------------------------------- Q6_K */
+
+/* Byte p (0..15) of unit (jp, k): row p / 4's element 16 (2 jp + (p / 2) % 2) + k + 8 (p % 2) */
+#define X6_ELEM(jp, k, p) (16 * (2 * (jp) + ((p) / 2) % 2) + (k) + 8 * ((p) % 2))
+#define X6_QS 64
+#define X6_D 832
+
+/* Where element e's 6 bits sit in ggml's block: ql byte, its nibble shift, qh byte and shift. */
+static void q6_place(int e, int *ql, int *qls, int *qh, int *qhs) {
+    const int h = e / 128, part = (e % 128) / 32, l = e % 32;
+    *ql = 64 * h + l + (part % 2 ? 32 : 0);
+    *qls = part / 2 ? 4 : 0;
+    *qh = 32 * h + l;
+    *qhs = 2 * part;
+}
+
+static int level6_of(const block_q6_K *b, int e) {
+    int ql, qls, qh, qhs;
+    q6_place(e, &ql, &qls, &qh, &qhs);
+    return (b->ql[ql] >> qls & 15) | (b->qh[qh] >> qhs & 3) << 4;
+}
+
+void kern_q6_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) {
+    const int64_t nsb = n_in / QK_K;
+    const size_t group = (size_t)(4 * nsb) * sizeof(block_q6_K);
+    uint8_t *g = (uint8_t *)w;
+    int64_t r0, i;
+    for (r0 = 0; r0 + 4 <= n_rows; r0 += 4, g += group) {
+        const block_q6_K *rows = (const block_q6_K *)tmp;
+        memcpy(tmp, g, group);
+        for (i = 0; i < nsb; i++) {
+            uint8_t *o = g + (size_t)i * KERN_Q6_K_X4_BLOCK;
+            int r, jp, k, p, s;
+            for (r = 0; r < 4; r++) memcpy(o + X6_D + 2 * r, &rows[r * nsb + i].d, 2);
+            for (jp = 0; jp < 8; jp++)
+                for (r = 0; r < 4; r++)
+                    for (s = 0; s < 2; s++) o[8 * jp + 2 * r + s] = (uint8_t)rows[r * nsb + i].scales[2 * jp + s];
+            for (jp = 0; jp < 8; jp++)
+                for (k = 0; k < 8; k += 4) {
+                    uint8_t *q = o + X6_QS + 48 * (2 * jp + k / 4);
+                    for (p = 0; p < 16; p++) {
+                        int u, lv[4];
+                        for (u = 0; u < 4; u++) lv[u] = level6_of(&rows[(p / 4) * nsb + i], X6_ELEM(jp, k + u, p));
+                        q[p] = (uint8_t)((lv[0] & 15) | (lv[1] & 15) << 4);
+                        q[16 + p] = (uint8_t)((lv[2] & 15) | (lv[3] & 15) << 4);
+                        q[32 + p] = (uint8_t)(lv[0] >> 4 | (lv[1] >> 4) << 2 | (lv[2] >> 4) << 4 | (lv[3] >> 4) << 6);
+                    }
+                }
+        }
+    }
+}
+
+void kern_q6_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk) {
+    const uint8_t *o = (const uint8_t *)w + (size_t)((r / 4) * nsb + i) * KERN_Q6_K_X4_BLOCK;
+    const int rr = (int)(r % 4);
+    block_q6_K b;
+    int j, e;
+    memcpy(&b.d, o + X6_D + 2 * rr, 2);
+    for (j = 0; j < 16; j++) b.scales[j] = (int8_t)o[8 * (j / 2) + 2 * rr + j % 2];
+    memset(b.ql, 0, sizeof b.ql);
+    memset(b.qh, 0, sizeof b.qh);
+    for (e = 0; e < QK_K; e++) {
+        const int jj = e / 16, jp = jj / 2, k = e % 8, m = (e % 16) / 8, u = k % 4;
+        const int p = 4 * rr + 2 * (jj % 2) + m;
+        const uint8_t *q = o + X6_QS + 48 * (2 * jp + k / 4);
+        const int lo = (u < 2 ? q[p] : q[16 + p]) >> (4 * (u % 2)) & 15, hi = q[32 + p] >> (2 * u) & 3;
+        int ql, qls, qh, qhs;
+        q6_place(e, &ql, &qls, &qh, &qhs);
+        b.ql[ql] |= (uint8_t)(lo << qls);
+        b.qh[qh] |= (uint8_t)(hi << qhs);
     }
     memcpy(blk, &b, sizeof b);
 }
