@@ -232,6 +232,9 @@ void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const 
 
 /* out = row `row` of a table with rows of n elements of type type (any supported type). */
 void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64_t n);
+/* The same for a table in any layout (w->layout: the file's, or one its type's table row can
+ * read back a block at a time, dtype.h repacked_block); the same values. */
+void kern_embed_weights(float *out, const kern_weights *w, int64_t row, int64_t n);
 
 /* ---------------------------------------------------------------- scalar references */
 

@@ -377,7 +377,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 #endif
 
 /* The K types' x4 layouts (KERN_LAYOUT_Q4_K_X4, KERN_LAYOUT_Q6_K_X4; src/quant_k_x4.c): every
- * row's super-block comes back byte for byte, and every matmul this build has (scalar,
+ * row's super-block comes back byte for byte (and its values through kern_embed_weights), and every matmul this build has (scalar,
  * SIMD128, relaxed with full and small scratch) gives on the repacked weights bit for bit the
  * scalar reference's output on the file's layout, for 4-24 rows, 1-17 tokens, random bytes
  * (any fp16 d and dmin: zero, subnormal, inf, nan; every scale, min and level; any bsums) and
@@ -426,13 +426,19 @@ static void test_k_x4_layouts_equal_file_layout(void) {
             }
             memcpy(wx, wm, (size_t)nr * wrow);
             tr->repack(wx, n, nr, tmp);
-            for (r = 0; r < nr; r++)
+            for (r = 0; r < nr; r++) {
+                static float e_x4[ROW], e_file[ROW];
                 for (b = 0; b < nsb; b++) {
                     uint8_t blk[210];
                     K[ty].block(wx, nsb, r, b, blk);
                     n_bad_blocks += memcmp(blk, wm + (size_t)r * wrow + (size_t)b * bb, bb) != 0;
                     n_blocks++;
                 }
+                /* the row as an embedding lookup reads it (kern_embed_weights) */
+                kern_embed_weights(e_x4, &w4, r, n);
+                dequantize_row(wt, wm + (size_t)r * wrow, e_file, n);
+                for (b = 0; b < n; b++) n_bad_blocks += !same_bits(e_x4[b], e_file[b]);
+            }
             for (i = 0; i < MAXT * LDO; i++) want[i] = -7.0f;
             CHECK(kern_matmul_scalar(want, LDO, &wr, n, nr, NULL, am, n_tok, plain));
             for (path = 0; path < 5; path++) {
