@@ -9,6 +9,7 @@ import { runBench } from '../wasm_build/bench_procedure.js';
 import { parseOption, contextLength } from '../worker/options.js';
 import { parseRepoId } from '../lib/repo_id.js';
 import { modelCard } from '../lib/model_card.js';
+import { loadModelFile } from '../worker/file_load.js';
 import { escapeControls, terminalWriter } from './terminal.js';
 import { progressLine } from './progress.js';
 
@@ -81,35 +82,36 @@ function num(opts, flag, option, def) {
 }
 
 /**
- * Read MODEL: a GGUF file as is; a Hugging Face checkpoint directory, a URL or a repo id
- * through the package API's resolver (downloaded and converted to Q8_0 once, then cached).
+ * The GGUF file MODEL names: a GGUF file as is; a Hugging Face checkpoint directory, a URL or a
+ * repo id through the package API's resolver (downloaded and converted to Q8_0 once, then cached).
  */
-async function readModel(path) {
+async function modelPath(path) {
   path ??= DEFAULT_MODEL;
   const st = await stat(path).catch(() => null);
-  const read = async (file) => {
-    const size = (await stat(file)).size;
-    progress.update({ phase: 'load', loaded: 0, total: size });
-    const bytes = new Uint8Array(await readFile(file));
-    progress.done();
-    return bytes;
-  };
-  if (st?.isFile()) return read(path);
+  if (st?.isFile()) return path;
   if (st?.isDirectory() || /^https?:\/\//.test(path) || (!st && parseRepoId(path))) {
     const { resolveModelFile } = await import('../worker/index.js');
     const r = await resolveModelFile(path, { onProgress: (p) => progress.update(p) });
     progress.done();
-    return read(r.path);
+    return r.path;
   }
   throw new UsageError(path === DEFAULT_MODEL
     ? `the bundled model ${path} is missing: run 'make model' or pass -m MODEL`
     : `cannot read model '${path}': no such file or directory`);
 }
 
+/** Load MODEL into `eng`: the file streams straight into the wasm heap (worker/file_load.js), so
+ * peak memory is about one copy of it. */
+async function readModel(eng, path) {
+  const model = await loadModelFile(eng, await modelPath(path), { onProgress: (p) => progress.update(p) });
+  progress.done();
+  return model;
+}
+
 async function load(opts) {
   const eng = await Engine.create();
   const t0 = performance.now();
-  const model = eng.loadModel(await readModel(opts['-m']));
+  const model = await readModel(eng, opts['-m']);
   return { eng, model, loadMs: performance.now() - t0 };
 }
 
@@ -224,7 +226,7 @@ async function cmdBench(argv) {
   const K = num(opts, '--ctx-pos', 'ctxPos', 0);
   const eng = await Engine.create({ threads, ...(opts['--no-simd'] ? { simd: false } : {}) });
   const t0 = performance.now();
-  const model = eng.loadModel(await readModel(opts['-m']));
+  const model = await readModel(eng, opts['-m']);
   const loadMs = performance.now() - t0;
   if (K + P + N > Math.min(model.info.nCtxTrain || 2048, Math.max(K + P + N + 1, 256)))
     throw new UsageError(`--ctx-pos ${K} + -p ${P} + -n ${N} exceeds the model's context of ${model.info.nCtxTrain}`);
@@ -283,7 +285,7 @@ async function cmdEval(argv) {
     tasks.push(kind === 'task' ? { name: basename(f), text, format: opts['--format'] } : { name: basename(f), perplexity: text });
   }
   const eng = await Engine.create({ threads: o.threads });
-  const model = eng.loadModel(await readModel(opts['-m']));
+  const model = await readModel(eng, opts['-m']);
   const { evaluate } = await import('../worker/eval/evaluate.js');
   let last = 0;
   const onProgress = ({ task, done, total }) => {

@@ -7,8 +7,8 @@
 // tok/s by the process's CPU time, which other tenants' load disturbs far less on a shared machine.
 //   node tools/bench_quant.js [--reps R] [--md]      (--md: the BENCHMARKS.md section)
 //   node tools/bench_quant.js --run FILE...          (one Node's figures as JSON; used by the above)
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const arg = (name, def) => {
@@ -47,30 +47,15 @@ if (process.argv.includes('--run')) {
   process.exit(0);
 }
 
-const { llamaCppLib, nativeFixture } = await import('../tests/ref/fixtures.js');
-const { OUTPUT_TYPES } = await import('../models/convert/convert.js');
+const { quantizedModel, QUANT_DIR } = await import('./bench_models.js');
 const { nodeLts } = await import('./node_lts.js');
 const REPS = Number(arg('--reps', 3));
 const TYPES = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl', 'q4_k_m', 'q5_k_m', 'q6_k'];
-const FIX = 'build/fixtures/quant';
 const log = (...a) => process.stderr.write(`[bench_quant] ${a.join(' ')}\n`);
 const ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
-
-mkdirSync(FIX, { recursive: true });
-const f32 = `${FIX}/random-125m-f32.gguf`;
-if (!existsSync(f32)) {
-  log(`making ${f32}`);
-  execFileSync('node', ['tools/make_random_model.js', '--shape', '125m', '--type', 'f32', '-o', f32], { env: ENV, stdio: 'inherit' });
-}
-const lib = llamaCppLib('llama');
-if (!lib) throw new Error('bench_quant needs libllama.so from @node-llama-cpp/linux-x64 (npm ci)');
-const file = (t) => `${FIX}/random-125m-${t}.gguf`;
-for (const t of TYPES) {
-  if (existsSync(file(t))) continue;
-  log(`quantizing ${file(t)} with llama.cpp`);
-  const r = spawnSync(nativeFixture('llama_ref_quantize'), [lib, f32, file(t), String(OUTPUT_TYPES[t].ftype)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`llama_model_quantize ${t}: ${r.stderr}`);
-}
+// the 125M shape's F32 file quantized to each type (made on first use, bench_models.js)
+const FILES = Object.fromEntries(TYPES.map((t) => [t, quantizedModel('125m', t)]));
+const file = (t) => FILES[t];
 
 const nodes = [['system', process.execPath], ['lts', path.relative(process.cwd(), nodeLts())]];
 const best = {};
@@ -96,7 +81,7 @@ const target = (t) => ['system', 'lts'].map((key) => `${key === 'system' ? `Node
 const md = `
 ## 4/5/6-bit types against Q8_0 (\`node tools/bench_quant.js --md\`, 1 thread, best of ${REPS})
 
-\`${FIX}/random-125m-<type>.gguf\`: the MobileLLM-125M shape with random weights, written as F32 by
+\`${QUANT_DIR}/random-125m-<type>.gguf\`: the MobileLLM-125M shape with random weights, written as F32 by
 \`tools/make_random_model.js\` and quantized by llama.cpp's \`llama_model_quantize\` (no imatrix) to each
 type, so every file holds the same network; llama.cpp's recipes give the 576-wide matrices of the K mixes
 its fallbacks (Q4_K_M: Q5_0 and Q8_0 beside Q4_K/Q6_K ffn_down; the tied head Q8_0). ${P}-token prompt,

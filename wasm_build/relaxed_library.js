@@ -1,8 +1,8 @@
 // relaxed_library.js — emcc JS library for the SIMD builds: supplies the engine's import
 // mllm_relaxed_q8_0 (src/kernels_simd128.c) and mllm_relaxed_quant (src/kernels_quant.c) from
 // the small module src/kernels_relaxed.c and src/kernels_relaxed_quant.c are built into.
-// wasm.mk writes both of its builds in below as base64 (@RELAXED_WASM@ imports a plain
-// memory, @RELAXED_SHARED_WASM@ the threads build's shared one).
+// relaxed_embed.js writes the module in below once, as base64, linked for a plain memory; the
+// threads build's shared memory takes a copy whose import is made shared (wasm_shared_memory.js).
 //
 // Each thread instantiates the module on its first call, over the engine's own memory, if it
 // compiles (the engine has relaxed SIMD). The Q8_0 kernel (mllm_relaxed_q8_0) feeds the dot
@@ -24,9 +24,9 @@ mergeInto(LibraryManager.library, {
       mllmRelaxedFn = mllmRelaxedQuantFn = null;
       try {
         var shared = typeof SharedArrayBuffer === 'function' && wasmMemory.buffer instanceof SharedArrayBuffer;
-        var b64 = shared ? '@RELAXED_SHARED_WASM@' : '@RELAXED_WASM@';
-        var bin = atob(b64), bytes = new Uint8Array(bin.length);
+        var bin = atob('@RELAXED_WASM@'), bytes = new Uint8Array(bin.length);
         for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        if (shared) bytes = (@SHARED_MEMORY_IMPORT@)(bytes, @MAX_PAGES@);
         var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: wasmMemory } });
         mllmRelaxedQuantFn = inst.exports.mllm_relaxed_quant;
         if (inst.exports.mllm_relaxed_probe(-128, 127, 255)) mllmRelaxedFn = inst.exports.mllm_relaxed_q8_0;

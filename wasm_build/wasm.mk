@@ -15,9 +15,11 @@
 #    "type": "module", and the worker script is CommonJS).
 # The two SIMD builds also carry the relaxed-SIMD kernels (src/kernels_relaxed.c, below),
 # which run only where the engine computes their int8 dot exactly.
+# Memory grows to each request plus at most 1 MB (MEMORY_GROWTH_GEOMETRIC_CAP): the model and the
+# KV cache are single large requests, so a larger step only adds memory that is never handed out.
 EMFLAGS := -std=c99 -O3 -Isrc -s MODULARIZE=1 -s EXPORT_ES6=1 -s EXPORT_NAME=createMobileLLM \
   -s ENVIRONMENT=web,worker -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
-  -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=8MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
+  -s INITIAL_MEMORY=32MB -s MEMORY_GROWTH_GEOMETRIC_CAP=1MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 \
   -s EXPORTED_RUNTIME_METHODS=[] \
   -s EXPORTED_FUNCTIONS=[$(shell sed -e 's/\#.*//' wasm_build/exports.txt | grep -v '^\s*$$' | sed -e "s/.*/'_&'/" | paste -sd,)]
 
@@ -26,9 +28,9 @@ WASM_DEPS := $(SRC) $(HDR) wasm_build/exports.txt wasm_build/wasm.mk
 
 # The relaxed-SIMD kernels (src/kernels_relaxed.c): emcc 3.1.6's clang 14 cannot emit
 # relaxed SIMD, and its wasm-opt (binaryen 108) misreads the final opcodes, so clang 19 and
-# wasm-ld 19 build it alone into a module that imports the engine's memory, one for a plain
-# memory and one for the threads build's shared one. build/relaxed/library.js carries both
-# (base64) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
+# wasm-ld 19 build it alone into a module that imports the engine's memory.
+# build/relaxed/library.js carries it (base64, once: the threads build makes its shared-memory
+# copy at run time) into the SIMD builds, which call it through an import (MLLM_RELAXED_IMPORT).
 CLANG_RELAXED ?= clang-19
 WASM_LD_RELAXED ?= wasm-ld-19
 # (-disable-lsr, as emcc passes its clang: loop strength reduction turns the kernels'
@@ -38,6 +40,8 @@ RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd12
   -ffp-contract=off -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
   --export=mllm_relaxed_quant
+# the threads build's memory maximum (MAXIMUM_MEMORY=4GB), in 64 KiB pages
+RELAXED_MAX_PAGES := 65536
 # the module's sources: the Q8_0 kernels and the 4/5/6-bit types' (src/kernels_relaxed_quant.c)
 RELAXED_SRC := kernels_relaxed kernels_relaxed_quant
 RELAXED_HDR := src/codec.h src/kernels.h src/kernels_q8_simd.h src/dtype.h src/quant_blocks.h src/quant_k_simd.h wasm_build/wasm.mk
@@ -54,11 +58,13 @@ build/relaxed/relaxed.wasm: $(RELAXED_SRC:%=build/relaxed/%.o)
 	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) $^ -o $@
 
 build/relaxed/relaxed-shared.wasm: $(RELAXED_SRC:%=build/relaxed/%-shared.o)
-	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=4294967296 $^ -o $@
+	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=$$(( $(RELAXED_MAX_PAGES) * 65536 )) $^ -o $@
 
-build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm
-	sed -e "s|@RELAXED_WASM@|$$(base64 -w0 build/relaxed/relaxed.wasm)|" \
-	    -e "s|@RELAXED_SHARED_WASM@|$$(base64 -w0 build/relaxed/relaxed-shared.wasm)|" $< > $@
+# The plain module is embedded once; the shared link only checks that the threads build's copy,
+# derived from it at run time, is what wasm-ld makes (relaxed_embed.js).
+build/relaxed/library.js: wasm_build/relaxed_library.js build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm \
+    wasm_build/relaxed_embed.js wasm_build/wasm_shared_memory.js
+	node wasm_build/relaxed_embed.js $< build/relaxed/relaxed.wasm build/relaxed/relaxed-shared.wasm $(RELAXED_MAX_PAGES) $@
 
 RELAXED_LINK := -DMLLM_RELAXED_IMPORT --js-library build/relaxed/library.js
 

@@ -24,6 +24,7 @@ import { withEntryLock } from './cache_lock.js';
 import { listRepo, planRepo, resolveUrl, HF_ENDPOINT } from './hf.js';
 import { AbortError, ArgumentError, CacheError, DownloadError, FormatError, toApiError } from './errors.js';
 import { yieldToEventLoop } from './protocol.js';
+import { loadModelFile } from './file_load.js';
 import { isNode } from '../lib/env.js';
 import { nodeBuiltin } from '../lib/node_builtin.js';
 
@@ -285,30 +286,9 @@ async function loadBlob(eng, blob, name, lc) {
 
 // ------------------------------------------------------------------------------ Node paths
 
-/** A GGUF file on disk, read straight into the heap. */
+/** A GGUF file on disk, read straight into the heap (file_load.js). */
 async function loadFile(eng, abs, size, lc) {
-  const fs = await nodeBuiltin('fs');
-  const fd = fs.openSync(abs, 'r');
-  let ptr = 0;
-  try {
-    ptr = eng.alloc(size, `the model ${abs}`);
-    const step = 16 << 20;
-    for (let off = 0; off < size;) {
-      if (lc.signal.aborted) throw new AbortError(`Loading ${abs} was aborted.`);
-      const len = Math.min(step, size - off);
-      const got = fs.readSync(fd, heapSpan(eng, ptr, size, off, len), 0, len, off); // straight into the heap
-      if (got === 0) throw new FormatError(`${abs} ended early while being read.`);
-      off += got;
-      lc.onProgress({ phase: 'load', loaded: off, total: size });
-      await yieldToEventLoop();
-    }
-  } catch (e) {
-    eng.free(ptr);
-    throw e;
-  } finally {
-    fs.closeSync(fd);
-  }
-  return direct(eng.loadModelAt(ptr, size), abs, size, lc);
+  return direct(await loadModelFile(eng, abs, { size, signal: lc.signal, onProgress: lc.onProgress }), abs, size, lc);
 }
 
 /** A Hugging Face checkpoint directory on disk, converted once and cached. */

@@ -13,6 +13,7 @@ import { nodeLts } from '../../tools/node_lts.js';
 import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
 import { convertToFile } from '../../models/convert/convert.js';
 import { Engine } from '../../wasm_build/engine.js';
+import { sharedMemoryImport } from '../../wasm_build/wasm_shared_memory.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/relaxed_node_test`;
@@ -152,4 +153,25 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     assert.ok(r.repacked[t][1] > 0, `${t} matrices repacked: ${r.repacked[t]}`);
     assert.deepEqual(r.repacked[t], [0, r.repacked[t][1], r.repacked[t][1], r.repacked[t][1]]);
   }
+});
+
+test('the SIMD builds embed the relaxed module once: the threads build makes the shared-memory copy wasm-ld links', () => {
+  const plain = readFileSync(`${ROOT}build/relaxed/relaxed.wasm`), shared = readFileSync(`${ROOT}build/relaxed/relaxed-shared.wasm`);
+  assert.notDeepEqual(plain, shared);
+  assert.deepEqual(Buffer.from(sharedMemoryImport(new Uint8Array(plain), 65536)), shared, 'the derived copy is byte for byte the shared link');
+  const count = (text, bytes) => text.split(bytes.toString('base64')).length - 1;
+  for (const f of ['dist/mobilellm.js', 'dist/mobilellm-threads.js']) {
+    const js = readFileSync(`${ROOT}${f}`, 'utf8');
+    assert.deepEqual([count(js, plain), count(js, shared)], [1, 0], `${f}: copies of the plain and the shared module`);
+  }
+  // a module importing a function and then a memory of 1..2 pages: only the memory's limits change
+  const mod = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 22, 2, 1, 109, 1, 102, 0, 0, 3, 101, 110, 118,
+    6, 109, 101, 109, 111, 114, 121, 2, 1, 1, 2]);
+  assert.ok(WebAssembly.validate(mod));
+  const out = sharedMemoryImport(mod, 300);
+  assert.deepEqual([...out], [...mod.subarray(0, 14), 2, 23, ...mod.subarray(16, 35), 3, 1, 172, 2]);
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: 300, shared: true });
+  assert.ok(new WebAssembly.Instance(new WebAssembly.Module(out), { m: { f() {} }, env: { memory: mem } }));
+  assert.throws(() => sharedMemoryImport(out, 300), /shared already/);
+  assert.throws(() => sharedMemoryImport(mod.subarray(0, 14), 300), /imports no memory/);
 });
