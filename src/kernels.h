@@ -80,11 +80,17 @@ enum {
      *  - 832: the four rows' fp16 d.
      * One relaxed i16 dot of a unit leaves each row's two sub-blocks' lane-k pair in int16s
      * ready for the scales (kernels_relaxed_quant.c). */
-    KERN_LAYOUT_Q6_K_X4 = 5
+    KERN_LAYOUT_Q6_K_X4 = 5,
+    /* Q5_K only (kern_q5_k_to_x4): Q4_K's x4 layout of the four rows' low four bits, scales,
+     * mins, d and dmin (KERN_Q5_K_X4_BLOCK = 4 x 176 bytes a super-block), then at 576 their
+     * fifth bits, 16 bytes for each four units u = 4c .. 4c + 3: bit 2 (u % 4) of byte p the
+     * fifth bit of the low nibble's level in unit u's byte p, bit 2 (u % 4) + 1 the high's. */
+    KERN_LAYOUT_Q5_K_X4 = 6
 };
 #define KERN_Q8_0_X4_BLOCK 136
 #define KERN_Q4_K_X4_BLOCK 576
 #define KERN_Q6_K_X4_BLOCK 840
+#define KERN_Q5_K_X4_BLOCK 704
 
 typedef struct kern_weights {
     const void *data;
@@ -163,7 +169,7 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 #define KERN_RELAXED_REUSE 0x2
 #define KERN_RELAXED_X4 0x4
 /* Or-ed into the type argument of the relaxed module's mllm_relaxed_quant: the weights are in
- * the type's x4 layout (Q4_K: KERN_LAYOUT_Q4_K_X4, Q6_K: KERN_LAYOUT_Q6_K_X4). */
+ * the type's x4 layout (Q4_K, Q5_K, Q6_K: KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4). */
 #define KERN_RELAXED_QUANT_X4 0x100
 
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
@@ -181,6 +187,9 @@ void kern_q4_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 /* Row r's super-block i of a KERN_LAYOUT_Q4_K_X4 matrix of nsb super-blocks a row, back in
  * the file's bytes (a block_q4_K, 144 bytes, at blk). */
 void kern_q4_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
+/* The same for Q5_K and KERN_LAYOUT_Q5_K_X4 (block_q5_K, 176 bytes; tmp 4 * n_in / 256 * 176). */
+void kern_q5_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+void kern_q5_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
 /* The same for Q6_K and KERN_LAYOUT_Q6_K_X4 (block_q6_K, 210 bytes; tmp 4 * n_in / 256 * 210). */
 void kern_q6_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 void kern_q6_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);

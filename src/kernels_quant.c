@@ -49,10 +49,11 @@ DEFINE(q5_1_scalar, q5_1_dot_q8_1, MLLM_ACT_Q8_1)
 DEFINE(iq4_nl_scalar, iq4_nl_dot_q8_0, MLLM_ACT_Q8_0)
 DEFINE(q2_k_scalar, q2_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q3_k_scalar, q3_k_dot_q8_k, MLLM_ACT_Q8_K)
-/* Q4_K takes KERN_LAYOUT_Q4_K_X4 too: each row's super-blocks back in the file's bytes, one at
- * a time, through the same reference steps. */
-static void matmul_q4_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
-                           const void *xq, int64_t n_tok) {
+/* Q4_K and Q5_K take their x4 layouts too: each row's super-blocks back in the file's bytes,
+ * one at a time, through the same reference steps. */
+static void matmul_k45_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                          const void *xq, int64_t n_tok) {
+    const int q5 = w->type == MLLM_DTYPE_Q5_K;
     const int64_t nsb = n_in / QK_K;
     const block_q8_K *a = (const block_q8_K *)xq;
     int64_t r, t, i;
@@ -60,9 +61,14 @@ static void matmul_q4_k_x4(float *out, int64_t ldo, const kern_weights *w, int64
         for (t = 0; t < n_tok; t++) {
             float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sumf = 0;
             for (i = 0; i < nsb; i++) {
-                block_q4_K b;
-                kern_q4_k_x4_block(w->data, nsb, r, i, &b);
-                q4_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+                block_q5_K b; /* the larger of the two */
+                if (q5) {
+                    kern_q5_k_x4_block(w->data, nsb, r, i, &b);
+                    q5_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+                } else {
+                    kern_q4_k_x4_block(w->data, nsb, r, i, &b);
+                    q4_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+                }
             }
             out[t * ldo + r] = quant_k_finish(sums, sumf);
         }
@@ -70,10 +76,15 @@ static void matmul_q4_k_x4(float *out, int64_t ldo, const kern_weights *w, int64
 
 KERN_QUANT_MATMUL(q4_k_scalar) {
     (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q4_K_X4) matmul_q4_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    if (w->layout == KERN_LAYOUT_Q4_K_X4) matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
     else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dot_q8_k, MLLM_ACT_Q8_K);
 }
-DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
+
+KERN_QUANT_MATMUL(q5_k_scalar) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q5_K_X4) matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q5_k_dot_q8_k, MLLM_ACT_Q8_K);
+}
 /* Q6_K takes KERN_LAYOUT_Q6_K_X4 as Q4_K its x4 layout. */
 static void matmul_q6_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                            const void *xq, int64_t n_tok) {
@@ -198,12 +209,19 @@ DEFINEK(q3_k_simd128, q3_k)
 KERN_QUANT_MATMUL(q4_k_simd128) {
     (void)x, (void)hints;
     if (w->layout == KERN_LAYOUT_Q4_K_X4) /* only where a context turned relaxed SIMD off */
-        matmul_q4_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+        matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
     else
         matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dotn_q8_k_simd128, q4_k_dot8_q8_k_simd128,
                  q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128);
 }
-DEFINEK(q5_k_simd128, q5_k)
+KERN_QUANT_MATMUL(q5_k_simd128) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q5_K_X4) /* only where a context turned relaxed SIMD off */
+        matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q5_k_dotn_q8_k_simd128, q5_k_dot8_q8_k_simd128,
+                 q5_k_dot4_q8_k_simd128, q5_k_dot_q8_k_simd128);
+}
 KERN_QUANT_MATMUL(q6_k_simd128) {
     (void)x, (void)hints;
     if (w->layout == KERN_LAYOUT_Q6_K_X4) /* only where a context turned relaxed SIMD off */
@@ -227,7 +245,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
-    const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4 || w->layout == KERN_LAYOUT_Q6_K_X4;
+    const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4 || w->layout == KERN_LAYOUT_Q5_K_X4 || w->layout == KERN_LAYOUT_Q6_K_X4;
     (void)x, (void)hints;
     if ((w->layout != KERN_LAYOUT_ROWS && !x4) || n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX ||
         ldo > INT32_MAX || n_tok < 1)

@@ -580,13 +580,30 @@ static void kx4_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
 /* One group of four rows (g: its first super-block) against n_tok tokens (xs: kx4_token's, y
  * their blocks): each super-block's scales once for all the tokens, whose eight lane sums and
  * sumf (f32x4 over the four rows, quant_dot.c's order) wait in st (144 bytes a token). */
-INLINE void q4k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
+/* Bit b of each byte of h to 0x10 (Q5_K x4's fifth bits). */
+INLINE v128_t bit_x10(v128_t h, int b, const qconsts *k) {
+    return wasm_v128_and(b <= 4 ? wasm_i16x8_shl(h, 4 - b) : wasm_u16x8_shr(h, b - 4), k->x10);
+}
+
+/* Unit u's two level vectors of a Q4_K (q5 0) or Q5_K x4 super-block b: rows 0, 1 and rows 2, 3. */
+INLINE void kx4_levels(int q5, const uint8_t *b, int u, v128_t *lo, v128_t *hi, const qconsts *k) {
+    const v128_t w = wasm_v128_load(b + 64 + 16 * u);
+    *lo = wasm_v128_and(w, k->m4);
+    *hi = wasm_v128_and(wasm_u16x8_shr(w, 4), k->m4);
+    if (q5) {
+        const v128_t h = wasm_v128_load(b + 576 + 16 * (u / 4));
+        *lo = wasm_v128_or(*lo, bit_x10(h, 2 * (u % 4), k));
+        *hi = wasm_v128_or(*hi, bit_x10(h, 2 * (u % 4) + 1, k));
+    }
+}
+
+INLINE void q4k_x4_group(int q5, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
                          const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
     int32_t t, i, l;
     for (t = 0; t < n_tok; t++)
         for (l = 0; l < 9; l++) wasm_v128_store(st + 144 * t + 16 * l, wasm_f32x4_splat(0.0f));
     for (i = 0; i < nsb; i++) {
-        const uint8_t *b = g + i * KERN_Q4_K_X4_BLOCK;
+        const uint8_t *b = g + i * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
         const v128_t l1 = wasm_v128_load(b + 16), l2 = wasm_v128_load(b + 32), h = wasm_v128_load(b + 48);
         const v128_t v0 = KX4_V(l1, wasm_i16x8_shl(h, 4)), v1 = KX4_V(wasm_u16x8_shr(l1, 4), wasm_i16x8_shl(h, 2));
         const v128_t v2 = KX4_V(l2, h), v3 = KX4_V(wasm_u16x8_shr(l2, 4), wasm_u16x8_shr(h, 2));
@@ -599,13 +616,14 @@ INLINE void q4k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
         if (n_tok > 1) { /* several tokens: each unit's two level vectors once, into lv */
             int32_t u;
             for (u = 0; u < 32; u++) {
-                const v128_t w = wasm_v128_load(b + 64 + 16 * u);
-                wasm_v128_store(lv + 32 * u, wasm_v128_and(w, k->m4));
-                wasm_v128_store(lv + 32 * u + 16, wasm_v128_and(wasm_u16x8_shr(w, 4), k->m4));
+                v128_t lo, hi;
+                kx4_levels(q5, b, u, &lo, &hi, k);
+                wasm_v128_store(lv + 32 * u, lo);
+                wasm_v128_store(lv + 32 * u + 16, hi);
             }
         }
         for (t = 0; t < n_tok; t++) {
-            const uint8_t *x = xs + (t * nsb + i) * KX4SCR, *q = b + 64;
+            const uint8_t *x = xs + (t * nsb + i) * KX4SCR;
             uint8_t *s = st + 144 * t;
             const v128_t yd = wasm_f32x4_splat(y[t * nsb + i].d);
             v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, summ;
@@ -618,8 +636,7 @@ INLINE void q4k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
         if (n_tok > 1) {                                                                                       \
             lo_ = wasm_v128_load(lv + 32 * u_), hi_ = wasm_v128_load(lv + 32 * u_ + 16);                       \
         } else {                                                                                               \
-            const v128_t w = wasm_v128_load(q + 16 * u_);                                                      \
-            lo_ = wasm_v128_and(w, k->m4), hi_ = wasm_v128_and(wasm_u16x8_shr(w, 4), k->m4);                  \
+            kx4_levels(q5, b, u_, &lo_, &hi_, k);                                                              \
         }                                                                                                      \
         acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(DOT32(xa, lo_, z), DOT32(xa, hi_, z)), sc)); \
     } while (0)
@@ -672,20 +689,30 @@ INLINE void q4k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
     }
 }
 
-/* Q4_K x4 weights (n_rows % 4 == 0): the tokens laid out in chunks that fit xbuf, then group
- * by group. */
-NOINLINE_X4 void mm_q4_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+/* Q4_K (q5 0) or Q5_K x4 weights (n_rows % 4 == 0): the tokens laid out in chunks that fit
+ * xbuf, then group by group. */
+INLINE void mm_k45_x4(int q5, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                      const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
     const qconsts k = qconsts_make();
+    const int32_t gb = nsb * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
     int32_t t0, gi;
     for (t0 = 0; t0 < n_tok; t0 += chunk) {
         const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
         uint8_t *st = xbuf + nt * nsb * KX4SCR;
         kx4_token(xq + t0 * nsb, nt * nsb, xbuf);
         for (gi = 0; gi < n_rows / 4; gi++)
-            q4k_x4_group(out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q4_K_X4_BLOCK, nsb, xbuf, xq + t0 * nsb, nt, st,
-                         st + 144 * nt, &k);
+            q4k_x4_group(q5, out + t0 * ldo + 4 * gi, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
     }
+}
+
+NOINLINE_X4 void mm_q4_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    mm_k45_x4(0, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
+}
+
+NOINLINE_X4 void mm_q5_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    mm_k45_x4(1, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
 }
 
 /* A token's layout for the Q6_K x4 kernel, per super-block (KX6SCR bytes): for each unit (jp,
@@ -829,8 +856,9 @@ MMK(mm_q2_k, MLLM_DTYPE_Q2_K)
 EXPORT("mllm_relaxed_quant")
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
                            const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
-    if (type == (MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4) || type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4)) {
-        /* kernels.h KERN_LAYOUT_Q4_K_X4, KERN_LAYOUT_Q6_K_X4 */
+    if (type == (MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4) || type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4) ||
+        type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4)) {
+        /* kernels.h KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4 */
         const int q6 = type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4);
         const int32_t nsb = n_in / QK_K, per_tok = q6 ? nsb * KX6SCR + 128 : nsb * KX4SCR + 144;
         const int32_t chunk = nsb ? (xbytes - KX_LEVELS) / per_tok : 0;
@@ -840,6 +868,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
             ((uintptr_t)xbuf & 15))
             return 0;
         if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4)) mm_q5_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else mm_q4_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         return 1;
     }

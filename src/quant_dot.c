@@ -267,6 +267,10 @@ void q4_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf) {
     k45_block(blk, offsetof(block_q4_K, scales), offsetof(block_q4_K, qs), -1, a, sums, sumf);
 }
 
+void q5_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf) {
+    k45_block(blk, offsetof(block_q5_K, scales), offsetof(block_q5_K, qs), (long)offsetof(block_q5_K, qh), a, sums, sumf);
+}
+
 float quant_k_finish(const float *sums, float sumf) {
     int l;
     for (l = 0; l < 8; ++l) sumf += sums[l];

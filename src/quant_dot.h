@@ -49,6 +49,7 @@ float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *a);
  * file's bytes) against the token's block a in order, then quant_k_finish gives the dot, bit
  * for bit. */
 void q4_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf);
+void q5_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf);
 /* The same for q6_k_dot_q8_k (no sumf term: finish with sumf = 0). */
 void q6_k_acc_q8_k(const void *blk, const void *a, float *sums);
 float quant_k_finish(const float *sums, float sumf);

@@ -376,7 +376,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
                            const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
 #endif
 
-/* The K types' x4 layouts (KERN_LAYOUT_Q4_K_X4, KERN_LAYOUT_Q6_K_X4; src/quant_k_x4.c): every
+/* The K types' x4 layouts (KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4; src/quant_k_x4.c): every
  * row's super-block comes back byte for byte (and its values through kern_embed_weights), and every matmul this build has (scalar,
  * SIMD128, relaxed with full and small scratch) gives on the repacked weights bit for bit the
  * scalar reference's output on the file's layout, for 4-24 rows, 1-17 tokens, random bytes
@@ -390,6 +390,7 @@ static void test_k_x4_layouts_equal_file_layout(void) {
         void (*block)(const void *, int64_t, int64_t, int64_t, void *);
         int32_t tok_bytes, state_bytes; /* the relaxed kernel's scratch per super-block and per token (and 1024 a call) */
     } K[] = {{MLLM_DTYPE_Q4_K, KERN_LAYOUT_Q4_K_X4, kern_q4_k_x4_block, 640, 144},
+             {MLLM_DTYPE_Q5_K, KERN_LAYOUT_Q5_K_X4, kern_q5_k_x4_block, 640, 144},
              {MLLM_DTYPE_Q6_K, KERN_LAYOUT_Q6_K_X4, kern_q6_k_x4_block, 512, 128}};
     static uint8_t wm[MAXR * (ROW / 256 * 210)], wx[MAXR * (ROW / 256 * 210)], tmp[4 * (ROW / 256 * 210)];
     static uint8_t am[MAXT * (ROW / 256 * 292)];

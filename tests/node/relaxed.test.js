@@ -104,7 +104,7 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });
 
-test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_K and Q6_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_K, Q5_K and Q6_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
@@ -123,7 +123,7 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
       const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/default-' + t + '.gguf'));
       const runs = [];
       // the reference: the file's layout on the SIMD128 kernels; then repacked weights
-      // (Q4_K, Q6_K: their x4 layouts) on SIMD128, and on relaxed on 1 and on 2 threads
+      // (Q4_K, Q5_K, Q6_K: their x4 layouts) on SIMD128, and on relaxed on 1 and on 2 threads
       out.repacked[t] = [];
       for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, false, true], [one, 1, true, true], [two, 2, true, true]]) {
         const model = eng.loadModel(bytes, { repack });
@@ -148,8 +148,8 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
   for (const t of types) {
     assert.deepEqual(r.diff[t], [0, 0, 0], `${t}: logits that differ from SIMD128's on the file layout (repacked on SIMD128, relaxed 1 thread, 2 threads)`);
   }
-  // the layer blocks' Q4_K and Q6_K matrices are repacked where the relaxed module runs, and only when asked
-  for (const t of ['q4_k_m', 'q6_k']) {
+  // the layer blocks' Q4_K, Q5_K and Q6_K matrices are repacked where the relaxed module runs, and only when asked
+  for (const t of ['q4_k_m', 'q5_k_m', 'q6_k']) {
     assert.ok(r.repacked[t][1] > 0, `${t} matrices repacked: ${r.repacked[t]}`);
     assert.deepEqual(r.repacked[t], [0, r.repacked[t][1], r.repacked[t][1], r.repacked[t][1]]);
   }
