@@ -8,6 +8,7 @@
 #include "kernels_quant.h"
 #include "mobilellm.h"
 #include "quant_ref.h"
+#include "quant_x4.h"
 
 /* The build's SIMD128 and relaxed kernels, where it has them. */
 #ifdef MLLM_KERNELS_SIMD128
@@ -33,6 +34,13 @@
     [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
             .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar,                                         \
             .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128), .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed)}
+/* ... and an x4 layout the relaxed kernels prefer (quant_x4.c, kernels_relaxed_x4quant.c) */
+#define QUANT_X4(id, nm, be, blk, lc, ac, lay)                                                               \
+    [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
+            .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar,                                         \
+            .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128), .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed), \
+            .scan_scales = lc##_scan_scales, .repack = kern_##lc##_to_x4,                                  \
+            .repack_layout = lay, .repack_preferred = kern_quant_x4_preferred}
 static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F32] = {.name = "F32", .block_elems = 1, .block_bytes = 4, .to_float = dequantize_row_f32,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_f32_scalar,
@@ -40,9 +48,9 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F16] = {.name = "F16", .block_elems = 1, .block_bytes = 2, .to_float = dequantize_row_f16,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_half_scalar,
                         .matmul_simd128 = SIMD128(kern_matmul_float_simd128)},
-    QUANT_R(MLLM_DTYPE_Q4_0, "Q4_0", QK4_0, block_q4_0, q4_0, MLLM_ACT_Q8_0),
+    QUANT_X4(MLLM_DTYPE_Q4_0, "Q4_0", QK4_0, block_q4_0, q4_0, MLLM_ACT_Q8_0, KERN_LAYOUT_Q4_0_X4),
     QUANT_R(MLLM_DTYPE_Q4_1, "Q4_1", QK4_1, block_q4_1, q4_1, MLLM_ACT_Q8_1),
-    QUANT_R(MLLM_DTYPE_Q5_0, "Q5_0", QK5_0, block_q5_0, q5_0, MLLM_ACT_Q8_0),
+    QUANT_X4(MLLM_DTYPE_Q5_0, "Q5_0", QK5_0, block_q5_0, q5_0, MLLM_ACT_Q8_0, KERN_LAYOUT_Q5_0_X4),
     QUANT_R(MLLM_DTYPE_Q5_1, "Q5_1", QK5_1, block_q5_1, q5_1, MLLM_ACT_Q8_1),
     [MLLM_DTYPE_Q8_0] = {.name = "Q8_0", .block_elems = MLLM_QK8_0, .block_bytes = sizeof(block_q8_0),
                          .to_float = dequantize_row_q8_0, .act = MLLM_ACT_Q8_0,
@@ -103,6 +111,7 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
 #undef FACTS
 #undef QUANT
 #undef QUANT_R
+#undef QUANT_X4
 
 static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL};
 

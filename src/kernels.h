@@ -54,6 +54,21 @@ enum {
      * 16-byte load then holds a quad of four rows in the relaxed dot's operand range, so the
      * dot leaves each row's partial sum in its own lane (kernels_relaxed.c). Same values. */
     KERN_LAYOUT_Q8_0_X4 = 1,
+    /* Q4_0 only, n_rows % 4 == 0 (kern_q4_0_to_x4): rows in groups of four, each group's
+     * blocks one after another, KERN_Q4_0_X4_BLOCK bytes per block of four rows: their four
+     * fp16 scales (row 0 first), then for each j = 0..3 sixteen bytes: rows 0..3's qs bytes
+     * 4j..4j+3 in row order (ggml's bytes unchanged: low nibble element 4j+i, high nibble
+     * element 16+4j+i). One 16-byte load and & 0x0f gives quad j of four rows (elements
+     * 4j..4j+3), >> 4 & 0x0f quad 4+j (elements 16+4j..), each row in its own lane of the
+     * relaxed dot (kernels_relaxed_x4quant.c). Same bytes as the file, rearranged. */
+    KERN_LAYOUT_Q4_0_X4 = 2,
+    /* Q5_0 only, n_rows % 4 == 0 (kern_q5_0_to_x4): as Q4_0_X4 with KERN_Q5_0_X4_BLOCK bytes
+     * per block of four rows: four fp16 scales, then five 16-byte vectors V0..V4 whose byte
+     * 4r+i belongs to row r: in Vj (j = 0..3) bits 0-4 are the 5-bit level of element 4j+i
+     * and bits 5-7 the low three bits of the level of element 16+4j+i; in V4 bits 2j, 2j+1
+     * are the top two bits of that level. So quad j is Vj & 0x1f (one op) and quad 4+j
+     * (Vj >> 5 & 7) | (V4 shifted & 0x18). Same bytes as the file, rearranged. */
+    KERN_LAYOUT_Q5_0_X4 = 3,
     /* Q4_K only, n_rows % 4 == 0 (kern_q4_k_to_x4): rows in groups of four, each group's
      * super-blocks one after another, KERN_Q4_K_X4_BLOCK bytes (the four rows' 4 x 144) each:
      *  - 0: the four rows' fp16 d, then 8: their fp16 dmin (row 0 first);
@@ -88,6 +103,8 @@ enum {
     KERN_LAYOUT_Q5_K_X4 = 6
 };
 #define KERN_Q8_0_X4_BLOCK 136
+#define KERN_Q4_0_X4_BLOCK 72
+#define KERN_Q5_0_X4_BLOCK 88
 #define KERN_Q4_K_X4_BLOCK 576
 #define KERN_Q6_K_X4_BLOCK 840
 #define KERN_Q5_K_X4_BLOCK 704
@@ -97,7 +114,9 @@ typedef struct kern_weights {
     uint32_t type;
     uint32_t layout;       /* KERN_LAYOUT_* */
     /* Q8_0: 1 when every block scale is +0 or a positive normal fp16 (as quantizers write
-     * them), which lets the SIMD decode convert the scales in one shift (model.c checks). */
+     * them), which lets the SIMD decode convert the scales in one shift (model.c checks).
+     * Q4_0, Q5_0: 1 when no block scale is subnormal (either sign), which lets the relaxed
+     * x4 kernels convert the scales in two ops (quant_x4.c's scans). */
     uint32_t plain_scales;
 } kern_weights;
 
@@ -175,6 +194,11 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
  * KERN_LAYOUT_Q8_0_X4, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
 void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+
+/* The same for Q4_0 into KERN_LAYOUT_Q4_0_X4 and Q5_0 into KERN_LAYOUT_Q5_0_X4 (quant_x4.c);
+ * tmp: scratch of 4 rows. */
+void kern_q4_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+void kern_q5_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 
 /* 1 where kern_matmul runs KERN_LAYOUT_Q8_0_X4 weights faster than the file's layout: SIMD
  * builds whose relaxed-SIMD kernels run in this engine. */

@@ -46,6 +46,20 @@ static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
     return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
 }
 
+/* One fp16 to f32, exactly for every half (subnormals, inf, nan) and without a table: for
+ * the relaxed module, which links nothing (codec.c's conversion has data). */
+static inline float f16_bits_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    float f;
+    if (e == 0) { /* zero or subnormal: m * 2^-24, exact in float */
+        f = (float)m * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 /* The fp16 scale bits of four Q8_0 weight blocks (d is the first field of a block_q8_0),
  * each in the high half of its u32 lane. */
 static inline v128_t scale_bits4(const block_q8_0 *a, const block_q8_0 *b, const block_q8_0 *c,
@@ -73,21 +87,26 @@ static inline v128_t hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
  * forward.c asks for them only where it may (reuse_hint). Figures: PERF_NOTES.md. */
 #define REUSE_LAG_BYTES 65536
 
+/* Steps per chunk: a step reads step_bytes (one row of each stretch). */
+static inline int64_t reuse_chunk_steps_bytes(int64_t step_bytes) {
+    return (REUSE_LAG_BYTES + step_bytes - 1) / step_bytes;
+}
+
 /* Steps per chunk: a step reads one row, nb blocks, of each of `streams` stretches. */
 static inline int64_t reuse_chunk_steps(int64_t nb, int64_t streams) {
-    const int64_t step = streams * nb * (int64_t)sizeof(block_q8_0);
-    return (REUSE_LAG_BYTES + step - 1) / step;
+    return reuse_chunk_steps_bytes(streams * nb * (int64_t)sizeof(block_q8_0));
 }
 
 /* One load of each 64-byte line of steps i0..i1-1: rows g * q + i0 .. g * q + i1 - 1 of
- * the rows at w, for each stretch g < streams. */
-static inline void touch_steps(const block_q8_0 *w, int64_t q, int64_t nb, int64_t streams, int64_t i0, int64_t i1) {
-    const int64_t len = (i1 - i0) * nb * (int64_t)sizeof(block_q8_0);
+ * row_bytes each from w, for each stretch g < streams. */
+static inline void touch_steps_bytes(const uint8_t *w, int64_t q, int64_t row_bytes, int64_t streams, int64_t i0,
+                                     int64_t i1) {
+    const int64_t len = (i1 - i0) * row_bytes;
     uint32_t acc = 0;
     int64_t g, k;
     if (len <= 0) return;
     for (g = 0; g < streams; g++) {
-        const uint8_t *p = (const uint8_t *)(w + (g * q + i0) * nb);
+        const uint8_t *p = w + (g * q + i0) * row_bytes;
         for (k = 0; k < len; k += 64) acc += p[k];
         acc += p[len - 1];
     }
@@ -96,10 +115,16 @@ static inline void touch_steps(const block_q8_0 *w, int64_t q, int64_t nb, int64
 
 /* After decode steps i0..i1-1 (a chunk of reuse_chunk_steps): touch the chunk before, and
  * the last chunk once it is done. */
+static inline void touch_after_chunk_bytes(const uint8_t *w, int64_t q, int64_t row_bytes, int64_t streams, int64_t i0,
+                                           int64_t i1, int64_t chunk) {
+    if (i0 > 0) touch_steps_bytes(w, q, row_bytes, streams, i0 - chunk, i0);
+    if (i1 == q) touch_steps_bytes(w, q, row_bytes, streams, i0, i1);
+}
+
+/* The same for rows of nb Q8_0 blocks. */
 static inline void touch_after_chunk(const block_q8_0 *w, int64_t q, int64_t nb, int64_t streams, int64_t i0,
                                      int64_t i1, int64_t chunk) {
-    if (i0 > 0) touch_steps(w, q, nb, streams, i0 - chunk, i0);
-    if (i1 == q) touch_steps(w, q, nb, streams, i0, i1);
+    touch_after_chunk_bytes((const uint8_t *)w, q, nb * (int64_t)sizeof(block_q8_0), streams, i0, i1, chunk);
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include "quant_blocks.h"
 #include "quant_dot.h"
 #include "quant_ref.h"
+#include "quant_x4.h"
 
 size_t kern_act_row_bytes(int act, int64_t n) {
     switch (act) {
@@ -26,11 +27,30 @@ void kern_quantize_act(int act, const float *x, void *y, int64_t n) {
     }
 }
 
+/* Row r of x4 weights (quant_x4.h) against token a, block by block in the dot's own order:
+ * a block's dot starts from 0 and the blocks add up as in the whole row's (the same sum). */
+static float x4_dot(const kern_weights *w, int64_t nb, int64_t r, const uint8_t *a, size_t ablock, quant_dot_fn dot) {
+    float sumf = 0.0f;
+    int64_t b;
+    for (b = 0; b < nb; b++) {
+        uint8_t blk[32]; /* a block_q4_0 or block_q5_0 */
+        quant_x4_block(w->layout, w->data, nb, r, b, blk);
+        sumf += dot(32, blk, a + (size_t)b * ablock);
+    }
+    return sumf;
+}
+
 static inline void matmul_dots(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                                const void *xq, int64_t n_tok, quant_dot_fn dot, int act) {
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
     const uint8_t *wr = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
     int64_t r, t;
+    if (quant_x4_layout(w->layout)) { /* Q4_0, Q5_0 repacked (kernels.h): the same values */
+        const int64_t nb = n_in / 32;
+        for (r = 0; r < n_rows; r++)
+            for (t = 0; t < n_tok; t++) out[t * ldo + r] = x4_dot(w, nb, r, a + (size_t)t * arow, arow / (size_t)nb, dot);
+        return;
+    }
     for (r = 0; r < n_rows; r++, wr += wrow) {
         for (t = 0; t < n_tok; t++) out[t * ldo + r] = dot(n_in, wr, a + (size_t)t * arow);
     }
@@ -113,6 +133,30 @@ DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 /* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
  * activations laid out once for the eight; eight streams, each a sequential read, as the Q8_0
  * decode reads them), then a group of four, the rest alone. */
+/* x4 weights (Q4_0, Q5_0 where relaxed SIMD is off): each group of four rows back in the
+ * file's layout on the stack, then the four-row dot; rows wider than the buffer go through
+ * the scalar reference. */
+#define X4_ROWS4_CAP (4 * 8192 / 32 * 22) /* four Q5_0 rows of 8192 */
+static void matmul_x4_dots4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                            const void *xq, int64_t n_tok, quant_dot4_fn dot4, quant_dot_fn dot, int act) {
+    uint8_t rows[X4_ROWS4_CAP] __attribute__((aligned(16)));
+    const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
+    const uint8_t *a = (const uint8_t *)xq;
+    int64_t r, t, k;
+    if (4 * wrow > sizeof rows || n_rows % 4) {
+        matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, dot, act);
+        return;
+    }
+    for (r = 0; r < n_rows; r += 4) {
+        quant_x4_rows4(w->layout, w->data, n_in / 32, r, rows);
+        for (t = 0; t < n_tok; t++) {
+            float o[4];
+            dot4(n_in, rows, wrow, a + (size_t)t * arow, o);
+            for (k = 0; k < 4; k++) out[t * ldo + r + k] = o[k];
+        }
+    }
+}
+
 static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                                  const void *xq, int64_t n_tok, quant_dot8_fn dot8, quant_dot4_fn dot4,
                                  quant_dot_fn dot, int act) {
@@ -120,6 +164,10 @@ static inline void matmul_dots8(float *out, int64_t ldo, const kern_weights *w, 
     const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
     const int64_t span = n_rows / 8;
     int64_t q, r, t, k;
+    if (quant_x4_layout(w->layout)) {
+        matmul_x4_dots4(out, ldo, w, n_in, n_rows, xq, n_tok, dot4, dot, act);
+        return;
+    }
     for (q = 0; q < span; q++) {
         const void *w2[2];
         w2[0] = wd + (size_t)q * wrow;
@@ -238,6 +286,12 @@ DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
                            const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
 
+/* src/kernels_relaxed_x4quant.c: Q4_0 and Q5_0 in their x4 layouts (kernels.h); flags:
+ * KERN_RELAXED_PLAIN_SCALES, KERN_RELAXED_REUSE. 0 without writing where the engine has no relaxed SIMD or for a
+ * call it does not take; n_tok 0: 1 where it runs, without touching out. */
+int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
+                             const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes, int32_t flags);
+
 /* The K types' token layout: 512 bytes per 256 inputs (kernels_relaxed_quant.c KSCR), so two
  * tokens of 16384 inputs; wider rows are declined. */
 #define RELAXED_QUANT_SCRATCH 65536
@@ -247,9 +301,14 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
     const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4 || w->layout == KERN_LAYOUT_Q5_K_X4 || w->layout == KERN_LAYOUT_Q6_K_X4;
     (void)x, (void)hints;
-    if ((w->layout != KERN_LAYOUT_ROWS && !x4) || n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX ||
-        ldo > INT32_MAX || n_tok < 1)
-        return 0;
+    if (n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX || ldo > INT32_MAX || n_tok < 1) return 0;
+    if (quant_x4_layout(w->layout)) /* Q4_0, Q5_0 repacked: src/kernels_relaxed_x4quant.c */
+        return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
+                                    (int32_t)n_tok, buf, (int32_t)sizeof buf,
+                                    (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) |
+                                        (hints.reuse ? KERN_RELAXED_REUSE : 0)) == 1;
+    if (w->layout != KERN_LAYOUT_ROWS && !x4) return 0;
+    /* the file's layout, or Q4_K, Q5_K, Q6_K repacked: src/kernels_relaxed_quant.c */
     return mllm_relaxed_quant((int32_t)w->type | (x4 ? KERN_RELAXED_QUANT_X4 : 0), out, (int32_t)ldo, w->data,
                               (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
 }
@@ -260,6 +319,15 @@ int kern_quant_relaxed_takes(uint32_t type) {
 }
 #endif
 #endif
+
+int kern_quant_x4_preferred(void) {
+#if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
+    uint8_t buf[16] __attribute__((aligned(16)));
+    return mllm_relaxed_x4quant(MLLM_DTYPE_Q4_0, NULL, 0, NULL, 32, 0, NULL, 0, buf, 0, 0) == 1;
+#else
+    return 0;
+#endif
+}
 
 int kern_k_x4_preferred(void) {
 #if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)

@@ -46,6 +46,10 @@ int kern_quant_relaxed_takes(uint32_t type);
 #endif
 #endif
 
+/* 1 where kern_matmul runs Q4_0 and Q5_0 weights faster in their x4 layouts (kernels.h):
+ * SIMD builds whose relaxed-SIMD module runs in this engine (dtype.c's repack_preferred). */
+int kern_quant_x4_preferred(void);
+
 /* Activations of one row x (n floats, a multiple of the format's block) in format act
  * (MLLM_ACT_Q8_0, _Q8_1, _Q8_K) at y; bit-identical to ggml's quantize_row_*_ref. */
 void kern_quantize_act(int act, const float *x, void *y, int64_t n);

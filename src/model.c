@@ -363,8 +363,8 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
 }
 
 /* The layer blocks' matrices into their type's repacked layout, in place, where this build's
- * kernels prefer it (mllm_model_params.repack; Q8_0: KERN_LAYOUT_Q8_0_X4; Q4_K, Q6_K: their
- * x4 layouts). The head too where its type can read a repacked row back (dtype.h
+ * kernels prefer it (mllm_model_params.repack; dtype.c's repack rows: Q8_0, Q4_0, Q5_0, Q4_K,
+ * Q5_K, Q6_K). The head too where its type can read a repacked row back (dtype.h
  * repacked_block): it may be the token embedding, read a row at a time. Out of memory for the
  * 4-row scratch leaves the file's layout, which works too. */
 static void repack_one(mllm_model *m, const gguf_tensor *t, void *tmp) {

@@ -5,7 +5,8 @@
 // tests/browser/driver.js — to tools/bench_page/, and runs this project's engine and wllama
 // (llama.cpp in wasm) on the same GGUF in the same browser. Prints one JSON line per run.
 //   node tools/bench_browser.js MODEL [--engine chromium|firefox|webkit]
-//        [--runs mobilellm,wllama,mobilellm-nosimd,mobilellm-norelaxed] [-p 128] [-n 64] [--threads 1] [--reps 1]
+//        [--runs mobilellm,wllama,mobilellm-nosimd,mobilellm-norelaxed,mobilellm-norepack] [-p 128] [-n 64] [--threads 1] [--reps 1]
+// (mobilellm-norepack: the weights kept in the file's layout, loadModelAt's repack: false)
 import { createServer } from 'node:http';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,7 @@ export async function benchBrowser(o) {
         const opts = { modelUrl, P: job.P ?? o.P ?? 128, N: job.N ?? o.N ?? 64, threads: job.threads ?? o.threads ?? 1 };
         if (run === 'mobilellm-nosimd') opts.simd = false;
         if (run === 'mobilellm-norelaxed') opts.relaxedSimd = false;
+        if (run === 'mobilellm-norepack') opts.repack = false;
         const result = await b.evaluate(([e, op]) => window.bench(e, op), [which, opts]);
         result.cross_origin_isolated = isolated;
         result.browser = b.version;

@@ -262,8 +262,8 @@ export class Engine {
    * alloc() of `size` bytes), e.g. streamed there chunk by chunk so that no whole-file copy
    * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
    * repack: false keeps the weights in the file's layout; by default, where the relaxed-SIMD
-   * kernels run, the layer blocks' Q8_0 rows are interleaved in place for them at load
-   * (src/kernels.h KERN_LAYOUT_Q8_0_X4; same results).
+   * kernels run, the layer blocks' Q8_0, Q4_0 and Q5_0 rows are interleaved in place for them
+   * at load (src/kernels.h KERN_LAYOUT_Q8_0_X4, _Q4_0_X4, _Q5_0_X4; same results).
    * @param {number} data
    * @param {number} size
    * @param {{repack?: boolean}} [opts]

@@ -39,11 +39,12 @@ WASM_LD_RELAXED ?= wasm-ld-19
 RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd128 -mrelaxed-simd -mllvm -disable-lsr \
   -ffp-contract=off -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
-  --export=mllm_relaxed_quant
+  --export=mllm_relaxed_quant --export=mllm_relaxed_x4quant
 # the threads build's memory maximum (MAXIMUM_MEMORY=4GB), in 64 KiB pages
 RELAXED_MAX_PAGES := 65536
-# the module's sources: the Q8_0 kernels and the 4/5/6-bit types' (src/kernels_relaxed_quant.c)
-RELAXED_SRC := kernels_relaxed kernels_relaxed_quant
+# the module's sources: the Q8_0 kernels, the 4/5/6-bit types' (src/kernels_relaxed_quant.c) and Q4_0/Q5_0 on
+# their x4 layouts (src/kernels_relaxed_x4quant.c)
+RELAXED_SRC := kernels_relaxed kernels_relaxed_quant kernels_relaxed_x4quant
 RELAXED_HDR := src/codec.h src/kernels.h src/kernels_q8_simd.h src/dtype.h src/quant_blocks.h src/quant_k_simd.h wasm_build/wasm.mk
 
 build/relaxed/%.o: src/%.c $(RELAXED_HDR) | build/.apt-stamp

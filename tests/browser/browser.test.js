@@ -30,6 +30,7 @@ const GREEDY = { temperature: 0, repeatPenalty: 1, ignoreEos: true };
 let b;
 let srv, work, tinyBytes, size;
 let relaxedTestBuilt = false;
+let x4TestBuilt = false;
 /** Whether this CPU has AVX-VNNI, where V8 computes relaxed SIMD's int8 dot exactly. */
 const VNNI = /\bavx_vnni\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
 
@@ -456,6 +457,27 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.equal(e2e.relaxed, vnni);
     assert.equal(e2e.n, 32000);
     assert.equal(e2e.diff, 0, 'bit-identical logits with and without the relaxed kernel');
+  });
+
+  test('x4 kernels: the scalar, SIMD128 and (where the relaxed module compiles) relaxed-SIMD matmuls of Q4_0 and Q5_0 on their x4 layouts equal the file layout bit for bit (tests/c/test_quant_x4.c)', async () => {
+    // Built once per run as the SIMD builds link the relaxed module; their operands stay in
+    // 0..127, so no CPU feature gates them: in Chromium they must run.
+    const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+    const out = path.join(root, 'build', 'relaxed_test');
+    fs.mkdirSync(out, { recursive: true });
+    if (!x4TestBuilt) execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
+      '-Isrc', '-Itests/c', 'tests/c/test_quant_x4.c', ...KERNEL_SOURCES, '-s', 'ALLOW_MEMORY_GROWTH=1', '-s', 'ENVIRONMENT=web',
+      '-s', 'SINGLE_FILE=1', '-s', 'MODULARIZE=1', '-s', 'EXPORT_ES6=1', '-o', path.join(out, 'test_quant_x4.mjs')],
+    { cwd: root, env: { ...process.env, NODE_PATH: '/usr/share/nodejs' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    x4TestBuilt = true;
+    const lines = await b.evaluate(async (url) => {
+      const got = [];
+      await (await import(url)).default({ print: (s) => got.push(s), printErr: (s) => got.push(s) });
+      return got;
+    }, `${srv.url}/build/relaxed_test/test_quant_x4.mjs`);
+    const text = lines.join('\n');
+    assert.match(text, /quant_x4: 5 passed, 0 failed/, text);
+    if (engine === 'chromium') assert.match(text, /relaxed x4 outputs compared: \d{6,}/, text);
   });
 
   test('a Hugging Face torch.save checkpoint converts in the worker and matches the PyTorch logits', async () => {

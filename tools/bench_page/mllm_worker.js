@@ -5,7 +5,7 @@ import { Engine } from '../../wasm_build/engine.js';
 import { runBench } from '../../wasm_build/bench_procedure.js';
 
 self.onmessage = async (e) => {
-  const { modelUrl, P = 128, N = 64, simd, threads = 1, relaxedSimd = true } = e.data;
+  const { modelUrl, P = 128, N = 64, simd, threads = 1, relaxedSimd = true, repack = true } = e.data;
   try {
     const eng = await Engine.create(simd === undefined ? { threads } : { simd, threads });
     const t0 = performance.now();
@@ -23,7 +23,7 @@ self.onmessage = async (e) => {
     }
     if (at !== size) throw new Error(`${modelUrl}: ${at} of ${size} bytes arrived`);
     const t1 = performance.now();
-    const model = eng.loadModelAt(data, size);
+    const model = eng.loadModelAt(data, size, { repack });
     const t2 = performance.now();
     const speed = runBench(model, { promptTokens: P, genTokens: N, threads, relaxedSimd });
     const i = model.info;
@@ -33,7 +33,7 @@ self.onmessage = async (e) => {
       prompt_tokens: P, gen_tokens: N, file_mb: +(size / 1048576).toFixed(1), fetch_ms: +(t1 - t0).toFixed(1),
       load_ms: +(t2 - t1).toFixed(1), heap_mb: +(eng.heapBytes / 1048576).toFixed(1),
       kv_mb: +(i.nLayerEffective * nCtx * i.nHeadKv * i.headDim * 2 * 4 / 1048576).toFixed(2), n_ctx: nCtx,
-      simd: eng.build.simd, relaxed: eng.build.relaxed && relaxedSimd, threads: eng.build.threads, build: eng.build.url.split('/').pop() });
+      repacked: i.repacked, simd: eng.build.simd, relaxed: eng.build.relaxed && relaxedSimd, threads: eng.build.threads, build: eng.build.url.split('/').pop() });
   } catch (err) {
     self.postMessage({ error: String(err?.stack ?? err) });
   }

@@ -1,0 +1,171 @@
+/* quant_x4.c — Q4_0 and Q5_0 into and out of their interleaved layouts (kernels.h
+ * KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4): the load-time repack, in place, and one block or
+ * four rows back, for the kernels that read the file's layout. */
+#include "quant_x4.h"
+
+#include <string.h>
+#ifdef MLLM_KERNELS_SIMD128
+#include <wasm_simd128.h>
+#endif
+
+#include "quant_blocks.h"
+
+QUANT_STATIC_ASSERT(KERN_Q4_0_X4_BLOCK == 4 * sizeof(block_q4_0), q4_0_x4_block);
+QUANT_STATIC_ASSERT(KERN_Q5_0_X4_BLOCK == 4 * sizeof(block_q5_0), q5_0_x4_block);
+
+int quant_x4_layout(uint32_t layout) { return layout == KERN_LAYOUT_Q4_0_X4 || layout == KERN_LAYOUT_Q5_0_X4; }
+
+int32_t quant_x4_block_bytes(uint32_t layout) {
+    return layout == KERN_LAYOUT_Q4_0_X4 ? KERN_Q4_0_X4_BLOCK : layout == KERN_LAYOUT_Q5_0_X4 ? KERN_Q5_0_X4_BLOCK : 0;
+}
+
+/* Q5_0 block's 5-bit level of element e (0..31). */
+static unsigned q5_level(const block_q5_0 *x, int e) {
+    uint32_t qh;
+    memcpy(&qh, x->qh, 4);
+    return (unsigned)((e < 16 ? x->qs[e] & 15 : x->qs[e - 16] >> 4) | (((qh >> e) & 1u) << 4));
+}
+
+/* One block of four rows (r0..r3 in the file's layout) into its x4 block at o. */
+static void pack_q4_0(const block_q4_0 *const *rows, uint8_t *o) {
+    int r, j, i;
+    for (r = 0; r < 4; r++) memcpy(o + 2 * r, &rows[r]->d, 2);
+    for (j = 0; j < 4; j++)
+        for (r = 0; r < 4; r++)
+            for (i = 0; i < 4; i++) o[8 + 16 * j + 4 * r + i] = rows[r]->qs[4 * j + i];
+}
+
+static void pack_q5_0(const block_q5_0 *const *rows, uint8_t *o) {
+    int r, j, i;
+    for (r = 0; r < 4; r++) memcpy(o + 2 * r, &rows[r]->d, 2);
+    memset(o + 8 + 64, 0, 16);
+    for (j = 0; j < 4; j++)
+        for (r = 0; r < 4; r++)
+            for (i = 0; i < 4; i++) {
+                const unsigned lo = q5_level(rows[r], 4 * j + i), hi = q5_level(rows[r], 16 + 4 * j + i);
+                o[8 + 16 * j + 4 * r + i] = (uint8_t)(lo | (hi & 7u) << 5);
+                o[8 + 64 + 4 * r + i] |= (uint8_t)((hi >> 3) << (2 * j));
+            }
+}
+
+/* The file layout's n_rows rows (n_rows % 4 == 0) of nb blocks to x4, a group of four at a
+ * time through tmp (4 rows). */
+static void to_x4(uint32_t layout, void *w, int64_t n_in, int64_t n_rows, void *tmp) {
+    const int64_t nb = n_in / 32;
+    const size_t bb = (size_t)quant_x4_block_bytes(layout) / 4, group = (size_t)(4 * nb) * bb;
+    uint8_t *g = (uint8_t *)w;
+    int64_t r0, b;
+    int r;
+    for (r0 = 0; r0 + 4 <= n_rows; r0 += 4, g += group) {
+        memcpy(tmp, g, group);
+        for (b = 0; b < nb; b++) {
+            const void *rows[4];
+            for (r = 0; r < 4; r++) rows[r] = (const uint8_t *)tmp + ((size_t)r * (size_t)nb + (size_t)b) * bb;
+            if (layout == KERN_LAYOUT_Q4_0_X4) pack_q4_0((const block_q4_0 *const *)rows, g + (size_t)b * 4 * bb);
+            else pack_q5_0((const block_q5_0 *const *)rows, g + (size_t)b * 4 * bb);
+        }
+    }
+}
+
+void kern_q4_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) { to_x4(KERN_LAYOUT_Q4_0_X4, w, n_in, n_rows, tmp); }
+
+void kern_q5_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) { to_x4(KERN_LAYOUT_Q5_0_X4, w, n_in, n_rows, tmp); }
+
+void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64_t b, void *out) {
+    const size_t bytes = (size_t)quant_x4_block_bytes(layout);
+    const uint8_t *o = (const uint8_t *)w + (size_t)((r / 4) * nb + b) * bytes, *v = o + 8 + 4 * (r % 4);
+    int j, i;
+    if (layout == KERN_LAYOUT_Q4_0_X4) {
+        block_q4_0 *x = (block_q4_0 *)out;
+        memcpy(&x->d, o + 2 * (r % 4), 2);
+        for (j = 0; j < 4; j++)
+            for (i = 0; i < 4; i++) x->qs[4 * j + i] = v[16 * j + i];
+    } else {
+        block_q5_0 *x = (block_q5_0 *)out;
+        uint32_t qh = 0;
+        memcpy(&x->d, o + 2 * (r % 4), 2);
+        for (j = 0; j < 4; j++)
+            for (i = 0; i < 4; i++) {
+                const unsigned lo = v[16 * j + i] & 31u, hi = (unsigned)(v[16 * j + i] >> 5) | ((v[64 + i] >> (2 * j)) & 3u) << 3;
+                x->qs[4 * j + i] = (uint8_t)((lo & 15u) | (hi & 15u) << 4);
+                qh |= (uint32_t)(lo >> 4) << (4 * j + i) | (uint32_t)(hi >> 4) << (16 + 4 * j + i);
+            }
+        memcpy(x->qh, &qh, 4);
+    }
+}
+
+#ifdef MLLM_KERNELS_SIMD128
+/* Four vectors whose lane k holds row k's 4 bytes j (vector j) to row k's 16 bytes at o[k]:
+ * a 4 x 4 transpose of 32-bit lanes. */
+static void transpose_store(v128_t v0, v128_t v1, v128_t v2, v128_t v3, uint8_t *const *o) {
+    const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
+    const v128_t t2 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+    wasm_v128_store(o[0], wasm_i64x2_shuffle(t0, t2, 0, 2));
+    wasm_v128_store(o[1], wasm_i64x2_shuffle(t0, t2, 1, 3));
+    wasm_v128_store(o[2], wasm_i64x2_shuffle(t1, t3, 0, 2));
+    wasm_v128_store(o[3], wasm_i64x2_shuffle(t1, t3, 1, 3));
+}
+#endif
+
+void quant_x4_rows4(uint32_t layout, const void *w, int64_t nb, int64_t r, void *out) {
+    const size_t bb = (size_t)quant_x4_block_bytes(layout) / 4;
+    int64_t k, b;
+#ifdef MLLM_KERNELS_SIMD128
+    /* the SIMD128 matmul's way back (relaxed SIMD turned off): vector moves, not bytes */
+    const uint8_t *g = (const uint8_t *)w + (size_t)(r / 4) * (size_t)nb * 4 * bb;
+    for (b = 0; b < nb; b++, g += 4 * bb) {
+        uint8_t *o[4];
+        for (k = 0; k < 4; k++) {
+            o[k] = (uint8_t *)out + ((size_t)k * (size_t)nb + (size_t)b) * bb;
+            memcpy(o[k], g + 2 * k, 2);
+            o[k] += bb - 16; /* qs, the last 16 bytes of both blocks */
+        }
+        if (layout == KERN_LAYOUT_Q4_0_X4) {
+            transpose_store(wasm_v128_load(g + 8), wasm_v128_load(g + 24), wasm_v128_load(g + 40), wasm_v128_load(g + 56), o);
+        } else { /* levels as kernels.h says, to ggml's nibbles and fifth bits */
+            const v128_t m0f = wasm_i8x16_splat(0x0f), m1f = wasm_i8x16_splat(0x1f), m07 = wasm_i8x16_splat(7);
+            const v128_t m18 = wasm_i8x16_splat(0x18), v4 = wasm_v128_load(g + 72);
+            v128_t q[4];
+            uint32_t qh[4] = {0, 0, 0, 0};
+            int j;
+            for (j = 0; j < 4; j++) {
+                const v128_t v = wasm_v128_load(g + 8 + 16 * j);
+                const v128_t top = j == 0 ? wasm_i16x8_shl(v4, 3) : j == 1 ? wasm_i16x8_shl(v4, 1)
+                                 : j == 2 ? wasm_u16x8_shr(v4, 1) : wasm_u16x8_shr(v4, 3);
+                const v128_t lo = wasm_v128_and(v, m1f);
+                const v128_t hi = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(v, 5), m07), wasm_v128_and(top, m18));
+                const uint32_t bl = (uint32_t)wasm_i8x16_bitmask(wasm_i16x8_shl(lo, 3)); /* bit 4 to the sign */
+                const uint32_t bh = (uint32_t)wasm_i8x16_bitmask(wasm_i16x8_shl(hi, 3));
+                q[j] = wasm_v128_or(wasm_v128_and(lo, m0f), wasm_i16x8_shl(wasm_v128_and(hi, m0f), 4));
+                for (k = 0; k < 4; k++) qh[k] |= ((bl >> (4 * k)) & 15u) << (4 * j) | ((bh >> (4 * k)) & 15u) << (16 + 4 * j);
+            }
+            transpose_store(q[0], q[1], q[2], q[3], o);
+            for (k = 0; k < 4; k++) memcpy(o[k] - 4, &qh[k], 4);
+        }
+    }
+#else
+    for (k = 0; k < 4; k++)
+        for (b = 0; b < nb; b++) quant_x4_block(layout, w, nb, r + k, b, (uint8_t *)out + ((size_t)k * (size_t)nb + (size_t)b) * bb);
+#endif
+}
+
+/* The scales at stride bb: first inf/nan block or -1; *plain: none subnormal. */
+static int64_t scan(const uint8_t *p, size_t bb, int64_t nb, int *plain) {
+    int64_t b;
+    *plain = 1;
+    for (b = 0; b < nb; b++, p += bb) {
+        uint16_t h;
+        memcpy(&h, p, 2); /* d is the first field of both blocks */
+        if ((h & 0x7c00) == 0x7c00) return b;
+        if ((h & 0x7c00) == 0 && (h & 0x3ff) != 0) *plain = 0;
+    }
+    return -1;
+}
+
+int64_t q4_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
+    return scan((const uint8_t *)blocks, sizeof(block_q4_0), nb, plain);
+}
+
+int64_t q5_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
+    return scan((const uint8_t *)blocks, sizeof(block_q5_0), nb, plain);
+}

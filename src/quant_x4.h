@@ -1,0 +1,30 @@
+/* quant_x4.h — the interleaved layouts of Q4_0 and Q5_0 (kernels.h KERN_LAYOUT_Q4_0_X4,
+ * KERN_LAYOUT_Q5_0_X4): the way back to the file's blocks for the kernels that read rows, and
+ * the load-time scale scans that tell the relaxed x4 kernels their scales' form. The repacks
+ * themselves are kernels.h's kern_q4_0_to_x4 / kern_q5_0_to_x4. */
+#ifndef MLLM_QUANT_X4_H
+#define MLLM_QUANT_X4_H
+
+#include <stdint.h>
+
+#include "kernels.h"
+
+/* 1 for the x4 layouts of this file. */
+int quant_x4_layout(uint32_t layout);
+
+/* Bytes per block of four rows of layout (72, 88), 0 for others. */
+int32_t quant_x4_block_bytes(uint32_t layout);
+
+/* Row r's block b of an x4 matrix with nb blocks per row, back in the file's layout
+ * (a block_q4_0 or block_q5_0, by layout) at out. */
+void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64_t b, void *out);
+
+/* Four rows from row r (r % 4 == 0) of an x4 matrix back in the file's layout at out. */
+void quant_x4_rows4(uint32_t layout, const void *w, int64_t nb, int64_t r, void *out);
+
+/* dtype.c's scan_scales of Q4_0 and Q5_0: the first block whose scale is inf or nan, or -1;
+ * *plain = 1 when no scale is subnormal (kern_weights.plain_scales). */
+int64_t q4_0_scan_scales(const void *blocks, int64_t nb, int *plain);
+int64_t q5_0_scan_scales(const void *blocks, int64_t nb, int *plain);
+
+#endif
