@@ -64,9 +64,24 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
                          .to_float = q8_1_dequantize},
     QUANT_R(MLLM_DTYPE_Q2_K, "Q2_K", QK_K, block_q2_K, q2_k, MLLM_ACT_Q8_K),
     QUANT_R(MLLM_DTYPE_Q3_K, "Q3_K", QK_K, block_q3_K, q3_k, MLLM_ACT_Q8_K),
-    QUANT_R(MLLM_DTYPE_Q4_K, "Q4_K", QK_K, block_q4_K, q4_k, MLLM_ACT_Q8_K),
-    QUANT_R(MLLM_DTYPE_Q5_K, "Q5_K", QK_K, block_q5_K, q5_k, MLLM_ACT_Q8_K),
-    QUANT_R(MLLM_DTYPE_Q6_K, "Q6_K", QK_K, block_q6_K, q6_k, MLLM_ACT_Q8_K),
+    [MLLM_DTYPE_Q4_K] = {.name = "Q4_K", .block_elems = QK_K, .block_bytes = sizeof(block_q4_K),
+                         .to_float = q4_k_dequantize, .act = MLLM_ACT_Q8_K, .matmul_scalar = kern_matmul_q4_k_scalar,
+                         .matmul_simd128 = SIMD128(kern_matmul_q4_k_simd128),
+                         .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed), .repack = kern_q4_k_to_x4,
+                         .repack_layout = KERN_LAYOUT_Q4_K_X4, .repack_preferred = kern_k_x4_preferred,
+                         .repacked_block = kern_q4_k_x4_block},
+    [MLLM_DTYPE_Q5_K] = {.name = "Q5_K", .block_elems = QK_K, .block_bytes = sizeof(block_q5_K),
+                         .to_float = q5_k_dequantize, .act = MLLM_ACT_Q8_K, .matmul_scalar = kern_matmul_q5_k_scalar,
+                         .matmul_simd128 = SIMD128(kern_matmul_q5_k_simd128),
+                         .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed), .repack = kern_q5_k_to_x4,
+                         .repack_layout = KERN_LAYOUT_Q5_K_X4, .repack_preferred = kern_k_x4_preferred,
+                         .repacked_block = kern_q5_k_x4_block},
+    [MLLM_DTYPE_Q6_K] = {.name = "Q6_K", .block_elems = QK_K, .block_bytes = sizeof(block_q6_K),
+                         .to_float = q6_k_dequantize, .act = MLLM_ACT_Q8_K, .matmul_scalar = kern_matmul_q6_k_scalar,
+                         .matmul_simd128 = SIMD128(kern_matmul_q6_k_simd128),
+                         .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed), .repack = kern_q6_k_to_x4,
+                         .repack_layout = KERN_LAYOUT_Q6_K_X4, .repack_preferred = kern_k_x4_preferred,
+                         .repacked_block = kern_q6_k_x4_block},
     [MLLM_DTYPE_Q8_K] = {.name = "Q8_K", .block_elems = QK_K, .block_bytes = sizeof(block_q8_K),
                          .to_float = q8_k_dequantize},
     FACTS(MLLM_DTYPE_IQ2_XXS, "IQ2_XXS", 256, 66),
@@ -99,7 +114,7 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
 #undef QUANT_R
 #undef QUANT_X4
 
-static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL};
+static const dtype_traits no_type = {NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL};
 
 const dtype_traits *dtype_traits_of(uint32_t type) { return type < MLLM_DTYPE_COUNT ? &table[type] : &no_type; }
 

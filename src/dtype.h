@@ -73,6 +73,7 @@ typedef void (*dtype_to_float_fn)(const void *src, float *dst, int64_t n);
 typedef int64_t (*dtype_scan_fn)(const void *blocks, int64_t nb, int *plain);
 /* Rearrange n_rows rows in place into the type's repacked layout; tmp: scratch of 4 rows. */
 typedef void (*dtype_repack_fn)(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+typedef void (*dtype_block_back_fn)(const void *w, int64_t nb, int64_t r, int64_t i, void *blk);
 
 typedef struct dtype_traits {
     const char *name;              /* ggml's ("Q4_K"); NULL for a retired id */
@@ -87,6 +88,10 @@ typedef struct dtype_traits {
     dtype_repack_fn repack;        /* into repack_layout, where repack_preferred; or NULL */
     uint32_t repack_layout;        /* the KERN_LAYOUT_* repack gives */
     int (*repack_preferred)(void); /* 1 where this build's kernels run the repacked layout faster */
+    /* Row r's block i of a repacked matrix (nb blocks a row) back in the file's bytes, or NULL.
+     * Where it is there, a matrix whose rows are also read one at a time (the token embedding,
+     * the head when tied) may be repacked too: kern_embed_weights reads it through this. */
+    dtype_block_back_fn repacked_block;
 } dtype_traits;
 
 /* The row of any id; ids past the table get an all-zero row (name NULL). */

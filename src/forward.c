@@ -295,11 +295,12 @@ void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t po
     const mllm_model *m = c->m;
     const mllm_hparams *hp = &m->hp;
     const int64_t d = hp->n_embd, ff = hp->n_ff;
+    const kern_weights embd = model_kernel_weights(m, m->tok_embd);
     int32_t t, l;
 
     for (t = 0; t < n; t++) {
         const int32_t pos = batch ? batch[t].pos : pos0 + t;
-        kern_embed(c->x + t * d, m->tok_embd->data, m->tok_embd->type, batch ? batch[t].token : tokens[t], d);
+        kern_embed_weights(c->x + t * d, &embd, batch ? batch[t].token : tokens[t], d);
         kern_rope_table(c->rope + (size_t)t * hp->n_rot, pos, hp->n_rot, hp->rope_theta);
         if (hp->rope_theta_swa != hp->rope_theta) /* the windowed blocks' own base, the second half */
             kern_rope_table(c->rope + ((size_t)c->n_batch + (size_t)t) * hp->n_rot, pos, hp->n_rot, hp->rope_theta_swa);

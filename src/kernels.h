@@ -69,11 +69,46 @@ enum {
      * and bits 5-7 the low three bits of the level of element 16+4j+i; in V4 bits 2j, 2j+1
      * are the top two bits of that level. So quad j is Vj & 0x1f (one op) and quad 4+j
      * (Vj >> 5 & 7) | (V4 shifted & 0x18). Same bytes as the file, rearranged. */
-    KERN_LAYOUT_Q5_0_X4 = 3
+    KERN_LAYOUT_Q5_0_X4 = 3,
+    /* Q4_K only, n_rows % 4 == 0 (kern_q4_k_to_x4): rows in groups of four, each group's
+     * super-blocks one after another, KERN_Q4_K_X4_BLOCK bytes (the four rows' 4 x 144) each:
+     *  - 0: the four rows' fp16 d, then 8: their fp16 dmin (row 0 first);
+     *  - 16: their 6-bit scales and mins as four vectors of 16 bytes V0..V3: V0 = the scale
+     *    pairs of sub-blocks (0, 1) then (2, 3), V1 of (4, 5) then (6, 7), each pair
+     *    [row 0: s_j, s_j+1, row 1: ..., row 3: ...]; V2, V3 the mins likewise. Stored as
+     *    V0 | V1 << 4 (low nibbles, 16 bytes), V2 | V3 << 4, then the top two bits of
+     *    V0..V3 in bits 0-1, 2-3, 4-5, 6-7 of 16 bytes;
+     *  - 64: for each sub-block pair jp = 0..3 and lane k = 0..7 (ggml's eight float lanes,
+     *    element % 8), 16 bytes: byte 8 rr + 4 s + m holds element 32 (2 jp + s) + k + 8 m
+     *    of row rr (low nibble) and of row rr + 2 (high nibble).
+     * Each 16 bytes of levels then give two relaxed dots whose lanes are one row's sum of one
+     * sub-block in one float lane, with no byte shuffles (kernels_relaxed_quant.c). Same
+     * values: kern_q4_k_x4_block gives any row's super-block back. */
+    KERN_LAYOUT_Q4_K_X4 = 4,
+    /* Q6_K only, n_rows % 4 == 0 (kern_q6_k_to_x4): as Q4_K's, KERN_Q6_K_X4_BLOCK bytes (4 x 210)
+     * a super-block of four rows:
+     *  - 0: the int8 scales, for each sub-block pair jp = 0..7 eight bytes [row 0: s_2jp,
+     *    s_2jp+1, row 1: ..., row 3: ...];
+     *  - 64: for each jp and each four lanes k0 = 0, 4, 48 bytes: the 6-bit levels of the units
+     *    (jp, k0 + u), u = 0..3, 16 a unit, byte p = 4 rr + 2 s + m holding row rr's element
+     *    16 (2 jp + s) + k + 8 m: low nibbles of u = 0, 1 (low, high) in 16 bytes, of u = 2, 3
+     *    in 16 more, then the top two bits of u = 0..3 in bits 0-1, 2-3, 4-5, 6-7 of 16 bytes;
+     *  - 832: the four rows' fp16 d.
+     * One relaxed i16 dot of a unit leaves each row's two sub-blocks' lane-k pair in int16s
+     * ready for the scales (kernels_relaxed_quant.c). */
+    KERN_LAYOUT_Q6_K_X4 = 5,
+    /* Q5_K only (kern_q5_k_to_x4): Q4_K's x4 layout of the four rows' low four bits, scales,
+     * mins, d and dmin (KERN_Q5_K_X4_BLOCK = 4 x 176 bytes a super-block), then at 576 their
+     * fifth bits, 16 bytes for each four units u = 4c .. 4c + 3: bit 2 (u % 4) of byte p the
+     * fifth bit of the low nibble's level in unit u's byte p, bit 2 (u % 4) + 1 the high's. */
+    KERN_LAYOUT_Q5_K_X4 = 6
 };
 #define KERN_Q8_0_X4_BLOCK 136
 #define KERN_Q4_0_X4_BLOCK 72
 #define KERN_Q5_0_X4_BLOCK 88
+#define KERN_Q4_K_X4_BLOCK 576
+#define KERN_Q6_K_X4_BLOCK 840
+#define KERN_Q5_K_X4_BLOCK 704
 
 typedef struct kern_weights {
     const void *data;
@@ -156,6 +191,9 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 /* The call feeds the dot's second operand values above 127 (IQ4_NL's levels + 128 on the x4
  * layout): the loader runs it only where mllm_relaxed_probe passed, as the Q8_0 kernels. */
 #define KERN_RELAXED_UNSIGNED 0x8
+/* Or-ed into the type argument of the relaxed module's mllm_relaxed_quant: the weights are in
+ * the type's x4 layout (Q4_K, Q5_K, Q6_K: KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4). */
+#define KERN_RELAXED_QUANT_X4 0x100
 
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
  * KERN_LAYOUT_Q8_0_X4, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
@@ -171,6 +209,23 @@ void kern_iq4_nl_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 /* 1 where kern_matmul runs KERN_LAYOUT_Q8_0_X4 weights faster than the file's layout: SIMD
  * builds whose relaxed-SIMD kernels run in this engine. */
 int kern_q8_0_x4_preferred(void);
+
+/* Rearrange n_rows (a multiple of 4) Q4_K rows of n_in elements (a multiple of 256) to
+ * KERN_LAYOUT_Q4_K_X4, in place (src/quant_k_x4.c); tmp: scratch of 4 rows (4 * n_in / 256 * 144
+ * bytes). */
+void kern_q4_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+/* Row r's super-block i of a KERN_LAYOUT_Q4_K_X4 matrix of nsb super-blocks a row, back in
+ * the file's bytes (a block_q4_K, 144 bytes, at blk). */
+void kern_q4_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
+/* The same for Q5_K and KERN_LAYOUT_Q5_K_X4 (block_q5_K, 176 bytes; tmp 4 * n_in / 256 * 176). */
+void kern_q5_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+void kern_q5_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
+/* The same for Q6_K and KERN_LAYOUT_Q6_K_X4 (block_q6_K, 210 bytes; tmp 4 * n_in / 256 * 210). */
+void kern_q6_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+void kern_q6_k_x4_block(const void *w, int64_t nsb, int64_t r, int64_t i, void *blk);
+/* 1 where kern_matmul runs the K types' x4 layouts faster than the file's: builds whose
+ * relaxed-SIMD module runs in this engine (kernels_quant.c). */
+int kern_k_x4_preferred(void);
 
 /* sum_i a[i]*b[i] in float. */
 float kern_dot_f32(const float *a, const float *b, int64_t n);
@@ -216,6 +271,9 @@ void kern_rope(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const 
 
 /* out = row `row` of a table with rows of n elements of type type (any supported type). */
 void kern_embed(float *out, const void *table, uint32_t type, int64_t row, int64_t n);
+/* The same for a table in any layout (w->layout: the file's, or one its type's table row can
+ * read back a block at a time, dtype.h repacked_block); the same values. */
+void kern_embed_weights(float *out, const kern_weights *w, int64_t row, int64_t n);
 
 /* ---------------------------------------------------------------- scalar references */
 

@@ -69,9 +69,65 @@ DEFINE(q5_1_scalar, q5_1_dot_q8_1, MLLM_ACT_Q8_1)
 DEFINE(iq4_nl_scalar, iq4_nl_dot_q8_0, MLLM_ACT_Q8_0)
 DEFINE(q2_k_scalar, q2_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q3_k_scalar, q3_k_dot_q8_k, MLLM_ACT_Q8_K)
-DEFINE(q4_k_scalar, q4_k_dot_q8_k, MLLM_ACT_Q8_K)
-DEFINE(q5_k_scalar, q5_k_dot_q8_k, MLLM_ACT_Q8_K)
-DEFINE(q6_k_scalar, q6_k_dot_q8_k, MLLM_ACT_Q8_K)
+/* Q4_K and Q5_K take their x4 layouts too: each row's super-blocks back in the file's bytes,
+ * one at a time, through the same reference steps. */
+static void matmul_k45_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                          const void *xq, int64_t n_tok) {
+    const int q5 = w->type == MLLM_DTYPE_Q5_K;
+    const int64_t nsb = n_in / QK_K;
+    const block_q8_K *a = (const block_q8_K *)xq;
+    int64_t r, t, i;
+    for (r = 0; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) {
+            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sumf = 0;
+            for (i = 0; i < nsb; i++) {
+                block_q5_K b; /* the larger of the two */
+                if (q5) {
+                    kern_q5_k_x4_block(w->data, nsb, r, i, &b);
+                    q5_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+                } else {
+                    kern_q4_k_x4_block(w->data, nsb, r, i, &b);
+                    q4_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+                }
+            }
+            out[t * ldo + r] = quant_k_finish(sums, sumf);
+        }
+}
+
+KERN_QUANT_MATMUL(q4_k_scalar) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q4_K_X4) matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dot_q8_k, MLLM_ACT_Q8_K);
+}
+
+KERN_QUANT_MATMUL(q5_k_scalar) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q5_K_X4) matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q5_k_dot_q8_k, MLLM_ACT_Q8_K);
+}
+/* Q6_K takes KERN_LAYOUT_Q6_K_X4 as Q4_K its x4 layout. */
+static void matmul_q6_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                           const void *xq, int64_t n_tok) {
+    const int64_t nsb = n_in / QK_K;
+    const block_q8_K *a = (const block_q8_K *)xq;
+    int64_t r, t, i;
+    for (r = 0; r < n_rows; r++)
+        for (t = 0; t < n_tok; t++) {
+            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (i = 0; i < nsb; i++) {
+                block_q6_K b;
+                kern_q6_k_x4_block(w->data, nsb, r, i, &b);
+                q6_k_acc_q8_k(&b, a + t * nsb + i, sums);
+            }
+            out[t * ldo + r] = quant_k_finish(sums, 0);
+        }
+}
+
+KERN_QUANT_MATMUL(q6_k_scalar) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q6_K_X4) matmul_q6_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q6_k_dot_q8_k, MLLM_ACT_Q8_K);
+}
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
 /* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
@@ -198,9 +254,30 @@ KERN_QUANT_MATMUL(q5_1_simd128) {
 DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE4(q2_k_simd128, q2_k_dot8_q8_k_simd128, q2_k_dot4_q8_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 DEFINEK(q3_k_simd128, q3_k)
-DEFINEK(q4_k_simd128, q4_k)
-DEFINEK(q5_k_simd128, q5_k)
-DEFINEK(q6_k_simd128, q6_k)
+KERN_QUANT_MATMUL(q4_k_simd128) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q4_K_X4) /* only where a context turned relaxed SIMD off */
+        matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dotn_q8_k_simd128, q4_k_dot8_q8_k_simd128,
+                 q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128);
+}
+KERN_QUANT_MATMUL(q5_k_simd128) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q5_K_X4) /* only where a context turned relaxed SIMD off */
+        matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q5_k_dotn_q8_k_simd128, q5_k_dot8_q8_k_simd128,
+                 q5_k_dot4_q8_k_simd128, q5_k_dot_q8_k_simd128);
+}
+KERN_QUANT_MATMUL(q6_k_simd128) {
+    (void)x, (void)hints;
+    if (w->layout == KERN_LAYOUT_Q6_K_X4) /* only where a context turned relaxed SIMD off */
+        matmul_q6_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
+    else
+        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q6_k_dotn_q8_k_simd128, q6_k_dot8_q8_k_simd128,
+                 q6_k_dot4_q8_k_simd128, q6_k_dot_q8_k_simd128);
+}
 DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 
 #ifdef MLLM_RELAXED_IMPORT
@@ -228,6 +305,7 @@ int32_t mllm_relaxed_iq4_xs(float *out, int32_t ldo, const void *w, int32_t n_in
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
+    const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4 || w->layout == KERN_LAYOUT_Q5_K_X4 || w->layout == KERN_LAYOUT_Q6_K_X4;
     (void)x, (void)hints;
     if (n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX || ldo > INT32_MAX || n_tok < 1) return 0;
     if (quant_x4_layout(w->layout)) /* Q4_0, Q5_0, IQ4_NL repacked: src/kernels_relaxed_x4quant.c */
@@ -236,12 +314,13 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
                                     (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) |
                                         (hints.reuse ? KERN_RELAXED_REUSE : 0) |
                                         (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
-    if (w->layout != KERN_LAYOUT_ROWS || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
-    if (w->type == MLLM_DTYPE_IQ4_XS)
+    if ((w->layout != KERN_LAYOUT_ROWS && !x4) || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
+    if (w->type == MLLM_DTYPE_IQ4_XS) /* src/kernels_relaxed_iq4.c */
         return mllm_relaxed_iq4_xs(out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf,
                                    (int32_t)sizeof buf) == 1;
-    return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
-                              (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
+    /* the file's layout, or Q4_K, Q5_K, Q6_K repacked: src/kernels_relaxed_quant.c */
+    return mllm_relaxed_quant((int32_t)w->type | (x4 ? KERN_RELAXED_QUANT_X4 : 0), out, (int32_t)ldo, w->data,
+                              (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
 }
 
 int kern_quant_relaxed_takes(uint32_t type) {
@@ -264,6 +343,14 @@ int kern_iq4_nl_x4_preferred(void) {
 #if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
     uint8_t buf[16] __attribute__((aligned(16)));
     return mllm_relaxed_x4quant(MLLM_DTYPE_IQ4_NL, NULL, 0, NULL, 32, 0, NULL, 0, buf, 0, KERN_RELAXED_UNSIGNED) == 1;
+#else
+    return 0;
+#endif
+}
+
+int kern_k_x4_preferred(void) {
+#if defined(MLLM_KERNELS_SIMD128) && defined(MLLM_RELAXED_IMPORT)
+    return kern_quant_relaxed_takes(MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4);
 #else
     return 0;
 #endif

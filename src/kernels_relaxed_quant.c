@@ -539,6 +539,295 @@ INLINE void matmul_k(int type, float *out, int32_t ldo, const uint8_t *w, int32_
     }
 }
 
+/* ---------------------------------------------------------------- Q4_K x4 layout */
+
+#define NOINLINE_X4 static __attribute__((noinline))
+
+/* A token's layout for the x4 kernel, per super-block (KX4SCR bytes): for each sub-block pair
+ * jp and lane k, 16 bytes [elements k, k+8, k+16, k+24 of sub-block 2 jp, the same of 2 jp + 1]
+ * twice (the levels' order in kernels.h KERN_LAYOUT_Q4_K_X4); then per jp two int16 vectors
+ * of its 16-element sums: [bsums 4jp, 4jp+2] x 4 and [4jp+1, 4jp+3] x 4 (the mins' operand). */
+#define KX4SCR 640
+#define KX_LEVELS 1024 /* the x4 kernels' scratch for one super-block's unpacked levels (prefill) */
+
+static void kx4_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
+    int32_t i, jp;
+    for (i = 0; i < nsb; i++, dst += KX4SCR) {
+        for (jp = 0; jp < 4; jp++) {
+            const int8_t *q = y[i].qs + 64 * jp;
+            const int16_t *bs = y[i].bsums + 4 * jp;
+            uint8_t *d = dst + 128 * jp;
+            v128_t a0, a1, b0, b1;
+            lanes32(wasm_v128_load(q), wasm_v128_load(q + 16), &a0, &a1);
+            lanes32(wasm_v128_load(q + 32), wasm_v128_load(q + 48), &b0, &b1);
+            wasm_v128_store(d, wasm_i32x4_shuffle(a0, b0, 0, 4, 0, 4));
+            wasm_v128_store(d + 16, wasm_i32x4_shuffle(a0, b0, 1, 5, 1, 5));
+            wasm_v128_store(d + 32, wasm_i32x4_shuffle(a0, b0, 2, 6, 2, 6));
+            wasm_v128_store(d + 48, wasm_i32x4_shuffle(a0, b0, 3, 7, 3, 7));
+            wasm_v128_store(d + 64, wasm_i32x4_shuffle(a1, b1, 0, 4, 0, 4));
+            wasm_v128_store(d + 80, wasm_i32x4_shuffle(a1, b1, 1, 5, 1, 5));
+            wasm_v128_store(d + 96, wasm_i32x4_shuffle(a1, b1, 2, 6, 2, 6));
+            wasm_v128_store(d + 112, wasm_i32x4_shuffle(a1, b1, 3, 7, 3, 7));
+            wasm_v128_store(dst + 512 + 32 * jp, wasm_i16x8_make(bs[0], bs[2], bs[0], bs[2], bs[0], bs[2], bs[0], bs[2]));
+            wasm_v128_store(dst + 528 + 32 * jp, wasm_i16x8_make(bs[1], bs[3], bs[1], bs[3], bs[1], bs[3], bs[1], bs[3]));
+        }
+    }
+}
+
+/* The four rows' scale (or min) pairs of sub-block pairs 2h, 2h + 1 as int16: V (16 bytes, kernels.h). */
+#define KX4_V(lo_nib, hi2) wasm_v128_or(wasm_v128_and((lo_nib), k->m4), wasm_v128_and((hi2), k->m30))
+
+/* One group of four rows (g: its first super-block) against n_tok tokens (xs: kx4_token's, y
+ * their blocks): each super-block's scales once for all the tokens, whose eight lane sums and
+ * sumf (f32x4 over the four rows, quant_dot.c's order) wait in st (144 bytes a token). */
+/* Bit b of each byte of h to 0x10 (Q5_K x4's fifth bits). */
+INLINE v128_t bit_x10(v128_t h, int b, const qconsts *k) {
+    return wasm_v128_and(b <= 4 ? wasm_i16x8_shl(h, 4 - b) : wasm_u16x8_shr(h, b - 4), k->x10);
+}
+
+/* Unit u's two level vectors of a Q4_K (q5 0) or Q5_K x4 super-block b: rows 0, 1 and rows 2, 3. */
+INLINE void kx4_levels(int q5, const uint8_t *b, int u, v128_t *lo, v128_t *hi, const qconsts *k) {
+    const v128_t w = wasm_v128_load(b + 64 + 16 * u);
+    *lo = wasm_v128_and(w, k->m4);
+    *hi = wasm_v128_and(wasm_u16x8_shr(w, 4), k->m4);
+    if (q5) {
+        const v128_t h = wasm_v128_load(b + 576 + 16 * (u / 4));
+        *lo = wasm_v128_or(*lo, bit_x10(h, 2 * (u % 4), k));
+        *hi = wasm_v128_or(*hi, bit_x10(h, 2 * (u % 4) + 1, k));
+    }
+}
+
+INLINE void q4k_x4_group(int q5, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
+                         const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
+    int32_t t, i, l;
+    for (t = 0; t < n_tok; t++)
+        for (l = 0; l < 9; l++) wasm_v128_store(st + 144 * t + 16 * l, wasm_f32x4_splat(0.0f));
+    for (i = 0; i < nsb; i++) {
+        const uint8_t *b = g + i * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
+        const v128_t l1 = wasm_v128_load(b + 16), l2 = wasm_v128_load(b + 32), h = wasm_v128_load(b + 48);
+        const v128_t v0 = KX4_V(l1, wasm_i16x8_shl(h, 4)), v1 = KX4_V(wasm_u16x8_shr(l1, 4), wasm_i16x8_shl(h, 2));
+        const v128_t v2 = KX4_V(l2, h), v3 = KX4_V(wasm_u16x8_shr(l2, 4), wasm_u16x8_shr(h, 2));
+        const v128_t dd = wasm_v128_load(b);
+        const v128_t dw = halves_f32(wasm_u32x4_extend_low_u16x8(dd), k), mw = halves_f32(wasm_u32x4_extend_high_u16x8(dd), k);
+        const v128_t sc0 = wasm_u16x8_extend_low_u8x16(v0), sc1 = wasm_u16x8_extend_high_u8x16(v0);
+        const v128_t sc2 = wasm_u16x8_extend_low_u8x16(v1), sc3 = wasm_u16x8_extend_high_u8x16(v1);
+        const v128_t mn0 = wasm_u16x8_extend_low_u8x16(v2), mn1 = wasm_u16x8_extend_high_u8x16(v2);
+        const v128_t mn2 = wasm_u16x8_extend_low_u8x16(v3), mn3 = wasm_u16x8_extend_high_u8x16(v3);
+        if (n_tok > 1) { /* several tokens: each unit's two level vectors once, into lv */
+            int32_t u;
+            for (u = 0; u < 32; u++) {
+                v128_t lo, hi;
+                kx4_levels(q5, b, u, &lo, &hi, k);
+                wasm_v128_store(lv + 32 * u, lo);
+                wasm_v128_store(lv + 32 * u + 16, hi);
+            }
+        }
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *x = xs + (t * nsb + i) * KX4SCR;
+            uint8_t *s = st + 144 * t;
+            const v128_t yd = wasm_f32x4_splat(y[t * nsb + i].d);
+            v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, summ;
+            /* four rows' sums of sub-blocks 2jp, 2jp+1 in lane kk, times their scales, into acc */
+#define KX4_LANE(acc, jp, kk, sc)                                                                              \
+    do {                                                                                                       \
+        const int u_ = 8 * (jp) + (kk);                                                                        \
+        const v128_t xa = wasm_v128_load(x + 16 * u_), z = wasm_i32x4_splat(0);                                \
+        v128_t lo_, hi_;                                                                                       \
+        if (n_tok > 1) {                                                                                       \
+            lo_ = wasm_v128_load(lv + 32 * u_), hi_ = wasm_v128_load(lv + 32 * u_ + 16);                       \
+        } else {                                                                                               \
+            kx4_levels(q5, b, u_, &lo_, &hi_, k);                                                              \
+        }                                                                                                      \
+        acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(DOT32(xa, lo_, z), DOT32(xa, hi_, z)), sc)); \
+    } while (0)
+#define KX4_PAIR(jp, sc)                                                                                       \
+    do {                                                                                                       \
+        KX4_LANE(a0, jp, 0, sc);                                                                               \
+        KX4_LANE(a1, jp, 1, sc);                                                                               \
+        KX4_LANE(a2, jp, 2, sc);                                                                               \
+        KX4_LANE(a3, jp, 3, sc);                                                                               \
+        KX4_LANE(a4, jp, 4, sc);                                                                               \
+        KX4_LANE(a5, jp, 5, sc);                                                                               \
+        KX4_LANE(a6, jp, 6, sc);                                                                               \
+        KX4_LANE(a7, jp, 7, sc);                                                                               \
+    } while (0)
+            KX4_PAIR(0, sc0);
+            KX4_PAIR(1, sc1);
+            KX4_PAIR(2, sc2);
+            KX4_PAIR(3, sc3);
+#undef KX4_PAIR
+#undef KX4_LANE
+            /* the mins' sum: sum_j bsums[j] * mins[j / 2], exact in int32 for any bsums */
+            summ = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 512), mn0), wasm_i32x4_dot_i16x8(wasm_v128_load(x + 528), mn0));
+            summ = wasm_i32x4_add(summ, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 544), mn1),
+                                                       wasm_i32x4_dot_i16x8(wasm_v128_load(x + 560), mn1)));
+            summ = wasm_i32x4_add(summ, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 576), mn2),
+                                                       wasm_i32x4_dot_i16x8(wasm_v128_load(x + 592), mn2)));
+            summ = wasm_i32x4_add(summ, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 608), mn3),
+                                                       wasm_i32x4_dot_i16x8(wasm_v128_load(x + 624), mn3)));
+            { /* sums[l] += d * aux32[l]; sumf -= dmin * summ (d = fp16 d * y.d, per row) */
+                const v128_t d = wasm_f32x4_mul(dw, yd), dmin = wasm_f32x4_mul(mw, yd);
+#define KX4_F(l, a) wasm_v128_store(s + 16 * (l), wasm_f32x4_add(wasm_v128_load(s + 16 * (l)), wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(a))))
+                KX4_F(0, a0);
+                KX4_F(1, a1);
+                KX4_F(2, a2);
+                KX4_F(3, a3);
+                KX4_F(4, a4);
+                KX4_F(5, a5);
+                KX4_F(6, a6);
+                KX4_F(7, a7);
+#undef KX4_F
+                wasm_v128_store(s + 128, wasm_f32x4_sub(wasm_v128_load(s + 128), wasm_f32x4_mul(dmin, wasm_f32x4_convert_i32x4(summ))));
+            }
+        }
+    }
+    for (t = 0; t < n_tok; t++) { /* sumf + lanes 0..7, one at a time */
+        const uint8_t *s = st + 144 * t;
+        v128_t f = wasm_v128_load(s + 128);
+        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(s + 16 * l));
+        wasm_v128_store(o + t * ldo, f);
+    }
+}
+
+/* Q4_K (q5 0) or Q5_K x4 weights (n_rows % 4 == 0): the tokens laid out in chunks that fit
+ * xbuf, then group by group. */
+INLINE void mm_k45_x4(int q5, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                      const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    const qconsts k = qconsts_make();
+    const int32_t gb = nsb * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
+    int32_t t0, gi;
+    for (t0 = 0; t0 < n_tok; t0 += chunk) {
+        const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+        uint8_t *st = xbuf + nt * nsb * KX4SCR;
+        kx4_token(xq + t0 * nsb, nt * nsb, xbuf);
+        for (gi = 0; gi < n_rows / 4; gi++)
+            q4k_x4_group(q5, out + t0 * ldo + 4 * gi, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+    }
+}
+
+NOINLINE_X4 void mm_q4_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    mm_k45_x4(0, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
+}
+
+NOINLINE_X4 void mm_q5_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    mm_k45_x4(1, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
+}
+
+/* A token's layout for the Q6_K x4 kernel, per super-block (KX6SCR bytes): for each unit (jp,
+ * k) 4 bytes [elements k, k+8 of sub-block 2 jp, the same of 2 jp + 1] (the levels' pair order,
+ * kernels.h KERN_LAYOUT_Q6_K_X4), then for each unit two int16: -32 x each of those pairs' sums
+ * (the levels' offset 32). */
+#define KX6SCR 512
+
+static void kx6_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
+    int32_t i, jp, kk, s;
+    for (i = 0; i < nsb; i++, dst += KX6SCR)
+        for (jp = 0; jp < 8; jp++)
+            for (kk = 0; kk < 8; kk++) {
+                uint8_t *d = dst + 4 * (8 * jp + kk);
+                int16_t *c = (int16_t *)(void *)(dst + 256 + 4 * (8 * jp + kk));
+                for (s = 0; s < 2; s++) {
+                    const int8_t a = y[i].qs[16 * (2 * jp + s) + kk], b = y[i].qs[16 * (2 * jp + s) + kk + 8];
+                    d[2 * s] = (uint8_t)a;
+                    d[2 * s + 1] = (uint8_t)b;
+                    c[s] = (int16_t)(-32 * (a + b));
+                }
+            }
+}
+
+/* A Q6_K x4 super-block's 64 units' levels (0..63), 16 bytes each in unit order, into lv. */
+INLINE void kx6_unpack(const uint8_t *b, uint8_t *lv, const qconsts *k) {
+    int32_t jq;
+    for (jq = 0; jq < 16; jq++, lv += 64) { /* jq = 2 jp + q: units (jp, 4q .. 4q + 3) */
+        const uint8_t *qq = b + 64 + 48 * jq;
+        const v128_t n1 = wasm_v128_load(qq), n2 = wasm_v128_load(qq + 16), h = wasm_v128_load(qq + 32);
+        wasm_v128_store(lv, KX4_V(n1, wasm_i16x8_shl(h, 4)));
+        wasm_v128_store(lv + 16, KX4_V(wasm_u16x8_shr(n1, 4), wasm_i16x8_shl(h, 2)));
+        wasm_v128_store(lv + 32, KX4_V(n2, h));
+        wasm_v128_store(lv + 48, KX4_V(wasm_u16x8_shr(n2, 4), wasm_u16x8_shr(h, 2)));
+    }
+}
+
+/* One group of four Q6_K rows, as q4k_x4_group (state: eight lane sums a token, 128 bytes);
+ * lv: 1024 bytes of scratch for the levels when there are several tokens. Lanes go four at
+ * a time (four sums live, the scales loaded per sub-block pair). */
+INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
+                         const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
+    int32_t t, i, l, q, jp;
+    for (t = 0; t < n_tok; t++)
+        for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
+    for (i = 0; i < nsb; i++) {
+        const uint8_t *b = g + i * KERN_Q6_K_X4_BLOCK;
+        v128_t dw = wasm_v128_load16_lane(b + 832, wasm_i32x4_splat(0), 0);
+        dw = wasm_v128_load16_lane(b + 834, dw, 2);
+        dw = wasm_v128_load16_lane(b + 836, dw, 4);
+        dw = halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
+        if (n_tok > 1) kx6_unpack(b, lv, k);
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *x = xs + (t * nsb + i) * KX6SCR;
+            uint8_t *s = st + 128 * t;
+            const v128_t d = wasm_f32x4_mul(dw, wasm_f32x4_splat(y[t * nsb + i].d));
+            for (q = 0; q < 2; q++) {
+                v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+                for (jp = 0; jp < 8; jp++) {
+                    const v128_t sc = wasm_i16x8_load8x8(b + 8 * jp);
+                    const uint8_t *xu = x + 4 * (8 * jp + 4 * q);
+                    v128_t l0, l1, l2, l3;
+                    if (n_tok > 1) {
+                        const uint8_t *lu = lv + 16 * (8 * jp + 4 * q);
+                        l0 = wasm_v128_load(lu), l1 = wasm_v128_load(lu + 16), l2 = wasm_v128_load(lu + 32),
+                        l3 = wasm_v128_load(lu + 48);
+                    } else {
+                        const uint8_t *qq = b + 64 + 48 * (2 * jp + q);
+                        const v128_t n1 = wasm_v128_load(qq), n2 = wasm_v128_load(qq + 16), h = wasm_v128_load(qq + 32);
+                        l0 = KX4_V(n1, wasm_i16x8_shl(h, 4));
+                        l1 = KX4_V(wasm_u16x8_shr(n1, 4), wasm_i16x8_shl(h, 2));
+                        l2 = KX4_V(n2, h);
+                        l3 = KX4_V(wasm_u16x8_shr(n2, 4), wasm_u16x8_shr(h, 2));
+                    }
+                    /* each unit: the pairs less 32 x their sums, times the scales */
+#define KX6_UNIT(acc, u, lvl)                                                                                  \
+    acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_add(DOT16(wasm_v128_load32_splat(xu + 4 * (u)), lvl), \
+                                                                  wasm_v128_load32_splat(xu + 256 + 4 * (u))), sc))
+                    KX6_UNIT(a0, 0, l0);
+                    KX6_UNIT(a1, 1, l1);
+                    KX6_UNIT(a2, 2, l2);
+                    KX6_UNIT(a3, 3, l3);
+#undef KX6_UNIT
+                }
+                /* sums[l] += d * aux32[l] (d = fp16 d * y.d, per row) */
+#define KX6_F(l, a) wasm_v128_store(s + 16 * (l), wasm_f32x4_add(wasm_v128_load(s + 16 * (l)), wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(a))))
+                KX6_F(4 * q, a0);
+                KX6_F(4 * q + 1, a1);
+                KX6_F(4 * q + 2, a2);
+                KX6_F(4 * q + 3, a3);
+#undef KX6_F
+            }
+        }
+    }
+    for (t = 0; t < n_tok; t++) { /* 0 + lanes 0..7, one at a time */
+        v128_t f = wasm_f32x4_splat(0.0f);
+        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(st + 128 * t + 16 * l));
+        wasm_v128_store(o + t * ldo, f);
+    }
+}
+
+NOINLINE_X4 void mm_q6_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    const qconsts k = qconsts_make();
+    int32_t t0, gi;
+    for (t0 = 0; t0 < n_tok; t0 += chunk) {
+        const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+        uint8_t *st = xbuf + nt * nsb * KX6SCR;
+        kx6_token(xq + t0 * nsb, nt * nsb, xbuf);
+        for (gi = 0; gi < n_rows / 4; gi++)
+            q6k_x4_group(out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q6_K_X4_BLOCK, nsb, xbuf, xq + t0 * nsb, nt, st,
+                         st + 128 * nt, &k);
+    }
+}
+
 /* ---------------------------------------------------------------- entry point */
 
 /* One function per type and path, so that the engine compiles and tiers up each on its own
@@ -567,6 +856,22 @@ MMK(mm_q2_k, MLLM_DTYPE_Q2_K)
 EXPORT("mllm_relaxed_quant")
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t *w, int32_t n_in, int32_t n_rows,
                            const uint8_t *xq, int32_t n_tok, uint8_t *xbuf, int32_t xbytes) {
+    if (type == (MLLM_DTYPE_Q4_K | KERN_RELAXED_QUANT_X4) || type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4) ||
+        type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4)) {
+        /* kernels.h KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4 */
+        const int q6 = type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4);
+        const int32_t nsb = n_in / QK_K, per_tok = q6 ? nsb * KX6SCR + 128 : nsb * KX4SCR + 144;
+        const int32_t chunk = nsb ? (xbytes - KX_LEVELS) / per_tok : 0;
+        const block_q8_K *y = (const block_q8_K *)(const void *)xq;
+        if (n_tok == 0) return 1;
+        if (n_in <= 0 || n_in % QK_K || n_rows < 0 || n_rows % 4 || n_tok < 0 || ldo < n_rows || chunk < 1 ||
+            ((uintptr_t)xbuf & 15))
+            return 0;
+        if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4)) mm_q5_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else mm_q4_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        return 1;
+    }
     const int k_type = type == MLLM_DTYPE_Q2_K || type == MLLM_DTYPE_Q3_K || type == MLLM_DTYPE_Q4_K || type == MLLM_DTYPE_Q5_K ||
                        type == MLLM_DTYPE_Q6_K;
     const int b32 = type == MLLM_DTYPE_Q4_0 || type == MLLM_DTYPE_Q4_1 || type == MLLM_DTYPE_Q5_0 ||

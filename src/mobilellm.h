@@ -53,11 +53,12 @@ typedef struct mllm_grammar mllm_grammar;
 
 typedef struct mllm_model_params {
     int32_t take_ownership; /* 1: the model frees `data` with free() when it is freed */
-    /* 1 (default): with take_ownership, where this build's fastest Q8_0, Q4_0 and Q5_0 kernels
-     * want it (the relaxed-SIMD ones, in builds that carry them, on engines that run them), those
-     * weights of the layer blocks are rearranged in place at load, four rows interleaved
-     * (kernels.h KERN_LAYOUT_Q8_0_X4, _Q4_0_X4, _Q5_0_X4), so `data` no longer holds the file's
-     * bytes. Results do not change. 0: the bytes are left as they are. */
+    /* 1 (default): with take_ownership, where this build's fastest kernels want it (the
+     * relaxed-SIMD ones, in builds that carry them, on engines that run them), the Q8_0, Q4_0,
+     * Q5_0, Q4_K, Q5_K and Q6_K weights of the layer blocks (and a K-type head, tied or not)
+     * are rearranged in place at load, four rows interleaved (kernels.h KERN_LAYOUT_*_X4), so
+     * `data` no longer holds the file's bytes. Results do not change. 0: the bytes are left as
+     * they are. */
     int32_t repack;
     int32_t reserved[2];
 } mllm_model_params;

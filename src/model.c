@@ -363,34 +363,40 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
 }
 
 /* The layer blocks' matrices into their type's repacked layout, in place, where this build's
- * kernels prefer it (mllm_model_params.repack; dtype.c's repack rows: Q8_0, Q4_0, Q5_0). Only the blocks:
- * the token embedding is also read a row at a time (and is the head when tied). Out of
- * memory for the 4-row scratch leaves the file's layout, which works too. */
+ * kernels prefer it (mllm_model_params.repack; dtype.c's repack rows: Q8_0, Q4_0, Q5_0, Q4_K,
+ * Q5_K, Q6_K). The head too where its type can read a repacked row back (dtype.h
+ * repacked_block): it may be the token embedding, read a row at a time. Out of memory for the
+ * 4-row scratch leaves the file's layout, which works too. */
+static void repack_one(mllm_model *m, const gguf_tensor *t, void *tmp) {
+    const dtype_traits *tr = dtype_traits_of(t->type);
+    model_weight_form *f = &m->forms[t - m->gguf.tensors];
+    if (!tr->repack || !tr->repack_preferred() || t->ne[1] % 4 != 0 || f->layout != KERN_LAYOUT_ROWS) return;
+    tr->repack((void *)(uintptr_t)t->data, t->ne[0], t->ne[1], tmp);
+    f->layout = tr->repack_layout;
+}
+
 static void repack_blocks(mllm_model *m) {
     size_t max_bytes = 0;
     void *tmp;
     int32_t i, j;
     const gguf_tensor *ts[MODEL_BLOCK_MATRICES];
+    const int head = dtype_traits_of(m->output->type)->repacked_block != NULL;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
         model_block_matrices(&m->blocks[i], ts);
         for (j = 0; j < MODEL_BLOCK_MATRICES; j++)
             if (dtype_traits_of(ts[j]->type)->repack && 4 * dtype_row_bytes(ts[j]->type, ts[j]->ne[0]) > max_bytes)
                 max_bytes = 4 * dtype_row_bytes(ts[j]->type, ts[j]->ne[0]);
     }
+    if (head && 4 * dtype_row_bytes(m->output->type, m->output->ne[0]) > max_bytes)
+        max_bytes = 4 * dtype_row_bytes(m->output->type, m->output->ne[0]);
     if (max_bytes == 0) return;
     tmp = malloc(max_bytes);
     if (!tmp) return;
     for (i = 0; i < m->hp.n_layer_stored; i++) {
         model_block_matrices(&m->blocks[i], ts);
-        for (j = 0; j < MODEL_BLOCK_MATRICES; j++) {
-            const gguf_tensor *t = ts[j];
-            const dtype_traits *tr = dtype_traits_of(t->type);
-            model_weight_form *f = &m->forms[t - m->gguf.tensors];
-            if (!tr->repack || !tr->repack_preferred() || t->ne[1] % 4 != 0 || f->layout != KERN_LAYOUT_ROWS) continue;
-            tr->repack((void *)(uintptr_t)t->data, t->ne[0], t->ne[1], tmp);
-            f->layout = tr->repack_layout;
-        }
+        for (j = 0; j < MODEL_BLOCK_MATRICES; j++) repack_one(m, ts[j], tmp);
     }
+    if (head) repack_one(m, m->output, tmp);
     free(tmp);
 }
 

@@ -217,47 +217,62 @@ float q3_k_dot_q8_k(int64_t n, const void *w, const void *act) {
     return sumf;
 }
 
-/* Q4_K (hbits NULL) and Q5_K share everything but the fifth bit. */
-static float k45_dot(int64_t n, const uint8_t *base, size_t stride, size_t off_scales, size_t off_qs, long off_qh,
-                     const block_q8_K *y) {
-    const int64_t nb = n / QK_K;
+/* One super-block of Q4_K (off_qh < 0) or Q5_K into the eight lane sums and sumf, as ggml's
+ * loop body (the rows' dots and the Q4_K x4 layout's scalar path share it). */
+static void k45_block(const uint8_t *blk, size_t off_scales, size_t off_qs, long off_qh, const block_q8_K *y,
+                      float *sums, float *sumf) {
+    const uint8_t *q4 = blk + off_qs, *hm = off_qh >= 0 ? blk + off_qh : NULL;
     int8_t aux8[QK_K];
     int32_t aux32[8], sc16[16];
     uint8_t scales8[8], mins8[8];
+    uint16_t dh, dminh;
+    int8_t *a = aux8;
+    uint8_t m = 1;
+    int sumi = 0, j, l;
+    float d, dmin;
+    for (j = 0; j < QK_K / 64; ++j) {
+        for (l = 0; l < 32; ++l) a[l] = (int8_t)(q4[l] & 0xF);
+        if (hm) for (l = 0; l < 32; ++l) a[l] = (int8_t)(a[l] + (hm[l] & m ? 16 : 0));
+        a += 32;
+        m = (uint8_t)(m << 1);
+        for (l = 0; l < 32; ++l) a[l] = (int8_t)(q4[l] >> 4);
+        if (hm) for (l = 0; l < 32; ++l) a[l] = (int8_t)(a[l] + (hm[l] & m ? 16 : 0));
+        a += 32;
+        m = (uint8_t)(m << 1);
+        q4 += 32;
+    }
+    quant_k4_unpack(blk + off_scales, scales8, mins8);
+    for (j = 0; j < QK_K / 16; ++j) sumi += y->bsums[j] * mins8[j / 2];
+    for (j = 0; j < 16; ++j) sc16[j] = scales8[j / 2];
+    k_lanes(aux8, y->qs, sc16, aux32);
+    memcpy(&dh, blk, 2);
+    memcpy(&dminh, blk + 2, 2);
+    d = H2F(dh) * y->d;
+    for (l = 0; l < 8; ++l) sums[l] += d * aux32[l];
+    dmin = H2F(dminh) * y->d;
+    *sumf -= dmin * sumi;
+}
+
+static float k45_dot(int64_t n, const uint8_t *base, size_t stride, size_t off_scales, size_t off_qs, long off_qh,
+                     const block_q8_K *y) {
+    const int64_t nb = n / QK_K;
     float sums[8], sumf = 0;
     int64_t i;
-    int j, l;
     memset(sums, 0, sizeof sums);
-    for (i = 0; i < nb; ++i) {
-        const uint8_t *blk = base + (size_t)i * stride;
-        const uint8_t *q4 = blk + off_qs, *hm = off_qh >= 0 ? blk + off_qh : NULL;
-        uint16_t dh, dminh;
-        int8_t *a = aux8;
-        uint8_t m = 1;
-        int sumi = 0;
-        float d, dmin;
-        for (j = 0; j < QK_K / 64; ++j) {
-            for (l = 0; l < 32; ++l) a[l] = (int8_t)(q4[l] & 0xF);
-            if (hm) for (l = 0; l < 32; ++l) a[l] = (int8_t)(a[l] + (hm[l] & m ? 16 : 0));
-            a += 32;
-            m = (uint8_t)(m << 1);
-            for (l = 0; l < 32; ++l) a[l] = (int8_t)(q4[l] >> 4);
-            if (hm) for (l = 0; l < 32; ++l) a[l] = (int8_t)(a[l] + (hm[l] & m ? 16 : 0));
-            a += 32;
-            m = (uint8_t)(m << 1);
-            q4 += 32;
-        }
-        quant_k4_unpack(blk + off_scales, scales8, mins8);
-        for (j = 0; j < QK_K / 16; ++j) sumi += y[i].bsums[j] * mins8[j / 2];
-        for (j = 0; j < 16; ++j) sc16[j] = scales8[j / 2];
-        k_lanes(aux8, y[i].qs, sc16, aux32);
-        memcpy(&dh, blk, 2);
-        memcpy(&dminh, blk + 2, 2);
-        d = H2F(dh) * y[i].d;
-        for (l = 0; l < 8; ++l) sums[l] += d * aux32[l];
-        dmin = H2F(dminh) * y[i].d;
-        sumf -= dmin * sumi;
-    }
+    for (i = 0; i < nb; ++i) k45_block(base + (size_t)i * stride, off_scales, off_qs, off_qh, y + i, sums, &sumf);
+    return quant_k_finish(sums, sumf);
+}
+
+void q4_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf) {
+    k45_block(blk, offsetof(block_q4_K, scales), offsetof(block_q4_K, qs), -1, a, sums, sumf);
+}
+
+void q5_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf) {
+    k45_block(blk, offsetof(block_q5_K, scales), offsetof(block_q5_K, qs), (long)offsetof(block_q5_K, qh), a, sums, sumf);
+}
+
+float quant_k_finish(const float *sums, float sumf) {
+    int l;
     for (l = 0; l < 8; ++l) sumf += sums[l];
     return sumf;
 }
@@ -271,39 +286,43 @@ float q5_k_dot_q8_k(int64_t n, const void *w, const void *a) {
                    (long)offsetof(block_q5_K, qh), a);
 }
 
+/* One super-block of Q6_K into the eight lane sums, as ggml's loop body. */
+static void q6_block(const block_q6_K *x, const block_q8_K *y, float *sums) {
+    const uint8_t *q4 = x->ql, *qh = x->qh;
+    int8_t aux8[QK_K];
+    int32_t aux32[8], sc16[16];
+    int8_t *a = aux8;
+    float d;
+    int j, l;
+    for (j = 0; j < QK_K; j += 128) {
+        for (l = 0; l < 32; ++l) {
+            a[l + 0] = (int8_t)((int8_t)((q4[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+            a[l + 32] = (int8_t)((int8_t)((q4[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+            a[l + 64] = (int8_t)((int8_t)((q4[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+            a[l + 96] = (int8_t)((int8_t)((q4[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+        }
+        a += 128;
+        q4 += 64;
+        qh += 32;
+    }
+    for (j = 0; j < 16; ++j) sc16[j] = x->scales[j];
+    k_lanes(aux8, y->qs, sc16, aux32);
+    d = H2F(x->d) * y->d;
+    for (l = 0; l < 8; ++l) sums[l] += d * aux32[l];
+}
+
 float q6_k_dot_q8_k(int64_t n, const void *w, const void *act) {
     const block_q6_K *x = w;
     const block_q8_K *y = act;
     const int64_t nb = n / QK_K;
-    int8_t aux8[QK_K];
-    int32_t aux32[8], sc16[16];
-    float sums[8], sumf = 0;
+    float sums[8];
     int64_t i;
-    int j, l;
     memset(sums, 0, sizeof sums);
-    for (i = 0; i < nb; ++i) {
-        const uint8_t *q4 = x[i].ql, *qh = x[i].qh;
-        int8_t *a = aux8;
-        float d;
-        for (j = 0; j < QK_K; j += 128) {
-            for (l = 0; l < 32; ++l) {
-                a[l + 0] = (int8_t)((int8_t)((q4[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                a[l + 32] = (int8_t)((int8_t)((q4[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-                a[l + 64] = (int8_t)((int8_t)((q4[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                a[l + 96] = (int8_t)((int8_t)((q4[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-            }
-            a += 128;
-            q4 += 64;
-            qh += 32;
-        }
-        for (j = 0; j < 16; ++j) sc16[j] = x[i].scales[j];
-        k_lanes(aux8, y[i].qs, sc16, aux32);
-        d = H2F(x[i].d) * y[i].d;
-        for (l = 0; l < 8; ++l) sums[l] += d * aux32[l];
-    }
-    for (l = 0; l < 8; ++l) sumf += sums[l];
-    return sumf;
+    for (i = 0; i < nb; ++i) q6_block(x + i, y + i, sums);
+    return quant_k_finish(sums, 0);
 }
+
+void q6_k_acc_q8_k(const void *blk, const void *a, float *sums) { q6_block(blk, a, sums); }
 
 float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *act) {
     const block_iq4_xs *x = w;

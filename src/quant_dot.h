@@ -44,6 +44,15 @@ float q4_k_dot_q8_k(int64_t n, const void *w, const void *a);
 float q5_k_dot_q8_k(int64_t n, const void *w, const void *a);
 float q6_k_dot_q8_k(int64_t n, const void *w, const void *a);
 float iq4_xs_dot_q8_k(int64_t n, const void *w, const void *a);
+/* q4_k_dot_q8_k one super-block at a time, for weights not laid out row by row (kernels.h
+ * KERN_LAYOUT_Q4_K_X4): start with sums[0..7] = 0 and sumf = 0, add each super-block blk (the
+ * file's bytes) against the token's block a in order, then quant_k_finish gives the dot, bit
+ * for bit. */
+void q4_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf);
+void q5_k_acc_q8_k(const void *blk, const void *a, float *sums, float *sumf);
+/* The same for q6_k_dot_q8_k (no sumf term: finish with sumf = 0). */
+void q6_k_acc_q8_k(const void *blk, const void *a, float *sums);
+float quant_k_finish(const float *sums, float sumf);
 
 #ifdef __wasm_simd128__
 /* The same dot products in SIMD128 (quant_dot_simd128.c), bit-identical to the above. */

@@ -425,8 +425,132 @@ static void test_relaxed_iq4_xs_equals_scalar_bit_for_bit(void) {
 #endif
 #endif
 
+/* Bitwise equality, any NaN equal to any NaN. */
+static int same_bits(float a, float b) {
+    uint32_t ua, ub;
+    if (a != a && b != b) return 1;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub;
+}
+
+#ifdef MLLM_RELAXED_IMPORT
+int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
+                           const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
+#endif
+
+/* The K types' x4 layouts (KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4; src/quant_k_x4.c): every
+ * row's super-block comes back byte for byte (and its values through kern_embed_weights), and every matmul this build has (scalar,
+ * SIMD128, relaxed with full and small scratch) gives on the repacked weights bit for bit the
+ * scalar reference's output on the file's layout, for 4-24 rows, 1-17 tokens, random bytes
+ * (any fp16 d and dmin: zero, subnormal, inf, nan; every scale, min and level; any bsums) and
+ * quantized rows with edge values. */
+static void test_k_x4_layouts_equal_file_layout(void) {
+    enum { MAXR = 24, MAXT = 17, LDO = 26 };
+    static const int ROWS[] = {4, 8, 12, 16, 20, 24};
+    static const struct {
+        uint32_t type, layout;
+        void (*block)(const void *, int64_t, int64_t, int64_t, void *);
+        int32_t tok_bytes, state_bytes; /* the relaxed kernel's scratch per super-block and per token (and 1024 a call) */
+    } K[] = {{MLLM_DTYPE_Q4_K, KERN_LAYOUT_Q4_K_X4, kern_q4_k_x4_block, 640, 144},
+             {MLLM_DTYPE_Q5_K, KERN_LAYOUT_Q5_K_X4, kern_q5_k_x4_block, 640, 144},
+             {MLLM_DTYPE_Q6_K, KERN_LAYOUT_Q6_K_X4, kern_q6_k_x4_block, 512, 128}};
+    static uint8_t wm[MAXR * (ROW / 256 * 210)], wx[MAXR * (ROW / 256 * 210)], tmp[4 * (ROW / 256 * 210)];
+    static uint8_t am[MAXT * (ROW / 256 * 292)];
+    static float want[MAXT * LDO], got[MAXT * LDO];
+    size_t ty;
+    for (ty = 0; ty < sizeof K / sizeof K[0]; ty++) {
+        const uint32_t wt = K[ty].type;
+        const dtype_traits *tr = dtype_traits_of(wt);
+        const size_t bb = dtype_block_bytes(wt);
+        int trial, n_blocks = 0, n_bad_blocks = 0, n_checked = 0, n_bad = 0, n_paths = 0;
+        CHECK(tr->repack != NULL && tr->repack_layout == K[ty].layout);
+        for (trial = 0; trial < 36; trial++) {
+            const int n = trial % 3 == 2 ? QK_K : ROW, nsb = n / QK_K, nr = ROWS[trial % 6];
+            const int n_tok = trial % 4 == 3 ? MAXT : 1 + trial % 6;
+            const size_t wrow = dtype_row_bytes(wt, n), arow = dtype_row_bytes(MLLM_DTYPE_Q8_K, n);
+            const kern_weights wr = {wm, wt, KERN_LAYOUT_ROWS, 0}, w4 = {wx, wt, K[ty].layout, 0};
+            const kern_hints plain = {0, 0};
+            size_t i;
+            int r, b, path;
+            if (trial % 2 == 0) {
+                for (i = 0; i < (size_t)nr * wrow; i++) wm[i] = (uint8_t)next_u32();
+                for (i = 0; i < (size_t)n_tok * arow; i++) am[i] = (uint8_t)next_u32();
+                if (trial % 4 == 2)
+                    for (i = 0; i < (size_t)n_tok * (size_t)nsb; i++) ((block_q8_K *)(void *)am)[i].d = frand();
+            } else {
+                for (r = 0; r < nr; r++) {
+                    fill_row(xw, trial + r);
+                    quant_rows(wt, xw, wm + (size_t)r * wrow, 1, n);
+                }
+                for (r = 0; r < n_tok; r++) {
+                    fill_row(xa, trial / 2 + r);
+                    kern_quantize_act(MLLM_ACT_Q8_K, xa, am + (size_t)r * arow, n);
+                }
+            }
+            memcpy(wx, wm, (size_t)nr * wrow);
+            tr->repack(wx, n, nr, tmp);
+            for (r = 0; r < nr; r++) {
+                static float e_x4[ROW], e_file[ROW];
+                for (b = 0; b < nsb; b++) {
+                    uint8_t blk[210];
+                    K[ty].block(wx, nsb, r, b, blk);
+                    n_bad_blocks += memcmp(blk, wm + (size_t)r * wrow + (size_t)b * bb, bb) != 0;
+                    n_blocks++;
+                }
+                /* the row as an embedding lookup reads it (kern_embed_weights) */
+                kern_embed_weights(e_x4, &w4, r, n);
+                dequantize_row(wt, wm + (size_t)r * wrow, e_file, n);
+                for (b = 0; b < n; b++) n_bad_blocks += !same_bits(e_x4[b], e_file[b]);
+            }
+            for (i = 0; i < MAXT * LDO; i++) want[i] = -7.0f;
+            CHECK(kern_matmul_scalar(want, LDO, &wr, n, nr, NULL, am, n_tok, plain));
+            for (path = 0; path < 5; path++) {
+                for (i = 0; i < MAXT * LDO; i++) got[i] = -7.0f;
+                if (path == 0) {
+                    tr->matmul_scalar(got, LDO, &w4, n, nr, NULL, am, n_tok, plain);
+                } else if (path == 1) {
+#ifdef MLLM_KERNELS_SIMD128
+                    tr->matmul_simd128(got, LDO, &w4, n, nr, NULL, am, n_tok, plain);
+#else
+                    continue;
+#endif
+                } else {
+#ifdef MLLM_RELAXED_IMPORT
+                    if (path == 2) {
+                        const kern_hints relaxed = {1, 0};
+                        CHECK(kern_matmul_quant_relaxed(got, LDO, &w4, n, nr, NULL, am, n_tok, relaxed));
+                    } else { /* scratch for one token a pass, or three */
+                        static uint8_t small[3 * (ROW / 256 * 640 + 144) + 1024] __attribute__((aligned(16)));
+                        const int32_t bytes = (path == 3 ? 1 : 3) * (nsb * K[ty].tok_bytes + K[ty].state_bytes) + 1024;
+                        CHECK(mllm_relaxed_quant((int32_t)(wt | KERN_RELAXED_QUANT_X4), got, LDO, wx, n, nr, am, n_tok,
+                                                 small, bytes) == 1);
+                    }
+#else
+                    continue;
+#endif
+                }
+                n_paths++;
+                for (i = 0; i < MAXT * LDO; i++) {
+                    if (!same_bits(got[i], want[i])) {
+                        if (n_bad++ < 10)
+                            fprintf(stderr, "  FAIL %s x4 path %d trial %d rows %d n %d out %d: %.9g vs scalar %.9g\n",
+                                    dtype_name(wt), path, trial, nr, n, (int)i, got[i], want[i]);
+                    }
+                    n_checked++;
+                }
+            }
+        }
+        CHECK_EQ_INT(n_bad_blocks, 0);
+        CHECK_EQ_INT(n_bad, 0);
+        CHECK(n_blocks > 0 && n_checked > 0);
+        printf("%s x4: %d blocks back, %d paths, %d outputs compared\n", dtype_name(wt), n_blocks, n_paths, n_checked);
+    }
+}
+
 int main(void) {
     RUN(test_scalar_dot_matches_dequantized_rows);
+    RUN(test_k_x4_layouts_equal_file_layout);
 #ifdef __wasm_simd128__
     RUN(test_simd_dots_equal_scalar_bit_for_bit);
     RUN(test_simd_dot4_equals_scalar_per_row);

@@ -24,5 +24,5 @@ test('SIMD128 quantized dot products equal the scalar references bit for bit (te
   } catch (e) {
     assert.fail(`test_quant_simd failed:\n${e.stdout}\n${e.stderr}`);
   }
-  assert.match(out, /quant_simd: 4 passed, 0 failed/);
+  assert.match(out, /quant_simd: 5 passed, 0 failed/);
 });

@@ -59,7 +59,7 @@ test('Node LTS: the relaxed matmuls of the 4/5/6-bit types equal the scalar refe
   assert.match(out, /relaxed quant types taken: 9,/, out);
   // IQ4_XS's feeds operands above 127: it runs only where the probe passes (AVX-VNNI)
   assert.match(out, vnni ? /relaxed iq4_xs outputs compared: \d{5,}/ : /relaxed iq4_xs: not in this engine/, out);
-  assert.match(out, /quant_simd: 6 passed, 0 failed/, out);
+  assert.match(out, /quant_simd: 7 passed, 0 failed/, out);
 });
 
 test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, weights repacked or not, prefill and decode, 1 and 2 threads', () => {
@@ -106,7 +106,7 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });
 
-test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0, Q5_0 and IQ4_NL repacked or not, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K and Q6_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
@@ -126,7 +126,7 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
       const runs = [];
       // the reference: the file's layout on the SIMD128 kernels; then relaxed on 1 and on 2
       // threads, and SIMD128 again, with the weights repacked where the type has a layout for it
-      // (Q4_0, IQ4_NL: KERN_LAYOUT_Q4_0_X4; Q5_0: _Q5_0_X4)
+      // (Q4_0, IQ4_NL: KERN_LAYOUT_Q4_0_X4; Q5_0: _Q5_0_X4; Q4_K, Q5_K, Q6_K: their x4 layouts)
       out.repacked[t] = [];
       for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
         [one, 1, false, true]]) {
@@ -151,17 +151,24 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
   assert.deepEqual(r.active, [true, true], 'the relaxed 4/5/6-bit kernels run in the Node LTS, 1 and 2 threads');
   for (const t of types) {
     assert.deepEqual(r.diff[t], [0, 0, 0], `${t}: logits that differ from SIMD128's on the file layout (relaxed 1 thread, 2 threads, SIMD128 repacked)`);
-    // the bundled model: 10 blocks x 7 matrices, each with rows in whole groups of four
+    // the bundled model: 10 blocks x 7 matrices, each with rows in whole groups of four, and
+    // the tied head, which these recipes write as Q6_K
     const x4 = t === 'q4_0' || t === 'q5_0';
     assert.equal(r.repacked[t][0], 0, `${t}: nothing repacked with repack: false`);
-    if (x4) assert.deepEqual(r.repacked[t].slice(1), [70, 70, 70], `${t}: every block matrix repacked`);
-    // IQ4_NL's relaxed kernel feeds the dot operands above 127: repacked (and run) only where the
-    // probe passes (avx_vnni); its recipe keeps a few matrices in other types
+    if (x4) assert.deepEqual(r.repacked[t].slice(1), [71, 71, 71], `${t}: every block matrix and the head repacked`);
+    // IQ4_NL's relaxed kernel feeds the dot operands above 127: its matrices are repacked (and run)
+    // only where the probe passes (avx_vnni); its recipe keeps a few matrices in other types, and
+    // the Q6_K head is repacked wherever the relaxed module runs
     if (t === 'iq4_nl') {
       const n = r.repacked[t][1];
-      assert.ok(vnni ? n >= 40 && n <= 70 : n === 0, `iq4_nl: ${n} block matrices repacked (avx_vnni: ${vnni})`);
+      assert.ok(vnni ? n >= 40 && n <= 71 : n <= 1, `iq4_nl: ${n} matrices repacked (avx_vnni: ${vnni})`);
       assert.deepEqual(r.repacked[t].slice(1), [n, n, n], 'iq4_nl: the same matrices repacked in each run');
     }
+  }
+  // the layer blocks' Q4_K, Q5_K and Q6_K matrices (and such a head) are repacked where the relaxed module runs
+  for (const t of ['q4_k_m', 'q5_k_m', 'q6_k']) {
+    assert.ok(r.repacked[t][1] > 0, `${t} matrices repacked: ${r.repacked[t]}`);
+    assert.deepEqual(r.repacked[t], [0, r.repacked[t][1], r.repacked[t][1], r.repacked[t][1]]);
   }
 });
 
