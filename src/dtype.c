@@ -25,10 +25,8 @@
 /* Block elements and bytes are ggml's (ggml.c type_traits; tests/c/test_dtype.c checks them
  * against the libggml that node-llama-cpp ships). */
 #define FACTS(id, nm, be, bb) [id] = {.name = nm, .block_elems = be, .block_bytes = bb}
-/* The 4/5/6-bit weight types (quant_blocks.h, quant_ref.c, kernels_quant.c). */
-#define QUANT(id, nm, be, blk, lc, ac)                                                                    \
-    [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
-            .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar, .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128)}
+/* The 4/5/6-bit weight types (quant_blocks.h, quant_ref.c, kernels_quant.c), with relaxed-SIMD
+ * kernels (kernels_relaxed_quant.c) */
 /* ... with relaxed-SIMD kernels too (kernels_relaxed_quant.c) */
 #define QUANT_R(id, nm, be, blk, lc, ac)                                                                  \
     [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
@@ -110,7 +108,6 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     FACTS(MLLM_DTYPE_Q2_0, "Q2_0", 64, 18),
 };
 #undef FACTS
-#undef QUANT
 #undef QUANT_R
 #undef QUANT_X4
 
