@@ -27,7 +27,6 @@
 #define FACTS(id, nm, be, bb) [id] = {.name = nm, .block_elems = be, .block_bytes = bb}
 /* The 4/5/6-bit weight types (quant_blocks.h, quant_ref.c, kernels_quant.c), with relaxed-SIMD
  * kernels (kernels_relaxed_quant.c) */
-/* ... with relaxed-SIMD kernels too (kernels_relaxed_quant.c) */
 #define QUANT_R(id, nm, be, blk, lc, ac)                                                                  \
     [id] = {.name = nm, .block_elems = be, .block_bytes = sizeof(blk), .to_float = lc##_dequantize,       \
             .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar,                                         \
