@@ -87,6 +87,7 @@ export class Host {
 
   get ops() {
     return {
+      start: this.start,
       load: this.load,
       generate: this.generate,
       tokenize: this.tokenize,
@@ -95,6 +96,15 @@ export class Host {
       evaluate: this.evaluate,
       unload: this.unload,
     };
+  }
+
+  /**
+   * Start the engine ahead of a load (MobileLLM.load does, for threads > 1, to watch for a stalled start).
+   * @param {{threads?: number, locateFile?: Record<string, string>}} a
+   */
+  async start(a) {
+    const eng = await this.engine(a.threads ?? 1, a.locateFile);
+    return { threads: eng.build?.threads ?? 1 };
   }
 
   /**

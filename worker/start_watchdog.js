@@ -1,0 +1,39 @@
+// start_watchdog.js — start the engine's worker under a time limit. Firefox (ESR 153; about 1
+// start in 20 here) can block a worker for good while the pthreads build starts its pool of
+// workers; a blocked worker answers nothing, not even an abort. A start that takes longer than
+// the limit counts as stalled: its worker is terminated and a fresh one tries; after `tries`
+// stalls the load fails with an UnsupportedError, never a hang.
+
+import { InternalError, UnsupportedError } from './errors.js';
+
+/** How long a worker may take to start the threads build (ms), and how many workers try. */
+export const ENGINE_START = Object.freeze({ ms: 15000, tries: 3 });
+
+/**
+ * @template {{port: {terminate?: () => any}, rpc: {close: (e: Error) => void}}} W
+ * @param {() => Promise<W>} open a fresh worker and its RPC client
+ * @param {(w: W) => Promise<unknown>} start asks w to start its engine; settles when it has
+ * @param {{ms: number, tries: number}} [limits]
+ * @returns {Promise<W>} the first worker whose start settled in time
+ */
+export async function startWatched(open, start, limits = ENGINE_START) {
+  for (let i = 1; ; i++) {
+    const w = await open();
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(false), limits.ms); });
+    try {
+      if (await Promise.race([start(w).then(() => true), stalled])) return w;
+    } catch (e) {
+      w.rpc.close(/** @type {Error} */ (e));
+      await w.port.terminate?.();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    w.rpc.close(new InternalError('The engine start stalled.'));
+    await w.port.terminate?.();
+    if (i >= limits.tries)
+      throw new UnsupportedError(`The threads build did not start within ${limits.ms / 1000} s in ${limits.tries} fresh workers; load with threads: 1.`);
+  }
+}
