@@ -46,6 +46,19 @@ static inline v128_t f16hi_to_f32_finite(v128_t g, const f16_consts *k) {
     return wasm_f32x4_sub(f, wasm_v128_and(sub, wasm_v128_or(wasm_v128_and(g, k->sign), k->two_m14))); /* +-2^-14 */
 }
 
+/* One row's outputs for the first nt (1..8) of 8 tokens, tokens 0-3 in lo, 4-7 in hi (the
+ * prefill tiles'; no arrays: the relaxed module has no stack). */
+static inline void store_row(float *out, int32_t ldo, v128_t lo, v128_t hi, int nt) {
+    out[0] = wasm_f32x4_extract_lane(lo, 0);
+    if (nt > 1) out[ldo] = wasm_f32x4_extract_lane(lo, 1);
+    if (nt > 2) out[2 * ldo] = wasm_f32x4_extract_lane(lo, 2);
+    if (nt > 3) out[3 * ldo] = wasm_f32x4_extract_lane(lo, 3);
+    if (nt > 4) out[4 * ldo] = wasm_f32x4_extract_lane(hi, 0);
+    if (nt > 5) out[5 * ldo] = wasm_f32x4_extract_lane(hi, 1);
+    if (nt > 6) out[6 * ldo] = wasm_f32x4_extract_lane(hi, 2);
+    if (nt > 7) out[7 * ldo] = wasm_f32x4_extract_lane(hi, 3);
+}
+
 /* One fp16 to f32, exactly for every half (subnormals, inf, nan) and without a table: for
  * the relaxed module, which links nothing (codec.c's conversion has data). */
 static inline float f16_bits_to_f32(uint16_t h) {

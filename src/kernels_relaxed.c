@@ -35,39 +35,12 @@ EXPORT("mllm_relaxed_probe") int32_t mllm_relaxed_probe(int32_t lo, int32_t hi, 
            wasm_i32x4_extract_lane(q, 0) == 4 * hi * (u & 255) && wasm_i32x4_extract_lane(q, 3) == 4 * hi * (u & 255);
 }
 
-/* fp16 bits to float, exact for every finite half (subnormals included). dtype.c's
- * fp16_to_f32 cannot be linked in: that file has data, which would land in the engine's memory. */
-static float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
-    float f;
-    if (e == 0) { /* zero or subnormal: m * 2^-24, exact in float */
-        f = (float)m * 5.9604644775390625e-8f;
-        return sign ? -f : f;
-    }
-    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
-    __builtin_memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* A token block's correction: -128 x the sum of its quants (the kernels feed the weights
  * + 128, so each dot over-counts by 128 x that sum). */
 static int32_t correction(const block_q8_0 *x) {
     int32_t j, sum = 0;
     for (j = 0; j < MLLM_QK8_0; j++) sum += x->qs[j];
     return -128 * sum;
-}
-
-/* One row's outputs for the first nt (1..8) of 8 tokens, tokens 0-3 in lo, 4-7 in hi (no
- * arrays: this module has no stack). */
-static void store_row(float *out, int32_t ldo, v128_t lo, v128_t hi, int nt) {
-    out[0] = wasm_f32x4_extract_lane(lo, 0);
-    if (nt > 1) out[ldo] = wasm_f32x4_extract_lane(lo, 1);
-    if (nt > 2) out[2 * ldo] = wasm_f32x4_extract_lane(lo, 2);
-    if (nt > 3) out[3 * ldo] = wasm_f32x4_extract_lane(lo, 3);
-    if (nt > 4) out[4 * ldo] = wasm_f32x4_extract_lane(hi, 0);
-    if (nt > 5) out[5 * ldo] = wasm_f32x4_extract_lane(hi, 1);
-    if (nt > 6) out[6 * ldo] = wasm_f32x4_extract_lane(hi, 2);
-    if (nt > 7) out[7 * ldo] = wasm_f32x4_extract_lane(hi, 3);
 }
 
 /* Tile: 4 rows x 8 tokens. wu: the rows' quants + 128 as bytes, [block][row][32]; dw their
@@ -184,7 +157,7 @@ static float row1_tok1(const block_q8_0 *w, int32_t nb, const block_q8_0 *x, con
                                    wasm_v128_load32_zero(xc + b), bias);
         const int32_t isum = wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1) +
                              wasm_i32x4_extract_lane(s, 2) + wasm_i32x4_extract_lane(s, 3);
-        sumf += (float)isum * (f16_to_f32(w[b].d) * (dx[b] * dx_unit));
+        sumf += (float)isum * (f16_bits_to_f32(w[b].d) * (dx[b] * dx_unit));
     }
     return sumf;
 }
@@ -194,7 +167,7 @@ static void decode_token(const block_q8_0 *x, int32_t nb, int32_t *xc, float *dx
     int32_t b;
     for (b = 0; b < nb; b++) {
         xc[b] = correction(x + b);
-        dx[b] = f16_to_f32(x[b].d) * unit;
+        dx[b] = f16_bits_to_f32(x[b].d) * unit;
     }
 }
 
@@ -361,7 +334,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
                     }
                     for (q = 0; q < 8; q++) __builtin_memcpy(dst + 32 * q, xb[b].qs + 4 * q, 4);
                     *c = correction(xb + b);
-                    *d = f16_to_f32(xb[b].d);
+                    *d = f16_bits_to_f32(xb[b].d);
                 }
             }
         if (x4)
@@ -383,7 +356,7 @@ int32_t mllm_relaxed_q8_0(float *out, int32_t ldo, const block_q8_0 *w, int32_t 
                 for (b = 0; b < nb; b++) {
                     wasm_v128_store(wu + b * 128 + 32 * k, wasm_v128_xor(wasm_v128_load(row[b].qs), bias));
                     wasm_v128_store(wu + b * 128 + 32 * k + 16, wasm_v128_xor(wasm_v128_load(row[b].qs + 16), bias));
-                    dw[4 * b + k] = f16_to_f32(row[b].d);
+                    dw[4 * b + k] = f16_bits_to_f32(row[b].d);
                 }
             }
             for (o = 0; o < no; o++)

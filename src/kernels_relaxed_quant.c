@@ -62,19 +62,6 @@ INLINE v128_t halves_f32(v128_t h, const qconsts *k) {
     return wasm_v128_or(wasm_v128_bitselect(sub, normal, wasm_i32x4_lt(em, k->sub_lim)), sign);
 }
 
-/* One fp16 to f32, exactly (the K types' per-super-block scales). */
-static float half_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
-    float f;
-    if (e == 0) {
-        f = (float)m * 5.9604644775390625e-8f;
-        return sign ? -f : f;
-    }
-    bits = sign | ((e == 31 ? 255u : e + 112u) << 23) | (m << 13);
-    __builtin_memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* ---------------------------------------------------------------- blocks of 32 */
 
 /* Block bytes, offset of qs, of qh (Q5), and the activation block's bytes, per type. */
@@ -468,7 +455,7 @@ INLINE float q2_block(const uint8_t *blk, const block_q8_K *y) {
     isum = wasm_i32x4_extract_lane(is, 0);
     __builtin_memcpy(&dh, blk + 80, 2);
     __builtin_memcpy(&dminh, blk + 82, 2);
-    return y->d * half_f32(dh) * (float)isum - y->d * half_f32(dminh) * (float)summs;
+    return y->d * f16_bits_to_f32(dh) * (float)isum - y->d * f16_bits_to_f32(dminh) * (float)summs;
 }
 
 /* One row of a K type against n_tok tokens laid out by k_token (xs, ys: the tokens' blocks
@@ -500,15 +487,15 @@ INLINE void k_row(int type, float *out, int32_t ldo, const uint8_t *w, int32_t n
                 if (type == MLLM_DTYPE_Q6_K) q6_block(blk, x + i * KSCR, &a0, &a1, k);
                 else q3_block(blk, x + i * KSCR, &a0, &a1, k);
                 __builtin_memcpy(&dh, blk + (type == MLLM_DTYPE_Q6_K ? 208 : 108), 2);
-                d = half_f32(dh) * y[i].d;
+                d = f16_bits_to_f32(dh) * y[i].d;
             } else {
                 uint16_t dh, dminh;
                 int32_t summ;
                 k45_block(type == MLLM_DTYPE_Q5_K, blk, x + i * KSCR, y[i].bsums, &a0, &a1, &summ, k);
                 __builtin_memcpy(&dh, blk, 2);
                 __builtin_memcpy(&dminh, blk + 2, 2);
-                d = half_f32(dh) * y[i].d;
-                sumf -= half_f32(dminh) * y[i].d * (float)summ;
+                d = f16_bits_to_f32(dh) * y[i].d;
+                sumf -= f16_bits_to_f32(dminh) * y[i].d * (float)summ;
             }
             k_float(d, a0, a1, &sums_lo, &sums_hi);
         }

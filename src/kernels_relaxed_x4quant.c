@@ -180,18 +180,6 @@ INLINE void matvec(int type, float *out, const uint8_t *w, int32_t nb, int32_t n
 
 /* ---------------------------------------------------------------- prefill (4 tokens or more) */
 
-/* One row's outputs for the first nt (1..8) of 8 tokens, tokens 0-3 in lo, 4-7 in hi. */
-INLINE void store_row(float *out, int32_t ldo, v128_t lo, v128_t hi, int nt) {
-    out[0] = wasm_f32x4_extract_lane(lo, 0);
-    if (nt > 1) out[ldo] = wasm_f32x4_extract_lane(lo, 1);
-    if (nt > 2) out[2 * ldo] = wasm_f32x4_extract_lane(lo, 2);
-    if (nt > 3) out[3 * ldo] = wasm_f32x4_extract_lane(lo, 3);
-    if (nt > 4) out[4 * ldo] = wasm_f32x4_extract_lane(hi, 0);
-    if (nt > 5) out[5 * ldo] = wasm_f32x4_extract_lane(hi, 1);
-    if (nt > 6) out[6 * ldo] = wasm_f32x4_extract_lane(hi, 2);
-    if (nt > 7) out[7 * ldo] = wasm_f32x4_extract_lane(hi, 3);
-}
-
 /* A group's levels for the tile: per block [quad][row][4 bytes] (128 bytes) at wl, its four
  * scales (exact f32) at dw + 4 b. */
 INLINE void unpack_group(int type, const uint8_t *g, int32_t nb, uint8_t *wl, float *dw, const x4consts *k) {
