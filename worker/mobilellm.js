@@ -9,7 +9,7 @@ import { describeSource } from './describe_source.js';
 import { cacheApi } from './cache_api.js';
 import { chatApi } from './chat.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
-import { startWatched } from './start_watchdog.js';
+import { ENGINE_START, startWatched } from './start_watchdog.js';
 import { isNode } from '../lib/env.js';
 import { ENGINE_FILES } from '../wasm_build/engine_files.js';
 import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
@@ -66,7 +66,13 @@ export class MobileLLM {
     const { desc, transferList } = await describeSource(source, { transfer });
     // Firefox asks the user before it answers persist(): the load never waits on that answer.
     const asking = storagePersistence(options.persist === true);
-    const { port, rpc } = await startWorker(worker, files, options.threads ?? 1);
+    const { port, rpc } = await startWorker(worker, files, options.threads ?? 1, signal);
+    if (signal?.aborted) { // while the worker started: its abort event has gone by
+      const e = new AbortError('Loading the model was aborted while its worker started.');
+      rpc.close(e);
+      await port.terminate?.();
+      throw e;
+    }
     const args = { source: desc, options: { ...pick(options, LOAD_KEYS), locateFile: files } };
     const call = rpc.call('load', args, {
       transfer: transferList,
@@ -270,16 +276,17 @@ async function storagePersistence(ask) {
 /**
  * The model's worker and its RPC client. For threads > 1 in a browser worker the engine is
  * started first, under start_watchdog.js's time limit (Firefox can block a worker for good while
- * the pthreads build starts its pool).
+ * the pthreads build starts its pool); the load's signal ends that wait at once.
  * @param {any} worker the load option @param {Record<string, string>} files @param {number} threads
+ * @param {AbortSignal} [signal]
  */
-async function startWorker(worker, files, threads) {
+async function startWorker(worker, files, threads, signal) {
   const open = async () => {
     const port = await openPort(worker, files[WORKER_FILE]);
     return { port, rpc: new RpcClient(port) };
   };
   if (!(threads > 1) || isNode || worker === false) return open();
-  return startWatched(open, ({ rpc }) => rpc.call('start', { threads, locateFile: files }).done);
+  return startWatched(open, ({ rpc }) => rpc.call('start', { threads, locateFile: files }).done, ENGINE_START, signal);
 }
 
 const CONSTRUCT = Symbol('construct');

@@ -2,9 +2,10 @@
 // start in 20 here) can block a worker for good while the pthreads build starts its pool of
 // workers; a blocked worker answers nothing, not even an abort. A start that takes longer than
 // the limit counts as stalled: its worker is terminated and a fresh one tries; after `tries`
-// stalls the load fails with an UnsupportedError, never a hang.
+// stalls the load fails with an UnsupportedError, never a hang. The load's AbortSignal ends the
+// wait at once: the starting worker is terminated here, since it may not be able to answer.
 
-import { InternalError, UnsupportedError } from './errors.js';
+import { AbortError, InternalError, UnsupportedError } from './errors.js';
 
 /** How long a worker may take to start the threads build (ms), and how many workers try. */
 export const ENGINE_START = Object.freeze({ ms: 15000, tries: 3 });
@@ -14,26 +15,44 @@ export const ENGINE_START = Object.freeze({ ms: 15000, tries: 3 });
  * @param {() => Promise<W>} open a fresh worker and its RPC client
  * @param {(w: W) => Promise<unknown>} start asks w to start its engine; settles when it has
  * @param {{ms: number, tries: number}} [limits]
+ * @param {AbortSignal} [signal] the load's: an abort terminates the starting worker and rejects with an AbortError
  * @returns {Promise<W>} the first worker whose start settled in time
  */
-export async function startWatched(open, start, limits = ENGINE_START) {
+export async function startWatched(open, start, limits = ENGINE_START, signal = undefined) {
   for (let i = 1; ; i++) {
+    if (signal?.aborted) throw startAborted();
     const w = await open();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer;
-    const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(false), limits.ms); });
+    /** @type {(() => void) | undefined} */
+    let onAbort;
+    /** @type {Promise<'stalled' | 'aborted'>} */
+    const stopped = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('stalled'), limits.ms);
+      onAbort = () => resolve('aborted');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) resolve('aborted'); // aborted while open() ran: no event comes now
+    });
+    /** @type {'started' | 'stalled' | 'aborted'} */
+    let outcome;
     try {
-      if (await Promise.race([start(w).then(() => true), stalled])) return w;
+      outcome = await Promise.race([start(w).then(() => /** @type {const} */ ('started')), stopped]);
     } catch (e) {
       w.rpc.close(/** @type {Error} */ (e));
       await w.port.terminate?.();
       throw e;
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
-    w.rpc.close(new InternalError('The engine start stalled.'));
+    if (outcome === 'started') return w;
+    const err = outcome === 'aborted' ? startAborted() : new InternalError('The engine start stalled.');
+    w.rpc.close(err);
     await w.port.terminate?.();
+    if (outcome === 'aborted') throw err;
     if (i >= limits.tries)
       throw new UnsupportedError(`The threads build did not start within ${limits.ms / 1000} s in ${limits.tries} fresh workers; load with threads: 1.`);
   }
 }
+
+const startAborted = () => new AbortError('Loading the model was aborted while its engine started.');
