@@ -35,6 +35,8 @@ export interface EngineOptions {
   threads?: number;
   /** where the dist/ files are, when not beside this package */
   locateFile?: LocateFile;
+  /** the pool's workers started elsewhere (a page's MessagePorts to them, threads - 1), used instead of workers of its own */
+  threadPorts?: ReadonlyArray<{ postMessage(message: any, transfer?: any[]): void; close(): void; onmessage: any }>;
 }
 
 export interface EngineBuild {

@@ -63,6 +63,21 @@ export function simdSupported() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
+/**
+ * What Emscripten's PThread uses of a pool Worker (postMessage, onmessage, onerror, terminate),
+ * over a port to a worker started elsewhere; {cmd: 'mllmClose'} asks that worker to end.
+ * @param {MessagePort} port
+ */
+function portWorker(port) {
+  return {
+    postMessage: (/** @type {any} */ m, /** @type {Transferable[]} */ t) => port.postMessage(m, t ?? []),
+    set onmessage(/** @type {(e: MessageEvent) => void} */ fn) { port.onmessage = fn; },
+    get onmessage() { return port.onmessage; },
+    onerror: null,
+    terminate: () => { port.postMessage({ cmd: 'mllmClose' }); port.close(); },
+  };
+}
+
 export class Engine {
   /**
    * Instantiate the wasm module. Which build:
@@ -75,10 +90,13 @@ export class Engine {
    * carry them; they run where the engine computes the relaxed int8 dot exactly, e.g. Chromium
    * or Node 24+ on x86 with AVX-VNNI; src/kernels_relaxed.c).
    * @param {{wasmBinary?: Uint8Array, moduleUrl?: string, simd?: boolean, threads?: number,
-   *   locateFile?: ((name: string, defaultUrl: string) => string|URL|undefined)|Record<string, string>}} [opts]
+   *   locateFile?: ((name: string, defaultUrl: string) => string|URL|undefined)|Record<string, string>,
+   *   threadPorts?: MessagePort[]}} [opts]
    *   simd: force the SIMD (true) or scalar (false) build; threads: the most threads a context
    *   may use (contexts ask with newContext({threads})); locateFile: the address of a dist/ file
-   *   by name (engine_files.js), for files served elsewhere; moduleUrl overrides the choice.
+   *   by name (engine_files.js), for files served elsewhere; moduleUrl overrides the choice;
+   *   threadPorts: the pool's workers, started elsewhere (the page: worker/thread_pool.js), one
+   *   port each, threads - 1 of them, used by the threads build instead of workers of its own.
    * @returns {Promise<Engine>}
    */
   static async create(opts = {}) {
@@ -111,6 +129,11 @@ export class Engine {
       print: () => {}, printErr: () => {},
     };
     if (threads > 1) modOpts.mllmPoolSize = threads - 1;
+    if (threads > 1 && opts.threadPorts) {
+      const ports = [...opts.threadPorts];
+      if (ports.length !== threads - 1) throw new MobileLLMError('argument', `The engine needs ${threads - 1} thread ports for ${threads} threads, not ${ports.length}.`);
+      modOpts.mllmNewWorker = () => portWorker(/** @type {MessagePort} */ (ports.shift()));
+    }
     let mod;
     try {
       mod = await createMobileLLM(modOpts);

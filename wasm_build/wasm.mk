@@ -12,7 +12,9 @@
 #    size is Module.mllmPoolSize, set by engine.js. This build also targets Node: emcc 3.1.6
 #    spawns pthreads there with require('worker_threads'), so engine.js provides require and
 #    __dirname to the ES module, and the worker script is renamed .cjs (this package is
-#    "type": "module", and the worker script is CommonJS).
+#    "type": "module", and the worker script is CommonJS). Module.mllmNewWorker, when set,
+#    makes the pool's workers instead of `new Worker` (browsers: the page starts them, since
+#    Firefox can block a worker's own `new Worker` for good; worker/thread_pool.js).
 # The two SIMD builds also carry the relaxed-SIMD kernels (src/kernels_relaxed.c, below),
 # which run only where the engine computes their int8 dot exactly.
 # Memory grows to each request plus at most 1 MB (MEMORY_GROWTH_GEOMETRIC_CAP): the model and the
@@ -85,6 +87,8 @@ dist/mobilellm-threads.js: $(WASM_DEPS) build/relaxed/library.js | build/.apt-st
 	$(EMCC) $(EMFLAGS_THREADS) -msimd128 $(RELAXED_LINK) $(SRC) -o $@
 	mv dist/mobilellm-threads.worker.js dist/mobilellm-threads.worker.cjs
 	sed -i 's/mobilellm-threads\.worker\.js/mobilellm-threads.worker.cjs/g' $@
+	sed -i 's/new Worker(pthreadMainJs)/(Module["mllmNewWorker"]||function(u){return new Worker(u)})(pthreadMainJs)/' $@
+	grep -q 'Module\["mllmNewWorker"\]' $@
 
 # `make wasm` builds every variant (the Makefile's own rule names dist/mobilellm.js).
 wasm: dist/mobilellm-nosimd.js dist/mobilellm-threads.js

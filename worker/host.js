@@ -17,6 +17,7 @@ import {
   checkDtype, checkFlag, checkFlags, checkOptions, contextLength, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_OPTIONS,
 } from './options.js';
 import { contextBytes, defaultMemoryLimit } from './memory.js';
+import { engineThreads } from './thread_pool.js';
 
 const PREFILL_SLICE = 64; // prompt tokens per forward call, so an abort is seen within one slice
 
@@ -74,9 +75,10 @@ export class Host {
    * each context's pool holds threads - 1 workers for its lifetime).
    * @param {number} [threads]
    * @param {Record<string, string>} [locateFile] engine files served elsewhere, by name (the load option)
+   * @param {MessagePort[]} [threadPorts] the pool's workers, started by the page (thread_pool.js)
    */
-  engine(threads = 1, locateFile = undefined) {
-    this.enginePromise ??= Engine.create({ threads: threads > 1 ? 2 * threads - 1 : 1, locateFile });
+  engine(threads = 1, locateFile = undefined, threadPorts = undefined) {
+    this.enginePromise ??= Engine.create({ threads: engineThreads(threads), locateFile, threadPorts });
     return this.enginePromise;
   }
 
@@ -99,11 +101,12 @@ export class Host {
   }
 
   /**
-   * Start the engine ahead of a load (MobileLLM.load does, for threads > 1, to watch for a stalled start).
-   * @param {{threads?: number, locateFile?: Record<string, string>}} a
+   * Start the engine ahead of a load (MobileLLM.load does, for threads > 1, to watch for a stalled
+   * start), on the pool the page started when it sends `threadPorts`.
+   * @param {{threads?: number, locateFile?: Record<string, string>, threadPorts?: MessagePort[]}} a
    */
   async start(a) {
-    const eng = await this.engine(a.threads ?? 1, a.locateFile);
+    const eng = await this.engine(a.threads ?? 1, a.locateFile, a.threadPorts);
     return { threads: eng.build?.threads ?? 1 };
   }
 

@@ -10,6 +10,7 @@ import { cacheApi } from './cache_api.js';
 import { chatApi } from './chat.js';
 import { AbortError, ArgumentError, StateError } from './errors.js';
 import { ENGINE_START, startWatched } from './start_watchdog.js';
+import { engineThreads, openThreadPool, pageHasThreads } from './thread_pool.js';
 import { isNode } from '../lib/env.js';
 import { ENGINE_FILES } from '../wasm_build/engine_files.js';
 import { checkDtype, checkFlags, checkOptions, GENERATE_FLAGS, GENERATE_OPTIONS, LOAD_FLAGS, LOAD_OPTIONS, MAX_CTX } from './options.js';
@@ -276,17 +277,42 @@ async function storagePersistence(ask) {
 /**
  * The model's worker and its RPC client. For threads > 1 in a browser worker the engine is
  * started first, under start_watchdog.js's time limit (Firefox can block a worker for good while
- * the pthreads build starts its pool); the load's signal ends that wait at once.
+ * it starts workers of its own); the load's signal ends that wait at once. Where the page can run
+ * the threads build, the page starts the pool's workers itself (thread_pool.js) and the engine's
+ * worker starts none.
  * @param {any} worker the load option @param {Record<string, string>} files @param {number} threads
  * @param {AbortSignal} [signal]
  */
 async function startWorker(worker, files, threads, signal) {
   const open = async () => {
     const port = await openPort(worker, files[WORKER_FILE]);
-    return { port, rpc: new RpcClient(port) };
+    return { port, rpc: new RpcClient(port), pool: null };
   };
   if (!(threads > 1) || isNode || worker === false) return open();
-  return startWatched(open, ({ rpc }) => rpc.call('start', { threads, locateFile: files }).done, ENGINE_START, signal);
+  if (!pageHasThreads()) return startWatched(open, ({ rpc }) => rpc.call('start', { threads, locateFile: files }).done, ENGINE_START, signal);
+  const openWithPool = async () => {
+    const pool = await openThreadPool(engineThreads(threads) - 1, files);
+    /** @type {import('./protocol.js').Port} */
+    let engine;
+    try {
+      engine = await openPort(worker, files[WORKER_FILE]);
+    } catch (e) {
+      pool.terminate();
+      throw e;
+    }
+    /** @type {import('./protocol.js').Port} */
+    const port = {
+      ...engine,
+      onFailure: (fn) => { engine.onFailure?.(fn); pool.onFailure(fn); },
+      terminate: () => { pool.terminate(); return engine.terminate?.(); },
+    };
+    return { port, rpc: new RpcClient(port), pool };
+  };
+  return startWatched(openWithPool, async ({ rpc, pool }) => {
+    const r = await rpc.call('start', { threads, locateFile: files, threadPorts: pool.ports }, { transfer: pool.ports }).done;
+    if (!(r?.threads > 1)) pool.terminate(); // the engine runs on one thread here (no SIMD): the pool idles
+    return r;
+  }, ENGINE_START, signal);
 }
 
 const CONSTRUCT = Symbol('construct');

@@ -123,7 +123,7 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.ok(srv.log.every((r) => !r.path.endsWith('.gguf')));
   });
 
-  test('threads: a cross-origin-isolated page runs 2 threads with the same tokens and logits as 1; elsewhere 1 thread and a warning', async () => {
+  test('threads: a cross-origin-isolated page runs 2 threads with the same tokens and logits as 1, on workers the page starts and unload() ends; elsewhere 1 thread and a warning', async () => {
     const iso = await startServer({ isolated: true });
     try {
       await b.goto(`${iso.url}/tests/browser/page.html`);
@@ -155,6 +155,27 @@ for (const engine of ENGINES) describe(engine, () => {
       assert.deepEqual(two.tokens, one.tokens);
       assert.equal(two.n, 8 * 32000);
       assert.equal(two.logitsHash, one.logitsHash, 'bit-identical logits');
+      // The page starts the pool's workers (the engine's worker starts none: Firefox can block a
+      // worker in its own new Worker() for good), and unload() ends every one of them.
+      const workers = await b.evaluate(async (url) => {
+        const made = [];
+        const Real = window.Worker;
+        window.Worker = class extends Real {
+          constructor(u, o) { super(u, o); this.rec = { name: o?.name ?? '', live: true }; made.push(this.rec); }
+          terminate() { this.rec.live = false; super.terminate(); }
+        };
+        try {
+          const llm = await window.api.MobileLLM.load(url, { threads: 2, cache: false });
+          const live = made.filter((r) => r.live).map((r) => r.name).sort();
+          await llm.unload();
+          return { threads: llm.info.threads, live, after: made.filter((r) => r.live).map((r) => r.name) };
+        } finally {
+          window.Worker = Real;
+        }
+      }, `${iso.url}/t/tiny.gguf`);
+      assert.deepEqual(workers, BUILD[engine].threads
+        ? { threads: 2, live: ['mobilellm', 'mobilellm-thread-1', 'mobilellm-thread-2'], after: [] }
+        : { threads: 1, live: ['mobilellm'], after: [] });
     } finally {
       await openPage();
       await iso.close();
