@@ -1,13 +1,15 @@
-// start_watchdog.js — start the engine's worker under a time limit. Firefox (ESR 153; about 1
-// start in 20 here) can block a worker for good while the pthreads build starts its pool of
-// workers; a blocked worker answers nothing, not even an abort. A start that takes longer than
-// the limit counts as stalled: its worker is terminated and a fresh one tries; after `tries`
-// stalls the load fails with an UnsupportedError, never a hang. The load's AbortSignal ends the
-// wait at once: the starting worker is terminated here, since it may not be able to answer.
+// start_watchdog.js — start the engine's worker under a time limit. Firefox (ESR 153) blocked
+// a worker for good inside its own `new Worker()` while the pthreads build started its pool; the
+// page now starts the pool (thread_pool.js), and this limit stays as the guard for any other
+// stall: a blocked worker answers nothing, not even an abort. A start that takes longer than the
+// limit counts as stalled: its worker is terminated and a fresh one tries; after `tries` stalls
+// the load fails with an UnsupportedError, never a hang. The load's AbortSignal ends the wait at
+// once: the starting worker is terminated here, since it may not be able to answer.
 
 import { AbortError, InternalError, UnsupportedError } from './errors.js';
 
-/** How long a worker may take to start the threads build (ms), and how many workers try. */
+/** How long a worker may take to start the threads build (ms), and how many workers try. A normal
+ * start took up to 8 s on the loaded test host (PERF_NOTES.md), so the limit keeps its margin. */
 export const ENGINE_START = Object.freeze({ ms: 15000, tries: 3 });
 
 /**

@@ -1,7 +1,7 @@
 // thread_pool.js — the threads build's pool of pthread workers, started by the page. Firefox (ESR
-// 153) can block a worker for good inside its own `new Worker()` (a worker starting 8 workers
-// stalls about 1 time in 3 here; the page starting the same 8, never: docs/firefox_threads.md),
-// so in browsers the page starts the pool and hands the engine's worker one MessagePort to each.
+// 153) can block a worker for good inside its own `new Worker()`, never the page's (PERF_NOTES.md,
+// "Firefox: the threads build's start"), so in browsers the page starts the pool and hands the
+// engine's worker one MessagePort to each.
 // Those workers run Emscripten's own pthread script (mobilellm-threads.worker.cjs) behind a small
 // shim that routes its messages through the port.
 
