@@ -32,7 +32,7 @@ try {
       const { RpcClient } = await import('/worker/protocol.js');
       const { openThreadPool, engineThreads } = await import('/worker/thread_pool.js');
       const t0 = performance.now();
-      const pool = byPage ? await openThreadPool(engineThreads(threads) - 1, {}) : null;
+      const pool = byPage ? openThreadPool(engineThreads(threads) - 1) : null;
       const port = await openPort(true, undefined);
       const rpc = new RpcClient(port);
       let timer;

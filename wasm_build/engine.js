@@ -65,10 +65,12 @@ export function simdSupported() {
 
 /**
  * What Emscripten's PThread uses of a pool Worker (postMessage, onmessage, onerror, terminate),
- * over a port to a worker started elsewhere; {cmd: 'mllmClose'} asks that worker to end.
- * @param {MessagePort} port
+ * over a port to a worker started elsewhere (worker/thread_pool.js), which is first told the
+ * pthread script to run; {cmd: 'mllmClose'} asks that worker to end.
+ * @param {MessagePort} port @param {string} script
  */
-function portWorker(port) {
+function portWorker(port, script) {
+  port.postMessage({ cmd: 'mllmScript', script });
   return {
     postMessage: (/** @type {any} */ m, /** @type {Transferable[]} */ t) => port.postMessage(m, t ?? []),
     set onmessage(/** @type {(e: MessageEvent) => void} */ fn) { port.onmessage = fn; },
@@ -132,7 +134,7 @@ export class Engine {
     if (threads > 1 && opts.threadPorts) {
       const ports = [...opts.threadPorts];
       if (ports.length !== threads - 1) throw new MobileLLMError('argument', `The engine needs ${threads - 1} thread ports for ${threads} threads, not ${ports.length}.`);
-      modOpts.mllmNewWorker = () => portWorker(/** @type {MessagePort} */ (ports.shift()));
+      modOpts.mllmNewWorker = (/** @type {string} */ script) => portWorker(/** @type {MessagePort} */ (ports.shift()), script);
     }
     let mod;
     try {

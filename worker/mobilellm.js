@@ -291,7 +291,7 @@ async function startWorker(worker, files, threads, signal) {
   if (!(threads > 1) || isNode || worker === false) return open();
   if (!pageHasThreads()) return startWatched(open, ({ rpc }) => rpc.call('start', { threads, locateFile: files }).done, ENGINE_START, signal);
   const openWithPool = async () => {
-    const pool = await openThreadPool(engineThreads(threads) - 1, files);
+    const pool = openThreadPool(engineThreads(threads) - 1);
     /** @type {import('./protocol.js').Port} */
     let engine;
     try {

@@ -5,24 +5,39 @@
 // Those workers run Emscripten's own pthread script (mobilellm-threads.worker.cjs) behind a small
 // shim that routes its messages through the port.
 
-import { locateEngineFile, pthreadWorkerUrl } from '../wasm_build/engine_files.js';
 import { InternalError } from './errors.js';
 
 /** Workers of one engine asked for `threads` (worker/host.js): two contexts of `threads` each
  * (the session's and logits()'s), counting the engine's own thread once. */
 export const engineThreads = (/** @type {number} */ threads) => (threads > 1 ? 2 * threads - 1 : 1);
 
-/** The pool worker's first message is {port, script}: from then on the port stands in for its
- * postMessage / onmessage, and {cmd: 'mllmClose'} on it ends the worker. */
+/** The pool worker's first message, from the page, is {port}: from then on the port stands in for
+ * its postMessage / onmessage. The port's first message, from the engine's worker, names
+ * Emscripten's pthread script to run ({cmd: 'mllmScript', script}: the engine resolves it as for
+ * workers of its own); it is fetched and run from a blob: (importScripts of the address itself
+ * is a 'script' request, which dev servers such as Vite's rewrite as a module), and messages
+ * that come before it has run wait. {cmd: 'mllmClose'} ends the worker. */
 const SHIM = `self.onmessage = (e) => {
-  const { port, script } = e.data;
+  const { port } = e.data;
   self.onmessage = null;
   self.postMessage = (m, t) => port.postMessage(m, t || []);
+  let waiting = [];
+  const run = (script) => fetch(script).then((r) => {
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    return r.text();
+  }).then((text) => {
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+    try { importScripts(url); } finally { URL.revokeObjectURL(url); }
+    const w = waiting;
+    waiting = null;
+    for (const ev of w) self.onmessage(ev);
+  }).catch((err) => { setTimeout(() => { throw new Error(script + ': ' + err.message); }); });
   port.onmessage = (ev) => {
-    if (ev.data && ev.data.cmd === 'mllmClose') { port.close(); self.close(); return; }
-    if (self.onmessage) self.onmessage(ev);
+    const d = ev.data;
+    if (d && d.cmd === 'mllmScript') { run(d.script); return; }
+    if (d && d.cmd === 'mllmClose') { port.close(); self.close(); return; }
+    if (waiting) waiting.push(ev); else self.onmessage(ev);
   };
-  importScripts(script);
 };`;
 
 /**
@@ -36,12 +51,10 @@ export function pageHasThreads() {
 /**
  * Start `count` pthread workers from this (the page's) thread.
  * @param {number} count
- * @param {Record<string, string>} files the load's located files (locateFile)
- * @returns {Promise<{ports: MessagePort[], onFailure: (fn: (e: Error) => void) => void, terminate: () => void}>}
+ * @returns {{ports: MessagePort[], onFailure: (fn: (e: Error) => void) => void, terminate: () => void}}
  *   ports: one per worker, for the engine's worker (transfer them)
  */
-export async function openThreadPool(count, files) {
-  const script = await pthreadWorkerUrl(locateEngineFile('mobilellm-threads.worker.cjs', files));
+export function openThreadPool(count) {
   const shim = URL.createObjectURL(new Blob([SHIM], { type: 'text/javascript' }));
   /** @type {Worker[]} */
   const workers = [];
@@ -59,7 +72,7 @@ export async function openThreadPool(count, files) {
         for (const fn of failed) fn(err);
       };
       const ch = new MessageChannel();
-      w.postMessage({ port: ch.port2, script }, [ch.port2]);
+      w.postMessage({ port: ch.port2 }, [ch.port2]);
       workers.push(w);
       ports.push(ch.port1);
     }
