@@ -22,6 +22,15 @@
 #define SPIN_HELD_NS 1000000
 #define SPIN_IDLE_NS 200000
 #define CLOCK_EVERY 256 /* polls between clock reads */
+/* A hold in which the caller ran more than its share of at least a quarter of its (at least
+ * 16) jobs found the helpers late: their cores are taken (a busy machine). There polling
+ * helpers lose: one descheduled inside an item stalls the caller, and their polls spend the
+ * process's share of the machine. So the next LEAN_HOLDS holds are lean: the helpers sleep
+ * after SPIN_IDLE_NS as outside a hold, and each job wakes them. A full hold follows, and if
+ * the helpers are late again the lean run doubles, up to LEAN_HOLDS_MAX. */
+#define LATE_MIN_JOBS 16
+#define LEAN_HOLDS 4
+#define LEAN_HOLDS_MAX 64
 #define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~210 KiB */
 
 struct mllm_pool;
@@ -57,6 +66,9 @@ struct mllm_pool {
     int hold;           /* atomic: a caller's run of jobs is in progress (mllm_pool_hold) */
     uint32_t hold_gen;  /* atomic: holds begun, so that a sleeper wakes at the next one */
     int stop;           /* atomic */
+    /* the caller's alone (no atomics): this hold's jobs, those in which it ran more than its
+     * share, whether this hold is lean, lean holds left, the next lean run's length */
+    int hold_jobs, hold_late, lean, lean_left, lean_next;
 };
 
 /* A monotonic clock in nanoseconds, read every CLOCK_EVERY polls. */
@@ -186,6 +198,7 @@ mllm_status mllm_pool_new(int n_threads, mllm_pool **out, mllm_error *err) {
     p = (struct mllm_pool *)calloc(1, sizeof *p);
     if (!p) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for a pool of %d threads", n_threads);
     p->n = n_threads;
+    p->lean_next = LEAN_HOLDS;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_attr_init(&attr);
@@ -223,6 +236,24 @@ int mllm_pool_size(const mllm_pool *p) { return p ? p->n : 1; }
 
 void mllm_pool_hold(mllm_pool *p, int on) {
     if (!p) return;
+    if (on) {
+        p->hold_jobs = p->hold_late = 0;
+        p->lean = p->lean_left > 0;
+        if (p->lean) {
+            p->lean_left--;
+            return; /* the helpers keep their idle polling limit */
+        }
+    } else {
+        if (p->lean) {
+            p->lean = 0;
+            return;
+        }
+        if (p->hold_jobs >= LATE_MIN_JOBS && 4 * p->hold_late >= p->hold_jobs) {
+            p->lean_left = p->lean_next;
+            p->lean_next = p->lean_next * 2 < LEAN_HOLDS_MAX ? p->lean_next * 2 : LEAN_HOLDS_MAX;
+        } else if (p->hold_jobs >= LATE_MIN_JOBS)
+            p->lean_next = LEAN_HOLDS;
+    }
     if (on) __atomic_fetch_add(&p->hold_gen, 1u, __ATOMIC_SEQ_CST);
     __atomic_store_n(&p->hold, on ? 1 : 0, __ATOMIC_SEQ_CST);
     if (on) wake_sleepers(p);
@@ -230,7 +261,7 @@ void mllm_pool_hold(mllm_pool *p, int on) {
 
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     uint32_t gen;
-    int i, n_home;
+    int i, n_home, ran;
     if (!p || n_items <= 1 || n_items > 0xffff) { /* (no job here has 65536 items) */
         for (i = 0; i < n_items; i++) fn(arg, i, 0);
         return;
@@ -244,7 +275,9 @@ void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     /* publish (the counter starts after the home items) */
     __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)n_items << 16 | (uint64_t)n_home, __ATOMIC_SEQ_CST);
     wake_sleepers(p);
-    run_items(p, gen, 0);
+    ran = run_items(p, gen, 0);
+    p->hold_jobs++;
+    p->hold_late += ran > (n_items + p->n - 1) / p->n;
     while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != n_items) {
     }
 }

@@ -38,9 +38,11 @@ int mllm_pool_size(const mllm_pool *p);
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items);
 
 /* on = 1: the caller is about to post a run of jobs (a forward pass: hundreds per token, tens
- * of microseconds apart), so sleeping helpers wake now and none sleeps until on = 0, after
- * which they poll a fraction of a millisecond more, then sleep: an idle pool costs no CPU.
- * Every hold must be ended. p may be NULL. */
+ * of microseconds apart), so sleeping helpers wake now and poll between its jobs (for at most
+ * a millisecond each wait) until on = 0, then a fraction of a millisecond more, then sleep:
+ * an idle pool costs no CPU. Where a hold finds the helpers late (a busy machine), the next
+ * holds leave them sleeping between jobs instead (threads.c). Every hold must be ended. p may
+ * be NULL. */
 void mllm_pool_hold(mllm_pool *p, int on);
 
 #endif
