@@ -567,7 +567,7 @@ static void kx4_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
 /* One group of four rows (g: its first super-block) against n_tok tokens (xs: kx4_token's, y
  * their blocks): each super-block's scales once for all the tokens, whose eight lane sums and
  * sumf (f32x4 over the four rows, quant_dot.c's order) wait in st (144 bytes a token). Right for
- * any n_tok; mm_k45_x4 uses it for one token (decode), q4k_x4_group_pre for several. */
+ * any n_tok; used for one token (decode), q4k_x4_group_pre for several. */
 /* Bit b of each byte of h to 0x10 (Q5_K x4's fifth bits). */
 INLINE v128_t bit_x10(v128_t h, int b, const qconsts *k) {
     return wasm_v128_and(b <= 4 ? wasm_i16x8_shl(h, 4 - b) : wasm_u16x8_shr(h, b - 4), k->x10);
@@ -770,8 +770,8 @@ INLINE void q4k_x4_group_pre(int q5, float *o, int32_t ldo, const uint8_t *g, in
 }
 
 /* Q4_K (q5 0) or Q5_K x4 weights (n_rows % 4 == 0): the tokens laid out in chunks that fit
- * xbuf, then group by group (one token: q4k_x4_group; several: q4k_x4_group_pre). */
-INLINE void mm_k45_x4(int q5, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+ * xbuf, then group by group (pre 0: q4k_x4_group, for one token; pre 1: q4k_x4_group_pre). */
+INLINE void mm_k45_x4(int q5, int pre, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
                       const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
     const qconsts k = qconsts_make();
     const int32_t gb = nsb * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
@@ -780,23 +780,26 @@ INLINE void mm_k45_x4(int q5, float *out, int32_t ldo, const uint8_t *w, int32_t
         const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
         uint8_t *st = xbuf + nt * nsb * KX4SCR;
         kx4_token(xq + t0 * nsb, nt * nsb, xbuf);
-        for (gi = 0; gi < n_rows / 4; gi++)
-            if (n_tok > 1)
-                q4k_x4_group_pre(q5, out + t0 * ldo + 4 * gi, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
-            else
-                q4k_x4_group(q5, out + t0 * ldo + 4 * gi, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+        for (gi = 0; gi < n_rows / 4; gi++) {
+            float *o = out + t0 * ldo + 4 * gi;
+            if (pre) q4k_x4_group_pre(q5, o, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+            else q4k_x4_group(q5, o, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+        }
     }
 }
 
-NOINLINE_X4 void mm_q4_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    mm_k45_x4(0, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
-}
-
-NOINLINE_X4 void mm_q5_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    mm_k45_x4(1, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
-}
+/* Decode and prefill in functions of their own (with both in one, decode ran 30% slower in the
+ * engine: V8 compiles and tiers up each function as a whole). */
+#define MMK45(name, q5, pre)                                                                                   \
+    NOINLINE_X4 void name(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,              \
+                          const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {                 \
+        mm_k45_x4(q5, pre, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);                                  \
+    }
+MMK45(mm_q4_k_x4, 0, 0)
+MMK45(mm_q4_k_x4_pre, 0, 1)
+MMK45(mm_q5_k_x4, 1, 0)
+MMK45(mm_q5_k_x4_pre, 1, 1)
+#undef MMK45
 
 /* A token's layout for the Q6_K x4 kernel, per super-block (KX6SCR bytes): for each unit (jp,
  * k) 4 bytes [elements k, k+8 of sub-block 2 jp, the same of 2 jp + 1] (the levels' pair order,
@@ -951,7 +954,10 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
             ((uintptr_t)xbuf & 15))
             return 0;
         if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4) && n_tok > 1)
+            mm_q5_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4)) mm_q5_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (n_tok > 1) mm_q4_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else mm_q4_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         return 1;
     }
