@@ -28,8 +28,12 @@ const BLOCK = { [Q8]: 136, [Q4]: 72, [Q5]: 88, [IQ4]: 72 }; // bytes per block o
 const PLAIN = 1, X4 = 4, UNSIGNED = 8; // kernels.h KERN_RELAXED_*
 
 const memory = new WebAssembly.Memory({ initial: 8192, maximum: 65536 });
-for (const b of builds) b.k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(b.file)), { env: { memory } }).exports;
-if (!builds[0].k.mllm_relaxed_q8_0(0, 0, 0, 32, 0, 0, 0, 1 << 20, 16, 1 << 20, 16, X4)) throw new Error('no relaxed SIMD here');
+try {
+  for (const b of builds) b.k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(b.file)), { env: { memory } }).exports;
+} catch (e) {
+  console.error(`bench_x4quant: ${e.message} (it needs relaxed SIMD: run it with the Node LTS, build/node-*/bin/node)`);
+  process.exit(1);
+}
 const u8 = new Uint8Array(memory.buffer);
 let top = 1 << 20;
 const alloc = (n) => { const p = top; top += (n + 63) & ~63; return p; };
