@@ -87,10 +87,10 @@ for (let r = 0; r < REPS; r++)
       const t = process.cpuUsage(t0), us = (t.user + t.system) / c.n, key = `${c.what}|${c.type}|${b.label}`;
       best.set(key, Math.min(best.get(key) ?? Infinity, us));
     }
-console.log(`us per call, best of ${REPS}, process CPU time; x: Q8_0's time / this (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`);
+console.log(`us per call, best of ${REPS}, process CPU time; x: the fastest build's Q8_0 time / this (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`);
 for (const what of [...new Set(cases.map((c) => c.what))]) {
   const q8 = Math.min(...builds.map((b) => best.get(`${what}|${Q8}|${b.label}`)));
-  const cells = [`Q8_0 ${q8.toFixed(1)}`];
+  const cells = builds.length > 1 ? builds.map((b) => `Q8_0 ${b.label} ${best.get(`${what}|${Q8}|${b.label}`).toFixed(1)}`) : [`Q8_0 ${q8.toFixed(1)}`];
   for (const t of [Q4, Q5, IQ4]) for (const b of builds) {
     const v = best.get(`${what}|${t}|${b.label}`);
     cells.push(`${NAME[t]}${builds.length > 1 ? ` ${b.label}` : ''} ${v.toFixed(1)} (${(q8 / v).toFixed(2)}x)`);
