@@ -9,14 +9,8 @@
 #include "dtype.h"
 #include "kernels.h"
 
-/* Deterministic test data: xorshift32 mapped to [-1, 1). */
-static uint32_t rng_state = 12345u;
-static float frand(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float)((double)rng_state / 4294967296.0 * 2.0 - 1.0);
-}
+#define RNG_SEED 12345u
+#include "rng.h"
 static void fill(float *x, int64_t n, float scale) {
     int64_t i;
     for (i = 0; i < n; i++) x[i] = frand() * scale;

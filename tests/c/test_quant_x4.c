@@ -21,14 +21,8 @@
 #include "quant_ref.h"
 #include "quant_x4.h"
 
-static uint32_t rng = 88172645u;
-static uint32_t next_u32(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-static float frand(void) { return (float)((double)next_u32() / 4294967296.0 * 2.0 - 1.0); }
+#define RNG_SEED 88172645u
+#include "rng.h"
 
 enum { MAX_IN = 768, MAX_ROWS = 100, MAX_TOK = 17, LDO = 103 };
 enum { N_TYPES = 3 };
