@@ -222,3 +222,17 @@ int64_t q5_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
 int64_t iq4_nl_scan_scales(const void *blocks, int64_t nb, int *plain) {
     return scan((const uint8_t *)blocks, sizeof(block_iq4_nl), nb, plain);
 }
+
+/* ---------------------------------------------------------------- dtype.h repacked_block */
+
+void q4_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    quant_x4_block(KERN_LAYOUT_Q4_0_X4, w, nb, r, i, blk);
+}
+
+void q5_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    quant_x4_block(KERN_LAYOUT_Q5_0_X4, w, nb, r, i, blk);
+}
+
+void iq4_nl_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    quant_x4_block(KERN_LAYOUT_Q4_0_X4, w, nb, r, i, blk);
+}
