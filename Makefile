@@ -111,6 +111,17 @@ build/tsan/test_threads: $(THREADS_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 -g -fsanitize=thread -DMLLM_THREADS -pthread -Itests/c $(THREADS_TEST_SRC) -o $@
 
+# The pool alone on decode-shaped jobs (tools/bench_pool.c): natively and in Node's wasm threads.
+build/native/bench_pool: tools/bench_pool.c src/threads.c src/error.c $(HDR) | build/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NATIVE) -DMLLM_THREADS -pthread tools/bench_pool.c src/threads.c src/error.c -o $@
+
+build/bench_pool/bench_pool.js: tools/bench_pool.c src/threads.c src/error.c $(HDR) | build/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(EMCC) -std=gnu99 -O3 -Isrc -pthread -s PTHREAD_POOL_SIZE=16 -s ENVIRONMENT=node -s EXIT_RUNTIME=1 \
+	  -s INITIAL_MEMORY=64MB -s SINGLE_FILE=1 tools/bench_pool.c src/threads.c src/error.c -o $@
+	echo '{"type": "commonjs"}' > $(dir $@)package.json # (emcc's Node glue is CommonJS)
+
 build/native/mllm: tools/mllm_native.c build/native/libmllm.a
 	$(CC) $(CFLAGS_NATIVE) $< build/native/libmllm.a -lm -o $@
 

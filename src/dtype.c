@@ -37,7 +37,7 @@
             .act = ac, .matmul_scalar = kern_matmul_##lc##_scalar,                                         \
             .matmul_simd128 = SIMD128(kern_matmul_##lc##_simd128), .matmul_relaxed = RELAXED(kern_matmul_quant_relaxed), \
             .scan_scales = lc##_scan_scales, .repack = kern_##lc##_to_x4,                                  \
-            .repack_layout = lay, .repack_preferred = pref}
+            .repack_layout = lay, .repack_preferred = pref, .repacked_block = lc##_x4_block}
 static const dtype_traits table[MLLM_DTYPE_COUNT] = {
     [MLLM_DTYPE_F32] = {.name = "F32", .block_elems = 1, .block_bytes = 4, .to_float = dequantize_row_f32,
                         .act = MLLM_ACT_F32, .matmul_scalar = kern_matmul_f32_scalar,
@@ -55,7 +55,8 @@ static const dtype_traits table[MLLM_DTYPE_COUNT] = {
                          .matmul_simd128 = SIMD128(kern_matmul_q8_0_simd128),
                          .matmul_relaxed = RELAXED(kern_matmul_q8_0_relaxed), .scan_scales = q8_0_scan_scales,
                          .repack = kern_q8_0_to_x4,
-                         .repack_layout = KERN_LAYOUT_Q8_0_X4, .repack_preferred = kern_q8_0_x4_preferred},
+                         .repack_layout = KERN_LAYOUT_Q8_0_X4, .repack_preferred = kern_q8_0_x4_preferred,
+                         .repacked_block = kern_q8_0_x4_block},
     /* the activation formats: readable (tests), never weights */
     [MLLM_DTYPE_Q8_1] = {.name = "Q8_1", .block_elems = QK8_1, .block_bytes = sizeof(block_q8_1),
                          .to_float = q8_1_dequantize},

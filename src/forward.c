@@ -298,6 +298,7 @@ void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t po
     const kern_weights embd = model_kernel_weights(m, m->tok_embd);
     int32_t t, l;
 
+    mllm_pool_hold(c->pool, 1); /* the helpers wake now and poll between this pass's jobs */
     for (t = 0; t < n; t++) {
         const int32_t pos = batch ? batch[t].pos : pos0 + t;
         kern_embed_weights(c->x + t * d, &embd, batch ? batch[t].token : tokens[t], d);
@@ -388,6 +389,7 @@ void forward_chunk(mllm_context *c, const int32_t *tokens, int32_t n, int32_t po
                   act_bit(m->output));
         matmul(c, c->logits, hp->n_vocab, m->output, c->xn, act_rows(c, m->output, d, 0), n_out, 0);
     }
+    mllm_pool_hold(c->pool, 0);
 }
 
 /* ---------------------------------------------------------------- context API */

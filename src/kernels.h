@@ -198,6 +198,9 @@ int kern_matmul_q8_0_relaxed(float *out, int64_t ldo, const kern_weights *w, int
 /* Rearrange n_rows (a multiple of 4) Q8_0 rows of n_in elements from the file's layout to
  * KERN_LAYOUT_Q8_0_X4, in place; tmp: scratch of 4 rows (4 * n_in / 32 * 34 bytes). */
 void kern_q8_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+/* Row r's block i of a KERN_LAYOUT_Q8_0_X4 matrix of nb blocks a row, back in the file's
+ * layout (a block_q8_0, 34 bytes) at blk: dtype.h repacked_block, the embedding's way in. */
+void kern_q8_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk);
 
 /* The same for Q4_0 into KERN_LAYOUT_Q4_0_X4 and Q5_0 into KERN_LAYOUT_Q5_0_X4 (quant_x4.c);
  * tmp: scratch of 4 rows. */

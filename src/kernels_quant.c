@@ -69,65 +69,43 @@ DEFINE(q5_1_scalar, q5_1_dot_q8_1, MLLM_ACT_Q8_1)
 DEFINE(iq4_nl_scalar, iq4_nl_dot_q8_0, MLLM_ACT_Q8_0)
 DEFINE(q2_k_scalar, q2_k_dot_q8_k, MLLM_ACT_Q8_K)
 DEFINE(q3_k_scalar, q3_k_dot_q8_k, MLLM_ACT_Q8_K)
-/* Q4_K and Q5_K take their x4 layouts too: each row's super-blocks back in the file's bytes,
- * one at a time, through the same reference steps. */
-static void matmul_k45_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
-                          const void *xq, int64_t n_tok) {
-    const int q5 = w->type == MLLM_DTYPE_Q5_K;
+/* Q4_K, Q5_K and Q6_K take their x4 layouts too (kernels.h): each row's super-blocks back in the
+ * file's bytes (the type's repacked_block), one at a time, through the same reference steps. */
+static void matmul_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows, const void *xq,
+                        int64_t n_tok) {
+    const dtype_traits *tr = dtype_traits_of(w->type);
     const int64_t nsb = n_in / QK_K;
     const block_q8_K *a = (const block_q8_K *)xq;
     int64_t r, t, i;
     for (r = 0; r < n_rows; r++)
         for (t = 0; t < n_tok; t++) {
-            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sumf = 0;
+            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sumf = 0; /* Q6_K leaves sumf 0 */
             for (i = 0; i < nsb; i++) {
-                block_q5_K b; /* the larger of the two */
-                if (q5) {
-                    kern_q5_k_x4_block(w->data, nsb, r, i, &b);
-                    q5_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
-                } else {
-                    kern_q4_k_x4_block(w->data, nsb, r, i, &b);
-                    q4_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
-                }
+                union {
+                    block_q4_K q4;
+                    block_q5_K q5;
+                    block_q6_K q6;
+                } b;
+                tr->repacked_block(w->data, nsb, r, i, &b);
+                if (w->type == MLLM_DTYPE_Q6_K) q6_k_acc_q8_k(&b, a + t * nsb + i, sums);
+                else if (w->type == MLLM_DTYPE_Q5_K) q5_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
+                else q4_k_acc_q8_k(&b, a + t * nsb + i, sums, &sumf);
             }
             out[t * ldo + r] = quant_k_finish(sums, sumf);
         }
 }
 
-KERN_QUANT_MATMUL(q4_k_scalar) {
-    (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q4_K_X4) matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
-    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dot_q8_k, MLLM_ACT_Q8_K);
-}
+/* A K type with an x4 layout (x4_layout): that layout through matmul_k_x4, the file's through matmul_dots. */
+#define DEFINE_X4(name, dot, x4_layout)                                                                        \
+    KERN_QUANT_MATMUL(name) {                                                                                  \
+        (void)x, (void)hints;                                                                                  \
+        if (w->layout == (x4_layout)) matmul_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);                       \
+        else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, dot, MLLM_ACT_Q8_K);                            \
+    }
 
-KERN_QUANT_MATMUL(q5_k_scalar) {
-    (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q5_K_X4) matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
-    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q5_k_dot_q8_k, MLLM_ACT_Q8_K);
-}
-/* Q6_K takes KERN_LAYOUT_Q6_K_X4 as Q4_K its x4 layout. */
-static void matmul_q6_k_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
-                           const void *xq, int64_t n_tok) {
-    const int64_t nsb = n_in / QK_K;
-    const block_q8_K *a = (const block_q8_K *)xq;
-    int64_t r, t, i;
-    for (r = 0; r < n_rows; r++)
-        for (t = 0; t < n_tok; t++) {
-            float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-            for (i = 0; i < nsb; i++) {
-                block_q6_K b;
-                kern_q6_k_x4_block(w->data, nsb, r, i, &b);
-                q6_k_acc_q8_k(&b, a + t * nsb + i, sums);
-            }
-            out[t * ldo + r] = quant_k_finish(sums, 0);
-        }
-}
-
-KERN_QUANT_MATMUL(q6_k_scalar) {
-    (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q6_K_X4) matmul_q6_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
-    else matmul_dots(out, ldo, w, n_in, n_rows, xq, n_tok, q6_k_dot_q8_k, MLLM_ACT_Q8_K);
-}
+DEFINE_X4(q4_k_scalar, q4_k_dot_q8_k, KERN_LAYOUT_Q4_K_X4)
+DEFINE_X4(q5_k_scalar, q5_k_dot_q8_k, KERN_LAYOUT_Q5_K_X4)
+DEFINE_X4(q6_k_scalar, q6_k_dot_q8_k, KERN_LAYOUT_Q6_K_X4)
 DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 #ifdef MLLM_KERNELS_SIMD128
 /* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
@@ -254,30 +232,18 @@ KERN_QUANT_MATMUL(q5_1_simd128) {
 DEFINE4(iq4_nl_simd128, iq4_nl_dot8_q8_0_simd128, iq4_nl_dot4_q8_0_simd128, iq4_nl_dot_q8_0_simd128, MLLM_ACT_Q8_0)
 DEFINE4(q2_k_simd128, q2_k_dot8_q8_k_simd128, q2_k_dot4_q8_k_simd128, q2_k_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 DEFINEK(q3_k_simd128, q3_k)
-KERN_QUANT_MATMUL(q4_k_simd128) {
-    (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q4_K_X4) /* only where a context turned relaxed SIMD off */
-        matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
-    else
-        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q4_k_dotn_q8_k_simd128, q4_k_dot8_q8_k_simd128,
-                 q4_k_dot4_q8_k_simd128, q4_k_dot_q8_k_simd128);
-}
-KERN_QUANT_MATMUL(q5_k_simd128) {
-    (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q5_K_X4) /* only where a context turned relaxed SIMD off */
-        matmul_k45_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
-    else
-        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q5_k_dotn_q8_k_simd128, q5_k_dot8_q8_k_simd128,
-                 q5_k_dot4_q8_k_simd128, q5_k_dot_q8_k_simd128);
-}
-KERN_QUANT_MATMUL(q6_k_simd128) {
-    (void)x, (void)hints;
-    if (w->layout == KERN_LAYOUT_Q6_K_X4) /* only where a context turned relaxed SIMD off */
-        matmul_q6_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);
-    else
-        matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, q6_k_dotn_q8_k_simd128, q6_k_dot8_q8_k_simd128,
-                 q6_k_dot4_q8_k_simd128, q6_k_dot_q8_k_simd128);
-}
+/* The same with an x4 layout (x4_layout), met here only where a context turned relaxed SIMD off. */
+#define DEFINEK_X4(name, lc, x4_layout)                                                                        \
+    KERN_QUANT_MATMUL(name) {                                                                                  \
+        (void)x, (void)hints;                                                                                  \
+        if (w->layout == (x4_layout)) matmul_k_x4(out, ldo, w, n_in, n_rows, xq, n_tok);                       \
+        else                                                                                                   \
+            matmul_k(out, ldo, w, n_in, n_rows, xq, n_tok, lc##_dotn_q8_k_simd128, lc##_dot8_q8_k_simd128,     \
+                     lc##_dot4_q8_k_simd128, lc##_dot_q8_k_simd128);                                           \
+    }
+DEFINEK_X4(q4_k_simd128, q4_k, KERN_LAYOUT_Q4_K_X4)
+DEFINEK_X4(q5_k_simd128, q5_k, KERN_LAYOUT_Q5_K_X4)
+DEFINEK_X4(q6_k_simd128, q6_k, KERN_LAYOUT_Q6_K_X4)
 DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_xs_dot_q8_k_simd128, MLLM_ACT_Q8_K)
 
 #ifdef MLLM_RELAXED_IMPORT
@@ -301,6 +267,19 @@ int32_t mllm_relaxed_iq4_xs(float *out, int32_t ldo, const void *w, int32_t n_in
 /* The K types' token layout: 512 bytes per 256 inputs (kernels_relaxed_quant.c KSCR), so two
  * tokens of 16384 inputs; wider rows are declined. */
 #define RELAXED_QUANT_SCRATCH 65536
+/* The x4 prefill's: 320 bytes per octet of tokens and block of 32, so 64 tokens a pass at 1536
+ * inputs where 65536 gave 24 (each pass unpacks every group of rows again; PERF_NOTES.md). */
+#define RELAXED_X4QUANT_SCRATCH 131072
+
+/* Q4_0, Q5_0, IQ4_NL repacked: src/kernels_relaxed_x4quant.c (its own frame: 128 KiB above the caller's 64). */
+static __attribute__((noinline)) int x4quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in,
+                                                     int64_t n_rows, const void *xq, int64_t n_tok, kern_hints hints) {
+    uint8_t buf[RELAXED_X4QUANT_SCRATCH] __attribute__((aligned(16)));
+    return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
+                                (int32_t)n_tok, buf, (int32_t)sizeof buf,
+                                (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) | (hints.reuse ? KERN_RELAXED_REUSE : 0) |
+                                    (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
+}
 
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
@@ -308,12 +287,7 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
     const int x4 = w->layout == KERN_LAYOUT_Q4_K_X4 || w->layout == KERN_LAYOUT_Q5_K_X4 || w->layout == KERN_LAYOUT_Q6_K_X4;
     (void)x, (void)hints;
     if (n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX || ldo > INT32_MAX || n_tok < 1) return 0;
-    if (quant_x4_layout(w->layout)) /* Q4_0, Q5_0, IQ4_NL repacked: src/kernels_relaxed_x4quant.c */
-        return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
-                                    (int32_t)n_tok, buf, (int32_t)sizeof buf,
-                                    (w->plain_scales ? KERN_RELAXED_PLAIN_SCALES : 0) |
-                                        (hints.reuse ? KERN_RELAXED_REUSE : 0) |
-                                        (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
+    if (quant_x4_layout(w->layout)) return x4quant_relaxed(out, ldo, w, n_in, n_rows, xq, n_tok, hints);
     if ((w->layout != KERN_LAYOUT_ROWS && !x4) || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
     if (w->type == MLLM_DTYPE_IQ4_XS) /* src/kernels_relaxed_iq4.c */
         return mllm_relaxed_iq4_xs(out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf,

@@ -1,7 +1,7 @@
 /* kernels_relaxed_iq4.c — IQ4_XS matmuls on the file's layout with relaxed SIMD's int8 dot,
  * bit-identical to quant_dot.c's iq4_xs_dot_q8_k.
  *
- * Each 32-sub-block's nibbles go through one i8x16.swizzle of IQ4's level table + 128 (1..241)
+ * Each 32-sub-block's nibbles go through one relaxed swizzle of IQ4's level table + 128 (1..241)
  * into the dot's second operand, the token's quants (Q8_K) the first; the offset leaves as
  * -128 x the sub-block's quant sum, added once per four rows. Operands above 127 are exact only
  * where the engine reads them unsigned without saturation, so the loader
@@ -44,8 +44,10 @@ INLINE iq4consts iq4consts_make(void) {
 /* One row's sub-block: the four lanes of sum (level + 128) x quant (16 bytes of nibbles at q). */
 INLINE v128_t sub_dot(const uint8_t *q, v128_t xlo, v128_t xhi, const iq4consts *k) {
     const v128_t v = wasm_v128_load(q);
-    const v128_t lo = wasm_i8x16_swizzle(k->tab, wasm_v128_and(v, k->m0f));
-    const v128_t hi = wasm_i8x16_swizzle(k->tab, wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f));
+    /* indices 0..15, where the relaxed swizzle is exact (one pshufb on x64; i8x16.swizzle adds a
+     * saturating add for its out-of-range rule) */
+    const v128_t lo = wasm_i8x16_relaxed_swizzle(k->tab, wasm_v128_and(v, k->m0f));
+    const v128_t hi = wasm_i8x16_relaxed_swizzle(k->tab, wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f));
     return DOT32(xhi, hi, DOT32(xlo, lo, wasm_i32x4_splat(0)));
 }
 

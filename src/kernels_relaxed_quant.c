@@ -566,7 +566,8 @@ static void kx4_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
 
 /* One group of four rows (g: its first super-block) against n_tok tokens (xs: kx4_token's, y
  * their blocks): each super-block's scales once for all the tokens, whose eight lane sums and
- * sumf (f32x4 over the four rows, quant_dot.c's order) wait in st (144 bytes a token). */
+ * sumf (f32x4 over the four rows, quant_dot.c's order) wait in st (144 bytes a token). Right for
+ * any n_tok; used for one token (decode), q4k_x4_group_pre for several. */
 /* Bit b of each byte of h to 0x10 (Q5_K x4's fifth bits). */
 INLINE v128_t bit_x10(v128_t h, int b, const qconsts *k) {
     return wasm_v128_and(b <= 4 ? wasm_i16x8_shl(h, 4 - b) : wasm_u16x8_shr(h, b - 4), k->x10);
@@ -676,9 +677,101 @@ INLINE void q4k_x4_group(int q5, float *o, int32_t ldo, const uint8_t *g, int32_
     }
 }
 
+/* The mins' sum of a token (x: its kx4_token layout) for four rows: sum_j bsums[j] * mins[j / 2],
+ * exact in int32 for any bsums. */
+INLINE v128_t kx4_mins(const uint8_t *x, v128_t mn0, v128_t mn1, v128_t mn2, v128_t mn3) {
+    v128_t summ = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 512), mn0), wasm_i32x4_dot_i16x8(wasm_v128_load(x + 528), mn0));
+    summ = wasm_i32x4_add(summ, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 544), mn1),
+                                               wasm_i32x4_dot_i16x8(wasm_v128_load(x + 560), mn1)));
+    summ = wasm_i32x4_add(summ, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 576), mn2),
+                                               wasm_i32x4_dot_i16x8(wasm_v128_load(x + 592), mn2)));
+    return wasm_i32x4_add(summ, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(x + 608), mn3),
+                                               wasm_i32x4_dot_i16x8(wasm_v128_load(x + 624), mn3)));
+}
+
+/* q4k_x4_group for several tokens (prefill): each super-block's levels unpacked once into lv, then
+ * token by token, lane by lane: each unit's two relaxed i16 dots (rows 0, 1 and rows 2, 3, on the
+ * one activation load; int16 lanes one row's pair in one sub-block) times the scale pairs give
+ * [r s0, r s1] int32 lanes per row pair; summed over the four jp, the row pairs' lanes added
+ * pairwise are the four rows' aux32[kk] (integers, so any grouping is the reference's value).
+ * About 15% faster than q4k_x4_group's two i32 dots and narrow for prefill, but slower for one
+ * token (PERF_NOTES.md), hence two functions. */
+INLINE void q4k_x4_group_pre(int q5, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
+                             const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
+    int32_t t, i, l, u;
+    for (t = 0; t < n_tok; t++)
+        for (l = 0; l < 9; l++) wasm_v128_store(st + 144 * t + 16 * l, wasm_f32x4_splat(0.0f));
+    for (i = 0; i < nsb; i++) {
+        const uint8_t *b = g + i * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
+        const v128_t l1 = wasm_v128_load(b + 16), l2 = wasm_v128_load(b + 32), h = wasm_v128_load(b + 48);
+        const v128_t v0 = KX4_V(l1, wasm_i16x8_shl(h, 4)), v1 = KX4_V(wasm_u16x8_shr(l1, 4), wasm_i16x8_shl(h, 2));
+        const v128_t v2 = KX4_V(l2, h), v3 = KX4_V(wasm_u16x8_shr(l2, 4), wasm_u16x8_shr(h, 2));
+        const v128_t dd = wasm_v128_load(b), z = wasm_i32x4_splat(0);
+        const v128_t dw = halves_f32(wasm_u32x4_extend_low_u16x8(dd), k), mw = halves_f32(wasm_u32x4_extend_high_u16x8(dd), k);
+        const v128_t sc0 = wasm_u16x8_extend_low_u8x16(v0), sc1 = wasm_u16x8_extend_high_u8x16(v0);
+        const v128_t sc2 = wasm_u16x8_extend_low_u8x16(v1), sc3 = wasm_u16x8_extend_high_u8x16(v1);
+        const v128_t mn0 = wasm_u16x8_extend_low_u8x16(v2), mn1 = wasm_u16x8_extend_high_u8x16(v2);
+        const v128_t mn2 = wasm_u16x8_extend_low_u8x16(v3), mn3 = wasm_u16x8_extend_high_u8x16(v3);
+        /* each row's two scales per int16 pair: rows 0, 1 [s0, s0, s1, s1] x 2 (sl), rows 2, 3 (sh) */
+#define KX4_SL(sc) wasm_i8x16_shuffle(sc, sc, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7)
+#define KX4_SH(sc) wasm_i8x16_shuffle(sc, sc, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15)
+        const v128_t sl0 = KX4_SL(sc0), sl1 = KX4_SL(sc1), sl2 = KX4_SL(sc2), sl3 = KX4_SL(sc3);
+        const v128_t sh0 = KX4_SH(sc0), sh1 = KX4_SH(sc1), sh2 = KX4_SH(sc2), sh3 = KX4_SH(sc3);
+#undef KX4_SL
+#undef KX4_SH
+        for (u = 0; u < 32; u++) {
+            v128_t lo, hi;
+            kx4_levels(q5, b, u, &lo, &hi, k);
+            wasm_v128_store(lv + 32 * u, lo);
+            wasm_v128_store(lv + 32 * u + 16, hi);
+        }
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *x = xs + (t * nsb + i) * KX4SCR;
+            uint8_t *s = st + 144 * t;
+            const v128_t yd = wasm_f32x4_splat(y[t * nsb + i].d), d = wasm_f32x4_mul(dw, yd);
+#define KX4_UNIT(jp, kk, scl, sch)                                                                             \
+    do {                                                                                                       \
+        const int u_ = 8 * (jp) + (kk);                                                                        \
+        const v128_t xa = wasm_v128_load(x + 16 * u_);                                                         \
+        al = wasm_i32x4_add(al, wasm_i32x4_dot_i16x8(DOT16(xa, wasm_v128_load(lv + 32 * u_)), scl));           \
+        ah = wasm_i32x4_add(ah, wasm_i32x4_dot_i16x8(DOT16(xa, wasm_v128_load(lv + 32 * u_ + 16)), sch));      \
+    } while (0)
+#define KX4_K(kk) /* sums[kk] += d * aux32[kk] (d = fp16 d * y.d, per row) */                                  \
+    do {                                                                                                       \
+        v128_t al = z, ah = z, rows;                                                                           \
+        KX4_UNIT(0, kk, sl0, sh0);                                                                             \
+        KX4_UNIT(1, kk, sl1, sh1);                                                                             \
+        KX4_UNIT(2, kk, sl2, sh2);                                                                             \
+        KX4_UNIT(3, kk, sl3, sh3);                                                                             \
+        rows = wasm_i32x4_add(wasm_i32x4_shuffle(al, ah, 0, 2, 4, 6), wasm_i32x4_shuffle(al, ah, 1, 3, 5, 7));  \
+        wasm_v128_store(s + 16 * (kk), wasm_f32x4_add(wasm_v128_load(s + 16 * (kk)), wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(rows)))); \
+    } while (0)
+            KX4_K(0);
+            KX4_K(1);
+            KX4_K(2);
+            KX4_K(3);
+            KX4_K(4);
+            KX4_K(5);
+            KX4_K(6);
+            KX4_K(7);
+#undef KX4_K
+#undef KX4_UNIT
+            /* sumf -= dmin * summ (dmin = fp16 dmin * y.d, per row) */
+            wasm_v128_store(s + 128, wasm_f32x4_sub(wasm_v128_load(s + 128), wasm_f32x4_mul(wasm_f32x4_mul(mw, yd),
+                                                    wasm_f32x4_convert_i32x4(kx4_mins(x, mn0, mn1, mn2, mn3)))));
+        }
+    }
+    for (t = 0; t < n_tok; t++) { /* sumf + lanes 0..7, one at a time */
+        const uint8_t *s = st + 144 * t;
+        v128_t f = wasm_v128_load(s + 128);
+        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(s + 16 * l));
+        wasm_v128_store(o + t * ldo, f);
+    }
+}
+
 /* Q4_K (q5 0) or Q5_K x4 weights (n_rows % 4 == 0): the tokens laid out in chunks that fit
- * xbuf, then group by group. */
-INLINE void mm_k45_x4(int q5, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+ * xbuf, then group by group (pre 0: q4k_x4_group, for one token; pre 1: q4k_x4_group_pre). */
+INLINE void mm_k45_x4(int q5, int pre, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
                       const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
     const qconsts k = qconsts_make();
     const int32_t gb = nsb * (q5 ? KERN_Q5_K_X4_BLOCK : KERN_Q4_K_X4_BLOCK);
@@ -687,20 +780,26 @@ INLINE void mm_k45_x4(int q5, float *out, int32_t ldo, const uint8_t *w, int32_t
         const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
         uint8_t *st = xbuf + nt * nsb * KX4SCR;
         kx4_token(xq + t0 * nsb, nt * nsb, xbuf);
-        for (gi = 0; gi < n_rows / 4; gi++)
-            q4k_x4_group(q5, out + t0 * ldo + 4 * gi, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+        for (gi = 0; gi < n_rows / 4; gi++) {
+            float *o = out + t0 * ldo + 4 * gi;
+            if (pre) q4k_x4_group_pre(q5, o, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+            else q4k_x4_group(q5, o, ldo, w + gi * gb, nsb, xbuf, xq + t0 * nsb, nt, st, st + 144 * nt, &k);
+        }
     }
 }
 
-NOINLINE_X4 void mm_q4_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    mm_k45_x4(0, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
-}
-
-NOINLINE_X4 void mm_q5_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    mm_k45_x4(1, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
-}
+/* Decode and prefill in functions of their own (with both in one, decode ran 30% slower in the
+ * engine: V8 compiles and tiers up each function as a whole). */
+#define MMK45(name, q5, pre)                                                                                   \
+    NOINLINE_X4 void name(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,              \
+                          const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {                 \
+        mm_k45_x4(q5, pre, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);                                  \
+    }
+MMK45(mm_q4_k_x4, 0, 0)
+MMK45(mm_q4_k_x4_pre, 0, 1)
+MMK45(mm_q5_k_x4, 1, 0)
+MMK45(mm_q5_k_x4_pre, 1, 1)
+#undef MMK45
 
 /* A token's layout for the Q6_K x4 kernel, per super-block (KX6SCR bytes): for each unit (jp,
  * k) 4 bytes [elements k, k+8 of sub-block 2 jp, the same of 2 jp + 1] (the levels' pair order,
@@ -855,7 +954,10 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
             ((uintptr_t)xbuf & 15))
             return 0;
         if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4) && n_tok > 1)
+            mm_q5_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4)) mm_q5_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (n_tok > 1) mm_q4_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else mm_q4_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         return 1;
     }

@@ -8,7 +8,7 @@
  * so each row's sum stays in its own lane: no horizontal sums, and the four scales are one
  * load. Levels are 0..15 / 0..31 (second operand in 0..127: defined alike on every engine,
  * no probe), and the offsets 8 / 16 leave as the accumulators' start, -8 / -16 x the token's
- * block sum. IQ4_NL's nibbles go through one i8x16.swizzle of its level table + 128 (1..241):
+ * block sum. IQ4_NL's nibbles go through one relaxed swizzle of its level table + 128 (1..241):
  * exact only where the engine reads the operand unsigned without saturation, so its calls carry
  * KERN_RELAXED_UNSIGNED and the loader makes them only where mllm_relaxed_probe passed; the
  * offset 128 leaves as -128 x the block sum, as kernels_relaxed.c's Q8_0 x4. The float steps are
@@ -67,8 +67,10 @@ INLINE void levels(int type, const uint8_t *blk, int j, v128_t *lo, v128_t *hi, 
         *lo = wasm_v128_and(v, k->m0f);
         *hi = wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f);
     } else if (type == IQ4) {
-        *lo = wasm_i8x16_swizzle(k->iq4, wasm_v128_and(v, k->m0f));
-        *hi = wasm_i8x16_swizzle(k->iq4, wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f));
+        /* indices 0..15, where the relaxed swizzle is exact: one pshufb on x64, where i8x16.swizzle
+         * adds a saturating add for its out-of-range rule */
+        *lo = wasm_i8x16_relaxed_swizzle(k->iq4, wasm_v128_and(v, k->m0f));
+        *hi = wasm_i8x16_relaxed_swizzle(k->iq4, wasm_v128_and(wasm_u16x8_shr(v, 4), k->m0f));
     } else { /* Q5_0: bits 3-4 of quad 4 + j's levels are bits 2j, 2j+1 of V4 */
         const v128_t v4 = wasm_v128_load(blk + 72);
         const v128_t top = j == 0 ? wasm_i16x8_shl(v4, 3) : j == 1 ? wasm_i16x8_shl(v4, 1)

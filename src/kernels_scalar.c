@@ -130,6 +130,11 @@ static block_q8_0 x4_block(const uint8_t *w, int64_t nb, int64_t r, int64_t b) {
     return blk;
 }
 
+void kern_q8_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    const block_q8_0 b = x4_block((const uint8_t *)w, nb, r, i);
+    memcpy(blk, &b, sizeof b);
+}
+
 void kern_matmul_f32_scalar(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                             const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     int64_t r, t;

@@ -19,11 +19,15 @@
 #define K45_QS(q5) ((q5) ? offsetof(block_q5_K, qs) : offsetof(block_q4_K, qs))
 #define X5_H 576
 
-/* The element e's level (4 or 5 bits) of a file block at b. */
-static int level_of(const uint8_t *b, int q5, int e) {
-    const int j = e / 32, l = e % 32;
-    const uint8_t q = b[K45_QS(q5) + (j / 2) * 32 + l];
-    return (j % 2 ? q >> 4 : q & 15) | (q5 ? (b[offsetof(block_q5_K, qh) + l] >> j & 1) << 4 : 0);
+/* The four bytes at b, b[0] lowest. */
+static uint32_t le32(const uint8_t *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Bit j of the four bytes at b, at bits 0, 2, 4, 6. */
+static uint32_t bits4(const uint8_t *b, int j) {
+    const uint32_t x = le32(b) >> j & 0x01010101u;
+    return (x | x >> 6 | x >> 12 | x >> 18) & 0x55u;
 }
 
 static void k45_to_x4(int q5, void *w, int64_t n_in, int64_t n_rows, void *tmp) {
@@ -36,10 +40,11 @@ static void k45_to_x4(int q5, void *w, int64_t n_in, int64_t n_rows, void *tmp) 
         memcpy(tmp, g, group);
         for (i = 0; i < nsb; i++) {
             uint8_t *o = g + (size_t)i * xb;
+            const uint8_t *f[4]; /* the four rows' file blocks */
             uint8_t sc[4][8], mn[4][8], v[4][16];
-            int r, jp, k, p, s;
+            int r, jp, k, p, s, rr, m;
             for (r = 0; r < 4; r++) {
-                const uint8_t *b = rows + (size_t)(r * nsb + i) * bb;
+                const uint8_t *b = f[r] = rows + (size_t)(r * nsb + i) * bb;
                 memcpy(o + 2 * r, b, 2);
                 memcpy(o + 8 + 2 * r, b + 2, 2);
                 quant_k4_unpack(b + 4, sc[r], mn[r]);
@@ -55,16 +60,30 @@ static void k45_to_x4(int q5, void *w, int64_t n_in, int64_t n_rows, void *tmp) 
                 o[32 + p] = (uint8_t)((v[2][p] & 15) | (v[3][p] & 15) << 4);
                 o[48 + p] = (uint8_t)(v[0][p] >> 4 | (v[1][p] >> 4) << 2 | (v[2][p] >> 4) << 4 | (v[3][p] >> 4) << 6);
             }
-            if (q5) memset(o + X5_H, 0, 128);
+            /* unit u = 8 jp + k, byte 8 rr + 4 s + m (X4_ELEM): element 32 (2 jp + s) + k + 8 m of rows rr
+             * (low nibble) and rr + 2 (high), the nibble s of file byte 32 jp + k + 8 m; Q5_K's fifth
+             * bits (bit 2 jp + s of qh byte k + 8 m) at 2 (u % 4) and 2 (u % 4) + 1 of plane u / 4's byte */
             for (jp = 0; jp < 4; jp++)
-                for (k = 0; k < 8; k++)
-                    for (p = 0; p < 16; p++) {
-                        const int e = X4_ELEM(jp, k, p), rr = p / 8, u = 8 * jp + k;
-                        const int a = level_of(rows + (size_t)(rr * nsb + i) * bb, q5, e);
-                        const int c = level_of(rows + (size_t)((rr + 2) * nsb + i) * bb, q5, e);
-                        o[X4_QS + 16 * u + p] = (uint8_t)((a & 15) | (c & 15) << 4);
-                        if (q5) o[X5_H + 16 * (u / 4) + p] |= (uint8_t)((a >> 4) << (2 * (u % 4)) | (c >> 4) << (2 * (u % 4) + 1));
+                for (k = 0; k < 8; k++) {
+                    uint8_t *q = o + X4_QS + 16 * (8 * jp + k);
+                    for (rr = 0; rr < 2; rr++) {
+                        const uint8_t *qa = f[rr] + K45_QS(q5) + 32 * jp + k, *qc = f[rr + 2] + K45_QS(q5) + 32 * jp + k;
+                        for (m = 0; m < 4; m++) {
+                            const int a = qa[8 * m], c = qc[8 * m];
+                            q[8 * rr + m] = (uint8_t)((a & 15) | c << 4);
+                            q[8 * rr + 4 + m] = (uint8_t)((a >> 4) | (c & 0xf0));
+                        }
                     }
+                }
+            if (q5) /* plane P: units 4 P .. 4 P + 3 (jp = P / 2, k = 4 (P % 2) + c), row rr's bit at 2 c, row rr + 2's at 2 c + 1 */
+                for (p = 0; p < 8; p++)
+                    for (rr = 0; rr < 2; rr++)
+                        for (s = 0; s < 2; s++)
+                            for (m = 0; m < 4; m++) {
+                                const int j = 2 * (p / 2) + s, at = offsetof(block_q5_K, qh) + 4 * (p % 2) + 8 * m;
+                                const uint32_t a = bits4(f[rr] + at, j), c = bits4(f[rr + 2] + at, j);
+                                o[X5_H + 16 * p + 8 * rr + 4 * s + m] = (uint8_t)(a | c << 1);
+                            }
         }
     }
 }
@@ -132,12 +151,6 @@ static void q6_place(int e, int *ql, int *qls, int *qh, int *qhs) {
     *qhs = 2 * part;
 }
 
-static int level6_of(const block_q6_K *b, int e) {
-    int ql, qls, qh, qhs;
-    q6_place(e, &ql, &qls, &qh, &qhs);
-    return (b->ql[ql] >> qls & 15) | (b->qh[qh] >> qhs & 3) << 4;
-}
-
 void kern_q6_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) {
     const int64_t nsb = n_in / QK_K;
     const size_t group = (size_t)(4 * nsb) * sizeof(block_q6_K);
@@ -148,22 +161,30 @@ void kern_q6_k_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp) {
         memcpy(tmp, g, group);
         for (i = 0; i < nsb; i++) {
             uint8_t *o = g + (size_t)i * KERN_Q6_K_X4_BLOCK;
-            int r, jp, k, p, s;
+            int r, jp, k, s, m;
             for (r = 0; r < 4; r++) memcpy(o + X6_D + 2 * r, &rows[r * nsb + i].d, 2);
             for (jp = 0; jp < 8; jp++)
                 for (r = 0; r < 4; r++)
                     for (s = 0; s < 2; s++) o[8 * jp + 2 * r + s] = (uint8_t)rows[r * nsb + i].scales[2 * jp + s];
-            for (jp = 0; jp < 8; jp++)
-                for (k = 0; k < 8; k += 4) {
-                    uint8_t *q = o + X6_QS + 48 * (2 * jp + k / 4);
-                    for (p = 0; p < 16; p++) {
-                        int u, lv[4];
-                        for (u = 0; u < 4; u++) lv[u] = level6_of(&rows[(p / 4) * nsb + i], X6_ELEM(jp, k + u, p));
-                        q[p] = (uint8_t)((lv[0] & 15) | (lv[1] & 15) << 4);
-                        q[16 + p] = (uint8_t)((lv[2] & 15) | (lv[3] & 15) << 4);
-                        q[32 + p] = (uint8_t)(lv[0] >> 4 | (lv[1] >> 4) << 2 | (lv[2] >> 4) << 4 | (lv[3] >> 4) << 6);
-                    }
+            /* pair jp's elements 32 jp + l (l = 16 s + 8 m + k + u, byte p = 4 r + 2 s + m of units k + u):
+             * one quarter of 128 (q6_place), so ql and qh bytes at fixed offsets and shifts plus l */
+            for (r = 0; r < 4; r++) {
+                const block_q6_K *b = &rows[r * nsb + i];
+                for (jp = 0; jp < 8; jp++) {
+                    const int qls = 4 * ((jp % 4) / 2), qhs = 2 * (jp % 4);
+                    const uint8_t *ql = b->ql + 64 * (jp / 4) + 32 * (jp % 2), *qh = b->qh + 32 * (jp / 4);
+                    for (k = 0; k < 8; k += 4)
+                        for (s = 0; s < 2; s++)
+                            for (m = 0; m < 2; m++) {
+                                const int l = 16 * s + 8 * m + k, p = 4 * r + 2 * s + m;
+                                const uint32_t lo = le32(ql + l) >> qls & 0x0f0f0f0fu, hi = le32(qh + l) >> qhs & 0x03030303u;
+                                uint8_t *q = o + X6_QS + 48 * (2 * jp + k / 4) + p;
+                                q[0] = (uint8_t)(lo | lo >> 4);
+                                q[16] = (uint8_t)(lo >> 16 | lo >> 20);
+                                q[32] = (uint8_t)(hi | hi >> 6 | hi >> 12 | hi >> 18);
+                            }
                 }
+            }
         }
     }
 }

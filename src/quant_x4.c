@@ -20,34 +20,83 @@ int32_t quant_x4_block_bytes(uint32_t layout) {
     return layout == KERN_LAYOUT_Q4_0_X4 ? KERN_Q4_0_X4_BLOCK : layout == KERN_LAYOUT_Q5_0_X4 ? KERN_Q5_0_X4_BLOCK : 0;
 }
 
-/* Q5_0 block's 5-bit level of element e (0..31). */
-static unsigned q5_level(const block_q5_0 *x, int e) {
-    uint32_t qh;
-    memcpy(&qh, x->qh, 4);
-    return (unsigned)((e < 16 ? x->qs[e] & 15 : x->qs[e - 16] >> 4) | (((qh >> e) & 1u) << 4));
+#ifdef MLLM_KERNELS_SIMD128
+/* A 4 x 4 transpose of 32-bit lanes: t[k] lane j = v[j] lane k. */
+static void transpose4(v128_t v0, v128_t v1, v128_t v2, v128_t v3, v128_t *t) {
+    const v128_t a0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), a1 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
+    const v128_t a2 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5), a3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+    t[0] = wasm_i64x2_shuffle(a0, a2, 0, 2);
+    t[1] = wasm_i64x2_shuffle(a0, a2, 1, 3);
+    t[2] = wasm_i64x2_shuffle(a1, a3, 0, 2);
+    t[3] = wasm_i64x2_shuffle(a1, a3, 1, 3);
 }
 
+/* One block of four rows (r0..r3 in the file's layout) into its x4 block at o: each row's 16
+ * qs bytes are four 4-byte quads, and the x4 vector j holds quad j of the four rows, so the
+ * block is one transpose (no byte loop). */
+static void pack_q4_0(const block_q4_0 *const *rows, uint8_t *o) {
+    v128_t t[4];
+    int r;
+    for (r = 0; r < 4; r++) memcpy(o + 2 * r, &rows[r]->d, 2);
+    transpose4(wasm_v128_load(rows[0]->qs), wasm_v128_load(rows[1]->qs), wasm_v128_load(rows[2]->qs),
+               wasm_v128_load(rows[3]->qs), t);
+    for (r = 0; r < 4; r++) wasm_v128_store(o + 8 + 16 * r, t[r]);
+}
+
+/* Q5_0: per row the levels of elements 0..15 (L) and 16..31 (H), the fifth bits spread from qh
+ * by a swizzle, a bit mask and a compare; then byte k of row r's part of Vj is
+ * L[k] | (H[k] & 7) << 5 and of V4 (H[k] >> 3 & 3) << 2 (k / 4), both transposed as Q4_0's. */
+static void pack_q5_0(const block_q5_0 *const *rows, uint8_t *o) {
+    const v128_t m0f = wasm_i8x16_splat(0x0f), m10 = wasm_i8x16_splat(0x10), m07 = wasm_i8x16_splat(7);
+    const v128_t m03 = wasm_i8x16_splat(3);
+    const v128_t bits = wasm_i8x16_make(1, 2, 4, 8, 16, 32, 64, (int8_t)128, 1, 2, 4, 8, 16, 32, 64, (int8_t)128);
+    const v128_t idx_lo = wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const v128_t idx_hi = wasm_i8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    v128_t p[4], t[4], v[4], u[4];
+    int r;
+    for (r = 0; r < 4; r++) {
+        const v128_t qh = wasm_v128_load32_splat(rows[r]->qh), qs = wasm_v128_load(rows[r]->qs);
+        const v128_t f_lo = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(qh, idx_lo), bits), bits), m10);
+        const v128_t f_hi = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(qh, idx_hi), bits), bits), m10);
+        const v128_t lo = wasm_v128_or(wasm_v128_and(qs, m0f), f_lo);
+        const v128_t hi = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(qs, 4), m0f), f_hi);
+        p[r] = wasm_v128_or(lo, wasm_i16x8_shl(wasm_v128_and(hi, m07), 5));
+        t[r] = wasm_v128_and(wasm_u16x8_shr(hi, 3), m03);
+        memcpy(o + 2 * r, &rows[r]->d, 2);
+    }
+    transpose4(p[0], p[1], p[2], p[3], v);
+    transpose4(t[0], t[1], t[2], t[3], u);
+    for (r = 0; r < 4; r++) wasm_v128_store(o + 8 + 16 * r, v[r]);
+    wasm_v128_store(o + 8 + 64, wasm_v128_or(wasm_v128_or(u[0], wasm_i32x4_shl(u[1], 2)),
+                                             wasm_v128_or(wasm_i32x4_shl(u[2], 4), wasm_i32x4_shl(u[3], 6))));
+}
+#else
 /* One block of four rows (r0..r3 in the file's layout) into its x4 block at o. */
 static void pack_q4_0(const block_q4_0 *const *rows, uint8_t *o) {
-    int r, j, i;
+    int r, j;
     for (r = 0; r < 4; r++) memcpy(o + 2 * r, &rows[r]->d, 2);
     for (j = 0; j < 4; j++)
-        for (r = 0; r < 4; r++)
-            for (i = 0; i < 4; i++) o[8 + 16 * j + 4 * r + i] = rows[r]->qs[4 * j + i];
+        for (r = 0; r < 4; r++) memcpy(o + 8 + 16 * j + 4 * r, rows[r]->qs + 4 * j, 4);
 }
 
 static void pack_q5_0(const block_q5_0 *const *rows, uint8_t *o) {
     int r, j, i;
     for (r = 0; r < 4; r++) memcpy(o + 2 * r, &rows[r]->d, 2);
     memset(o + 8 + 64, 0, 16);
-    for (j = 0; j < 4; j++)
-        for (r = 0; r < 4; r++)
+    for (r = 0; r < 4; r++) {
+        uint32_t qh;
+        memcpy(&qh, rows[r]->qh, 4);
+        for (j = 0; j < 4; j++)
             for (i = 0; i < 4; i++) {
-                const unsigned lo = q5_level(rows[r], 4 * j + i), hi = q5_level(rows[r], 16 + 4 * j + i);
+                const int e = 4 * j + i;
+                const unsigned lo = (rows[r]->qs[e] & 15u) | ((qh >> e) & 1u) << 4;
+                const unsigned hi = (unsigned)(rows[r]->qs[e] >> 4) | ((qh >> (16 + e)) & 1u) << 4;
                 o[8 + 16 * j + 4 * r + i] = (uint8_t)(lo | (hi & 7u) << 5);
                 o[8 + 64 + 4 * r + i] |= (uint8_t)((hi >> 3) << (2 * j));
             }
+    }
 }
+#endif
 
 /* The file layout's n_rows rows (n_rows % 4 == 0) of nb blocks to x4, a group of four at a
  * time through tmp (4 rows). */
@@ -98,15 +147,12 @@ void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64
 }
 
 #ifdef MLLM_KERNELS_SIMD128
-/* Four vectors whose lane k holds row k's 4 bytes j (vector j) to row k's 16 bytes at o[k]:
- * a 4 x 4 transpose of 32-bit lanes. */
+/* Four vectors whose lane k holds row k's 4 bytes j (vector j) to row k's 16 bytes at o[k]. */
 static void transpose_store(v128_t v0, v128_t v1, v128_t v2, v128_t v3, uint8_t *const *o) {
-    const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
-    const v128_t t2 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
-    wasm_v128_store(o[0], wasm_i64x2_shuffle(t0, t2, 0, 2));
-    wasm_v128_store(o[1], wasm_i64x2_shuffle(t0, t2, 1, 3));
-    wasm_v128_store(o[2], wasm_i64x2_shuffle(t1, t3, 0, 2));
-    wasm_v128_store(o[3], wasm_i64x2_shuffle(t1, t3, 1, 3));
+    v128_t t[4];
+    int k;
+    transpose4(v0, v1, v2, v3, t);
+    for (k = 0; k < 4; k++) wasm_v128_store(o[k], t[k]);
 }
 #endif
 
@@ -175,4 +221,18 @@ int64_t q5_0_scan_scales(const void *blocks, int64_t nb, int *plain) {
 
 int64_t iq4_nl_scan_scales(const void *blocks, int64_t nb, int *plain) {
     return scan((const uint8_t *)blocks, sizeof(block_iq4_nl), nb, plain);
+}
+
+/* ---------------------------------------------------------------- dtype.h repacked_block */
+
+void q4_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    quant_x4_block(KERN_LAYOUT_Q4_0_X4, w, nb, r, i, blk);
+}
+
+void q5_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    quant_x4_block(KERN_LAYOUT_Q5_0_X4, w, nb, r, i, blk);
+}
+
+void iq4_nl_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk) {
+    quant_x4_block(KERN_LAYOUT_Q4_0_X4, w, nb, r, i, blk);
 }

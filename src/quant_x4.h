@@ -22,6 +22,13 @@ void quant_x4_block(uint32_t layout, const void *w, int64_t nb, int64_t r, int64
 /* Four rows from row r (r % 4 == 0) of an x4 matrix back in the file's layout at out. */
 void quant_x4_rows4(uint32_t layout, const void *w, int64_t nb, int64_t r, void *out);
 
+/* dtype.c's repacked_block of Q4_0, Q5_0 and IQ4_NL: row r's block i of their x4 matrix of nb
+ * blocks a row, in the file's bytes at blk (quant_x4_block), for the embedding lookup of a
+ * repacked tied head (kern_embed_weights). */
+void q4_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk);
+void q5_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk);
+void iq4_nl_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *blk);
+
 /* dtype.c's scan_scales of Q4_0, Q5_0 and IQ4_NL: the first block whose scale is inf or nan, or -1;
  * *plain = 1 when no scale is subnormal (kern_weights.plain_scales). */
 int64_t q4_0_scan_scales(const void *blocks, int64_t nb, int *plain);

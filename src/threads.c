@@ -1,4 +1,5 @@
 /* threads.c — the fork-join pool of threads.h (pthreads; compiled out without threads). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "threads.h"
 
 #include <stdint.h>
@@ -6,11 +7,30 @@
 
 #ifdef MLLM_THREADS
 #include <pthread.h>
+#include <time.h>
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+#endif
 
 #define POOL_MAX 16
-/* Polls of the job counter before a helper sleeps: a forward pass posts a job every few
- * tens of microseconds, and waking a sleeping thread costs about as much. */
-#define SPIN_POLLS 100000
+/* How long a helper polls for the next job before it sleeps (then a job's post wakes it, a
+ * futex wake: tens of microseconds). In a hold (mllm_pool_hold: a forward pass posts a job
+ * every few tens of microseconds) up to SPIN_HELD_NS, which bounds the waste where the caller
+ * has been descheduled; after a hold, or without one, SPIN_IDLE_NS: long enough to bridge a
+ * host's work between two tokens, short enough that an idle engine burns no CPU. Time, not a
+ * poll count: a poll's cost differs tenfold between builds and hosts. */
+#define SPIN_HELD_NS 1000000
+#define SPIN_IDLE_NS 200000
+#define CLOCK_EVERY 256 /* polls between clock reads */
+/* A hold in which the caller ran more than its share of at least a quarter of its (at least
+ * 16) jobs found the helpers late: their cores are taken (a busy machine). There polling
+ * helpers lose: one descheduled inside an item stalls the caller, and their polls spend the
+ * process's share of the machine. So the next LEAN_HOLDS holds are lean: the helpers sleep
+ * after SPIN_IDLE_NS as outside a hold, and each job wakes them. A full hold follows, and if
+ * the helpers are late again the lean run doubles, up to LEAN_HOLDS_MAX. */
+#define LATE_MIN_JOBS 16
+#define LEAN_HOLDS 4
+#define LEAN_HOLDS_MAX 64
 #define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~210 KiB */
 
 struct mllm_pool;
@@ -43,8 +63,31 @@ struct mllm_pool {
     uint64_t home[POOL_MAX];
     int done;           /* atomic: items of the current job finished */
     int sleepers;       /* atomic: helpers asleep on cv (or about to be) */
+    int hold;           /* atomic: a caller's run of jobs is in progress (mllm_pool_hold) */
+    uint32_t hold_gen;  /* atomic: holds begun, so that a sleeper wakes at the next one */
     int stop;           /* atomic */
+    /* the caller's alone (no atomics): this hold's jobs, those in which it ran more than its
+     * share, whether this hold is lean, lean holds left, the next lean run's length */
+    int hold_jobs, hold_late, lean, lean_left, lean_next;
 };
+
+/* A monotonic clock in nanoseconds, read every CLOCK_EVERY polls. */
+static uint64_t now_ns(void) {
+#ifdef __EMSCRIPTEN__
+    return (uint64_t)(emscripten_get_now() * 1e6);
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+/* One poll's pause where the processor has one (wasm has none). */
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static int home_items(const struct mllm_pool *p, int n_items) { return n_items < p->n ? n_items : p->n; }
 
@@ -88,30 +131,59 @@ static int run_items(struct mllm_pool *p, uint32_t gen, int thread) {
     return ran;
 }
 
+/* Nonzero once a sleeper that saw job generation `seen` and hold generation `held` should
+ * wake: a new job, a new hold, or a stop. */
+static int wake_reason(struct mllm_pool *p, uint32_t seen, uint32_t held) {
+    return (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_SEQ_CST) >> 32) != seen ||
+           __atomic_load_n(&p->hold_gen, __ATOMIC_SEQ_CST) != held || __atomic_load_n(&p->stop, __ATOMIC_SEQ_CST);
+}
+
 static void *helper_main(void *a) {
     pool_helper *h = (pool_helper *)a;
     struct mllm_pool *p = h->pool;
     uint32_t seen = 0;
     for (;;) {
         uint32_t g;
-        int polls = 0;
+        unsigned polls = 0;
+        uint64_t since = now_ns(); /* when this wait (or the hold's end) began */
+        int was_held = __atomic_load_n(&p->hold, __ATOMIC_RELAXED);
         while ((g = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE) >> 32)) == seen &&
                !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
-            if (++polls < SPIN_POLLS) continue;
+            int held;
+            uint64_t t;
+            uint32_t hold_gen;
+            cpu_relax();
+            if (++polls % CLOCK_EVERY) continue;
+            held = __atomic_load_n(&p->hold, __ATOMIC_RELAXED);
+            t = now_ns();
+            if (was_held && !held) since = t; /* a hold ended: the idle spin starts now */
+            was_held = held;
+            if (t - since < (held ? SPIN_HELD_NS : SPIN_IDLE_NS)) continue;
             pthread_mutex_lock(&p->mu);
             __atomic_fetch_add(&p->sleepers, 1, __ATOMIC_SEQ_CST);
-            while ((uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_SEQ_CST) >> 32) == seen &&
-                   !__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST))
-                pthread_cond_wait(&p->cv, &p->mu);
+            hold_gen = __atomic_load_n(&p->hold_gen, __ATOMIC_SEQ_CST);
+            if (held == __atomic_load_n(&p->hold, __ATOMIC_SEQ_CST)) /* (else a hold began or ended: poll on) */
+                while (!wake_reason(p, seen, hold_gen)) pthread_cond_wait(&p->cv, &p->mu);
             __atomic_fetch_sub(&p->sleepers, 1, __ATOMIC_SEQ_CST);
             pthread_mutex_unlock(&p->mu);
-            polls = 0;
+            since = now_ns();
+            was_held = __atomic_load_n(&p->hold, __ATOMIC_RELAXED);
         }
         if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) break;
         seen = g;
         run_items(p, g, h->part);
     }
     return NULL;
+}
+
+/* Wake the helpers that sleep (a helper about to sleep counts itself first, then rechecks its
+ * reasons under the mutex, so it cannot miss a change made before this). */
+static void wake_sleepers(struct mllm_pool *p) {
+    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 mllm_status mllm_pool_new(int n_threads, mllm_pool **out, mllm_error *err) {
@@ -126,6 +198,7 @@ mllm_status mllm_pool_new(int n_threads, mllm_pool **out, mllm_error *err) {
     p = (struct mllm_pool *)calloc(1, sizeof *p);
     if (!p) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for a pool of %d threads", n_threads);
     p->n = n_threads;
+    p->lean_next = LEAN_HOLDS;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_attr_init(&attr);
@@ -161,9 +234,34 @@ void mllm_pool_free(mllm_pool *p) {
 
 int mllm_pool_size(const mllm_pool *p) { return p ? p->n : 1; }
 
+void mllm_pool_hold(mllm_pool *p, int on) {
+    if (!p) return;
+    if (on) {
+        p->hold_jobs = p->hold_late = 0;
+        p->lean = p->lean_left > 0;
+        if (p->lean) {
+            p->lean_left--;
+            return; /* the helpers keep their idle polling limit */
+        }
+    } else {
+        if (p->lean) {
+            p->lean = 0;
+            return;
+        }
+        if (p->hold_jobs >= LATE_MIN_JOBS && 4 * p->hold_late >= p->hold_jobs) {
+            p->lean_left = p->lean_next;
+            p->lean_next = p->lean_next * 2 < LEAN_HOLDS_MAX ? p->lean_next * 2 : LEAN_HOLDS_MAX;
+        } else if (p->hold_jobs >= LATE_MIN_JOBS)
+            p->lean_next = LEAN_HOLDS;
+    }
+    if (on) __atomic_fetch_add(&p->hold_gen, 1u, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&p->hold, on ? 1 : 0, __ATOMIC_SEQ_CST);
+    if (on) wake_sleepers(p);
+}
+
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     uint32_t gen;
-    int i, n_home;
+    int i, n_home, ran;
     if (!p || n_items <= 1 || n_items > 0xffff) { /* (no job here has 65536 items) */
         for (i = 0; i < n_items; i++) fn(arg, i, 0);
         return;
@@ -174,16 +272,12 @@ void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
     n_home = home_items(p, n_items);
     for (i = 0; i < n_home; i++) __atomic_store_n(&p->home[i], (uint64_t)gen << 1, __ATOMIC_RELAXED);
-    /* publish (the counter starts after the home items); wake sleepers only if there are
-     * any (a helper about to sleep rechecks the ticket under the mutex after counting
-     * itself, so it cannot miss this job) */
+    /* publish (the counter starts after the home items) */
     __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)n_items << 16 | (uint64_t)n_home, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
-        pthread_mutex_lock(&p->mu);
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-    }
-    run_items(p, gen, 0);
+    wake_sleepers(p);
+    ran = run_items(p, gen, 0);
+    p->hold_jobs++;
+    p->hold_late += ran > (n_items + p->n - 1) / p->n;
     while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != n_items) {
     }
 }
@@ -204,6 +298,10 @@ void mllm_pool_free(mllm_pool *p) { (void)p; }
 int mllm_pool_size(const mllm_pool *p) {
     (void)p;
     return 1;
+}
+void mllm_pool_hold(mllm_pool *p, int on) {
+    (void)p;
+    (void)on;
 }
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     int i;

@@ -32,9 +32,17 @@ int mllm_pool_size(const mllm_pool *p);
 /* Run fn on items 0 .. n_items-1 and return when all are done. Thread t first runs item t
  * (its home item, for t < n_items: the caller is thread 0), then the threads take the rest
  * one at a time from a shared counter, then any home item whose thread has not come: a
- * descheduled thread on a busy machine delays only its current item. Helper threads spin
- * briefly between jobs (a forward pass posts hundreds of short jobs per token), then
- * sleep. p may be NULL: the caller runs every item. Not reentrant. */
+ * descheduled thread on a busy machine delays only its current item. Between jobs the
+ * helpers poll for the next one; outside a hold they sleep after a fraction of a millisecond.
+ * p may be NULL: the caller runs every item. Not reentrant. */
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items);
+
+/* on = 1: the caller is about to post a run of jobs (a forward pass: hundreds per token, tens
+ * of microseconds apart), so sleeping helpers wake now and poll between its jobs (for at most
+ * a millisecond each wait) until on = 0, then a fraction of a millisecond more, then sleep:
+ * an idle pool costs no CPU. Where a hold finds the helpers late (a busy machine), the next
+ * holds leave them sleeping between jobs instead (threads.c). Every hold must be ended. p may
+ * be NULL. */
+void mllm_pool_hold(mllm_pool *p, int on);
 
 #endif

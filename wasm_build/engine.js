@@ -287,8 +287,9 @@ export class Engine {
    * alloc() of `size` bytes), e.g. streamed there chunk by chunk so that no whole-file copy
    * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
    * repack: false keeps the weights in the file's layout; by default, where the relaxed-SIMD
-   * kernels run, the layer blocks' Q8_0, Q4_0 and Q5_0 rows are interleaved in place for them
-   * at load (src/kernels.h KERN_LAYOUT_Q8_0_X4, _Q4_0_X4, _Q5_0_X4; same results).
+   * kernels run, the layer blocks' and the head's Q8_0, Q4_0, Q5_0, IQ4_NL and K-type rows are
+   * interleaved in place for them at load (src/kernels.h KERN_LAYOUT_*_X4; same results; a tied
+   * head's embedding rows are read back through dtype.h repacked_block).
    * @param {number} data
    * @param {number} size
    * @param {{repack?: boolean}} [opts]

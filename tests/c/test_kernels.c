@@ -9,14 +9,8 @@
 #include "dtype.h"
 #include "kernels.h"
 
-/* Deterministic test data: xorshift32 mapped to [-1, 1). */
-static uint32_t rng_state = 12345u;
-static float frand(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float)((double)rng_state / 4294967296.0 * 2.0 - 1.0);
-}
+#define RNG_SEED 12345u
+#include "rng.h"
 static void fill(float *x, int64_t n, float scale) {
     int64_t i;
     for (i = 0; i < n; i++) x[i] = frand() * scale;
@@ -268,6 +262,43 @@ static void test_embed_reads_row_of_each_type(void) {
     for (i = 0; i < N; i++) CHECK(out[i] == fp16_to_f32(q[2 + i / 32].d) * q[2 + i / 32].qs[i % 32]);
 }
 
+/* A tied Q8_0 head repacked at load (KERN_LAYOUT_Q8_0_X4) is also the token embedding: every
+ * row read through kern_embed_weights is d * q by hand from the file's blocks, and the type's
+ * repacked_block gives each block back byte for byte. Edge scales: zero, subnormal, 65504,
+ * negative; quants -128 and 127. */
+static void test_embed_reads_every_row_of_a_q8_0_x4_head(void) {
+    enum { N = 576, NB = N / 32, ROWS = 44 };
+    static const uint16_t scales[] = {0x0000, 0x0001, 0x03ff, 0x7bff, 0xfbff, 0x8000, 0xbc00, 0x2e66};
+    static block_q8_0 file[ROWS * NB], x4[ROWS * NB], tmp[4 * NB];
+    const dtype_traits *tr = dtype_traits_of(MLLM_DTYPE_Q8_0);
+    const kern_weights w = {x4, MLLM_DTYPE_Q8_0, KERN_LAYOUT_Q8_0_X4, 0};
+    float out[N];
+    int r, b, j, bad = 0, bad_blocks = 0;
+    for (r = 0; r < ROWS * NB; r++) {
+        file[r].d = r % 3 ? scales[r % 8] : f32_to_fp16(frand());
+        for (j = 0; j < 32; j++) file[r].qs[j] = (int8_t)(r % 5 == 1 ? (j % 2 ? 127 : -128) : (int)(frand() * 128.0f));
+    }
+    memcpy(x4, file, sizeof file);
+    kern_q8_0_to_x4(x4, N, ROWS, tmp);
+    CHECK(tr->repacked_block != NULL && tr->repack_layout == KERN_LAYOUT_Q8_0_X4);
+    if (!tr->repacked_block) return;
+    for (r = 0; r < ROWS; r++) {
+        kern_embed_weights(out, &w, r, N);
+        for (j = 0; j < N; j++) {
+            const block_q8_0 *blk = &file[r * NB + j / 32];
+            bad += !(out[j] == fp16_to_f32(blk->d) * (float)blk->qs[j % 32]);
+        }
+        for (b = 0; b < NB; b++) {
+            block_q8_0 got;
+            memset(&got, 0x55, sizeof got);
+            tr->repacked_block(x4, NB, r, b, &got);
+            bad_blocks += memcmp(&got, &file[r * NB + b], sizeof got) != 0;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(bad_blocks, 0);
+}
+
 /* A type without a kernel (IQ2_XXS) is never run through another type's path: kern_matmul
  * declines it and leaves out as it was. */
 static void test_matmul_declines_a_type_without_kernel(void) {
@@ -295,5 +326,6 @@ int main(void) {
     RUN(test_softmax_matches_double_and_survives_large_inputs);
     RUN(test_swiglu_matches_double);
     RUN(test_embed_reads_row_of_each_type);
+    RUN(test_embed_reads_every_row_of_a_q8_0_x4_head);
     return check_summary("kernels");
 }

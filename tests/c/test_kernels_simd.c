@@ -19,14 +19,8 @@
 #include "kernels.h"
 
 
-static uint32_t rng = 2463534242u;
-static uint32_t next_u32(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-static float frand(void) { return (float)((double)next_u32() / 4294967296.0 * 2.0 - 1.0); }
+#define RNG_SEED 2463534242u
+#include "rng.h"
 
 
 /* ---------------------------------------------------------------- references (always) */

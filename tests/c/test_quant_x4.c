@@ -21,14 +21,8 @@
 #include "quant_ref.h"
 #include "quant_x4.h"
 
-static uint32_t rng = 88172645u;
-static uint32_t next_u32(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-static float frand(void) { return (float)((double)next_u32() / 4294967296.0 * 2.0 - 1.0); }
+#define RNG_SEED 88172645u
+#include "rng.h"
 
 enum { MAX_IN = 768, MAX_ROWS = 100, MAX_TOK = 17, LDO = 103 };
 enum { N_TYPES = 3 };
@@ -183,6 +177,47 @@ static void test_scale_scan_finds_subnormals_and_nonfinite(void) {
     }
 }
 
+/* A tied head repacked at load is also the token embedding: every row read back through the
+ * type's table row (dtype.h repacked_block, which kern_embed_weights uses) equals the file
+ * row's dequantized values (ggml's), and each block comes back byte for byte; edge scales
+ * (zero, subnormal, 65504, negative) and random bytes, 4..100 rows. */
+static void test_embedding_rows_of_an_x4_head_equal_the_file_rows(void) {
+    static const int ROWS[] = {4, 12, 36, 100};
+    size_t ti;
+    int trial, n_checked = 0;
+    for (ti = 0; ti < N_TYPES; ti++) {
+        const uint32_t type = TYPES[ti];
+        const dtype_traits *tr = dtype_traits_of(type);
+        const size_t wrow = dtype_row_bytes(type, MAX_IN), bb = dtype_block_bytes(type);
+        CHECK(tr->repacked_block != NULL && tr->repack_layout == LAYOUTS[ti]);
+        if (!tr->repacked_block) continue;
+        for (trial = 0; trial < 8; trial++) {
+            const int n_rows = ROWS[trial % 4], nb = MAX_IN / 32;
+            const kern_weights x4 = {x4_w, type, LAYOUTS[ti], 0};
+            int r, e, b;
+            make_rows(type, MAX_IN, n_rows, 7 * trial + 3, trial >= 4);
+            for (r = 0; r < n_rows; r++) {
+                float row[MAX_IN];
+                dequantize_row(type, file_w + (size_t)r * wrow, deq, MAX_IN);
+                kern_embed_weights(row, &x4, r, MAX_IN);
+                for (e = 0; e < MAX_IN; e++, n_checked++)
+                    if (!same(row[e], deq[e])) {
+                        check_g.cur_failed++;
+                        fprintf(stderr, "  FAIL %s embedding trial %d row %d element %d: %g vs file %g\n", dtype_name(type),
+                                trial, r, e, row[e], deq[e]);
+                        break;
+                    }
+                for (b = 0; b < nb; b++) {
+                    uint8_t blk[32];
+                    tr->repacked_block(x4_w, nb, r, b, blk);
+                    CHECK(memcmp(blk, file_w + (size_t)r * wrow + (size_t)b * bb, bb) == 0);
+                }
+            }
+        }
+    }
+    CHECK_EQ_INT(n_checked, N_TYPES * 2 * (4 + 12 + 36 + 100) * MAX_IN);
+}
+
 /* A matmul kernel on x4 weights (rows g0*4.. of the matrix, as a thread's stretch) against the
  * file layout's scalar matmul. Returns the outputs compared. */
 typedef int (*matmul_under_test)(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
@@ -300,6 +335,7 @@ static void test_relaxed_x4_matmuls_equal_file_layout_scalar(void) {
 int main(void) {
     RUN(test_x4_bytes_hold_the_file_values_as_documented);
     RUN(test_scale_scan_finds_subnormals_and_nonfinite);
+    RUN(test_embedding_rows_of_an_x4_head_equal_the_file_rows);
     RUN(test_scalar_matmul_on_x4_equals_file_layout);
 #ifdef __wasm_simd128__
     RUN(test_simd128_matmul_on_x4_equals_file_layout);

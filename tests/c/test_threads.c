@@ -6,9 +6,12 @@
  * thousands of back-to-back jobs of varying size (the generation in the ticket keeps a late
  * helper out of the next job), a thread stuck in an item costs only that item: the
  * others take the rest, and each thread runs its own home item (item t on thread t), which
- * is what keeps a shared block's rows in the same core's cache on its second run. */
+ * is what keeps a shared block's rows in the same core's cache on its second run; no wake-up
+ * is lost when jobs and holds come just as a helper goes to sleep; an idle pool sleeps (its
+ * process CPU time stays ~0); and a pool shuts down whatever its helpers are doing. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -180,10 +183,112 @@ static void test_each_thread_runs_its_own_home_item(void) {
     CHECK_EQ_INT(swapped, 0);
 }
 
+static double cpu_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static void spin_us(long us) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000L + (t.tv_nsec - t0.tv_nsec) / 1000 < us);
+}
+
+/* After a run of jobs in a hold, and after a job without one, the helpers sleep: the
+ * process's CPU time over the next 300 ms stays near 0 (a polling helper takes a core, or
+ * the share of one that a busy machine leaves it). */
+static void test_an_idle_pool_sleeps_and_burns_no_cpu(void) {
+    static const int threads[] = {2, 4};
+    static job j;
+    int k, rep;
+    for (k = 0; k < 2; k++) {
+        int hold;
+        mllm_pool *p = NULL;
+        mllm_error err;
+        CHECK_EQ_INT(mllm_pool_new(threads[k], &p, &err), MLLM_OK);
+        for (hold = 1; hold >= 0; hold--) {
+            double idle;
+            mllm_pool_hold(p, hold);
+            for (rep = 0; rep < 200; rep++) {
+                memset(&j, 0, sizeof j);
+                j.n_threads = threads[k];
+                j.stall_thread = -1;
+                mllm_pool_run(p, run_item, &j, 2 * threads[k]);
+            }
+            mllm_pool_hold(p, 0);
+            sleep_ms(20); /* past the helpers' last polls */
+            idle = cpu_ms();
+            sleep_ms(300);
+            idle = cpu_ms() - idle;
+            CHECK(idle < 30.0);
+            if (idle >= 30.0) fprintf(stderr, "  %d threads, hold %d: %.1f ms of CPU in 300 ms idle\n", threads[k], hold, idle);
+        }
+        mllm_pool_free(p);
+    }
+}
+
+/* A job or a hold that comes just as a helper gives up polling and goes to sleep must still
+ * reach it: two-item jobs whose items wait (up to 2 s) for each other, so the caller alone
+ * cannot finish one, posted after idle gaps around the helper's polling limits, with and
+ * without holds (and with holds that begin during the gap). A lost wake-up times out. */
+static void test_no_wakeup_is_lost_around_the_helpers_sleep(void) {
+    static const long gaps_us[] = {0, 20, 150, 190, 200, 210, 260, 400, 990, 1010, 1300};
+    static meet m;
+    mllm_pool *p = NULL;
+    mllm_error err;
+    int rep, timed_out = 0, swapped = 0;
+    CHECK_EQ_INT(mllm_pool_new(2, &p, &err), MLLM_OK);
+    for (rep = 0; rep < 660; rep++) {
+        long gap = gaps_us[rep % 11];
+        int mode = (rep / 11) % 3; /* 0: no hold; 1: a hold over the gap and the job; 2: a hold begun mid-gap */
+        if (mode == 1) mllm_pool_hold(p, 1);
+        spin_us(mode == 2 ? gap / 2 : gap);
+        if (mode == 2) {
+            mllm_pool_hold(p, 1);
+            spin_us(gap / 2);
+        }
+        memset(&m, 0, sizeof m);
+        mllm_pool_run(p, run_meet, &m, 2);
+        if (mode) mllm_pool_hold(p, 0);
+        timed_out += m.timed_out;
+        swapped += m.thread[0] != 0 || m.thread[1] != 1;
+    }
+    mllm_pool_free(p);
+    CHECK_EQ_INT(timed_out, 0);
+    CHECK_EQ_INT(swapped, 0);
+}
+
+/* mllm_pool_free returns, and every helper is joined, whether they sleep, poll in a hold that
+ * was never ended, or have just started. */
+static void test_a_pool_shuts_down_whatever_its_helpers_do(void) {
+    static job j;
+    int rep, n = 0;
+    for (rep = 0; rep < 30; rep++) {
+        mllm_pool *p = NULL;
+        mllm_error err;
+        CHECK_EQ_INT(mllm_pool_new(2 + rep % 3, &p, &err), MLLM_OK);
+        memset(&j, 0, sizeof j);
+        j.n_threads = 2 + rep % 3;
+        j.stall_thread = -1;
+        if (rep % 3 != 0) mllm_pool_run(p, run_item, &j, 8);
+        if (rep % 3 == 1) sleep_ms(5); /* asleep */
+        if (rep % 3 == 2) mllm_pool_hold(p, 1); /* polling, never released */
+        mllm_pool_free(p);
+        n++;
+    }
+    CHECK_EQ_INT(n, 30);
+    mllm_pool_hold(NULL, 1); /* no pool: nothing to do */
+}
+
 int main(void) {
     RUN(test_every_item_runs_exactly_once_across_many_jobs);
     RUN(test_a_stalled_thread_costs_only_its_current_item);
     RUN(test_jobs_never_mix_items);
     RUN(test_each_thread_runs_its_own_home_item);
+    RUN(test_an_idle_pool_sleeps_and_burns_no_cpu);
+    RUN(test_no_wakeup_is_lost_around_the_helpers_sleep);
+    RUN(test_a_pool_shuts_down_whatever_its_helpers_do);
     return check_summary("threads");
 }

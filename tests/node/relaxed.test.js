@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { makeRandomModel } from '../../tools/make_random_model.js';
 import { nodeLts } from '../../tools/node_lts.js';
 import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
-import { convertToFile } from '../../models/convert/convert.js';
+import { buildGGUF, convertToFile, dirFiles } from '../../models/convert/convert.js';
+import { GGMLType } from '../../lib/ggml_types.js';
 import { Engine } from '../../wasm_build/engine.js';
 import { sharedMemoryImport } from '../../wasm_build/wasm_shared_memory.js';
 
@@ -99,8 +100,9 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
   assert.deepEqual(r.relaxed, [vnni, vnni], `relaxed kernel active (1 thread, 2 threads): ${r.relaxed}, CPU has avx_vnni: ${vnni}`);
   assert.equal(r.threads, 2);
   assert.equal(r.n, 1000);
-  // tiny: 4 blocks x 7 matrices, every row count a multiple of 4; repacked only where relaxed runs
-  const x4 = vnni ? 28 : 0;
+  // tiny: 4 blocks x 7 matrices and the tied head (1000 rows), every row count a multiple of 4;
+  // repacked only where relaxed runs
+  const x4 = vnni ? 29 : 0;
   assert.deepEqual(r.repacked, [0, x4, x4, x4, 0], 'matrices repacked in each run');
   assert.deepEqual(r.diff, [0, 0, 0, 0],
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
@@ -170,6 +172,73 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     assert.ok(r.repacked[t][1] > 0, `${t} matrices repacked: ${r.repacked[t]}`);
     assert.deepEqual(r.repacked[t], [0, r.repacked[t][1], r.repacked[t][1], r.repacked[t][1]]);
   }
+});
+
+test('Node LTS: a tied head of Q8_0, Q4_0, Q5_0 or IQ4_NL is repacked at load with its blocks and is read back as the embedding: bit-identical logits repacked or not, relaxed and SIMD128, prefill and decode, 1 and 2 threads', async () => {
+  mkdirSync(OUT, { recursive: true });
+  // the bundled model: at q8_0 its tied head is Q8_0; the other recipes write it as Q6_K, so
+  // the q4_0, q5_0 and iq4_nl files get it in their own type (llama-quantize --pure does so)
+  const eng = await Engine.create({ simd: true });
+  const quantizeRows = (t, d, r, c) => eng.quantizeRows(t, d, r, c);
+  const files = await dirFiles(`${ROOT}models/default`);
+  const embd = (w) => w.tensors.find((t) => t.name === 'token_embd.weight');
+  const f32 = embd(buildGGUF(files, { type: 'f32' }).writer);
+  const values = new Float32Array(new Uint8Array(/** @type {Uint8Array} */ (/** @type {() => Uint8Array} */ (f32.bytes)())).buffer);
+  const HEAD = { q8_0: GGMLType.Q8_0, q4_0: GGMLType.Q4_0, q5_0: GGMLType.Q5_0, iq4_nl: GGMLType.IQ4_NL };
+  for (const [t, type] of Object.entries(HEAD)) {
+    const { writer } = buildGGUF(files, { type: t, quantizeRows, onWarning: () => {} });
+    const rec = embd(writer);
+    if (rec.type !== type) {
+      const bytes = quantizeRows(type, values, f32.ne[1], f32.ne[0]);
+      Object.assign(rec, { type, nbytes: bytes.length, bytes });
+    }
+    writeFileSync(`${OUT}/head-${t}.gguf`, writer.toBuffer());
+  }
+  files.close?.();
+  const script = `
+    import { Engine } from ${JSON.stringify(`${ROOT}wasm_build/engine.js`)};
+    import { readFileSync } from 'node:fs';
+    const ids = Array.from({ length: 43 }, (_, i) => (i * 997) % 4096); // ids from every part of the vocabulary
+    const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
+    const out = { diff: {}, repacked: {}, types: {} };
+    for (const t of ${JSON.stringify(Object.keys(HEAD))}) {
+      const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/head-' + t + '.gguf'));
+      const runs = [];
+      out.repacked[t] = [];
+      // the reference: the file's layout on SIMD128; then repacked on relaxed (1 and 2 threads) and on SIMD128
+      for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
+        [one, 1, false, true]]) {
+        const model = eng.loadModel(bytes, { repack });
+        out.repacked[t].push(model.info.repacked);
+        out.types[t] = model.info.weightTypes.map((u) => [u.type, u.tensors]);
+        const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
+        ctx.eval(ids.slice(0, 38), { allLogits: true });
+        const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
+        for (const id of ids.slice(38)) { ctx.eval([id]); got.push(Array.from(ctx.logits())); }
+        runs.push(got);
+        ctx.free(); model.free();
+      }
+      out.diff[t] = runs.slice(1).map((got) => {
+        let d = 0;
+        for (let i = 0; i < 43; i++) for (let j = 0; j < got[i].length; j++) if (!Object.is(got[i][j], runs[0][i][j])) d++;
+        return d;
+      });
+    }
+    console.log(JSON.stringify(out));
+    process.exit(0);`;
+  const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
+  // the types with an x4 layout; IQ4_NL's only where its relaxed kernel runs (the probe: avx_vnni)
+  const X4 = new Set(['Q8_0', 'Q4_0', 'Q5_0', 'Q4_K', 'Q5_K', 'Q6_K', ...(vnni ? ['IQ4_NL'] : [])]);
+  for (const t of Object.keys(HEAD)) {
+    const type = t.toUpperCase();
+    assert.deepEqual(r.diff[t], [0, 0, 0], `${t} head: logits that differ from SIMD128's on the file layout (relaxed 1 thread, 2 threads, SIMD128 repacked)`);
+    const n = new Map(r.types[t]);
+    assert.ok(n.get(type) >= 1, `${t} head: types ${JSON.stringify(r.types[t])}`);
+    // every matrix of a type with an x4 layout is repacked, the head (of 4096 rows) with them
+    const want = r.types[t].reduce((a, [ty, k]) => a + (X4.has(ty) ? k : 0), 0);
+    assert.deepEqual(r.repacked[t], [0, want, want, want], `${t} head: matrices repacked (types ${JSON.stringify(r.types[t])})`);
+  }
+  assert.ok(r.repacked.q8_0[1] === 71 && r.repacked.q4_0[1] === 71 && r.repacked.q5_0[1] === 71, JSON.stringify(r.repacked));
 });
 
 test('the SIMD builds embed the relaxed module once: the threads build makes the shared-memory copy wasm-ld links', () => {
