@@ -68,7 +68,8 @@ export function openThreadPool(count) {
       const w = new Worker(shim, { name: `mobilellm-thread-${i + 1}` });
       w.onerror = (e) => {
         e.preventDefault?.();
-        const err = new InternalError(`A thread worker of the engine failed: ${e.message || 'it could not start (check that dist/ is served)'}.`);
+        const why = (e.message || 'it could not start (check that dist/ is served)').replace(/\.$/, '');
+        const err = new InternalError(`A thread worker of the engine failed: ${why}.`);
         for (const fn of failed) fn(err);
       };
       const ch = new MessageChannel();
