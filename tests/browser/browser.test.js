@@ -123,7 +123,7 @@ for (const engine of ENGINES) describe(engine, () => {
     assert.ok(srv.log.every((r) => !r.path.endsWith('.gguf')));
   });
 
-  test('threads: a cross-origin-isolated page runs 2 threads with the same tokens and logits as 1, on workers the page starts and unload() ends; elsewhere 1 thread and a warning', async () => {
+  test('threads: a cross-origin-isolated page runs 2 threads with the same tokens and logits as 1, on workers the page starts and unload() ends (a missing thread script fails the load naming it); elsewhere 1 thread and a warning', async () => {
     const iso = await startServer({ isolated: true });
     try {
       await b.goto(`${iso.url}/tests/browser/page.html`);
@@ -176,6 +176,15 @@ for (const engine of ENGINES) describe(engine, () => {
       assert.deepEqual(workers, BUILD[engine].threads
         ? { threads: 2, live: ['mobilellm', 'mobilellm-thread-1', 'mobilellm-thread-2'], after: [] }
         : { threads: 1, live: ['mobilellm'], after: [] });
+      if (BUILD[engine].threads) {
+        // A pthread script that is not there fails the load with its address, not a stalled start.
+        const bad = await inPage(async (api, url) => {
+          await api.MobileLLM.load(url, { threads: 2, cache: false, locateFile: { 'mobilellm-threads.worker.cjs': '/no/such.cjs' } });
+          return {};
+        }, `${iso.url}/t/tiny.gguf`);
+        assert.equal(bad.error?.name, 'InternalError', JSON.stringify(bad));
+        assert.match(bad.error.message, /^A thread worker of the engine failed: .*\/no\/such\.cjs: HTTP 404\.$/);
+      }
     } finally {
       await openPage();
       await iso.close();
