@@ -215,16 +215,24 @@ static inline __attribute__((always_inline)) void groups4_tok1(float *o, int32_t
     int32_t b;
     for (b = 0; b < nb; b++, w += KERN_Q8_0_X4_BLOCK) {
         const int8_t *xq = x[b].qs;
+        /* two chains of four dots per group (even and odd quads): exact i32 sums, half the latency */
         v128_t i0 = wasm_v128_load32_splat(xc + b), i1 = i0, i2 = i0, i3 = i0, xs, g0, g1, g2, g3, dxs;
+        v128_t h0 = wasm_i32x4_splat(0), h1 = h0, h2 = h0, h3 = h0;
         int j;
 #pragma clang loop unroll(full)
-        for (j = 0; j < 8; j++) {
+        for (j = 0; j < 8; j += 2) {
             xs = wasm_v128_load32_splat(xq + 4 * j);
             i0 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 8 + 16 * j), i0);
             i1 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + ws + 8 + 16 * j), i1);
             i2 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 2 * ws + 8 + 16 * j), i2);
             i3 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 3 * ws + 8 + 16 * j), i3);
+            xs = wasm_v128_load32_splat(xq + 4 * j + 4);
+            h0 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 24 + 16 * j), h0);
+            h1 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + ws + 24 + 16 * j), h1);
+            h2 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 2 * ws + 24 + 16 * j), h2);
+            h3 = __builtin_wasm_relaxed_dot_i8x16_i7x16_add_s_i32x4(xs, wasm_v128_load(w + 3 * ws + 24 + 16 * j), h3);
         }
+        i0 = wasm_i32x4_add(i0, h0), i1 = wasm_i32x4_add(i1, h1), i2 = wasm_i32x4_add(i2, h2), i3 = wasm_i32x4_add(i3, h3);
         /* the four scales, zero-extended to u32 lanes; plain: shifted to f32 bits times 2^-112 */
         g0 = wasm_u32x4_load16x4(w);
         g1 = wasm_u32x4_load16x4(w + ws);
