@@ -134,7 +134,11 @@ export class Engine {
     if (threads > 1 && opts.threadPorts) {
       const ports = [...opts.threadPorts];
       if (ports.length !== threads - 1) throw new MobileLLMError('argument', `The engine needs ${threads - 1} thread ports for ${threads} threads, not ${ports.length}.`);
-      modOpts.mllmNewWorker = (/** @type {string} */ script) => portWorker(/** @type {MessagePort} */ (ports.shift()), script);
+      modOpts.mllmNewWorker = (/** @type {string} */ script) => {
+        const port = ports.shift();
+        if (!port) throw new MobileLLMError('internal', `The engine asked for more than the ${threads - 1} thread workers the page started.`);
+        return portWorker(port, script);
+      };
     }
     let mod;
     try {
