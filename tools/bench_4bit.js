@@ -12,6 +12,9 @@
 //        [--md | --update BENCHMARKS.md] [--keep]
 //   --md: print the sections' markdown; --update F: replace those sections in F (appended if absent);
 //   --quick: 1 rep, shorter runs, shapes 125M and 350M only; --keep: keep the large shapes' files.
+// Where a VM's vCPUs run at different speeds, pin the 1-thread sections to one (taskset -c 0 node
+// tools/bench_4bit.js ...): an unpinned process lands on either, and its ratios mix the two. The
+// sections' commands name the pinning they ran under.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -68,7 +71,16 @@ function bestOfCli(cmds, reps = REPS) {
 }
 const cmdText = ([c, a]) => `${c} ${a.join(' ')}`;
 const cliLts = (model, extra = []) => [NODE_LTS, ['bin/mobilellm.js', 'bench', '-m', model, '-p', String(P), '-n', String(N), ...extra]];
-const self = (s) => `node tools/bench_4bit.js --only ${s}${REPS !== 3 ? ` --reps ${REPS}` : ''}${QUICK ? ' --quick' : ''}`;
+/** This process's CPU list where it is narrower than the machine's (taskset), else null. */
+const pinned = (() => {
+  try {
+    const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return list && list !== `0-${os.cpus().length - 1}` ? list : null;
+  } catch {
+    return null;
+  }
+})();
+const self = (s) => `${pinned ? `taskset -c ${pinned} ` : ''}node tools/bench_4bit.js --only ${s}${REPS !== 3 ? ` --reps ${REPS}` : ''}${QUICK ? ' --quick' : ''}`;
 
 /** One section's markdown, between markers so that --update can replace it alone. */
 const wrap = (name, md) => `<!-- bench_4bit:${name} -->\n${md.trim()}\n<!-- /bench_4bit:${name} -->\n`;
