@@ -839,8 +839,8 @@ INLINE void kx6_unpack(const uint8_t *b, uint8_t *lv, const qconsts *k) {
 /* One group of four Q6_K rows, as q4k_x4_group (state: eight lane sums a token, 128 bytes);
  * lv: 1024 bytes of scratch for the levels when there are several tokens. Lanes go four at
  * a time (four sums live, the scales loaded per sub-block pair). */
-INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
-                         const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
+INLINE void q6k_x4_group_n(int several, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
+                           const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
     int32_t t, i, l, q, jp;
     for (t = 0; t < n_tok; t++)
         for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
@@ -850,7 +850,7 @@ INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
         dw = wasm_v128_load16_lane(b + 834, dw, 2);
         dw = wasm_v128_load16_lane(b + 836, dw, 4);
         dw = halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
-        if (n_tok > 1) kx6_unpack(b, lv, k);
+        if (several) kx6_unpack(b, lv, k);
         for (t = 0; t < n_tok; t++) {
             const uint8_t *x = xs + (t * nsb + i) * KX6SCR;
             uint8_t *s = st + 128 * t;
@@ -861,7 +861,7 @@ INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
                     const v128_t sc = wasm_i16x8_load8x8(b + 8 * jp);
                     const uint8_t *xu = x + 4 * (8 * jp + 4 * q);
                     v128_t l0, l1, l2, l3;
-                    if (n_tok > 1) {
+                    if (several) {
                         const uint8_t *lu = lv + 16 * (8 * jp + 4 * q);
                         l0 = wasm_v128_load(lu), l1 = wasm_v128_load(lu + 16), l2 = wasm_v128_load(lu + 32),
                         l3 = wasm_v128_load(lu + 48);
@@ -900,8 +900,10 @@ INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
     }
 }
 
-NOINLINE_X4 void mm_q6_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+/* Q6_K x4 weights (n_rows % 4 == 0), as mm_k45_x4 (several 0: one token, the levels decoded in
+ * registers; 1: several tokens, each super-block's levels once into scratch). */
+INLINE void mm_q6_k_x4_n(int several, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                         const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
     const qconsts k = qconsts_make();
     int32_t t0, gi;
     for (t0 = 0; t0 < n_tok; t0 += chunk) {
@@ -909,9 +911,18 @@ NOINLINE_X4 void mm_q6_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t n
         uint8_t *st = xbuf + nt * nsb * KX6SCR;
         kx6_token(xq + t0 * nsb, nt * nsb, xbuf);
         for (gi = 0; gi < n_rows / 4; gi++)
-            q6k_x4_group(out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q6_K_X4_BLOCK, nsb, xbuf, xq + t0 * nsb, nt, st,
+            q6k_x4_group_n(several, out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q6_K_X4_BLOCK, nsb, xbuf, xq + t0 * nsb, nt, st,
                          st + 128 * nt, &k);
     }
+}
+/* Decode and prefill in functions of their own, as MMK45's. */
+NOINLINE_X4 void mm_q6_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    mm_q6_k_x4_n(0, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
+}
+NOINLINE_X4 void mm_q6_k_x4_pre(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                                const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+    mm_q6_k_x4_n(1, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
 }
 
 /* ---------------------------------------------------------------- entry point */
@@ -953,7 +964,8 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
         if (n_in <= 0 || n_in % QK_K || n_rows < 0 || n_rows % 4 || n_tok < 0 || ldo < n_rows || chunk < 1 ||
             ((uintptr_t)xbuf & 15))
             return 0;
-        if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        if (q6 && n_tok > 1) mm_q6_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        else if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4) && n_tok > 1)
             mm_q5_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4)) mm_q5_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
