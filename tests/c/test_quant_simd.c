@@ -460,7 +460,8 @@ static void test_k_x4_layouts_equal_file_layout(void) {
         int trial, n_blocks = 0, n_bad_blocks = 0, n_checked = 0, n_bad = 0, n_paths = 0;
         CHECK(tr->repack != NULL && tr->repack_layout == K[ty].layout);
         for (trial = 0; trial < 36; trial++) {
-            const int n = trial % 3 == 2 ? QK_K : ROW, nsb = n / QK_K, nr = ROWS[trial % 6];
+            /* nr: every row count meets one token (decode: trial % 6 == 0) and several */
+            const int n = trial % 3 == 2 ? QK_K : ROW, nsb = n / QK_K, nr = ROWS[(trial + trial / 6) % 6];
             const int n_tok = trial % 4 == 3 ? MAXT : 1 + trial % 6;
             const size_t wrow = dtype_row_bytes(wt, n), arow = dtype_row_bytes(MLLM_DTYPE_Q8_K, n);
             const kern_weights wr = {wm, wt, KERN_LAYOUT_ROWS, 0}, w4 = {wx, wt, K[ty].layout, 0};
