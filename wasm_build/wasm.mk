@@ -42,6 +42,11 @@ RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd12
   -ffp-contract=off -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
   --export=mllm_relaxed_quant --export=mllm_relaxed_x4quant --export=mllm_relaxed_iq4_xs
+# `make wasm PROFILE=1` (from a clean dist/) keeps the engine's function names (emcc
+# --profiling-funcs) so `node --cpu-prof` names them; shipped builds leave it unset.
+ifeq ($(PROFILE),1)
+EMFLAGS += --profiling-funcs
+endif
 # the threads build's memory maximum (MAXIMUM_MEMORY=4GB), in 64 KiB pages
 RELAXED_MAX_PAGES := 65536
 # the module's sources: the Q8_0 kernels, the 4/5/6-bit types' (src/kernels_relaxed_quant.c) and Q4_0/Q5_0 on
