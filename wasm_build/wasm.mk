@@ -42,6 +42,14 @@ RELAXED_CFLAGS := --target=wasm32 -std=c99 -O3 -ffreestanding -nostdlib -msimd12
   -ffp-contract=off -Wall -Wextra -Isrc
 RELAXED_LDFLAGS := --no-entry --import-memory --strip-all --export=mllm_relaxed_q8_0 --export=mllm_relaxed_probe \
   --export=mllm_relaxed_quant --export=mllm_relaxed_x4quant --export=mllm_relaxed_iq4_xs
+# `make wasm PROFILE=1` (after `rm -rf dist build/relaxed`) keeps function names (emcc
+# --profiling-funcs; the relaxed module unstripped) so `node --cpu-prof` names them; shipped
+# builds leave it unset. The names differ between wasm-ld's two links, so there the shared copy
+# is derived from the plain one, as the threads build does at run time.
+ifeq ($(PROFILE),1)
+EMFLAGS += --profiling-funcs
+RELAXED_LDFLAGS := $(filter-out --strip-all,$(RELAXED_LDFLAGS))
+endif
 # the threads build's memory maximum (MAXIMUM_MEMORY=4GB), in 64 KiB pages
 RELAXED_MAX_PAGES := 65536
 # the module's sources: the Q8_0 kernels, the 4/5/6-bit types' (src/kernels_relaxed_quant.c) and Q4_0/Q5_0 on
@@ -60,8 +68,15 @@ build/relaxed/%-shared.o: src/%.c $(RELAXED_HDR) | build/.apt-stamp
 build/relaxed/relaxed.wasm: $(RELAXED_SRC:%=build/relaxed/%.o)
 	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) $^ -o $@
 
+ifeq ($(PROFILE),1)
+build/relaxed/relaxed-shared.wasm: build/relaxed/relaxed.wasm wasm_build/wasm_shared_memory.js
+	node --input-type=module -e "import { readFileSync, writeFileSync } from 'node:fs'; \
+	  import { sharedMemoryImport } from './wasm_build/wasm_shared_memory.js'; \
+	  writeFileSync('$@', sharedMemoryImport(new Uint8Array(readFileSync('$<')), $(RELAXED_MAX_PAGES)));"
+else
 build/relaxed/relaxed-shared.wasm: $(RELAXED_SRC:%=build/relaxed/%-shared.o)
 	$(WASM_LD_RELAXED) $(RELAXED_LDFLAGS) --shared-memory --max-memory=$$(( $(RELAXED_MAX_PAGES) * 65536 )) $^ -o $@
+endif
 
 # The plain module is embedded once; the shared link only checks that the threads build's copy,
 # derived from it at run time, is what wasm-ld makes (relaxed_embed.js).
