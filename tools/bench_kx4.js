@@ -5,19 +5,11 @@
 // with positive normal fp16 scales (timing only). Several builds (LABEL=PATH) share one memory
 // and run interleaved, so that an A/B of a kernel change is one run; pin it (taskset -c 0).
 //   taskset -c 0 build/node-*/bin/node tools/bench_kx4.js [--reps R] [--tokens NT] [LABEL=relaxed.wasm ...]
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { relaxedBench, timeCases } from './relaxed_bench.js';
 
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv.splice(i, 2)[1]) : def;
-};
-const REPS = opt('--reps', 5), NT = opt('--tokens', 64), COPIES = 32;
-const builds = (argv.length ? argv : ['relaxed=build/relaxed/relaxed.wasm']).map((a) => {
-  const [label, file] = a.includes('=') ? a.split('=') : [a, a];
-  return { label, file };
-});
+const { reps: REPS, tokens: NT, builds, u8, dv, alloc, rnd, half, q8Tokens } =
+  relaxedBench('bench_kx4', process.argv.slice(2), { reps: 5, tokens: 64 });
+const COPIES = 32;
 
 const Q8 = 8, Q4K = 12, Q5K = 13, Q6K = 14; // dtype.h
 const NAME = { [Q8]: 'Q8_0', [Q4K]: 'Q4_K', [Q5K]: 'Q5_K', [Q6K]: 'Q6_K' };
@@ -26,20 +18,6 @@ const BLOCK = { [Q8]: 136, [Q4K]: 576, [Q5K]: 704, [Q6K]: 840 };
 const HALVES = { [Q8]: [0, 4], [Q4K]: [0, 8], [Q5K]: [0, 8], [Q6K]: [832, 4] };
 const WIDTH = { [Q8]: 32, [Q4K]: 256, [Q5K]: 256, [Q6K]: 256 };
 const PLAIN = 1, X4 = 4, QUANT_X4 = 0x100; // kernels.h KERN_RELAXED_*
-
-const memory = new WebAssembly.Memory({ initial: 8192, maximum: 65536 });
-try {
-  for (const b of builds) b.k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(b.file)), { env: { memory } }).exports;
-} catch (e) {
-  console.error(`bench_kx4: ${e.message} (it needs relaxed SIMD: run it with the Node LTS, build/node-*/bin/node)`);
-  process.exit(1);
-}
-const u8 = new Uint8Array(memory.buffer), dv = new DataView(memory.buffer);
-let top = 1 << 20;
-const alloc = (n) => { const p = top; top += (n + 63) & ~63; return p; };
-let rng = 12345;
-const rnd = () => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; return (rng >>>= 0); };
-const half = () => [rnd() & 255, 0x20 + (rnd() & 7)]; // a positive normal fp16, little-endian
 
 function matrix(type, nIn, rows) {
   const bytes = (rows / 4) * (nIn / WIDTH[type]) * BLOCK[type], p = alloc(bytes);
@@ -50,14 +28,7 @@ function matrix(type, nIn, rows) {
 }
 /** n tokens of nIn inputs: Q8_0 blocks (34 bytes a 32) or block_q8_K (292 bytes a 256). */
 function tokens(k, nIn, n) {
-  if (!k) {
-    const p = alloc((n * nIn / 32) * 34);
-    for (let b = 0; b < n * nIn / 32; b++) {
-      u8.set(half(), p + 34 * b);
-      for (let i = 0; i < 32; i++) u8[p + 34 * b + 2 + i] = ((rnd() % 255) - 127) & 255;
-    }
-    return p;
-  }
+  if (!k) return q8Tokens(nIn, n);
   const p = alloc((n * nIn / 256) * 292);
   for (let b = 0; b < n * nIn / 256; b++) {
     const o = p + 292 * b;
@@ -93,23 +64,4 @@ for (const [nIn, rows] of [[1536, 576], [2048, 1024]]) {
     c(`prefill ${NT}`, 4, (b) => { for (let i = 0; i < 4; i++) call(b, type, ms[i], nIn, rows, xp, NT); });
   }
 }
-const best = new Map();
-for (let r = 0; r < REPS; r++)
-  for (const c of cases)
-    for (const b of builds) {
-      c.fn(b);
-      const t0 = process.cpuUsage();
-      c.fn(b);
-      const t = process.cpuUsage(t0), us = (t.user + t.system) / c.n, key = `${c.what}|${c.type}|${b.label}`;
-      best.set(key, Math.min(best.get(key) ?? Infinity, us));
-    }
-console.log(`us per call, best of ${REPS}, process CPU time; x: the fastest build's Q8_0 time / this (load ${loadavg()[0].toFixed(1)})`);
-for (const what of [...new Set(cases.map((c) => c.what))]) {
-  const q8 = Math.min(...builds.map((b) => best.get(`${what}|${Q8}|${b.label}`)));
-  const cells = [`Q8_0 ${q8.toFixed(1)}`];
-  for (const t of [Q4K, Q5K, Q6K]) for (const b of builds) {
-    const v = best.get(`${what}|${t}|${b.label}`);
-    cells.push(`${NAME[t]}${builds.length > 1 ? ` ${b.label}` : ''} ${v.toFixed(1)} (${(q8 / v).toFixed(2)}x)`);
-  }
-  console.log(`${what}: ${cells.join(' | ')}`);
-}
+timeCases(cases, builds, REPS, Q8, [Q4K, Q5K, Q6K], NAME);

@@ -8,53 +8,26 @@
 //   build/node-*/bin/node tools/bench_x4quant.js [--reps R] [--tokens NT] [--xbytes B] [LABEL=relaxed.wasm ...]
 // A label containing xbN (e.g. xb128=build/relaxed/relaxed.wasm) runs that build with N KiB of
 // x4 prefill scratch (the engine's RELAXED_X4QUANT_SCRATCH), else --xbytes (default 131072).
-import { readFileSync } from 'node:fs';
+import { relaxedBench, timeCases } from './relaxed_bench.js';
 
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv.splice(i, 2)[1]) : def;
-};
-const REPS = opt('--reps', 5), NT = opt('--tokens', 64), XBYTES = opt('--xbytes', 131072), COPIES = 64;
-const builds = (argv.length ? argv : ['relaxed=build/relaxed/relaxed.wasm']).map((a) => {
-  const [label, file] = a.includes('=') ? a.split('=') : [a, a];
-  const xb = /xb(\d+)/.exec(label);
-  return { label, file, xbytes: xb ? Number(xb[1]) * 1024 : XBYTES };
-});
+const { reps: REPS, tokens: NT, extra, builds, u8, alloc, rnd, half, q8Tokens } =
+  relaxedBench('bench_x4quant', process.argv.slice(2), { reps: 5, tokens: 64, extra: { '--xbytes': 131072 } });
+const COPIES = 64;
+for (const b of builds) {
+  const xb = /xb(\d+)/.exec(b.label);
+  b.xbytes = xb ? Number(xb[1]) * 1024 : extra['--xbytes'];
+}
 
 const Q4 = 2, Q5 = 6, Q8 = 8, IQ4 = 20; // dtype.h
 const NAME = { [Q8]: 'Q8_0', [Q4]: 'Q4_0', [Q5]: 'Q5_0', [IQ4]: 'IQ4_NL' };
 const BLOCK = { [Q8]: 136, [Q4]: 72, [Q5]: 88, [IQ4]: 72 }; // bytes per block of four rows (kernels.h)
 const PLAIN = 1, X4 = 4, UNSIGNED = 8; // kernels.h KERN_RELAXED_*
 
-const memory = new WebAssembly.Memory({ initial: 8192, maximum: 65536 });
-try {
-  for (const b of builds) b.k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(b.file)), { env: { memory } }).exports;
-} catch (e) {
-  console.error(`bench_x4quant: ${e.message} (it needs relaxed SIMD: run it with the Node LTS, build/node-*/bin/node)`);
-  process.exit(1);
-}
-const u8 = new Uint8Array(memory.buffer);
-let top = 1 << 20;
-const alloc = (n) => { const p = top; top += (n + 63) & ~63; return p; };
-let rng = 12345;
-const rnd = () => { rng ^= rng << 13; rng >>>= 0; rng ^= rng >>> 17; rng ^= rng << 5; return (rng >>>= 0); };
-const half = () => [rnd() & 255, 0x20 + (rnd() & 7)]; // a positive normal fp16, little-endian
-
 /** A 1536 x 576 (or 576 x 1536) matrix of type in its x4 layout: random levels, plain scales. */
 function matrix(type) {
   const bytes = (1536 / 4) * (576 / 32) * BLOCK[type], p = alloc(bytes);
   for (let i = 0; i < bytes; i++) u8[p + i] = rnd() & 255;
   for (let o = 0; o < bytes; o += BLOCK[type]) for (let r = 0; r < 4; r++) u8.set(half(), p + o + 2 * r);
-  return p;
-}
-/** n tokens of nIn inputs as Q8_0 blocks (quants -127..127). */
-function tokens(nIn, n) {
-  const p = alloc((n * nIn / 32) * 34);
-  for (let b = 0; b < n * nIn / 32; b++) {
-    u8.set(half(), p + 34 * b);
-    for (let i = 0; i < 32; i++) u8[p + 34 * b + 2 + i] = ((rnd() % 255) - 127) & 255;
-  }
   return p;
 }
 const xbuf = alloc(1 << 18), wbuf = alloc(1 << 16), out = alloc(4 * 1536 * Math.max(NT, 1));
@@ -68,7 +41,7 @@ const types = [Q8, Q4, Q5, IQ4];
 const mats = Object.fromEntries(types.map((t) => [t, Array.from({ length: COPIES }, () => matrix(t))]));
 const cases = [];
 for (const [nIn, rows] of [[576, 1536], [1536, 576]]) {
-  const x1 = tokens(nIn, 1), xp = tokens(nIn, NT);
+  const x1 = q8Tokens(nIn, 1), xp = q8Tokens(nIn, NT);
   for (const type of types) {
     const ms = mats[type];
     const c = (what, n, fn) => cases.push({ what: `${what} ${nIn}x${rows}`, type, n, fn });
@@ -77,23 +50,4 @@ for (const [nIn, rows] of [[576, 1536], [1536, 576]]) {
     c(`prefill ${NT}`, 4, (b) => { for (let i = 0; i < 4; i++) call(b, type, ms[i], nIn, rows, xp, NT); });
   }
 }
-const best = new Map();
-for (let r = 0; r < REPS; r++)
-  for (const c of cases)
-    for (const b of builds) {
-      c.fn(b);
-      const t0 = process.cpuUsage();
-      c.fn(b);
-      const t = process.cpuUsage(t0), us = (t.user + t.system) / c.n, key = `${c.what}|${c.type}|${b.label}`;
-      best.set(key, Math.min(best.get(key) ?? Infinity, us));
-    }
-console.log(`us per call, best of ${REPS}, process CPU time; x: the fastest build's Q8_0 time / this (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`);
-for (const what of [...new Set(cases.map((c) => c.what))]) {
-  const q8 = Math.min(...builds.map((b) => best.get(`${what}|${Q8}|${b.label}`)));
-  const cells = builds.length > 1 ? builds.map((b) => `Q8_0 ${b.label} ${best.get(`${what}|${Q8}|${b.label}`).toFixed(1)}`) : [`Q8_0 ${q8.toFixed(1)}`];
-  for (const t of [Q4, Q5, IQ4]) for (const b of builds) {
-    const v = best.get(`${what}|${t}|${b.label}`);
-    cells.push(`${NAME[t]}${builds.length > 1 ? ` ${b.label}` : ''} ${v.toFixed(1)} (${(q8 / v).toFixed(2)}x)`);
-  }
-  console.log(`${what}: ${cells.join(' | ')}`);
-}
+timeCases(cases, builds, REPS, Q8, [Q4, Q5, IQ4], NAME);
