@@ -108,6 +108,31 @@ test('Node LTS: the engine gives bit-identical logits for every position with th
     'bit-identical logits against the file layout on SIMD128: repacked on SIMD128, repacked on relaxed (1 and 2 threads), file layout on relaxed');
 });
 
+// For the scripts below: the file's layout on SIMD128 (the reference), then repacked on relaxed
+// SIMD with 1 and 2 threads and on SIMD128 again; a 38-token prefill and 5 decode steps each.
+// Returns each model's info and, per later run, the count of logits that differ from the reference.
+const FOUR_RUNS = `
+  function fourRuns(one, two, bytes, ids) {
+    const runs = [], infos = [];
+    for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
+      [one, 1, false, true]]) {
+      const model = eng.loadModel(bytes, { repack });
+      infos.push(model.info);
+      const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
+      ctx.eval(ids.slice(0, 38), { allLogits: true });
+      const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
+      for (const id of ids.slice(38)) { ctx.eval([id]); got.push(Array.from(ctx.logits())); }
+      runs.push(got);
+      ctx.free(); model.free();
+    }
+    const diff = runs.slice(1).map((got) => {
+      let d = 0;
+      for (let i = 0; i < 43; i++) for (let j = 0; j < got[i].length; j++) if (!Object.is(got[i][j], runs[0][i][j])) d++;
+      return d;
+    });
+    return { infos, diff };
+  }`;
+
 test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K and Q6_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
@@ -120,32 +145,17 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
   const script = `
     import { Engine } from ${JSON.stringify(`${ROOT}wasm_build/engine.js`)};
     import { readFileSync } from 'node:fs';
+    ${FOUR_RUNS}
     const ids = Array.from({ length: 43 }, (_, i) => 3 + ((i * 37) % 4000));
     const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
     const out = { active: [one.mod.mllmRelaxedQuantActive(), two.mod.mllmRelaxedQuantActive()], diff: {}, repacked: {} };
     for (const t of ${JSON.stringify(types)}) {
       const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/default-' + t + '.gguf'));
-      const runs = [];
-      // the reference: the file's layout on the SIMD128 kernels; then relaxed on 1 and on 2
-      // threads, and SIMD128 again, with the weights repacked where the type has a layout for it
-      // (Q4_0, IQ4_NL: KERN_LAYOUT_Q4_0_X4; Q5_0: _Q5_0_X4; Q4_K, Q5_K, Q6_K: their x4 layouts)
-      out.repacked[t] = [];
-      for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
-        [one, 1, false, true]]) {
-        const model = eng.loadModel(bytes, { repack });
-        out.repacked[t].push(model.info.repacked);
-        const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
-        ctx.eval(ids.slice(0, 38), { allLogits: true });
-        const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
-        for (const id of ids.slice(38)) { ctx.eval([id]); got.push(Array.from(ctx.logits())); }
-        runs.push(got);
-        ctx.free(); model.free();
-      }
-      out.diff[t] = runs.slice(1).map((got) => {
-        let d = 0;
-        for (let i = 0; i < 43; i++) for (let j = 0; j < got[i].length; j++) if (!Object.is(got[i][j], runs[0][i][j])) d++;
-        return d;
-      });
+      // repacked where the type has a layout for it (Q4_0, IQ4_NL: KERN_LAYOUT_Q4_0_X4; Q5_0:
+      // _Q5_0_X4; Q4_K, Q5_K, Q6_K: their x4 layouts)
+      const { infos, diff } = fourRuns(one, two, bytes, ids);
+      out.repacked[t] = infos.map((i) => i.repacked);
+      out.diff[t] = diff;
     }
     console.log(JSON.stringify(out));
     process.exit(0);`;
@@ -198,31 +208,16 @@ test('Node LTS: a tied head of Q8_0, Q4_0, Q5_0 or IQ4_NL is repacked at load wi
   const script = `
     import { Engine } from ${JSON.stringify(`${ROOT}wasm_build/engine.js`)};
     import { readFileSync } from 'node:fs';
+    ${FOUR_RUNS}
     const ids = Array.from({ length: 43 }, (_, i) => (i * 997) % 4096); // ids from every part of the vocabulary
     const one = await Engine.create({ simd: true }), two = await Engine.create({ threads: 2 });
     const out = { diff: {}, repacked: {}, types: {} };
     for (const t of ${JSON.stringify(Object.keys(HEAD))}) {
       const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/head-' + t + '.gguf'));
-      const runs = [];
-      out.repacked[t] = [];
-      // the reference: the file's layout on SIMD128; then repacked on relaxed (1 and 2 threads) and on SIMD128
-      for (const [eng, threads, relaxedSimd, repack] of [[one, 1, false, false], [one, 1, true, true], [two, 2, true, true],
-        [one, 1, false, true]]) {
-        const model = eng.loadModel(bytes, { repack });
-        out.repacked[t].push(model.info.repacked);
-        out.types[t] = model.info.weightTypes.map((u) => [u.type, u.tensors]);
-        const ctx = model.newContext({ nCtx: 64, nBatch: 43, threads, relaxedSimd });
-        ctx.eval(ids.slice(0, 38), { allLogits: true });
-        const got = Array.from({ length: 38 }, (_, i) => Array.from(ctx.logits(i)));
-        for (const id of ids.slice(38)) { ctx.eval([id]); got.push(Array.from(ctx.logits())); }
-        runs.push(got);
-        ctx.free(); model.free();
-      }
-      out.diff[t] = runs.slice(1).map((got) => {
-        let d = 0;
-        for (let i = 0; i < 43; i++) for (let j = 0; j < got[i].length; j++) if (!Object.is(got[i][j], runs[0][i][j])) d++;
-        return d;
-      });
+      const { infos, diff } = fourRuns(one, two, bytes, ids);
+      out.repacked[t] = infos.map((i) => i.repacked);
+      out.types[t] = infos[0].weightTypes.map((u) => [u.type, u.tensors]);
+      out.diff[t] = diff;
     }
     console.log(JSON.stringify(out));
     process.exit(0);`;
