@@ -601,7 +601,9 @@ INLINE void q4k_x4_group(int q5, float *o, int32_t ldo, const uint8_t *g, int32_
         const v128_t sc2 = wasm_u16x8_extend_low_u8x16(v1), sc3 = wasm_u16x8_extend_high_u8x16(v1);
         const v128_t mn0 = wasm_u16x8_extend_low_u8x16(v2), mn1 = wasm_u16x8_extend_high_u8x16(v2);
         const v128_t mn2 = wasm_u16x8_extend_low_u8x16(v3), mn3 = wasm_u16x8_extend_high_u8x16(v3);
-        if (n_tok > 1) { /* several tokens: each unit's two level vectors once, into lv */
+        /* several tokens (decode calls with one): each unit's two level vectors once, into lv. Kept
+         * for the code clang makes of this function: without the branch decode ran 30% slower. */
+        if (n_tok > 1) {
             int32_t u;
             for (u = 0; u < 32; u++) {
                 v128_t lo, hi;
