@@ -5,6 +5,7 @@
 #define MLLM_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,15 @@ static check_state check_g; /* test-binary state only; the engine itself has no 
         if (check_g.cur_failed) { check_g.failed++; fprintf(stderr, "not ok %s\n", #fn); } \
         else { check_g.passed++; }                                                    \
     } while (0)
+
+/* Bitwise float equality, any NaN equal to any NaN (the kernels' bit-for-bit contract). */
+static inline int same_float(float a, float b) {
+    uint32_t ua, ub;
+    if (a != a && b != b) return 1;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub;
+}
 
 static int check_summary(const char *suite) {
     printf("%s: %d passed, %d failed\n", suite, check_g.passed, check_g.failed);

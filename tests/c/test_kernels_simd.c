@@ -105,14 +105,6 @@ static void float_matmul(int scalar, float *out, int64_t ldo, const void *w, uin
 
 /* ---------------------------------------------------------------- SIMD == scalar */
 
-/* Bitwise float equality, any NaN equal to any NaN. */
-static int same_float(float a, float b) {
-    uint32_t ua, ub;
-    if (a != a && b != b) return 1;
-    memcpy(&ua, &a, 4);
-    memcpy(&ub, &b, 4);
-    return ua == ub;
-}
 static int count_diff(const float *a, const float *b, int64_t n) {
     int64_t i;
     int bad = 0;

@@ -113,14 +113,6 @@ static void test_scalar_dot_matches_dequantized_rows(void) {
 }
 
 #ifdef __wasm_simd128__
-static int same(float a, float b) {
-    uint32_t ua, ub;
-    if (a != a && b != b) return 1;
-    memcpy(&ua, &a, 4);
-    memcpy(&ub, &b, 4);
-    return ua == ub;
-}
-
 static void test_simd_dots_equal_scalar_bit_for_bit(void) {
     size_t t;
     int trial, n_checked = 0;
@@ -150,7 +142,7 @@ static void test_simd_dots_equal_scalar_bit_for_bit(void) {
             }
             r = ref(n, wbuf, abuf);
             s = simd(n, wbuf, abuf);
-            if (!same(r, s)) {
+            if (!same_float(r, s)) {
                 check_g.cur_failed++;
                 fprintf(stderr, "  FAIL type %u trial %d n %d: simd %.9g vs scalar %.9g\n", (unsigned)wt, trial, n, s, r);
             }
@@ -215,12 +207,12 @@ static void test_simd_dot4_equals_scalar_per_row(void) {
             T4[t].dot8(n, w2, wrow, abuf, o8);
             for (k = 0; k < 12; k++) {
                 float r = T4[t].scalar(n, w12 + (size_t)k * wrow, abuf);
-                if (k < 4 && !same(r, o[k])) {
+                if (k < 4 && !same_float(r, o[k])) {
                     check_g.cur_failed++;
                     fprintf(stderr, "  FAIL dot4 type %u trial %d row %d: %.9g vs scalar %.9g\n", (unsigned)T4[t].type,
                             trial, k, o[k], r);
                 }
-                if ((k < 4 || k >= 8) && !same(r, o8[k < 4 ? k : k - 4])) {
+                if ((k < 4 || k >= 8) && !same_float(r, o8[k < 4 ? k : k - 4])) {
                     check_g.cur_failed++;
                     fprintf(stderr, "  FAIL dot8 type %u trial %d row %d: %.9g vs scalar %.9g\n", (unsigned)T4[t].type,
                             trial, k, o8[k < 4 ? k : k - 4], r);
@@ -274,7 +266,7 @@ static void test_simd_matmul_equals_scalar_for_any_row_count(void) {
                 tr->matmul_simd128(o_simd, LDO, &kw, ROW, nr, NULL, am, tok, hints);
                 tr->matmul_scalar(o_ref, LDO, &kw, ROW, nr, NULL, am, tok, hints);
                 for (k = 0; k < N_TOK * LDO; k++) {
-                    if (!same(o_simd[k], o_ref[k])) {
+                    if (!same_float(o_simd[k], o_ref[k])) {
                         check_g.cur_failed++;
                         fprintf(stderr, "  FAIL matmul type %u rows %d tokens %d out %d: %.9g vs scalar %.9g\n",
                                 (unsigned)wt, nr, tok, k, o_simd[k], o_ref[k]);
@@ -342,7 +334,7 @@ static void test_relaxed_matmuls_equal_scalar_bit_for_bit(void) {
             for (tk = 0; tk < n_tok; tk++)
                 for (k = 0; k < LDO; k++) {
                     const float g = got[tk * LDO + k], e = want[tk * LDO + k];
-                    if (!same(g, e)) {
+                    if (!same_float(g, e)) {
                         check_g.cur_failed++;
                         fprintf(stderr, "  FAIL relaxed type %s trial %d rows %d n %d token %d row %d: %.9g vs scalar %.9g\n",
                                 dtype_name(wt), trial, ROWS[ri], n, tk, k, g, e);
@@ -406,7 +398,7 @@ static void test_relaxed_iq4_xs_equals_scalar_bit_for_bit(void) {
             for (tk = 0; tk < MAXT; tk++)
                 for (k = 0; k < LDO; k++) {
                     const float g = got[tk * LDO + k], e = want[tk * LDO + k];
-                    if (!same(g, e)) {
+                    if (!same_float(g, e)) {
                         check_g.cur_failed++;
                         fprintf(stderr, "  FAIL relaxed IQ4_XS trial %d rows %d n %d token %d row %d: %.9g vs scalar %.9g\n",
                                 trial, rows, n, tk, k, g, e);
@@ -419,14 +411,6 @@ static void test_relaxed_iq4_xs_equals_scalar_bit_for_bit(void) {
 #endif
 #endif
 
-/* Bitwise equality, any NaN equal to any NaN. */
-static int same_bits(float a, float b) {
-    uint32_t ua, ub;
-    if (a != a && b != b) return 1;
-    memcpy(&ua, &a, 4);
-    memcpy(&ub, &b, 4);
-    return ua == ub;
-}
 
 #ifdef MLLM_RELAXED_IMPORT
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
@@ -496,7 +480,7 @@ static void test_k_x4_layouts_equal_file_layout(void) {
                 /* the row as an embedding lookup reads it (kern_embed_weights) */
                 kern_embed_weights(e_x4, &w4, r, n);
                 dequantize_row(wt, wm + (size_t)r * wrow, e_file, n);
-                for (b = 0; b < n; b++) n_bad_blocks += !same_bits(e_x4[b], e_file[b]);
+                for (b = 0; b < n; b++) n_bad_blocks += !same_float(e_x4[b], e_file[b]);
             }
             for (i = 0; i < MAXT * LDO; i++) want[i] = -7.0f;
             CHECK(kern_matmul_scalar(want, LDO, &wr, n, nr, NULL, am, n_tok, plain));
@@ -527,7 +511,7 @@ static void test_k_x4_layouts_equal_file_layout(void) {
                 }
                 n_paths++;
                 for (i = 0; i < MAXT * LDO; i++) {
-                    if (!same_bits(got[i], want[i])) {
+                    if (!same_float(got[i], want[i])) {
                         if (n_bad++ < 10)
                             fprintf(stderr, "  FAIL %s x4 path %d trial %d rows %d n %d out %d: %.9g vs scalar %.9g\n",
                                     dtype_name(wt), path, trial, nr, n, (int)i, got[i], want[i]);

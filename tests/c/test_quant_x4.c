@@ -35,13 +35,6 @@ static uint8_t file_w[MAX_ROWS * (MAX_IN / 32) * 22], x4_w[MAX_ROWS * (MAX_IN / 
 static block_q8_0 acts[MAX_TOK * (MAX_IN / 32)];
 static float xr[MAX_IN], deq[MAX_IN], want[MAX_TOK * LDO], got[MAX_TOK * LDO];
 
-static int same(float a, float b) {
-    uint32_t ua, ub;
-    if (a != a && b != b) return 1;
-    memcpy(&ua, &a, 4);
-    memcpy(&ub, &b, 4);
-    return ua == ub;
-}
 
 /* Row values with edge scales: kind picks zero blocks, subnormal, huge, one-signed (negative
  * and positive scales), tiny and plain random rows. */
@@ -121,7 +114,7 @@ static void test_x4_bytes_hold_the_file_values_as_documented(void) {
             for (r = 0; r < n_rows; r++) {
                 dequantize_row(type, file_w + (size_t)r * wrow, deq, MAX_IN);
                 for (e = 0; e < MAX_IN; e++) {
-                    if (!same(x4_element(type, layout, x4_w, nb, r, e), deq[e])) {
+                    if (!same_float(x4_element(type, layout, x4_w, nb, r, e), deq[e])) {
                         check_g.cur_failed++;
                         fprintf(stderr, "  FAIL %s trial %d row %d element %d: %g vs file %g\n", dtype_name(type), trial, r, e,
                                 x4_element(type, layout, x4_w, nb, r, e), deq[e]);
@@ -201,7 +194,7 @@ static void test_embedding_rows_of_an_x4_head_equal_the_file_rows(void) {
                 dequantize_row(type, file_w + (size_t)r * wrow, deq, MAX_IN);
                 kern_embed_weights(row, &x4, r, MAX_IN);
                 for (e = 0; e < MAX_IN; e++, n_checked++)
-                    if (!same(row[e], deq[e])) {
+                    if (!same_float(row[e], deq[e])) {
                         check_g.cur_failed++;
                         fprintf(stderr, "  FAIL %s embedding trial %d row %d element %d: %g vs file %g\n", dtype_name(type),
                                 trial, r, e, row[e], deq[e]);
@@ -236,7 +229,7 @@ static int compare(const char *what, uint32_t type, uint32_t layout, int n_in, i
     CHECK(fn(got, LDO, &x4, n_in, rows, acts, n_tok, variant));
     for (t = 0; t < n_tok; t++)
         for (k = 0; k < LDO; k++, n++)
-            if (!same(got[t * LDO + k], want[t * LDO + k])) {
+            if (!same_float(got[t * LDO + k], want[t * LDO + k])) {
                 check_g.cur_failed++;
                 fprintf(stderr, "  FAIL %s %s (variant %d, plain %d) n_in %d rows %d from %d tokens %d: out[%d][%d] %.9g vs %.9g\n",
                         what, dtype_name(type), variant, plain, n_in, rows, 4 * g0, n_tok, t, k, got[t * LDO + k],
