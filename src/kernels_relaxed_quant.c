@@ -585,6 +585,17 @@ INLINE void kx4_levels(int q5, const uint8_t *b, int u, v128_t *lo, v128_t *hi, 
     }
 }
 
+/* All 32 units' level vectors of super-block b into lv (1024 bytes), for several tokens. */
+INLINE void kx4_levels_all(int q5, const uint8_t *b, uint8_t *lv, const qconsts *k) {
+    int u;
+    for (u = 0; u < 32; u++) {
+        v128_t lo, hi;
+        kx4_levels(q5, b, u, &lo, &hi, k);
+        wasm_v128_store(lv + 32 * u, lo);
+        wasm_v128_store(lv + 32 * u + 16, hi);
+    }
+}
+
 INLINE void q4k_x4_group(int q5, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
                          const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
     int32_t t, i, l;
@@ -604,13 +615,7 @@ INLINE void q4k_x4_group(int q5, float *o, int32_t ldo, const uint8_t *g, int32_
         /* several tokens (decode calls with one): each unit's two level vectors once, into lv. Kept
          * for the code clang makes of this function: without the branch decode ran 30% slower. */
         if (n_tok > 1) {
-            int32_t u;
-            for (u = 0; u < 32; u++) {
-                v128_t lo, hi;
-                kx4_levels(q5, b, u, &lo, &hi, k);
-                wasm_v128_store(lv + 32 * u, lo);
-                wasm_v128_store(lv + 32 * u + 16, hi);
-            }
+            kx4_levels_all(q5, b, lv, k);
         }
         for (t = 0; t < n_tok; t++) {
             const uint8_t *x = xs + (t * nsb + i) * KX4SCR;
@@ -700,7 +705,7 @@ INLINE v128_t kx4_mins(const uint8_t *x, v128_t mn0, v128_t mn1, v128_t mn2, v12
  * token (PERF_NOTES.md), hence two functions. */
 INLINE void q4k_x4_group_pre(int q5, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
                              const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
-    int32_t t, i, l, u;
+    int32_t t, i, l;
     for (t = 0; t < n_tok; t++)
         for (l = 0; l < 9; l++) wasm_v128_store(st + 144 * t + 16 * l, wasm_f32x4_splat(0.0f));
     for (i = 0; i < nsb; i++) {
@@ -721,12 +726,7 @@ INLINE void q4k_x4_group_pre(int q5, float *o, int32_t ldo, const uint8_t *g, in
         const v128_t sh0 = KX4_SH(sc0), sh1 = KX4_SH(sc1), sh2 = KX4_SH(sc2), sh3 = KX4_SH(sc3);
 #undef KX4_SL
 #undef KX4_SH
-        for (u = 0; u < 32; u++) {
-            v128_t lo, hi;
-            kx4_levels(q5, b, u, &lo, &hi, k);
-            wasm_v128_store(lv + 32 * u, lo);
-            wasm_v128_store(lv + 32 * u + 16, hi);
-        }
+        kx4_levels_all(q5, b, lv, k);
         for (t = 0; t < n_tok; t++) {
             const uint8_t *x = xs + (t * nsb + i) * KX4SCR;
             uint8_t *s = st + 144 * t;
