@@ -109,27 +109,33 @@ typedef struct matmul_job {
     const float *x;
     const void *xq; /* act_rows: the tokens in the weights' activation format */
     int32_t n;
-    int64_t rows_per_item;
+    int first, items; /* its tiles among the set's items */
 } matmul_job;
 
 /* Up to three matmuls of one layer that need only the same input (q, k, v; gate, up) go out
- * as one pool job: item t runs stretch t of each, the stretch it would get alone, so the
- * threads meet once where they met two or three times (a few microseconds each, 60 layers
- * per token). */
+ * as one pool job, so the threads meet once where they met two or three times (a few
+ * microseconds each, 60 layers per token). The job's items are the matrices' tiles of
+ * tile_rows rows (whole 8-row tiles, and groups of four rows as the x4 layouts need), one
+ * matrix after the other. */
 typedef struct matmul_set {
     matmul_job m[3];
     int count, n_items;
+    int64_t tile_rows;
 } matmul_set;
 
-static void matmul_item(void *arg, int item, int thread) {
+/* Items first .. first+count-1 of a set: each matrix's part of them as one kernel call. */
+static void matmul_range(void *arg, int first, int count, int thread) {
     const matmul_set *s = (const matmul_set *)arg;
     int k;
     (void)thread;
     for (k = 0; k < s->count; k++) {
         const matmul_job *j = &s->m[k];
-        int64_t rows = j->w->ne[1], r0 = j->rows_per_item * item, r1 = r0 + j->rows_per_item;
+        int i0 = first > j->first ? first : j->first;
+        int i1 = first + count < j->first + j->items ? first + count : j->first + j->items;
+        int64_t rows = j->w->ne[1], r0 = (int64_t)(i0 - j->first) * s->tile_rows,
+                r1 = (int64_t)(i1 - j->first) * s->tile_rows;
         if (r1 > rows) r1 = rows;
-        if (r0 >= r1) continue;
+        if (i0 >= i1) continue;
         {
             kern_weights kw = j->kw; /* rows r0.. (whole groups of four in a repacked layout) */
             kw.data = (const uint8_t *)kw.data + (size_t)r0 * dtype_row_bytes(kw.type, j->w->ne[0]);
@@ -138,17 +144,11 @@ static void matmul_item(void *arg, int item, int thread) {
     }
 }
 
-/* Add out[t][*] = W x[t] to the set: W has ne = [n_in, n_out]. With threads, the rows go out
- * as one stretch of whole 8-row tiles per thread: the decode kernel reads its rows as 8
- * streams, which only pay when long. Item t is thread t's home item (threads.h), so a thread
- * reads the same rows of a matrix each time: a shared block's second run finds its half in
- * that core's L2. A thread that comes late finds its item taken by the others. reuse:
- * reuse_hint's (kern_hints.reuse). Figures: PERF_NOTES.md, "Forward pass". */
+/* Add out[t][*] = W x[t] to the set: W has ne = [n_in, n_out]. reuse: reuse_hint's
+ * (kern_hints.reuse). */
 static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, const gguf_tensor *w,
                        const float *x, const void *xq, int32_t n, uint32_t reuse) {
-    int64_t rows = w->ne[1], per = rows;
     matmul_job *j = &s->m[s->count++];
-    int items;
     j->out = out;
     j->ldo = ldo;
     j->w = w;
@@ -158,16 +158,32 @@ static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, 
     j->x = x;
     j->xq = xq;
     j->n = n;
-    if (c->pool) {
-        per = (rows + mllm_pool_size(c->pool) - 1) / mllm_pool_size(c->pool);
-        per = (per + 7) & ~(int64_t)7; /* (whole groups of four rows too, as KERN_LAYOUT_Q8_0_X4 needs) */
-    }
-    j->rows_per_item = per;
-    items = (int)((rows + per - 1) / per);
-    if (items > s->n_items) s->n_items = items;
 }
 
-static void matmul_run(mllm_context *c, matmul_set *s) { mllm_pool_run(c->pool, matmul_item, s, s->n_items); }
+/* Run the set (without threads: one call per matrix). With threads, each thread takes a long stretch of tiles from the front of its
+ * home range (mllm_pool_run_ranges): the decode kernel reads its rows as 8 streams, which
+ * only pay when long, and the range follows the thread's speed, so a thread reads about the
+ * same rows of a matrix each time: a shared block's second run finds its part in that core's
+ * L2. A thread that comes late, or runs slower, finds its range's tail taken by the others.
+ * Figures: PERF_NOTES.md, "Forward pass" and "Two threads on unequal cores". */
+static void matmul_run(mllm_context *c, matmul_set *s) {
+    int64_t tiles = 0;
+    int k;
+    s->tile_rows = 8;
+    for (k = 0; k < s->count; k++) tiles += (s->m[k].w->ne[1] + 7) / 8;
+    while (tiles > 0xffff) { /* (the pool's item limit: a 150k-row head at 16 rows a tile) */
+        s->tile_rows *= 2;
+        tiles = 0;
+        for (k = 0; k < s->count; k++) tiles += (s->m[k].w->ne[1] + s->tile_rows - 1) / s->tile_rows;
+    }
+    s->n_items = 0;
+    for (k = 0; k < s->count; k++) {
+        s->m[k].first = s->n_items;
+        s->m[k].items = (int)((s->m[k].w->ne[1] + s->tile_rows - 1) / s->tile_rows);
+        s->n_items += s->m[k].items;
+    }
+    mllm_pool_run_ranges(c->pool, matmul_range, s, s->n_items);
+}
 
 /* One matmul alone. */
 static void matmul(mllm_context *c, float *out, int64_t ldo, const gguf_tensor *w, const float *x,

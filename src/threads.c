@@ -22,7 +22,7 @@
 #define SPIN_HELD_NS 1000000
 #define SPIN_IDLE_NS 200000
 #define CLOCK_EVERY 256 /* polls between clock reads */
-/* A hold in which the caller ran more than its share of at least a quarter of its (at least
+/* A hold in which a helper ran none of its own items in at least a quarter of its (at least
  * 16) jobs found the helpers late: their cores are taken (a busy machine). There polling
  * helpers lose: one descheduled inside an item stalls the caller, and their polls spend the
  * process's share of the machine. So the next LEAN_HOLDS holds are lean: the helpers sleep
@@ -32,6 +32,16 @@
 #define LEAN_HOLDS 4
 #define LEAN_HOLDS_MAX 64
 #define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~210 KiB */
+/* A ranged job of at least SHARE_MIN_ITEMS items a thread splits its items by the threads'
+ * shares, which follow their speeds (unequal cores: a phone's big and little ones, this
+ * host's two vCPUs): after each such job in which every helper came, each share moves
+ * 1/SHARE_RATE of the way to the part of the items that thread ran, so a stable speed ratio
+ * gives a stable split, the same rows per thread pass after pass. A share keeps at least
+ * SHARE_FLOOR / n of the items (in units of 1/65536), so a thread slowed for a while by
+ * other work gets its part back by taking from the others. */
+#define SHARE_MIN_ITEMS 4
+#define SHARE_RATE 8
+#define SHARE_FLOOR 16384
 
 struct mllm_pool;
 typedef struct pool_helper {
@@ -46,28 +56,32 @@ struct mllm_pool {
     pool_helper helper[POOL_MAX];
     pthread_mutex_t mu; /* with cv: only for sleeping and waking */
     pthread_cond_t cv;
-    mllm_pool_fn fn;    /* the current job: written before its ticket is published */
+    mllm_pool_fn fn;    /* the current job (one of fn, fn_range): written before its ticket is published */
+    mllm_pool_range_fn fn_range;
     void *arg;
-    /* atomic: job generation << 32 | item count << 16 | next item. Taking an item is a
-     * compare-and-swap of the whole word, so a helper that wakes late can never take an item
-     * of another job, and the caller never waits for helpers that are not working on an item
-     * (on a busy machine a helper may be descheduled for milliseconds). */
+    /* atomic: job generation << 32 | item count. A helper runs a job when the generation
+     * changes. */
     uint64_t ticket;
-    /* atomic: the first min(n, items) items of a job are "home" items, item t thread t's,
-     * claimed by a compare-and-swap of home[t] from gen << 1 to gen << 1 | 1 (the caller
-     * writes gen << 1 before publishing the job; any other value means taken, or not a home
-     * item of this job). Each thread runs its own first, so the rows a thread reads in one
-     * matmul it reads again in the next run of the same weights: a shared block's second
-     * pass finds its half in this core's L2. A late thread's home item is taken by the
-     * others once the counter's items are gone. */
-    uint64_t home[POOL_MAX];
+    /* atomic: thread t's home range of the current job, gen << 32 | front << 16 | back. The
+     * owner takes items from the front, a thread whose own range is empty takes from the
+     * back: each take is a compare-and-swap of the whole word, so a helper that wakes late
+     * can never take an item of another job, and the caller never waits for a helper that is
+     * not working on an item (on a busy machine a helper may be descheduled for
+     * milliseconds). Each thread starts on its own range, so the rows it reads in one matmul
+     * it reads again in the next run of the same weights: a shared block's second pass finds
+     * its part in this core's L2. */
+    uint64_t range[POOL_MAX];
+    int ran[POOL_MAX];  /* atomic: items thread t ran in the current job */
+    /* the caller's alone: thread t's share of a ranged job's items, in units of 1/65536 of the
+     * total (mllm_pool_run_ranges follows the threads' measured speeds with it) */
+    uint32_t share[POOL_MAX];
     int done;           /* atomic: items of the current job finished */
     int sleepers;       /* atomic: helpers asleep on cv (or about to be) */
     int hold;           /* atomic: a caller's run of jobs is in progress (mllm_pool_hold) */
     uint32_t hold_gen;  /* atomic: holds begun, so that a sleeper wakes at the next one */
     int stop;           /* atomic */
-    /* the caller's alone (no atomics): this hold's jobs, those in which it ran more than its
-     * share, whether this hold is lean, lean holds left, the next lean run's length */
+    /* the caller's alone (no atomics): this hold's jobs, those in which a helper was late,
+     * whether this hold is lean, lean holds left, the next lean run's length */
     int hold_jobs, hold_late, lean, lean_left, lean_next;
 };
 
@@ -89,46 +103,43 @@ static void cpu_relax(void) {
 #endif
 }
 
-static int home_items(const struct mllm_pool *p, int n_items) { return n_items < p->n ? n_items : p->n; }
-
-/* Claim home item i of job gen; nonzero when this thread got it. */
-static int claim_home(struct mllm_pool *p, uint32_t gen, int i) {
-    uint64_t want = (uint64_t)gen << 1;
-    return __atomic_compare_exchange_n(&p->home[i], &want, want | 1u, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-}
-
-static void run_one(struct mllm_pool *p, int item, int thread) {
-    p->fn(p->arg, item, thread);
-    __atomic_fetch_add(&p->done, 1, __ATOMIC_RELEASE);
-}
-
-/* Run items of job generation gen until none are left: this thread's home item, then the
- * counter's, then home items no one has claimed. Returns the number run. */
-static int run_items(struct mllm_pool *p, uint32_t gen, int thread) {
-    int ran = 0, i, n_home;
-    uint64_t t;
-    if (claim_home(p, gen, thread)) {
-        run_one(p, thread, thread);
-        ran++;
-    }
+/* Take items of job gen from thread v's range: from the front when v is this thread (the
+ * owner), else from the back. A ranged job's take is half of what is left, rounded up (long
+ * kernel calls; the owner's first is half its range), an item job's one item. Sets *first and
+ * returns the count, 0 when the range is empty or belongs to another job. */
+static int take(struct mllm_pool *p, uint32_t gen, int ranged, int v, int owner, int *first) {
+    uint64_t w = __atomic_load_n(&p->range[v], __ATOMIC_ACQUIRE);
     for (;;) {
-        int item, n_items;
-        t = __atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE);
-        item = (int)(t & 0xffffu);
-        n_items = (int)((t >> 16) & 0xffffu);
-        if ((uint32_t)(t >> 32) != gen) return ran;
-        if (item >= n_items) break;
-        if (!__atomic_compare_exchange_n(&p->ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-        run_one(p, item, thread);
-        ran++;
-    }
-    n_home = home_items(p, (int)((t >> 16) & 0xffffu));
-    for (i = 0; i < n_home; i++)
-        if (claim_home(p, gen, i)) {
-            run_one(p, i, thread);
-            ran++;
+        int front = (int)((w >> 16) & 0xffffu), back = (int)(w & 0xffffu), n;
+        if ((uint32_t)(w >> 32) != gen || front >= back) return 0;
+        n = ranged ? (back - front + 1) / 2 : 1;
+        if (__atomic_compare_exchange_n(&p->range[v], &w, owner ? w + ((uint64_t)n << 16) : w - (uint64_t)n, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            *first = owner ? front : back - n;
+            return n;
         }
-    return ran;
+    }
+}
+
+static void run_chunk(struct mllm_pool *p, int first, int count, int thread) {
+    int i;
+    if (p->fn_range) p->fn_range(p->arg, first, count, thread);
+    else
+        for (i = first; i < first + count; i++) p->fn(p->arg, i, thread);
+    __atomic_fetch_add(&p->ran[thread], count, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->done, count, __ATOMIC_RELEASE);
+}
+
+/* Run items of job generation gen until none are left: this thread's own range from the
+ * front, then the others' from the back. */
+static void run_items(struct mllm_pool *p, uint32_t gen, int ranged, int thread) {
+    int first, count, k;
+    while ((count = take(p, gen, ranged, thread, 1, &first)) > 0) run_chunk(p, first, count, thread);
+    for (k = 1; k < p->n;) {
+        int v = (thread + k) % p->n;
+        if ((count = take(p, gen, ranged, v, 0, &first)) > 0) run_chunk(p, first, count, thread);
+        else k++;
+    }
 }
 
 /* Nonzero once a sleeper that saw job generation `seen` and hold generation `held` should
@@ -144,10 +155,11 @@ static void *helper_main(void *a) {
     uint32_t seen = 0;
     for (;;) {
         uint32_t g;
+        uint64_t tk;
         unsigned polls = 0;
         uint64_t since = now_ns(); /* when this wait (or the hold's end) began */
         int was_held = __atomic_load_n(&p->hold, __ATOMIC_RELAXED);
-        while ((g = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE) >> 32)) == seen &&
+        while ((g = (uint32_t)((tk = __atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE)) >> 32)) == seen &&
                !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
             int held;
             uint64_t t;
@@ -171,7 +183,7 @@ static void *helper_main(void *a) {
         }
         if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) break;
         seen = g;
-        run_items(p, g, h->part);
+        run_items(p, g, (int)((tk >> 16) & 1u), h->part);
     }
     return NULL;
 }
@@ -199,6 +211,7 @@ mllm_status mllm_pool_new(int n_threads, mllm_pool **out, mllm_error *err) {
     if (!p) return mllm_fail(err, MLLM_ERR_NOMEM, "out of memory for a pool of %d threads", n_threads);
     p->n = n_threads;
     p->lean_next = LEAN_HOLDS;
+    for (i = 0; i < n_threads; i++) p->share[i] = 65536u / (uint32_t)n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_attr_init(&attr);
@@ -259,27 +272,64 @@ void mllm_pool_hold(mllm_pool *p, int on) {
     if (on) wake_sleepers(p);
 }
 
-void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
+/* Post a job (fn or fn_range) and run it with the helpers: thread t's home range is items
+ * bounds[t] .. bounds[t+1]-1; returns when all are done. */
+static void run_job(struct mllm_pool *p, mllm_pool_fn fn, mllm_pool_range_fn fn_range, void *arg, int n_items) {
+    int bounds[POOL_MAX + 1], i, late = 0;
+    const int ranged = fn_range != NULL;
     uint32_t gen;
-    int i, n_home, ran;
+    if (ranged && n_items >= SHARE_MIN_ITEMS * p->n) { /* ranges follow the threads' speeds */
+        uint64_t total = 0, cum = 0;
+        for (i = 0; i < p->n; i++) total += p->share[i];
+        for (i = 0; i < p->n; i++) {
+            bounds[i] = (int)(cum * (uint64_t)n_items / total);
+            cum += p->share[i];
+        }
+    } else /* even ranges; with fewer items than threads, item t is thread t's */
+        for (i = 0; i < p->n; i++) bounds[i] = n_items < p->n ? (i < n_items ? i : n_items) : i * n_items / p->n;
+    bounds[p->n] = n_items;
+    p->fn = fn;
+    p->fn_range = fn_range;
+    p->arg = arg;
+    __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+    gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
+    for (i = 0; i < p->n; i++) {
+        __atomic_store_n(&p->ran[i], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->range[i], (uint64_t)gen << 32 | (uint64_t)bounds[i] << 16 | (uint64_t)bounds[i + 1],
+                         __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)ranged << 16 | (uint64_t)n_items, __ATOMIC_SEQ_CST);
+    wake_sleepers(p);
+    run_items(p, gen, ranged, 0);
+    while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != n_items) {
+    }
+    /* a helper that ran nothing of its own range was late: its core is taken (or asleep) */
+    for (i = 1; i < p->n; i++) late |= bounds[i + 1] > bounds[i] && __atomic_load_n(&p->ran[i], __ATOMIC_RELAXED) == 0;
+    p->hold_jobs++;
+    p->hold_late += late;
+    if (ranged && n_items >= SHARE_MIN_ITEMS * p->n && !late)
+        for (i = 0; i < p->n; i++) { /* each share moves 1/SHARE_RATE of the way to what the thread ran */
+            int64_t ran = (int64_t)__atomic_load_n(&p->ran[i], __ATOMIC_RELAXED) * 65536 / n_items;
+            int64_t s = (int64_t)p->share[i] + (ran - (int64_t)p->share[i]) / SHARE_RATE;
+            p->share[i] = (uint32_t)(s < SHARE_FLOOR / p->n ? SHARE_FLOOR / p->n : s);
+        }
+}
+
+void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
+    int i;
     if (!p || n_items <= 1 || n_items > 0xffff) { /* (no job here has 65536 items) */
         for (i = 0; i < n_items; i++) fn(arg, i, 0);
         return;
     }
-    p->fn = fn;
-    p->arg = arg;
-    __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
-    gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
-    n_home = home_items(p, n_items);
-    for (i = 0; i < n_home; i++) __atomic_store_n(&p->home[i], (uint64_t)gen << 1, __ATOMIC_RELAXED);
-    /* publish (the counter starts after the home items) */
-    __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)n_items << 16 | (uint64_t)n_home, __ATOMIC_SEQ_CST);
-    wake_sleepers(p);
-    ran = run_items(p, gen, 0);
-    p->hold_jobs++;
-    p->hold_late += ran > (n_items + p->n - 1) / p->n;
-    while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != n_items) {
+    run_job(p, fn, NULL, arg, n_items);
+}
+
+void mllm_pool_run_ranges(mllm_pool *p, mllm_pool_range_fn fn, void *arg, int n_items) {
+    if (!p || n_items <= 1 || n_items > 0xffff) {
+        if (n_items > 0) fn(arg, 0, n_items, 0);
+        return;
     }
+    run_job(p, NULL, fn, arg, n_items);
 }
 
 #else /* no threads in this build */
@@ -307,5 +357,9 @@ void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items) {
     int i;
     (void)p;
     for (i = 0; i < n_items; i++) fn(arg, i, 0);
+}
+void mllm_pool_run_ranges(mllm_pool *p, mllm_pool_range_fn fn, void *arg, int n_items) {
+    (void)p;
+    if (n_items > 0) fn(arg, 0, n_items, 0);
 }
 #endif

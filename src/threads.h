@@ -29,13 +29,26 @@ void mllm_pool_free(mllm_pool *p);
 /* Threads in the pool (1 for NULL). */
 int mllm_pool_size(const mllm_pool *p);
 
-/* Run fn on items 0 .. n_items-1 and return when all are done. Thread t first runs item t
- * (its home item, for t < n_items: the caller is thread 0), then the threads take the rest
- * one at a time from a shared counter, then any home item whose thread has not come: a
- * descheduled thread on a busy machine delays only its current item. Between jobs the
- * helpers poll for the next one; outside a hold they sleep after a fraction of a millisecond.
- * p may be NULL: the caller runs every item. Not reentrant. */
+/* Run fn on items 0 .. n_items-1 and return when all are done. Each thread has a home range
+ * of the items (thread t's is the t-th of n even stretches; with fewer items than threads,
+ * item t): it runs its own from the front, one item at a time, then takes items one at a
+ * time from the back of the others' ranges (the caller is thread 0). A descheduled thread on
+ * a busy machine delays only its current item; a faster core runs more items. Between jobs
+ * the helpers poll for the next one; outside a hold they sleep after a fraction of a
+ * millisecond. p may be NULL: the caller runs every item. Not reentrant. */
 void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items);
+
+/* A ranged job's work: items first .. first+count-1, a contiguous stretch, on thread `thread`. */
+typedef void (*mllm_pool_range_fn)(void *arg, int first, int count, int thread);
+
+/* mllm_pool_run for items that run best in long contiguous stretches (matmul rows: the decode
+ * kernels' streams, the reuse of a shared block's rows in a core's L2). A take is half of
+ * what is left of a range, rounded up (the owner's first is half its own range), so a
+ * descheduled thread delays at most the stretch it took. The home ranges follow the threads'
+ * measured speeds (per pool: the threads' shares of the items each thread ran in the
+ * previous jobs), so on unequal cores each thread keeps about the same stretch of rows pass
+ * after pass and the faster core runs more. p NULL, or one item: fn(arg, 0, n_items, 0). */
+void mllm_pool_run_ranges(mllm_pool *p, mllm_pool_range_fn fn, void *arg, int n_items);
 
 /* on = 1: the caller is about to post a run of jobs (a forward pass: hundreds per token, tens
  * of microseconds apart), so sleeping helpers wake now and poll between its jobs (for at most

@@ -196,6 +196,141 @@ static void spin_us(long us) {
     while ((t.tv_sec - t0.tv_sec) * 1000000L + (t.tv_nsec - t0.tv_nsec) / 1000 < us);
 }
 
+/* A ranged job (mllm_pool_run_ranges): fn gets contiguous stretches of items. */
+enum { POOL_THREADS_MAX = 16 };
+typedef struct ranged {
+    int runs[MAX_ITEMS];   /* atomic: times each item ran */
+    int thread[MAX_ITEMS]; /* the thread that ran it */
+    int bad;               /* atomic: calls with a thread out of range or a stretch out of bounds */
+    int n_threads, n_items;
+    int first_count[POOL_THREADS_MAX]; /* the count of each thread's first call (0: none) */
+    int slow_us;           /* thread 1 sleeps this long per item (0: not) */
+    int stall_ms;          /* thread 1 sleeps this long in its first call (0: not) */
+    int work_us;           /* thread 0 spins this long per item (0: not) */
+} ranged;
+
+static void run_range(void *arg, int first, int count, int thread) {
+    ranged *r = (ranged *)arg;
+    int i;
+    if (thread < 0 || thread >= r->n_threads || first < 0 || count < 1 || first + count > r->n_items) {
+        __atomic_fetch_add(&r->bad, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    if (!r->first_count[thread]) {
+        r->first_count[thread] = count; /* (only this thread writes its slot) */
+        if (thread == 1 && r->stall_ms) sleep_ms(r->stall_ms);
+    }
+    for (i = first; i < first + count; i++) {
+        __atomic_fetch_add(&r->runs[i], 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&r->thread[i], thread, __ATOMIC_RELAXED);
+        if (thread == 0 && r->work_us) spin_us(r->work_us);
+        if (thread == 1 && r->slow_us) {
+            struct timespec ts = {0, r->slow_us * 1000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static void ranged_reset(ranged *r, int n_threads, int n_items) {
+    memset(r, 0, sizeof *r);
+    r->n_threads = n_threads;
+    r->n_items = n_items;
+}
+
+/* Thousands of back-to-back ranged jobs of varying size, mixed with item jobs on the same
+ * pool: every item runs exactly once, in stretches within bounds, on a thread in range. */
+static void test_every_item_of_a_ranged_job_runs_exactly_once(void) {
+    static const int threads[] = {2, 3, 4};
+    static ranged r;
+    static job j;
+    int k, rep, bad = 0, jobs = 0;
+    for (k = 0; k < 3; k++) {
+        mllm_pool *p = NULL;
+        mllm_error err;
+        CHECK_EQ_INT(mllm_pool_new(threads[k], &p, &err), MLLM_OK);
+        for (rep = 0; rep < 3000; rep++) {
+            int n = (rep * 53) % MAX_ITEMS, i;
+            ranged_reset(&r, threads[k], n);
+            mllm_pool_run_ranges(p, run_range, &r, n);
+            for (i = 0; i < MAX_ITEMS; i++) bad += r.runs[i] != (i < n);
+            bad += r.bad;
+            if (rep % 3 == 0) { /* an item job between */
+                memset(&j, 0, sizeof j);
+                j.n_threads = threads[k];
+                j.stall_thread = -1;
+                mllm_pool_run(p, run_item, &j, n % 64);
+                for (i = 0; i < MAX_ITEMS; i++) bad += j.runs[i] != (i < n % 64);
+                bad += j.bad_thread;
+            }
+            jobs++;
+        }
+        mllm_pool_free(p);
+    }
+    ranged_reset(&r, 1, 5); /* no pool: one call with every item */
+    mllm_pool_run_ranges(NULL, run_range, &r, 5);
+    CHECK_EQ_INT(r.first_count[0], 5);
+    CHECK_EQ_INT(jobs, 9000);
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* Two threads, 64 items, a fresh pool (even ranges of 32). The helper sleeps 50 ms in its
+ * first call, which takes half of its range or less: the caller runs its own 32 items, then
+ * takes the rest of the helper's range from the back, and the job completes with every item
+ * run once. */
+static void test_a_stalled_thread_costs_only_the_stretch_it_took(void) {
+    static ranged r;
+    int rep, i, all_ran = 1, helper_runs_max = 0, caller_first_min = 64;
+    for (rep = 0; rep < 5; rep++) {
+        mllm_pool *p = NULL;
+        mllm_error err;
+        int helper_runs = 0;
+        CHECK_EQ_INT(mllm_pool_new(2, &p, &err), MLLM_OK);
+        ranged_reset(&r, 2, 64);
+        r.stall_ms = 50;
+        mllm_pool_run_ranges(p, run_range, &r, 64);
+        for (i = 0; i < 64; i++) {
+            all_ran &= r.runs[i] == 1;
+            helper_runs += r.thread[i] == 1;
+        }
+        if (helper_runs > helper_runs_max) helper_runs_max = helper_runs;
+        if (r.first_count[0] < caller_first_min) caller_first_min = r.first_count[0];
+        mllm_pool_free(p);
+    }
+    CHECK(all_ran);
+    CHECK(helper_runs_max <= 16);
+    CHECK_EQ_INT(caller_first_min, 16); /* half of its even range, from the front */
+}
+
+/* Two threads, 64 items a job, the helper at least 5 times slower per item (it sleeps 100
+ * us, the caller spins 20): every job completes with each item run once, and the ranges follow
+ * the speeds: after 40 jobs the caller's home range is most of the items (its first take,
+ * half its range, is over 16 = half of an even 32), the helper's the floor's 8, so the
+ * caller stops taking the helper's items and each thread runs about the same items job
+ * after job. A pool that keeps even ranges fails the first check. */
+static void test_the_ranges_follow_a_slow_thread(void) {
+    static ranged r;
+    mllm_pool *p = NULL;
+    mllm_error err;
+    int rep, i, all_ran = 1, wide = 0, helper_items = 0;
+    CHECK_EQ_INT(mllm_pool_new(2, &p, &err), MLLM_OK);
+    for (rep = 0; rep < 60; rep++) {
+        ranged_reset(&r, 2, 64);
+        r.slow_us = 100;
+        r.work_us = 20;
+        mllm_pool_run_ranges(p, run_range, &r, 64);
+        for (i = 0; i < 64; i++) all_ran &= r.runs[i] == 1;
+        if (rep >= 40) {
+            wide += r.first_count[0] >= 24; /* a home range of at least 47 of the 64 */
+            for (i = 0; i < 64; i++) helper_items += r.thread[i] == 1;
+        }
+    }
+    mllm_pool_free(p);
+    CHECK(all_ran);
+    CHECK(wide >= 15);
+    if (wide < 15) fprintf(stderr, "  the caller's range was wide in %d of 20 jobs\n", wide);
+    CHECK(helper_items <= 20 * 16); /* at most a quarter of the items */
+}
+
 /* After a run of jobs in a hold, and after a job without one, the helpers sleep: the
  * process's CPU time over the next 300 ms stays near 0 (a polling helper takes a core, or
  * the share of one that a busy machine leaves it). */
@@ -287,6 +422,9 @@ int main(void) {
     RUN(test_a_stalled_thread_costs_only_its_current_item);
     RUN(test_jobs_never_mix_items);
     RUN(test_each_thread_runs_its_own_home_item);
+    RUN(test_every_item_of_a_ranged_job_runs_exactly_once);
+    RUN(test_a_stalled_thread_costs_only_the_stretch_it_took);
+    RUN(test_the_ranges_follow_a_slow_thread);
     RUN(test_an_idle_pool_sleeps_and_burns_no_cpu);
     RUN(test_no_wakeup_is_lost_around_the_helpers_sleep);
     RUN(test_a_pool_shuts_down_whatever_its_helpers_do);
