@@ -169,8 +169,8 @@ static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, 
 static void matmul_run(mllm_context *c, matmul_set *s) {
     int64_t tiles = 0;
     int k;
-    s->tile_rows = 8;
-    for (k = 0; k < s->count; k++) tiles += (s->m[k].w->ne[1] + 7) / 8;
+    s->tile_rows = 32;
+    for (k = 0; k < s->count; k++) tiles += (s->m[k].w->ne[1] + 31) / 32;
     while (tiles > 0xffff) { /* (the pool's item limit: a 150k-row head at 16 rows a tile) */
         s->tile_rows *= 2;
         tiles = 0;

@@ -22,8 +22,8 @@
 #define SPIN_HELD_NS 1000000
 #define SPIN_IDLE_NS 200000
 #define CLOCK_EVERY 256 /* polls between clock reads */
-/* A hold in which a helper ran none of its own items in at least a quarter of its (at least
- * 16) jobs found the helpers late: their cores are taken (a busy machine). There polling
+/* A hold in which the caller took items of a helper that had not begun its range, in at
+ * least a quarter of its (at least 16) jobs, found the helpers late: their cores are taken (a busy machine). There polling
  * helpers lose: one descheduled inside an item stalls the caller, and their polls spend the
  * process's share of the machine. So the next LEAN_HOLDS holds are lean: the helpers sleep
  * after SPIN_IDLE_NS as outside a hold, and each job wakes them. A full hold follows, and if
@@ -71,6 +71,7 @@ struct mllm_pool {
      * it reads again in the next run of the same weights: a shared block's second pass finds
      * its part in this core's L2. */
     uint64_t range[POOL_MAX];
+    int start[POOL_MAX]; /* where thread t's range of the current job begins */
     int ran[POOL_MAX];  /* atomic: items thread t ran in the current job */
     /* the caller's alone: thread t's share of a ranged job's items, in units of 1/65536 of the
      * total (mllm_pool_run_ranges follows the threads' measured speeds with it) */
@@ -104,18 +105,21 @@ static void cpu_relax(void) {
 }
 
 /* Take items of job gen from thread v's range: from the front when v is this thread (the
- * owner), else from the back. A ranged job's take is half of what is left, rounded up (long
- * kernel calls; the owner's first is half its range), an item job's one item. Sets *first and
- * returns the count, 0 when the range is empty or belongs to another job. */
-static int take(struct mllm_pool *p, uint32_t gen, int ranged, int v, int owner, int *first) {
+ * owner), else from the back. A ranged job's owner takes seven eighths of what is left
+ * (rounded up: long kernel calls, with a tail left for a faster thread), a thief half of it,
+ * or all of it where the owner has not begun (a late helper then finds nothing to start and
+ * be descheduled in); an item job's either one item. Sets *first and returns the count, 0 when the range is empty
+ * or belongs to another job; *untouched = 1 where a thief found the owner not yet begun. */
+static int take(struct mllm_pool *p, uint32_t gen, int ranged, int v, int owner, int *first, int *untouched) {
     uint64_t w = __atomic_load_n(&p->range[v], __ATOMIC_ACQUIRE);
     for (;;) {
         int front = (int)((w >> 16) & 0xffffu), back = (int)(w & 0xffffu), n;
         if ((uint32_t)(w >> 32) != gen || front >= back) return 0;
-        n = ranged ? (back - front + 1) / 2 : 1;
+        n = !ranged ? 1 : owner ? back - front - (back - front) / 8 : front == p->start[v] ? back - front : (back - front + 1) / 2;
         if (__atomic_compare_exchange_n(&p->range[v], &w, owner ? w + ((uint64_t)n << 16) : w - (uint64_t)n, 0,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             *first = owner ? front : back - n;
+            *untouched = !owner && front == p->start[v];
             return n;
         }
     }
@@ -131,15 +135,19 @@ static void run_chunk(struct mllm_pool *p, int first, int count, int thread) {
 }
 
 /* Run items of job generation gen until none are left: this thread's own range from the
- * front, then the others' from the back. */
-static void run_items(struct mllm_pool *p, uint32_t gen, int ranged, int thread) {
-    int first, count, k;
-    while ((count = take(p, gen, ranged, thread, 1, &first)) > 0) run_chunk(p, first, count, thread);
+ * front, then the others' from the back. Returns 1 when it took items of a thread that had
+ * not begun its range (a helper late: its core is taken, or it sleeps). */
+static int run_items(struct mllm_pool *p, uint32_t gen, int ranged, int thread) {
+    int first, count, k, untouched = 0, late = 0;
+    while ((count = take(p, gen, ranged, thread, 1, &first, &untouched)) > 0) run_chunk(p, first, count, thread);
     for (k = 1; k < p->n;) {
         int v = (thread + k) % p->n;
-        if ((count = take(p, gen, ranged, v, 0, &first)) > 0) run_chunk(p, first, count, thread);
-        else k++;
+        if ((count = take(p, gen, ranged, v, 0, &first, &untouched)) > 0) {
+            late |= untouched;
+            run_chunk(p, first, count, thread);
+        } else k++;
     }
+    return late;
 }
 
 /* Nonzero once a sleeper that saw job generation `seen` and hold generation `held` should
@@ -294,17 +302,16 @@ static void run_job(struct mllm_pool *p, mllm_pool_fn fn, mllm_pool_range_fn fn_
     __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
     gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
     for (i = 0; i < p->n; i++) {
+        p->start[i] = bounds[i];
         __atomic_store_n(&p->ran[i], 0, __ATOMIC_RELAXED);
         __atomic_store_n(&p->range[i], (uint64_t)gen << 32 | (uint64_t)bounds[i] << 16 | (uint64_t)bounds[i + 1],
                          __ATOMIC_RELAXED);
     }
     __atomic_store_n(&p->ticket, (uint64_t)gen << 32 | (uint64_t)ranged << 16 | (uint64_t)n_items, __ATOMIC_SEQ_CST);
     wake_sleepers(p);
-    run_items(p, gen, ranged, 0);
+    late = run_items(p, gen, ranged, 0);
     while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != n_items) {
     }
-    /* a helper that ran nothing of its own range was late: its core is taken (or asleep) */
-    for (i = 1; i < p->n; i++) late |= bounds[i + 1] > bounds[i] && __atomic_load_n(&p->ran[i], __ATOMIC_RELAXED) == 0;
     p->hold_jobs++;
     p->hold_late += late;
     if (ranged && n_items >= SHARE_MIN_ITEMS * p->n && !late)
