@@ -160,12 +160,13 @@ static void matmul_add(mllm_context *c, matmul_set *s, float *out, int64_t ldo, 
     j->n = n;
 }
 
-/* Run the set (without threads: one call per matrix). With threads, each thread takes a long stretch of tiles from the front of its
- * home range (mllm_pool_run_ranges): the decode kernel reads its rows as 8 streams, which
- * only pay when long, and the range follows the thread's speed, so a thread reads about the
- * same rows of a matrix each time: a shared block's second run finds its part in that core's
- * L2. A thread that comes late, or runs slower, finds its range's tail taken by the others.
- * Figures: PERF_NOTES.md, "Forward pass" and "Two threads on unequal cores". */
+/* Run the set (without threads: one call per matrix). With threads, each thread takes a long
+ * stretch of tiles from the front of its home range (mllm_pool_run_ranges): the decode kernel
+ * reads its rows as 8 streams, which only pay when long, and the range follows the thread's
+ * speed, so a thread reads about the same rows of a matrix each time: a shared block's second
+ * run finds its part in that core's L2. A thread that comes late, or runs slower, finds its
+ * range's tail taken by the others. Figures: PERF_NOTES.md, "Forward pass" and "Two threads on
+ * unequal cores". */
 static void matmul_run(mllm_context *c, matmul_set *s) {
     int64_t tiles = 0;
     int k;

@@ -22,12 +22,12 @@
 #define SPIN_HELD_NS 1000000
 #define SPIN_IDLE_NS 200000
 #define CLOCK_EVERY 256 /* polls between clock reads */
-/* A hold in which the caller took items of a helper that had not begun its range, in at
- * least a quarter of its (at least 16) jobs, found the helpers late: their cores are taken (a busy machine). There polling
- * helpers lose: one descheduled inside an item stalls the caller, and their polls spend the
- * process's share of the machine. So the next LEAN_HOLDS holds are lean: the helpers sleep
- * after SPIN_IDLE_NS as outside a hold, and each job wakes them. A full hold follows, and if
- * the helpers are late again the lean run doubles, up to LEAN_HOLDS_MAX. */
+/* A hold in which the caller took items of a helper that had not begun its range, in at least a
+ * quarter of its (at least 16) jobs, found the helpers late: their cores are taken (a busy
+ * machine). There polling helpers lose: one descheduled inside an item stalls the caller, and
+ * their polls spend the process's share of the machine. So the next LEAN_HOLDS holds are lean:
+ * the helpers sleep after SPIN_IDLE_NS as outside a hold, and each job wakes them. A full hold
+ * follows, and if the helpers are late again the lean run doubles, up to LEAN_HOLDS_MAX. */
 #define LATE_MIN_JOBS 16
 #define LEAN_HOLDS 4
 #define LEAN_HOLDS_MAX 64
@@ -56,7 +56,7 @@ struct mllm_pool {
     pool_helper helper[POOL_MAX];
     pthread_mutex_t mu; /* with cv: only for sleeping and waking */
     pthread_cond_t cv;
-    mllm_pool_fn fn;    /* the current job (one of fn, fn_range): written before its ticket is published */
+    mllm_pool_fn fn;    /* the current job (fn or fn_range): written before its ticket is published */
     mllm_pool_range_fn fn_range;
     void *arg;
     /* atomic: job generation << 32 | item count. A helper runs a job when the generation
@@ -71,7 +71,7 @@ struct mllm_pool {
      * it reads again in the next run of the same weights: a shared block's second pass finds
      * its part in this core's L2. */
     uint64_t range[POOL_MAX];
-    int start[POOL_MAX]; /* where thread t's range of the current job begins */
+    int start[POOL_MAX]; /* atomic: where thread t's range of the current job begins */
     int ran[POOL_MAX];  /* atomic: items thread t ran in the current job */
     /* the caller's alone: thread t's share of a ranged job's items, in units of 1/65536 of the
      * total (mllm_pool_run_ranges follows the threads' measured speeds with it) */
@@ -108,18 +108,20 @@ static void cpu_relax(void) {
  * owner), else from the back. A ranged job's owner takes seven eighths of what is left
  * (rounded up: long kernel calls, with a tail left for a faster thread), a thief half of it,
  * or all of it where the owner has not begun (a late helper then finds nothing to start and
- * be descheduled in); an item job's either one item. Sets *first and returns the count, 0 when the range is empty
- * or belongs to another job; *untouched = 1 where a thief found the owner not yet begun. */
+ * be descheduled in); an item job's either one item. Sets *first and returns the count, 0
+ * when the range is empty or belongs to another job; *untouched = 1 where a thief found the
+ * owner not yet begun. */
 static int take(struct mllm_pool *p, uint32_t gen, int ranged, int v, int owner, int *first, int *untouched) {
     uint64_t w = __atomic_load_n(&p->range[v], __ATOMIC_ACQUIRE);
     for (;;) {
-        int front = (int)((w >> 16) & 0xffffu), back = (int)(w & 0xffffu), n;
+        int front = (int)((w >> 16) & 0xffffu), back = (int)(w & 0xffffu), begun, n;
         if ((uint32_t)(w >> 32) != gen || front >= back) return 0;
-        n = !ranged ? 1 : owner ? back - front - (back - front) / 8 : front == p->start[v] ? back - front : (back - front + 1) / 2;
+        begun = front != __atomic_load_n(&p->start[v], __ATOMIC_RELAXED); /* (stale only where the CAS fails) */
+        n = !ranged ? 1 : owner ? back - front - (back - front) / 8 : begun ? (back - front + 1) / 2 : back - front;
         if (__atomic_compare_exchange_n(&p->range[v], &w, owner ? w + ((uint64_t)n << 16) : w - (uint64_t)n, 0,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             *first = owner ? front : back - n;
-            *untouched = !owner && front == p->start[v];
+            *untouched = !owner && !begun;
             return n;
         }
     }
@@ -302,7 +304,7 @@ static void run_job(struct mllm_pool *p, mllm_pool_fn fn, mllm_pool_range_fn fn_
     __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
     gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
     for (i = 0; i < p->n; i++) {
-        p->start[i] = bounds[i];
+        __atomic_store_n(&p->start[i], bounds[i], __ATOMIC_RELAXED);
         __atomic_store_n(&p->ran[i], 0, __ATOMIC_RELAXED);
         __atomic_store_n(&p->range[i], (uint64_t)gen << 32 | (uint64_t)bounds[i] << 16 | (uint64_t)bounds[i + 1],
                          __ATOMIC_RELAXED);

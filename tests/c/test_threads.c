@@ -3,12 +3,14 @@
  * library's other tests use the single-threaded build of the pool).
  *
  * Checks: every item of every job runs exactly once, on a thread index in range, across
- * thousands of back-to-back jobs of varying size (the generation in the ticket keeps a late
- * helper out of the next job), a thread stuck in an item costs only that item: the
- * others take the rest, and each thread runs its own home item (item t on thread t), which
- * is what keeps a shared block's rows in the same core's cache on its second run; no wake-up
- * is lost when jobs and holds come just as a helper goes to sleep; an idle pool sleeps (its
- * process CPU time stays ~0); and a pool shuts down whatever its helpers are doing. */
+ * thousands of back-to-back jobs of varying size (the generation in each range word keeps a
+ * late helper out of the next job), item jobs and ranged jobs alike; a thread stuck in an
+ * item costs only that item (a ranged job: the stretch it took), the others take the rest;
+ * each thread runs its own home item (item t on thread t), which is what keeps a shared
+ * block's rows in the same core's cache on its second run; a ranged job's home ranges follow
+ * a thread that runs slower; no wake-up is lost when jobs and holds come just as a helper goes
+ * to sleep; an idle pool sleeps (its process CPU time stays ~0); and a pool shuts down
+ * whatever its helpers are doing. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdint.h>
 #include <stdio.h>
@@ -302,10 +304,11 @@ static void test_a_stalled_thread_costs_only_the_stretch_it_took(void) {
 }
 
 /* Two threads, 64 items a job, the helper at least 5 times slower per item (it sleeps 100
- * us, the caller spins 20): every job completes with each item run once, and the ranges follow
- * the speeds: after 60 jobs the caller's home range is most of the items (its first take,
- * seven eighths of its range, is at least 35: a range of 40 or more against an even 32), so
- * each thread runs about the same items job after job. A pool that keeps even ranges fails the first check. */
+ * us, the caller spins 20): every job completes with each item run once, and the ranges
+ * follow the speeds: after 60 jobs the caller's home range is most of the items (its first
+ * take, seven eighths of its range, is at least 35: a range of 40 or more against an even
+ * 32), and the helper runs at most three eighths of them. A pool that keeps even ranges
+ * fails the first check, one whose threads never take from another's range the second. */
 static void test_the_ranges_follow_a_slow_thread(void) {
     static ranged r;
     mllm_pool *p = NULL;
