@@ -42,12 +42,13 @@ void mllm_pool_run(mllm_pool *p, mllm_pool_fn fn, void *arg, int n_items);
 typedef void (*mllm_pool_range_fn)(void *arg, int first, int count, int thread);
 
 /* mllm_pool_run for items that run best in long contiguous stretches (matmul rows: the decode
- * kernels' streams, the reuse of a shared block's rows in a core's L2). A take is half of
- * what is left of a range, rounded up (the owner's first is half its own range), so a
- * descheduled thread delays at most the stretch it took. The home ranges follow the threads'
- * measured speeds (per pool: the threads' shares of the items each thread ran in the
- * previous jobs), so on unequal cores each thread keeps about the same stretch of rows pass
- * after pass and the faster core runs more. p NULL, or one item: fn(arg, 0, n_items, 0). */
+ * kernels' streams, the reuse of a shared block's rows in a core's L2). The owner takes seven
+ * eighths of what is left of its range, a thread whose range is empty half of what is left of
+ * another's (all of it where the owner has not begun), so a descheduled thread delays at most
+ * the stretch it took. The home ranges follow the threads' measured speeds (per pool: the
+ * part of the items each thread ran in the previous jobs), so on unequal cores each thread
+ * keeps about the same stretch of rows pass after pass and the faster core runs more. p NULL,
+ * or one item: fn(arg, 0, n_items, 0). */
 void mllm_pool_run_ranges(mllm_pool *p, mllm_pool_range_fn fn, void *arg, int n_items);
 
 /* on = 1: the caller is about to post a run of jobs (a forward pass: hundreds per token, tens
