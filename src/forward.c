@@ -217,10 +217,11 @@ static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
  * the layer's cache, which already holds their keys and values. The query heads sharing a
  * key/value head go to the kernel together, so each cached key row is read once for all
  * of them; the (token, group) items are split across the context's threads, each with its
- * own scores scratch. A decode step on threads cuts its heads into one contiguous range
- * per thread instead (attention_heads_item): two threads share MobileLLM-125M's 9 heads
- * 5:4, and each reads the keys and values of two of its 3 groups, where (group, part) items
- * taken from the shared counter let a thread read all three. Other chunks with fewer than
+ * own scores scratch. A decode step on threads gives each thread a contiguous range of heads
+ * instead (a ranged job, attention_heads_range, so the ranges follow the threads' speeds as
+ * the matmuls' do): two threads share MobileLLM-125M's 9 heads 4:5 on equal cores, and each
+ * reads the keys and values of two of its 3 groups, where (group, part) items would let a
+ * thread read all three. Other chunks with fewer than
  * two items per thread cut each group's heads into `parts` items; a part re-reads its
  * group's keys and values, mostly from cache. The kernel computes each head alone, so the
  * results do not change. */
@@ -255,15 +256,13 @@ static void attention_item(void *arg, int item, int thread) {
     attend(j, t, g * group + h0, g * group + h1, thread);
 }
 
-/* One token's heads cut into n_items contiguous ranges (the first ones larger by one), item
- * i the i-th range: each thread reads the keys and values of the groups its range meets. */
-static void attention_heads_item(void *arg, int item, int thread) {
+/* One token's heads first .. first+count-1 (a ranged job's stretch): a call per group the
+ * stretch meets. */
+static void attention_heads_range(void *arg, int first, int count, int thread) {
     const attn_job *j = (const attn_job *)arg;
-    const mllm_hparams *hp = &j->c->m->hp;
-    const int32_t group = hp->n_head / hp->n_head_kv;
-    const int32_t h1 = (int32_t)(((int64_t)(item + 1) * hp->n_head + j->n_items - 1) / j->n_items);
-    int32_t h = (int32_t)(((int64_t)item * hp->n_head + j->n_items - 1) / j->n_items);
-    while (h < h1) { /* a call per group the range meets */
+    const int32_t group = j->c->m->hp.n_head / j->c->m->hp.n_head_kv, h1 = first + count;
+    int32_t h = first;
+    while (h < h1) {
         const int32_t he = (h / group + 1) * group < h1 ? (h / group + 1) * group : h1;
         attend(j, j->t0, h, he, thread);
         h = he;
@@ -282,9 +281,9 @@ static void attention(mllm_context *c, int32_t l, int32_t pos0, int32_t t0, int3
     j.pos0 = pos0;
     j.t0 = t0;
     if (n - t0 == 1 && mllm_pool_size(c->pool) > 1) {
-        j.n_items = mllm_pool_size(c->pool) < c->m->hp.n_head ? mllm_pool_size(c->pool) : c->m->hp.n_head;
+        j.n_items = c->m->hp.n_head;
         j.parts = 1;
-        mllm_pool_run(c->pool, attention_heads_item, &j, j.n_items);
+        mllm_pool_run_ranges(c->pool, attention_heads_range, &j, j.n_items);
         return;
     }
     j.n_items = (n - t0) * c->m->hp.n_head_kv;

@@ -34,11 +34,13 @@
 #define HELPER_STACK (512 * 1024) /* the kernels' largest frame is ~210 KiB */
 /* A ranged job of at least SHARE_MIN_ITEMS items a thread splits its items by the threads'
  * shares, which follow their speeds (unequal cores: a phone's big and little ones, this
- * host's two vCPUs): after each such job in which every helper came, each share moves
- * 1/SHARE_RATE of the way to the part of the items that thread ran, so a stable speed ratio
- * gives a stable split, the same rows per thread pass after pass. A share keeps at least
- * SHARE_FLOOR / n of the items (in units of 1/65536), so a thread slowed for a while by
- * other work gets its part back by taking from the others. */
+ * host's two vCPUs). After each such job in which every helper came and a thread took from
+ * the tail of a range its owner had begun (the threads did not finish together), each share
+ * moves 1/SHARE_RATE of the way to the part of the items that thread ran; a job without such
+ * a take ran balanced, and its ranges, rounded to whole items, say nothing new. A stable
+ * speed ratio gives a stable split, the same rows per thread pass after pass. A share keeps
+ * at least SHARE_FLOOR / n of the items (in units of 1/65536), so a thread slowed for a while
+ * by other work gets its part back by taking from the others. */
 #define SHARE_MIN_ITEMS 4
 #define SHARE_RATE 8
 #define SHARE_FLOOR 16384
@@ -77,6 +79,7 @@ struct mllm_pool {
      * total (mllm_pool_run_ranges follows the threads' measured speeds with it) */
     uint32_t share[POOL_MAX];
     int done;           /* atomic: items of the current job finished */
+    int stole;          /* atomic: a thread took items of a range whose owner had begun it */
     int sleepers;       /* atomic: helpers asleep on cv (or about to be) */
     int hold;           /* atomic: a caller's run of jobs is in progress (mllm_pool_hold) */
     uint32_t hold_gen;  /* atomic: holds begun, so that a sleeper wakes at the next one */
@@ -146,6 +149,7 @@ static int run_items(struct mllm_pool *p, uint32_t gen, int ranged, int thread) 
         int v = (thread + k) % p->n;
         if ((count = take(p, gen, ranged, v, 0, &first, &untouched)) > 0) {
             late |= untouched;
+            if (!untouched) __atomic_store_n(&p->stole, 1, __ATOMIC_RELAXED);
             run_chunk(p, first, count, thread);
         } else k++;
     }
@@ -302,6 +306,7 @@ static void run_job(struct mllm_pool *p, mllm_pool_fn fn, mllm_pool_range_fn fn_
     p->fn_range = fn_range;
     p->arg = arg;
     __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->stole, 0, __ATOMIC_RELAXED);
     gen = (uint32_t)(__atomic_load_n(&p->ticket, __ATOMIC_RELAXED) >> 32) + 1u;
     for (i = 0; i < p->n; i++) {
         __atomic_store_n(&p->start[i], bounds[i], __ATOMIC_RELAXED);
@@ -316,7 +321,7 @@ static void run_job(struct mllm_pool *p, mllm_pool_fn fn, mllm_pool_range_fn fn_
     }
     p->hold_jobs++;
     p->hold_late += late;
-    if (ranged && n_items >= SHARE_MIN_ITEMS * p->n && !late)
+    if (ranged && n_items >= SHARE_MIN_ITEMS * p->n && !late && __atomic_load_n(&p->stole, __ATOMIC_RELAXED))
         for (i = 0; i < p->n; i++) { /* each share moves 1/SHARE_RATE of the way to what the thread ran */
             int64_t ran = (int64_t)__atomic_load_n(&p->ran[i], __ATOMIC_RELAXED) * 65536 / n_items;
             int64_t s = (int64_t)p->share[i] + (ran - (int64_t)p->share[i]) / SHARE_RATE;
