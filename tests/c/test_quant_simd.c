@@ -430,7 +430,7 @@ static void test_k_x4_layouts_equal_file_layout(void) {
         uint32_t type, layout;
         void (*block)(const void *, int64_t, int64_t, int64_t, void *);
         int32_t tok_bytes, state_bytes; /* the relaxed kernel's scratch per super-block and per token (and 1024 a call) */
-        int32_t tile_bytes; /* Q6_K's prefill: per super-block and tile of four tokens (and 512 a tile, 2048 a call) */
+        int32_t tile_bytes; /* Q6_K's prefill: per super-block and tile of four tokens (and 512 a tile, 2112 a call) */
     } K[] = {{MLLM_DTYPE_Q4_K, KERN_LAYOUT_Q4_K_X4, kern_q4_k_x4_block, 640, 144, 0},
              {MLLM_DTYPE_Q5_K, KERN_LAYOUT_Q5_K_X4, kern_q5_k_x4_block, 640, 144, 0},
              {MLLM_DTYPE_Q6_K, KERN_LAYOUT_Q6_K_X4, kern_q6_k_x4_block, 512, 128, 1168}};
@@ -502,10 +502,10 @@ static void test_k_x4_layouts_equal_file_layout(void) {
                         CHECK(kern_matmul_quant_relaxed(got, LDO, &w4, n, nr, NULL, am, n_tok, relaxed));
                     } else { /* scratch for one token a pass, or three (Q6_K's prefill: one tile of four, or two) */
                         enum { GUARD = 256 }; /* bytes past the scratch given, which the kernel must leave alone */
-                        static uint8_t small[2 * (ROW / 256 * 1168 + 512) + 2048 + GUARD] /* > 3 * (ROW / 256 * 640 + 144) + 1024 */
+                        static uint8_t small[2 * (ROW / 256 * 1168 + 512) + 2112 + GUARD] /* > 3 * (ROW / 256 * 640 + 144) + 1024 */
                             __attribute__((aligned(16)));
                         const int32_t one = (path == 3 ? 1 : 3) * (nsb * K[ty].tok_bytes + K[ty].state_bytes) + 1024;
-                        const int32_t tiles = K[ty].tile_bytes ? (path == 3 ? 1 : 2) * (nsb * K[ty].tile_bytes + 512) + 2048 : 0;
+                        const int32_t tiles = K[ty].tile_bytes ? (path == 3 ? 1 : 2) * (nsb * K[ty].tile_bytes + 512) + 2112 : 0;
                         const int32_t bytes = n_tok > 1 && tiles > one ? tiles : one;
                         int g, n_bad_guard = 0;
                         memset(small + bytes, 0xa5, GUARD);
