@@ -893,6 +893,7 @@ INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
  * 1024 + 16 l + 4 t, as int32, -32 x its sum of the elements e % 8 == l (the hi digits' start:
  * 128 x -32 = -4096); at 1152 + 4 t its y.d. A tile's missing tokens are left unwritten. */
 #define KX6P 1168
+#define KX6_PRE_MIN 4 /* fewer tokens go as decode: the digits cost more than they save (PERF_NOTES.md) */
 #define KX6_DIGITS 2048 /* one super-block of four rows' digits: [l][jp] hi 16 bytes, lo 16; then a tile's d (64) */
 
 static void kx6p_token(const block_q8_K *y, int32_t nsb, int32_t n_tok, uint8_t *dst, const qconsts *k) {
@@ -1078,7 +1079,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
         const int32_t chunk = nsb ? (xbytes - KX_LEVELS) / per_tok : 0;
         /* the Q6_K prefill: tiles of four tokens a pass (where one fits; else token by token) */
         const int64_t tiles = nsb ? ((int64_t)xbytes - (KX6_DIGITS + 64)) / ((int64_t)nsb * KX6P + 4 * 128) : 0;
-        const int q6p = q6 && n_tok > 1 && tiles >= 1;
+        const int q6p = q6 && n_tok >= KX6_PRE_MIN && tiles >= 1;
         const block_q8_K *y = (const block_q8_K *)(const void *)xq;
         if (n_tok == 0) return 1;
         if (n_in <= 0 || n_in % QK_K || n_rows < 0 || n_rows % 4 || n_tok < 0 || ldo < n_rows || chunk < 1 ||
