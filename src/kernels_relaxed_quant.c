@@ -992,7 +992,7 @@ INLINE void q6p_tile(int T, uint8_t *dg, const uint8_t *x, uint8_t *s, v128_t dw
 }
 
 /* One group of four Q6_K rows against n_tok tokens (xs: kx6p_token's; st: eight lane sums a
- * token, 128 bytes; dg: KX6_DIGITS bytes): super-block by super-block, its digits once, then
+ * token, 128 bytes; dg: KX6_DIGITS + 64 bytes): super-block by super-block, its digits once, then
  * the tokens four at a time (a last tile of fewer one by one). */
 INLINE void q6k_x4_group_pre(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs, int32_t n_tok,
                              uint8_t *st, uint8_t *dg, const qconsts *k) {
@@ -1077,7 +1077,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
         const int q6 = type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4);
         const int32_t nsb = n_in / QK_K, per_tok = q6 ? nsb * KX6SCR + 128 : nsb * KX4SCR + 144;
         const int32_t chunk = nsb ? (xbytes - KX_LEVELS) / per_tok : 0;
-        /* the Q6_K prefill: tiles of four tokens a pass (where one fits; else token by token) */
+        /* the Q6_K prefill from KX6_PRE_MIN tokens: tiles of four a pass (where one fits; else as decode) */
         const int64_t tiles = nsb ? ((int64_t)xbytes - (KX6_DIGITS + 64)) / ((int64_t)nsb * KX6P + 4 * 128) : 0;
         const int q6p = q6 && n_tok >= KX6_PRE_MIN && tiles >= 1;
         const block_q8_K *y = (const block_q8_K *)(const void *)xq;
