@@ -19,6 +19,9 @@ export const SHAPES = {
   '600m': { nLayer: 40, nEmbd: 1152, nFf: 3072, nHead: 18, nHeadKv: 6 },
   '1b': { nLayer: 54, nEmbd: 1280, nFf: 3584, nHead: 20, nHeadKv: 5 },
   '1.5b': { nLayer: 54, nEmbd: 1600, nFf: 4352, nHead: 25, nHeadKv: 5 },
+  // a 125M-like stack whose Q8_0 block (1.67 MB) halves to 0.84 MB: one thread's share of a
+  // shared block fits a 1 MiB L2 (PERF_NOTES "Two threads on unequal cores")
+  'l2half': { nLayer: 30, nEmbd: 384, nFf: 1024, nHead: 6, nHeadKv: 2 },
   tiny: { nLayer: 4, nEmbd: 128, nFf: 320, nHead: 4, nHeadKv: 2 },
   // 3 KV heads of 2 query heads: two threads' halves of the heads each cross a group (as 125M's 9 / 3 do)
   'tiny-gqa3': { nLayer: 2, nEmbd: 192, nFf: 256, nHead: 6, nHeadKv: 3 },
