@@ -268,7 +268,8 @@ int32_t mllm_relaxed_iq4_xs(float *out, int32_t ldo, const void *w, int32_t n_in
  * tokens of 16384 inputs; wider rows are declined. */
 #define RELAXED_QUANT_SCRATCH 65536
 /* The x4 prefill's: 320 bytes per octet of tokens and block of 32, so 64 tokens a pass at 1536
- * inputs where 65536 gave 24 (each pass unpacks every group of rows again; PERF_NOTES.md). */
+ * inputs where 65536 gave 24 (each pass unpacks every group of rows again; PERF_NOTES.md). The
+ * K types' x4 prefill takes the same: 68 tokens a pass of a 1536-input Q6_K matrix where 65536 gave 32. */
 #define RELAXED_X4QUANT_SCRATCH 131072
 
 /* Q4_0, Q5_0, IQ4_NL repacked: src/kernels_relaxed_x4quant.c (its own frame: 128 KiB above the caller's 64). */
@@ -281,6 +282,14 @@ static __attribute__((noinline)) int x4quant_relaxed(float *out, int64_t ldo, co
                                     (w->type == MLLM_DTYPE_IQ4_NL ? KERN_RELAXED_UNSIGNED : 0)) == 1;
 }
 
+/* Q4_K, Q5_K, Q6_K repacked: src/kernels_relaxed_quant.c, in a frame of its own as x4quant_relaxed's. */
+static __attribute__((noinline)) int kx4_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
+                                                 const void *xq, int64_t n_tok) {
+    uint8_t buf[RELAXED_X4QUANT_SCRATCH] __attribute__((aligned(16)));
+    return mllm_relaxed_quant((int32_t)w->type | KERN_RELAXED_QUANT_X4, out, (int32_t)ldo, w->data, (int32_t)n_in,
+                              (int32_t)n_rows, xq, (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
+}
+
 int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                               const float *x, const void *xq, int64_t n_tok, kern_hints hints) {
     uint8_t buf[RELAXED_QUANT_SCRATCH] __attribute__((aligned(16)));
@@ -288,13 +297,14 @@ int kern_matmul_quant_relaxed(float *out, int64_t ldo, const kern_weights *w, in
     (void)x, (void)hints;
     if (n_in > INT32_MAX || n_rows > INT32_MAX || n_tok > INT32_MAX || ldo > INT32_MAX || n_tok < 1) return 0;
     if (quant_x4_layout(w->layout)) return x4quant_relaxed(out, ldo, w, n_in, n_rows, xq, n_tok, hints);
-    if ((w->layout != KERN_LAYOUT_ROWS && !x4) || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
+    if (x4) return kx4_relaxed(out, ldo, w, n_in, n_rows, xq, n_tok);
+    if (w->layout != KERN_LAYOUT_ROWS || w->type == MLLM_DTYPE_IQ4_NL) return 0; /* IQ4_NL's rows: SIMD128 */
     if (w->type == MLLM_DTYPE_IQ4_XS) /* src/kernels_relaxed_iq4.c */
         return mllm_relaxed_iq4_xs(out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf,
                                    (int32_t)sizeof buf) == 1;
-    /* the file's layout, or Q4_K, Q5_K, Q6_K repacked: src/kernels_relaxed_quant.c */
-    return mllm_relaxed_quant((int32_t)w->type | (x4 ? KERN_RELAXED_QUANT_X4 : 0), out, (int32_t)ldo, w->data,
-                              (int32_t)n_in, (int32_t)n_rows, xq, (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
+    /* the file's layout: src/kernels_relaxed_quant.c */
+    return mllm_relaxed_quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
+                              (int32_t)n_tok, buf, (int32_t)sizeof buf) == 1;
 }
 
 int kern_quant_relaxed_takes(uint32_t type) {

@@ -825,24 +825,12 @@ static void kx6_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
             }
 }
 
-/* A Q6_K x4 super-block's 64 units' levels (0..63), 16 bytes each in unit order, into lv. */
-INLINE void kx6_unpack(const uint8_t *b, uint8_t *lv, const qconsts *k) {
-    int32_t jq;
-    for (jq = 0; jq < 16; jq++, lv += 64) { /* jq = 2 jp + q: units (jp, 4q .. 4q + 3) */
-        const uint8_t *qq = b + 64 + 48 * jq;
-        const v128_t n1 = wasm_v128_load(qq), n2 = wasm_v128_load(qq + 16), h = wasm_v128_load(qq + 32);
-        wasm_v128_store(lv, KX4_V(n1, wasm_i16x8_shl(h, 4)));
-        wasm_v128_store(lv + 16, KX4_V(wasm_u16x8_shr(n1, 4), wasm_i16x8_shl(h, 2)));
-        wasm_v128_store(lv + 32, KX4_V(n2, h));
-        wasm_v128_store(lv + 48, KX4_V(wasm_u16x8_shr(n2, 4), wasm_u16x8_shr(h, 2)));
-    }
-}
-
-/* One group of four Q6_K rows, as q4k_x4_group (state: eight lane sums a token, 128 bytes);
- * lv: 1024 bytes of scratch for the levels when there are several tokens. Lanes go four at
- * a time (four sums live, the scales loaded per sub-block pair). */
-INLINE void q6k_x4_group_n(int several, float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
-                           const block_q8_K *y, int32_t n_tok, uint8_t *st, uint8_t *lv, const qconsts *k) {
+/* One group of four Q6_K rows, as q4k_x4_group (state: eight lane sums a token, 128 bytes),
+ * the levels decoded in registers: decode (several tokens go to q6k_x4_group_pre, unless the
+ * scratch holds no tile of them). Lanes go four at a time (four sums live, the scales loaded
+ * per sub-block pair). */
+INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
+                         const block_q8_K *y, int32_t n_tok, uint8_t *st, const qconsts *k) {
     int32_t t, i, l, q, jp;
     for (t = 0; t < n_tok; t++)
         for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
@@ -852,7 +840,6 @@ INLINE void q6k_x4_group_n(int several, float *o, int32_t ldo, const uint8_t *g,
         dw = wasm_v128_load16_lane(b + 834, dw, 2);
         dw = wasm_v128_load16_lane(b + 836, dw, 4);
         dw = halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
-        if (several) kx6_unpack(b, lv, k);
         for (t = 0; t < n_tok; t++) {
             const uint8_t *x = xs + (t * nsb + i) * KX6SCR;
             uint8_t *s = st + 128 * t;
@@ -862,19 +849,10 @@ INLINE void q6k_x4_group_n(int several, float *o, int32_t ldo, const uint8_t *g,
                 for (jp = 0; jp < 8; jp++) {
                     const v128_t sc = wasm_i16x8_load8x8(b + 8 * jp);
                     const uint8_t *xu = x + 4 * (8 * jp + 4 * q);
-                    v128_t l0, l1, l2, l3;
-                    if (several) {
-                        const uint8_t *lu = lv + 16 * (8 * jp + 4 * q);
-                        l0 = wasm_v128_load(lu), l1 = wasm_v128_load(lu + 16), l2 = wasm_v128_load(lu + 32),
-                        l3 = wasm_v128_load(lu + 48);
-                    } else {
-                        const uint8_t *qq = b + 64 + 48 * (2 * jp + q);
-                        const v128_t n1 = wasm_v128_load(qq), n2 = wasm_v128_load(qq + 16), h = wasm_v128_load(qq + 32);
-                        l0 = KX4_V(n1, wasm_i16x8_shl(h, 4));
-                        l1 = KX4_V(wasm_u16x8_shr(n1, 4), wasm_i16x8_shl(h, 2));
-                        l2 = KX4_V(n2, h);
-                        l3 = KX4_V(wasm_u16x8_shr(n2, 4), wasm_u16x8_shr(h, 2));
-                    }
+                    const uint8_t *qq = b + 64 + 48 * (2 * jp + q);
+                    const v128_t n1 = wasm_v128_load(qq), n2 = wasm_v128_load(qq + 16), h = wasm_v128_load(qq + 32);
+                    const v128_t l0 = KX4_V(n1, wasm_i16x8_shl(h, 4)), l1 = KX4_V(wasm_u16x8_shr(n1, 4), wasm_i16x8_shl(h, 2));
+                    const v128_t l2 = KX4_V(n2, h), l3 = KX4_V(wasm_u16x8_shr(n2, 4), wasm_u16x8_shr(h, 2));
                     /* each unit: the pairs less 32 x their sums, times the scales */
 #define KX6_UNIT(acc, u, lvl)                                                                                  \
     acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_add(DOT16(wasm_v128_load32_splat(xu + 4 * (u)), lvl), \
@@ -902,10 +880,146 @@ INLINE void q6k_x4_group_n(int several, float *o, int32_t ldo, const uint8_t *g,
     }
 }
 
-/* Q6_K x4 weights (n_rows % 4 == 0), as mm_k45_x4 (several 0: one token, the levels decoded in
- * registers; 1: several tokens, each super-block's levels once into scratch). */
-INLINE void mm_q6_k_x4_n(int several, float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                         const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
+/* ---- Q6_K x4 prefill: the scales folded into the levels, as two 7-bit digits ----
+ * For several tokens each super-block of four rows is unpacked once into digits of
+ * u = scale x (level - 32) + 4096 (0..8192 for any int8 scale and 6-bit level): hi = u >> 7
+ * (0..64) and lo = u & 127, both valid second operands of the relaxed dot. A lane's integer
+ * aux32[l] (quant_dot.c k_lanes) is then 128 x (x . hi) + (x . lo) - 4096 x (the token's sum of
+ * its lane-l elements), summed in any order (integers, so the reference's value): two
+ * accumulating relaxed dots per 16 weight-tokens and no per-sub-block scale step. */
+
+/* The prefill's token layout, per four tokens (a tile) and super-block (KX6P bytes): at
+ * 16 (8 l + jp) + 4 t token t's elements 32 jp + l + 8 m, m = 0..3 (a unit of kx6_token); at
+ * 1024 + 16 l + 4 t, as int32, -32 x its sum of the elements e % 8 == l (the hi digits' start:
+ * 128 x -32 = -4096); at 1152 + 4 t its y.d. A tile's missing tokens are left unwritten. */
+#define KX6P 1168
+#define KX6_PRE_MIN 4 /* fewer tokens go as decode: the digits cost more than they save (PERF_NOTES.md) */
+#define KX6_DIGITS 2048 /* one super-block of four rows' digits: [l][jp] hi 16 bytes, lo 16; then a tile's d (64) */
+
+static void kx6p_token(const block_q8_K *y, int32_t nsb, int32_t n_tok, uint8_t *dst, const qconsts *k) {
+    int32_t t, i, jp;
+    for (t = 0; t < n_tok; t++)
+        for (i = 0; i < nsb; i++) {
+            const block_q8_K *yt = y + t * nsb + i;
+            uint8_t *d = dst + ((t / 4) * nsb + i) * KX6P + 4 * (t % 4);
+            v128_t s_lo = wasm_i32x4_splat(0), s_hi = s_lo;
+            for (jp = 0; jp < 8; jp++) {
+                v128_t lo, hi;
+                lanes32(wasm_v128_load(yt->qs + 32 * jp), wasm_v128_load(yt->qs + 32 * jp + 16), &lo, &hi);
+                wasm_v128_store32_lane(d + 16 * jp, lo, 0);
+                wasm_v128_store32_lane(d + 16 * (8 + jp), lo, 1);
+                wasm_v128_store32_lane(d + 16 * (16 + jp), lo, 2);
+                wasm_v128_store32_lane(d + 16 * (24 + jp), lo, 3);
+                wasm_v128_store32_lane(d + 16 * (32 + jp), hi, 0);
+                wasm_v128_store32_lane(d + 16 * (40 + jp), hi, 1);
+                wasm_v128_store32_lane(d + 16 * (48 + jp), hi, 2);
+                wasm_v128_store32_lane(d + 16 * (56 + jp), hi, 3);
+                s_lo = DOT32(lo, k->ones, s_lo);
+                s_hi = DOT32(hi, k->ones, s_hi);
+            }
+            s_lo = wasm_i32x4_mul(s_lo, wasm_i32x4_splat(-32));
+            s_hi = wasm_i32x4_mul(s_hi, wasm_i32x4_splat(-32));
+            wasm_v128_store32_lane(d + 1024, s_lo, 0);
+            wasm_v128_store32_lane(d + 1040, s_lo, 1);
+            wasm_v128_store32_lane(d + 1056, s_lo, 2);
+            wasm_v128_store32_lane(d + 1072, s_lo, 3);
+            wasm_v128_store32_lane(d + 1088, s_hi, 0);
+            wasm_v128_store32_lane(d + 1104, s_hi, 1);
+            wasm_v128_store32_lane(d + 1120, s_hi, 2);
+            wasm_v128_store32_lane(d + 1136, s_hi, 3);
+            *(float *)(void *)(d + 1152) = yt->d;
+        }
+}
+
+/* A Q6_K x4 super-block b's digits into dg (KX6_DIGITS bytes): unit (jp, l)'s 16 levels
+ * (byte 4 r + 2 s + m: row r, sub-block 2 jp + s) to hi at dg + 32 (8 l + jp), lo 16 bytes on. */
+INLINE void kx6_digits(const uint8_t *b, uint8_t *dg, const qconsts *k) {
+    const v128_t m7 = wasm_i16x8_splat(127), c4096 = wasm_i16x8_splat(4096);
+    int32_t jp, q;
+    for (jp = 0; jp < 8; jp++) {
+        /* per byte of a unit's rows 0, 1 (sl) and 2, 3 (sh): its row's scale of sub-block 2 jp + s, and 4096 - 32 x it */
+        const v128_t sc = wasm_i16x8_load8x8(b + 8 * jp);
+        const v128_t sl = wasm_i16x8_shuffle(sc, sc, 0, 0, 1, 1, 2, 2, 3, 3), sh = wasm_i16x8_shuffle(sc, sc, 4, 4, 5, 5, 6, 6, 7, 7);
+        const v128_t cl = wasm_i16x8_sub(c4096, wasm_i16x8_shl(sl, 5)), ch = wasm_i16x8_sub(c4096, wasm_i16x8_shl(sh, 5));
+        for (q = 0; q < 2; q++) {
+            const uint8_t *qq = b + 64 + 48 * (2 * jp + q);
+            const v128_t n1 = wasm_v128_load(qq), n2 = wasm_v128_load(qq + 16), h = wasm_v128_load(qq + 32);
+            v128_t lv[4];
+            int u;
+            lv[0] = KX4_V(n1, wasm_i16x8_shl(h, 4));
+            lv[1] = KX4_V(wasm_u16x8_shr(n1, 4), wasm_i16x8_shl(h, 2));
+            lv[2] = KX4_V(n2, h);
+            lv[3] = KX4_V(wasm_u16x8_shr(n2, 4), wasm_u16x8_shr(h, 2));
+            for (u = 0; u < 4; u++) {
+                const v128_t ul = wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(lv[u]), sl), cl);
+                const v128_t uh = wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(lv[u]), sh), ch);
+                uint8_t *d = dg + 32 * (8 * (4 * q + u) + jp);
+                wasm_v128_store(d, wasm_u8x16_narrow_i16x8(wasm_u16x8_shr(ul, 7), wasm_u16x8_shr(uh, 7)));
+                wasm_v128_store(d + 16, wasm_u8x16_narrow_i16x8(wasm_v128_and(ul, m7), wasm_v128_and(uh, m7)));
+            }
+        }
+    }
+}
+
+/* T (1 or 4) tokens of a tile (x: the tile's layout of this super-block, plus 4 x its first
+ * token's place; s: that token's eight lane sums, 128 bytes a token) against one super-block's
+ * digits dg: sums[l] += d x aux32[l], d = the rows' fp16 d (dw) x y.d. */
+INLINE void q6p_tile(int T, uint8_t *dg, const uint8_t *x, uint8_t *s, v128_t dw) {
+    int32_t l, t;
+    for (t = 0; t < T; t++) wasm_v128_store(dg + KX6_DIGITS + 16 * t, wasm_f32x4_mul(dw, wasm_v128_load32_splat(x + 1152 + 4 * t)));
+#pragma clang loop unroll(disable)
+    for (l = 0; l < 8; l++) {
+        const uint8_t *xl = x + 128 * l, *dl = dg + 256 * l;
+        v128_t ah[4], al[4];
+        for (t = 0; t < T; t++) ah[t] = wasm_v128_load32_splat(x + 1024 + 16 * l + 4 * t), al[t] = wasm_i32x4_splat(0);
+        const uint8_t *const de = dl + 256;
+#pragma clang loop unroll(disable)
+        for (; dl < de; dl += 32, xl += 16) {
+            const v128_t hi = wasm_v128_load(dl), lo = wasm_v128_load(dl + 16);
+            for (t = 0; t < T; t++) {
+                const v128_t xs = wasm_v128_load32_splat(xl + 4 * t);
+                ah[t] = DOT32(xs, hi, ah[t]);
+                al[t] = DOT32(xs, lo, al[t]);
+            }
+        }
+        for (t = 0; t < T; t++) {
+            uint8_t *st = s + 128 * t + 16 * l;
+            const v128_t a = wasm_i32x4_add(wasm_i32x4_shl(ah[t], 7), al[t]);
+            const v128_t d = wasm_v128_load(dg + KX6_DIGITS + 16 * t);
+            wasm_v128_store(st, wasm_f32x4_add(wasm_v128_load(st), wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(a))));
+        }
+    }
+}
+
+/* One group of four Q6_K rows against n_tok tokens (xs: kx6p_token's; st: eight lane sums a
+ * token, 128 bytes; dg: KX6_DIGITS + 64 bytes): super-block by super-block, its digits once, then
+ * the tokens four at a time (a last tile of fewer one by one). */
+INLINE void q6k_x4_group_pre(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs, int32_t n_tok,
+                             uint8_t *st, uint8_t *dg, const qconsts *k) {
+    int32_t t, i, l;
+    for (t = 0; t < n_tok; t++)
+        for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
+    for (i = 0; i < nsb; i++) {
+        const uint8_t *b = g + i * KERN_Q6_K_X4_BLOCK;
+        v128_t dw = wasm_v128_load16_lane(b + 832, wasm_i32x4_splat(0), 0);
+        dw = wasm_v128_load16_lane(b + 834, dw, 2);
+        dw = wasm_v128_load16_lane(b + 836, dw, 4);
+        dw = halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
+        kx6_digits(b, dg, k);
+        for (t = 0; t + 4 <= n_tok; t += 4) q6p_tile(4, dg, xs + ((t / 4) * nsb + i) * KX6P, st + 128 * t, dw);
+        for (; t < n_tok; t++) q6p_tile(1, dg, xs + ((t / 4) * nsb + i) * KX6P + 4 * (t % 4), st + 128 * t, dw);
+    }
+    for (t = 0; t < n_tok; t++) { /* 0 + lanes 0..7, one at a time */
+        v128_t f = wasm_f32x4_splat(0.0f);
+        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(st + 128 * t + 16 * l));
+        wasm_v128_store(o + t * ldo, f);
+    }
+}
+
+/* Q6_K x4 weights (n_rows % 4 == 0), as mm_k45_x4: decode (and prefill where the scratch holds
+ * no tile of four tokens), and the prefill, in functions of their own as MMK45's. */
+NOINLINE_X4 void mm_q6_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
+                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
     const qconsts k = qconsts_make();
     int32_t t0, gi;
     for (t0 = 0; t0 < n_tok; t0 += chunk) {
@@ -913,18 +1027,20 @@ INLINE void mm_q6_k_x4_n(int several, float *out, int32_t ldo, const uint8_t *w,
         uint8_t *st = xbuf + nt * nsb * KX6SCR;
         kx6_token(xq + t0 * nsb, nt * nsb, xbuf);
         for (gi = 0; gi < n_rows / 4; gi++)
-            q6k_x4_group_n(several, out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q6_K_X4_BLOCK, nsb, xbuf, xq + t0 * nsb, nt, st,
-                         st + 128 * nt, &k);
+            q6k_x4_group(out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q6_K_X4_BLOCK, nsb, xbuf, xq + t0 * nsb, nt, st, &k);
     }
-}
-/* Decode and prefill in functions of their own, as MMK45's. */
-NOINLINE_X4 void mm_q6_k_x4(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
-                            const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    mm_q6_k_x4_n(0, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
 }
 NOINLINE_X4 void mm_q6_k_x4_pre(float *out, int32_t ldo, const uint8_t *w, int32_t nsb, int32_t n_rows,
                                 const block_q8_K *xq, int32_t n_tok, uint8_t *xbuf, int32_t chunk) {
-    mm_q6_k_x4_n(1, out, ldo, w, nsb, n_rows, xq, n_tok, xbuf, chunk);
+    const qconsts k = qconsts_make();
+    int32_t t0, gi;
+    for (t0 = 0; t0 < n_tok; t0 += chunk) {
+        const int32_t nt = n_tok - t0 < chunk ? n_tok - t0 : chunk;
+        uint8_t *st = xbuf + (nt + 3) / 4 * nsb * KX6P;
+        kx6p_token(xq + t0 * nsb, nsb, nt, xbuf, &k);
+        for (gi = 0; gi < n_rows / 4; gi++)
+            q6k_x4_group_pre(out + t0 * ldo + 4 * gi, ldo, w + gi * nsb * KERN_Q6_K_X4_BLOCK, nsb, xbuf, nt, st, st + 128 * nt, &k);
+    }
 }
 
 /* ---------------------------------------------------------------- entry point */
@@ -961,12 +1077,15 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const uint8_t 
         const int q6 = type == (MLLM_DTYPE_Q6_K | KERN_RELAXED_QUANT_X4);
         const int32_t nsb = n_in / QK_K, per_tok = q6 ? nsb * KX6SCR + 128 : nsb * KX4SCR + 144;
         const int32_t chunk = nsb ? (xbytes - KX_LEVELS) / per_tok : 0;
+        /* the Q6_K prefill from KX6_PRE_MIN tokens: tiles of four a pass (where one fits; else as decode) */
+        const int64_t tiles = nsb ? ((int64_t)xbytes - (KX6_DIGITS + 64)) / ((int64_t)nsb * KX6P + 4 * 128) : 0;
+        const int q6p = q6 && n_tok >= KX6_PRE_MIN && tiles >= 1;
         const block_q8_K *y = (const block_q8_K *)(const void *)xq;
         if (n_tok == 0) return 1;
         if (n_in <= 0 || n_in % QK_K || n_rows < 0 || n_rows % 4 || n_tok < 0 || ldo < n_rows || chunk < 1 ||
             ((uintptr_t)xbuf & 15))
             return 0;
-        if (q6 && n_tok > 1) mm_q6_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
+        if (q6p) mm_q6_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, (int32_t)(4 * tiles < n_tok ? 4 * tiles : n_tok));
         else if (q6) mm_q6_k_x4(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);
         else if (type == (MLLM_DTYPE_Q5_K | KERN_RELAXED_QUANT_X4) && n_tok > 1)
             mm_q5_k_x4_pre(out, ldo, w, nsb, n_rows, y, n_tok, xbuf, chunk);

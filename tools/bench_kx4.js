@@ -43,7 +43,7 @@ function tokens(k, nIn, n) {
   }
   return p;
 }
-const XBYTES = 1 << 20;
+const XBYTES = 131072; // the engine's K x4 scratch (src/kernels_quant.c kx4_relaxed)
 const xbuf = alloc(XBYTES), wbuf = alloc(1 << 16), out = alloc(4 * 4096 * Math.max(NT, 1));
 
 function call(b, type, w, nIn, rows, xq, nTok) {

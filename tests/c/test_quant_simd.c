@@ -419,7 +419,7 @@ int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w,
 
 /* The K types' x4 layouts (KERN_LAYOUT_Q4_K_X4, _Q5_K_X4, _Q6_K_X4; src/quant_k_x4.c): every
  * row's super-block comes back byte for byte (and its values through kern_embed_weights), and every matmul this build has (scalar,
- * SIMD128, relaxed with full and small scratch) gives on the repacked weights bit for bit the
+ * SIMD128, relaxed with full and small scratch, which it must not write past) gives on the repacked weights bit for bit the
  * scalar reference's output on the file's layout, for 4-24 rows, 1-17 tokens, random bytes
  * (any fp16 d and dmin: zero, subnormal, inf, nan; every scale, min and level; any bsums) and
  * quantized rows with edge values. */
@@ -430,9 +430,10 @@ static void test_k_x4_layouts_equal_file_layout(void) {
         uint32_t type, layout;
         void (*block)(const void *, int64_t, int64_t, int64_t, void *);
         int32_t tok_bytes, state_bytes; /* the relaxed kernel's scratch per super-block and per token (and 1024 a call) */
-    } K[] = {{MLLM_DTYPE_Q4_K, KERN_LAYOUT_Q4_K_X4, kern_q4_k_x4_block, 640, 144},
-             {MLLM_DTYPE_Q5_K, KERN_LAYOUT_Q5_K_X4, kern_q5_k_x4_block, 640, 144},
-             {MLLM_DTYPE_Q6_K, KERN_LAYOUT_Q6_K_X4, kern_q6_k_x4_block, 512, 128}};
+        int32_t tile_bytes; /* Q6_K's prefill: per super-block and tile of four tokens (and 512 a tile, 2112 a call) */
+    } K[] = {{MLLM_DTYPE_Q4_K, KERN_LAYOUT_Q4_K_X4, kern_q4_k_x4_block, 640, 144, 0},
+             {MLLM_DTYPE_Q5_K, KERN_LAYOUT_Q5_K_X4, kern_q5_k_x4_block, 640, 144, 0},
+             {MLLM_DTYPE_Q6_K, KERN_LAYOUT_Q6_K_X4, kern_q6_k_x4_block, 512, 128, 1168}};
     static uint8_t wm[MAXR * (ROW / 256 * 210)], wx[MAXR * (ROW / 256 * 210)], tmp[4 * (ROW / 256 * 210)];
     static uint8_t am[MAXT * (ROW / 256 * 292)];
     static float want[MAXT * LDO], got[MAXT * LDO];
@@ -499,11 +500,19 @@ static void test_k_x4_layouts_equal_file_layout(void) {
                     if (path == 2) {
                         const kern_hints relaxed = {1, 0};
                         CHECK(kern_matmul_quant_relaxed(got, LDO, &w4, n, nr, NULL, am, n_tok, relaxed));
-                    } else { /* scratch for one token a pass, or three */
-                        static uint8_t small[3 * (ROW / 256 * 640 + 144) + 1024] __attribute__((aligned(16)));
-                        const int32_t bytes = (path == 3 ? 1 : 3) * (nsb * K[ty].tok_bytes + K[ty].state_bytes) + 1024;
+                    } else { /* scratch for one token a pass, or three (Q6_K's prefill: one tile of four, or two) */
+                        enum { GUARD = 256 }; /* bytes past the scratch given, which the kernel must leave alone */
+                        static uint8_t small[2 * (ROW / 256 * 1168 + 512) + 2112 + GUARD] /* > 3 * (ROW / 256 * 640 + 144) + 1024 */
+                            __attribute__((aligned(16)));
+                        const int32_t one = (path == 3 ? 1 : 3) * (nsb * K[ty].tok_bytes + K[ty].state_bytes) + 1024;
+                        const int32_t tiles = K[ty].tile_bytes ? (path == 3 ? 1 : 2) * (nsb * K[ty].tile_bytes + 512) + 2112 : 0;
+                        const int32_t bytes = n_tok > 1 && tiles > one ? tiles : one;
+                        int g, n_bad_guard = 0;
+                        memset(small + bytes, 0xa5, GUARD);
                         CHECK(mllm_relaxed_quant((int32_t)(wt | KERN_RELAXED_QUANT_X4), got, LDO, wx, n, nr, am, n_tok,
                                                  small, bytes) == 1);
+                        for (g = 0; g < GUARD; g++) n_bad_guard += small[bytes + g] != 0xa5;
+                        CHECK_EQ_INT(n_bad_guard, 0);
                     }
 #else
                     continue;
