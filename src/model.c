@@ -403,6 +403,16 @@ static void repack_blocks(mllm_model *m) {
 
 /* ---------------------------------------------------------------- public */
 
+/* tokenizer_new through a pointer the optimizers cannot see through: inlined (binaryen inlines a
+ * one-caller function), its loops over the vocabulary made V8 tier up the whole 23 KB loader, a
+ * compile still running when the first prompt is evaluated (PERF_NOTES.md, issue 20, q4p). */
+typedef mllm_status (*tokenizer_new_fn)(const gguf_file *, mllm_tokenizer **, mllm_error *);
+static tokenizer_new_fn tokenizer_new_opaque(void) {
+    tokenizer_new_fn f = tokenizer_new;
+    __asm__("" : "+r"(f));
+    return f;
+}
+
 mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_params *params,
                             mllm_model **out, mllm_error *err) {
     mllm_model *m;
@@ -419,7 +429,7 @@ mllm_status mllm_model_load(const uint8_t *data, size_t size, const mllm_model_p
     if (st == MLLM_OK) st = load_hparams(m, err);
     if (st == MLLM_OK) st = load_weights(m, err);
     if (st == MLLM_OK) st = weights_check_all_used(m, err);
-    if (st == MLLM_OK) st = tokenizer_new(&m->gguf, &m->tok, err);
+    if (st == MLLM_OK) st = tokenizer_new_opaque()(&m->gguf, &m->tok, err);
     if (st == MLLM_OK && tokenizer_n_vocab(m->tok) != m->hp.n_vocab)
         st = mllm_fail(err, MLLM_ERR_FORMAT, "the tokenizer has %d tokens but token_embd.weight has %d rows",
                        (int)tokenizer_n_vocab(m->tok), (int)m->hp.n_vocab);
