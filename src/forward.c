@@ -115,8 +115,8 @@ typedef struct matmul_job {
 /* Up to three matmuls of one layer that need only the same input (q, k, v; gate, up) go out
  * as one pool job, so the threads meet once where they met two or three times (a few
  * microseconds each, 60 layers per token). The job's items are the matrices' tiles of
- * tile_rows rows (whole 8-row tiles, and groups of four rows as the x4 layouts need), one
- * matrix after the other. */
+ * tile_rows rows (32: whole 8-row kernel tiles, and groups of four rows as the x4 layouts
+ * need), one matrix after the other. */
 typedef struct matmul_set {
     matmul_job m[3];
     int count, n_items;
@@ -172,7 +172,7 @@ static void matmul_run(mllm_context *c, matmul_set *s) {
     int k;
     s->tile_rows = 32;
     for (k = 0; k < s->count; k++) tiles += (s->m[k].w->ne[1] + 31) / 32;
-    while (tiles > 0xffff) { /* (the pool's item limit: a 150k-row head at 16 rows a tile) */
+    while (tiles > 0xffff) { /* (the pool's item limit: a head of over 2M rows) */
         s->tile_rows *= 2;
         tiles = 0;
         for (k = 0; k < s->count; k++) tiles += (s->m[k].w->ne[1] + s->tile_rows - 1) / s->tile_rows;
@@ -213,18 +213,17 @@ static uint32_t reuse_hint(const mllm_context *c, int32_t l) {
     return bytes / (uint64_t)mllm_pool_size(c->pool) <= REUSE_MAX_SHARE_BYTES;
 }
 
-/* Causal grouped-query attention of the chunk's n tokens (positions pos0..pos0+n-1) over
- * the layer's cache, which already holds their keys and values. The query heads sharing a
- * key/value head go to the kernel together, so each cached key row is read once for all
- * of them; the (token, group) items are split across the context's threads, each with its
- * own scores scratch. A decode step on threads gives each thread a contiguous range of heads
+/* Causal grouped-query attention of the chunk's n tokens (positions pos0..pos0+n-1) over the
+ * layer's cache, which already holds their keys and values. The query heads sharing a
+ * key/value head go to the kernel together, so each cached key row is read once for all of
+ * them; the (token, group) items are split across the context's threads, each with its own
+ * scores scratch. A decode step on threads gives each thread a contiguous range of heads
  * instead (a ranged job, attention_heads_range, so the ranges follow the threads' speeds as
  * the matmuls' do): two threads share MobileLLM-125M's 9 heads 4:5 on equal cores, and each
  * reads the keys and values of two of its 3 groups, where (group, part) items would let a
- * thread read all three. Other chunks with fewer than
- * two items per thread cut each group's heads into `parts` items; a part re-reads its
- * group's keys and values, mostly from cache. The kernel computes each head alone, so the
- * results do not change. */
+ * thread read all three. Other chunks with fewer than two items per thread cut each group's
+ * heads into `parts` items; a part re-reads its group's keys and values, mostly from cache.
+ * The kernel computes each head alone, so the results do not change. */
 typedef struct attn_job {
     mllm_context *c;
     const float *kc, *vc;
