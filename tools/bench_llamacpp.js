@@ -19,7 +19,7 @@ if (!(nVocab > 0)) throw new Error(`cannot tell the vocabulary size of ${path} f
 const prompt = promptIds(nP, nVocab);
 
 let seq = ctx.getSequence();
-await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, 8)); // warm-up
+await seq.evaluateWithoutGeneratingNewTokens(prompt); // warm-up, as runBench's: the timed prompt once
 await seq.clearHistory();
 // CPU time of the whole process (llama.cpp's threads included), as `mobilellm bench` reports it
 const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };

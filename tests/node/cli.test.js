@@ -121,13 +121,14 @@ test('tokenize prints a JSON id array with BOS, and without it under --no-bos', 
   assert.deepEqual(noBos, [...Buffer.from('\u2581hi\u2581there')].map((b) => 3 + b));
 });
 
-test('bench prints prefill/decode speeds, load time and memory as JSON', () => {
-  const r = run(['bench', '-m', tiny, '-p', '16', '-n', '4']);
+test('bench prints prefill/decode speeds (best of --reps), the first prefill, load time and memory as JSON', () => {
+  const r = run(['bench', '-m', tiny, '-p', '16', '-n', '4', '--reps', '2']);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
-  for (const k of ['prefill_tok_s', 'decode_tok_s', 'load_ms', 'peak_mem_mb', 'peak_rss_mb']) assert.ok(j[k] > 0, `${k} = ${j[k]}`);
+  for (const k of ['prefill_tok_s', 'decode_tok_s', 'first_prefill_tok_s', 'load_ms', 'peak_mem_mb', 'peak_rss_mb']) assert.ok(j[k] > 0, `${k} = ${j[k]}`);
   assert.equal(j.prompt_tokens, 16);
   assert.equal(j.gen_tokens, 4);
+  assert.equal(j.reps, 2);
 });
 
 test('a prompt longer than the context is refused with its length and the limit', () => {

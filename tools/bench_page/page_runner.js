@@ -35,7 +35,7 @@ async function benchWllama({ modelUrl, P = 128, N = 64, threads = 1 }) {
   // llama-server's completion takes text: a string of single-byte-token characters, sized so
   // that its prompt is P tokens (checked below against llama.cpp's own count).
   const text = (n, seed) => Array.from({ length: n }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[(i * 7 + seed) % 26]).join('');
-  await run(text(8, 3), 4); // warm-up
+  await run(text(P, 3), 4); // warm-up, as runBench's: a prompt of the timed length and a few decode steps
   let r = await run(text(P, 0), N);
   const extra = (r.timings?.prompt_n ?? P) - P; // BOS and the space-prefix bytes
   if (extra !== 0) r = await run(text(P - extra, 0), N);
