@@ -101,11 +101,20 @@ enum {
      * mins, d and dmin (KERN_Q5_K_X4_BLOCK = 4 x 176 bytes a super-block), then at 576 their
      * fifth bits, 16 bytes for each four units u = 4c .. 4c + 3: bit 2 (u % 4) of byte p the
      * fifth bit of the low nibble's level in unit u's byte p, bit 2 (u % 4) + 1 the high's. */
-    KERN_LAYOUT_Q5_K_X4 = 6
+    KERN_LAYOUT_Q5_K_X4 = 6,
+    /* Q4_1 only, n_rows % 4 == 0 (kern_q4_1_to_x4): as Q4_0_X4 with KERN_Q4_1_X4_BLOCK bytes per
+     * block of four rows: the four rows' fp16 d, then their fp16 m (row 0 first), then Q4_0_X4's
+     * four vectors of nibbles. Same bytes as the file, rearranged. */
+    KERN_LAYOUT_Q4_1_X4 = 7,
+    /* Q5_1 only, n_rows % 4 == 0 (kern_q5_1_to_x4): as Q5_0_X4 with KERN_Q5_1_X4_BLOCK bytes per
+     * block of four rows: the four rows' fp16 d, then their fp16 m, then Q5_0_X4's V0..V4. */
+    KERN_LAYOUT_Q5_1_X4 = 8
 };
 #define KERN_Q8_0_X4_BLOCK 136
 #define KERN_Q4_0_X4_BLOCK 72
 #define KERN_Q5_0_X4_BLOCK 88
+#define KERN_Q4_1_X4_BLOCK 80
+#define KERN_Q5_1_X4_BLOCK 96
 #define KERN_Q4_K_X4_BLOCK 576
 #define KERN_Q6_K_X4_BLOCK 840
 #define KERN_Q5_K_X4_BLOCK 704
@@ -116,7 +125,7 @@ typedef struct kern_weights {
     uint32_t layout;       /* KERN_LAYOUT_* */
     /* Q8_0: 1 when every block scale is +0 or a positive normal fp16 (as quantizers write
      * them), which lets the SIMD decode convert the scales in one shift (model.c checks).
-     * Q4_0, Q5_0, IQ4_NL: 1 when no block scale is subnormal (either sign), which lets the relaxed
+     * Q4_0, Q5_0, IQ4_NL (Q4_1, Q5_1: no d or m): 1 when no block scale is subnormal (either sign), which lets the relaxed
      * x4 kernels convert the scales in two ops (quant_x4.c's scans). */
     uint32_t plain_scales;
 } kern_weights;
@@ -206,6 +215,9 @@ void kern_q8_0_x4_block(const void *w, int64_t nb, int64_t r, int64_t i, void *b
  * tmp: scratch of 4 rows. */
 void kern_q4_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 void kern_q5_0_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+/* Q4_1 into KERN_LAYOUT_Q4_1_X4 and Q5_1 into KERN_LAYOUT_Q5_1_X4 (quant_x4.c), the same way. */
+void kern_q4_1_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
+void kern_q5_1_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 /* IQ4_NL into KERN_LAYOUT_Q4_0_X4 (its block is Q4_0's; the same rearrangement). */
 void kern_iq4_nl_to_x4(void *w, int64_t n_in, int64_t n_rows, void *tmp);
 

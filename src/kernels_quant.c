@@ -33,7 +33,7 @@ static float x4_dot(const kern_weights *w, int64_t nb, int64_t r, const uint8_t 
     float sumf = 0.0f;
     int64_t b;
     for (b = 0; b < nb; b++) {
-        uint8_t blk[32]; /* a block_q4_0 (or IQ4_NL's, the same bytes) or block_q5_0 */
+        uint8_t blk[32]; /* a block_q4_0 (or IQ4_NL's, the same bytes), block_q5_0, block_q4_1 or block_q5_1 */
         quant_x4_block(w->layout, w->data, nb, r, b, blk);
         sumf += dot(32, blk, a + (size_t)b * ablock);
     }
@@ -45,7 +45,7 @@ static inline void matmul_dots(float *out, int64_t ldo, const kern_weights *w, i
     const size_t wrow = dtype_row_bytes(w->type, n_in), arow = kern_act_row_bytes(act, n_in);
     const uint8_t *wr = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
     int64_t r, t;
-    if (quant_x4_layout(w->layout)) { /* Q4_0, Q5_0, IQ4_NL repacked (kernels.h): the same values */
+    if (quant_x4_layout(w->layout)) { /* Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL repacked (kernels.h): the same values */
         const int64_t nb = n_in / 32;
         for (r = 0; r < n_rows; r++)
             for (t = 0; t < n_tok; t++) out[t * ldo + r] = x4_dot(w, nb, r, a + (size_t)t * arow, arow / (size_t)nb, dot);
@@ -111,10 +111,10 @@ DEFINE(iq4_xs_scalar, iq4_xs_dot_q8_k, MLLM_ACT_Q8_K)
 /* Eight rows per pass, one from each of eight far-apart stretches of the rows (each block's
  * activations laid out once for the eight; eight streams, each a sequential read, as the Q8_0
  * decode reads them), then a group of four, the rest alone. */
-/* x4 weights (Q4_0, Q5_0, IQ4_NL where relaxed SIMD is off): each group of four rows back in the
+/* x4 weights (Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL where relaxed SIMD is off): each group of four rows back in the
  * file's layout on the stack, then the four-row dot; rows wider than the buffer go through
  * the scalar reference. */
-#define X4_ROWS4_CAP (4 * 8192 / 32 * 22) /* four Q5_0 rows of 8192 */
+#define X4_ROWS4_CAP (4 * 8192 / 32 * 24) /* four Q5_1 rows of 8192 */
 static void matmul_x4_dots4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows,
                             const void *xq, int64_t n_tok, quant_dot4_fn dot4, quant_dot_fn dot, int act) {
     uint8_t rows[X4_ROWS4_CAP] __attribute__((aligned(16)));
@@ -175,6 +175,10 @@ static inline void matmul_dots4(float *out, int64_t ldo, const kern_weights *w, 
     const uint8_t *wd = (const uint8_t *)w->data, *a = (const uint8_t *)xq;
     const int64_t span = n_rows / 4;
     int64_t q, r, t, k;
+    if (quant_x4_layout(w->layout)) {
+        matmul_x4_dots4(out, ldo, w, n_in, n_rows, xq, n_tok, dot4, dot, act);
+        return;
+    }
     for (q = 0; q < span; q++) {
         for (t = 0; t < n_tok; t++) {
             float o[4];
@@ -252,7 +256,7 @@ DEFINE4(iq4_xs_simd128, iq4_xs_dot8_q8_k_simd128, iq4_xs_dot4_q8_k_simd128, iq4_
 int32_t mllm_relaxed_quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
                            const void *xq, int32_t n_tok, void *xbuf, int32_t xbytes);
 
-/* src/kernels_relaxed_x4quant.c: Q4_0 and Q5_0 in their x4 layouts (kernels.h); flags:
+/* src/kernels_relaxed_x4quant.c: Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL in their x4 layouts (kernels.h); flags:
  * KERN_RELAXED_PLAIN_SCALES, KERN_RELAXED_REUSE. 0 without writing where the engine has no relaxed SIMD or for a
  * call it does not take; n_tok 0: 1 where it runs, without touching out. */
 int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const void *w, int32_t n_in, int32_t n_rows,
@@ -272,7 +276,7 @@ int32_t mllm_relaxed_iq4_xs(float *out, int32_t ldo, const void *w, int32_t n_in
  * K types' x4 prefill takes the same: 68 tokens a pass of a 1536-input Q6_K matrix where 65536 gave 32. */
 #define RELAXED_X4QUANT_SCRATCH 131072
 
-/* Q4_0, Q5_0, IQ4_NL repacked: src/kernels_relaxed_x4quant.c (its own frame: 128 KiB above the caller's 64). */
+/* Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL repacked: src/kernels_relaxed_x4quant.c (its own frame: 128 KiB above the caller's 64). */
 static __attribute__((noinline)) int x4quant_relaxed(float *out, int64_t ldo, const kern_weights *w, int64_t n_in,
                                                      int64_t n_rows, const void *xq, int64_t n_tok, kern_hints hints) {
     uint8_t buf[RELAXED_X4QUANT_SCRATCH] __attribute__((aligned(16)));

@@ -1,5 +1,5 @@
-/* test_quant_x4.c — Q4_0, IQ4_NL and Q5_0 in their interleaved layouts (kernels.h
- * KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4; src/quant_x4.c):
+/* test_quant_x4.c — Q4_0, IQ4_NL, Q5_0, Q4_1 and Q5_1 in their interleaved layouts (kernels.h
+ * KERN_LAYOUT_Q4_0_X4, _Q5_0_X4, _Q4_1_X4, _Q5_1_X4; src/quant_x4.c):
  *  - always: every element read from the repacked bytes by the layout's description in
  *    kernels.h equals the file's dequantized value (ggml's), the repack keeps every byte (the
  *    blocks come back), and the scalar matmul on x4 weights equals the scalar matmul on the
@@ -25,14 +25,16 @@
 #include "rng.h"
 
 enum { MAX_IN = 768, MAX_ROWS = 100, MAX_TOK = 17, LDO = 103 };
-enum { N_TYPES = 3 };
-static const uint32_t TYPES[N_TYPES] = {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q5_0, MLLM_DTYPE_IQ4_NL};
-static const uint32_t LAYOUTS[N_TYPES] = {KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4, KERN_LAYOUT_Q4_0_X4};
+enum { N_TYPES = 5 };
+/* IQ4_NL last: the relaxed sweep leaves it out where the probe fails */
+static const uint32_t TYPES[N_TYPES] = {MLLM_DTYPE_Q4_0, MLLM_DTYPE_Q5_0, MLLM_DTYPE_Q4_1, MLLM_DTYPE_Q5_1, MLLM_DTYPE_IQ4_NL};
+static const uint32_t LAYOUTS[N_TYPES] = {KERN_LAYOUT_Q4_0_X4, KERN_LAYOUT_Q5_0_X4, KERN_LAYOUT_Q4_1_X4, KERN_LAYOUT_Q5_1_X4,
+                                          KERN_LAYOUT_Q4_0_X4};
 /* ggml's kvalues_iq4nl (ggml-common.h), written out here as the independent reference */
 static const int IQ4NL_LEVELS[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
-static uint8_t file_w[MAX_ROWS * (MAX_IN / 32) * 22], x4_w[MAX_ROWS * (MAX_IN / 32) * 22], tmp[4 * (MAX_IN / 32) * 22];
-static block_q8_0 acts[MAX_TOK * (MAX_IN / 32)];
+static uint8_t file_w[MAX_ROWS * (MAX_IN / 32) * 24], x4_w[MAX_ROWS * (MAX_IN / 32) * 24], tmp[4 * (MAX_IN / 32) * 24];
+static uint8_t acts[MAX_TOK * (MAX_IN / 32) * sizeof(block_q8_1)] __attribute__((aligned(16))); /* Q8_0 or Q8_1 */
 static float xr[MAX_IN], deq[MAX_IN], want[MAX_TOK * LDO], got[MAX_TOK * LDO];
 
 
@@ -53,6 +55,9 @@ static void fill_row(float *x, int n, int kind) {
     }
 }
 
+/* 1 for the types whose blocks carry m after d (Q4_1, Q5_1). */
+static int with_m(uint32_t type) { return type == MLLM_DTYPE_Q4_1 || type == MLLM_DTYPE_Q5_1; }
+
 /* n_rows rows of n_in into file_w (edge values quantized, or random bytes with finite scales),
  * copied to x4_w and repacked there. */
 static void make_rows(uint32_t type, int n_in, int n_rows, int seed, int random_bytes) {
@@ -63,6 +68,9 @@ static void make_rows(uint32_t type, int n_in, int n_rows, int seed, int random_
         for (i = 0; i < (size_t)n_rows * wrow; i++) file_w[i] = (uint8_t)next_u32();
         for (i = 0; i < (size_t)n_rows * wrow; i += bb) /* finite scales (the loader refuses others) */
             if ((file_w[i + 1] & 0x7c) == 0x7c) file_w[i + 1] ^= 0x40;
+        if (with_m(type)) /* and m */
+            for (i = 2; i < (size_t)n_rows * wrow; i += bb)
+                if ((file_w[i + 1] & 0x7c) == 0x7c) file_w[i + 1] ^= 0x40;
     } else {
         for (r = 0; r < n_rows; r++) {
             fill_row(xr, n_in, seed + r);
@@ -72,32 +80,39 @@ static void make_rows(uint32_t type, int n_in, int n_rows, int seed, int random_
     memcpy(x4_w, file_w, (size_t)n_rows * wrow);
     if (type == MLLM_DTYPE_Q4_0) kern_q4_0_to_x4(x4_w, n_in, n_rows, tmp);
     else if (type == MLLM_DTYPE_IQ4_NL) kern_iq4_nl_to_x4(x4_w, n_in, n_rows, tmp);
-    else kern_q5_0_to_x4(x4_w, n_in, n_rows, tmp);
+    else if (type == MLLM_DTYPE_Q5_0) kern_q5_0_to_x4(x4_w, n_in, n_rows, tmp);
+    else if (type == MLLM_DTYPE_Q4_1) kern_q4_1_to_x4(x4_w, n_in, n_rows, tmp);
+    else kern_q5_1_to_x4(x4_w, n_in, n_rows, tmp);
 }
 
-static void make_tokens(int n_in, int n_tok, int seed) {
+/* n_tok tokens of n_in in the type's activation format (Q8_0; Q8_1 for Q4_1, Q5_1). */
+static void make_tokens(uint32_t type, int n_in, int n_tok, int seed) {
+    const int act = dtype_act(type);
     int t;
     for (t = 0; t < n_tok; t++) {
         fill_row(xr, n_in, seed + t);
         if (seed % 3 == 0) xr[t % n_in] = -1000.0f; /* -127 quants */
-        quantize_row_q8_0(xr, acts + (size_t)t * (size_t)(n_in / 32), n_in);
+        kern_quantize_act(act, xr, acts + (size_t)t * kern_act_row_bytes(act, n_in), n_in);
     }
 }
 
 /* Element e of row r from the x4 bytes, as kernels.h describes the layout: (level - offset) * d,
- * IQ4_NL's table[nibble] * d. */
+ * IQ4_NL's table[nibble] * d, Q4_1 / Q5_1 level * d + m (ggml's dequantize_row_q4_1's order). */
 static float x4_element(uint32_t type, uint32_t layout, const uint8_t *w, int nb, int r, int e) {
     const uint8_t *blk = w + ((size_t)(r / 4) * (size_t)nb + (size_t)(e / 32)) * (size_t)quant_x4_block_bytes(layout);
-    const int k = e % 32, hi = k >= 16, j = (k % 16) / 4, i = k % 4;
-    const uint8_t v = blk[8 + 16 * j + 4 * (r % 4) + i];
-    uint16_t d;
+    const int k = e % 32, hi = k >= 16, j = (k % 16) / 4, i = k % 4, h = with_m(type) ? 16 : 8;
+    const uint8_t v = blk[h + 16 * j + 4 * (r % 4) + i];
+    uint16_t d, m;
     int level;
     memcpy(&d, blk + 2 * (r % 4), 2);
-    if (layout == KERN_LAYOUT_Q4_0_X4) {
+    memcpy(&m, blk + 8 + 2 * (r % 4), 2);
+    if (layout == KERN_LAYOUT_Q4_0_X4 || layout == KERN_LAYOUT_Q4_1_X4) {
         level = hi ? v >> 4 : v & 15;
+        if (with_m(type)) return (float)level * fp16_to_f32(d) + fp16_to_f32(m);
         return fp16_to_f32(d) * (float)(type == MLLM_DTYPE_IQ4_NL ? IQ4NL_LEVELS[level] : level - 8);
     }
-    level = hi ? (v >> 5) | ((blk[8 + 64 + 4 * (r % 4) + i] >> (2 * j)) & 3) << 3 : v & 31;
+    level = hi ? (v >> 5) | ((blk[h + 64 + 4 * (r % 4) + i] >> (2 * j)) & 3) << 3 : v & 31;
+    if (with_m(type)) return (float)level * fp16_to_f32(d) + fp16_to_f32(m);
     return fp16_to_f32(d) * (float)(level - 16);
 }
 
@@ -167,6 +182,31 @@ static void test_scale_scan_finds_subnormals_and_nonfinite(void) {
         CHECK_EQ_INT(plain, 1);
         bi[2].d = 0x7c00; /* inf */
         CHECK_EQ_INT(iq4_nl_scan_scales(bi, 3, &plain), 2);
+    }
+    { /* Q4_1 and Q5_1: d and m both, each block's */
+        block_q4_1 c4[3];
+        block_q5_1 c5[2];
+        memset(c4, 0, sizeof c4);
+        memset(c5, 0, sizeof c5);
+        c4[0].d = 0x3c00, c4[0].m = 0xbc00;
+        c4[1].d = 0x7bff, c4[1].m = 0xfbff;
+        CHECK_EQ_INT(q4_1_scan_scales(c4, 3, &plain), -1);
+        CHECK_EQ_INT(plain, 1);
+        c4[1].m = 0x8001; /* a negative subnormal m */
+        CHECK_EQ_INT(q4_1_scan_scales(c4, 3, &plain), -1);
+        CHECK_EQ_INT(plain, 0);
+        c4[2].m = 0x7e00; /* nan m */
+        CHECK_EQ_INT(q4_1_scan_scales(c4, 3, &plain), 2);
+        c5[0].d = 0x3c00, c5[0].m = 0x0200; /* subnormal m */
+        CHECK_EQ_INT(q5_1_scan_scales(c5, 2, &plain), -1);
+        CHECK_EQ_INT(plain, 0);
+        c5[0].m = 0;
+        CHECK_EQ_INT(q5_1_scan_scales(c5, 2, &plain), -1);
+        CHECK_EQ_INT(plain, 1);
+        c5[1].m = 0xfc00; /* -inf m */
+        CHECK_EQ_INT(q5_1_scan_scales(c5, 2, &plain), 1);
+        c5[1].m = 0, c5[1].d = 0x7c00; /* inf d */
+        CHECK_EQ_INT(q5_1_scan_scales(c5, 2, &plain), 1);
     }
 }
 
@@ -250,11 +290,9 @@ static int sweep(const char *what, matmul_under_test fn, int n_variants, int ran
             const int n_rows = ROWS[ri], n_in = INS[ri % 3], random = (int)ri < random_trials;
             int plain = 0, v, k;
             make_rows(TYPES[ti], n_in, n_rows, 5 * trial, random);
-            if (TYPES[ti] == MLLM_DTYPE_Q4_0) q4_0_scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain);
-            else if (TYPES[ti] == MLLM_DTYPE_IQ4_NL) iq4_nl_scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain);
-            else q5_0_scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain);
+            CHECK_EQ_INT(dtype_traits_of(TYPES[ti])->scan_scales(file_w, (int64_t)n_rows * n_in / 32, &plain), -1);
             for (k = 0; k < (int)(sizeof TOKS / sizeof TOKS[0]); k++) {
-                make_tokens(n_in, TOKS[k], trial + k);
+                make_tokens(TYPES[ti], n_in, TOKS[k], trial + k);
                 for (v = 0; v < n_variants; v++) {
                     n += compare(what, TYPES[ti], LAYOUTS[ti], n_in, n_rows, TOKS[k], 0, 0, fn, v);
                     if (plain) n += compare(what, TYPES[ti], LAYOUTS[ti], n_in, n_rows, TOKS[k], 0, 1, fn, v);
@@ -301,9 +339,10 @@ int32_t mllm_relaxed_x4quant(int32_t type, float *out, int32_t ldo, const void *
  * with the reuse hint's touches. */
 static int relaxed_x4(float *out, int64_t ldo, const kern_weights *w, int64_t n_in, int64_t n_rows, const void *xq,
                       int64_t n_tok, int variant) {
-    static uint8_t small[(MAX_IN / 32) * (144 + 320)] __attribute__((aligned(16)));
+    static uint8_t small[(MAX_IN / 32) * (160 + 320)] __attribute__((aligned(16)));
     const kern_hints relaxed = {1, 0};
-    const int32_t nb = (int32_t)n_in / 32, bytes = variant == 1 ? nb * (144 + 320) : nb * 8;
+    const int32_t group = with_m(w->type) ? 160 : 144; /* a group's levels, scales (and m) per block */
+    const int32_t nb = (int32_t)n_in / 32, bytes = variant == 1 ? nb * (group + 320) : nb * 8;
     if (variant == 0) return kern_matmul_quant_relaxed(out, ldo, w, n_in, n_rows, NULL, xq, n_tok, relaxed);
     return mllm_relaxed_x4quant((int32_t)w->type, out, (int32_t)ldo, w->data, (int32_t)n_in, (int32_t)n_rows, xq,
                                 (int32_t)n_tok, small, bytes,

@@ -1,4 +1,4 @@
-// quant_x4.test.js — Q4_0, Q5_0 and IQ4_NL in their x4 layouts (src/kernels.h, src/quant_x4.c): the
+// quant_x4.test.js — Q4_0, Q5_0, Q4_1, Q5_1 and IQ4_NL in their x4 layouts (src/kernels.h, src/quant_x4.c): the
 // layout, the scalar, SIMD128 and relaxed-SIMD matmuls on it bit for bit the file layout's
 // scalar matmul (tests/c/test_quant_x4.c, built once with the relaxed module linked in, run under
 // the system Node, which has no relaxed SIMD, and under the Node LTS, where it runs). The
@@ -24,7 +24,7 @@ function run(node, args) {
   }
 }
 
-test('x4 layouts of Q4_0, Q5_0 and IQ4_NL: scalar and SIMD128 matmuls (system Node) and relaxed ones (Node LTS) equal the file layout bit for bit', () => {
+test('x4 layouts of Q4_0, Q5_0, Q4_1, Q5_1 and IQ4_NL: scalar and SIMD128 matmuls (system Node) and relaxed ones (Node LTS) equal the file layout bit for bit', () => {
   mkdirSync(OUT, { recursive: true });
   const src = ['tests/c/test_quant_x4.c', ...KERNEL_SOURCES];
   execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-DMLLM_RELAXED_IMPORT', '--js-library', 'build/relaxed/library.js',
