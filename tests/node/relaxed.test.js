@@ -133,7 +133,7 @@ const FOUR_RUNS = `
     return { infos, diff };
   }`;
 
-test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K and Q6_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels and without, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL, Q4_K, Q5_K and Q6_K repacked or not, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model (width 256, ffn 704): Q2_K..Q6_K where rows are 256, fallbacks for ffn_down
   const eng = await Engine.create({ simd: true });
@@ -152,7 +152,7 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     for (const t of ${JSON.stringify(types)}) {
       const bytes = new Uint8Array(readFileSync(${JSON.stringify(OUT)} + '/default-' + t + '.gguf'));
       // repacked where the type has a layout for it (Q4_0, IQ4_NL: KERN_LAYOUT_Q4_0_X4; Q5_0:
-      // _Q5_0_X4; Q4_K, Q5_K, Q6_K: their x4 layouts)
+      // _Q5_0_X4; Q4_1, Q5_1: _Q4_1_X4, _Q5_1_X4; Q4_K, Q5_K, Q6_K: their x4 layouts)
       const { infos, diff } = fourRuns(one, two, bytes, ids);
       out.repacked[t] = infos.map((i) => i.repacked);
       out.diff[t] = diff;
@@ -165,7 +165,7 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
     assert.deepEqual(r.diff[t], [0, 0, 0], `${t}: logits that differ from SIMD128's on the file layout (relaxed 1 thread, 2 threads, SIMD128 repacked)`);
     // the bundled model: 10 blocks x 7 matrices, each with rows in whole groups of four, and
     // the tied head, which these recipes write as Q6_K
-    const x4 = t === 'q4_0' || t === 'q5_0';
+    const x4 = t === 'q4_0' || t === 'q5_0' || t === 'q4_1' || t === 'q5_1';
     assert.equal(r.repacked[t][0], 0, `${t}: nothing repacked with repack: false`);
     if (x4) assert.deepEqual(r.repacked[t].slice(1), [71, 71, 71], `${t}: every block matrix and the head repacked`);
     // IQ4_NL's relaxed kernel feeds the dot operands above 127: its matrices are repacked (and run)
@@ -184,17 +184,18 @@ test('Node LTS: 4/5/6-bit files give bit-identical logits on the relaxed kernels
   }
 });
 
-test('Node LTS: a tied head of Q8_0, Q4_0, Q5_0 or IQ4_NL is repacked at load with its blocks and is read back as the embedding: bit-identical logits repacked or not, relaxed and SIMD128, prefill and decode, 1 and 2 threads', async () => {
+test('Node LTS: a tied head of Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 or IQ4_NL is repacked at load with its blocks and is read back as the embedding: bit-identical logits repacked or not, relaxed and SIMD128, prefill and decode, 1 and 2 threads', async () => {
   mkdirSync(OUT, { recursive: true });
   // the bundled model: at q8_0 its tied head is Q8_0; the other recipes write it as Q6_K, so
-  // the q4_0, q5_0 and iq4_nl files get it in their own type (llama-quantize --pure does so)
+  // the q4_0, q5_0, q4_1, q5_1 and iq4_nl files get it in their own type (llama-quantize --pure does so)
   const eng = await Engine.create({ simd: true });
   const quantizeRows = (t, d, r, c) => eng.quantizeRows(t, d, r, c);
   const files = await dirFiles(`${ROOT}models/default`);
   const embd = (w) => w.tensors.find((t) => t.name === 'token_embd.weight');
   const f32 = embd(buildGGUF(files, { type: 'f32' }).writer);
   const values = new Float32Array(new Uint8Array(/** @type {Uint8Array} */ (/** @type {() => Uint8Array} */ (f32.bytes)())).buffer);
-  const HEAD = { q8_0: GGMLType.Q8_0, q4_0: GGMLType.Q4_0, q5_0: GGMLType.Q5_0, iq4_nl: GGMLType.IQ4_NL };
+  const HEAD = { q8_0: GGMLType.Q8_0, q4_0: GGMLType.Q4_0, q5_0: GGMLType.Q5_0, q4_1: GGMLType.Q4_1, q5_1: GGMLType.Q5_1,
+    iq4_nl: GGMLType.IQ4_NL };
   for (const [t, type] of Object.entries(HEAD)) {
     const { writer } = buildGGUF(files, { type: t, quantizeRows, onWarning: () => {} });
     const rec = embd(writer);
@@ -223,7 +224,7 @@ test('Node LTS: a tied head of Q8_0, Q4_0, Q5_0 or IQ4_NL is repacked at load wi
     process.exit(0);`;
   const r = JSON.parse(run(['--input-type=module', '-e', script]).trim().split('\n').pop());
   // the types with an x4 layout; IQ4_NL's only where its relaxed kernel runs (the probe: avx_vnni)
-  const X4 = new Set(['Q8_0', 'Q4_0', 'Q5_0', 'Q4_K', 'Q5_K', 'Q6_K', ...(vnni ? ['IQ4_NL'] : [])]);
+  const X4 = new Set(['Q8_0', 'Q4_0', 'Q5_0', 'Q4_1', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K', ...(vnni ? ['IQ4_NL'] : [])]);
   for (const t of Object.keys(HEAD)) {
     const type = t.toUpperCase();
     assert.deepEqual(r.diff[t], [0, 0, 0], `${t} head: logits that differ from SIMD128's on the file layout (relaxed 1 thread, 2 threads, SIMD128 repacked)`);
@@ -233,7 +234,7 @@ test('Node LTS: a tied head of Q8_0, Q4_0, Q5_0 or IQ4_NL is repacked at load wi
     const want = r.types[t].reduce((a, [ty, k]) => a + (X4.has(ty) ? k : 0), 0);
     assert.deepEqual(r.repacked[t], [0, want, want, want], `${t} head: matrices repacked (types ${JSON.stringify(r.types[t])})`);
   }
-  assert.ok(r.repacked.q8_0[1] === 71 && r.repacked.q4_0[1] === 71 && r.repacked.q5_0[1] === 71, JSON.stringify(r.repacked));
+  for (const t of ['q8_0', 'q4_0', 'q5_0', 'q4_1', 'q5_1']) assert.equal(r.repacked[t][1], 71, JSON.stringify(r.repacked));
 });
 
 test('the SIMD builds embed the relaxed module once: the threads build makes the shared-memory copy wasm-ld links', () => {
