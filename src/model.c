@@ -363,7 +363,7 @@ static mllm_status load_weights(mllm_model *m, mllm_error *err) {
 }
 
 /* The layer blocks' matrices into their type's repacked layout, in place, where this build's
- * kernels prefer it (mllm_model_params.repack; dtype.c's repack rows: Q8_0, Q4_0, Q5_0, IQ4_NL,
+ * kernels prefer it (mllm_model_params.repack; dtype.c's repack rows: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL,
  * Q4_K, Q5_K, Q6_K). The head too where its type can read a repacked row back (dtype.h
  * repacked_block; every one of those types): it may be the token embedding, read a row at a
  * time. A row count that is not whole groups of four (a vocabulary of 32001) keeps the file's

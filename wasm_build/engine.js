@@ -291,7 +291,7 @@ export class Engine {
    * alloc() of `size` bytes), e.g. streamed there chunk by chunk so that no whole-file copy
    * exists outside the heap. The model owns the allocation from here on; on failure it is freed.
    * repack: false keeps the weights in the file's layout; by default, where the relaxed-SIMD
-   * kernels run, the layer blocks' and the head's Q8_0, Q4_0, Q5_0, IQ4_NL and K-type rows are
+   * kernels run, the layer blocks' and the head's Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL and K-type rows are
    * interleaved in place for them at load (src/kernels.h KERN_LAYOUT_*_X4; same results; a tied
    * head's embedding rows are read back through dtype.h repacked_block).
    * @param {number} data
