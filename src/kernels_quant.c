@@ -21,7 +21,11 @@ size_t kern_act_row_bytes(int act, int64_t n) {
 void kern_quantize_act(int act, const float *x, void *y, int64_t n) {
     switch (act) {
     case MLLM_ACT_Q8_0: kern_quantize_q8_0(x, (block_q8_0 *)y, n); break;
+#ifdef MLLM_KERNELS_SIMD128
+    case MLLM_ACT_Q8_1: q8_1_quantize_simd128(x, y, n); break;
+#else
     case MLLM_ACT_Q8_1: q8_1_quantize(x, y, n); break;
+#endif
     case MLLM_ACT_Q8_K: q8_k_quantize(x, y, n); break;
     default: break;
     }

@@ -56,6 +56,8 @@ float quant_k_finish(const float *sums, float sumf);
 
 #ifdef __wasm_simd128__
 /* The same dot products in SIMD128 (quant_dot_simd128.c), bit-identical to the above. */
+/* Q8_1 activations (block_q8_1), bit-identical to quant_ref.c's q8_1_quantize (n % 32 == 0). */
+void q8_1_quantize_simd128(const float *x, void *y, int64_t n);
 float q4_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);
 float q4_1_dot_q8_1_simd128(int64_t n, const void *w, const void *a);
 float q5_0_dot_q8_0_simd128(int64_t n, const void *w, const void *a);

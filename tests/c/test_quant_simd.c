@@ -113,6 +113,39 @@ static void test_scalar_dot_matches_dequantized_rows(void) {
 }
 
 #ifdef __wasm_simd128__
+/* The SIMD128 Q8_1 quantizer (the activations of Q4_1, Q5_1) equals the reference byte for byte:
+ * random blocks of every magnitude, ties of roundf, and the blocks it hands to the reference
+ * (inf, nan, f32 subnormals, a scale that underflows). */
+static void test_simd_q8_1_quantizer_equals_reference(void) {
+    enum { N = 320 };
+    static float x[N];
+    static block_q8_1 a[N / 32], b[N / 32];
+    int trial, i;
+    for (trial = 0; trial < 200; trial++) {
+        const float scale = ldexpf(1.0f, (int)(next_u32() % 60) - 30);
+        for (i = 0; i < N; i++) x[i] = frand() * scale;
+        x[32] = 127.0f;                                                /* block 1: d = 1 */
+        for (i = 64; i < 96; i++) x[i] = 0.0f;                          /* block 2: all zero */
+        if (trial % 2) {
+            x[96] = INFINITY;                                          /* block 3: inf */
+            x[128 + 5] = NAN;                                          /* block 4: nan */
+        }
+        for (i = 160; i < 192; i++) x[i] = (float)(i - 170) * 1e-41f;  /* block 5: f32 subnormals */
+        /* block 6: d = 1, x*id one ulp either side of each tie k + 0.5 */
+        for (i = 192; i < 224; i++) x[i] = nextafterf((float)((i % 16) - 8) + 0.5f, (i & 16) ? INFINITY : -INFINITY);
+        x[192] = -127.0f;
+        /* block 7: amax just above 127 * 2^-126; block 8: just below it (d subnormal) */
+        for (i = 224; i < 288; i++) x[i] = frand() * 1.4e-36f;
+        x[224] = 127.0f * 0x1p-126f * 1.0000001f;
+        x[256] = -127.0f * 0x1p-126f * 0.9999999f;
+        memset(a, 0x55, sizeof a);
+        memset(b, 0xaa, sizeof b);
+        q8_1_quantize_simd128(x, a, N);
+        q8_1_quantize(x, b, N);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
+}
+
 static void test_simd_dots_equal_scalar_bit_for_bit(void) {
     size_t t;
     int trial, n_checked = 0;
@@ -540,6 +573,7 @@ int main(void) {
     RUN(test_scalar_dot_matches_dequantized_rows);
     RUN(test_k_x4_layouts_equal_file_layout);
 #ifdef __wasm_simd128__
+    RUN(test_simd_q8_1_quantizer_equals_reference);
     RUN(test_simd_dots_equal_scalar_bit_for_bit);
     RUN(test_simd_dot4_equals_scalar_per_row);
     RUN(test_simd_matmul_equals_scalar_for_any_row_count);

@@ -12,7 +12,7 @@ import { KERNEL_SOURCES } from '../../tools/kernel_sources.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = `${ROOT}build/quant_simd`;
 
-test('SIMD128 quantized dot products equal the scalar references bit for bit (tests/c/test_quant_simd.c)', () => {
+test('SIMD128 quantized dot products and the Q8_1 quantizer equal the scalar references bit for bit (tests/c/test_quant_simd.c)', () => {
   mkdirSync(OUT, { recursive: true });
   const src = ['tests/c/test_quant_simd.c', ...KERNEL_SOURCES];
   execFileSync('emcc', ['-std=c99', '-O2', '-msimd128', '-Isrc', '-Itests/c', ...src, '-s', 'ALLOW_MEMORY_GROWTH=1',
@@ -24,5 +24,5 @@ test('SIMD128 quantized dot products equal the scalar references bit for bit (te
   } catch (e) {
     assert.fail(`test_quant_simd failed:\n${e.stdout}\n${e.stderr}`);
   }
-  assert.match(out, /quant_simd: 5 passed, 0 failed/);
+  assert.match(out, /quant_simd: 6 passed, 0 failed/);
 });

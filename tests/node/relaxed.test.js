@@ -60,7 +60,7 @@ test('Node LTS: the relaxed matmuls of the 4/5/6-bit types equal the scalar refe
   assert.match(out, /relaxed quant types taken: 9,/, out);
   // IQ4_XS's feeds operands above 127: it runs only where the probe passes (AVX-VNNI)
   assert.match(out, vnni ? /relaxed iq4_xs outputs compared: \d{5,}/ : /relaxed iq4_xs: not in this engine/, out);
-  assert.match(out, /quant_simd: 7 passed, 0 failed/, out);
+  assert.match(out, /quant_simd: 8 passed, 0 failed/, out);
 });
 
 test('Node LTS: the engine gives bit-identical logits for every position with the relaxed kernel and without, weights repacked or not, prefill and decode, 1 and 2 threads', () => {
