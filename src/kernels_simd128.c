@@ -31,6 +31,7 @@
 
 #include "dtype.h"
 #include "kernels_q8_simd.h"
+#include "q8_quantize_simd.h"
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -94,45 +95,11 @@ static inline float combine8(v128_t lo, v128_t hi) {
  * seven). */
 void kern_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     const int64_t nb = n / MLLM_QK8_0;
-    const v128_t absmask = wasm_i32x4_splat(0x7fffffff), signbit = wasm_i32x4_splat((int32_t)0x80000000u);
-    /* roundf(p) = trunc(p + copysign(0.49999997f, p)) for every |p| < 2^23 (checked over all
-     * floats): 0.5 would carry p = 0.49999997 up to 1. */
-    const v128_t below_half = wasm_i32x4_splat(0x3effffff);
-    const v128_t magic = wasm_f32x4_splat(12582912.0f); /* 1.5 * 2^23: q + magic has q in its low bits */
     int64_t i;
     for (i = 0; i < nb; i++) {
-        const float *xb = x + i * MLLM_QK8_0;
-        v128_t v[8], amax = wasm_i32x4_splat(0);
-        v128_t q32[8], q16[4];
-        float m, d, id;
-        uint32_t mbits;
-        int j;
-        for (j = 0; j < 8; j++) {
-            v[j] = wasm_v128_load(xb + 4 * j);
-            amax = wasm_i32x4_max(amax, wasm_v128_and(v[j], absmask));
-        }
-        amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 2, 3, 0, 1));
-        amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 1, 0, 3, 2));
-        mbits = (uint32_t)wasm_i32x4_extract_lane(amax, 0);
-        memcpy(&m, &mbits, sizeof m);
-        d = m / 127.0f;
-        /* A finite block with a normal scale (or all zeros) has |x * id| <= 127.0001, so every
-         * q is in int8 range; the rest (inf, nan, scales that underflow) is rare: the
-         * reference decides those. */
-        if (mbits >= 0x7f800000u || (d < 0x1p-126f && mbits != 0)) {
-            quantize_row_q8_0(xb, y + i, MLLM_QK8_0);
-            continue;
-        }
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = f32_to_fp16(d);
-        for (j = 0; j < 8; j++) {
-            v128_t p = wasm_f32x4_mul(v[j], wasm_f32x4_splat(id));
-            v128_t q = wasm_f32x4_trunc(wasm_f32x4_add(p, wasm_v128_or(wasm_v128_and(p, signbit), below_half)));
-            q32[j] = wasm_i32x4_sub(wasm_f32x4_add(q, magic), magic);
-        }
-        for (j = 0; j < 4; j++) q16[j] = wasm_i16x8_narrow_i32x4(q32[2 * j], q32[2 * j + 1]);
-        wasm_v128_store(y[i].qs, wasm_i8x16_narrow_i16x8(q16[0], q16[1]));
-        wasm_v128_store(y[i].qs + 16, wasm_i8x16_narrow_i16x8(q16[2], q16[3]));
+        float d;
+        if (q8_block_simd128(x + i * MLLM_QK8_0, &d, y[i].qs, 0, NULL)) y[i].d = f32_to_fp16(d);
+        else quantize_row_q8_0(x + i * MLLM_QK8_0, y + i, MLLM_QK8_0);
     }
 }
 

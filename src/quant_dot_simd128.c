@@ -26,6 +26,7 @@
 #include "codec.h"
 #include "quant_k_simd.h"
 #include "quant_ref.h"
+#include "q8_quantize_simd.h"
 
 #define H2F(h) fp16_to_f32(h)
 
@@ -36,48 +37,19 @@ static int32_t hsum_i32(v128_t v) {
            wasm_i32x4_extract_lane(v, 3);
 }
 
-/* kernels_simd128.c's Q8_0 quantizer with the block's quant sum: the same d and quants as
- * q8_1_quantize's (amax / 127, roundf(x * id)), then s = fp16(sum * d). Blocks with an inf, a nan
- * or a scale that underflows go to the reference. */
+/* Q8_1 activations: q8_quantize_simd.h's block, then s = fp16(sum * d) as q8_1_quantize's. */
 void q8_1_quantize_simd128(const float *x, void *vy, int64_t n) {
     block_q8_1 *y = (block_q8_1 *)vy;
     const int64_t nb = n / QK8_1;
-    const v128_t absmask = wasm_i32x4_splat(0x7fffffff), signbit = wasm_i32x4_splat((int32_t)0x80000000u);
-    const v128_t below_half = wasm_i32x4_splat(0x3effffff); /* roundf(p) = trunc(p + copysign(0.49999997f, p)) */
-    const v128_t magic = wasm_f32x4_splat(12582912.0f);     /* 1.5 * 2^23: q + magic has q in its low bits */
     int64_t i;
     for (i = 0; i < nb; i++) {
-        const float *xb = x + i * QK8_1;
-        v128_t v[8], amax = wasm_i32x4_splat(0), q32[8], q16[4], sum;
-        float m, d, id;
-        uint32_t mbits;
-        int j;
-        for (j = 0; j < 8; j++) {
-            v[j] = wasm_v128_load(xb + 4 * j);
-            amax = wasm_i32x4_max(amax, wasm_v128_and(v[j], absmask));
-        }
-        amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 2, 3, 0, 1));
-        amax = wasm_i32x4_max(amax, wasm_i32x4_shuffle(amax, amax, 1, 0, 3, 2));
-        mbits = (uint32_t)wasm_i32x4_extract_lane(amax, 0);
-        memcpy(&m, &mbits, sizeof m);
-        d = m / 127.0f;
-        if (mbits >= 0x7f800000u || (d < 0x1p-126f && mbits != 0)) {
-            q8_1_quantize(xb, y + i, QK8_1);
-            continue;
-        }
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = f32_to_fp16(d);
-        sum = wasm_i32x4_splat(0);
-        for (j = 0; j < 8; j++) {
-            v128_t p = wasm_f32x4_mul(v[j], wasm_f32x4_splat(id));
-            v128_t q = wasm_f32x4_trunc(wasm_f32x4_add(p, wasm_v128_or(wasm_v128_and(p, signbit), below_half)));
-            q32[j] = wasm_i32x4_sub(wasm_f32x4_add(q, magic), magic);
-            sum = wasm_i32x4_add(sum, q32[j]);
-        }
-        for (j = 0; j < 4; j++) q16[j] = wasm_i16x8_narrow_i32x4(q32[2 * j], q32[2 * j + 1]);
-        wasm_v128_store(y[i].qs, wasm_i8x16_narrow_i16x8(q16[0], q16[1]));
-        wasm_v128_store(y[i].qs + 16, wasm_i8x16_narrow_i16x8(q16[2], q16[3]));
-        y[i].s = f32_to_fp16((float)hsum_i32(sum) * d);
+        float d;
+        int32_t sum;
+        if (q8_block_simd128(x + i * QK8_1, &d, y[i].qs, 1, &sum)) {
+            y[i].d = f32_to_fp16(d);
+            y[i].s = f32_to_fp16((float)sum * d);
+        } else
+            q8_1_quantize(x + i * QK8_1, y + i, QK8_1);
     }
 }
 
