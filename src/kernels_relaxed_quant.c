@@ -825,21 +825,41 @@ static void kx6_token(const block_q8_K *y, int32_t nsb, uint8_t *dst) {
             }
 }
 
+/* The Q6_K x4 groups' state, eight lane sums a token (128 bytes at st + 128 t): zeroed, and
+ * written out as 0 + lanes 0..7 in order. */
+INLINE void kx6_state_zero(uint8_t *st, int32_t n_tok) {
+    int32_t t, l;
+    for (t = 0; t < n_tok; t++)
+        for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
+}
+INLINE void kx6_state_out(float *o, int32_t ldo, const uint8_t *st, int32_t n_tok) {
+    int32_t t, l;
+    for (t = 0; t < n_tok; t++) {
+        v128_t f = wasm_f32x4_splat(0.0f);
+        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(st + 128 * t + 16 * l));
+        wasm_v128_store(o + t * ldo, f);
+    }
+}
+
+/* A Q6_K x4 super-block's four rows' d, as floats. */
+INLINE v128_t kx6_rows_d(const uint8_t *b, const qconsts *k) {
+    v128_t dw = wasm_v128_load16_lane(b + 832, wasm_i32x4_splat(0), 0);
+    dw = wasm_v128_load16_lane(b + 834, dw, 2);
+    dw = wasm_v128_load16_lane(b + 836, dw, 4);
+    return halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
+}
+
 /* One group of four Q6_K rows, as q4k_x4_group (state: eight lane sums a token, 128 bytes),
  * the levels decoded in registers: decode (several tokens go to q6k_x4_group_pre, unless the
  * scratch holds no tile of them). Lanes go four at a time (four sums live, the scales loaded
  * per sub-block pair). */
 INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs,
                          const block_q8_K *y, int32_t n_tok, uint8_t *st, const qconsts *k) {
-    int32_t t, i, l, q, jp;
-    for (t = 0; t < n_tok; t++)
-        for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
+    int32_t t, i, q, jp;
+    kx6_state_zero(st, n_tok);
     for (i = 0; i < nsb; i++) {
         const uint8_t *b = g + i * KERN_Q6_K_X4_BLOCK;
-        v128_t dw = wasm_v128_load16_lane(b + 832, wasm_i32x4_splat(0), 0);
-        dw = wasm_v128_load16_lane(b + 834, dw, 2);
-        dw = wasm_v128_load16_lane(b + 836, dw, 4);
-        dw = halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
+        const v128_t dw = kx6_rows_d(b, k);
         for (t = 0; t < n_tok; t++) {
             const uint8_t *x = xs + (t * nsb + i) * KX6SCR;
             uint8_t *s = st + 128 * t;
@@ -873,11 +893,7 @@ INLINE void q6k_x4_group(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, c
             }
         }
     }
-    for (t = 0; t < n_tok; t++) { /* 0 + lanes 0..7, one at a time */
-        v128_t f = wasm_f32x4_splat(0.0f);
-        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(st + 128 * t + 16 * l));
-        wasm_v128_store(o + t * ldo, f);
-    }
+    kx6_state_out(o, ldo, st, n_tok);
 }
 
 /* ---- Q6_K x4 prefill: the scales folded into the levels, as two 7-bit digits ----
@@ -996,24 +1012,16 @@ INLINE void q6p_tile(int T, uint8_t *dg, const uint8_t *x, uint8_t *s, v128_t dw
  * the tokens four at a time (a last tile of fewer one by one). */
 INLINE void q6k_x4_group_pre(float *o, int32_t ldo, const uint8_t *g, int32_t nsb, const uint8_t *xs, int32_t n_tok,
                              uint8_t *st, uint8_t *dg, const qconsts *k) {
-    int32_t t, i, l;
-    for (t = 0; t < n_tok; t++)
-        for (l = 0; l < 8; l++) wasm_v128_store(st + 128 * t + 16 * l, wasm_f32x4_splat(0.0f));
+    int32_t t, i;
+    kx6_state_zero(st, n_tok);
     for (i = 0; i < nsb; i++) {
         const uint8_t *b = g + i * KERN_Q6_K_X4_BLOCK;
-        v128_t dw = wasm_v128_load16_lane(b + 832, wasm_i32x4_splat(0), 0);
-        dw = wasm_v128_load16_lane(b + 834, dw, 2);
-        dw = wasm_v128_load16_lane(b + 836, dw, 4);
-        dw = halves_f32(wasm_v128_load16_lane(b + 838, dw, 6), k);
+        const v128_t dw = kx6_rows_d(b, k);
         kx6_digits(b, dg, k);
         for (t = 0; t + 4 <= n_tok; t += 4) q6p_tile(4, dg, xs + ((t / 4) * nsb + i) * KX6P, st + 128 * t, dw);
         for (; t < n_tok; t++) q6p_tile(1, dg, xs + ((t / 4) * nsb + i) * KX6P + 4 * (t % 4), st + 128 * t, dw);
     }
-    for (t = 0; t < n_tok; t++) { /* 0 + lanes 0..7, one at a time */
-        v128_t f = wasm_f32x4_splat(0.0f);
-        for (l = 0; l < 8; l++) f = wasm_f32x4_add(f, wasm_v128_load(st + 128 * t + 16 * l));
-        wasm_v128_store(o + t * ldo, f);
-    }
+    kx6_state_out(o, ldo, st, n_tok);
 }
 
 /* Q6_K x4 weights (n_rows % 4 == 0), as mm_k45_x4: decode (and prefill where the scratch holds
